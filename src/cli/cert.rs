@@ -1,0 +1,515 @@
+//! `mailflow cert|trust|ca ...`: New-ExchangeCertificate -GenerateRequest, Import-,
+//! Enable-, Get-, Remove-ExchangeCertificate, the trusted root store and the lab CA.
+
+use super::output::{date, list, table, yes_no};
+use super::{CliError, CliResult, now, open};
+use clap::Subcommand;
+use mailflow::admin::{CertificateReport, FileReport};
+use mailflow::pki::builder::to_pem;
+use mailflow::pki::inspect::Severity;
+use mailflow::pki::keys::KeySpec;
+use mailflow::pki::subject::Subject;
+use mailflow::store::atomic;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+#[derive(Subcommand, Debug)]
+pub enum CertCommand {
+    /// Make a key pair and a PKCS#10 request (New-ExchangeCertificate -GenerateRequest)
+    Request {
+        /// Subject, e.g. "DC=msft,dc=nwtraders,CN=W2K3" or "c=US, o=Contoso, cn=mail.contoso.com"
+        #[arg(long)]
+        subject: String,
+        /// Domain names for the SAN (repeat the option or separate with commas)
+        #[arg(long = "domain", value_name = "DOMAIN")]
+        domains: Vec<String>,
+        /// Key type: rsa2048 (default), rsa3072, rsa4096, p256, p384
+        #[arg(long, default_value = "rsa2048")]
+        key: String,
+        /// Write DER instead of Base64 (PEM)
+        #[arg(long)]
+        binary: bool,
+        /// Where to write the request file
+        #[arg(long)]
+        out: PathBuf,
+        /// A name to recognise the certificate by
+        #[arg(long)]
+        friendly_name: Option<String>,
+    },
+    /// Import a certificate: PEM, DER, PKCS#7 (.p7b) or PKCS#12 (.pfx/.p12)
+    Import {
+        file: PathBuf,
+        /// Read the PKCS#12 password from this file (first line)
+        #[arg(long, conflicts_with = "password_stdin")]
+        password_file: Option<PathBuf>,
+        /// Read the PKCS#12 password from standard input (first line)
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        friendly_name: Option<String>,
+    },
+    /// Enable a certificate for a service (SMTP)
+    Enable {
+        thumbprint: String,
+        /// Services to enable: smtp
+        #[arg(long, default_value = "smtp")]
+        services: String,
+    },
+    /// List certificates and pending requests (Get-ExchangeCertificate)
+    List,
+    /// Inspect a certificate of the store (by thumbprint) or any file
+    Show {
+        /// A thumbprint, or the path of a certificate, request, PKCS#7 or PKCS#12 file
+        target: String,
+        #[arg(long, conflicts_with = "password_stdin")]
+        password_file: Option<PathBuf>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove a certificate and its private key, or a pending request
+    Remove { thumbprint: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TrustCommand {
+    /// Trust the root CA certificate(s) in a file
+    Add { file: PathBuf },
+    /// List trusted root CAs
+    List,
+    /// Remove a trusted root CA
+    Remove { thumbprint: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CaCommand {
+    /// Create the lab CA and trust its root
+    Init {
+        #[arg(long)]
+        name: String,
+        /// Key type of the CA: p256 (default), p384, rsa2048, rsa3072, rsa4096
+        #[arg(long, default_value = "p256")]
+        key: String,
+        /// Validity in years
+        #[arg(long, default_value_t = 10)]
+        years: u32,
+    },
+    /// Issue a certificate from a request file
+    Issue {
+        request: PathBuf,
+        /// Validity in days
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Where to write the certificate (PEM, followed by the CA certificate)
+        #[arg(long)]
+        out: PathBuf,
+        /// Write the certificate alone, in DER
+        #[arg(long)]
+        binary: bool,
+    },
+    /// Write the lab CA certificate (for partners to trust)
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> CliResult {
+    atomic::write_atomic(path, bytes, atomic::PUBLIC).map_err(|e| CliError(e.to_string()))
+}
+
+fn password(file: &Option<PathBuf>, stdin: bool) -> Result<Option<Zeroizing<String>>, CliError> {
+    let text = if let Some(f) = file {
+        Zeroizing::new(
+            String::from_utf8(read(f)?)
+                .map_err(|_| CliError(format!("{} is not text", f.display())))?,
+        )
+    } else if stdin {
+        let mut s = Zeroizing::new(String::new());
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError(format!("cannot read the password from standard input: {e}")))?;
+        s
+    } else {
+        return Ok(None);
+    };
+    let first = text.lines().next().unwrap_or("").to_string();
+    Ok(Some(Zeroizing::new(first)))
+}
+
+pub fn run_cert(dir: &Option<PathBuf>, cmd: &CertCommand) -> CliResult {
+    match cmd {
+        CertCommand::Request {
+            subject,
+            domains,
+            key,
+            binary,
+            out,
+            friendly_name,
+        } => {
+            let spec: KeySpec = key.parse().map_err(CliError)?;
+            let subject = Subject::parse(subject).map_err(|e| CliError(e.to_string()))?;
+            let domains = mailflow::admin::check_request_domains(domains)
+                .map_err(|e| CliError(e.to_string()))?;
+            if out.exists() {
+                return Err(CliError(format!(
+                    "{} already exists; choose another --out",
+                    out.display()
+                )));
+            }
+            let mut ws = open(dir)?;
+            let r = ws.new_request(&subject, &domains, spec, friendly_name.clone(), now())?;
+            if let Err(e) = write_new(out, &r.file_bytes(*binary)) {
+                let _ = ws.remove_request(&r.entry.id);
+                return Err(e);
+            }
+            table(
+                &["Thumbprint", "Services", "Subject"],
+                &[vec![
+                    r.entry.id.clone(),
+                    "None".into(),
+                    r.entry.subject.clone(),
+                ]],
+            );
+            println!();
+            println!(
+                "Request written to {} ({}, {} key); it stays pending until its certificate is imported.",
+                out.display(),
+                if *binary { "DER" } else { "Base64/PEM" },
+                spec
+            );
+            if !domains.is_empty() {
+                println!("Domains (SAN): {}", domains.join(", "));
+            }
+            Ok(())
+        }
+        CertCommand::Import {
+            file,
+            password_file,
+            password_stdin,
+            friendly_name,
+        } => {
+            let bytes = read(file)?;
+            let pw = password(password_file, *password_stdin)?;
+            let mut ws = open(dir)?;
+            let o = ws.import_certificate(
+                &bytes,
+                pw.as_deref().map(|s| s.as_str()),
+                friendly_name.clone(),
+                now(),
+            )?;
+            table(
+                &["Thumbprint", "Services", "Subject"],
+                &[vec![
+                    o.thumbprint.clone(),
+                    "None".into(),
+                    o.info.subject.clone(),
+                ]],
+            );
+            println!();
+            if let Some(r) = &o.completed_request {
+                println!("Completes the pending request {} ({}).", r.id, r.subject);
+            }
+            println!(
+                "Private key: {}. Chain certificates kept: {}.",
+                if o.has_private_key {
+                    "yes"
+                } else {
+                    "no (cannot be an SMTP identity)"
+                },
+                o.chain_certificates
+            );
+            if o.has_private_key {
+                println!(
+                    "Enable it for SMTP with: mailflow cert enable {} --services smtp",
+                    o.thumbprint
+                );
+            }
+            Ok(())
+        }
+        CertCommand::Enable {
+            thumbprint,
+            services,
+        } => {
+            for s in services.split(',').map(str::trim) {
+                if !s.eq_ignore_ascii_case("smtp") {
+                    return Err(CliError(format!(
+                        "'{s}' is not a service Mailflow offers: use smtp"
+                    )));
+                }
+            }
+            let mut ws = open(dir)?;
+            let tp = ws.enable_certificate(thumbprint)?;
+            println!("Certificate {tp} is enabled for SMTP.");
+            Ok(())
+        }
+        CertCommand::List => {
+            let ws = open(dir)?;
+            let rows: Vec<Vec<String>> = ws
+                .certificate_rows(now())
+                .into_iter()
+                .map(|r| {
+                    vec![
+                        r.thumbprint,
+                        r.services,
+                        r.subject,
+                        r.status.to_string(),
+                        r.not_after.map(date).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            table(
+                &["Thumbprint", "Services", "Subject", "Status", "NotAfter"],
+                &rows,
+            );
+            Ok(())
+        }
+        CertCommand::Show {
+            target,
+            password_file,
+            password_stdin,
+        } => {
+            let ws = open(dir)?;
+            let path = Path::new(target);
+            if path.exists() {
+                let bytes = read(path)?;
+                let pw = password(password_file, *password_stdin)?;
+                let report = ws.inspect_file(&bytes, pw.as_deref().map(|s| s.as_str()), now())?;
+                print_file_report(&report);
+            } else {
+                let r = ws.inspect_stored(target, now())?;
+                print_report(&r);
+            }
+            Ok(())
+        }
+        CertCommand::Remove { thumbprint } => {
+            let mut ws = open(dir)?;
+            if ws
+                .store
+                .requests()
+                .iter()
+                .any(|r| r.id.eq_ignore_ascii_case(thumbprint))
+            {
+                let r = ws.remove_request(thumbprint)?;
+                println!(
+                    "Pending request {} ({}) and its key were removed.",
+                    r.id, r.subject
+                );
+            } else {
+                let tp = ws.remove_certificate(thumbprint)?;
+                println!("Certificate {tp} and its private key were removed.");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_report(r: &CertificateReport) {
+    let i = &r.info;
+    let mut items = vec![
+        ("Subject", i.subject.clone()),
+        ("Issuer", i.issuer.clone()),
+        ("Thumbprint", i.thumbprint.clone()),
+        ("SHA256", i.sha256.clone()),
+        ("PublicKeySHA256", i.public_key_sha256.clone()),
+        ("SerialNumber", i.serial.clone()),
+        ("NotBefore", date(i.not_before)),
+        ("NotAfter", date(i.not_after)),
+        ("Status", r.status.to_string()),
+        ("CertificateDomains", i.dns_names.join(", ")),
+        ("PublicKey", i.key.clone()),
+        ("SignatureAlgorithm", i.signature_algorithm.clone()),
+        (
+            "KeyUsage",
+            i.key_usage
+                .as_ref()
+                .map(|k| k.join(", "))
+                .unwrap_or_else(|| "(not restricted)".into()),
+        ),
+        (
+            "EnhancedKeyUsage",
+            i.extended_key_usage
+                .as_ref()
+                .map(|k| k.join(", "))
+                .unwrap_or_else(|| "(not restricted)".into()),
+        ),
+        ("IsCA", yes_no(i.is_ca)),
+        ("IsSelfSigned", yes_no(i.self_signed)),
+        (
+            "SubjectKeyIdentifier",
+            i.subject_key_id.clone().unwrap_or_default(),
+        ),
+        (
+            "AuthorityKeyIdentifier",
+            i.authority_key_id.clone().unwrap_or_default(),
+        ),
+    ];
+    if !i.ip_addresses.is_empty() {
+        items.push(("IPAddresses", i.ip_addresses.join(", ")));
+    }
+    if let Some(k) = r.has_private_key {
+        items.push(("HasPrivateKey", yes_no(k)));
+    }
+    if let Some(s) = &r.services {
+        items.push(("Services", s.clone()));
+    }
+    if !r.path.is_empty() {
+        items.push(("CertificationPath", r.path.join("\n")));
+    }
+    list(&items);
+    print_findings(&r.findings);
+}
+
+fn print_findings(findings: &[mailflow::pki::inspect::Finding]) {
+    if findings.is_empty() {
+        println!("\nFindings: none");
+        return;
+    }
+    println!("\nFindings:");
+    for f in findings {
+        let tag = match f.severity {
+            Severity::Problem => "PROBLEM",
+            Severity::Warning => "WARNING",
+            Severity::Info => "INFO   ",
+        };
+        println!("  {tag} {}", f.text);
+    }
+}
+
+fn print_file_report(r: &FileReport) {
+    println!(
+        "File format: {}",
+        r.format
+            .map(|f| f.to_string())
+            .unwrap_or_else(|| "unknown".into())
+    );
+    if r.private_keys > 0 {
+        println!("Private keys in the file: {}", r.private_keys);
+    }
+    if let Some(p) = &r.completes_request {
+        println!("Completes the pending request {} ({})", p.id, p.subject);
+    }
+    for (n, c) in r.certificates.iter().enumerate() {
+        println!("\nCertificate {} of {}", n + 1, r.certificates.len());
+        print_report(c);
+    }
+    for q in &r.requests {
+        println!("\nCertificate request");
+        list(&[
+            ("Subject", q.subject.clone()),
+            ("Status", "PendingRequest".into()),
+            ("CertificateDomains", q.dns_names.join(", ")),
+            ("PublicKey", q.key_description.clone()),
+            ("PublicKeySHA256", q.public_key_sha256.clone()),
+            ("SignatureAlgorithm", q.signature_algorithm.clone()),
+            ("SignatureValid", yes_no(q.signature_valid)),
+            ("RequestsServerAuth", yes_no(q.requests_server_auth)),
+            ("RequestsClientAuth", yes_no(q.requests_client_auth)),
+            ("OtherExtensions", q.other_extensions.join(", ")),
+        ]);
+    }
+}
+
+pub fn run_trust(dir: &Option<PathBuf>, cmd: &TrustCommand) -> CliResult {
+    let mut ws = open(dir)?;
+    match cmd {
+        TrustCommand::Add { file } => {
+            let added = ws.trust_add(&read(file)?, now())?;
+            for r in added {
+                println!("Trusted root {} ({}) added.", r.thumbprint, r.subject);
+            }
+        }
+        TrustCommand::List => {
+            let n = now();
+            let rows: Vec<Vec<String>> = ws
+                .store
+                .trusted_roots()
+                .iter()
+                .map(|r| {
+                    let status = if r.info.is_current(n) {
+                        "Valid"
+                    } else {
+                        "DateInvalid"
+                    };
+                    vec![
+                        r.info.thumbprint.clone(),
+                        r.info.subject.clone(),
+                        status.into(),
+                        date(r.info.not_after),
+                    ]
+                })
+                .collect();
+            table(&["Thumbprint", "Subject", "Status", "NotAfter"], &rows);
+        }
+        TrustCommand::Remove { thumbprint } => {
+            let r = ws.trust_remove(thumbprint)?;
+            println!("Trusted root {} ({}) removed.", r.thumbprint, r.subject);
+        }
+    }
+    Ok(())
+}
+
+pub fn run_ca(dir: &Option<PathBuf>, cmd: &CaCommand) -> CliResult {
+    let mut ws = open(dir)?;
+    match cmd {
+        CaCommand::Init { name, key, years } => {
+            let spec: KeySpec = key.parse().map_err(CliError)?;
+            let e = ws.ca_init(name, spec, *years, now())?;
+            println!(
+                "Lab CA '{}' created; its root {} is now trusted.",
+                e.name, e.thumbprint
+            );
+            println!(
+                "Give partners its certificate: {}",
+                ws.store.lab_ca_cert_path().display()
+            );
+        }
+        CaCommand::Issue {
+            request,
+            days,
+            out,
+            binary,
+        } => {
+            if out.exists() {
+                return Err(CliError(format!(
+                    "{} already exists; choose another --out",
+                    out.display()
+                )));
+            }
+            let (cert, ca) = ws.ca_issue(&read(request)?, *days, now())?;
+            let bytes = if *binary {
+                cert.clone()
+            } else {
+                format!("{}{}", to_pem(&cert), to_pem(&ca)).into_bytes()
+            };
+            write_new(out, &bytes)?;
+            let info = mailflow::pki::inspect::inspect_certificate(&cert)
+                .map_err(|e| CliError(e.to_string()))?;
+            list(&[
+                ("Thumbprint", info.thumbprint),
+                ("Subject", info.subject),
+                ("CertificateDomains", info.dns_names.join(", ")),
+                ("NotAfter", date(info.not_after)),
+                ("Written to", out.display().to_string()),
+            ]);
+        }
+        CaCommand::Export { out } => {
+            let Some((der, _)) = ws
+                .store
+                .lab_ca_material()
+                .map_err(|e| CliError(e.to_string()))?
+            else {
+                return Err(CliError(
+                    "there is no lab CA yet: create one with `mailflow ca init --name NAME`".into(),
+                ));
+            };
+            write_new(out, to_pem(&der).as_bytes())?;
+            println!("Lab CA certificate written to {}", out.display());
+        }
+    }
+    Ok(())
+}

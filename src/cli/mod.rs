@@ -1,0 +1,150 @@
+//! Command-line parsing (clap) and dispatch to the administrator's operations in
+//! `mailflow::admin`. Output is plain text tables like the Exchange cmdlets print.
+
+mod cert;
+mod output;
+mod settings_cmd;
+
+use clap::{Parser, Subcommand};
+use mailflow::admin::{self, AdminError, Workspace};
+use mailflow::store::DataDir;
+use std::path::PathBuf;
+use time::OffsetDateTime;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mailflow",
+    version,
+    about = "Secure mail flow between organizations: console, relay and Domain Security"
+)]
+pub struct Cli {
+    /// Data directory (default: the user's data directory, e.g. ~/.local/share/mailflow)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new organization in the data directory (settings, self-signed SMTP certificate)
+    Init {
+        /// This server's fully qualified domain name, e.g. mail.contoso.test
+        #[arg(long)]
+        fqdn: String,
+        /// The organization's mail domain (first accepted domain), e.g. contoso.test
+        #[arg(long)]
+        domain: String,
+        /// Display name of the organization
+        #[arg(long, default_value = "My Organization")]
+        org: String,
+    },
+    /// Certificates: request, import, enable, list, show, remove
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
+    /// Trusted root CAs (a partner organization's root goes here)
+    #[command(subcommand)]
+    Trust(cert::TrustCommand),
+    /// The lab CA: an organization CA for issuing certificates offline
+    #[command(subcommand)]
+    Ca(cert::CaCommand),
+    /// Transport settings: the domain secure lists
+    #[command(subcommand)]
+    Transport(settings_cmd::TransportCommand),
+    /// Receive and send connectors
+    #[command(subcommand)]
+    Connector(Box<settings_cmd::ConnectorCommand>),
+    /// Accepted domains
+    #[command(subcommand)]
+    Domain(settings_cmd::DomainCommand),
+    /// Open the console (the default without a command)
+    Console,
+}
+
+/// An error for the command line: printed as one line.
+pub struct CliError(pub String);
+
+impl From<AdminError> for CliError {
+    fn from(e: AdminError) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+impl From<String> for CliError {
+    fn from(s: String) -> Self {
+        CliError(s)
+    }
+}
+
+pub type CliResult = Result<(), CliError>;
+
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+pub fn data_dir(cli_dir: &Option<PathBuf>) -> DataDir {
+    DataDir::new(cli_dir.clone().unwrap_or_else(DataDir::default_location))
+}
+
+pub fn open(cli_dir: &Option<PathBuf>) -> Result<Workspace, CliError> {
+    Ok(Workspace::open(&data_dir(cli_dir))?)
+}
+
+/// Parses arguments, runs the command, returns the exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None | Some(Command::Console) => run_console(&cli.data_dir),
+        Some(Command::Init {
+            ref fqdn,
+            ref domain,
+            ref org,
+        }) => init(&cli.data_dir, org, fqdn, domain),
+        Some(Command::Cert(ref c)) => cert::run_cert(&cli.data_dir, c),
+        Some(Command::Trust(ref c)) => cert::run_trust(&cli.data_dir, c),
+        Some(Command::Ca(ref c)) => cert::run_ca(&cli.data_dir, c),
+        Some(Command::Transport(ref c)) => settings_cmd::run_transport(&cli.data_dir, c),
+        Some(Command::Connector(ref c)) => settings_cmd::run_connector(&cli.data_dir, c),
+        Some(Command::Domain(ref c)) => settings_cmd::run_domain(&cli.data_dir, c),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(CliError(msg)) => {
+            let one_line = msg
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
+            eprintln!("mailflow: {one_line}");
+            1
+        }
+    }
+}
+
+fn init(dir: &Option<PathBuf>, org: &str, fqdn: &str, domain: &str) -> CliResult {
+    let d = data_dir(dir);
+    let r = admin::init(&d, org, fqdn, domain, now())?;
+    println!(
+        "Created organization '{}' in {}",
+        r.organization,
+        r.data_dir.display()
+    );
+    println!("  FQDN             {}", r.fqdn);
+    println!("  Accepted domain  {}", r.domain);
+    println!(
+        "  Receive connector Default on {}",
+        mailflow::config::defaults::DEFAULT_BINDING
+    );
+    println!("  Send connector   Outbound for * (no smart host yet)");
+    println!(
+        "  SMTP certificate {} (self-signed, for opportunistic TLS)",
+        r.certificate_thumbprint
+    );
+    Ok(())
+}
+
+fn run_console(dir: &Option<PathBuf>) -> CliResult {
+    let d = data_dir(dir);
+    mailflow::ui::run(d).map_err(CliError)
+}

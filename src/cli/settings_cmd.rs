@@ -1,0 +1,781 @@
+//! `mailflow transport|connector|domain ...`: Set-TransportConfig, Get-/Set-/New-/Remove-
+//! ReceiveConnector and SendConnector, and accepted domains.
+
+use super::output::{list, table, yes_no};
+use super::{CliError, CliResult, open};
+use clap::{Args, Subcommand};
+use mailflow::config::*;
+use std::path::PathBuf;
+
+#[derive(Subcommand, Debug)]
+pub enum TransportCommand {
+    /// Show the transport settings
+    Show,
+    /// Change the transport settings (Set-TransportConfig)
+    Set {
+        /// TLSSendDomainSecureList: comma-separated domains ("" clears the list)
+        #[arg(long, value_name = "D1,D2")]
+        send_domain_secure: Option<String>,
+        /// TLSReceiveDomainSecureList: comma-separated domains ("" clears the list)
+        #[arg(long, value_name = "D1,D2")]
+        receive_domain_secure: Option<String>,
+        /// Delay notice after (e.g. 4h)
+        #[arg(long)]
+        delay_notification: Option<String>,
+        /// NDR after (e.g. 2d)
+        #[arg(long)]
+        message_expiration: Option<String>,
+        /// Retry interval after transient failures (e.g. 5m)
+        #[arg(long)]
+        retry_interval: Option<String>,
+        /// Retry interval after connection failures (e.g. 10m)
+        #[arg(long)]
+        connection_retry_interval: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConnectorCommand {
+    /// Receive connectors
+    #[command(subcommand)]
+    Receive(ReceiveCommand),
+    /// Send connectors
+    #[command(subcommand)]
+    Send(SendCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReceiveCommand {
+    List,
+    Show {
+        name: String,
+    },
+    /// Create a receive connector
+    New {
+        name: String,
+        #[command(flatten)]
+        opts: ReceiveOptions,
+    },
+    /// Change a receive connector (Set-ReceiveConnector)
+    Set {
+        name: String,
+        #[command(flatten)]
+        opts: ReceiveOptions,
+    },
+    Remove {
+        name: String,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ReceiveOptions {
+    /// IP:port list, e.g. 0.0.0.0:25,[::]:25
+    #[arg(long)]
+    bindings: Option<String>,
+    /// Remote IP ranges: IPs, a-b ranges or CIDR, comma-separated
+    #[arg(long)]
+    remote_ip_ranges: Option<String>,
+    /// FQDN for the banner and EHLO reply ("" for the organization FQDN)
+    #[arg(long)]
+    fqdn: Option<String>,
+    /// Banner, starting with 220 ("" for the default)
+    #[arg(long)]
+    banner: Option<String>,
+    /// Authentication mechanisms: none | tls,basicauth,basicauthrequiretls
+    #[arg(long)]
+    auth: Option<String>,
+    /// Permission groups: anonymoususers,authenticatedusers,partners,internalservers,anonymousrelay
+    #[arg(long)]
+    permission_groups: Option<String>,
+    /// Domain Security (mutual TLS)
+    #[arg(long, value_name = "true|false")]
+    domain_secure: Option<bool>,
+    #[arg(long, value_name = "true|false")]
+    require_tls: Option<bool>,
+    #[arg(long, value_name = "true|false")]
+    enabled: Option<bool>,
+    /// e.g. 36MB
+    #[arg(long)]
+    max_message_size: Option<String>,
+    #[arg(long)]
+    max_recipients: Option<u32>,
+    #[arg(long)]
+    max_connections: Option<u32>,
+    #[arg(long)]
+    max_connections_per_source: Option<u32>,
+    /// e.g. 5m
+    #[arg(long)]
+    inactivity_timeout: Option<String>,
+    /// e.g. 10m
+    #[arg(long)]
+    connection_timeout: Option<String>,
+    /// e.g. 5s
+    #[arg(long)]
+    tarpit: Option<String>,
+    /// verbose | none
+    #[arg(long)]
+    protocol_logging: Option<String>,
+    /// A thumbprint, or "automatic"
+    #[arg(long)]
+    certificate: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SendCommand {
+    List,
+    Show {
+        name: String,
+    },
+    /// Create a send connector
+    New {
+        name: String,
+        #[command(flatten)]
+        opts: SendOptions,
+    },
+    /// Change a send connector (Set-SendConnector)
+    Set {
+        name: String,
+        #[command(flatten)]
+        opts: SendOptions,
+    },
+    Remove {
+        name: String,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+pub struct SendOptions {
+    /// Address spaces with optional cost: "*;10,contoso.com;1,*.contoso.com"
+    #[arg(long)]
+    address_spaces: Option<String>,
+    /// Smart hosts in order: host[:port],... ("" for none)
+    #[arg(long)]
+    smart_hosts: Option<String>,
+    /// Port for smart hosts given without one
+    #[arg(long)]
+    port: Option<u16>,
+    /// EHLO name ("" for the organization FQDN)
+    #[arg(long)]
+    fqdn: Option<String>,
+    #[arg(long, value_name = "true|false")]
+    domain_secure: Option<bool>,
+    #[arg(long, value_name = "true|false")]
+    require_tls: Option<bool>,
+    #[arg(long, value_name = "true|false")]
+    ignore_starttls: Option<bool>,
+    #[arg(long, value_name = "true|false")]
+    enabled: Option<bool>,
+    /// encryptiononly | certificatevalidation | domainvalidation | none
+    #[arg(long)]
+    tls_auth_level: Option<String>,
+    /// Name the next hop's certificate must carry under DomainValidation ("" for none)
+    #[arg(long)]
+    tls_domain: Option<String>,
+    /// A thumbprint, or "automatic"
+    #[arg(long)]
+    certificate: Option<String>,
+    #[arg(long)]
+    max_message_size: Option<String>,
+    #[arg(long)]
+    inactivity_timeout: Option<String>,
+    #[arg(long)]
+    max_messages_per_connection: Option<u32>,
+    /// verbose | none
+    #[arg(long)]
+    protocol_logging: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DomainCommand {
+    List,
+    /// Add an accepted domain
+    Add {
+        domain: String,
+        /// Only these mailboxes are accepted (recipient filtering), comma-separated
+        #[arg(long)]
+        recipients: Option<String>,
+    },
+    Remove {
+        domain: String,
+    },
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn opt_text(s: &str) -> Option<String> {
+    if s.trim().is_empty() {
+        None
+    } else {
+        Some(s.trim().to_string())
+    }
+}
+
+fn enum_word<T: Copy>(word: &str, choices: &[(&str, T)], what: &str) -> Result<T, CliError> {
+    let w = word.trim().to_ascii_lowercase();
+    choices
+        .iter()
+        .find(|(k, _)| *k == w)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            CliError(format!(
+                "'{word}' is not a {what}: use one of {}",
+                choices
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+fn span(s: &str) -> Result<units::TimeSpan, CliError> {
+    s.parse().map_err(|e: units::UnitError| CliError(e.0))
+}
+fn size(s: &str) -> Result<units::ByteSize, CliError> {
+    s.parse().map_err(|e: units::UnitError| CliError(e.0))
+}
+fn certificate(s: &str) -> CertificateSelection {
+    if s.trim().eq_ignore_ascii_case("automatic") || s.trim().is_empty() {
+        CertificateSelection::Automatic
+    } else {
+        CertificateSelection::Thumbprint(validate::normalize_hex(s))
+    }
+}
+fn logging(s: &str) -> Result<ProtocolLoggingLevel, CliError> {
+    enum_word(
+        s,
+        &[
+            ("verbose", ProtocolLoggingLevel::Verbose),
+            ("none", ProtocolLoggingLevel::None),
+        ],
+        "protocol logging level",
+    )
+}
+
+const AUTH: &[(&str, AuthMechanism)] = &[
+    ("none", AuthMechanism::None),
+    ("tls", AuthMechanism::Tls),
+    ("basicauth", AuthMechanism::BasicAuth),
+    ("basicauthrequiretls", AuthMechanism::BasicAuthRequireTls),
+];
+const GROUPS: &[(&str, PermissionGroup)] = &[
+    ("anonymoususers", PermissionGroup::AnonymousUsers),
+    ("authenticatedusers", PermissionGroup::AuthenticatedUsers),
+    ("partners", PermissionGroup::Partners),
+    ("internalservers", PermissionGroup::InternalServers),
+    ("anonymousrelay", PermissionGroup::AnonymousRelay),
+];
+
+impl ReceiveOptions {
+    fn apply(&self, c: &mut ReceiveConnector) -> Result<(), CliError> {
+        if let Some(v) = &self.bindings {
+            c.bindings = split_list(v);
+        }
+        if let Some(v) = &self.remote_ip_ranges {
+            c.remote_ip_ranges = split_list(v);
+        }
+        if let Some(v) = &self.fqdn {
+            c.fqdn = opt_text(v);
+        }
+        if let Some(v) = &self.banner {
+            c.banner = opt_text(v);
+        }
+        if let Some(v) = &self.auth {
+            c.auth_mechanisms = split_list(v)
+                .iter()
+                .map(|w| enum_word(w, AUTH, "authentication mechanism"))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = &self.permission_groups {
+            c.permission_groups = split_list(v)
+                .iter()
+                .map(|w| enum_word(w, GROUPS, "permission group"))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = self.domain_secure {
+            c.domain_secure_enabled = v;
+        }
+        if let Some(v) = self.require_tls {
+            c.require_tls = v;
+        }
+        if let Some(v) = self.enabled {
+            c.enabled = v;
+        }
+        if let Some(v) = &self.max_message_size {
+            c.max_message_size = size(v)?;
+        }
+        if let Some(v) = self.max_recipients {
+            c.max_recipients_per_message = v;
+        }
+        if let Some(v) = self.max_connections {
+            c.max_inbound_connections = v;
+        }
+        if let Some(v) = self.max_connections_per_source {
+            c.max_inbound_connections_per_source = v;
+        }
+        if let Some(v) = &self.inactivity_timeout {
+            c.connection_inactivity_timeout = span(v)?;
+        }
+        if let Some(v) = &self.connection_timeout {
+            c.connection_timeout = span(v)?;
+        }
+        if let Some(v) = &self.tarpit {
+            c.tarpit_interval = span(v)?;
+        }
+        if let Some(v) = &self.protocol_logging {
+            c.protocol_logging_level = logging(v)?;
+        }
+        if let Some(v) = &self.certificate {
+            c.certificate = certificate(v);
+        }
+        Ok(())
+    }
+}
+
+impl SendOptions {
+    fn apply(&self, c: &mut SendConnector) -> Result<(), CliError> {
+        if let Some(v) = &self.address_spaces {
+            let mut spaces = Vec::new();
+            for item in split_list(v) {
+                let (address, cost) = match item.split_once(';') {
+                    Some((a, c)) => (
+                        a.trim().to_string(),
+                        c.trim().parse::<u8>().map_err(|_| {
+                            CliError(format!("'{c}' is not a cost (1-100) in '{item}'"))
+                        })?,
+                    ),
+                    None => (item.clone(), 1),
+                };
+                let address = address
+                    .strip_prefix("SMTP:")
+                    .or_else(|| address.strip_prefix("smtp:"))
+                    .unwrap_or(&address)
+                    .to_string();
+                spaces.push(AddressSpace { address, cost });
+            }
+            c.address_spaces = spaces;
+        }
+        if let Some(v) = &self.smart_hosts {
+            c.smart_hosts = split_list(v);
+        }
+        if let Some(v) = self.port {
+            c.port = v;
+        }
+        if let Some(v) = &self.fqdn {
+            c.fqdn = opt_text(v);
+        }
+        if let Some(v) = self.domain_secure {
+            c.domain_secure_enabled = v;
+        }
+        if let Some(v) = self.require_tls {
+            c.require_tls = v;
+        }
+        if let Some(v) = self.ignore_starttls {
+            c.ignore_starttls = v;
+        }
+        if let Some(v) = self.enabled {
+            c.enabled = v;
+        }
+        if let Some(v) = &self.tls_auth_level {
+            c.tls_auth_level = enum_word(
+                v,
+                &[
+                    ("none", None),
+                    ("encryptiononly", Some(TlsAuthLevel::EncryptionOnly)),
+                    (
+                        "certificatevalidation",
+                        Some(TlsAuthLevel::CertificateValidation),
+                    ),
+                    ("domainvalidation", Some(TlsAuthLevel::DomainValidation)),
+                ],
+                "TLS authentication level",
+            )?;
+        }
+        if let Some(v) = &self.tls_domain {
+            c.tls_domain = opt_text(v);
+        }
+        if let Some(v) = &self.certificate {
+            c.certificate = certificate(v);
+        }
+        if let Some(v) = &self.max_message_size {
+            c.max_message_size = size(v)?;
+        }
+        if let Some(v) = &self.inactivity_timeout {
+            c.connection_inactivity_timeout = span(v)?;
+        }
+        if let Some(v) = self.max_messages_per_connection {
+            c.smtp_max_messages_per_connection = v;
+        }
+        if let Some(v) = &self.protocol_logging {
+            c.protocol_logging_level = logging(v)?;
+        }
+        Ok(())
+    }
+}
+
+pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult {
+    let mut ws = open(dir)?;
+    match cmd {
+        TransportCommand::Show => {
+            let t = &ws.settings.transport;
+            list(&[
+                (
+                    "TLSSendDomainSecureList",
+                    t.tls_send_domain_secure_list.join(", "),
+                ),
+                (
+                    "TLSReceiveDomainSecureList",
+                    t.tls_receive_domain_secure_list.join(", "),
+                ),
+                (
+                    "TransientFailureRetryInterval",
+                    t.transient_failure_retry_interval.to_string(),
+                ),
+                (
+                    "OutboundConnectionFailureRetryInterval",
+                    t.outbound_connection_failure_retry_interval.to_string(),
+                ),
+                (
+                    "DelayNotificationTimeout",
+                    t.delay_notification_timeout.to_string(),
+                ),
+                (
+                    "MessageExpirationTimeout",
+                    t.message_expiration_timeout.to_string(),
+                ),
+                (
+                    "MessageTrackingMaxAge",
+                    t.message_tracking_max_age.to_string(),
+                ),
+            ]);
+        }
+        TransportCommand::Set {
+            send_domain_secure,
+            receive_domain_secure,
+            delay_notification,
+            message_expiration,
+            retry_interval,
+            connection_retry_interval,
+        } => {
+            let parsed = (
+                delay_notification.as_deref().map(span).transpose()?,
+                message_expiration.as_deref().map(span).transpose()?,
+                retry_interval.as_deref().map(span).transpose()?,
+                connection_retry_interval.as_deref().map(span).transpose()?,
+            );
+            ws.change_settings(|s| {
+                if let Some(l) = send_domain_secure {
+                    s.transport.tls_send_domain_secure_list = split_list(l);
+                }
+                if let Some(l) = receive_domain_secure {
+                    s.transport.tls_receive_domain_secure_list = split_list(l);
+                }
+                if let Some(v) = parsed.0 {
+                    s.transport.delay_notification_timeout = v;
+                }
+                if let Some(v) = parsed.1 {
+                    s.transport.message_expiration_timeout = v;
+                }
+                if let Some(v) = parsed.2 {
+                    s.transport.transient_failure_retry_interval = v;
+                }
+                if let Some(v) = parsed.3 {
+                    s.transport.outbound_connection_failure_retry_interval = v;
+                }
+                Ok(())
+            })?;
+            println!("Transport settings saved.");
+        }
+    }
+    Ok(())
+}
+
+fn show_receive(c: &ReceiveConnector, org_fqdn: &str) {
+    list(&[
+        ("Name", c.name.clone()),
+        ("Enabled", yes_no(c.enabled)),
+        ("Bindings", c.bindings.join(", ")),
+        ("RemoteIPRanges", c.remote_ip_ranges.join(", ")),
+        (
+            "Fqdn",
+            c.fqdn
+                .clone()
+                .unwrap_or_else(|| format!("{org_fqdn} (organization)")),
+        ),
+        (
+            "Banner",
+            c.banner.clone().unwrap_or_else(|| "(default)".into()),
+        ),
+        (
+            "AuthMechanism",
+            c.auth_mechanisms
+                .iter()
+                .map(|m| format!("{m:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
+            "PermissionGroups",
+            c.permission_groups
+                .iter()
+                .map(|m| format!("{m:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ("DomainSecureEnabled", yes_no(c.domain_secure_enabled)),
+        ("RequireTLS", yes_no(c.require_tls)),
+        ("MaxMessageSize", c.max_message_size.to_string()),
+        (
+            "MaxRecipientsPerMessage",
+            c.max_recipients_per_message.to_string(),
+        ),
+        (
+            "MaxInboundConnection",
+            c.max_inbound_connections.to_string(),
+        ),
+        (
+            "MaxInboundConnectionPerSource",
+            c.max_inbound_connections_per_source.to_string(),
+        ),
+        ("ConnectionTimeout", c.connection_timeout.to_string()),
+        (
+            "ConnectionInactivityTimeout",
+            c.connection_inactivity_timeout.to_string(),
+        ),
+        ("TarpitInterval", c.tarpit_interval.to_string()),
+        (
+            "ProtocolLoggingLevel",
+            format!("{:?}", c.protocol_logging_level),
+        ),
+        ("Certificate", cert_text(&c.certificate)),
+    ]);
+}
+
+fn show_send(c: &SendConnector, org_fqdn: &str) {
+    list(&[
+        ("Name", c.name.clone()),
+        ("Enabled", yes_no(c.enabled)),
+        (
+            "AddressSpaces",
+            c.address_spaces
+                .iter()
+                .map(|a| format!("SMTP:{};{}", a.address, a.cost))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
+            "SmartHosts",
+            if c.smart_hosts.is_empty() {
+                "(none)".into()
+            } else {
+                c.smart_hosts.join(", ")
+            },
+        ),
+        ("Port", c.port.to_string()),
+        (
+            "Fqdn",
+            c.fqdn
+                .clone()
+                .unwrap_or_else(|| format!("{org_fqdn} (organization)")),
+        ),
+        ("DomainSecureEnabled", yes_no(c.domain_secure_enabled)),
+        ("RequireTLS", yes_no(c.require_tls)),
+        ("IgnoreSTARTTLS", yes_no(c.ignore_starttls)),
+        (
+            "TlsAuthLevel",
+            c.tls_auth_level
+                .map(|l| format!("{l:?}"))
+                .unwrap_or_default(),
+        ),
+        ("TlsDomain", c.tls_domain.clone().unwrap_or_default()),
+        ("Certificate", cert_text(&c.certificate)),
+        ("MaxMessageSize", c.max_message_size.to_string()),
+        (
+            "ConnectionInactivityTimeOut",
+            c.connection_inactivity_timeout.to_string(),
+        ),
+        (
+            "SmtpMaxMessagesPerConnection",
+            c.smtp_max_messages_per_connection.to_string(),
+        ),
+        (
+            "ProtocolLoggingLevel",
+            format!("{:?}", c.protocol_logging_level),
+        ),
+    ]);
+}
+
+fn cert_text(c: &CertificateSelection) -> String {
+    match c {
+        CertificateSelection::Automatic => "Automatic".into(),
+        CertificateSelection::Thumbprint(t) => t.clone(),
+    }
+}
+
+pub fn run_connector(dir: &Option<PathBuf>, cmd: &ConnectorCommand) -> CliResult {
+    let mut ws = open(dir)?;
+    let fqdn = ws.settings.organization.fqdn.clone();
+    match cmd {
+        ConnectorCommand::Receive(c) => match c {
+            ReceiveCommand::List => {
+                let rows = ws
+                    .settings
+                    .receive_connectors
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.name.clone(),
+                            yes_no(c.enabled),
+                            c.bindings.join(","),
+                            yes_no(c.domain_secure_enabled),
+                            c.auth_mechanisms
+                                .iter()
+                                .map(|m| format!("{m:?}"))
+                                .collect::<Vec<_>>()
+                                .join(","),
+                        ]
+                    })
+                    .collect::<Vec<_>>();
+                table(
+                    &[
+                        "Name",
+                        "Enabled",
+                        "Bindings",
+                        "DomainSecureEnabled",
+                        "AuthMechanism",
+                    ],
+                    &rows,
+                );
+            }
+            ReceiveCommand::Show { name } => {
+                let c = ws
+                    .settings
+                    .receive_connector(name)
+                    .ok_or_else(|| CliError(format!("there is no receive connector '{name}'")))?;
+                show_receive(c, &fqdn);
+            }
+            ReceiveCommand::New { name, opts } => {
+                let mut c = ReceiveConnector {
+                    name: name.clone(),
+                    ..ReceiveConnector::default()
+                };
+                opts.apply(&mut c)?;
+                ws.add_receive_connector(c)?;
+                println!("Receive connector '{name}' created.");
+            }
+            ReceiveCommand::Set { name, opts } => {
+                // Parse options before touching anything.
+                let mut probe = ReceiveConnector::default();
+                opts.apply(&mut probe)?;
+                ws.change_receive_connector(name, |c| {
+                    let _ = opts.apply(c);
+                })?;
+                println!("Receive connector '{name}' saved; new sessions use the change.");
+            }
+            ReceiveCommand::Remove { name } => {
+                ws.remove_connector(true, name)?;
+                println!("Receive connector '{name}' removed.");
+            }
+        },
+        ConnectorCommand::Send(c) => match c {
+            SendCommand::List => {
+                let rows = ws
+                    .settings
+                    .send_connectors
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.name.clone(),
+                            yes_no(c.enabled),
+                            c.address_spaces
+                                .iter()
+                                .map(|a| format!("{};{}", a.address, a.cost))
+                                .collect::<Vec<_>>()
+                                .join(","),
+                            c.smart_hosts.join(","),
+                            yes_no(c.domain_secure_enabled),
+                        ]
+                    })
+                    .collect::<Vec<_>>();
+                table(
+                    &[
+                        "Name",
+                        "Enabled",
+                        "AddressSpaces",
+                        "SmartHosts",
+                        "DomainSecureEnabled",
+                    ],
+                    &rows,
+                );
+            }
+            SendCommand::Show { name } => {
+                let c = ws
+                    .settings
+                    .send_connector(name)
+                    .ok_or_else(|| CliError(format!("there is no send connector '{name}'")))?;
+                show_send(c, &fqdn);
+            }
+            SendCommand::New { name, opts } => {
+                let mut c = SendConnector {
+                    name: name.clone(),
+                    ..SendConnector::default()
+                };
+                opts.apply(&mut c)?;
+                ws.add_send_connector(c)?;
+                println!("Send connector '{name}' created.");
+            }
+            SendCommand::Set { name, opts } => {
+                // Parse options before touching anything.
+                let mut probe = SendConnector::default();
+                opts.apply(&mut probe)?;
+                ws.change_send_connector(name, |c| {
+                    let _ = opts.apply(c);
+                })?;
+                println!("Send connector '{name}' saved; new sessions use the change.");
+            }
+            SendCommand::Remove { name } => {
+                ws.remove_connector(false, name)?;
+                println!("Send connector '{name}' removed.");
+            }
+        },
+    }
+    Ok(())
+}
+
+pub fn run_domain(dir: &Option<PathBuf>, cmd: &DomainCommand) -> CliResult {
+    let mut ws = open(dir)?;
+    match cmd {
+        DomainCommand::List => {
+            let rows = ws
+                .settings
+                .accepted_domains
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.domain.clone(),
+                        match &d.recipients {
+                            None => "any mailbox".into(),
+                            Some(r) => r.join(", "),
+                        },
+                    ]
+                })
+                .collect::<Vec<_>>();
+            table(&["DomainName", "Recipients"], &rows);
+        }
+        DomainCommand::Add { domain, recipients } => {
+            ws.add_accepted_domain(domain, recipients.as_deref().map(split_list))?;
+            println!("Accepted domain {domain} added.");
+        }
+        DomainCommand::Remove { domain } => {
+            ws.remove_accepted_domain(domain)?;
+            println!("Accepted domain {domain} removed.");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! The settings model (`model`), its text form (`format`), the rules it must obey (`validate`)
+//! and the defaults a new organization starts with (`defaults`). Pure: no I/O, no clock.
+
+pub mod defaults;
+pub mod domain;
+pub mod format;
+pub mod model;
+pub mod net;
+pub mod units;
+pub mod validate;
+
+#[cfg(test)]
+mod validate_tests;
+
+pub use model::*;
+pub use validate::{CheckedSettings, Problem, Problems, validate};

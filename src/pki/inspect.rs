@@ -1,0 +1,477 @@
+//! Certificate inspection with x509-parser: every field an administrator looks at (subject,
+//! issuer, serial, validity, names, key, signature algorithm, key usages, constraints, key
+//! identifiers, thumbprints), the status in Exchange's words (Valid, DateInvalid,
+//! PendingRequest, Untrusted, Invalid) and findings a person can act on. Pure: time and trust
+//! are passed in.
+
+use super::chain::{ChainVerdict, Purpose};
+use super::digest;
+use super::error::{PkiError, Result};
+use super::names;
+use ::time::OffsetDateTime;
+use x509_parser::oid_registry::Oid;
+use x509_parser::prelude::*;
+
+/// Everything the inspector shows about one certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateInfo {
+    pub version: u32,
+    pub subject: String,
+    pub issuer: String,
+    pub serial: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub common_names: Vec<String>,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<String>,
+    pub email_addresses: Vec<String>,
+    /// `RSA 2048`, `ECDSA P-256`, `Ed25519`.
+    pub key: String,
+    pub key_bits: usize,
+    pub signature_algorithm: String,
+    pub key_usage: Option<Vec<&'static str>>,
+    pub extended_key_usage: Option<Vec<String>>,
+    /// May serve as a TLS server (EKU absent or contains serverAuth).
+    pub server_auth: bool,
+    /// May serve as a TLS client (EKU absent or contains clientAuth).
+    pub client_auth: bool,
+    pub is_ca: bool,
+    pub path_len: Option<u32>,
+    pub subject_key_id: Option<String>,
+    pub authority_key_id: Option<String>,
+    /// SHA-1 of the certificate, upper-case hex: the Exchange thumbprint.
+    pub thumbprint: String,
+    pub sha256: String,
+    /// SHA-256 of the SubjectPublicKeyInfo: the public-key pin.
+    pub public_key_sha256: String,
+    pub spki_der: Vec<u8>,
+    /// Issuer name equals subject name.
+    pub self_issued: bool,
+    /// Self-issued and the signature verifies with its own key.
+    pub self_signed: bool,
+    /// Other extension OIDs, shown as they are.
+    pub other_extensions: Vec<String>,
+}
+
+/// Reads a DER certificate completely; trailing bytes or a parse failure are errors.
+pub fn inspect_certificate(der: &[u8]) -> Result<CertificateInfo> {
+    let (rest, cert) = X509Certificate::from_der(der)
+        .map_err(|e| PkiError::Format(format!("the certificate is malformed: {e}")))?;
+    if !rest.is_empty() {
+        return Err(PkiError::Format(
+            "the certificate has extra bytes after its end".into(),
+        ));
+    }
+    let tbs = &cert.tbs_certificate;
+    let mut info = CertificateInfo {
+        version: tbs.version.0 + 1,
+        subject: tbs.subject.to_string(),
+        issuer: tbs.issuer.to_string(),
+        serial: hex::encode_upper(tbs.raw_serial()),
+        not_before: tbs.validity.not_before.to_datetime(),
+        not_after: tbs.validity.not_after.to_datetime(),
+        common_names: tbs
+            .subject
+            .iter_common_name()
+            .filter_map(|a| a.as_str().ok().map(str::to_string))
+            .collect(),
+        dns_names: Vec::new(),
+        ip_addresses: Vec::new(),
+        email_addresses: Vec::new(),
+        key: describe_key(&tbs.subject_pki),
+        key_bits: tbs.subject_pki.parsed().map(|k| k.key_size()).unwrap_or(0),
+        signature_algorithm: algorithm_name(&cert.signature_algorithm.algorithm),
+        key_usage: None,
+        extended_key_usage: None,
+        server_auth: true,
+        client_auth: true,
+        is_ca: false,
+        path_len: None,
+        subject_key_id: None,
+        authority_key_id: None,
+        thumbprint: digest::thumbprint(der),
+        sha256: digest::sha256_hex(der),
+        public_key_sha256: digest::sha256_hex(tbs.subject_pki.raw),
+        spki_der: tbs.subject_pki.raw.to_vec(),
+        self_issued: tbs.subject.as_raw() == tbs.issuer.as_raw(),
+        self_signed: false,
+        other_extensions: Vec::new(),
+    };
+    info.self_signed = info.self_issued && cert.verify_signature(None).is_ok();
+    for ext in tbs.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::SubjectAlternativeName(san) => {
+                for n in &san.general_names {
+                    match n {
+                        GeneralName::DNSName(d) => info.dns_names.push(d.to_string()),
+                        GeneralName::RFC822Name(m) => info.email_addresses.push(m.to_string()),
+                        GeneralName::IPAddress(b) => info.ip_addresses.push(ip_text(b)),
+                        _ => {}
+                    }
+                }
+            }
+            ParsedExtension::KeyUsage(ku) => {
+                let mut v = Vec::new();
+                for (on, name) in [
+                    (ku.digital_signature(), "Digital Signature"),
+                    (ku.non_repudiation(), "Non-Repudiation"),
+                    (ku.key_encipherment(), "Key Encipherment"),
+                    (ku.data_encipherment(), "Data Encipherment"),
+                    (ku.key_agreement(), "Key Agreement"),
+                    (ku.key_cert_sign(), "Certificate Signing"),
+                    (ku.crl_sign(), "CRL Signing"),
+                ] {
+                    if on {
+                        v.push(name);
+                    }
+                }
+                info.key_usage = Some(v);
+            }
+            ParsedExtension::ExtendedKeyUsage(eku) => {
+                let mut v = Vec::new();
+                for (on, name) in [
+                    (eku.any, "Any Purpose"),
+                    (eku.server_auth, "Server Authentication (serverAuth)"),
+                    (eku.client_auth, "Client Authentication (clientAuth)"),
+                    (eku.code_signing, "Code Signing"),
+                    (eku.email_protection, "Secure Email"),
+                    (eku.time_stamping, "Time Stamping"),
+                    (eku.ocsp_signing, "OCSP Signing"),
+                ] {
+                    if on {
+                        v.push(name.to_string());
+                    }
+                }
+                v.extend(eku.other.iter().map(|o| o.to_id_string()));
+                info.server_auth = eku.server_auth || eku.any;
+                info.client_auth = eku.client_auth || eku.any;
+                info.extended_key_usage = Some(v);
+            }
+            ParsedExtension::BasicConstraints(bc) => {
+                info.is_ca = bc.ca;
+                info.path_len = bc.path_len_constraint;
+            }
+            ParsedExtension::SubjectKeyIdentifier(k) => {
+                info.subject_key_id = Some(digest::colon_hex(&hex::encode_upper(k.0)));
+            }
+            ParsedExtension::AuthorityKeyIdentifier(a) => {
+                info.authority_key_id = a
+                    .key_identifier
+                    .as_ref()
+                    .map(|k| digest::colon_hex(&hex::encode_upper(k.0)));
+            }
+            _ => info.other_extensions.push(ext.oid.to_id_string()),
+        }
+    }
+    Ok(info)
+}
+
+impl CertificateInfo {
+    /// The names a peer is matched against: SAN dNSNames, or the CNs when there is no SAN.
+    pub fn names(&self) -> Vec<String> {
+        if self.dns_names.is_empty() {
+            self.common_names.clone()
+        } else {
+            self.dns_names.clone()
+        }
+    }
+
+    /// Whether the certificate is within its validity period at `now`.
+    pub fn is_current(&self, now: OffsetDateTime) -> bool {
+        self.not_before <= now && now <= self.not_after
+    }
+
+    /// Whole days until expiry (negative once expired).
+    pub fn days_left(&self, now: OffsetDateTime) -> i64 {
+        (self.not_after - now).whole_days()
+    }
+
+    /// The subject's CN, or the whole subject when there is none.
+    pub fn display_name(&self) -> String {
+        self.common_names
+            .last()
+            .cloned()
+            .unwrap_or_else(|| self.subject.clone())
+    }
+}
+
+/// Status in Exchange's words (Get-ExchangeCertificate `Status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CertStatus {
+    Valid,
+    DateInvalid,
+    PendingRequest,
+    Untrusted,
+    Invalid,
+}
+
+impl std::fmt::Display for CertStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CertStatus::Valid => "Valid",
+            CertStatus::DateInvalid => "DateInvalid",
+            CertStatus::PendingRequest => "PendingRequest",
+            CertStatus::Untrusted => "Untrusted",
+            CertStatus::Invalid => "Invalid",
+        })
+    }
+}
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Prevents the certificate from doing its job.
+    Problem,
+    /// Works, but will bite soon or in some cases.
+    Warning,
+    /// Good to know.
+    Info,
+}
+
+/// One observation about a certificate, in words a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub text: String,
+}
+
+impl Finding {
+    fn new(severity: Severity, text: impl Into<String>) -> Self {
+        Finding {
+            severity,
+            text: text.into(),
+        }
+    }
+}
+
+/// What the certificate is looked at for.
+#[derive(Clone, Debug, Default)]
+pub struct InspectContext<'a> {
+    /// The chain verdict, when a trust check was made. Self-signed certificates of our own
+    /// store are not chain-checked (Exchange treats them as valid for opportunistic TLS).
+    pub trust: Option<&'a ChainVerdict>,
+    /// A domain the certificate should name (our organization domain, a partner domain).
+    pub domain: Option<&'a str>,
+    /// Whether we hold the private key (None when unknown).
+    pub has_private_key: Option<bool>,
+    /// Looked at as our SMTP identity (server and client certificate for mutual TLS).
+    pub as_smtp_identity: bool,
+}
+
+/// Findings for a certificate at `now`, most serious first.
+pub fn findings(
+    info: &CertificateInfo,
+    now: OffsetDateTime,
+    ctx: &InspectContext<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if now > info.not_after {
+        out.push(Finding::new(
+            Severity::Problem,
+            format!("expired on {}", format_date(info.not_after)),
+        ));
+    } else if now < info.not_before {
+        out.push(Finding::new(
+            Severity::Problem,
+            format!("not valid before {}", format_date(info.not_before)),
+        ));
+    } else {
+        let days = info.days_left(now);
+        if days <= 30 {
+            out.push(Finding::new(
+                Severity::Warning,
+                format!(
+                    "expires in {days} day{}: renew it now",
+                    if days == 1 { "" } else { "s" }
+                ),
+            ));
+        }
+    }
+    if !info.client_auth {
+        out.push(Finding::new(
+            if ctx.as_smtp_identity { Severity::Problem } else { Severity::Warning },
+            "no clientAuth usage: cannot be used for mutual TLS (Domain Security needs serverAuth and clientAuth)",
+        ));
+    }
+    if !info.server_auth {
+        out.push(Finding::new(
+            if ctx.as_smtp_identity {
+                Severity::Problem
+            } else {
+                Severity::Warning
+            },
+            "no serverAuth usage: cannot be used for STARTTLS on a receive connector",
+        ));
+    }
+    if let Some(ku) = &info.key_usage
+        && !info.is_ca
+        && !ku.contains(&"Digital Signature")
+    {
+        out.push(Finding::new(
+            Severity::Problem,
+            "key usage lacks Digital Signature: TLS 1.3 handshakes with this certificate will fail",
+        ));
+    }
+    if info.is_ca {
+        out.push(Finding::new(
+            Severity::Info,
+            "a CA certificate: it can be a trusted root or chain certificate, not a server identity",
+        ));
+    }
+    if let Some(domain) = ctx.domain {
+        let cert_names = info.names();
+        if !cert_names.iter().any(|n| names::matches_exact(n, domain)) {
+            out.push(Finding::new(
+                Severity::Warning,
+                format!(
+                    "does not name domain {domain} (names: {}): partners checking Domain Security will refuse it",
+                    if cert_names.is_empty() { "none".to_string() } else { cert_names.join(", ") }
+                ),
+            ));
+        }
+    }
+    if info.dns_names.is_empty() && !info.is_ca {
+        out.push(Finding::new(
+            Severity::Warning,
+            "no subject alternative names: many TLS clients ignore the CN; request the domains as SAN entries",
+        ));
+    }
+    if info.key.starts_with("RSA") && info.key_bits < 2048 {
+        out.push(Finding::new(
+            Severity::Problem,
+            format!(
+                "{}-bit RSA key is too weak: use 2048 bits or more",
+                info.key_bits
+            ),
+        ));
+    }
+    if info.signature_algorithm.contains("SHA1") || info.signature_algorithm.contains("MD5") {
+        out.push(Finding::new(
+            Severity::Warning,
+            format!(
+                "signed with {}, which current TLS libraries reject",
+                info.signature_algorithm
+            ),
+        ));
+    }
+    if ctx.has_private_key == Some(false) && ctx.as_smtp_identity {
+        out.push(Finding::new(
+            Severity::Problem,
+            "no private key: this certificate cannot be our SMTP identity",
+        ));
+    }
+    if info.self_issued && !info.is_ca {
+        if info.self_signed {
+            out.push(Finding::new(
+                Severity::Info,
+                "self-signed: fine for opportunistic TLS; a partner accepts it only through Direct Trust (a pin), never as Domain Secure through a CA",
+            ));
+        } else {
+            out.push(Finding::new(
+                Severity::Problem,
+                "claims to be self-signed but its signature does not verify",
+            ));
+        }
+    }
+    if let Some(ChainVerdict::Untrusted { reason, .. }) = ctx.trust {
+        out.push(Finding::new(
+            Severity::Problem,
+            format!("untrusted chain: {reason}; add the issuing CA's root with `mailflow trust add` if you trust it"),
+        ));
+    }
+    out.sort_by_key(|f| f.severity);
+    out
+}
+
+/// Status in Exchange's words for a certificate we hold.
+pub fn status(
+    info: &CertificateInfo,
+    now: OffsetDateTime,
+    trust: Option<&ChainVerdict>,
+) -> CertStatus {
+    if info.self_issued && !info.self_signed {
+        return CertStatus::Invalid;
+    }
+    if !info.is_current(now) {
+        return CertStatus::DateInvalid;
+    }
+    match trust {
+        Some(ChainVerdict::Untrusted {
+            kind: super::chain::ChainFailure::BadSignature,
+            ..
+        }) => CertStatus::Invalid,
+        Some(ChainVerdict::Untrusted { .. }) => CertStatus::Untrusted,
+        _ => CertStatus::Valid,
+    }
+}
+
+/// The purpose a certificate is checked for when we look at it as our SMTP identity.
+pub const SMTP_PURPOSE: Purpose = Purpose::Server;
+
+/// `RSA 2048`, `ECDSA P-256`, `Ed25519`, or the algorithm's OID.
+pub fn describe_key(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> String {
+    let alg = &spki.algorithm.algorithm;
+    match spki.parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
+        Ok(x509_parser::public_key::PublicKey::EC(_)) => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|o| o.to_id_string());
+            match curve.as_deref() {
+                Some("1.2.840.10045.3.1.7") => "ECDSA P-256".into(),
+                Some("1.3.132.0.34") => "ECDSA P-384".into(),
+                Some("1.3.132.0.35") => "ECDSA P-521".into(),
+                Some(other) => format!("ECDSA ({other})"),
+                None => "ECDSA".into(),
+            }
+        }
+        _ if alg.to_id_string() == "1.3.101.112" => "Ed25519".into(),
+        _ => format!("unknown key type ({})", alg.to_id_string()),
+    }
+}
+
+/// A readable signature algorithm name (`SHA256 with RSA`, `ECDSA with SHA256`).
+pub fn algorithm_name(oid: &Oid<'_>) -> String {
+    match oid.to_id_string().as_str() {
+        "1.2.840.113549.1.1.5" => "SHA1 with RSA".into(),
+        "1.2.840.113549.1.1.4" => "MD5 with RSA".into(),
+        "1.2.840.113549.1.1.11" => "SHA256 with RSA".into(),
+        "1.2.840.113549.1.1.12" => "SHA384 with RSA".into(),
+        "1.2.840.113549.1.1.13" => "SHA512 with RSA".into(),
+        "1.2.840.113549.1.1.10" => "RSA-PSS".into(),
+        "1.2.840.10045.4.1" => "ECDSA with SHA1".into(),
+        "1.2.840.10045.4.3.2" => "ECDSA with SHA256".into(),
+        "1.2.840.10045.4.3.3" => "ECDSA with SHA384".into(),
+        "1.2.840.10045.4.3.4" => "ECDSA with SHA512".into(),
+        "1.3.101.112" => "Ed25519".into(),
+        other => other.to_string(),
+    }
+}
+
+/// `2026-10-01 12:00 UTC`.
+pub fn format_date(t: OffsetDateTime) -> String {
+    let t = t.to_offset(::time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+fn ip_text(b: &[u8]) -> String {
+    match b.len() {
+        4 => std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string(),
+        16 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(b);
+            std::net::Ipv6Addr::from(a).to_string()
+        }
+        _ => hex::encode(b),
+    }
+}

@@ -1,0 +1,75 @@
+//! Where things live in a data directory:
+//!
+//! ```text
+//! <data-dir>/
+//!   settings.ron, settings.ron.bak   the settings (RON) and the previous version
+//!   certstore.ron                    index of certificates, pending requests, trusted roots, lab CA
+//!   certificates/<THUMBPRINT>.pem    our certificates (leaf first, then chain certificates)
+//!   certificates/<THUMBPRINT>.key    their private keys (mode 0600)
+//!   requests/<ID>.csr, <ID>.key      pending certificate requests and their keys (0600)
+//!   trusted-roots/<THUMBPRINT>.pem   trusted root CA certificates (partner organizations' roots)
+//!   ca/ca.pem, ca/ca.key             the lab CA (key 0600)
+//!   spool/                           the durable message queue
+//!   mailboxes/<domain>/<user>/       local delivery (Maildir)
+//!   logs/                            protocol logs
+//!   tracking.db                      message tracking
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// The folders and files of one data directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DataDir { root: root.into() }
+    }
+
+    /// The user's default: `$XDG_DATA_HOME/mailflow` (usually `~/.local/share/mailflow`).
+    pub fn default_location() -> PathBuf {
+        dirs::data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("mailflow")
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn settings(&self) -> PathBuf {
+        self.root.join("settings.ron")
+    }
+    pub fn cert_index(&self) -> PathBuf {
+        self.root.join("certstore.ron")
+    }
+    pub fn certificates(&self) -> PathBuf {
+        self.root.join("certificates")
+    }
+    pub fn requests(&self) -> PathBuf {
+        self.root.join("requests")
+    }
+    pub fn trusted_roots(&self) -> PathBuf {
+        self.root.join("trusted-roots")
+    }
+    pub fn ca(&self) -> PathBuf {
+        self.root.join("ca")
+    }
+    pub fn spool(&self) -> PathBuf {
+        self.root.join("spool")
+    }
+    pub fn mailboxes(&self) -> PathBuf {
+        self.root.join("mailboxes")
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+    pub fn tracking_db(&self) -> PathBuf {
+        self.root.join("tracking.db")
+    }
+    /// Resolves a path stored in an index (relative to the root).
+    pub fn resolve(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+}
