@@ -432,9 +432,10 @@ impl CertStore {
             file_keys.push((keys::key_from_der(k.bytes()).map_err(ImportError::Pki)?, k));
         }
         let leaves: Vec<usize> = (0..infos.len()).filter(|&i| !infos[i].is_ca).collect();
-        // The identity: a leaf whose key we have (file or pending request).
+        // The identity: a certificate whose key we have (in the file or held by a pending
+        // request) — usually a leaf, but self-signed certificates often carry CA:TRUE.
         let mut chosen: Option<(usize, KeySource)> = None;
-        for &i in &leaves {
+        for i in 0..infos.len() {
             if let Some(k) = file_keys
                 .iter()
                 .position(|(kp, _)| keys::spki_der(kp) == infos[i].spki_der)
@@ -486,7 +487,7 @@ impl CertStore {
             )));
         }
         let chain: Vec<&[u8]> = (0..contents.certificates.len())
-            .filter(|&i| i != leaf && infos[i].is_ca)
+            .filter(|&i| i != leaf && infos[i].is_ca && infos[i].subject != info.subject)
             .map(|i| contents.certificates[i].as_slice())
             .collect();
         let key_pem: Option<zeroize::Zeroizing<String>> = match &source {

@@ -55,8 +55,7 @@ impl ConsoleApp {
             ui.add_space(6.0);
             ui.label(RichText::new(section.title).strong());
             for &page in section.pages {
-                let label = format!("{}  {}", page.icon(), page.title());
-                if ui.selectable_label(self.page == page, label).clicked() {
+                if ui.selectable_label(self.page == page, page.title()).clicked() {
                     self.page = page;
                 }
             }

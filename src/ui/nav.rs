@@ -72,23 +72,6 @@ impl Page {
         }
     }
 
-    pub fn icon(self) -> &'static str {
-        match self {
-            Page::TransportSettings => "⚙",
-            Page::SendConnectors => "📤",
-            Page::AcceptedDomains => "🌐",
-            Page::ReceiveConnectors => "📥",
-            Page::Certificates => "🔑",
-            Page::TrustedRoots => "🏛",
-            Page::DirectTrust => "🤝",
-            Page::MessageTracking => "🔎",
-            Page::QueueViewer => "📨",
-            Page::LiveMonitor => "📈",
-            Page::CertificateInspector => "🔬",
-            Page::ConnectivityProbe => "📡",
-        }
-    }
-
     pub fn all() -> impl Iterator<Item = Page> {
         SECTIONS.iter().flat_map(|s| s.pages.iter().copied())
     }

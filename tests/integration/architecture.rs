@@ -1,0 +1,54 @@
+//! The layers point down only, and the pure layers do no I/O: a test reads the sources and
+//! fails when a forbidden import crosses a boundary (DESIGN.md §3).
+
+use std::path::Path;
+
+fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+        }
+    }
+}
+
+fn check(layer: &str, forbidden: &[&str]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(layer);
+    if !root.exists() {
+        return;
+    }
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    for (path, text) in files {
+        // Test modules may use the clock and files; only product code is checked.
+        let product = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (n, line) in product.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for f in forbidden {
+                assert!(!code.contains(f), "{path}:{}: layer `{layer}` must not use `{f}`:\n{line}", n + 1);
+            }
+        }
+    }
+}
+
+const IO: &[&str] = &["std::fs", "tokio", "std::net::TcpStream", "std::net::TcpListener", "std::process", "egui", "eframe", "SystemTime::now", "now_utc()", "Instant::now"];
+
+#[test]
+fn pure_layers_do_no_io_and_read_no_clock() {
+    for layer in ["config", "pki", "smtp", "policy"] {
+        check(layer, IO);
+    }
+}
+
+#[test]
+fn layers_only_point_down() {
+    check("config", &["crate::pki", "crate::smtp", "crate::policy", "crate::store", "crate::engine", "crate::admin", "crate::ui"]);
+    check("pki", &["crate::smtp", "crate::policy", "crate::store", "crate::engine", "crate::admin", "crate::ui"]);
+    check("smtp", &["crate::policy", "crate::store", "crate::engine", "crate::admin", "crate::ui"]);
+    check("policy", &["crate::store", "crate::engine", "crate::admin", "crate::ui"]);
+    check("store", &["crate::engine", "crate::admin", "crate::ui", "egui"]);
+    check("engine", &["crate::ui", "egui", "eframe"]);
+    check("admin", &["crate::ui", "egui"]);
+}

@@ -1,0 +1,8 @@
+//! Integration tests, one binary with shared helpers: the `mailflow` command driven as an
+//! administrator would, with openssl as the independent peer that checks our PKI output.
+
+mod architecture;
+mod bad_input;
+mod certificates;
+mod settings_cli;
+mod util;
