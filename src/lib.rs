@@ -7,5 +7,6 @@
 pub mod admin;
 pub mod config;
 pub mod pki;
+pub mod smtp;
 pub mod store;
 pub mod ui;

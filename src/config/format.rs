@@ -111,16 +111,26 @@ mod golden {
         let text = include_str!("../../tests/golden/settings-v1.ron");
         let s = from_ron(text).unwrap_or_else(|e| panic!("golden file: {e}"));
         let checked = validate(&s).unwrap_or_else(|p| panic!("golden file: {p}"));
-        assert_eq!(s.accepted_domains[1].recipients.as_deref(), Some(&["alice".to_string(), "bob".to_string()][..]));
+        assert_eq!(
+            s.accepted_domains[1].recipients.as_deref(),
+            Some(&["alice".to_string(), "bob".to_string()][..])
+        );
         let inbound = s.receive_connector("Inbound").unwrap();
         assert!(inbound.domain_secure_enabled && inbound.require_tls);
-        assert_eq!(inbound.max_message_size, units::ByteSize::mb(36), "defaults fill omitted fields");
+        assert_eq!(
+            inbound.max_message_size,
+            units::ByteSize::mb(36),
+            "defaults fill omitted fields"
+        );
         assert_eq!(checked.receive_connectors[1].bindings.len(), 2);
         let out = s.send_connector("ToWoodgrove").unwrap();
         assert_eq!(out.tls_auth_level, Some(TlsAuthLevel::DomainValidation));
         assert_eq!(out.address_spaces[0].cost, 1, "cost defaults to 1");
         assert_eq!(checked.send_connectors[1].smart_hosts[1].port, 2525);
-        assert_eq!(s.transport.delay_notification_timeout, units::TimeSpan::secs(4 * 3600));
+        assert_eq!(
+            s.transport.delay_notification_timeout,
+            units::TimeSpan::secs(4 * 3600)
+        );
         assert!(matches!(s.direct_trust[1].pin, Pin::PublicKeySha256(_)));
         // What we write reads back as the same settings.
         assert_eq!(from_ron(&to_ron(&s)).unwrap(), s);

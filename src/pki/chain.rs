@@ -165,22 +165,47 @@ mod tests {
 
     fn ca_pair(name: &str) -> (Vec<u8>, rcgen::KeyPair) {
         let key = KeySpec::P256.generate().unwrap();
-        (ca::create_ca(name, "Test", &key, NOW - Duration::days(1), 5).unwrap(), key)
+        (
+            ca::create_ca(name, "Test", &key, NOW - Duration::days(1), 5).unwrap(),
+            key,
+        )
     }
 
-    fn leaf(ca: &(Vec<u8>, rcgen::KeyPair), usage: LeafUsage, from: OffsetDateTime, to: OffsetDateTime) -> Vec<u8> {
+    fn leaf(
+        ca: &(Vec<u8>, rcgen::KeyPair),
+        usage: LeafUsage,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Vec<u8> {
         let key = KeySpec::P256.generate().unwrap();
         let subject = Subject::parse("CN=mail.woodgrove.test").unwrap().to_der();
         let san = crate::pki::der::san_dns_ext(&["mail.woodgrove.test".into()]).value;
-        ca::issue_leaf(&ca.0, &ca.1, &subject, &keys::spki_der(&key), Some(san), usage, from, to).unwrap()
+        ca::issue_leaf(
+            &ca.0,
+            &ca.1,
+            &subject,
+            &keys::spki_der(&key),
+            Some(san),
+            usage,
+            from,
+            to,
+        )
+        .unwrap()
     }
 
     #[test]
     fn a_good_chain_is_trusted_for_both_purposes() {
         let ca = ca_pair("Woodgrove Root");
-        let cert = leaf(&ca, LeafUsage::SMTP, NOW - Duration::days(1), NOW + Duration::days(30));
+        let cert = leaf(
+            &ca,
+            LeafUsage::SMTP,
+            NOW - Duration::days(1),
+            NOW + Duration::days(30),
+        );
         for purpose in [Purpose::Server, Purpose::Client] {
-            assert!(verify_chain(&cert, &[], std::slice::from_ref(&ca.0), NOW, purpose).is_trusted());
+            assert!(
+                verify_chain(&cert, &[], std::slice::from_ref(&ca.0), NOW, purpose).is_trusted()
+            );
         }
     }
 
@@ -188,10 +213,33 @@ mod tests {
     fn each_failure_has_its_kind_and_words() {
         let ca = ca_pair("Woodgrove Root");
         let other = ca_pair("Fabrikam Root");
-        let good = leaf(&ca, LeafUsage::SMTP, NOW - Duration::days(1), NOW + Duration::days(30));
-        let expired = leaf(&ca, LeafUsage::SMTP, NOW - Duration::days(60), datetime!(2026-10-01 00:00 UTC));
-        let future = leaf(&ca, LeafUsage::SMTP, NOW + Duration::days(2), NOW + Duration::days(30));
-        let server_only = leaf(&ca, LeafUsage { server_auth: true, client_auth: false }, NOW - Duration::days(1), NOW + Duration::days(30));
+        let good = leaf(
+            &ca,
+            LeafUsage::SMTP,
+            NOW - Duration::days(1),
+            NOW + Duration::days(30),
+        );
+        let expired = leaf(
+            &ca,
+            LeafUsage::SMTP,
+            NOW - Duration::days(60),
+            datetime!(2026-10-01 00:00 UTC),
+        );
+        let future = leaf(
+            &ca,
+            LeafUsage::SMTP,
+            NOW + Duration::days(2),
+            NOW + Duration::days(30),
+        );
+        let server_only = leaf(
+            &ca,
+            LeafUsage {
+                server_auth: true,
+                client_auth: false,
+            },
+            NOW - Duration::days(1),
+            NOW + Duration::days(30),
+        );
         let roots = std::slice::from_ref(&ca.0);
         let kind = |v: ChainVerdict| match v {
             ChainVerdict::Untrusted { kind, reason } => (kind, reason),
@@ -200,16 +248,31 @@ mod tests {
         let (k, r) = kind(verify_chain(&expired, &[], roots, NOW, Purpose::Server));
         assert_eq!(k, ChainFailure::Expired);
         assert!(r.contains("expired on 2026-10-01"), "{r}");
-        assert_eq!(kind(verify_chain(&future, &[], roots, NOW, Purpose::Server)).0, ChainFailure::NotYetValid);
-        let (k, r) = kind(verify_chain(&good, &[], std::slice::from_ref(&other.0), NOW, Purpose::Server));
+        assert_eq!(
+            kind(verify_chain(&future, &[], roots, NOW, Purpose::Server)).0,
+            ChainFailure::NotYetValid
+        );
+        let (k, r) = kind(verify_chain(
+            &good,
+            &[],
+            std::slice::from_ref(&other.0),
+            NOW,
+            Purpose::Server,
+        ));
         assert_eq!(k, ChainFailure::UnknownIssuer);
         assert!(r.contains("not trusted"), "{r}");
         let (k, r) = kind(verify_chain(&server_only, &[], roots, NOW, Purpose::Client));
         assert_eq!(k, ChainFailure::WrongUsage);
         assert!(r.contains("clientAuth"), "{r}");
         assert!(verify_chain(&server_only, &[], roots, NOW, Purpose::Server).is_trusted());
-        assert_eq!(kind(verify_chain(&ca.0, &[], roots, NOW, Purpose::Server)).0, ChainFailure::CaAsEndEntity);
-        assert_eq!(kind(verify_chain(&good, &[], &[], NOW, Purpose::Server)).0, ChainFailure::UnknownIssuer);
+        assert_eq!(
+            kind(verify_chain(&ca.0, &[], roots, NOW, Purpose::Server)).0,
+            ChainFailure::CaAsEndEntity
+        );
+        assert_eq!(
+            kind(verify_chain(&good, &[], &[], NOW, Purpose::Server)).0,
+            ChainFailure::UnknownIssuer
+        );
         let mut tampered = good.clone();
         let n = tampered.len();
         tampered[n - 5] ^= 0x55;

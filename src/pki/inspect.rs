@@ -488,16 +488,40 @@ mod tests {
 
     fn issue(usage: LeafUsage, days_left: i64, names: &[&str]) -> (Vec<u8>, Vec<u8>) {
         let ca_key = KeySpec::P256.generate().unwrap();
-        let ca_cert = ca::create_ca("Contoso Root", "Contoso", &ca_key, NOW - Duration::days(10), 5).unwrap();
+        let ca_cert = ca::create_ca(
+            "Contoso Root",
+            "Contoso",
+            &ca_key,
+            NOW - Duration::days(10),
+            5,
+        )
+        .unwrap();
         let key = KeySpec::Rsa2048.generate().unwrap();
-        let subject = Subject::parse("DC=test,DC=contoso,CN=mail.contoso.test").unwrap().to_der();
-        let san = crate::pki::der::san_dns_ext(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).value;
-        let cert = ca::issue_leaf(&ca_cert, &ca_key, &subject, &keys::spki_der(&key), Some(san), usage, NOW - Duration::days(1), NOW + Duration::days(days_left)).unwrap();
+        let subject = Subject::parse("DC=test,DC=contoso,CN=mail.contoso.test")
+            .unwrap()
+            .to_der();
+        let san =
+            crate::pki::der::san_dns_ext(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .value;
+        let cert = ca::issue_leaf(
+            &ca_cert,
+            &ca_key,
+            &subject,
+            &keys::spki_der(&key),
+            Some(san),
+            usage,
+            NOW - Duration::days(1),
+            NOW + Duration::days(days_left),
+        )
+        .unwrap();
         (cert, ca_cert)
     }
 
     fn texts(f: &[Finding]) -> String {
-        f.iter().map(|x| format!("{:?}: {}", x.severity, x.text)).collect::<Vec<_>>().join("\n")
+        f.iter()
+            .map(|x| format!("{:?}: {}", x.severity, x.text))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[test]
@@ -510,10 +534,17 @@ mod tests {
         assert_eq!(i.key, "RSA 2048");
         assert_eq!(i.signature_algorithm, "ECDSA with SHA256");
         assert_eq!(i.dns_names, vec!["mail.contoso.test", "contoso.test"]);
-        assert_eq!(i.key_usage.as_deref(), Some(&["Digital Signature", "Key Encipherment"][..]));
+        assert_eq!(
+            i.key_usage.as_deref(),
+            Some(&["Digital Signature", "Key Encipherment"][..])
+        );
         assert!(i.server_auth && i.client_auth && !i.is_ca && !i.self_issued);
         assert_eq!(i.thumbprint.len(), 40);
-        assert!(i.thumbprint.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+        assert!(
+            i.thumbprint
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        );
         assert_eq!(i.sha256.len(), 64);
         assert!(i.subject_key_id.is_some() && i.authority_key_id.is_some());
         let ca = inspect_certificate(&ca_cert).unwrap();
@@ -523,12 +554,30 @@ mod tests {
 
     #[test]
     fn findings_say_what_to_do() {
-        let (cert, _) = issue(LeafUsage { server_auth: true, client_auth: false }, 12, &["mail.contoso.test"]);
+        let (cert, _) = issue(
+            LeafUsage {
+                server_auth: true,
+                client_auth: false,
+            },
+            12,
+            &["mail.contoso.test"],
+        );
         let i = inspect_certificate(&cert).unwrap();
-        let f = findings(&i, NOW, &InspectContext { domain: Some("contoso.test"), as_smtp_identity: true, ..Default::default() });
+        let f = findings(
+            &i,
+            NOW,
+            &InspectContext {
+                domain: Some("contoso.test"),
+                as_smtp_identity: true,
+                ..Default::default()
+            },
+        );
         let t = texts(&f);
         assert!(t.contains("Warning: expires in 12 days"), "{t}");
-        assert!(t.contains("Problem: no clientAuth usage: cannot be used for mutual TLS"), "{t}");
+        assert!(
+            t.contains("Problem: no clientAuth usage: cannot be used for mutual TLS"),
+            "{t}"
+        );
         assert!(t.contains("does not name domain contoso.test"), "{t}");
         assert_eq!(f[0].severity, Severity::Problem, "most serious first");
         let later = NOW + Duration::days(13);
@@ -536,7 +585,10 @@ mod tests {
         assert!(t.contains("expired on"), "{t}");
         assert_eq!(status(&i, later, None), CertStatus::DateInvalid);
         assert_eq!(status(&i, NOW, None), CertStatus::Valid);
-        let untrusted = ChainVerdict::Untrusted { reason: "x".into(), kind: crate::pki::chain::ChainFailure::UnknownIssuer };
+        let untrusted = ChainVerdict::Untrusted {
+            reason: "x".into(),
+            kind: crate::pki::chain::ChainFailure::UnknownIssuer,
+        };
         assert_eq!(status(&i, NOW, Some(&untrusted)), CertStatus::Untrusted);
     }
 
@@ -544,7 +596,16 @@ mod tests {
     fn a_good_smtp_certificate_has_no_problems() {
         let (cert, _) = issue(LeafUsage::SMTP, 365, &["mail.contoso.test", "contoso.test"]);
         let i = inspect_certificate(&cert).unwrap();
-        let f = findings(&i, NOW, &InspectContext { domain: Some("contoso.test"), as_smtp_identity: true, has_private_key: Some(true), ..Default::default() });
+        let f = findings(
+            &i,
+            NOW,
+            &InspectContext {
+                domain: Some("contoso.test"),
+                as_smtp_identity: true,
+                has_private_key: Some(true),
+                ..Default::default()
+            },
+        );
         assert!(f.is_empty(), "{}", texts(&f));
     }
 }

@@ -55,7 +55,10 @@ impl ConsoleApp {
             ui.add_space(6.0);
             ui.label(RichText::new(section.title).strong());
             for &page in section.pages {
-                if ui.selectable_label(self.page == page, page.title()).clicked() {
+                if ui
+                    .selectable_label(self.page == page, page.title())
+                    .clicked()
+                {
                     self.page = page;
                 }
             }

@@ -9,13 +9,18 @@ fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
         if p.is_dir() {
             sources(&p, out);
         } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+            out.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            ));
         }
     }
 }
 
 fn check(layer: &str, forbidden: &[&str]) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(layer);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(layer);
     if !root.exists() {
         return;
     }
@@ -27,13 +32,28 @@ fn check(layer: &str, forbidden: &[&str]) {
         for (n, line) in product.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
             for f in forbidden {
-                assert!(!code.contains(f), "{path}:{}: layer `{layer}` must not use `{f}`:\n{line}", n + 1);
+                assert!(
+                    !code.contains(f),
+                    "{path}:{}: layer `{layer}` must not use `{f}`:\n{line}",
+                    n + 1
+                );
             }
         }
     }
 }
 
-const IO: &[&str] = &["std::fs", "tokio", "std::net::TcpStream", "std::net::TcpListener", "std::process", "egui", "eframe", "SystemTime::now", "now_utc()", "Instant::now"];
+const IO: &[&str] = &[
+    "std::fs",
+    "tokio",
+    "std::net::TcpStream",
+    "std::net::TcpListener",
+    "std::process",
+    "egui",
+    "eframe",
+    "SystemTime::now",
+    "now_utc()",
+    "Instant::now",
+];
 
 #[test]
 fn pure_layers_do_no_io_and_read_no_clock() {
@@ -44,11 +64,47 @@ fn pure_layers_do_no_io_and_read_no_clock() {
 
 #[test]
 fn layers_only_point_down() {
-    check("config", &["crate::pki", "crate::smtp", "crate::policy", "crate::store", "crate::engine", "crate::admin", "crate::ui"]);
-    check("pki", &["crate::smtp", "crate::policy", "crate::store", "crate::engine", "crate::admin", "crate::ui"]);
-    check("smtp", &["crate::policy", "crate::store", "crate::engine", "crate::admin", "crate::ui"]);
-    check("policy", &["crate::store", "crate::engine", "crate::admin", "crate::ui"]);
-    check("store", &["crate::engine", "crate::admin", "crate::ui", "egui"]);
+    check(
+        "config",
+        &[
+            "crate::pki",
+            "crate::smtp",
+            "crate::policy",
+            "crate::store",
+            "crate::engine",
+            "crate::admin",
+            "crate::ui",
+        ],
+    );
+    check(
+        "pki",
+        &[
+            "crate::smtp",
+            "crate::policy",
+            "crate::store",
+            "crate::engine",
+            "crate::admin",
+            "crate::ui",
+        ],
+    );
+    check(
+        "smtp",
+        &[
+            "crate::policy",
+            "crate::store",
+            "crate::engine",
+            "crate::admin",
+            "crate::ui",
+        ],
+    );
+    check(
+        "policy",
+        &["crate::store", "crate::engine", "crate::admin", "crate::ui"],
+    );
+    check(
+        "store",
+        &["crate::engine", "crate::admin", "crate::ui", "egui"],
+    );
     check("engine", &["crate::ui", "egui", "eframe"]);
     check("admin", &["crate::ui", "egui"]);
 }

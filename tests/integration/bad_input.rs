@@ -7,8 +7,15 @@ use crate::util::{Org, openssl, p, peer};
 fn refused(org: &Org, args: &[&str], expect: &str) {
     let before = org.tree_hash();
     let err = org.fails(args);
-    assert!(err.contains(expect), "mailflow {args:?}: expected '{expect}' in: {err}");
-    assert_eq!(org.tree_hash(), before, "mailflow {args:?} changed the data directory");
+    assert!(
+        err.contains(expect),
+        "mailflow {args:?}: expected '{expect}' in: {err}"
+    );
+    assert_eq!(
+        org.tree_hash(),
+        before,
+        "mailflow {args:?} changed the data directory"
+    );
 }
 
 #[test]
@@ -16,8 +23,16 @@ fn garbage_and_truncated_files_are_refused_without_a_trace() {
     let org = Org::new("mail.contoso.test", "contoso.test");
     let garbage = org.file("garbage.cer");
     std::fs::write(&garbage, b"\x00\x13\x37 this is not a certificate \xff\xfe").unwrap();
-    refused(&org, &["cert", "import", p(&garbage)], "not a certificate Mailflow can read");
-    refused(&org, &["trust", "add", p(&garbage)], "not a certificate Mailflow can read");
+    refused(
+        &org,
+        &["cert", "import", p(&garbage)],
+        "not a certificate Mailflow can read",
+    );
+    refused(
+        &org,
+        &["trust", "add", p(&garbage)],
+        "not a certificate Mailflow can read",
+    );
 
     // A truncated PEM: our own certificate's file, cut in the middle.
     let tp = org.thumbprint_of("mail.contoso.test");
@@ -28,7 +43,11 @@ fn garbage_and_truncated_files_are_refused_without_a_trace() {
     let empty = org.file("empty.cer");
     std::fs::write(&empty, b"").unwrap();
     refused(&org, &["cert", "import", p(&empty)], "empty");
-    refused(&org, &["cert", "import", p(&org.file("missing.cer"))], "cannot read");
+    refused(
+        &org,
+        &["cert", "import", p(&org.file("missing.cer"))],
+        "cannot read",
+    );
 }
 
 #[test]
@@ -43,11 +62,41 @@ fn invalid_subjects_are_refused_with_the_rule_they_break() {
         ("E=admin@contoso.test, CN=x", "use C, DC, S, L, O, OU or CN"),
         ("O=a, O=b, CN=x", "only one O"),
     ] {
-        refused(&org, &["cert", "request", "--subject", subject, "--out", p(&out)], expect);
+        refused(
+            &org,
+            &["cert", "request", "--subject", subject, "--out", p(&out)],
+            expect,
+        );
         assert!(!out.exists());
     }
-    refused(&org, &["cert", "request", "--subject", "CN=x", "--domain", "not a domain", "--out", p(&out)], "not a valid domain");
-    refused(&org, &["cert", "request", "--subject", "CN=x", "--key", "dsa512", "--out", p(&out)], "not a key type");
+    refused(
+        &org,
+        &[
+            "cert",
+            "request",
+            "--subject",
+            "CN=x",
+            "--domain",
+            "not a domain",
+            "--out",
+            p(&out),
+        ],
+        "not a valid domain",
+    );
+    refused(
+        &org,
+        &[
+            "cert",
+            "request",
+            "--subject",
+            "CN=x",
+            "--key",
+            "dsa512",
+            "--out",
+            p(&out),
+        ],
+        "not a key type",
+    );
 }
 
 #[test]
@@ -57,20 +106,87 @@ fn a_certificate_without_its_key_can_never_be_the_smtp_identity() {
     }
     let org = Org::new("mail.contoso.test", "contoso.test");
     let (key, crt) = (org.file("k.pem"), org.file("c.pem"));
-    openssl(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", p(&key), "-out", p(&crt), "-days", "10", "-subj", "/CN=nokey.contoso.test", "-addext", "basicConstraints=critical,CA:FALSE"]);
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        p(&key),
+        "-out",
+        p(&crt),
+        "-days",
+        "10",
+        "-subj",
+        "/CN=nokey.contoso.test",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+    ]);
     let out = org.ok(&["cert", "import", p(&crt)]);
     assert!(out.contains("cannot be an SMTP identity"), "{out}");
     let tp = org.thumbprint_of("nokey.contoso.test");
     refused(&org, &["cert", "enable", &tp], "has no private key");
-    refused(&org, &["connector", "receive", "set", "Default", "--certificate", &tp], "no private key");
+    refused(
+        &org,
+        &[
+            "connector",
+            "receive",
+            "set",
+            "Default",
+            "--certificate",
+            &tp,
+        ],
+        "no private key",
+    );
     // A key that belongs to none of the certificates in the file.
     let other_key = org.file("other.key");
-    openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", p(&other_key)]);
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        p(&other_key),
+    ]);
     let mixed = org.file("mixed.pem");
     let (_, crt2) = (org.file("k2.pem"), org.file("c2.pem"));
-    openssl(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", p(&org.file("k2.pem")), "-out", p(&crt2), "-days", "10", "-subj", "/CN=other.contoso.test", "-addext", "basicConstraints=critical,CA:FALSE"]);
-    std::fs::write(&mixed, format!("{}{}", std::fs::read_to_string(&crt2).unwrap(), std::fs::read_to_string(&other_key).unwrap())).unwrap();
-    refused(&org, &["cert", "import", p(&mixed)], "does not belong to any certificate");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        p(&org.file("k2.pem")),
+        "-out",
+        p(&crt2),
+        "-days",
+        "10",
+        "-subj",
+        "/CN=other.contoso.test",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+    ]);
+    std::fs::write(
+        &mixed,
+        format!(
+            "{}{}",
+            std::fs::read_to_string(&crt2).unwrap(),
+            std::fs::read_to_string(&other_key).unwrap()
+        ),
+    )
+    .unwrap();
+    refused(
+        &org,
+        &["cert", "import", p(&mixed)],
+        "does not belong to any certificate",
+    );
 }
 
 #[test]
@@ -79,25 +195,69 @@ fn duplicate_imports_and_roots_are_refused() {
     org.ok(&["ca", "init", "--name", "Contoso Lab CA"]);
     let req = org.file("r.csr");
     let crt = org.file("r.cer");
-    org.ok(&["cert", "request", "--subject", "CN=mail.contoso.test", "--domain", "mail.contoso.test", "--key", "p256", "--out", p(&req)]);
+    org.ok(&[
+        "cert",
+        "request",
+        "--subject",
+        "CN=mail.contoso.test",
+        "--domain",
+        "mail.contoso.test",
+        "--key",
+        "p256",
+        "--out",
+        p(&req),
+    ]);
     org.ok(&["ca", "issue", p(&req), "--out", p(&crt)]);
     org.ok(&["cert", "import", p(&crt)]);
     refused(&org, &["cert", "import", p(&crt)], "already in the store");
     let ca = org.file("ca.pem");
     org.ok(&["ca", "export", "--out", p(&ca)]);
     refused(&org, &["trust", "add", p(&ca)], "already a trusted root");
-    refused(&org, &["trust", "remove", &org.ok(&["trust", "list"]).lines().nth(2).unwrap()[..40]], "own lab CA");
+    refused(
+        &org,
+        &[
+            "trust",
+            "remove",
+            &org.ok(&["trust", "list"]).lines().nth(2).unwrap()[..40],
+        ],
+        "own lab CA",
+    );
     // A leaf is not a root.
     let leaf_only = org.file("leaf.der");
     let req2 = org.file("r2.csr");
-    org.ok(&["cert", "request", "--subject", "CN=leaf.contoso.test", "--key", "p256", "--out", p(&req2)]);
+    org.ok(&[
+        "cert",
+        "request",
+        "--subject",
+        "CN=leaf.contoso.test",
+        "--key",
+        "p256",
+        "--out",
+        p(&req2),
+    ]);
     org.ok(&["ca", "issue", p(&req2), "--binary", "--out", p(&leaf_only)]);
-    refused(&org, &["trust", "add", p(&leaf_only)], "not a CA certificate");
+    refused(
+        &org,
+        &["trust", "add", p(&leaf_only)],
+        "not a CA certificate",
+    );
     // Requests are not certificates.
-    refused(&org, &["cert", "import", p(&req)], "certificate request, not a certificate");
-    refused(&org, &["ca", "init", "--name", "Second"], "already has a lab CA");
+    refused(
+        &org,
+        &["cert", "import", p(&req)],
+        "certificate request, not a certificate",
+    );
+    refused(
+        &org,
+        &["ca", "init", "--name", "Second"],
+        "already has a lab CA",
+    );
     refused(&org, &["cert", "enable", "ZZZZ"], "not a thumbprint");
-    refused(&org, &["cert", "enable", "ABCDEF0123"], "no certificate with thumbprint");
+    refused(
+        &org,
+        &["cert", "enable", "ABCDEF0123"],
+        "no certificate with thumbprint",
+    );
 }
 
 #[test]
@@ -108,7 +268,11 @@ fn corrupt_settings_are_reported_with_line_and_column_and_never_replaced() {
     let broken = text.replacen("fqdn:", "fqnd:", 1);
     std::fs::write(&path, &broken).unwrap();
     let before = org.tree_hash();
-    for args in [&["cert", "list"][..], &["transport", "show"], &["connector", "receive", "list"]] {
+    for args in [
+        &["cert", "list"][..],
+        &["transport", "show"],
+        &["connector", "receive", "list"],
+    ] {
         let err = org.fails(args);
         assert!(err.contains("does not parse at line"), "{err}");
         assert!(err.contains("column"), "{err}");
@@ -121,11 +285,18 @@ fn corrupt_settings_are_reported_with_line_and_column_and_never_replaced() {
 #[test]
 fn init_twice_and_uninitialized_directories_are_explained() {
     let org = Org::new("mail.contoso.test", "contoso.test");
-    refused(&org, &["init", "--fqdn", "x.test", "--domain", "x.test"], "already holds an organization");
+    refused(
+        &org,
+        &["init", "--fqdn", "x.test", "--domain", "x.test"],
+        "already holds an organization",
+    );
     let fresh = Org::empty();
     let err = fresh.fails(&["cert", "list"]);
     assert!(err.contains("holds no settings yet"), "{err}");
-    assert!(!fresh.dir.exists(), "a failed command created the data directory");
+    assert!(
+        !fresh.dir.exists(),
+        "a failed command created the data directory"
+    );
     let err = fresh.fails(&["init", "--fqdn", "not valid", "--domain", "x.test"]);
     assert!(err.contains("not a valid domain name"), "{err}");
 }
@@ -138,13 +309,27 @@ fn a_missing_or_damaged_store_file_is_reported_by_name() {
     let saved = std::fs::read(&key).unwrap();
     std::fs::remove_file(&key).unwrap();
     let err = org.fails(&["cert", "list"]);
-    assert!(err.contains(&format!("{tp}.key")) && err.contains("missing"), "{err}");
+    assert!(
+        err.contains(&format!("{tp}.key")) && err.contains("missing"),
+        "{err}"
+    );
     std::fs::write(&key, saved).unwrap();
     let pem = org.dir.join(format!("certificates/{tp}.pem"));
-    std::fs::write(&pem, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+    std::fs::write(
+        &pem,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
     let err = org.fails(&["cert", "list"]);
     assert!(err.contains(&format!("{tp}.pem")), "{err}");
-    std::fs::write(org.dir.join("certstore.ron"), "(version: 1, certificates: [oops").unwrap();
+    std::fs::write(
+        org.dir.join("certstore.ron"),
+        "(version: 1, certificates: [oops",
+    )
+    .unwrap();
     let err = org.fails(&["trust", "list"]);
-    assert!(err.contains("certstore.ron") && err.contains("does not parse"), "{err}");
+    assert!(
+        err.contains("certstore.ron") && err.contains("does not parse"),
+        "{err}"
+    );
 }

@@ -7,22 +7,69 @@ use crate::util::Org;
 fn refused(org: &Org, args: &[&str], expect: &str) {
     let before = org.tree_hash();
     let err = org.fails(args);
-    assert!(err.contains(expect), "mailflow {args:?}: expected '{expect}' in: {err}");
-    assert_eq!(org.tree_hash(), before, "mailflow {args:?} changed the data directory");
+    assert!(
+        err.contains(expect),
+        "mailflow {args:?}: expected '{expect}' in: {err}"
+    );
+    assert_eq!(
+        org.tree_hash(),
+        before,
+        "mailflow {args:?} changed the data directory"
+    );
 }
 
 #[test]
 fn the_articles_domain_security_settings() {
     let org = Org::new("w2k3.nwtraders.msft", "nwtraders.msft");
-    org.ok(&["connector", "receive", "new", "Inbound", "--bindings", "127.0.0.1:2626"]);
-    org.ok(&["transport", "set", "--send-domain-secure", "domaene.tld", "--receive-domain-secure", "domaene.tld"]);
-    org.ok(&["connector", "send", "set", "Outbound", "--domain-secure", "true"]);
-    org.ok(&["connector", "receive", "set", "Inbound", "--domain-secure", "true", "--auth", "tls"]);
+    org.ok(&[
+        "connector",
+        "receive",
+        "new",
+        "Inbound",
+        "--bindings",
+        "127.0.0.1:2626",
+    ]);
+    org.ok(&[
+        "transport",
+        "set",
+        "--send-domain-secure",
+        "domaene.tld",
+        "--receive-domain-secure",
+        "domaene.tld",
+    ]);
+    org.ok(&[
+        "connector",
+        "send",
+        "set",
+        "Outbound",
+        "--domain-secure",
+        "true",
+    ]);
+    org.ok(&[
+        "connector",
+        "receive",
+        "set",
+        "Inbound",
+        "--domain-secure",
+        "true",
+        "--auth",
+        "tls",
+    ]);
     let t = org.ok(&["transport", "show"]);
-    assert!(t.contains("TLSSendDomainSecureList                : domaene.tld"), "{t}");
-    assert!(t.contains("TLSReceiveDomainSecureList             : domaene.tld"), "{t}");
+    assert!(
+        t.contains("TLSSendDomainSecureList                : domaene.tld"),
+        "{t}"
+    );
+    assert!(
+        t.contains("TLSReceiveDomainSecureList             : domaene.tld"),
+        "{t}"
+    );
     let r = org.ok(&["connector", "receive", "show", "Inbound"]);
-    assert!(r.contains("DomainSecureEnabled           : True") && r.contains("AuthMechanism                 : Tls"), "{r}");
+    assert!(
+        r.contains("DomainSecureEnabled           : True")
+            && r.contains("AuthMechanism                 : Tls"),
+        "{r}"
+    );
     let s = org.ok(&["connector", "send", "show", "Outbound"]);
     assert!(s.contains("DomainSecureEnabled          : True"), "{s}");
     let text = std::fs::read_to_string(org.dir.join("settings.ron")).unwrap();
@@ -33,32 +80,184 @@ fn the_articles_domain_security_settings() {
 #[test]
 fn rule_breaking_changes_are_refused_and_nothing_is_saved() {
     let org = Org::new("mail.contoso.test", "contoso.test");
-    refused(&org, &["transport", "set", "--send-domain-secure", "*.woodgrove.test"], "wildcards are not allowed");
-    refused(&org, &["connector", "receive", "set", "Default", "--auth", "basicauth", "--domain-secure", "true"], "Tls authentication mechanism");
-    refused(&org, &["connector", "receive", "set", "Default", "--banner", "hello"], "must start with '220 '");
-    refused(&org, &["connector", "receive", "set", "Default", "--bindings", "localhost:25"], "not a binding");
-    refused(&org, &["connector", "receive", "set", "Default", "--remote-ip-ranges", "10.0.0.9-10.0.0.1"], "after the end");
-    refused(&org, &["connector", "receive", "set", "Default", "--max-message-size", "1KB"], "outside the allowed range");
-    refused(&org, &["connector", "receive", "new", "default", "--bindings", "127.0.0.1:2727"], "already used");
-    refused(&org, &["connector", "send", "set", "Outbound", "--tls-auth-level", "domainvalidation"], "only be set together with RequireTLS");
-    refused(&org, &["connector", "send", "set", "Outbound", "--address-spaces", "*contoso.com"], "whole label");
-    refused(&org, &["connector", "send", "set", "Outbound", "--smart-hosts", "mail.woodgrove.test:0"], "port number");
-    refused(&org, &["connector", "send", "set", "Nope", "--enabled", "false"], "no send connector 'Nope'");
-    refused(&org, &["domain", "add", "contoso.test"], "already an accepted domain");
-    refused(&org, &["domain", "remove", "fabrikam.test"], "not an accepted domain");
+    refused(
+        &org,
+        &[
+            "transport",
+            "set",
+            "--send-domain-secure",
+            "*.woodgrove.test",
+        ],
+        "wildcards are not allowed",
+    );
+    refused(
+        &org,
+        &[
+            "connector",
+            "receive",
+            "set",
+            "Default",
+            "--auth",
+            "basicauth",
+            "--domain-secure",
+            "true",
+        ],
+        "Tls authentication mechanism",
+    );
+    refused(
+        &org,
+        &[
+            "connector",
+            "receive",
+            "set",
+            "Default",
+            "--banner",
+            "hello",
+        ],
+        "must start with '220 '",
+    );
+    refused(
+        &org,
+        &[
+            "connector",
+            "receive",
+            "set",
+            "Default",
+            "--bindings",
+            "localhost:25",
+        ],
+        "not a binding",
+    );
+    refused(
+        &org,
+        &[
+            "connector",
+            "receive",
+            "set",
+            "Default",
+            "--remote-ip-ranges",
+            "10.0.0.9-10.0.0.1",
+        ],
+        "after the end",
+    );
+    refused(
+        &org,
+        &[
+            "connector",
+            "receive",
+            "set",
+            "Default",
+            "--max-message-size",
+            "1KB",
+        ],
+        "outside the allowed range",
+    );
+    refused(
+        &org,
+        &[
+            "connector",
+            "receive",
+            "new",
+            "default",
+            "--bindings",
+            "127.0.0.1:2727",
+        ],
+        "already used",
+    );
+    refused(
+        &org,
+        &[
+            "connector",
+            "send",
+            "set",
+            "Outbound",
+            "--tls-auth-level",
+            "domainvalidation",
+        ],
+        "only be set together with RequireTLS",
+    );
+    refused(
+        &org,
+        &[
+            "connector",
+            "send",
+            "set",
+            "Outbound",
+            "--address-spaces",
+            "*contoso.com",
+        ],
+        "whole label",
+    );
+    refused(
+        &org,
+        &[
+            "connector",
+            "send",
+            "set",
+            "Outbound",
+            "--smart-hosts",
+            "mail.woodgrove.test:0",
+        ],
+        "port number",
+    );
+    refused(
+        &org,
+        &["connector", "send", "set", "Nope", "--enabled", "false"],
+        "no send connector 'Nope'",
+    );
+    refused(
+        &org,
+        &["domain", "add", "contoso.test"],
+        "already an accepted domain",
+    );
+    refused(
+        &org,
+        &["domain", "remove", "fabrikam.test"],
+        "not an accepted domain",
+    );
 }
 
 #[test]
 fn connectors_and_domains_round_trip_through_the_cli() {
     let org = Org::new("mail.contoso.test", "contoso.test");
-    org.ok(&["connector", "send", "new", "ToWoodgrove", "--address-spaces", "woodgrove.test;1,*.woodgrove.test;5", "--smart-hosts", "127.0.0.1:2626,127.0.0.2:2626", "--require-tls", "true", "--tls-auth-level", "domainvalidation", "--tls-domain", "mail.woodgrove.test"]);
+    org.ok(&[
+        "connector",
+        "send",
+        "new",
+        "ToWoodgrove",
+        "--address-spaces",
+        "woodgrove.test;1,*.woodgrove.test;5",
+        "--smart-hosts",
+        "127.0.0.1:2626,127.0.0.2:2626",
+        "--require-tls",
+        "true",
+        "--tls-auth-level",
+        "domainvalidation",
+        "--tls-domain",
+        "mail.woodgrove.test",
+    ]);
     let s = org.ok(&["connector", "send", "show", "ToWoodgrove"]);
-    assert!(s.contains("SMTP:woodgrove.test;1, SMTP:*.woodgrove.test;5"), "{s}");
+    assert!(
+        s.contains("SMTP:woodgrove.test;1, SMTP:*.woodgrove.test;5"),
+        "{s}"
+    );
     assert!(s.contains("127.0.0.1:2626, 127.0.0.2:2626"), "{s}");
     assert!(s.contains("DomainValidation"), "{s}");
-    org.ok(&["domain", "add", "Sales.Contoso.test", "--recipients", "alice,bob"]);
+    org.ok(&[
+        "domain",
+        "add",
+        "Sales.Contoso.test",
+        "--recipients",
+        "alice,bob",
+    ]);
     let d = org.ok(&["domain", "list"]);
-    assert!(d.contains("sales.contoso.test") && d.contains("alice, bob"), "{d}");
+    assert!(
+        d.contains("sales.contoso.test") && d.contains("alice, bob"),
+        "{d}"
+    );
     org.ok(&["connector", "send", "remove", "ToWoodgrove"]);
-    assert!(!org.ok(&["connector", "send", "list"]).contains("ToWoodgrove"));
+    assert!(
+        !org.ok(&["connector", "send", "list"])
+            .contains("ToWoodgrove")
+    );
 }

@@ -15,7 +15,9 @@ impl Org {
     /// A new, initialized organization.
     pub fn new(fqdn: &str, domain: &str) -> Org {
         let org = Org::empty();
-        org.ok(&["init", "--fqdn", fqdn, "--domain", domain, "--org", "Test Org"]);
+        org.ok(&[
+            "init", "--fqdn", fqdn, "--domain", domain, "--org", "Test Org",
+        ]);
         org
     }
 
@@ -38,12 +40,21 @@ impl Org {
     pub fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailflow"));
         cmd.arg("--data-dir").arg(&self.dir).args(args);
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("mailflow runs");
         if let Some(text) = stdin {
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
         }
         child.wait_with_output().expect("mailflow finishes")
     }
@@ -69,7 +80,11 @@ impl Org {
             "mailflow {args:?} should have failed:\nstdout: {}",
             String::from_utf8_lossy(&out.stdout)
         );
-        assert_eq!(err.trim_end().lines().count(), 1, "one-line error expected, got:\n{err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "one-line error expected, got:\n{err}"
+        );
         assert!(err.starts_with("mailflow: "), "{err}");
         err
     }
@@ -94,7 +109,10 @@ pub fn tree_hash(root: &Path) -> BTreeMap<String, String> {
     use sha2_free::sha256_hex;
     let mut out = BTreeMap::new();
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let p = e.path();
@@ -106,7 +124,10 @@ pub fn tree_hash(root: &Path) -> BTreeMap<String, String> {
                 out.insert(rel.clone() + "/", format!("dir {mode:o}"));
                 walk(root, &p, out);
             } else {
-                out.insert(rel, format!("{mode:o} {}", sha256_hex(&std::fs::read(&p).unwrap())));
+                out.insert(
+                    rel,
+                    format!("{mode:o} {}", sha256_hex(&std::fs::read(&p).unwrap())),
+                );
             }
         }
     }
@@ -136,7 +157,9 @@ pub fn peer(tool: &str) -> Option<PathBuf> {
             .find(|p| p.is_file())
     });
     if found.is_none() {
-        let msg = format!("PEER TOOL MISSING: `{tool}` is not installed; the test that needs it did NOT run (install it, or run .ci/run)");
+        let msg = format!(
+            "PEER TOOL MISSING: `{tool}` is not installed; the test that needs it did NOT run (install it, or run .ci/run)"
+        );
         if in_ci() {
             panic!("{msg}");
         }
@@ -155,7 +178,11 @@ pub fn openssl(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 pub fn p(path: &Path) -> &str {

@@ -1,0 +1,40 @@
+//! The envelope of an accepted message: who sent it, to whom, when, through which hop, and what
+//! we know about it (size, Message-ID, subject). Kept with the message in the spool.
+
+use super::address::ReversePath;
+use super::evidence::HopEvidence;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Internal message id: a GUID, as Exchange shows it (`a3babb10-2efd-4e24-8994-869e50e46560`).
+    pub id: String,
+    pub sender: ReversePath,
+    /// Recipient addresses (`local@domain`), in RCPT order.
+    pub recipients: Vec<String>,
+    /// Unix milliseconds of acceptance.
+    pub received: i64,
+    /// Size of the stored message in octets.
+    pub size: u64,
+    pub message_id: Option<String>,
+    pub subject: Option<String>,
+    /// `BODY=8BITMIME` was given.
+    pub eight_bit: bool,
+    /// `SMTPUTF8` was given.
+    pub smtputf8: bool,
+    /// How the message reached us.
+    pub inbound: HopEvidence,
+}
+
+/// A new internal message id (random GUID form).
+pub fn new_message_id(random: [u8; 16]) -> String {
+    let h = hex::encode(random);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
