@@ -3,5 +3,12 @@
 //! delivery status notifications.
 
 pub mod address;
+pub mod client;
+pub mod command;
+pub mod data;
+pub mod dsn;
 pub mod envelope;
 pub mod evidence;
+pub mod headers;
+pub mod reply;
+pub mod server;

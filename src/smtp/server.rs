@@ -1,0 +1,586 @@
+//! The server side of an SMTP session as a sans-I/O state machine: bytes in, actions out
+//! (replies to write, STARTTLS to perform, a message to queue, close). Decisions about senders
+//! and recipients are asked of a [`SessionPolicy`]; queueing is done by the caller, which then
+//! reports back with [`Server::message_queued`]. Protocol hygiene lives here: command lines up
+//! to 512 octets, strict end of DATA, nothing after STARTTLS is processed by this machine
+//! until the caller has upgraded (the caller must drop what it had buffered), and all session
+//! state is reset after STARTTLS (RFC 3207 §4.2).
+
+use super::address::{Mailbox, ReversePath};
+use super::command::{self, Command, CommandError, MAX_COMMAND_LINE, MailParams, Recipient};
+use super::data::{DataReceiver, normalize_line_endings};
+use super::reply::Reply;
+
+/// How one session behaves (from the receive connector and the certificate store).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Our name in replies.
+    pub hostname: String,
+    /// The greeting line without its CRLF, starting with `220`.
+    pub banner: String,
+    /// The peer's address as shown in `Hello [ip]`.
+    pub peer_ip: String,
+    /// STARTTLS is offered.
+    pub starttls: bool,
+    /// Mail is accepted only after STARTTLS.
+    pub require_tls: bool,
+    pub max_message_size: u64,
+    pub max_recipients: usize,
+    /// Protocol errors allowed before `421` and close.
+    pub max_errors: u32,
+    /// Domain for plain `RCPT TO:<postmaster>`.
+    pub postmaster_domain: String,
+}
+
+/// What the session knows, for the policy.
+#[derive(Clone, Debug, Default)]
+pub struct SessionInfo {
+    pub helo: Option<String>,
+    pub esmtp: bool,
+    pub tls: bool,
+    pub sender: Option<ReversePath>,
+    pub recipients: usize,
+}
+
+/// Decisions the session asks of the relay's policy (pure functions of the session's facts).
+pub trait SessionPolicy {
+    /// MAIL FROM: `Ok` to accept (`250 2.1.0`), or the rejection reply.
+    fn mail_from(
+        &mut self,
+        session: &SessionInfo,
+        from: &ReversePath,
+        params: &MailParams,
+    ) -> Result<(), Reply>;
+    /// RCPT TO: `Ok` to accept (`250 2.1.5`), or the rejection reply.
+    fn rcpt_to(&mut self, session: &SessionInfo, to: &Mailbox) -> Result<(), Reply>;
+}
+
+/// A message whose DATA (or last BDAT) is complete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptedMessage {
+    pub helo: String,
+    pub sender: ReversePath,
+    pub recipients: Vec<Mailbox>,
+    pub params: MailParams,
+    /// CRLF line endings, dots unstuffed.
+    pub body: Vec<u8>,
+    pub bare_line_endings: usize,
+    pub chunked: bool,
+}
+
+/// What the caller must do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Reply(Reply),
+    /// Write the replies so far, discard any input already buffered (STARTTLS injection,
+    /// CVE-2011-0411), do the TLS handshake, then call [`Server::tls_established`].
+    StartTls,
+    /// Queue the message durably, then call [`Server::message_queued`] and write its reply.
+    Message(Box<AcceptedMessage>),
+    /// Write the replies so far and close the connection.
+    Close,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Command,
+    Data(DataReceiver),
+    Bdat {
+        remaining: u64,
+        last: bool,
+        discard: bool,
+    },
+    WaitTls,
+    WaitQueue,
+    Closed,
+}
+
+#[derive(Debug, Default)]
+struct Transaction {
+    sender: Option<ReversePath>,
+    params: MailParams,
+    recipients: Vec<Mailbox>,
+    chunks: Vec<u8>,
+    chunked: bool,
+    chunk_size: u64,
+}
+
+/// The state machine of one inbound session.
+#[derive(Debug)]
+pub struct Server {
+    cfg: ServerConfig,
+    phase: Phase,
+    helo: Option<String>,
+    esmtp: bool,
+    tls: bool,
+    tx: Transaction,
+    errors: u32,
+    /// Discarding the rest of an over-long command line.
+    overlong: bool,
+    line: Vec<u8>,
+}
+
+fn r(code: u16, e: (u8, u16, u16), text: impl Into<String>) -> Reply {
+    Reply::new(code, e, text)
+}
+
+impl Server {
+    pub fn new(cfg: ServerConfig) -> Server {
+        Server {
+            cfg,
+            phase: Phase::Command,
+            helo: None,
+            esmtp: false,
+            tls: false,
+            tx: Transaction::default(),
+            errors: 0,
+            overlong: false,
+            line: Vec::new(),
+        }
+    }
+
+    /// The `220` greeting.
+    pub fn greeting(&self) -> Reply {
+        let text = self
+            .cfg
+            .banner
+            .strip_prefix("220")
+            .unwrap_or(&self.cfg.banner)
+            .trim_start();
+        Reply::plain(220, text)
+    }
+
+    /// `421` when the relay shuts down or a limit closes the session.
+    pub fn closing(reason: &str) -> Reply {
+        r(421, (4, 3, 2), reason)
+    }
+
+    pub fn info(&self) -> SessionInfo {
+        SessionInfo {
+            helo: self.helo.clone(),
+            esmtp: self.esmtp,
+            tls: self.tls,
+            sender: self.tx.sender.clone(),
+            recipients: self.tx.recipients.len(),
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// True while the machine waits for the caller (TLS or queueing).
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.phase, Phase::WaitTls | Phase::WaitQueue)
+    }
+
+    /// True while message content (DATA or BDAT) is being read.
+    pub fn in_message(&self) -> bool {
+        matches!(self.phase, Phase::Data(_) | Phase::Bdat { .. })
+    }
+
+    pub fn errors(&self) -> u32 {
+        self.errors
+    }
+
+    /// After the TLS handshake: forget everything (RFC 3207 §4.2); the client must EHLO again.
+    pub fn tls_established(&mut self) {
+        self.tls = true;
+        self.helo = None;
+        self.esmtp = false;
+        self.tx = Transaction::default();
+        self.line.clear();
+        self.overlong = false;
+        self.phase = Phase::Command;
+    }
+
+    /// After queueing: the reply to the end of DATA (or last BDAT).
+    pub fn message_queued(&mut self, result: Result<String, Reply>) -> Reply {
+        self.tx = Transaction::default();
+        self.phase = Phase::Command;
+        match result {
+            Ok(id) => r(250, (2, 6, 0), format!("<{id}> Queued mail for delivery")),
+            Err(reply) => reply,
+        }
+    }
+
+    /// Consumes bytes and appends the resulting actions. Returns how many bytes were used;
+    /// the rest must be offered again with more input (or, after `StartTls`, discarded).
+    pub fn feed(
+        &mut self,
+        input: &[u8],
+        policy: &mut dyn SessionPolicy,
+        out: &mut Vec<Action>,
+    ) -> usize {
+        let mut used = 0;
+        while used < input.len() {
+            match &mut self.phase {
+                Phase::WaitTls | Phase::WaitQueue | Phase::Closed => break,
+                Phase::Data(rx) => {
+                    let (n, done) = rx.feed(&input[used..]);
+                    used += n;
+                    match done {
+                        Some(outcome) => {
+                            if outcome.too_big {
+                                self.fail(
+                                    out,
+                                    r(
+                                        552,
+                                        (5, 3, 4),
+                                        "Message size exceeds fixed maximum message size",
+                                    ),
+                                );
+                                self.reset_transaction();
+                            } else if outcome.line_too_long {
+                                self.fail(
+                                    out,
+                                    r(
+                                        500,
+                                        (5, 5, 2),
+                                        "Line too long: a message line exceeds 1000 octets",
+                                    ),
+                                );
+                                self.reset_transaction();
+                            } else {
+                                let msg = AcceptedMessage {
+                                    helo: self.helo.clone().unwrap_or_default(),
+                                    sender: self.tx.sender.clone().unwrap_or(ReversePath::Null),
+                                    recipients: std::mem::take(&mut self.tx.recipients),
+                                    params: std::mem::take(&mut self.tx.params),
+                                    body: outcome.body,
+                                    bare_line_endings: outcome.bare_line_endings,
+                                    chunked: false,
+                                };
+                                out.push(Action::Message(Box::new(msg)));
+                                self.phase = Phase::WaitQueue;
+                            }
+                        }
+                        None => break, // need more input
+                    }
+                }
+                Phase::Bdat {
+                    remaining,
+                    last,
+                    discard,
+                } => {
+                    let take = (*remaining).min((input.len() - used) as u64) as usize;
+                    let (last, discard) = (*last, *discard);
+                    if !discard {
+                        self.tx.chunk_size += take as u64;
+                        if self.tx.chunk_size <= self.cfg.max_message_size {
+                            self.tx.chunks.extend_from_slice(&input[used..used + take]);
+                        }
+                    }
+                    used += take;
+                    if let Phase::Bdat { remaining, .. } = &mut self.phase {
+                        *remaining -= take as u64;
+                        if *remaining > 0 {
+                            break;
+                        }
+                    }
+                    self.phase = Phase::Command;
+                    self.chunk_done(last, discard, out);
+                }
+                Phase::Command => {
+                    let rest = &input[used..];
+                    match rest.iter().position(|b| *b == b'\n') {
+                        None => {
+                            if self.overlong || self.line.len() + rest.len() > MAX_COMMAND_LINE {
+                                self.overlong = true;
+                                self.line.clear();
+                            } else {
+                                self.line.extend_from_slice(rest);
+                            }
+                            used = input.len();
+                        }
+                        Some(pos) => {
+                            let too_long =
+                                self.overlong || self.line.len() + pos + 1 > MAX_COMMAND_LINE;
+                            self.line.extend_from_slice(&rest[..pos]);
+                            used += pos + 1;
+                            let mut line = std::mem::take(&mut self.line);
+                            self.overlong = false;
+                            if line.last() == Some(&b'\r') {
+                                line.pop();
+                            }
+                            if too_long {
+                                self.fail(out, r(500, (5, 5, 2), "Line too long"));
+                            } else {
+                                self.command(&line, policy, out);
+                            }
+                        }
+                    }
+                }
+            }
+            if matches!(
+                self.phase,
+                Phase::WaitTls | Phase::WaitQueue | Phase::Closed
+            ) {
+                break;
+            }
+        }
+        used
+    }
+
+    fn reset_transaction(&mut self) {
+        self.tx = Transaction::default();
+        self.phase = Phase::Command;
+    }
+
+    /// An error reply; too many of them close the session.
+    fn fail(&mut self, out: &mut Vec<Action>, reply: Reply) {
+        self.errors += 1;
+        out.push(Action::Reply(reply));
+        if self.errors >= self.cfg.max_errors {
+            out.push(Action::Reply(r(
+                421,
+                (4, 7, 0),
+                "Too many errors on this connection, closing transmission channel",
+            )));
+            out.push(Action::Close);
+            self.phase = Phase::Closed;
+        }
+    }
+
+    fn ok(out: &mut Vec<Action>, reply: Reply) {
+        out.push(Action::Reply(reply));
+    }
+
+    fn command(&mut self, line: &[u8], policy: &mut dyn SessionPolicy, out: &mut Vec<Action>) {
+        let text = String::from_utf8_lossy(line);
+        let cmd = match command::parse(&text) {
+            Ok(c) => c,
+            Err(e) => {
+                let reply = match e {
+                    CommandError::Unrecognized(v) => {
+                        r(500, (5, 3, 3), format!("Unrecognized command '{v}'"))
+                    }
+                    CommandError::Syntax(why) => r(501, (5, 5, 4), why),
+                    CommandError::BadAddress { sender: true, why } => r(501, (5, 1, 7), why),
+                    CommandError::BadAddress { sender: false, why } => r(501, (5, 1, 3), why),
+                    CommandError::BadParameter(why) => r(555, (5, 5, 4), why),
+                };
+                self.fail(out, reply);
+                return;
+            }
+        };
+        match cmd {
+            Command::Helo(name) => {
+                self.helo = Some(name);
+                self.esmtp = false;
+                self.tx = Transaction::default();
+                Self::ok(
+                    out,
+                    Reply::plain(
+                        250,
+                        format!("{} Hello [{}]", self.cfg.hostname, self.cfg.peer_ip),
+                    ),
+                );
+            }
+            Command::Ehlo(name) => {
+                self.helo = Some(name);
+                self.esmtp = true;
+                self.tx = Transaction::default();
+                let mut lines = vec![
+                    format!("{} Hello [{}]", self.cfg.hostname, self.cfg.peer_ip),
+                    format!("SIZE {}", self.cfg.max_message_size),
+                    "PIPELINING".to_string(),
+                    "ENHANCEDSTATUSCODES".to_string(),
+                ];
+                if self.cfg.starttls && !self.tls {
+                    lines.push("STARTTLS".into());
+                }
+                lines.extend(["8BITMIME", "CHUNKING", "SMTPUTF8"].map(String::from));
+                Self::ok(out, Reply::multi(250, lines));
+            }
+            Command::Mail { from, params } => {
+                if self.helo.is_none() {
+                    return self.fail(out, r(503, (5, 5, 1), "Send HELO/EHLO first"));
+                }
+                if self.cfg.require_tls && !self.tls {
+                    return self.fail(
+                        out,
+                        r(530, (5, 7, 0), "Must issue a STARTTLS command first"),
+                    );
+                }
+                if self.tx.sender.is_some() {
+                    return self.fail(out, r(503, (5, 5, 1), "Sender already specified"));
+                }
+                if params.size.is_some_and(|s| s > self.cfg.max_message_size) {
+                    return self.fail(
+                        out,
+                        r(
+                            552,
+                            (5, 3, 4),
+                            "Message size exceeds fixed maximum message size",
+                        ),
+                    );
+                }
+                match policy.mail_from(&self.info(), &from, &params) {
+                    Ok(()) => {
+                        self.tx.sender = Some(from);
+                        self.tx.params = params;
+                        Self::ok(out, r(250, (2, 1, 0), "Sender OK"));
+                    }
+                    Err(reply) => self.fail(out, reply),
+                }
+            }
+            Command::Rcpt { to } => {
+                if self.tx.sender.is_none() {
+                    return self.fail(out, r(503, (5, 5, 1), "Need MAIL command"));
+                }
+                if self.tx.recipients.len() >= self.cfg.max_recipients {
+                    // RFC 5321 §4.5.3.1.10: the recipient limit MUST be answered with 452.
+                    return self.fail(out, r(452, (4, 5, 3), "Too many recipients"));
+                }
+                let mb = match to {
+                    Recipient::Postmaster => Mailbox {
+                        local: "postmaster".into(),
+                        domain: self.cfg.postmaster_domain.clone(),
+                    },
+                    Recipient::Mailbox(m) => m,
+                };
+                match policy.rcpt_to(&self.info(), &mb) {
+                    Ok(()) => {
+                        if !self.tx.recipients.contains(&mb) {
+                            self.tx.recipients.push(mb);
+                        }
+                        Self::ok(out, r(250, (2, 1, 5), "Recipient OK"));
+                    }
+                    Err(reply) => self.fail(out, reply),
+                }
+            }
+            Command::Data => {
+                if self.tx.sender.is_none() {
+                    return self.fail(out, r(503, (5, 5, 1), "Need MAIL command"));
+                }
+                if self.tx.recipients.is_empty() {
+                    return self.fail(out, r(554, (5, 5, 1), "No valid recipients"));
+                }
+                if self.tx.chunked {
+                    return self.fail(out, r(503, (5, 5, 1), "DATA cannot follow BDAT"));
+                }
+                Self::ok(
+                    out,
+                    Reply::plain(354, "Start mail input; end with <CRLF>.<CRLF>"),
+                );
+                self.phase = Phase::Data(DataReceiver::new(self.cfg.max_message_size));
+            }
+            Command::Bdat { size, last } => {
+                let discard = self.tx.sender.is_none() || self.tx.recipients.is_empty();
+                if !discard {
+                    self.tx.chunked = true;
+                }
+                if size == 0 {
+                    self.chunk_done(last, discard, out);
+                } else {
+                    self.phase = Phase::Bdat {
+                        remaining: size,
+                        last,
+                        discard,
+                    };
+                }
+            }
+            Command::Rset => {
+                self.tx = Transaction::default();
+                Self::ok(out, r(250, (2, 0, 0), "Resetting"));
+            }
+            Command::Noop => Self::ok(out, r(250, (2, 0, 0), "OK")),
+            Command::Quit => {
+                Self::ok(
+                    out,
+                    r(221, (2, 0, 0), "Service closing transmission channel"),
+                );
+                out.push(Action::Close);
+                self.phase = Phase::Closed;
+            }
+            Command::Vrfy(_) => Self::ok(
+                out,
+                r(
+                    252,
+                    (2, 1, 5),
+                    "Cannot VRFY user, but will accept message and attempt delivery",
+                ),
+            ),
+            Command::Expn(_) => self.fail(out, r(502, (5, 3, 3), "Command not implemented")),
+            Command::Help => Self::ok(
+                out,
+                Reply {
+                    code: 214,
+                    enhanced: Some((2, 0, 0)),
+                    lines: vec![
+                        "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS"
+                            .into(),
+                        "End of HELP info".into(),
+                    ],
+                },
+            ),
+            Command::StartTls { has_argument } => {
+                if !self.cfg.starttls {
+                    return self.fail(
+                        out,
+                        r(502, (5, 5, 1), "STARTTLS is not offered on this connector"),
+                    );
+                }
+                if self.tls {
+                    return self.fail(out, r(503, (5, 5, 1), "TLS is already active"));
+                }
+                if has_argument {
+                    return self.fail(out, r(501, (5, 5, 4), "STARTTLS takes no arguments"));
+                }
+                Self::ok(out, r(220, (2, 0, 0), "SMTP server ready"));
+                out.push(Action::StartTls);
+                self.phase = Phase::WaitTls;
+            }
+            Command::Auth { .. } => {
+                self.fail(out, r(504, (5, 7, 4), "Unrecognized authentication type"))
+            }
+        }
+    }
+
+    fn chunk_done(&mut self, last: bool, discard: bool, out: &mut Vec<Action>) {
+        if discard {
+            let reply = if self.tx.sender.is_none() {
+                "Need MAIL command"
+            } else {
+                "No valid recipients"
+            };
+            return self.fail(out, r(503, (5, 5, 1), reply));
+        }
+        if !last {
+            let n = self.tx.chunk_size;
+            return Self::ok(out, r(250, (2, 0, 0), format!("{n} octets received")));
+        }
+        if self.tx.chunk_size > self.cfg.max_message_size {
+            self.fail(
+                out,
+                r(
+                    552,
+                    (5, 3, 4),
+                    "Message size exceeds fixed maximum message size",
+                ),
+            );
+            return self.reset_transaction();
+        }
+        let (body, bare) = normalize_line_endings(&self.tx.chunks);
+        let msg = AcceptedMessage {
+            helo: self.helo.clone().unwrap_or_default(),
+            sender: self.tx.sender.clone().unwrap_or(ReversePath::Null),
+            recipients: std::mem::take(&mut self.tx.recipients),
+            params: std::mem::take(&mut self.tx.params),
+            body,
+            bare_line_endings: bare,
+            chunked: true,
+        };
+        out.push(Action::Message(Box::new(msg)));
+        self.phase = Phase::WaitQueue;
+    }
+}
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;

@@ -1,0 +1,345 @@
+//! Scripted conversations with the server state machine.
+
+use super::*;
+
+struct TestPolicy;
+
+impl SessionPolicy for TestPolicy {
+    fn mail_from(&mut self, _: &SessionInfo, _: &ReversePath, _: &MailParams) -> Result<(), Reply> {
+        Ok(())
+    }
+    fn rcpt_to(&mut self, _: &SessionInfo, to: &Mailbox) -> Result<(), Reply> {
+        if to.domain == "domaene.tld" || to.domain == "contoso.test" {
+            Ok(())
+        } else {
+            Err(Reply::new(550, (5, 7, 1), "Unable to relay"))
+        }
+    }
+}
+
+struct Conv {
+    server: Server,
+    pending: Vec<u8>,
+    queued: Vec<AcceptedMessage>,
+    tls_requests: usize,
+    discarded_after_starttls: Vec<u8>,
+    closed: bool,
+}
+
+fn config() -> ServerConfig {
+    ServerConfig {
+        hostname: "EX2007-DC.domaene.tld".into(),
+        banner: "220 EX2007-DC.domaene.tld Mailflow ESMTP service ready".into(),
+        peer_ip: "127.0.0.1".into(),
+        starttls: true,
+        require_tls: false,
+        max_message_size: 64 * 1024,
+        max_recipients: 3,
+        max_errors: 10,
+        postmaster_domain: "domaene.tld".into(),
+    }
+}
+
+impl Conv {
+    fn new(cfg: ServerConfig) -> Conv {
+        Conv {
+            server: Server::new(cfg),
+            pending: Vec::new(),
+            queued: Vec::new(),
+            tls_requests: 0,
+            discarded_after_starttls: Vec::new(),
+            closed: false,
+        }
+    }
+
+    /// Sends bytes as one write; returns the replies as wire text.
+    fn send(&mut self, bytes: &[u8]) -> String {
+        self.pending.extend_from_slice(bytes);
+        let mut text = String::new();
+        loop {
+            let mut actions = Vec::new();
+            let used = self
+                .server
+                .feed(&self.pending.clone(), &mut TestPolicy, &mut actions);
+            self.pending.drain(..used);
+            let mut again = false;
+            for a in actions {
+                match a {
+                    Action::Reply(r) => text.push_str(&String::from_utf8_lossy(&r.to_bytes())),
+                    Action::StartTls => {
+                        self.tls_requests += 1;
+                        self.discarded_after_starttls = std::mem::take(&mut self.pending);
+                        self.server.tls_established();
+                    }
+                    Action::Message(m) => {
+                        self.queued.push(*m);
+                        let reply = self
+                            .server
+                            .message_queued(Ok(format!("id-{}", self.queued.len())));
+                        text.push_str(&String::from_utf8_lossy(&reply.to_bytes()));
+                        again = true;
+                    }
+                    Action::Close => self.closed = true,
+                }
+            }
+            if !again || self.pending.is_empty() {
+                break;
+            }
+        }
+        text
+    }
+}
+
+#[test]
+fn the_articles_telnet_dialogue() {
+    let mut c = Conv::new(config());
+    assert_eq!(
+        c.server.greeting().to_bytes(),
+        b"220 EX2007-DC.domaene.tld Mailflow ESMTP service ready\r\n"
+    );
+    assert_eq!(
+        c.send(b"helo\r\n"),
+        "250 EX2007-DC.domaene.tld Hello [127.0.0.1]\r\n"
+    );
+    assert_eq!(
+        c.send(b"mail from:administrator@domaene.tld\r\n"),
+        "250 2.1.0 Sender OK\r\n"
+    );
+    assert_eq!(
+        c.send(b"rcpt to:administrator@domaene.tld\r\n"),
+        "250 2.1.5 Recipient OK\r\n"
+    );
+    assert_eq!(
+        c.send(b"data\r\n"),
+        "354 Start mail input; end with <CRLF>.<CRLF>\r\n"
+    );
+    assert_eq!(c.send(b"subject: NO SSL - PLAINTEXT\r\n"), "");
+    assert_eq!(c.send(b"THIS IS PLAINTEXT\r\n"), "");
+    assert_eq!(
+        c.send(b".\r\n"),
+        "250 2.6.0 <id-1> Queued mail for delivery\r\n"
+    );
+    assert_eq!(
+        c.queued[0].body,
+        b"subject: NO SSL - PLAINTEXT\r\nTHIS IS PLAINTEXT\r\n"
+    );
+    assert_eq!(
+        c.queued[0].recipients[0].to_string(),
+        "administrator@domaene.tld"
+    );
+    assert_eq!(
+        c.send(b"quit\r\n"),
+        "221 2.0.0 Service closing transmission channel\r\n"
+    );
+    assert!(c.closed);
+}
+
+#[test]
+fn ehlo_advertises_the_extensions() {
+    let mut c = Conv::new(config());
+    let r = c.send(b"EHLO client.test\r\n");
+    for ext in [
+        "SIZE 65536",
+        "PIPELINING",
+        "8BITMIME",
+        "ENHANCEDSTATUSCODES",
+        "SMTPUTF8",
+        "CHUNKING",
+        "STARTTLS",
+    ] {
+        assert!(r.contains(ext), "{ext} missing:\n{r}");
+    }
+    let mut cfg = config();
+    cfg.starttls = false;
+    let mut c = Conv::new(cfg);
+    assert!(!c.send(b"EHLO client.test\r\n").contains("STARTTLS"));
+    assert!(c.send(b"STARTTLS\r\n").starts_with("502 5.5.1"));
+}
+
+#[test]
+fn pipelined_commands_get_replies_in_order() {
+    let mut c = Conv::new(config());
+    let r = c.send(b"EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@contoso.test>\r\nRCPT TO:<c@elsewhere.test>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n");
+    let codes: Vec<&str> = r
+        .lines()
+        .filter(|l| !l.starts_with("250-"))
+        .map(|l| &l[..3])
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["250", "250", "250", "550", "354", "250", "221"],
+        "{r}"
+    );
+    assert!(r.contains("550 5.7.1 Unable to relay"));
+    assert_eq!(c.queued.len(), 1);
+    assert_eq!(c.queued[0].recipients.len(), 1);
+}
+
+#[test]
+fn starttls_injection_is_never_executed_inside_tls() {
+    let mut c = Conv::new(config());
+    c.send(b"EHLO c.test\r\n");
+    let r = c.send(b"STARTTLS\r\nRSET\r\nMAIL FROM:<evil@x.test>\r\n");
+    assert_eq!(
+        r, "220 2.0.0 SMTP server ready\r\n",
+        "nothing after STARTTLS is answered"
+    );
+    assert_eq!(c.tls_requests, 1);
+    assert_eq!(
+        c.discarded_after_starttls,
+        b"RSET\r\nMAIL FROM:<evil@x.test>\r\n"
+    );
+    // State was reset: MAIL without a new EHLO is refused.
+    assert!(
+        c.send(b"MAIL FROM:<a@x.test>\r\n")
+            .starts_with("503 5.5.1 Send HELO/EHLO first")
+    );
+    let r = c.send(b"EHLO c.test\r\n");
+    assert!(!r.contains("STARTTLS"), "not offered again inside TLS");
+    assert!(c.send(b"STARTTLS\r\n").starts_with("503"));
+}
+
+#[test]
+fn require_tls_refuses_mail_before_starttls() {
+    let mut cfg = config();
+    cfg.require_tls = true;
+    let mut c = Conv::new(cfg);
+    c.send(b"EHLO c.test\r\n");
+    assert!(c.send(b"MAIL FROM:<a@x.test>\r\n").starts_with("530 5.7.0"));
+    c.send(b"STARTTLS\r\n");
+    c.send(b"EHLO c.test\r\n");
+    assert!(c.send(b"MAIL FROM:<a@x.test>\r\n").starts_with("250 2.1.0"));
+}
+
+#[test]
+fn limits_give_the_right_replies_and_the_session_continues() {
+    let mut c = Conv::new(config());
+    c.send(b"EHLO c.test\r\n");
+    // Over-long command line, in two writes.
+    let mut long = b"MAIL FROM:<".to_vec();
+    long.extend(std::iter::repeat_n(b'a', 600));
+    assert_eq!(c.send(&long), "");
+    assert_eq!(c.send(b"@x.test>\r\n"), "500 5.5.2 Line too long\r\n");
+    // SIZE too big.
+    assert!(
+        c.send(b"MAIL FROM:<a@x.test> SIZE=999999999\r\n")
+            .starts_with("552 5.3.4")
+    );
+    // Too many recipients.
+    c.send(b"MAIL FROM:<a@x.test>\r\n");
+    for i in 0..3 {
+        assert!(
+            c.send(format!("RCPT TO:<u{i}@contoso.test>\r\n").as_bytes())
+                .starts_with("250")
+        );
+    }
+    assert_eq!(
+        c.send(b"RCPT TO:<u9@contoso.test>\r\n"),
+        "452 4.5.3 Too many recipients\r\n"
+    );
+    // Oversized message: read to the end, then 552.
+    c.send(b"DATA\r\n");
+    let mut big = Vec::new();
+    for _ in 0..2000 {
+        big.extend_from_slice(&[b'x'; 60]);
+        big.extend_from_slice(b"\r\n");
+    }
+    big.extend_from_slice(b".\r\n");
+    assert!(c.send(&big).starts_with("552 5.3.4"));
+    // Over-long text line in DATA.
+    c.send(b"MAIL FROM:<a@x.test>\r\nRCPT TO:<b@contoso.test>\r\nDATA\r\n");
+    let mut msg = vec![b'y'; 1200];
+    msg.extend_from_slice(b"\r\n.\r\n");
+    assert!(c.send(&msg).starts_with("500 5.5.2 Line too long"));
+    // The session is still sane.
+    assert!(
+        c.send(b"MAIL FROM:<a@x.test>\r\nRCPT TO:<b@contoso.test>\r\nDATA\r\nok\r\n.\r\n")
+            .contains("250 2.6.0")
+    );
+    assert_eq!(c.queued.len(), 1);
+}
+
+#[test]
+fn smuggling_inside_data_yields_exactly_one_message() {
+    for evil in [&b"\n.\r\n"[..], b"\r.\r\n", b"\n.\n"] {
+        let mut c = Conv::new(config());
+        let mut script = b"EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@contoso.test>\r\nDATA\r\nSubject: hi\r\n\r\ntext".to_vec();
+        script.extend_from_slice(evil);
+        script.extend_from_slice(b"MAIL FROM:<admin@contoso.test>\r\nRCPT TO:<victim@contoso.test>\r\nDATA\r\nSubject: spoofed\r\n\r\nspoofed\r\n.\r\nQUIT\r\n");
+        let r = c.send(&script);
+        assert_eq!(c.queued.len(), 1, "{evil:?}: {r}");
+        assert_eq!(r.matches("250 2.6.0").count(), 1, "{evil:?}");
+        assert_eq!(c.queued[0].recipients.len(), 1);
+        assert!(c.queued[0].bare_line_endings > 0);
+    }
+}
+
+#[test]
+fn bdat_chunks_build_one_message() {
+    let mut c = Conv::new(config());
+    let r = c.send(b"EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@contoso.test>\r\nBDAT 12\r\nSubject: x\r\nBDAT 7 LAST\r\n\r\nbody\n");
+    assert!(r.contains("250 2.0.0 12 octets received"), "{r}");
+    assert!(r.contains("250 2.6.0"), "{r}");
+    assert_eq!(c.queued[0].body, b"Subject: x\r\n\r\nbody\r\n");
+    assert!(c.queued[0].chunked);
+    // BDAT without a transaction still consumes its bytes.
+    let r = c.send(b"BDAT 5 LAST\r\nQUIT\r\nNOOP\r\n");
+    assert!(r.starts_with("503 5.5.1 Need MAIL command"), "{r}");
+    assert!(
+        r.contains("250 2.0.0 OK"),
+        "the 5 bytes 'QUIT\\r' were data, NOOP is a command: {r}"
+    );
+}
+
+#[test]
+fn order_errors_and_unknown_commands() {
+    let mut c = Conv::new(config());
+    assert!(
+        c.send(b"MAIL FROM:<a@x.test>\r\n")
+            .starts_with("503 5.5.1 Send HELO/EHLO first")
+    );
+    c.send(b"HELO c.test\r\n");
+    assert!(
+        c.send(b"RCPT TO:<b@contoso.test>\r\n")
+            .starts_with("503 5.5.1 Need MAIL")
+    );
+    assert!(c.send(b"DATA\r\n").starts_with("503 5.5.1 Need MAIL"));
+    c.send(b"MAIL FROM:<a@x.test>\r\n");
+    assert!(
+        c.send(b"MAIL FROM:<a@x.test>\r\n")
+            .starts_with("503 5.5.1 Sender already")
+    );
+    assert!(
+        c.send(b"DATA\r\n")
+            .starts_with("554 5.5.1 No valid recipients")
+    );
+    assert!(
+        c.send(b"FROB\r\n")
+            .starts_with("500 5.3.3 Unrecognized command")
+    );
+    assert!(c.send(b"VRFY bob\r\n").starts_with("252 2.1.5"));
+    assert!(c.send(b"NOOP\r\n").starts_with("250 2.0.0"));
+    assert!(c.send(b"RSET\r\n").starts_with("250 2.0.0"));
+    assert!(c.send(b"AUTH PLAIN\r\n").starts_with("504 5.7.4"));
+    assert!(c.send(b"HELP\r\n").starts_with("214-2.0.0"));
+    assert!(
+        c.send(b"RCPT TO:<postmaster>\r\n").starts_with("503"),
+        "needs MAIL first"
+    );
+    c.send(b"MAIL FROM:<>\r\n");
+    assert!(c.send(b"RCPT TO:<Postmaster>\r\n").starts_with("250 2.1.5"));
+}
+
+#[test]
+fn too_many_errors_close_the_session() {
+    let mut cfg = config();
+    cfg.max_errors = 3;
+    let mut c = Conv::new(cfg);
+    let r = c.send(b"X\r\nY\r\nZ\r\nNOOP\r\n");
+    assert!(r.contains("421 4.7.0 Too many errors"), "{r}");
+    assert!(
+        !r.contains("250"),
+        "nothing is answered after the close: {r}"
+    );
+    assert!(c.closed);
+}
