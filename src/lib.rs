@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod config;
 pub mod pki;
+pub mod policy;
 pub mod smtp;
 pub mod store;
 pub mod ui;

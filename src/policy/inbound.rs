@@ -1,0 +1,348 @@
+//! Inbound Domain Security, decided at MAIL FROM for a sender domain on the receive domain
+//! secure list, with Exchange's replies in Exchange's order:
+//!
+//! | # | condition                                          | reply                      |
+//! |---|----------------------------------------------------|----------------------------|
+//! | 1 | the connector has Domain Security off              | `451 4.7.3`                |
+//! | 2 | STARTTLS advertised but not used                   | `530 5.7.1`                |
+//! | 3 | STARTTLS not advertised                            | `454 4.7.0`                |
+//! | 4 | TLS without a client certificate                   | `530 5.7.1`                |
+//! | 5 | no certificate name matches the sender domain      | `454 4.7.5`                |
+//! | 6 | the chain is not valid (untrusted, expired, …)     | `454 4.7.5`                |
+//! | 7 | otherwise: authenticated as Partner for the domain | (MAIL FROM goes on)        |
+//!
+//! Name matching here (Exchange's inbound rule): a certificate name matches the sender domain
+//! when equal, when the sender domain is a subdomain of it, or through a wildcard `*.parent`
+//! covering the sender domain at any depth. Senders not on the list are not judged here.
+
+use super::submission::AuthMechanism;
+use crate::config::domain;
+use crate::smtp::reply::Reply;
+use std::collections::BTreeSet;
+
+/// The client certificate as the TLS layer saw it.
+#[derive(Clone, Debug)]
+pub struct ClientCertificate {
+    /// SAN dNSNames, or CNs when there is no SAN.
+    pub names: Vec<String>,
+    /// `Ok` when the chain validates for clientAuth at this time (and to the partner's anchors
+    /// when set); otherwise why not.
+    pub chain: Result<(), String>,
+    /// A Direct Trust pin matched (then no chain is needed).
+    pub pinned: bool,
+}
+
+/// What the session knows when MAIL FROM arrives.
+#[derive(Clone, Debug)]
+pub struct InboundTls {
+    pub connector_domain_secure: bool,
+    pub starttls_advertised: bool,
+    pub tls_active: bool,
+    pub client_certificate: Option<ClientCertificate>,
+}
+
+/// The decision for one MAIL FROM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SenderVerdict {
+    /// The sender domain is not on the receive list: ordinary (opportunistic) handling.
+    NotListed,
+    /// Authenticated as a partner for `domain`.
+    Partner {
+        domain: String,
+        mechanism: AuthMechanism,
+    },
+    /// Refused; `reason` is for logs, tracking and the console.
+    Reject { reply: Reply, reason: String },
+}
+
+/// Exchange's inbound name rule (see the module documentation).
+pub fn name_covers_sender(cert_name: &str, sender_domain: &str) -> bool {
+    let Ok(sender) = domain::normalize(sender_domain) else {
+        return false;
+    };
+    if let Some(parent) = cert_name.strip_prefix("*.") {
+        return domain::normalize(parent)
+            .is_ok_and(|p| p.contains('.') && sender.ends_with(&format!(".{p}")));
+    }
+    domain::normalize(cert_name).is_ok_and(|n| sender == n || sender.ends_with(&format!(".{n}")))
+}
+
+fn reject(code: u16, e: (u8, u16, u16), text: &str, reason: String) -> SenderVerdict {
+    SenderVerdict::Reject {
+        reply: Reply::new(code, e, text),
+        reason,
+    }
+}
+
+/// Decides MAIL FROM for `sender_domain` (None for the null sender).
+pub fn sender_verdict(
+    sender_domain: Option<&str>,
+    receive_list: &BTreeSet<String>,
+    facts: &InboundTls,
+) -> SenderVerdict {
+    let Some(d) = sender_domain.and_then(|d| domain::normalize(d).ok()) else {
+        return SenderVerdict::NotListed;
+    };
+    if !receive_list.contains(&d) {
+        return SenderVerdict::NotListed;
+    }
+    if !facts.connector_domain_secure {
+        return reject(
+            451,
+            (4, 7, 3),
+            "The admin has temporarily disallowed this secure domain",
+            format!(
+                "{d} is on the receive domain secure list but this receive connector has Domain Security off"
+            ),
+        );
+    }
+    if !facts.tls_active {
+        return if facts.starttls_advertised {
+            reject(
+                530,
+                (5, 7, 1),
+                "Not authenticated",
+                format!("{d} is domain secured but the client did not use STARTTLS"),
+            )
+        } else {
+            reject(
+                454,
+                (4, 7, 0),
+                "Temporary authentication failure",
+                format!("{d} is domain secured but this connector does not offer STARTTLS"),
+            )
+        };
+    }
+    let Some(cert) = &facts.client_certificate else {
+        return reject(
+            530,
+            (5, 7, 1),
+            "Not authenticated",
+            format!("{d} is domain secured but the client presented no certificate"),
+        );
+    };
+    if !cert.names.iter().any(|n| name_covers_sender(n, &d)) {
+        let names = if cert.names.is_empty() {
+            "none".to_string()
+        } else {
+            cert.names.join(", ")
+        };
+        return reject(
+            454,
+            (4, 7, 5),
+            "Certificate validation failure",
+            format!("the TLS certificate does not contain the domain name {d} (names: {names})"),
+        );
+    }
+    if !cert.pinned
+        && let Err(why) = &cert.chain
+    {
+        return reject(
+            454,
+            (4, 7, 5),
+            "Certificate validation failure",
+            format!("the client certificate for {d} is not valid: {why}"),
+        );
+    }
+    SenderVerdict::Partner {
+        domain: d,
+        mechanism: if cert.pinned {
+            AuthMechanism::DirectTrust
+        } else {
+            AuthMechanism::MutualTls
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list() -> BTreeSet<String> {
+        ["woodgrove.test".to_string()].into()
+    }
+
+    fn cert(names: &[&str], chain: Result<(), String>, pinned: bool) -> Option<ClientCertificate> {
+        Some(ClientCertificate {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            chain,
+            pinned,
+        })
+    }
+
+    fn facts(ds: bool, adv: bool, tls: bool, c: Option<ClientCertificate>) -> InboundTls {
+        InboundTls {
+            connector_domain_secure: ds,
+            starttls_advertised: adv,
+            tls_active: tls,
+            client_certificate: c,
+        }
+    }
+
+    fn code(v: SenderVerdict) -> String {
+        match v {
+            SenderVerdict::Reject { reply, .. } => reply.one_line(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    /// Every row of the decision table, in order: an earlier condition wins over a later one.
+    #[test]
+    fn the_decision_table_in_exchanges_order() {
+        let good = || cert(&["woodgrove.test"], Ok(()), false);
+        let w = Some("woodgrove.test");
+        let rows: Vec<(InboundTls, &str)> = vec![
+            (
+                facts(false, true, true, good()),
+                "451 4.7.3 The admin has temporarily disallowed this secure domain",
+            ),
+            (
+                facts(false, false, false, None),
+                "451 4.7.3 The admin has temporarily disallowed this secure domain",
+            ),
+            (
+                facts(true, true, false, None),
+                "530 5.7.1 Not authenticated",
+            ),
+            (
+                facts(true, false, false, None),
+                "454 4.7.0 Temporary authentication failure",
+            ),
+            (facts(true, true, true, None), "530 5.7.1 Not authenticated"),
+            (
+                facts(true, true, true, cert(&["fabrikam.test"], Ok(()), false)),
+                "454 4.7.5 Certificate validation failure",
+            ),
+            (
+                facts(
+                    true,
+                    true,
+                    true,
+                    cert(&["fabrikam.test"], Err("expired".into()), false),
+                ),
+                "454 4.7.5 Certificate validation failure",
+            ),
+            (
+                facts(
+                    true,
+                    true,
+                    true,
+                    cert(&["woodgrove.test"], Err("untrusted".into()), false),
+                ),
+                "454 4.7.5 Certificate validation failure",
+            ),
+        ];
+        for (f, want) in rows {
+            assert_eq!(code(sender_verdict(w, &list(), &f)), want, "{f:?}");
+        }
+        assert_eq!(
+            sender_verdict(w, &list(), &facts(true, true, true, good())),
+            SenderVerdict::Partner {
+                domain: "woodgrove.test".into(),
+                mechanism: AuthMechanism::MutualTls
+            }
+        );
+    }
+
+    #[test]
+    fn reasons_say_what_failed() {
+        let v = sender_verdict(
+            Some("woodgrove.test"),
+            &list(),
+            &facts(true, true, true, cert(&["mail.other.test"], Ok(()), false)),
+        );
+        match v {
+            SenderVerdict::Reject { reason, .. } => assert!(
+                reason.contains(
+                    "does not contain the domain name woodgrove.test (names: mail.other.test)"
+                ),
+                "{reason}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let v = sender_verdict(
+            Some("woodgrove.test"),
+            &list(),
+            &facts(
+                true,
+                true,
+                true,
+                cert(
+                    &["woodgrove.test"],
+                    Err("expired on 2026-10-01".into()),
+                    false,
+                ),
+            ),
+        );
+        assert!(
+            matches!(v, SenderVerdict::Reject { ref reason, .. } if reason.contains("expired on 2026-10-01"))
+        );
+    }
+
+    #[test]
+    fn unlisted_and_null_senders_are_not_judged() {
+        let f = facts(false, false, false, None);
+        assert_eq!(
+            sender_verdict(Some("fabrikam.test"), &list(), &f),
+            SenderVerdict::NotListed
+        );
+        assert_eq!(sender_verdict(None, &list(), &f), SenderVerdict::NotListed);
+        assert_eq!(
+            sender_verdict(Some("sub.woodgrove.test"), &list(), &f),
+            SenderVerdict::NotListed,
+            "the list is exact"
+        );
+        assert_ne!(
+            sender_verdict(Some("WoodGrove.TEST"), &list(), &f),
+            SenderVerdict::NotListed,
+            "case-insensitive"
+        );
+    }
+
+    #[test]
+    fn direct_trust_pins_need_no_chain() {
+        let f = facts(
+            true,
+            true,
+            true,
+            cert(&["woodgrove.test"], Err("self-signed".into()), true),
+        );
+        assert_eq!(
+            sender_verdict(Some("woodgrove.test"), &list(), &f),
+            SenderVerdict::Partner {
+                domain: "woodgrove.test".into(),
+                mechanism: AuthMechanism::DirectTrust
+            }
+        );
+    }
+
+    #[test]
+    fn inbound_name_rule() {
+        assert!(name_covers_sender("woodgrove.test", "woodgrove.test"));
+        assert!(
+            name_covers_sender("Woodgrove.TEST", "sales.woodgrove.test"),
+            "subdomains included"
+        );
+        assert!(
+            name_covers_sender("*.woodgrove.test", "a.b.woodgrove.test"),
+            "multi-level wildcard"
+        );
+        assert!(!name_covers_sender("*.woodgrove.test", "woodgrove.test"));
+        assert!(
+            !name_covers_sender("mail.woodgrove.test", "woodgrove.test"),
+            "a host name does not cover its parent"
+        );
+        assert!(
+            !name_covers_sender("grove.test", "woodgrove.test"),
+            "label boundary"
+        );
+        assert!(
+            !name_covers_sender("*.test", "woodgrove.test"),
+            "no wildcard on a top-level domain"
+        );
+        assert!(name_covers_sender(
+            "xn--bcher-kva.example",
+            "bücher.example"
+        ));
+    }
+}

@@ -1,0 +1,208 @@
+//! Who may send what through a receive connector: the connector's permission groups against
+//! the session's identity (anonymous, a partner authenticated by Domain Security, one of our
+//! own servers by Direct Trust). No open relay: mail for a domain we do not accept is taken
+//! only from an authenticated or explicitly permitted client (`550 5.7.1 Unable to relay`).
+
+use super::routing::{Route, route};
+use crate::config::{CheckedSettings, PermissionGroup};
+use crate::smtp::address::Mailbox;
+use crate::smtp::reply::Reply;
+
+/// How Domain Security or Direct Trust authenticated a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum AuthMechanism {
+    MutualTls,
+    DirectTrust,
+}
+
+impl AuthMechanism {
+    pub fn header_value(self) -> &'static str {
+        match self {
+            AuthMechanism::MutualTls => "MutualTLS",
+            AuthMechanism::DirectTrust => "DirectTrust",
+        }
+    }
+}
+
+/// Who the client is, for this transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Identity {
+    Anonymous,
+    /// A partner organization authenticated for `domain` (reset at the next MAIL FROM).
+    Partner {
+        domain: String,
+        mechanism: AuthMechanism,
+    },
+    /// One of our own servers, by a Direct Trust pin.
+    InternalServer {
+        name: String,
+    },
+}
+
+/// Whether a sender may start a transaction on a connector with `groups`.
+pub fn sender_allowed(groups: &[PermissionGroup], identity: &Identity) -> Result<(), Reply> {
+    let ok = match identity {
+        Identity::Anonymous => {
+            groups.contains(&PermissionGroup::AnonymousUsers)
+                || groups.contains(&PermissionGroup::AnonymousRelay)
+        }
+        Identity::Partner { .. } => groups.contains(&PermissionGroup::Partners),
+        Identity::InternalServer { .. } => {
+            groups.contains(&PermissionGroup::InternalServers)
+                || groups.contains(&PermissionGroup::AnonymousUsers)
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Reply::new(530, (5, 7, 1), "Client was not authenticated"))
+    }
+}
+
+/// Where an accepted recipient goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecipientRoute {
+    Local,
+    Relay { connector: usize },
+}
+
+/// Whether a recipient is accepted, and where it goes.
+pub fn recipient_decision(
+    rcpt: &Mailbox,
+    checked: &CheckedSettings,
+    groups: &[PermissionGroup],
+    identity: &Identity,
+) -> Result<RecipientRoute, Reply> {
+    let domain = rcpt.domain.as_str();
+    match route(domain, checked) {
+        Route::Local => {
+            let filter = checked
+                .settings
+                .accepted_domains
+                .iter()
+                .find(|d| {
+                    crate::config::domain::normalize(&d.domain).ok().as_deref() == Some(domain)
+                })
+                .and_then(|d| d.recipients.as_ref());
+            match filter {
+                Some(list)
+                    if !rcpt.is_postmaster()
+                        && !list.iter().any(|l| l.eq_ignore_ascii_case(&rcpt.local)) =>
+                {
+                    Err(Reply::new(
+                        550,
+                        (5, 1, 1),
+                        format!("User unknown: no mailbox {rcpt} here"),
+                    ))
+                }
+                _ => Ok(RecipientRoute::Local),
+            }
+        }
+        other => {
+            let may_relay = match identity {
+                Identity::InternalServer { .. } => true,
+                _ => groups.contains(&PermissionGroup::AnonymousRelay),
+            };
+            if !may_relay {
+                return Err(Reply::new(550, (5, 7, 1), "Unable to relay"));
+            }
+            match other {
+                Route::Connector { index, .. } => Ok(RecipientRoute::Relay { connector: index }),
+                _ => Err(Reply::new(
+                    550,
+                    (5, 4, 4),
+                    format!("No send connector covers {domain}"),
+                )),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Settings, validate};
+
+    fn mb(s: &str) -> Mailbox {
+        Mailbox::parse(s).unwrap()
+    }
+
+    #[test]
+    fn no_open_relay() {
+        let mut s = Settings::initial("C", "mail.contoso.test", "contoso.test");
+        s.accepted_domains.push(crate::config::AcceptedDomain {
+            domain: "hr.contoso.test".into(),
+            recipients: Some(vec!["alice".into()]),
+        });
+        let c = validate(&s).unwrap();
+        let anon = [PermissionGroup::AnonymousUsers, PermissionGroup::Partners];
+        let partner = Identity::Partner {
+            domain: "woodgrove.test".into(),
+            mechanism: AuthMechanism::MutualTls,
+        };
+        assert_eq!(
+            recipient_decision(&mb("bob@contoso.test"), &c, &anon, &Identity::Anonymous),
+            Ok(RecipientRoute::Local)
+        );
+        let e = recipient_decision(&mb("bob@fabrikam.test"), &c, &anon, &Identity::Anonymous)
+            .unwrap_err();
+        assert_eq!(e.one_line(), "550 5.7.1 Unable to relay");
+        assert!(
+            recipient_decision(&mb("bob@fabrikam.test"), &c, &anon, &partner).is_err(),
+            "partners may not relay"
+        );
+        let internal = Identity::InternalServer {
+            name: "relay2".into(),
+        };
+        assert_eq!(
+            recipient_decision(&mb("bob@fabrikam.test"), &c, &anon, &internal),
+            Ok(RecipientRoute::Relay { connector: 0 })
+        );
+        let relay = [PermissionGroup::AnonymousRelay];
+        assert!(
+            recipient_decision(&mb("bob@fabrikam.test"), &c, &relay, &Identity::Anonymous).is_ok()
+        );
+        // Recipient filtering.
+        assert!(
+            recipient_decision(
+                &mb("Alice@hr.contoso.test"),
+                &c,
+                &anon,
+                &Identity::Anonymous
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            recipient_decision(&mb("eve@hr.contoso.test"), &c, &anon, &Identity::Anonymous)
+                .unwrap_err()
+                .code,
+            550
+        );
+        assert!(
+            recipient_decision(
+                &mb("postmaster@hr.contoso.test"),
+                &c,
+                &anon,
+                &Identity::Anonymous
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn permission_groups_admit_senders() {
+        let partner = Identity::Partner {
+            domain: "w.test".into(),
+            mechanism: AuthMechanism::MutualTls,
+        };
+        assert!(sender_allowed(&[PermissionGroup::AnonymousUsers], &Identity::Anonymous).is_ok());
+        assert_eq!(
+            sender_allowed(&[PermissionGroup::Partners], &Identity::Anonymous)
+                .unwrap_err()
+                .one_line(),
+            "530 5.7.1 Client was not authenticated"
+        );
+        assert!(sender_allowed(&[PermissionGroup::Partners], &partner).is_ok());
+        assert!(sender_allowed(&[PermissionGroup::AnonymousUsers], &partner).is_err());
+    }
+}
