@@ -23,6 +23,10 @@ pub enum StoreError {
     /// A file of the store is missing or damaged.
     #[error("{}: {why}", path.display())]
     Corrupt { path: PathBuf, why: String },
+    /// The tracking database cannot be opened, read or written (newer schema, not a database,
+    /// damaged, disk full); `why` says what was being done and what to do about it.
+    #[error("{}: {why}", path.display())]
+    Database { path: PathBuf, why: String },
     /// No settings yet in this data directory.
     #[error("{} holds no settings yet: run `mailflow init --fqdn ... --domain ...` or start the console once", .0.display())]
     NotInitialized(PathBuf),
