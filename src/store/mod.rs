@@ -1,11 +1,12 @@
-//! Files on disk: the data directory layout, crash-safe writes, settings.ron and the
-//! certificate store, the message tracking database. Later: the spool.
+//! Files on disk: the data directory layout, crash-safe writes, settings.ron, the certificate
+//! store, the spool (the durable message queue) and the message tracking database.
 
 pub mod atomic;
 pub mod certstore;
 pub mod error;
 pub mod layout;
 pub mod settings;
+pub mod spool;
 pub mod tracking;
 
 pub use error::StoreError;
