@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod engine;
 pub mod pki;
 pub mod policy;
 pub mod smtp;

@@ -3,6 +3,7 @@
 
 mod cert;
 mod output;
+mod relay;
 mod settings_cmd;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +58,34 @@ pub enum Command {
     /// Accepted domains
     #[command(subcommand)]
     Domain(settings_cmd::DomainCommand),
+    /// Run the relay without a console until SIGTERM/SIGINT
+    Serve,
+    /// The queues: list, show, retry, suspend, resume, remove (Queue Viewer)
+    #[command(subcommand)]
+    Queue(relay::QueueCommand),
+    /// Message tracking: search events with their security status and TLS evidence
+    Track {
+        #[arg(long)]
+        sender: Option<String>,
+        #[arg(long)]
+        recipient: Option<String>,
+        #[arg(long)]
+        message_id: Option<String>,
+        /// Internal message id (GUID)
+        #[arg(long)]
+        id: Option<String>,
+        /// A span back from now (1h, 2d) or a date (2026-11-29)
+        #[arg(long)]
+        since: Option<String>,
+        /// domainsecure | encrypted | plaintext, or an event: receive, send, deliver, defer, fail, dsn
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Every field of each event, with the TLS evidence
+        #[arg(long)]
+        details: bool,
+    },
     /// Open the console (the default without a command)
     Console,
 }
@@ -106,6 +135,28 @@ pub fn run() -> i32 {
         Some(Command::Transport(ref c)) => settings_cmd::run_transport(&cli.data_dir, c),
         Some(Command::Connector(ref c)) => settings_cmd::run_connector(&cli.data_dir, c),
         Some(Command::Domain(ref c)) => settings_cmd::run_domain(&cli.data_dir, c),
+        Some(Command::Serve) => relay::run_serve(&cli.data_dir),
+        Some(Command::Queue(ref c)) => relay::run_queue(&cli.data_dir, c),
+        Some(Command::Track {
+            ref sender,
+            ref recipient,
+            ref message_id,
+            ref id,
+            ref since,
+            ref status,
+            limit,
+            details,
+        }) => relay::run_track(
+            &cli.data_dir,
+            sender,
+            recipient,
+            message_id,
+            id,
+            since,
+            status,
+            limit,
+            details,
+        ),
     };
     match result {
         Ok(()) => 0,

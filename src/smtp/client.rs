@@ -210,7 +210,7 @@ mod tests {
                 RecipientOutcome::Deferred(later.clone())
             ]
         );
-        let out = settle(&later, &[ok.clone()], None);
+        let out = settle(&later, std::slice::from_ref(&ok), None);
         assert_eq!(out, vec![RecipientOutcome::Deferred(later)]);
         assert!(matches!(
             settle(&Reply::new(250, (2, 1, 0), "OK"), &[ok], None)[0],

@@ -71,6 +71,8 @@ pub struct AcceptedMessage {
 /// What the caller must do, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// A command line as received (AUTH arguments hidden), for the protocol log.
+    Command(String),
     Reply(Reply),
     /// Write the replies so far, discard any input already buffered (STARTTLS injection,
     /// CVE-2011-0411), do the TLS handshake, then call [`Server::tls_established`].
@@ -352,6 +354,15 @@ impl Server {
 
     fn command(&mut self, line: &[u8], policy: &mut dyn SessionPolicy, out: &mut Vec<Action>) {
         let text = String::from_utf8_lossy(line);
+        let logged = if text.trim_start().to_ascii_uppercase().starts_with("AUTH ") {
+            format!(
+                "AUTH {} <redacted>",
+                text.split_whitespace().nth(1).unwrap_or("")
+            )
+        } else {
+            text.to_string()
+        };
+        out.push(Action::Command(logged));
         let cmd = match command::parse(&text) {
             Ok(c) => c,
             Err(e) => {

@@ -65,6 +65,7 @@ impl Conv {
             let mut again = false;
             for a in actions {
                 match a {
+                    Action::Command(_) => {}
                     Action::Reply(r) => text.push_str(&String::from_utf8_lossy(&r.to_bytes())),
                     Action::StartTls => {
                         self.tls_requests += 1;

@@ -435,10 +435,10 @@ impl CertStore {
         // The identity: a certificate whose key we have (in the file or held by a pending
         // request) — usually a leaf, but self-signed certificates often carry CA:TRUE.
         let mut chosen: Option<(usize, KeySource)> = None;
-        for i in 0..infos.len() {
+        for (i, info) in infos.iter().enumerate() {
             if let Some(k) = file_keys
                 .iter()
-                .position(|(kp, _)| keys::spki_der(kp) == infos[i].spki_der)
+                .position(|(kp, _)| keys::spki_der(kp) == info.spki_der)
             {
                 chosen = Some((i, KeySource::File(k)));
                 break;
@@ -447,7 +447,7 @@ impl CertStore {
                 .index
                 .requests
                 .iter()
-                .find(|r| r.public_key_sha256 == infos[i].public_key_sha256)
+                .find(|r| r.public_key_sha256 == info.public_key_sha256)
             {
                 chosen = Some((i, KeySource::Request(r.clone())));
                 break;

@@ -1,0 +1,375 @@
+//! `mailflow serve` (the relay without a console), `mailflow queue ...` (Queue Viewer) and
+//! `mailflow track ...` (message tracking).
+
+use super::output::table;
+use super::{CliError, CliResult, data_dir};
+use clap::Subcommand;
+use mailflow::admin::{self, Workspace};
+use mailflow::engine::{self, EngineHandle, QueueOp, QueueReply};
+use mailflow::smtp::evidence::SecurityStatus;
+use mailflow::store::tracking::{EventKind, TrackingDb, TrackingQuery};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+#[derive(Subcommand, Debug)]
+pub enum QueueCommand {
+    /// Queues by next hop: status, messages, next retry, last error
+    List,
+    /// Messages of one queue (or of all)
+    Show { queue: Option<String> },
+    /// Retry a queue now
+    Retry { queue: String },
+    /// Suspend a queue or a message (by id)
+    Suspend { target: String },
+    /// Resume a queue or a message
+    Resume { target: String },
+    /// Remove a message (by id) or every message of a queue
+    Remove {
+        target: String,
+        /// Send a non-delivery report to the sender
+        #[arg(long)]
+        ndr: bool,
+    },
+}
+
+fn ms_text(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(|t| {
+            t.format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]"
+            ))
+            .unwrap_or_default()
+        })
+        .unwrap_or_default()
+}
+
+pub fn run_queue(dir: &Option<PathBuf>, cmd: &QueueCommand) -> CliResult {
+    let op = match cmd {
+        QueueCommand::List => QueueOp::List,
+        QueueCommand::Show { queue } => QueueOp::Messages {
+            queue: queue.clone(),
+        },
+        QueueCommand::Retry { queue } => QueueOp::Retry {
+            queue: queue.clone(),
+        },
+        QueueCommand::Suspend { target } => QueueOp::Suspend {
+            target: target.clone(),
+        },
+        QueueCommand::Resume { target } => QueueOp::Resume {
+            target: target.clone(),
+        },
+        QueueCommand::Remove { target, ndr } => QueueOp::Remove {
+            target: target.clone(),
+            ndr: *ndr,
+        },
+    };
+    let d = data_dir(dir);
+    let reply = match engine::control::send(d.root(), &op) {
+        Some(r) => r,
+        None => {
+            let ws = Workspace::open(&d)?;
+            engine::offline_queue_op(&ws, &op).map_err(CliError)?
+        }
+    };
+    match reply {
+        QueueReply::Queues(rows) => {
+            let rows: Vec<Vec<String>> = rows
+                .into_iter()
+                .map(|q| {
+                    vec![
+                        q.name,
+                        q.status,
+                        q.messages.to_string(),
+                        q.next_retry.map(ms_text).unwrap_or_default(),
+                        q.last_error.unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            table(
+                &[
+                    "NextHop",
+                    "Status",
+                    "MessageCount",
+                    "NextRetryTime",
+                    "LastError",
+                ],
+                &rows,
+            );
+        }
+        QueueReply::Messages(rows) => {
+            let rows: Vec<Vec<String>> = rows
+                .into_iter()
+                .map(|m| {
+                    vec![
+                        m.id,
+                        if m.sender.is_empty() {
+                            "<>".into()
+                        } else {
+                            m.sender
+                        },
+                        m.recipients
+                            .iter()
+                            .map(|(a, s)| format!("{a} ({s})"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        m.subject.unwrap_or_default(),
+                        m.status,
+                        m.attempts.to_string(),
+                        m.last_error.unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            table(
+                &[
+                    "Identity",
+                    "FromAddress",
+                    "Recipients",
+                    "Subject",
+                    "Status",
+                    "Attempts",
+                    "LastError",
+                ],
+                &rows,
+            );
+        }
+        QueueReply::Done(msg) => println!("{msg}."),
+        QueueReply::Error(e) => return Err(CliError(e)),
+    }
+    Ok(())
+}
+
+/// `--since`: a span back from now (`1h`, `2d`) or a date (`2026-11-29` or RFC 3339).
+fn parse_since(text: &str) -> Result<i64, CliError> {
+    let now = time::OffsetDateTime::now_utc();
+    if let Ok(span) = text.parse::<mailflow::config::units::TimeSpan>() {
+        let t = now - time::Duration::try_from(span.as_duration()).unwrap_or(time::Duration::ZERO);
+        return Ok((t.unix_timestamp_nanos() / 1_000_000) as i64);
+    }
+    if let Ok(t) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok((t.unix_timestamp_nanos() / 1_000_000) as i64);
+    }
+    if let Ok(d) = time::Date::parse(
+        text,
+        &time::macros::format_description!("[year]-[month]-[day]"),
+    ) {
+        return Ok(d.midnight().assume_utc().unix_timestamp() * 1000);
+    }
+    Err(CliError(format!(
+        "'{text}' is neither a span back from now (1h, 2d) nor a date (2026-11-29)"
+    )))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn run_track(
+    dir: &Option<PathBuf>,
+    sender: &Option<String>,
+    recipient: &Option<String>,
+    message_id: &Option<String>,
+    id: &Option<String>,
+    since: &Option<String>,
+    status: &Option<String>,
+    limit: usize,
+    details: bool,
+) -> CliResult {
+    let d = data_dir(dir);
+    let db = TrackingDb::open_read_only(&d.tracking_db()).map_err(|e| CliError(e.to_string()))?;
+    let mut q = TrackingQuery {
+        sender: sender.clone(),
+        recipient: recipient.clone(),
+        message_id: message_id.clone(),
+        internal_id: id.clone(),
+        limit: Some(limit),
+        ..Default::default()
+    };
+    if let Some(s) = since {
+        q.since = Some(parse_since(s)?);
+    }
+    if let Some(st) = status {
+        if let Some(sec) = SecurityStatus::parse(st) {
+            q.security = Some(sec);
+        } else if let Some(k) = EventKind::parse(st) {
+            q.kind = Some(k);
+        } else {
+            return Err(CliError(format!(
+                "'{st}' is not a status: use domainsecure, encrypted, plaintext, or an event: receive, send, deliver, defer, fail, dsn"
+            )));
+        }
+    }
+    let events = db.search(&q).map_err(|e| CliError(e.to_string()))?;
+    if details {
+        for e in &events {
+            println!(
+                "{} {} {} ({})",
+                ms_text(e.time),
+                e.kind.as_str(),
+                e.internal_id,
+                e.security.label()
+            );
+            println!(
+                "  Sender      {}",
+                if e.sender.is_empty() { "<>" } else { &e.sender }
+            );
+            println!("  Recipients  {}", e.recipients.join(", "));
+            println!("  Subject     {}", e.subject.clone().unwrap_or_default());
+            println!("  Message-ID  {}", e.message_id.clone().unwrap_or_default());
+            println!(
+                "  Connector   {}  client {}  server {}",
+                e.connector.clone().unwrap_or_default(),
+                e.client.clone().unwrap_or_default(),
+                e.server.clone().unwrap_or_default()
+            );
+            match &e.tls {
+                Some(t) => {
+                    println!(
+                        "  TLS         {} {} ({} bits{}) — {}",
+                        t.version,
+                        t.cipher,
+                        t.cipher_bits,
+                        t.key_exchange
+                            .as_ref()
+                            .map(|k| format!(", {k}"))
+                            .unwrap_or_default(),
+                        t.trust
+                    );
+                    if let Some(c) = &t.peer_certificate {
+                        println!(
+                            "  Peer cert   {} / issuer {} / thumbprint {}",
+                            c.subject, c.issuer, c.thumbprint
+                        );
+                    }
+                    if let Some(d) = &t.trust_detail {
+                        println!("  Trust       {d}");
+                    }
+                }
+                None => println!("  TLS         none"),
+            }
+            println!("  Response    {}", e.response.clone().unwrap_or_default());
+            if let Some(d) = &e.detail {
+                println!("  Detail      {d}");
+            }
+            println!();
+        }
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = events
+        .into_iter()
+        .map(|e| {
+            vec![
+                ms_text(e.time),
+                e.kind.as_str().to_string(),
+                if e.sender.is_empty() {
+                    "<>".into()
+                } else {
+                    e.sender
+                },
+                e.recipients.join(", "),
+                e.subject.unwrap_or_default(),
+                e.security.label().to_string(),
+                e.tls
+                    .map(|t| format!("{} {}", t.version, t.cipher))
+                    .unwrap_or_default(),
+                e.response.unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "Timestamp",
+            "EventId",
+            "Sender",
+            "Recipients",
+            "MessageSubject",
+            "Security",
+            "TLS",
+            "RecipientStatus",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+fn modified(paths: &[PathBuf]) -> Vec<Option<SystemTime>> {
+    paths
+        .iter()
+        .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .collect()
+}
+
+/// Runs the relay until SIGTERM or SIGINT; settings and certificate changes made with the
+/// command line are applied to new sessions within two seconds.
+pub fn run_serve(dir: &Option<PathBuf>) -> CliResult {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let d = data_dir(dir);
+    let (ws, created) = admin::open_or_create(&d, time::OffsetDateTime::now_utc())?;
+    if let Some(r) = created {
+        tracing::info!(
+            "created a new organization in {} (FQDN {})",
+            r.data_dir.display(),
+            r.fqdn
+        );
+    }
+    let handle = EngineHandle::start(ws, None).map_err(CliError)?;
+    let snap = handle.snapshot();
+    for l in &snap.listeners {
+        match &l.error {
+            None => tracing::info!(
+                "receive connector {} listening on {}",
+                l.connector,
+                l.address
+            ),
+            Some(e) => tracing::error!("receive connector {}: {e}", l.connector),
+        }
+    }
+    for p in &snap.problems {
+        tracing::warn!("{p}");
+    }
+    let watched = [d.settings(), d.cert_index()];
+    let mut last = modified(&watched);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(e.to_string()))?;
+    rt.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return;
+        };
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = tick.tick() => {
+                    let now = modified(&watched);
+                    if now != last {
+                        last = now;
+                        match Workspace::open(&d) {
+                            Ok(ws) => {
+                                tracing::info!("settings changed on disk: applying them to new sessions");
+                                handle.apply(ws);
+                            }
+                            Err(e) => tracing::error!("settings changed on disk but cannot be used: {e}; the relay keeps the previous settings"),
+                        }
+                    }
+                    for ev in handle.poll_events() {
+                        if let engine::EngineEvent::SettingsApplied { problems } = ev {
+                            for p in problems {
+                                tracing::warn!("{p}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+    tracing::info!("stopping: in-flight messages finish, new ones get 421");
+    handle.stop();
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! What the engine runs: the checked settings plus everything loaded for them — each receive
+//! connector's TLS configuration (its certificate, or the SMTP certificate naming its FQDN),
+//! each send connector's client certificate, the trusted roots — and the problems an
+//! administrator must see (a connector without a certificate offers no STARTTLS). Built off the
+//! hot path; sessions take an `Arc` of it when they start and keep it to their end, so new
+//! settings apply to new sessions without disturbing running ones.
+
+use super::tls::{TlsIdentity, client_config, server_config};
+use crate::admin::Workspace;
+use crate::config::net::IpRange;
+use crate::config::{
+    AuthMechanism, CertificateSelection, CheckedSettings, ReceiveConnector, SendConnector, validate,
+};
+use crate::store::DataDir;
+use crate::store::certstore::{CertStore, StoredCert};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+pub struct ReceiveRuntime {
+    pub index: usize,
+    pub settings: ReceiveConnector,
+    pub name: String,
+    pub fqdn: String,
+    pub banner: String,
+    pub bindings: Vec<SocketAddr>,
+    pub remote_ranges: Vec<IpRange>,
+    /// Present when STARTTLS is offered.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub certificate: Option<String>,
+}
+
+pub struct SendRuntime {
+    pub index: usize,
+    pub settings: SendConnector,
+    pub name: String,
+    pub fqdn: String,
+    pub client_tls: Arc<rustls::ClientConfig>,
+    /// Our certificate presented as client certificate, if any.
+    pub certificate: Option<String>,
+}
+
+/// Everything a session needs, immutable once built.
+pub struct RunConfig {
+    pub data_dir: DataDir,
+    pub checked: CheckedSettings,
+    pub receive: Vec<ReceiveRuntime>,
+    pub send: Vec<SendRuntime>,
+    pub roots: Vec<Vec<u8>>,
+    /// Things the administrator must know (shown in the console, logged by `serve`).
+    pub problems: Vec<String>,
+}
+
+impl RunConfig {
+    pub fn fqdn(&self) -> &str {
+        &self.checked.fqdn
+    }
+
+    /// The receive connector serving `peer` on `local`: bound to that address (or the
+    /// unspecified address on that port), with the most specific remote IP range containing
+    /// the peer.
+    pub fn receive_connector_for(
+        &self,
+        local: SocketAddr,
+        peer: IpAddr,
+    ) -> Option<&ReceiveRuntime> {
+        let peer = crate::config::net::canonical(peer);
+        self.receive
+            .iter()
+            .filter(|c| c.settings.enabled)
+            .filter(|c| {
+                c.bindings.iter().any(|b| {
+                    b.port() == local.port()
+                        && (b.ip() == local.ip()
+                            || b.ip().is_unspecified()
+                            || crate::config::net::canonical(local.ip()) == b.ip())
+                })
+            })
+            .filter_map(|c| {
+                c.remote_ranges
+                    .iter()
+                    .filter(|r| r.contains(peer))
+                    .map(|r| r.span())
+                    .min()
+                    .map(|span| (span, c))
+            })
+            .min_by_key(|(span, _)| *span)
+            .map(|(_, c)| c)
+    }
+
+    /// All addresses to listen on (enabled connectors).
+    pub fn listen_addresses(&self) -> Vec<SocketAddr> {
+        let mut out: Vec<SocketAddr> = Vec::new();
+        for c in self.receive.iter().filter(|c| c.settings.enabled) {
+            for b in &c.bindings {
+                if !out.contains(b) {
+                    out.push(*b);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn identity_of(store: &CertStore, cert: &StoredCert) -> Result<TlsIdentity, String> {
+    let key = store
+        .load_key(&cert.info.thumbprint)
+        .map_err(|e| e.to_string())?;
+    Ok(TlsIdentity::new(
+        &cert.der,
+        &cert.chain,
+        key.serialize_der(),
+        cert.info.clone(),
+    ))
+}
+
+/// Picks the certificate for a connector: the named one, or the best SMTP certificate.
+fn select<'a>(
+    store: &'a CertStore,
+    sel: &CertificateSelection,
+    fqdn: &str,
+    now: OffsetDateTime,
+) -> Result<&'a StoredCert, String> {
+    match sel {
+        CertificateSelection::Thumbprint(tp) => {
+            let c = store.find(tp)?;
+            if !c.entry.has_private_key {
+                return Err(format!(
+                    "certificate {} has no private key",
+                    c.info.thumbprint
+                ));
+            }
+            Ok(c)
+        }
+        CertificateSelection::Automatic => store.smtp_certificate_for(fqdn, now).ok_or_else(|| {
+            "no certificate is enabled for SMTP (with a private key, currently valid)".to_string()
+        }),
+    }
+}
+
+impl RunConfig {
+    /// Builds the run configuration from a workspace. Never fails: problems are collected.
+    pub fn build(ws: &Workspace, now: OffsetDateTime) -> Result<RunConfig, String> {
+        let checked = validate(&ws.settings).map_err(|p| p.to_string())?;
+        let roots = ws.store.root_ders();
+        let root_subjects: Vec<Vec<u8>> = roots
+            .iter()
+            .filter_map(|r| {
+                x509_parser::parse_x509_certificate(r)
+                    .ok()
+                    .map(|(_, c)| c.tbs_certificate.subject.as_raw().to_vec())
+            })
+            .collect();
+        let mut problems = Vec::new();
+        let mut receive = Vec::new();
+        for rc in &checked.receive_connectors {
+            let s = ws.settings.receive_connectors[rc.index].clone();
+            let mut tls = None;
+            let mut certificate = None;
+            if s.auth_mechanisms.contains(&AuthMechanism::Tls) {
+                match select(&ws.store, &s.certificate, &rc.fqdn, now)
+                    .and_then(|c| identity_of(&ws.store, c))
+                {
+                    Ok(id) => match server_config(&id, s.domain_secure_enabled, &root_subjects) {
+                        Ok(cfg) => {
+                            certificate = Some(id.thumbprint.clone());
+                            tls = Some(cfg);
+                        }
+                        Err(e) => problems.push(format!(
+                            "receive connector '{}': {e}; STARTTLS is not offered",
+                            s.name
+                        )),
+                    },
+                    Err(e) => problems.push(format!(
+                        "receive connector '{}': {e}; STARTTLS is not offered",
+                        s.name
+                    )),
+                }
+            }
+            receive.push(ReceiveRuntime {
+                index: rc.index,
+                name: s.name.clone(),
+                fqdn: rc.fqdn.clone(),
+                banner: rc.banner.clone(),
+                bindings: rc.bindings.clone(),
+                remote_ranges: rc.remote_ip_ranges.clone(),
+                tls,
+                certificate,
+                settings: s,
+            });
+        }
+        let mut send = Vec::new();
+        for sc in &checked.send_connectors {
+            let s = ws.settings.send_connectors[sc.index].clone();
+            let (identity, certificate) = match select(&ws.store, &s.certificate, &sc.fqdn, now)
+                .and_then(|c| identity_of(&ws.store, c))
+            {
+                Ok(id) => {
+                    let tp = id.thumbprint.clone();
+                    (Some(id), Some(tp))
+                }
+                Err(e) => {
+                    if s.domain_secure_enabled {
+                        problems.push(format!("send connector '{}': {e}; Domain Security cannot present a client certificate", s.name));
+                    }
+                    (None, None)
+                }
+            };
+            let client_tls = client_config(identity.as_ref()).or_else(|e| {
+                problems.push(format!("send connector '{}': {e}", s.name));
+                client_config(None)
+            })?;
+            send.push(SendRuntime {
+                index: sc.index,
+                name: s.name.clone(),
+                fqdn: sc.fqdn.clone(),
+                client_tls,
+                certificate,
+                settings: s,
+            });
+        }
+        Ok(RunConfig {
+            data_dir: ws.dir.clone(),
+            checked,
+            receive,
+            send,
+            roots,
+            problems,
+        })
+    }
+}

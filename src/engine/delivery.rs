@@ -1,0 +1,509 @@
+//! The delivery side: the queue over the spool (`QueueHandle`), the scheduler that hands due
+//! work to local delivery and to outbound sessions, and the bookkeeping after each job —
+//! states saved, finished messages removed, tracking events, NDRs and delay notices.
+
+use super::Services;
+use super::config::RunConfig;
+use super::inbound::now_ms;
+use super::outbound::{RemoteJob, deliver as deliver_remote};
+use super::queue::{Changes, Job, Notice, Outcome, QueueCore, QueueKey, Timing};
+use crate::policy::outbound::requirement;
+use crate::smtp::address::ReversePath;
+use crate::smtp::dsn::{self, DsnInput, DsnKind, DsnRecipient};
+use crate::smtp::envelope::{Envelope, new_message_id};
+use crate::smtp::evidence::{Direction, HopEvidence, SecurityStatus};
+use crate::smtp::reply::{Reply, ReplyReader};
+use crate::store::spool::{DeliveryState, Spool};
+use crate::store::tracking::{EventKind, TrackingEvent};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// The queue: in memory over the durable spool.
+pub struct QueueHandle {
+    pub core: Mutex<QueueCore>,
+    pub spool: Arc<Spool>,
+    pub notify: Notify,
+}
+
+impl QueueHandle {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, QueueCore> {
+        match self.core.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Stores a message durably (fsynced before this returns `Ok`) and queues it.
+    pub async fn accept(&self, envelope: Envelope, body: Vec<u8>) -> Result<(), String> {
+        let spool = self.spool.clone();
+        let env = envelope.clone();
+        tokio::task::spawn_blocking(move || spool.accept(&env, &body))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let state = DeliveryState::new(&envelope.recipients);
+        self.lock().insert(envelope, state);
+        self.notify.notify_one();
+        Ok(())
+    }
+}
+
+fn sender_text(s: &ReversePath) -> String {
+    s.to_string()
+}
+
+/// Saves, removes and notifies as the changes say (blocking file work off the runtime).
+pub async fn persist(svc: &Arc<Services>, run: &Arc<RunConfig>, changes: Changes) {
+    if changes.save.is_empty() && changes.done.is_empty() && changes.notices.is_empty() {
+        return;
+    }
+    let spool = svc.queue.spool.clone();
+    let save = changes.save;
+    let done = changes.done;
+    let _ = tokio::task::spawn_blocking(move || {
+        for (id, st) in save {
+            if let Err(e) = spool.save_state(&id, &st) {
+                tracing::error!("queue state of {id} could not be saved: {e}");
+            }
+        }
+        for id in done {
+            if let Err(e) = spool.remove(&id) {
+                tracing::error!("finished message {id} could not be removed from the spool: {e}");
+            }
+        }
+    })
+    .await;
+    for n in changes.notices {
+        send_notice(svc, run, n).await;
+    }
+}
+
+/// Builds and queues an NDR or delay notice; never for the null sender.
+async fn send_notice(svc: &Arc<Services>, run: &Arc<RunConfig>, n: Notice) {
+    let spool = svc.queue.spool.clone();
+    let id = n.envelope.id.clone();
+    let original = match tokio::task::spawn_blocking(move || spool.read_body(&id)).await {
+        Ok(Ok(b)) => b,
+        _ => Vec::new(),
+    };
+    let Some((env, body, event)) = build_notice(run, &n, &original) else {
+        return;
+    };
+    let what = if n.kind == DsnKind::Failure {
+        "NDR"
+    } else {
+        "delay notice"
+    };
+    svc.tracking.record(event);
+    if let Err(e) = svc.queue.accept(env, body).await {
+        tracing::error!(
+            "the {what} for message {} could not be queued: {e}",
+            n.envelope.id
+        );
+    }
+}
+
+/// The DSN message for a notice, its envelope (null sender, to the original sender) and the
+/// tracking event; `None` for a null original sender (no DSN about a DSN).
+pub fn build_notice(
+    run: &RunConfig,
+    n: &Notice,
+    original: &[u8],
+) -> Option<(Envelope, Vec<u8>, TrackingEvent)> {
+    let what = if n.kind == DsnKind::Failure {
+        "NDR"
+    } else {
+        "delay notice"
+    };
+    let ReversePath::Mailbox(sender) = &n.envelope.sender else {
+        tracing::info!(
+            "no {what} for message {}: its sender is null",
+            n.envelope.id
+        );
+        return None;
+    };
+    let mut random = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut random).ok()?;
+    let dsn_id = new_message_id(random);
+    let now = time::OffsetDateTime::now_utc();
+    let arrival = time::OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(n.envelope.received) * 1_000_000,
+    )
+    .unwrap_or(now);
+    let timing = Timing::from(&run.checked);
+    let recipients: Vec<DsnRecipient> = n
+        .recipients
+        .iter()
+        .map(|(addr, resp)| {
+            let mut rd = ReplyReader::default();
+            rd.push(format!("{resp}\r\n").as_bytes());
+            let reply = rd
+                .next_reply()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Reply::new(550, (5, 0, 0), resp.clone()));
+            DsnRecipient {
+                address: addr.clone(),
+                reply,
+                remote_mta: None,
+            }
+        })
+        .collect();
+    let body = dsn::build(&DsnInput {
+        kind: n.kind,
+        reporting_mta: run.fqdn(),
+        original_sender: &sender.to_string(),
+        original_id: &n.envelope.id,
+        arrival,
+        now,
+        retry_until: (n.kind == DsnKind::Delay)
+            .then(|| arrival + time::Duration::milliseconds(timing.expiration_ms)),
+        recipients: &recipients,
+        original,
+        dsn_id: &dsn_id,
+    });
+    let env = Envelope {
+        id: dsn_id.clone(),
+        sender: ReversePath::Null,
+        recipients: vec![sender.to_string()],
+        received: now_ms(),
+        size: body.len() as u64,
+        message_id: Some(format!("<{dsn_id}@{}>", run.fqdn())),
+        subject: crate::smtp::headers::header_value(&body, "Subject"),
+        eight_bit: false,
+        smtputf8: false,
+        inbound: HopEvidence {
+            direction: Direction::Inbound,
+            time: now_ms(),
+            connector: "Mailflow".into(),
+            local: String::new(),
+            remote: String::new(),
+            peer_name: run.fqdn().to_string(),
+            tls: None,
+            security: SecurityStatus::Plaintext,
+            policy: "generated by Mailflow (no network hop)".into(),
+            auth_domain: None,
+            auth_mechanism: None,
+        },
+    };
+    let event = TrackingEvent {
+        time: now_ms(),
+        kind: EventKind::Dsn,
+        internal_id: n.envelope.id.clone(),
+        message_id: n.envelope.message_id.clone(),
+        sender: sender_text(&n.envelope.sender),
+        recipients: n.recipients.iter().map(|(a, _)| a.clone()).collect(),
+        subject: n.envelope.subject.clone(),
+        size: n.envelope.size,
+        client: None,
+        server: None,
+        connector: None,
+        tls: None,
+        security: n.envelope.inbound.security,
+        response: n.recipients.first().map(|(_, r)| r.clone()),
+        detail: Some(format!("{what} {dsn_id} sent to {sender}")),
+    };
+    Some((env, body, event))
+}
+
+fn event(
+    kind: EventKind,
+    env: &Envelope,
+    rcpts: Vec<String>,
+    hop: Option<&HopEvidence>,
+    security: SecurityStatus,
+    response: String,
+    detail: Option<String>,
+) -> TrackingEvent {
+    TrackingEvent {
+        time: now_ms(),
+        kind,
+        internal_id: env.id.clone(),
+        message_id: env.message_id.clone(),
+        sender: env.sender.to_string(),
+        recipients: rcpts,
+        subject: env.subject.clone(),
+        size: env.size,
+        client: hop.map(|h| h.local.clone()),
+        server: hop.map(|h| h.remote.clone()),
+        connector: hop.map(|h| h.connector.clone()),
+        tls: hop.and_then(|h| h.tls.clone()),
+        security,
+        response: Some(response),
+        detail,
+    }
+}
+
+/// Runs one job and applies its results.
+pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
+    let mut outcomes: HashMap<(String, String), Outcome> = HashMap::new();
+    let mut queue_error = None;
+    let mut connection_failure = false;
+    // Load the messages.
+    let mut loaded = Vec::new();
+    for (env, rcpts) in &job.items {
+        let spool = svc.queue.spool.clone();
+        let id = env.id.clone();
+        match tokio::task::spawn_blocking(move || spool.read_body(&id)).await {
+            Ok(Ok(body)) => loaded.push((env.clone(), rcpts.clone(), Arc::new(body))),
+            Ok(Err(e)) => {
+                let spool = svc.queue.spool.clone();
+                let id = env.id.clone();
+                let reason = e.to_string();
+                tracing::warn!(
+                    "message {id} cannot be read from the spool and is quarantined: {reason}"
+                );
+                let _ = tokio::task::spawn_blocking(move || spool.quarantine(&id, &reason)).await;
+                svc.queue.lock().remove(&env.id, false, now_ms());
+            }
+            Err(e) => tracing::error!("spool read task failed: {e}"),
+        }
+    }
+    match &job.key {
+        QueueKey::Local => {
+            for (env, rcpts, body) in &loaded {
+                for rcpt in rcpts {
+                    let mailboxes = run.data_dir.mailboxes();
+                    let line = security_line(env);
+                    let (e2, b2, r2, host) = (
+                        env.clone(),
+                        body.clone(),
+                        rcpt.clone(),
+                        run.fqdn().to_string(),
+                    );
+                    let res = tokio::task::spawn_blocking(move || {
+                        super::local::deliver(&mailboxes, &r2, &e2, &b2, &line, &host)
+                    })
+                    .await;
+                    match res {
+                        Ok(Ok(path)) => {
+                            let resp = "250 2.0.0 delivered to mailbox".to_string();
+                            svc.tracking.record(event(
+                                EventKind::Deliver,
+                                env,
+                                vec![rcpt.clone()],
+                                None,
+                                env.inbound.security,
+                                resp.clone(),
+                                Some(path.display().to_string()),
+                            ));
+                            svc.live
+                                .count_message(env.inbound.security, |c| c.delivered_local += 1);
+                            outcomes
+                                .insert((env.id.clone(), rcpt.clone()), Outcome::Delivered(resp));
+                        }
+                        Ok(Err(why)) => {
+                            let resp = format!("451 4.3.0 {why}");
+                            svc.tracking.record(event(
+                                EventKind::Defer,
+                                env,
+                                vec![rcpt.clone()],
+                                None,
+                                env.inbound.security,
+                                resp.clone(),
+                                None,
+                            ));
+                            outcomes
+                                .insert((env.id.clone(), rcpt.clone()), Outcome::Deferred(resp));
+                        }
+                        Err(e) => {
+                            queue_error = Some(format!("451 4.3.0 local delivery task failed: {e}"))
+                        }
+                    }
+                }
+            }
+        }
+        QueueKey::Unreachable { domain } => {
+            queue_error = Some(format!(
+                "451 4.4.4 no enabled send connector covers {domain}: add an address space for it"
+            ));
+            connection_failure = true;
+        }
+        QueueKey::Remote { connector, domain } => {
+            let Some(sc) = run.send.iter().find(|s| &s.name == connector) else {
+                queue_error = Some(format!(
+                    "451 4.4.0 send connector '{connector}' no longer exists"
+                ));
+                finish(&svc, &run, &job, outcomes, queue_error, true).await;
+                return;
+            };
+            let req = requirement(domain, sc.index, &run.checked);
+            let result = deliver_remote(RemoteJob {
+                run: run.clone(),
+                connector: run
+                    .send
+                    .iter()
+                    .position(|s| s.index == sc.index)
+                    .unwrap_or(0),
+                domain: domain.clone(),
+                requirement: req,
+                messages: loaded.clone(),
+                live: svc.live.clone(),
+                log: Some(svc.log.clone()),
+            })
+            .await;
+            let hop = result.hop.clone();
+            let security = hop
+                .as_ref()
+                .map(|h| h.security)
+                .unwrap_or(SecurityStatus::Plaintext);
+            for (env, rcpts, _) in &loaded {
+                let mut by_kind: HashMap<&'static str, (Vec<String>, String)> = HashMap::new();
+                for rcpt in rcpts {
+                    let o = result
+                        .outcomes
+                        .get(&(env.id.clone(), rcpt.clone()))
+                        .cloned();
+                    let (k, resp) = match &o {
+                        Some(Outcome::Delivered(r)) => ("send", r.clone()),
+                        Some(Outcome::Deferred(r)) => ("defer", r.clone()),
+                        Some(Outcome::Failed(r)) => ("fail", r.clone()),
+                        None => (
+                            "defer",
+                            result
+                                .error
+                                .clone()
+                                .unwrap_or_else(|| "451 4.4.0 not attempted".into()),
+                        ),
+                    };
+                    let entry = by_kind.entry(k).or_insert_with(|| (Vec::new(), resp));
+                    entry.0.push(rcpt.clone());
+                    if let Some(o) = o {
+                        outcomes.insert((env.id.clone(), rcpt.clone()), o);
+                    }
+                }
+                let msg_security =
+                    crate::policy::classify::message_status([env.inbound.security, security]);
+                for (k, (rs, resp)) in by_kind {
+                    let kind = match k {
+                        "send" => EventKind::Send,
+                        "fail" => EventKind::Fail,
+                        _ => EventKind::Defer,
+                    };
+                    let detail = hop
+                        .as_ref()
+                        .map(|h| format!("{}; {}", h.policy, h.tls_summary()));
+                    let sec = if kind == EventKind::Send {
+                        msg_security
+                    } else {
+                        security
+                    };
+                    svc.tracking
+                        .record(event(kind, env, rs, hop.as_ref(), sec, resp, detail));
+                    match kind {
+                        EventKind::Send => svc.live.count_message(msg_security, |c| c.sent += 1),
+                        EventKind::Fail => svc.live.count(|c| c.failed += 1),
+                        _ => svc.live.count(|c| c.deferred += 1),
+                    }
+                }
+            }
+            queue_error = result.error.clone();
+            connection_failure = result.connection_failure && result.outcomes.is_empty();
+        }
+    }
+    finish(&svc, &run, &job, outcomes, queue_error, connection_failure).await;
+}
+
+async fn finish(
+    svc: &Arc<Services>,
+    run: &Arc<RunConfig>,
+    job: &Job,
+    outcomes: HashMap<(String, String), Outcome>,
+    queue_error: Option<String>,
+    connection_failure: bool,
+) {
+    let timing = Timing::from(&run.checked);
+    let changes = svc.queue.lock().complete(
+        job,
+        &outcomes,
+        queue_error,
+        connection_failure,
+        now_ms(),
+        &timing,
+    );
+    persist(svc, run, changes).await;
+    svc.queue.notify.notify_one();
+}
+
+/// The `X-Mailflow-Security:` line written into a delivered message.
+fn security_line(env: &Envelope) -> String {
+    let h = &env.inbound;
+    let mut line = format!("X-Mailflow-Security: {}", h.security.label());
+    if let Some(t) = &h.tls {
+        line.push_str(&format!("; {} {} ({} TLS)", t.version, t.cipher, t.trust));
+        if let Some(c) = &t.peer_certificate {
+            line.push_str(&format!(
+                "; peer \"{}\" issued by \"{}\" thumbprint {}",
+                c.subject, c.issuer, c.thumbprint
+            ));
+        }
+    }
+    if let Some(d) = &h.auth_domain {
+        line.push_str(&format!("; partner {d}"));
+    }
+    line.push_str(&format!("; policy {}", h.policy));
+    line
+}
+
+/// The scheduler: hands out due work, sleeps until the next due time or a wake-up.
+pub async fn scheduler(svc: Arc<Services>) {
+    let mut shutdown = svc.shutdown.clone();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let run = svc.config();
+        let timing = Timing::from(&run.checked);
+        let now = now_ms();
+        let per_conn = |name: &str| {
+            run.send
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.settings.smtp_max_messages_per_connection as usize)
+                .unwrap_or(20)
+        };
+        let (jobs, changes) = svc
+            .queue
+            .lock()
+            .take_due(now, &run.checked, &timing, per_conn);
+        persist(&svc, &run, changes).await;
+        for job in jobs {
+            let (svc2, run2) = (svc.clone(), run.clone());
+            svc.jobs
+                .spawn(async move { run_job(svc2, run2, job).await });
+        }
+        publish_queues(&svc, &run);
+        let next = svc.queue.lock().next_due();
+        let wait = match next {
+            Some(t) if t <= now => std::time::Duration::from_millis(50),
+            Some(t) => std::time::Duration::from_millis((t - now).clamp(10, 30_000) as u64),
+            None => std::time::Duration::from_secs(30),
+        };
+        tokio::select! {
+            _ = svc.queue.notify.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Puts the queue overview into the live snapshot.
+pub fn publish_queues(svc: &Services, run: &RunConfig) {
+    let now = now_ms();
+    let core = svc.queue.lock();
+    let rows = core
+        .queues(&run.checked, now)
+        .into_iter()
+        .map(|q| super::monitor::QueueRow {
+            name: q.key.name(),
+            status: q.status.to_string(),
+            messages: q.messages,
+            next_retry: q.next_retry,
+            last_error: q.last_error,
+        })
+        .collect();
+    let n = core.len();
+    drop(core);
+    svc.live.set_queues(rows, n);
+}

@@ -1,0 +1,567 @@
+//! One inbound SMTP session: the receive connector chosen by binding and remote IP, connection
+//! limits, the sans-I/O server machine driven over TCP and, after STARTTLS, TLS (any plaintext
+//! pipelined behind STARTTLS is discarded and logged — CVE-2011-0411), the MAIL FROM / RCPT TO
+//! policy (Domain Security, permission groups, no open relay), timeouts and tarpit, and the
+//! accepted message made ready for the queue: forged `X-Mailflow-*` headers stripped, Domain
+//! Secure marking added, a `Received:` line with the TLS facts prepended.
+
+use super::Services;
+use super::config::{ReceiveRuntime, RunConfig};
+use super::protolog::{LogKind, SessionLog};
+use super::stream::Conn;
+use crate::config::{AuthMechanism as ConnectorAuth, ProtocolLoggingLevel};
+use crate::pki::chain::Purpose;
+use crate::policy::classify::hop_status;
+use crate::policy::inbound::{ClientCertificate, InboundTls, SenderVerdict, sender_verdict};
+use crate::policy::submission::{Identity, recipient_decision, sender_allowed};
+use crate::policy::trust::{TrustContext, evaluate};
+use crate::smtp::address::{Mailbox, ReversePath};
+use crate::smtp::command::{BodyType, MailParams};
+use crate::smtp::envelope::{Envelope, new_message_id};
+use crate::smtp::evidence::{Direction, HopEvidence, TlsFacts, TrustLevel};
+use crate::smtp::headers::{self, ReceivedInfo};
+use crate::smtp::reply::Reply;
+use crate::smtp::server::{
+    AcceptedMessage, Action, Server, ServerConfig, SessionInfo, SessionPolicy,
+};
+use crate::store::tracking::{EventKind, TrackingEvent};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub(crate) fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The TLS state of a session, once STARTTLS succeeded.
+struct TlsState {
+    facts: TlsFacts,
+    chain: Vec<Vec<u8>>,
+}
+
+/// The relay's policy for one session.
+struct InboundPolicy<'a> {
+    run: &'a RunConfig,
+    rc: &'a ReceiveRuntime,
+    tls: Option<TlsState>,
+    /// Set when the client certificate matched a Direct Trust pin: one of our own servers.
+    internal: Option<String>,
+    identity: Identity,
+    /// The last Domain Security rejection, for logs and tracking.
+    rejection: Option<String>,
+}
+
+impl InboundPolicy<'_> {
+    fn base_identity(&self) -> Identity {
+        match &self.internal {
+            Some(name) => Identity::InternalServer { name: name.clone() },
+            None => Identity::Anonymous,
+        }
+    }
+
+    fn trust_context(&self) -> TrustContext<'_> {
+        TrustContext {
+            roots: &self.run.roots,
+            direct_trust: &self.run.checked.settings.direct_trust,
+            partner_anchors: &self.run.checked.settings.partner_anchors,
+            now: time::OffsetDateTime::now_utc(),
+        }
+    }
+}
+
+impl SessionPolicy for InboundPolicy<'_> {
+    fn mail_from(
+        &mut self,
+        _: &SessionInfo,
+        from: &ReversePath,
+        _: &MailParams,
+    ) -> Result<(), Reply> {
+        // The identity is re-evaluated for every transaction.
+        self.identity = self.base_identity();
+        self.rejection = None;
+        let client_certificate = self.tls.as_ref().and_then(|t| {
+            let eval = evaluate(
+                &t.chain,
+                Purpose::Client,
+                &self.trust_context(),
+                from.domain(),
+            )?;
+            Some(ClientCertificate {
+                names: eval.certificate.names.clone(),
+                chain: eval.chain.clone(),
+                pinned: eval.pinned.is_some(),
+            })
+        });
+        let facts = InboundTls {
+            connector_domain_secure: self.rc.settings.domain_secure_enabled,
+            starttls_advertised: self.rc.tls.is_some()
+                && self
+                    .rc
+                    .settings
+                    .auth_mechanisms
+                    .contains(&ConnectorAuth::Tls),
+            tls_active: self.tls.is_some(),
+            client_certificate,
+        };
+        match sender_verdict(
+            from.domain(),
+            &self.run.checked.receive_domain_secure,
+            &facts,
+        ) {
+            SenderVerdict::NotListed => {}
+            SenderVerdict::Partner { domain, mechanism } => {
+                if let Some(t) = self.tls.as_mut() {
+                    t.facts.trust = TrustLevel::Verified;
+                }
+                self.identity = Identity::Partner { domain, mechanism };
+            }
+            SenderVerdict::Reject { reply, reason } => {
+                self.rejection = Some(reason);
+                return Err(reply);
+            }
+        }
+        sender_allowed(&self.rc.settings.permission_groups, &self.identity)
+    }
+
+    fn rcpt_to(&mut self, _: &SessionInfo, to: &Mailbox) -> Result<(), Reply> {
+        recipient_decision(
+            to,
+            &self.run.checked,
+            &self.rc.settings.permission_groups,
+            &self.identity,
+        )
+        .map(|_| ())
+    }
+}
+
+/// Serves one accepted TCP connection to its end.
+pub async fn serve(stream: TcpStream, local: SocketAddr, peer: SocketAddr, svc: Arc<Services>) {
+    let run = svc.config();
+    let Some(rc) = run.receive_connector_for(local, peer.ip()) else {
+        let mut s = stream;
+        let _ = s
+            .write_all(
+                format!(
+                    "421 4.3.2 No receive connector accepts connections from [{}]\r\n",
+                    peer.ip()
+                )
+                .as_bytes(),
+            )
+            .await;
+        return;
+    };
+    let Some(_guard) = svc.limits.acquire(
+        &rc.name,
+        peer.ip(),
+        rc.settings.max_inbound_connections as usize,
+        rc.settings.max_inbound_connections_per_source as usize,
+    ) else {
+        let mut s = stream;
+        let _ = s.write_all(b"421 4.3.2 The maximum number of concurrent connections has been exceeded, closing transmission channel\r\n").await;
+        svc.live.count(|c| c.rejected += 1);
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let live_id = svc.live.open_session(
+        Direction::Inbound,
+        &rc.name,
+        local.to_string(),
+        peer.to_string(),
+    );
+    let mut log = SessionLog {
+        log: if rc.settings.protocol_logging_level == ProtocolLoggingLevel::Verbose {
+            Some(svc.log.clone())
+        } else {
+            None
+        },
+        kind: LogKind::Receive,
+        connector: rc.name.clone(),
+        session: format!("{live_id:016X}"),
+        local: local.to_string(),
+        remote: peer.to_string(),
+        sequence: 0,
+    };
+    log.event('+', "", "");
+    let result = session(stream, local, peer, &svc, &run, rc, live_id, &mut log).await;
+    if let Err(e) = result {
+        log.event('*', &e, "session ended");
+    }
+    log.event('-', "", "");
+    svc.live.close_session(live_id);
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn session(
+    stream: TcpStream,
+    local: SocketAddr,
+    peer: SocketAddr,
+    svc: &Arc<Services>,
+    run: &Arc<RunConfig>,
+    rc: &ReceiveRuntime,
+    live_id: u64,
+    log: &mut SessionLog,
+) -> Result<(), String> {
+    let s = &rc.settings;
+    let cfg = ServerConfig {
+        hostname: rc.fqdn.clone(),
+        banner: rc.banner.clone(),
+        peer_ip: peer.ip().to_string(),
+        starttls: rc.tls.is_some(),
+        require_tls: s.require_tls,
+        max_message_size: s.max_message_size.bytes(),
+        max_recipients: s.max_recipients_per_message as usize,
+        max_errors: 20,
+        postmaster_domain: run
+            .checked
+            .accepted_domains
+            .iter()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| run.fqdn().to_string()),
+    };
+    let mut server = Server::new(cfg);
+    let mut policy = InboundPolicy {
+        run,
+        rc,
+        tls: None,
+        internal: None,
+        identity: Identity::Anonymous,
+        rejection: None,
+    };
+    let mut conn = Some(Conn::Plain(stream));
+    let mut inbuf: Vec<u8> = Vec::with_capacity(8192);
+    let mut rbuf = vec![0u8; 16 * 1024];
+    let started = Instant::now();
+    let total = s.connection_timeout.as_duration();
+    let idle = s.connection_inactivity_timeout.as_duration();
+    let tarpit = s.tarpit_interval.as_duration();
+    let mut shutdown = svc.shutdown.clone();
+
+    let greeting = server.greeting();
+    write(&mut conn, &greeting.to_bytes(), svc, live_id).await?;
+    log.event('>', &greeting.one_line(), "");
+
+    loop {
+        let mut actions = Vec::new();
+        let used = server.feed(&inbuf, &mut policy, &mut actions);
+        inbuf.drain(..used);
+        let progressed = used > 0 || !actions.is_empty();
+        let mut out: Vec<u8> = Vec::new();
+        for a in actions {
+            match a {
+                Action::Command(line) => {
+                    log.event('<', &line, "");
+                    svc.live.transcript(live_id, format!("< {line}"));
+                    let state = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_uppercase();
+                    svc.live.update(live_id, |r| r.state = state);
+                }
+                Action::Reply(r) => {
+                    if r.code >= 500
+                        && server.errors() > 1
+                        && !tarpit.is_zero()
+                        && policy.internal.is_none()
+                    {
+                        write(&mut conn, &out, svc, live_id).await?;
+                        out.clear();
+                        tokio::time::sleep(tarpit).await;
+                    }
+                    let line = r.one_line();
+                    if let Some(reason) = policy.rejection.take() {
+                        log.event('*', &reason, "Domain Security");
+                        svc.live.transcript(live_id, format!("* {reason}"));
+                    }
+                    log.event('>', &line, "");
+                    svc.live.transcript(live_id, format!("> {line}"));
+                    out.extend_from_slice(&r.to_bytes());
+                }
+                Action::StartTls => {
+                    write(&mut conn, &out, svc, live_id).await?;
+                    out.clear();
+                    if !inbuf.is_empty() {
+                        let n = inbuf.len();
+                        inbuf.clear();
+                        let note = format!(
+                            "STARTTLS injection: {n} octets sent after STARTTLS in plaintext were discarded"
+                        );
+                        log.event('*', &note, "CVE-2011-0411");
+                        svc.live.transcript(live_id, format!("* {note}"));
+                    }
+                    let Some(tls_cfg) = rc.tls.clone() else {
+                        return Err("STARTTLS without a TLS configuration".into());
+                    };
+                    let Some(Conn::Plain(tcp)) = conn.take() else {
+                        return Err("STARTTLS on a TLS connection".into());
+                    };
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls_cfg);
+                    let tls = match tokio::time::timeout(idle, acceptor.accept(tcp)).await {
+                        Ok(Ok(t)) => t,
+                        Ok(Err(e)) => return Err(format!("TLS negotiation failed with error {e}")),
+                        Err(_) => return Err("TLS negotiation timed out".into()),
+                    };
+                    let chain = super::tls::peer_chain(tls.get_ref().1);
+                    let ctx = policy.trust_context();
+                    let eval = evaluate(&chain, Purpose::Client, &ctx, None);
+                    let (peer_cert, trust, detail) = match &eval {
+                        None => (None, TrustLevel::Anonymous, None),
+                        Some(e) => (
+                            Some(e.certificate.clone()),
+                            e.trust_level(),
+                            e.chain.clone().err(),
+                        ),
+                    };
+                    policy.internal = eval.as_ref().and_then(|e| e.pinned.clone());
+                    let facts = super::tls::facts(tls.get_ref().1, peer_cert, trust, detail);
+                    log.event(
+                        '*',
+                        &format!(
+                            "{} TLS connection established from [{}]: {} with cipher {}",
+                            facts.trust,
+                            peer.ip(),
+                            facts.version,
+                            facts.cipher
+                        ),
+                        "TLS",
+                    );
+                    if let Some(c) = &facts.peer_certificate {
+                        log.event(
+                            '*',
+                            &format!(
+                                "Client certificate subject {}, issuer {}, thumbprint {}",
+                                c.subject, c.issuer, c.thumbprint
+                            ),
+                            "TLS",
+                        );
+                    }
+                    svc.live.update(live_id, |r| {
+                        r.tls_version = Some(facts.version.clone());
+                        r.cipher = Some(facts.cipher.clone());
+                        r.client_certificate =
+                            facts.peer_certificate.as_ref().map(|c| c.subject.clone());
+                    });
+                    policy.tls = Some(TlsState { facts, chain });
+                    conn = Some(Conn::ServerTls(Box::new(tls)));
+                    server.tls_established();
+                }
+                Action::Message(m) => {
+                    let result =
+                        accept(*m, svc, run, rc, &policy, local, peer, server.info().esmtp).await;
+                    let reply = server.message_queued(result);
+                    let line = reply.one_line();
+                    log.event('>', &line, "");
+                    svc.live.transcript(live_id, format!("> {line}"));
+                    out.extend_from_slice(&reply.to_bytes());
+                }
+                Action::Close => {
+                    write(&mut conn, &out, svc, live_id).await?;
+                    if let Some(mut c) = conn.take() {
+                        let _ = tokio::time::timeout(Duration::from_secs(2), c.shutdown()).await;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        if !out.is_empty() {
+            write(&mut conn, &out, svc, live_id).await?;
+        }
+        if progressed && !inbuf.is_empty() {
+            continue;
+        }
+        // Read more.
+        let remaining = total.checked_sub(started.elapsed()).unwrap_or_default();
+        if remaining.is_zero() {
+            let r = Server::closing("Connection timed out: the session lasted too long");
+            let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
+            return Err("session time limit reached".into());
+        }
+        let wait = idle.min(remaining);
+        let Some(c) = conn.as_mut() else {
+            return Ok(());
+        };
+        let read = tokio::select! {
+            r = tokio::time::timeout(wait, c.read(&mut rbuf)) => r,
+            _ = shutdown.changed() => {
+                if !server.in_message() {
+                    let r = Server::closing("Service shutting down, closing transmission channel");
+                    let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
+                    return Err("relay shutting down".into());
+                }
+                // Finish the message in progress (up to the inactivity timeout).
+                tokio::time::timeout(wait, c.read(&mut rbuf)).await
+            }
+        };
+        match read {
+            Err(_) => {
+                let r = Server::closing("Connection timed out: no command received");
+                let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
+                return Err("inactivity timeout".into());
+            }
+            Ok(Err(e)) => return Err(format!("read failed: {e}")),
+            Ok(Ok(0)) => return Err("the client closed the connection".into()),
+            Ok(Ok(n)) => {
+                inbuf.extend_from_slice(&rbuf[..n]);
+                svc.live.update(live_id, |r| r.bytes_in += n as u64);
+            }
+        }
+    }
+}
+
+async fn write(
+    conn: &mut Option<Conn>,
+    bytes: &[u8],
+    svc: &Services,
+    live_id: u64,
+) -> Result<(), String> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let c = conn.as_mut().ok_or("connection closed")?;
+    c.write_all(bytes)
+        .await
+        .map_err(|e| format!("write failed: {e}"))?;
+    c.flush().await.map_err(|e| format!("write failed: {e}"))?;
+    svc.live
+        .update(live_id, |r| r.bytes_out += bytes.len() as u64);
+    Ok(())
+}
+
+/// Headers we never accept from outside: only we mark messages.
+pub fn is_mailflow_header(name: &str) -> bool {
+    name.to_ascii_lowercase().starts_with("x-mailflow-")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn accept(
+    m: AcceptedMessage,
+    svc: &Arc<Services>,
+    run: &Arc<RunConfig>,
+    rc: &ReceiveRuntime,
+    policy: &InboundPolicy<'_>,
+    local: SocketAddr,
+    peer: SocketAddr,
+    esmtp: bool,
+) -> Result<String, Reply> {
+    let mut random = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut random)
+        .map_err(|_| Reply::new(451, (4, 3, 0), "Temporary failure: no randomness"))?;
+    let id = new_message_id(random);
+    let now = time::OffsetDateTime::now_utc();
+    let tls = policy.tls.as_ref().map(|t| t.facts.clone());
+    let (partner_domain, mechanism) = match &policy.identity {
+        Identity::Partner { domain, mechanism } => (Some(domain.clone()), Some(*mechanism)),
+        _ => (None, None),
+    };
+    // Header firewall: forged marks never survive; only our own servers' marks pass.
+    let (mut body, stripped) = if policy.internal.is_some() {
+        (m.body, 0)
+    } else {
+        headers::strip_headers(&m.body, is_mailflow_header)
+    };
+    let mut marks = Vec::new();
+    if let (Some(d), Some(mech)) = (&partner_domain, mechanism) {
+        marks.push("X-Mailflow-AuthAs: Partner".to_string());
+        marks.push(format!("X-Mailflow-AuthDomain: {d}"));
+        marks.push(format!("X-Mailflow-AuthMechanism: {}", mech.header_value()));
+        marks.push(format!("X-Mailflow-AuthSource: {}", run.fqdn()));
+    }
+    let single = (m.recipients.len() == 1).then(|| m.recipients[0].to_string());
+    let received = headers::received_header(&ReceivedInfo {
+        helo: &m.helo,
+        peer_ip: &peer.ip().to_string(),
+        by: &rc.fqdn,
+        esmtp,
+        tls: tls.as_ref(),
+        client_cert_requested: rc.settings.domain_secure_enabled,
+        id: &id,
+        for_recipient: single.as_deref(),
+        time: now,
+    });
+    let mut lines = vec![received];
+    lines.extend(marks);
+    body = headers::prepend(&lines, &body);
+    let security = hop_status(tls.as_ref(), partner_domain.is_some());
+    let policy_text = match (&partner_domain, &tls) {
+        (Some(d), _) => format!("Domain Security for {d}"),
+        (None, Some(_)) => "opportunistic TLS".to_string(),
+        (None, None) => "no TLS".to_string(),
+    };
+    let hop = HopEvidence {
+        direction: Direction::Inbound,
+        time: now_ms(),
+        connector: rc.name.clone(),
+        local: local.to_string(),
+        remote: peer.to_string(),
+        peer_name: m.helo.clone(),
+        tls: tls.clone(),
+        security,
+        policy: policy_text,
+        auth_domain: partner_domain.clone(),
+        auth_mechanism: mechanism.map(|m| m.header_value().to_string()),
+    };
+    let envelope = Envelope {
+        id: id.clone(),
+        sender: m.sender.clone(),
+        recipients: m.recipients.iter().map(|r| r.to_string()).collect(),
+        received: now_ms(),
+        size: body.len() as u64,
+        message_id: headers::header_value(&body, "Message-ID"),
+        subject: headers::header_value(&body, "Subject"),
+        eight_bit: matches!(
+            m.params.body,
+            Some(BodyType::EightBitMime) | Some(BodyType::BinaryMime)
+        ),
+        smtputf8: m.params.smtputf8,
+        inbound: hop,
+    };
+    let size = envelope.size;
+    let detail = {
+        let mut d = envelope.inbound.policy.clone();
+        if stripped > 0 {
+            d.push_str(&format!("; {stripped} forged X-Mailflow header(s) removed"));
+        }
+        if m.bare_line_endings > 0 {
+            d.push_str(&format!(
+                "; {} bare line ending(s) normalised",
+                m.bare_line_endings
+            ));
+        }
+        d
+    };
+    let event = TrackingEvent {
+        time: now_ms(),
+        kind: EventKind::Receive,
+        internal_id: id.clone(),
+        message_id: envelope.message_id.clone(),
+        sender: envelope.sender.to_string(),
+        recipients: envelope.recipients.clone(),
+        subject: envelope.subject.clone(),
+        size,
+        client: Some(peer.to_string()),
+        server: Some(local.to_string()),
+        connector: Some(rc.name.clone()),
+        tls: tls.clone(),
+        security,
+        response: Some(format!("250 2.6.0 <{id}> Queued mail for delivery")),
+        detail: Some(detail),
+    };
+    match svc.queue.accept(envelope, body).await {
+        Ok(()) => {
+            svc.tracking.record(event);
+            svc.live.count_message(security, |c| c.received += 1);
+            Ok(id)
+        }
+        Err(e) => {
+            tracing::error!("message from [{}] could not be queued: {e}", peer.ip());
+            Err(Reply::new(
+                451,
+                (4, 3, 0),
+                "Temporary failure: the message could not be stored; try again later",
+            ))
+        }
+    }
+}

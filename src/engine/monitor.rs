@@ -1,0 +1,268 @@
+//! The live picture the console reads: listeners, active sessions (direction, connector, peer,
+//! state, TLS, client certificate, bytes, age, a short redacted transcript), counters, queues
+//! and per-minute history. The engine updates it; the console copies it whole each frame.
+
+use crate::smtp::evidence::{Direction, SecurityStatus};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// Lines of transcript kept per session.
+pub const TRANSCRIPT_LINES: usize = 200;
+/// Minutes of history kept for the charts.
+pub const HISTORY_MINUTES: usize = 120;
+
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub id: u64,
+    pub direction: Direction,
+    pub connector: String,
+    pub local: String,
+    pub peer: String,
+    pub state: String,
+    pub tls_version: Option<String>,
+    pub cipher: Option<String>,
+    pub client_certificate: Option<String>,
+    pub security: Option<SecurityStatus>,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// Unix milliseconds.
+    pub started: i64,
+    pub transcript: VecDeque<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ListenerRow {
+    pub connector: String,
+    pub address: SocketAddr,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    pub sessions: u64,
+    pub received: u64,
+    pub delivered_local: u64,
+    pub sent: u64,
+    pub deferred: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub domain_secure: u64,
+    pub encrypted: u64,
+    pub plaintext: u64,
+}
+
+/// Messages per minute by security status.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MinutePoint {
+    /// Unix minute.
+    pub minute: i64,
+    pub sessions: u64,
+    pub domain_secure: u64,
+    pub encrypted: u64,
+    pub plaintext: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct QueueRow {
+    pub name: String,
+    pub status: String,
+    pub messages: usize,
+    /// Unix milliseconds.
+    pub next_retry: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// The whole live state.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub running: bool,
+    pub listeners: Vec<ListenerRow>,
+    pub sessions: Vec<SessionRow>,
+    pub counters: Counters,
+    pub queues: Vec<QueueRow>,
+    pub queued_messages: usize,
+    pub problems: Vec<String>,
+    pub history: Vec<MinutePoint>,
+}
+
+#[derive(Default)]
+struct Inner {
+    running: bool,
+    listeners: Vec<ListenerRow>,
+    sessions: BTreeMap<u64, SessionRow>,
+    next_id: u64,
+    counters: Counters,
+    queues: Vec<QueueRow>,
+    queued_messages: usize,
+    problems: Vec<String>,
+    history: VecDeque<MinutePoint>,
+}
+
+/// Shared live state; cheap to clone.
+#[derive(Clone, Default)]
+pub struct Live {
+    inner: Arc<Mutex<Inner>>,
+    waker: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl Live {
+    pub fn new(waker: Option<Arc<dyn Fn() + Send + Sync>>) -> Live {
+        Live {
+            inner: Arc::default(),
+            waker,
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let mut g = match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut g)
+    }
+
+    /// Asks the console to draw a new frame.
+    pub fn wake(&self) {
+        if let Some(w) = &self.waker {
+            w();
+        }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.with(|i| Snapshot {
+            running: i.running,
+            listeners: i.listeners.clone(),
+            sessions: i.sessions.values().cloned().collect(),
+            counters: i.counters.clone(),
+            queues: i.queues.clone(),
+            queued_messages: i.queued_messages,
+            problems: i.problems.clone(),
+            history: i.history.iter().copied().collect(),
+        })
+    }
+
+    pub fn set_running(&self, running: bool) {
+        self.with(|i| i.running = running);
+        self.wake();
+    }
+
+    pub fn set_listeners(&self, rows: Vec<ListenerRow>) {
+        self.with(|i| i.listeners = rows);
+        self.wake();
+    }
+
+    pub fn set_problems(&self, problems: Vec<String>) {
+        self.with(|i| i.problems = problems);
+        self.wake();
+    }
+
+    pub fn set_queues(&self, rows: Vec<QueueRow>, messages: usize) {
+        self.with(|i| {
+            i.queues = rows;
+            i.queued_messages = messages;
+        });
+        self.wake();
+    }
+
+    fn minute(i: &mut Inner) -> &mut MinutePoint {
+        let m = now_ms() / 60_000;
+        if i.history.back().is_none_or(|p| p.minute != m) {
+            i.history.push_back(MinutePoint {
+                minute: m,
+                ..Default::default()
+            });
+            while i.history.len() > HISTORY_MINUTES {
+                i.history.pop_front();
+            }
+        }
+        i.history.back_mut().expect("just pushed")
+    }
+
+    pub fn open_session(
+        &self,
+        direction: Direction,
+        connector: &str,
+        local: String,
+        peer: String,
+    ) -> u64 {
+        let id = self.with(|i| {
+            i.next_id += 1;
+            i.counters.sessions += 1;
+            Self::minute(i).sessions += 1;
+            let id = i.next_id;
+            i.sessions.insert(
+                id,
+                SessionRow {
+                    id,
+                    direction,
+                    connector: connector.to_string(),
+                    local,
+                    peer,
+                    state: "connected".into(),
+                    tls_version: None,
+                    cipher: None,
+                    client_certificate: None,
+                    security: None,
+                    bytes_in: 0,
+                    bytes_out: 0,
+                    started: now_ms(),
+                    transcript: VecDeque::new(),
+                },
+            );
+            id
+        });
+        self.wake();
+        id
+    }
+
+    pub fn update(&self, id: u64, f: impl FnOnce(&mut SessionRow)) {
+        self.with(|i| {
+            if let Some(s) = i.sessions.get_mut(&id) {
+                f(s);
+            }
+        });
+    }
+
+    pub fn transcript(&self, id: u64, line: String) {
+        self.update(id, |s| {
+            s.transcript.push_back(line);
+            while s.transcript.len() > TRANSCRIPT_LINES {
+                s.transcript.pop_front();
+            }
+        });
+    }
+
+    pub fn close_session(&self, id: u64) {
+        self.with(|i| i.sessions.remove(&id));
+        self.wake();
+    }
+
+    /// Counts a message by its security status.
+    pub fn count_message(&self, status: SecurityStatus, f: impl FnOnce(&mut Counters)) {
+        self.with(|i| {
+            f(&mut i.counters);
+            match status {
+                SecurityStatus::DomainSecure => i.counters.domain_secure += 1,
+                SecurityStatus::Encrypted => i.counters.encrypted += 1,
+                SecurityStatus::Plaintext => i.counters.plaintext += 1,
+            }
+            let p = Self::minute(i);
+            match status {
+                SecurityStatus::DomainSecure => p.domain_secure += 1,
+                SecurityStatus::Encrypted => p.encrypted += 1,
+                SecurityStatus::Plaintext => p.plaintext += 1,
+            }
+        });
+        self.wake();
+    }
+
+    pub fn count(&self, f: impl FnOnce(&mut Counters)) {
+        self.with(|i| f(&mut i.counters));
+        self.wake();
+    }
+}

@@ -1,0 +1,731 @@
+//! Outbound delivery of one job: connect to the send connector's smart hosts in order, EHLO
+//! with the connector's FQDN, STARTTLS as the TLS requirement says, check the next hop's
+//! certificate *before any SMTP command goes over the TLS channel*, then send the messages
+//! (pipelined when offered, dot-stuffed, several per connection) and settle every recipient.
+//! Mandatory TLS never falls back to plaintext and never continues over unverified TLS;
+//! opportunistic TLS retries once in plaintext when the handshake fails.
+
+use super::config::{RunConfig, SendRuntime};
+use super::monitor::Live;
+use super::protolog::{LogKind, ProtocolLog, SessionLog};
+use super::queue::Outcome;
+use super::stream::Conn;
+use crate::config::ProtocolLoggingLevel;
+use crate::config::net::SmartHost;
+use crate::pki::chain::Purpose;
+use crate::pki::names;
+use crate::policy::classify::hop_status;
+use crate::policy::outbound::TlsRequirement;
+use crate::policy::trust::{TrustContext, evaluate};
+use crate::smtp::client::{
+    Capabilities, EnvelopeProblem, RecipientOutcome, mail_command, rcpt_command, settle,
+};
+use crate::smtp::data::dot_stuff;
+use crate::smtp::envelope::Envelope;
+use crate::smtp::evidence::{Direction, HopEvidence, SecurityStatus, TrustLevel};
+use crate::smtp::reply::{Reply, ReplyReader};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A message to send: envelope, the recipients for this job, the bytes.
+pub type OutMessage = (Arc<Envelope>, Vec<String>, Arc<Vec<u8>>);
+
+/// What a delivery job needs.
+pub struct RemoteJob {
+    pub run: Arc<RunConfig>,
+    pub connector: usize,
+    pub domain: String,
+    pub requirement: TlsRequirement,
+    /// Each message with its recipients for this job and its bytes.
+    pub messages: Vec<OutMessage>,
+    pub live: Live,
+    pub log: Option<ProtocolLog>,
+}
+
+/// How the job went.
+#[derive(Debug, Default)]
+pub struct RemoteResult {
+    pub outcomes: HashMap<(String, String), Outcome>,
+    /// Evidence of the hop that carried messages (or was attempted).
+    pub hop: Option<HopEvidence>,
+    /// Why the job failed as a whole (deferred), in words.
+    pub error: Option<String>,
+    pub connection_failure: bool,
+    /// `host:port` that answered.
+    pub host: Option<String>,
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Session {
+    conn: Option<Conn>,
+    reader: ReplyReader,
+    buf: Vec<u8>,
+    timeout: Duration,
+    log: SessionLog,
+    live: Live,
+    live_id: u64,
+    host: String,
+}
+
+impl Session {
+    async fn send(&mut self, data: &[u8], logged: Option<&str>) -> Result<(), String> {
+        let conn = self.conn.as_mut().ok_or("the connection is closed")?;
+        tokio::time::timeout(self.timeout, async {
+            conn.write_all(data).await?;
+            conn.flush().await
+        })
+        .await
+        .map_err(|_| {
+            format!(
+                "{} did not accept data within {:?}",
+                self.host, self.timeout
+            )
+        })?
+        .map_err(|e| format!("writing to {} failed: {e}", self.host))?;
+        self.live
+            .update(self.live_id, |s| s.bytes_out += data.len() as u64);
+        if let Some(text) = logged {
+            for line in text.lines() {
+                self.log.event('>', line, "");
+                self.live.transcript(self.live_id, format!("> {line}"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn reply(&mut self) -> Result<Reply, String> {
+        loop {
+            match self.reader.next_reply() {
+                Ok(Some(r)) => {
+                    let line = r.one_line();
+                    self.log.event('<', &line, "");
+                    self.live.transcript(self.live_id, format!("< {line}"));
+                    return Ok(r);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("{}: {e}", self.host)),
+            }
+            let conn = self.conn.as_mut().ok_or("the connection is closed")?;
+            let n = tokio::time::timeout(self.timeout, conn.read(&mut self.buf))
+                .await
+                .map_err(|_| format!("{} did not answer within {:?}", self.host, self.timeout))?
+                .map_err(|e| format!("reading from {} failed: {e}", self.host))?;
+            if n == 0 {
+                return Err(format!("{} closed the connection", self.host));
+            }
+            self.live.update(self.live_id, |s| s.bytes_in += n as u64);
+            self.reader.push(&self.buf[..n]);
+        }
+    }
+
+    async fn command(&mut self, line: &str) -> Result<Reply, String> {
+        self.send(line.as_bytes(), Some(line.trim_end())).await?;
+        self.reply().await
+    }
+}
+
+fn deferral(code: &str, reason: &str) -> String {
+    format!("451 {code} {reason}")
+}
+
+/// Delivers the job's messages, trying smart hosts in order.
+pub async fn deliver(job: RemoteJob) -> RemoteResult {
+    let sc = &job.run.send[job.connector.min(job.run.send.len().saturating_sub(1))];
+    if job.run.send.is_empty() {
+        return RemoteResult {
+            error: Some("no send connector".into()),
+            ..Default::default()
+        };
+    }
+    if let TlsRequirement::Refuse { reason } = &job.requirement {
+        return RemoteResult {
+            error: Some(deferral("4.7.3", reason)),
+            ..Default::default()
+        };
+    }
+    if matches!(job.requirement, TlsRequirement::DomainSecure { .. }) && sc.certificate.is_none() {
+        return RemoteResult {
+            error: Some(deferral(
+                "4.7.5",
+                &format!(
+                    "send connector '{}' has no SMTP certificate to present for Domain Security: enable a certificate with serverAuth and clientAuth for SMTP",
+                    sc.name
+                ),
+            )),
+            ..Default::default()
+        };
+    }
+    let hosts: Vec<SmartHost> = job
+        .run
+        .checked
+        .send_connectors
+        .iter()
+        .find(|c| c.index == sc.index)
+        .map(|c| c.smart_hosts.clone())
+        .unwrap_or_default();
+    if hosts.is_empty() {
+        return RemoteResult {
+            error: Some(deferral(
+                "4.4.0",
+                &format!(
+                    "send connector '{}' has no smart host, and DNS routing is not available: add a smart host",
+                    sc.name
+                ),
+            )),
+            connection_failure: true,
+            ..Default::default()
+        };
+    }
+    let mut errors = Vec::new();
+    let mut connection_failure = true;
+    let mut last_hop = None;
+    for host in &hosts {
+        let mut plaintext_retry = false;
+        loop {
+            match attempt(&job, sc, host, plaintext_retry).await {
+                Attempt::Done(result) => return result,
+                Attempt::RetryPlain(why) => {
+                    errors.push(why);
+                    plaintext_retry = true;
+                }
+                Attempt::Failed {
+                    reason,
+                    connected,
+                    hop,
+                } => {
+                    if connected {
+                        connection_failure = false;
+                    }
+                    errors.push(reason);
+                    if hop.is_some() {
+                        last_hop = hop;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    RemoteResult {
+        error: Some(errors.join("; ")),
+        connection_failure,
+        hop: last_hop,
+        ..Default::default()
+    }
+}
+
+enum Attempt {
+    Done(RemoteResult),
+    /// Opportunistic TLS failed: try this host again in plaintext.
+    RetryPlain(String),
+    Failed {
+        reason: String,
+        connected: bool,
+        hop: Option<HopEvidence>,
+    },
+}
+
+async fn attempt(job: &RemoteJob, sc: &SendRuntime, host: &SmartHost, no_tls: bool) -> Attempt {
+    let target = host.to_string();
+    let fail = |reason: String, connected: bool| Attempt::Failed {
+        reason,
+        connected,
+        hop: None,
+    };
+    let addr = if host.host.contains(':') {
+        format!("[{}]:{}", host.host, host.port)
+    } else {
+        target.clone()
+    };
+    let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            return fail(
+                deferral("4.4.1", &format!("connection to {target} failed: {e}")),
+                false,
+            );
+        }
+        Err(_) => {
+            return fail(
+                deferral("4.4.1", &format!("connection to {target} timed out")),
+                false,
+            );
+        }
+    };
+    let _ = tcp.set_nodelay(true);
+    let local = tcp.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let remote = tcp
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| target.clone());
+    let live_id =
+        job.live
+            .open_session(Direction::Outbound, &sc.name, local.clone(), remote.clone());
+    let log = SessionLog {
+        log: if sc.settings.protocol_logging_level == ProtocolLoggingLevel::Verbose {
+            job.log.clone()
+        } else {
+            None
+        },
+        kind: LogKind::Send,
+        connector: sc.name.clone(),
+        session: format!("{live_id:016X}"),
+        local: local.clone(),
+        remote: remote.clone(),
+        sequence: 0,
+    };
+    let mut s = Session {
+        conn: Some(Conn::Plain(tcp)),
+        reader: ReplyReader::default(),
+        buf: vec![0u8; 16 * 1024],
+        timeout: sc.settings.connection_inactivity_timeout.as_duration(),
+        log,
+        live: job.live.clone(),
+        live_id,
+        host: target.clone(),
+    };
+    s.log.event('+', "", "");
+    let out = run_session(job, sc, host, no_tls, &mut s, &local, &remote).await;
+    s.log.event('-', "", "");
+    if let Some(mut c) = s.conn.take() {
+        let _ = tokio::time::timeout(Duration::from_secs(2), c.shutdown()).await;
+    }
+    job.live.close_session(live_id);
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_session(
+    job: &RemoteJob,
+    sc: &SendRuntime,
+    host: &SmartHost,
+    no_tls: bool,
+    s: &mut Session,
+    local: &str,
+    remote: &str,
+) -> Attempt {
+    let target = host.to_string();
+    let failed = |reason: String, hop: Option<HopEvidence>| Attempt::Failed {
+        reason,
+        connected: true,
+        hop,
+    };
+    let greeting = match s.reply().await {
+        Ok(r) => r,
+        Err(e) => return failed(deferral("4.4.2", &e), None),
+    };
+    if greeting.code != 220 {
+        return failed(
+            format!("{target} refused the connection: {}", greeting.one_line()),
+            None,
+        );
+    }
+    let mut caps = match ehlo(s, &sc.fqdn).await {
+        Ok(c) => c,
+        Err(e) => return failed(e, None),
+    };
+    let req = &job.requirement;
+    let mut hop = HopEvidence {
+        direction: Direction::Outbound,
+        time: (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+        connector: sc.name.clone(),
+        local: local.to_string(),
+        remote: remote.to_string(),
+        peer_name: host.host.clone(),
+        tls: None,
+        security: SecurityStatus::Plaintext,
+        policy: req.describe(),
+        auth_domain: None,
+        auth_mechanism: None,
+    };
+    let use_tls = !no_tls && !matches!(req, TlsRequirement::NoTls);
+    if use_tls {
+        if !caps.starttls {
+            if req.mandatory() {
+                let _ = s.command("QUIT\r\n").await;
+                return failed(
+                    deferral("4.7.4", &format!("STARTTLS not offered by {target}")),
+                    Some(hop),
+                );
+            }
+        } else {
+            let r = match s.command("STARTTLS\r\n").await {
+                Ok(r) => r,
+                Err(e) => return failed(deferral("4.4.2", &e), None),
+            };
+            if r.code != 220 {
+                if req.mandatory() {
+                    let _ = s.command("QUIT\r\n").await;
+                    return failed(
+                        deferral(
+                            "4.7.4",
+                            &format!("{target} refused to start TLS: {}", r.one_line()),
+                        ),
+                        Some(hop),
+                    );
+                }
+                // Opportunistic: carry on in plaintext on this connection.
+                hop.policy = format!("{} (STARTTLS refused: {})", req.describe(), r.one_line());
+            } else {
+                // CVE-2011-0411 (client side): nothing the server sent before the handshake may be read as if it came through TLS.
+                if s.reader.buffered() > 0 {
+                    return failed(
+                        deferral(
+                            "4.7.0",
+                            &format!(
+                                "{target} sent data after its STARTTLS reply (STARTTLS injection); connection dropped"
+                            ),
+                        ),
+                        Some(hop),
+                    );
+                }
+                let Some(Conn::Plain(tcp)) = s.conn.take() else {
+                    return failed("internal: connection state".into(), None);
+                };
+                let connector = tokio_rustls::TlsConnector::from(sc.client_tls.clone());
+                let server_name = match rustls::pki_types::ServerName::try_from(host.host.clone()) {
+                    Ok(n) => n,
+                    Err(_) => {
+                        return failed(
+                            format!("{} is not a valid TLS server name", host.host),
+                            None,
+                        );
+                    }
+                };
+                match tokio::time::timeout(s.timeout, connector.connect(server_name, tcp)).await {
+                    Ok(Ok(tls)) => {
+                        let chain = super::tls::peer_chain(tls.get_ref().1);
+                        let verdict = judge(job, &chain, &target);
+                        let facts = super::tls::facts(
+                            tls.get_ref().1,
+                            verdict.peer.clone(),
+                            verdict.trust,
+                            verdict.detail.clone(),
+                        );
+                        s.live.update(s.live_id, |row| {
+                            row.tls_version = Some(facts.version.clone());
+                            row.cipher = Some(facts.cipher.clone());
+                            row.client_certificate =
+                                facts.peer_certificate.as_ref().map(|p| p.subject.clone());
+                        });
+                        s.log.event(
+                            '*',
+                            &format!(
+                                "{} TLS connection established to {target}: {} with cipher {}",
+                                facts.trust, facts.version, facts.cipher
+                            ),
+                            "TLS",
+                        );
+                        s.conn = Some(Conn::ClientTls(Box::new(tls)));
+                        hop.security = hop_status(Some(&facts), verdict.authenticated);
+                        if verdict.authenticated {
+                            hop.auth_domain = verdict.auth_domain.clone();
+                            hop.auth_mechanism =
+                                verdict.mechanism.map(|m| m.header_value().to_string());
+                        }
+                        hop.tls = Some(facts);
+                        if let Some(reason) = verdict.refusal {
+                            // Not one SMTP command over a channel the policy does not accept.
+                            s.log.event('*', &reason, "policy");
+                            let _ = s.command("QUIT\r\n").await;
+                            return failed(deferral("4.7.5", &reason), Some(hop));
+                        }
+                        caps = match ehlo(s, &sc.fqdn).await {
+                            Ok(c) => c,
+                            Err(e) => return failed(e, Some(hop)),
+                        };
+                    }
+                    Ok(Err(e)) => {
+                        let why = format!("TLS handshake with {target} failed: {e}");
+                        s.log.event('*', &why, "TLS");
+                        if req.mandatory() {
+                            return failed(deferral("4.7.5", &why), Some(hop));
+                        }
+                        return Attempt::RetryPlain(why);
+                    }
+                    Err(_) => {
+                        let why = format!("TLS handshake with {target} timed out");
+                        if req.mandatory() {
+                            return failed(deferral("4.7.5", &why), Some(hop));
+                        }
+                        return Attempt::RetryPlain(why);
+                    }
+                }
+            }
+        }
+    }
+    if no_tls && !matches!(req, TlsRequirement::NoTls) {
+        hop.policy = format!(
+            "{} (TLS handshake failed earlier; sent in plaintext)",
+            req.describe()
+        );
+    }
+    // Transactions.
+    let mut result = RemoteResult {
+        host: Some(target.clone()),
+        ..Default::default()
+    };
+    for (env, rcpts, body) in &job.messages {
+        match transaction(s, &caps, env, rcpts, body).await {
+            Ok(outs) => {
+                for (rcpt, o) in rcpts.iter().zip(outs) {
+                    let outcome = match o {
+                        RecipientOutcome::Delivered(r) => Outcome::Delivered(r.one_line()),
+                        RecipientOutcome::Deferred(r) => Outcome::Deferred(r.one_line()),
+                        RecipientOutcome::Failed(r) => Outcome::Failed(r.one_line()),
+                    };
+                    result
+                        .outcomes
+                        .insert((env.id.clone(), rcpt.clone()), outcome);
+                }
+            }
+            Err(e) => {
+                result.error = Some(deferral("4.4.2", &e));
+                break;
+            }
+        }
+    }
+    let _ = s.command("QUIT\r\n").await;
+    result.hop = Some(hop);
+    Attempt::Done(result)
+}
+
+async fn ehlo(s: &mut Session, fqdn: &str) -> Result<Capabilities, String> {
+    let r = s
+        .command(&format!("EHLO {fqdn}\r\n"))
+        .await
+        .map_err(|e| deferral("4.4.2", &e))?;
+    if r.code == 250 {
+        return Ok(Capabilities::from_ehlo(&r));
+    }
+    let r2 = s
+        .command(&format!("HELO {fqdn}\r\n"))
+        .await
+        .map_err(|e| deferral("4.4.2", &e))?;
+    if r2.code == 250 {
+        Ok(Capabilities::default())
+    } else {
+        Err(format!(
+            "{} refused EHLO and HELO: {}",
+            s.host,
+            r2.one_line()
+        ))
+    }
+}
+
+async fn transaction(
+    s: &mut Session,
+    caps: &Capabilities,
+    env: &Envelope,
+    rcpts: &[String],
+    body: &[u8],
+) -> Result<Vec<RecipientOutcome>, String> {
+    let mail = match mail_command(
+        &env.sender,
+        body.len() as u64,
+        env.eight_bit,
+        env.smtputf8,
+        caps,
+    ) {
+        Ok(m) => m,
+        Err(EnvelopeProblem::TooBig { size, limit }) => {
+            let r = Reply::new(
+                552,
+                (5, 3, 4),
+                format!(
+                    "Message of {size} octets exceeds the {limit} octets {} accepts",
+                    s.host
+                ),
+            );
+            return Ok(rcpts
+                .iter()
+                .map(|_| RecipientOutcome::Failed(r.clone()))
+                .collect());
+        }
+        Err(EnvelopeProblem::NeedsSmtpUtf8) => {
+            let r = Reply::new(
+                553,
+                (5, 6, 7),
+                format!(
+                    "{} does not support SMTPUTF8, which the addresses need",
+                    s.host
+                ),
+            );
+            return Ok(rcpts
+                .iter()
+                .map(|_| RecipientOutcome::Failed(r.clone()))
+                .collect());
+        }
+    };
+    let mail_reply;
+    let mut rcpt_replies = Vec::new();
+    let data_reply;
+    if caps.pipelining {
+        let mut batch = mail.clone();
+        for r in rcpts {
+            batch.push_str(&rcpt_command(r));
+        }
+        batch.push_str("DATA\r\n");
+        s.send(batch.as_bytes(), Some(batch.trim_end())).await?;
+        mail_reply = s.reply().await?;
+        for _ in rcpts {
+            rcpt_replies.push(s.reply().await?);
+        }
+        data_reply = s.reply().await?;
+    } else {
+        mail_reply = s.command(&mail).await?;
+        if !mail_reply.is_positive() {
+            let _ = s.command("RSET\r\n").await;
+            return Ok(settle(
+                &mail_reply,
+                &vec![mail_reply.clone(); rcpts.len()],
+                None,
+            ));
+        }
+        for r in rcpts {
+            rcpt_replies.push(s.command(&rcpt_command(r)).await?);
+        }
+        if !rcpt_replies.iter().any(Reply::is_positive) {
+            let _ = s.command("RSET\r\n").await;
+            return Ok(settle(&mail_reply, &rcpt_replies, None));
+        }
+        data_reply = s.command("DATA\r\n").await?;
+    }
+    if data_reply.code != 354 {
+        if caps.pipelining && data_reply.is_positive() {
+            return Err(format!(
+                "{} answered DATA with {}",
+                s.host,
+                data_reply.one_line()
+            ));
+        }
+        let _ = s.command("RSET\r\n").await;
+        let settled_by = if mail_reply.is_positive() && rcpt_replies.iter().any(Reply::is_positive)
+        {
+            Some(&data_reply)
+        } else {
+            None
+        };
+        return Ok(settle(&mail_reply, &rcpt_replies, settled_by));
+    }
+    let payload = dot_stuff(body);
+    s.send(&payload, None).await?;
+    s.log.event(
+        '>',
+        &format!("<message data: {} octets>", payload.len()),
+        "",
+    );
+    let end = s.reply().await?;
+    Ok(settle(&mail_reply, &rcpt_replies, Some(&end)))
+}
+
+/// The judgment of the next hop's certificate under the job's requirement.
+struct Verdict {
+    peer: Option<crate::smtp::evidence::PeerCertificate>,
+    trust: TrustLevel,
+    detail: Option<String>,
+    authenticated: bool,
+    auth_domain: Option<String>,
+    mechanism: Option<crate::policy::submission::AuthMechanism>,
+    /// Why the requirement is not met (then nothing is sent).
+    refusal: Option<String>,
+}
+
+fn judge(job: &RemoteJob, chain: &[Vec<u8>], target: &str) -> Verdict {
+    let run = &job.run;
+    let now = time::OffsetDateTime::now_utc();
+    let ctx = TrustContext {
+        roots: &run.roots,
+        direct_trust: &run.checked.settings.direct_trust,
+        partner_anchors: &run.checked.settings.partner_anchors,
+        now,
+    };
+    let anchor_domain = match &job.requirement {
+        TlsRequirement::DomainSecure { domain } => Some(domain.as_str()),
+        _ => None,
+    };
+    let Some(eval) = evaluate(chain, Purpose::Server, &ctx, anchor_domain) else {
+        let refusal = job
+            .requirement
+            .mandatory()
+            .then(|| "the server presented no certificate".to_string())
+            .filter(|_| !matches!(job.requirement, TlsRequirement::Encrypt));
+        return Verdict {
+            peer: None,
+            trust: TrustLevel::Anonymous,
+            detail: Some("no certificate".into()),
+            authenticated: false,
+            auth_domain: None,
+            mechanism: None,
+            refusal,
+        };
+    };
+    let chain_ok = eval.pinned.is_some() || eval.chain.is_ok();
+    let chain_reason = eval.chain.clone().err().unwrap_or_default();
+    let name_target = match &job.requirement {
+        TlsRequirement::DomainSecure { domain } => Some(domain.clone()),
+        TlsRequirement::ValidateDomain { name } => Some(name.clone()),
+        _ => None,
+    };
+    let names_ok = name_target.as_ref().map(|n| {
+        eval.certificate.names.iter().any(|c| {
+            names::matches_exact(c, n)
+                || n.strip_prefix("*.")
+                    .is_some_and(|p| c.to_ascii_lowercase().ends_with(&format!(".{p}")))
+        })
+    });
+    let trust = match (chain_ok, names_ok) {
+        (false, _) => TrustLevel::Untrusted,
+        (true, Some(true)) => TrustLevel::Verified,
+        (true, _) => TrustLevel::Trusted,
+    };
+    let names_text = if eval.certificate.names.is_empty() {
+        "none".to_string()
+    } else {
+        eval.certificate.names.join(", ")
+    };
+    let refusal = match &job.requirement {
+        TlsRequirement::ValidateChain
+        | TlsRequirement::ValidateDomain { .. }
+        | TlsRequirement::DomainSecure { .. }
+            if !chain_ok =>
+        {
+            Some(format!("certificate of {target} {chain_reason}"))
+        }
+        TlsRequirement::ValidateDomain { name } | TlsRequirement::DomainSecure { domain: name }
+            if names_ok == Some(false) =>
+        {
+            Some(format!(
+                "certificate names {names_text} do not match {name}"
+            ))
+        }
+        _ => None,
+    };
+    let authenticated =
+        matches!(job.requirement, TlsRequirement::DomainSecure { .. }) && refusal.is_none();
+    let detail = if chain_ok {
+        eval.pinned.clone().map(|p| format!("Direct Trust pin {p}"))
+    } else {
+        Some(chain_reason)
+    };
+    Verdict {
+        peer: Some(eval.certificate),
+        trust,
+        detail,
+        authenticated,
+        auth_domain: if authenticated {
+            anchor_domain.map(str::to_string)
+        } else {
+            None
+        },
+        mechanism: authenticated.then_some(if eval.pinned.is_some() {
+            crate::policy::submission::AuthMechanism::DirectTrust
+        } else {
+            crate::policy::submission::AuthMechanism::MutualTls
+        }),
+        refusal,
+    }
+}

@@ -1,0 +1,243 @@
+//! TLS for the relay with rustls (aws-lc-rs): server and client configurations built from our
+//! certificates, and verifiers that *record* the peer's certificate instead of judging it
+//! during the handshake. Judging happens afterwards, in `policy::trust`, where the policy of
+//! the session is known: a presented but invalid client certificate must not kill a session
+//! of a sender that is not domain secured, and an outbound session checks the certificate
+//! before any SMTP command is sent. The verifiers still check the handshake signatures, so a
+//! peer always proves possession of the key of the certificate it presents.
+
+use crate::pki::inspect::CertificateInfo;
+use crate::smtp::evidence::{PeerCertificate, TlsFacts, TrustLevel};
+use rustls::DistinguishedName;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::sync::Arc;
+
+/// One of our certificates with its key, ready for rustls.
+#[derive(Debug)]
+pub struct TlsIdentity {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    pub thumbprint: String,
+    pub info: CertificateInfo,
+}
+
+impl Clone for TlsIdentity {
+    fn clone(&self) -> Self {
+        TlsIdentity {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+            thumbprint: self.thumbprint.clone(),
+            info: self.info.clone(),
+        }
+    }
+}
+
+impl TlsIdentity {
+    pub fn new(
+        leaf: &[u8],
+        chain: &[Vec<u8>],
+        pkcs8: Vec<u8>,
+        info: CertificateInfo,
+    ) -> TlsIdentity {
+        let mut certs = vec![CertificateDer::from(leaf.to_vec())];
+        certs.extend(chain.iter().map(|c| CertificateDer::from(c.clone())));
+        TlsIdentity {
+            chain: certs,
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8)),
+            thumbprint: info.thumbprint.clone(),
+            info,
+        }
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// Records the client's certificate; accepts any (or none) at the TLS layer.
+#[derive(Debug)]
+struct RecordingClientVerifier {
+    hints: Vec<DistinguishedName>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for RecordingClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.hints
+    }
+    fn verify_client_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// Records the server's certificate; the session checks it before sending anything.
+#[derive(Debug)]
+struct RecordingServerVerifier {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for RecordingServerVerifier {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// A server configuration presenting `identity`; with `ask_client_cert` the client is asked
+/// (not required) for a certificate, with our trusted roots as hints.
+pub fn server_config(
+    identity: &TlsIdentity,
+    ask_client_cert: bool,
+    root_subjects: &[Vec<u8>],
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    let p = provider();
+    let algorithms = p.signature_verification_algorithms;
+    let builder = rustls::ServerConfig::builder_with_provider(p)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| e.to_string())?;
+    let builder = if ask_client_cert {
+        let hints = root_subjects
+            .iter()
+            .map(|s| DistinguishedName::in_sequence(s))
+            .collect();
+        builder.with_client_cert_verifier(Arc::new(RecordingClientVerifier { hints, algorithms }))
+    } else {
+        builder.with_no_client_auth()
+    };
+    let mut cfg = builder
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())
+        .map_err(|e| {
+            format!(
+                "certificate {} cannot be used for TLS: {e}",
+                identity.thumbprint
+            )
+        })?;
+    cfg.ignore_client_order = true;
+    Ok(Arc::new(cfg))
+}
+
+/// A client configuration presenting `identity` when the server asks for a certificate.
+pub fn client_config(identity: Option<&TlsIdentity>) -> Result<Arc<rustls::ClientConfig>, String> {
+    let p = provider();
+    let algorithms = p.signature_verification_algorithms;
+    let builder = rustls::ClientConfig::builder_with_provider(p)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(RecordingServerVerifier { algorithms }));
+    let cfg = match identity {
+        Some(id) => builder
+            .with_client_auth_cert(id.chain.clone(), id.key.clone_key())
+            .map_err(|e| {
+                format!(
+                    "certificate {} cannot be used as a client certificate: {e}",
+                    id.thumbprint
+                )
+            })?,
+        None => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(cfg))
+}
+
+/// Protocol, cipher and key exchange of an established connection, with the peer's
+/// certificate (if any) and a trust level to be refined by the caller.
+pub fn facts(
+    conn: &rustls::CommonState,
+    peer: Option<PeerCertificate>,
+    trust: TrustLevel,
+    detail: Option<String>,
+) -> TlsFacts {
+    let version = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
+        Some(v) => format!("{v:?}"),
+        None => "unknown".to_string(),
+    };
+    let (cipher, bits) = match conn.negotiated_cipher_suite() {
+        Some(s) => {
+            let name = format!("{:?}", s.suite());
+            let iana = name.replacen("TLS13_", "TLS_", 1);
+            let bits = if iana.contains("AES_128") { 128 } else { 256 };
+            (iana, bits)
+        }
+        None => ("unknown".to_string(), 0),
+    };
+    let key_exchange = conn
+        .negotiated_key_exchange_group()
+        .map(|g| format!("{:?}", g.name()));
+    TlsFacts {
+        version,
+        cipher,
+        cipher_bits: bits,
+        key_exchange,
+        peer_certificate: peer,
+        trust,
+        trust_detail: detail,
+    }
+}
+
+/// The peer's chain as DER, leaf first.
+pub fn peer_chain(conn: &rustls::CommonState) -> Vec<Vec<u8>> {
+    conn.peer_certificates()
+        .map(|c| c.iter().map(|d| d.to_vec()).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,269 @@
+//! How far a peer's certificate is trusted, in Postfix's words (Anonymous, Untrusted, Trusted,
+//! Verified): Direct Trust pins first (our own relays: no chain building, self-signed
+//! included), then the chain against the trusted roots for the purpose (serverAuth or
+//! clientAuth) at the given time, then — for a partner domain with its own anchors — whether
+//! the validated path contains one of those anchors, so that partner B's CA cannot vouch for
+//! partner A.
+
+use crate::config::{DirectTrustEntry, PartnerAnchor, Pin, domain, validate::normalize_hex};
+use crate::pki::chain::{ChainVerdict, Purpose, verify_chain};
+use crate::pki::digest;
+use crate::pki::inspect::{CertificateInfo, inspect_certificate};
+use crate::smtp::evidence::{PeerCertificate, TrustLevel};
+use time::OffsetDateTime;
+
+/// What trust decisions need besides the peer's chain.
+#[derive(Clone, Copy, Debug)]
+pub struct TrustContext<'a> {
+    pub roots: &'a [Vec<u8>],
+    pub direct_trust: &'a [DirectTrustEntry],
+    pub partner_anchors: &'a [PartnerAnchor],
+    pub now: OffsetDateTime,
+}
+
+/// The evaluation of a presented chain.
+#[derive(Clone, Debug)]
+pub struct PeerEvaluation {
+    pub certificate: PeerCertificate,
+    /// Name of the Direct Trust entry whose pin matched.
+    pub pinned: Option<String>,
+    /// `Ok` when the chain validates (and satisfies the anchors of `anchor_domain`).
+    pub chain: Result<(), String>,
+    /// DER of the path that validated (leaf first), when it did.
+    pub path: Vec<Vec<u8>>,
+}
+
+impl PeerEvaluation {
+    /// Trusted (chain OK or pinned) without a name check; Untrusted otherwise.
+    pub fn trust_level(&self) -> TrustLevel {
+        if self.pinned.is_some() || self.chain.is_ok() {
+            TrustLevel::Trusted
+        } else {
+            TrustLevel::Untrusted
+        }
+    }
+}
+
+fn pin_matches(pin: &Pin, info: &CertificateInfo) -> bool {
+    match pin {
+        Pin::Thumbprint(t) => normalize_hex(t) == info.thumbprint,
+        Pin::PublicKeySha256(h) => normalize_hex(h) == info.public_key_sha256,
+    }
+}
+
+/// The record of a certificate for evidence.
+pub fn peer_record(info: &CertificateInfo) -> PeerCertificate {
+    PeerCertificate {
+        subject: info.subject.clone(),
+        issuer: info.issuer.clone(),
+        thumbprint: info.thumbprint.clone(),
+        public_key_sha256: info.public_key_sha256.clone(),
+        names: info.names(),
+        not_after: info.not_after.unix_timestamp(),
+    }
+}
+
+/// Evaluates a peer chain (leaf first) for `purpose`. `anchor_domain` is the partner domain
+/// whose own anchors (if any are configured) the path must contain.
+pub fn evaluate(
+    chain: &[Vec<u8>],
+    purpose: Purpose,
+    ctx: &TrustContext<'_>,
+    anchor_domain: Option<&str>,
+) -> Option<PeerEvaluation> {
+    let leaf = chain.first()?;
+    let info = match inspect_certificate(leaf) {
+        Ok(i) => i,
+        Err(e) => {
+            return Some(PeerEvaluation {
+                certificate: PeerCertificate {
+                    subject: "(unreadable certificate)".into(),
+                    issuer: String::new(),
+                    thumbprint: digest::thumbprint(leaf),
+                    public_key_sha256: String::new(),
+                    names: Vec::new(),
+                    not_after: 0,
+                },
+                pinned: None,
+                chain: Err(e.to_string()),
+                path: Vec::new(),
+            });
+        }
+    };
+    let pinned = ctx
+        .direct_trust
+        .iter()
+        .find(|e| pin_matches(&e.pin, &info))
+        .map(|e| e.name.clone());
+    let verdict = verify_chain(leaf, &chain[1..], ctx.roots, ctx.now, purpose);
+    let (mut result, path) = match verdict {
+        ChainVerdict::Trusted { mut path } => {
+            // Add the trusted root that anchors the path.
+            if let Some(top) = path.last().and_then(|d| inspect_certificate(d).ok())
+                && let Some(root) = ctx.roots.iter().find(|r| {
+                    inspect_certificate(r)
+                        .is_ok_and(|ri| ri.subject == top.issuer && !top.self_issued)
+                })
+            {
+                path.push(root.clone());
+            }
+            (Ok(()), path)
+        }
+        ChainVerdict::Untrusted { reason, .. } => (Err(reason), Vec::new()),
+    };
+    if let (Ok(()), Some(d)) = (
+        &result,
+        anchor_domain.and_then(|d| domain::normalize(d).ok()),
+    ) && let Some(anchors) = ctx
+        .partner_anchors
+        .iter()
+        .find(|p| domain::normalize(&p.domain).ok().as_deref() == Some(d.as_str()))
+    {
+        let holds_anchor = path
+            .iter()
+            .filter_map(|der| inspect_certificate(der).ok())
+            .any(|ci| anchors.anchors.iter().any(|a| pin_matches(a, &ci)));
+        if !holds_anchor {
+            result = Err(format!(
+                "issued by {}, which is not an anchor pinned for partner {d}: only that partner's own CA may vouch for it",
+                info.issuer
+            ));
+        }
+    }
+    Some(PeerEvaluation {
+        certificate: peer_record(&info),
+        pinned,
+        chain: result,
+        path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::ca::{self, LeafUsage};
+    use crate::pki::keys::{self, KeySpec};
+    use crate::pki::subject::Subject;
+    use time::{Duration, macros::datetime};
+
+    const NOW: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+
+    fn org(name: &str) -> (Vec<u8>, rcgen::KeyPair) {
+        let k = KeySpec::P256.generate().unwrap();
+        (
+            ca::create_ca(
+                &format!("{name} Root"),
+                name,
+                &k,
+                NOW - Duration::days(1),
+                5,
+            )
+            .unwrap(),
+            k,
+        )
+    }
+
+    fn leaf(ca: &(Vec<u8>, rcgen::KeyPair), name: &str) -> Vec<u8> {
+        let k = KeySpec::P256.generate().unwrap();
+        let s = Subject::parse(&format!("CN={name}")).unwrap().to_der();
+        let san = crate::pki::der::san_dns_ext(&[name.to_string()]).value;
+        ca::issue_leaf(
+            &ca.0,
+            &ca.1,
+            &s,
+            &keys::spki_der(&k),
+            Some(san),
+            LeafUsage::SMTP,
+            NOW - Duration::days(1),
+            NOW + Duration::days(30),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn partner_b_cannot_vouch_for_partner_a() {
+        let a = org("Woodgrove");
+        let b = org("Fabrikam");
+        let roots = vec![a.0.clone(), b.0.clone()];
+        let a_tp = inspect_certificate(&a.0).unwrap().thumbprint;
+        let anchors = vec![PartnerAnchor {
+            domain: "woodgrove.test".into(),
+            anchors: vec![Pin::Thumbprint(a_tp)],
+        }];
+        let ctx = TrustContext {
+            roots: &roots,
+            direct_trust: &[],
+            partner_anchors: &anchors,
+            now: NOW,
+        };
+        let genuine = leaf(&a, "woodgrove.test");
+        let forged = leaf(&b, "woodgrove.test");
+        let e = evaluate(&[genuine], Purpose::Client, &ctx, Some("woodgrove.test")).unwrap();
+        assert!(e.chain.is_ok(), "{:?}", e.chain);
+        assert_eq!(e.path.len(), 2, "leaf and anchoring root");
+        let e = evaluate(
+            std::slice::from_ref(&forged),
+            Purpose::Client,
+            &ctx,
+            Some("woodgrove.test"),
+        )
+        .unwrap();
+        assert!(
+            e.chain
+                .as_ref()
+                .unwrap_err()
+                .contains("not an anchor pinned for partner woodgrove.test"),
+            "{:?}",
+            e.chain
+        );
+        // Without anchors, Exchange's rule: any trusted root vouches.
+        let ctx2 = TrustContext {
+            partner_anchors: &[],
+            ..ctx
+        };
+        assert!(
+            evaluate(&[forged], Purpose::Client, &ctx2, Some("woodgrove.test"))
+                .unwrap()
+                .chain
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn direct_trust_pins_a_self_signed_certificate() {
+        let k = KeySpec::P256.generate().unwrap();
+        let own = ca::self_signed(
+            &Subject::parse("CN=relay2.contoso.test").unwrap(),
+            &["relay2.contoso.test".into()],
+            &k,
+            NOW - Duration::days(1),
+            30,
+        )
+        .unwrap();
+        let info = inspect_certificate(&own).unwrap();
+        let pins = vec![DirectTrustEntry {
+            name: "relay2".into(),
+            pin: Pin::PublicKeySha256(info.public_key_sha256.clone()),
+        }];
+        let ctx = TrustContext {
+            roots: &[],
+            direct_trust: &pins,
+            partner_anchors: &[],
+            now: NOW,
+        };
+        let e = evaluate(std::slice::from_ref(&own), Purpose::Server, &ctx, None).unwrap();
+        assert_eq!(e.pinned.as_deref(), Some("relay2"));
+        assert!(e.chain.is_err(), "no chain, yet trusted by the pin");
+        assert_eq!(e.trust_level(), TrustLevel::Trusted);
+        let ctx = TrustContext {
+            direct_trust: &[],
+            ..ctx
+        };
+        assert_eq!(
+            evaluate(&[own], Purpose::Server, &ctx, None)
+                .unwrap()
+                .trust_level(),
+            TrustLevel::Untrusted
+        );
+    }
+}
