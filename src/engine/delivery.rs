@@ -279,15 +279,19 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                     match res {
                         Ok(Ok(path)) => {
                             let resp = "250 2.0.0 delivered to mailbox".to_string();
-                            svc.tracking.record(event(
+                            let mut ev = event(
                                 EventKind::Deliver,
                                 env,
                                 vec![rcpt.clone()],
                                 None,
                                 env.inbound.security,
                                 resp.clone(),
-                                Some(path.display().to_string()),
-                            ));
+                                Some(format!("{}; {}", env.inbound.policy, path.display())),
+                            );
+                            ev.client = Some(env.inbound.remote.clone()).filter(|r| !r.is_empty());
+                            ev.connector = Some(env.inbound.connector.clone());
+                            ev.tls = env.inbound.tls.clone();
+                            svc.tracking.record(ev);
                             svc.live
                                 .count_message(env.inbound.security, |c| c.delivered_local += 1);
                             outcomes
