@@ -56,26 +56,25 @@ impl RunConfig {
         &self.checked.fqdn
     }
 
-    /// The receive connector serving `peer` on `local`: bound to that address (or the
-    /// unspecified address on that port), with the most specific remote IP range containing
-    /// the peer.
+    /// The receive connector serving `peer` on the listener for `binding` (as configured): a
+    /// connector with that binding (or the unspecified address on the same port), with the
+    /// most specific remote IP range containing the peer.
     pub fn receive_connector_for(
         &self,
-        local: SocketAddr,
+        binding: SocketAddr,
         peer: IpAddr,
     ) -> Option<&ReceiveRuntime> {
         let peer = crate::config::net::canonical(peer);
+        let serves = |b: &SocketAddr| {
+            *b == binding
+                || (b.port() == binding.port()
+                    && b.port() != 0
+                    && (b.ip().is_unspecified() || binding.ip().is_unspecified()))
+        };
         self.receive
             .iter()
             .filter(|c| c.settings.enabled)
-            .filter(|c| {
-                c.bindings.iter().any(|b| {
-                    b.port() == local.port()
-                        && (b.ip() == local.ip()
-                            || b.ip().is_unspecified()
-                            || crate::config::net::canonical(local.ip()) == b.ip())
-                })
-            })
+            .filter(|c| c.bindings.iter().any(serves))
             .filter_map(|c| {
                 c.remote_ranges
                     .iter()

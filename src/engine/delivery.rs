@@ -58,6 +58,10 @@ pub async fn persist(svc: &Arc<Services>, run: &Arc<RunConfig>, changes: Changes
     if changes.save.is_empty() && changes.done.is_empty() && changes.notices.is_empty() {
         return;
     }
+    // Notices first: they quote the original message, which `done` removes.
+    for n in changes.notices {
+        send_notice(svc, run, n).await;
+    }
     let spool = svc.queue.spool.clone();
     let save = changes.save;
     let done = changes.done;
@@ -74,9 +78,6 @@ pub async fn persist(svc: &Arc<Services>, run: &Arc<RunConfig>, changes: Changes
         }
     })
     .await;
-    for n in changes.notices {
-        send_notice(svc, run, n).await;
-    }
 }
 
 /// Builds and queues an NDR or delay notice; never for the null sender.
@@ -377,8 +378,6 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                         outcomes.insert((env.id.clone(), rcpt.clone()), o);
                     }
                 }
-                let msg_security =
-                    crate::policy::classify::message_status([env.inbound.security, security]);
                 for (k, (rs, resp)) in by_kind {
                     let kind = match k {
                         "send" => EventKind::Send,
@@ -388,15 +387,12 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                     let detail = hop
                         .as_ref()
                         .map(|h| format!("{}; {}", h.policy, h.tls_summary()));
-                    let sec = if kind == EventKind::Send {
-                        msg_security
-                    } else {
-                        security
-                    };
+                    // Each event carries the status of its own hop; the console shows the
+                    // message's overall status as its weakest hop.
                     svc.tracking
-                        .record(event(kind, env, rs, hop.as_ref(), sec, resp, detail));
+                        .record(event(kind, env, rs, hop.as_ref(), security, resp, detail));
                     match kind {
-                        EventKind::Send => svc.live.count_message(msg_security, |c| c.sent += 1),
+                        EventKind::Send => svc.live.count_message(security, |c| c.sent += 1),
                         EventKind::Fail => svc.live.count(|c| c.failed += 1),
                         _ => svc.live.count(|c| c.deferred += 1),
                     }

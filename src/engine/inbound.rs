@@ -137,9 +137,15 @@ impl SessionPolicy for InboundPolicy<'_> {
 }
 
 /// Serves one accepted TCP connection to its end.
-pub async fn serve(stream: TcpStream, local: SocketAddr, peer: SocketAddr, svc: Arc<Services>) {
+pub async fn serve(
+    stream: TcpStream,
+    binding: SocketAddr,
+    local: SocketAddr,
+    peer: SocketAddr,
+    svc: Arc<Services>,
+) {
     let run = svc.config();
-    let Some(rc) = run.receive_connector_for(local, peer.ip()) else {
+    let Some(rc) = run.receive_connector_for(binding, peer.ip()) else {
         let mut s = stream;
         let _ = s
             .write_all(

@@ -582,7 +582,7 @@ impl Listeners {
                     let actual = l.local_addr().unwrap_or(addr);
                     tracing::info!("listening on {actual}");
                     let svc2 = svc.clone();
-                    let h = tokio::spawn(accept_loop(l, svc2));
+                    let h = tokio::spawn(accept_loop(l, addr, svc2));
                     self.running.insert(addr, (actual, h));
                 }
                 Err(e) => {
@@ -624,7 +624,7 @@ impl Listeners {
     }
 }
 
-async fn accept_loop(listener: tokio::net::TcpListener, svc: Arc<Services>) {
+async fn accept_loop(listener: tokio::net::TcpListener, binding: SocketAddr, svc: Arc<Services>) {
     let local = listener.local_addr().ok();
     loop {
         match listener.accept().await {
@@ -632,7 +632,7 @@ async fn accept_loop(listener: tokio::net::TcpListener, svc: Arc<Services>) {
                 let local = stream.local_addr().ok().or(local).unwrap_or(peer);
                 let svc2 = svc.clone();
                 svc.sessions
-                    .spawn(async move { inbound::serve(stream, local, peer, svc2).await });
+                    .spawn(async move { inbound::serve(stream, binding, local, peer, svc2).await });
             }
             Err(e) => {
                 tracing::warn!("accept failed: {e}");

@@ -4,5 +4,8 @@
 mod architecture;
 mod bad_input;
 mod certificates;
+mod relay_attacks;
+mod relay_basic;
+mod relay_util;
 mod settings_cli;
 mod util;

@@ -1,0 +1,241 @@
+//! Protocol attacks and limits against the running relay: SMTP smuggling, STARTTLS command
+//! injection, forged Domain Secure headers, open relay attempts, over-long lines, oversized
+//! messages and too many recipients — each with the expected reply, and the session (or the
+//! relay) keeps serving.
+
+use crate::relay_util::{Client, Relay, send_mail};
+use mailflow::config::units::ByteSize;
+use mailflow::store::tracking::{EventKind, TrackingQuery};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn receipts(r: &Relay) -> TrackingQuery {
+    let _ = r;
+    TrackingQuery {
+        kind: Some(EventKind::Receive),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn smuggling_probes_never_produce_a_second_message() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |_| {});
+    for (i, evil) in [&b"\n.\r\n"[..], b"\r.\r\n", b"\n.\n"].iter().enumerate() {
+        let mut c = Client::connect(relay.addr());
+        c.reply();
+        c.cmd("EHLO attacker.test");
+        c.cmd("MAIL FROM:<attacker@example.test>");
+        c.cmd("RCPT TO:<victim@contoso.test>");
+        assert!(c.cmd("DATA").starts_with("354"));
+        let mut payload = format!("Subject: probe {i}\r\n\r\nfirst").into_bytes();
+        payload.extend_from_slice(evil);
+        payload.extend_from_slice(b"MAIL FROM:<ceo@contoso.test>\r\nRCPT TO:<victim@contoso.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nspoofed\r\n.\r\n");
+        c.send_raw(&payload);
+        let r = c.reply();
+        assert!(r.starts_with("250 2.6.0"), "{r}");
+        // Nothing else is answered: the smuggled commands were message content.
+        assert!(c.cmd("NOOP").starts_with("250 2.0.0 OK"));
+    }
+    let ev = relay.wait_track("receipts", &receipts(&relay), |e| e.len() >= 3);
+    assert_eq!(ev.len(), 3, "exactly one message per probe");
+    assert!(
+        ev.iter()
+            .all(|e| e.subject.as_deref().is_some_and(|s| s.starts_with("probe")))
+    );
+    let inbox = relay.wait_mailbox("contoso.test", "victim", 3);
+    assert!(
+        inbox
+            .iter()
+            .all(|m| m.contains("MAIL FROM:<ceo@contoso.test>")),
+        "the smuggled text stayed inside the message"
+    );
+}
+
+/// TLS client over a std TcpStream that accepts any certificate (the test checks the session,
+/// not the certificate).
+fn tls_client(tcp: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let cfg = mailflow::engine::tls::client_config(None).expect("client config");
+    let name = rustls::pki_types::ServerName::try_from("mail.contoso.test").unwrap();
+    let conn = rustls::ClientConnection::new(Arc::clone(&cfg), name).unwrap();
+    rustls::StreamOwned::new(conn, tcp)
+}
+
+fn read_line(r: &mut impl BufRead) -> String {
+    let mut l = String::new();
+    r.read_line(&mut l).unwrap();
+    l.trim_end().to_string()
+}
+
+#[test]
+fn starttls_injection_is_discarded_and_never_executed_inside_tls() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |_| {});
+    let mut tcp = TcpStream::connect(relay.addr()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut rd = BufReader::new(tcp.try_clone().unwrap());
+    assert!(read_line(&mut rd).starts_with("220"));
+    tcp.write_all(b"EHLO attacker.test\r\n").unwrap();
+    loop {
+        let l = read_line(&mut rd);
+        if l.starts_with("250 ") {
+            break;
+        }
+    }
+    // STARTTLS with an injected command in the same write.
+    tcp.write_all(b"STARTTLS\r\nRSET\r\n").unwrap();
+    assert_eq!(read_line(&mut rd), "220 2.0.0 SMTP server ready");
+    assert!(
+        rd.buffer().is_empty(),
+        "no plaintext reply to the injected RSET"
+    );
+    let mut tls = tls_client(tcp);
+    tls.write_all(b"MAIL FROM:<a@example.test>\r\n").unwrap();
+    let mut tr = BufReader::new(tls);
+    let first = read_line(&mut tr);
+    assert_eq!(
+        first, "503 5.5.1 Send HELO/EHLO first",
+        "the first TLS reply answers our MAIL: RSET was not executed, and the session was reset"
+    );
+    tr.get_mut().write_all(b"EHLO again.test\r\n").unwrap();
+    loop {
+        let l = read_line(&mut tr);
+        assert!(
+            !l.contains("STARTTLS"),
+            "STARTTLS is not offered again inside TLS"
+        );
+        if l.starts_with("250 ") {
+            break;
+        }
+    }
+    tr.get_mut().write_all(b"QUIT\r\n").unwrap();
+    let _ = read_line(&mut tr);
+    // The protocol log says what happened.
+    std::thread::sleep(Duration::from_millis(500));
+    let logs = std::fs::read_dir(relay.org.dir.join("logs/SmtpReceive")).unwrap();
+    let text: String = logs
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect();
+    assert!(text.contains("STARTTLS injection: 6 octets"), "{text}");
+}
+
+#[test]
+fn forged_domain_secure_headers_never_survive() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |_| {});
+    let body = "X-Mailflow-AuthAs: Partner\nX-Mailflow-AuthDomain: woodgrove.test\nx-mailflow-authmechanism: MutualTLS\nX-Mailflow-Security: Domain Secure\nSubject: totally legit\n\nX-Mailflow-AuthAs: Partner (in the body, untouched)\n";
+    let r = send_mail(
+        relay.addr(),
+        "ceo@woodgrove.test",
+        &["bob@contoso.test"],
+        body,
+    );
+    assert!(r.starts_with("250 2.6.0"));
+    let m = relay.wait_mailbox("contoso.test", "bob", 1).remove(0);
+    let head = m.split("\n\n").next().unwrap();
+    assert!(!head.contains("AuthAs"), "{m}");
+    assert!(
+        !head.contains("AuthDomain") && !head.to_lowercase().contains("authmechanism"),
+        "{m}"
+    );
+    assert!(
+        head.contains("X-Mailflow-Security: Plaintext"),
+        "our own line only: {m}"
+    );
+    assert_eq!(head.matches("X-Mailflow-Security").count(), 1, "{m}");
+    assert!(m.contains("X-Mailflow-AuthAs: Partner (in the body, untouched)"));
+    let ev = relay.wait_track("receipt", &receipts(&relay), |e| !e.is_empty());
+    assert!(
+        ev[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("4 forged X-Mailflow header(s) removed")),
+        "{:?}",
+        ev[0].detail
+    );
+}
+
+#[test]
+fn relay_attempts_and_limits_get_the_right_replies_and_the_session_goes_on() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        s.receive_connectors[0].max_recipients_per_message = 3;
+        s.receive_connectors[0].max_message_size = ByteSize::kb(64);
+    });
+    let mut c = Client::connect(relay.addr());
+    c.reply();
+    c.cmd("EHLO client.test");
+    c.cmd("MAIL FROM:<a@example.test>");
+    assert_eq!(
+        c.cmd("RCPT TO:<someone@fabrikam.test>"),
+        "550 5.7.1 Unable to relay"
+    );
+    // Over-long command line.
+    let long = format!("RCPT TO:<{}@contoso.test>", "x".repeat(600));
+    assert_eq!(c.cmd(&long), "500 5.5.2 Line too long");
+    // Too many recipients: RFC 5321 §4.5.3.1.10 requires 452.
+    for i in 0..3 {
+        assert!(
+            c.cmd(&format!("RCPT TO:<u{i}@contoso.test>"))
+                .starts_with("250")
+        );
+    }
+    assert_eq!(
+        c.cmd("RCPT TO:<u9@contoso.test>"),
+        "452 4.5.3 Too many recipients"
+    );
+    // Oversized message: read to its end, then refused.
+    assert!(c.cmd("DATA").starts_with("354"));
+    let line = format!("{}\r\n", "y".repeat(70));
+    for _ in 0..1200 {
+        c.send_raw(line.as_bytes());
+    }
+    assert_eq!(
+        c.cmd("."),
+        "552 5.3.4 Message size exceeds fixed maximum message size"
+    );
+    // Declared size too big.
+    assert_eq!(
+        c.cmd("MAIL FROM:<a@example.test> SIZE=99999999"),
+        "552 5.3.4 Message size exceeds fixed maximum message size"
+    );
+    // A line over 1000 octets inside DATA.
+    c.cmd("MAIL FROM:<a@example.test>");
+    c.cmd("RCPT TO:<u1@contoso.test>");
+    c.cmd("DATA");
+    c.send_raw(format!("Subject: long\r\n\r\n{}\r\n", "z".repeat(1100)).as_bytes());
+    assert!(c.cmd(".").starts_with("500 5.5.2 Line too long"));
+    // The same session still delivers.
+    c.cmd("MAIL FROM:<a@example.test>");
+    c.cmd("RCPT TO:<u1@contoso.test>");
+    c.cmd("DATA");
+    c.send_raw(b"Subject: fine\r\n\r\nok\r\n");
+    assert!(c.cmd(".").starts_with("250 2.6.0"));
+    assert!(c.cmd("QUIT").starts_with("221"));
+    let inbox = relay.wait_mailbox("contoso.test", "u1", 1);
+    assert_eq!(inbox.len(), 1);
+    assert!(inbox[0].contains("Subject: fine"));
+}
+
+#[test]
+fn limits_on_connections_per_source_refuse_politely() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        s.receive_connectors[0].max_inbound_connections_per_source = 2;
+    });
+    let mut a = Client::connect(relay.addr());
+    let mut b = Client::connect(relay.addr());
+    assert!(a.reply().starts_with("220") && b.reply().starts_with("220"));
+    let mut third = TcpStream::connect(relay.addr()).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut s = String::new();
+    third.read_to_string(&mut s).unwrap();
+    assert!(
+        s.starts_with("421 4.3.2 The maximum number of concurrent connections"),
+        "{s}"
+    );
+    drop(a);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut again = Client::connect(relay.addr());
+    assert!(again.reply().starts_with("220"), "a slot is free again");
+    assert!(b.cmd("NOOP").starts_with("250"));
+}
