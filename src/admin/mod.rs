@@ -8,6 +8,7 @@ mod certificates;
 mod settings_ops;
 
 pub use certificates::*;
+pub use settings_ops::pin_from;
 
 use crate::config::{CertificateSelection, Problems, Settings, validate};
 use crate::pki::PkiError;

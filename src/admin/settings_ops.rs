@@ -130,3 +130,109 @@ impl Workspace {
         })
     }
 }
+
+/// A pin read from a certificate file or typed as hex.
+pub fn pin_from(
+    cert_file: Option<&[u8]>,
+    thumbprint: Option<&str>,
+    public_key_sha256: Option<&str>,
+    key_pin: bool,
+) -> Result<crate::config::Pin> {
+    use crate::config::Pin;
+    use crate::config::validate::normalize_hex;
+    match (cert_file, thumbprint, public_key_sha256) {
+        (Some(bytes), None, None) => {
+            let contents = crate::pki::import::read_file(bytes, None)?;
+            let der = contents
+                .certificates
+                .first()
+                .ok_or_else(|| AdminError::Refused("the file holds no certificate".into()))?;
+            let info = crate::pki::inspect::inspect_certificate(der)?;
+            Ok(if key_pin {
+                Pin::PublicKeySha256(info.public_key_sha256)
+            } else {
+                Pin::Thumbprint(info.thumbprint)
+            })
+        }
+        (None, Some(t), None) => Ok(Pin::Thumbprint(normalize_hex(t))),
+        (None, None, Some(h)) => Ok(Pin::PublicKeySha256(normalize_hex(h))),
+        _ => Err(AdminError::Refused(
+            "give exactly one of: a certificate file, --thumbprint, --public-key-sha256".into(),
+        )),
+    }
+}
+
+impl Workspace {
+    /// Trusts one of our own relays by a pin (Direct Trust).
+    pub fn add_direct_trust(&mut self, name: &str, pin: crate::config::Pin) -> Result<()> {
+        self.change_settings(|s| {
+            if s.direct_trust
+                .iter()
+                .any(|e| e.name.eq_ignore_ascii_case(name))
+            {
+                return Err(AdminError::Refused(format!(
+                    "a Direct Trust entry named '{name}' exists already"
+                )));
+            }
+            s.direct_trust.push(crate::config::DirectTrustEntry {
+                name: name.to_string(),
+                pin,
+            });
+            Ok(())
+        })
+    }
+
+    pub fn remove_direct_trust(&mut self, name: &str) -> Result<()> {
+        self.change_settings(|s| {
+            let before = s.direct_trust.len();
+            s.direct_trust
+                .retain(|e| !e.name.eq_ignore_ascii_case(name));
+            if s.direct_trust.len() == before {
+                return Err(AdminError::Refused(format!(
+                    "there is no Direct Trust entry named '{name}'"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// Pins a partner domain to an anchor (its own CA or key): no other CA may vouch for it.
+    pub fn add_partner_anchor(&mut self, partner: &str, pin: crate::config::Pin) -> Result<()> {
+        let d = domain::normalize(partner).map_err(|e| AdminError::Refused(e.to_string()))?;
+        self.change_settings(|s| {
+            match s
+                .partner_anchors
+                .iter_mut()
+                .find(|p| domain::normalize(&p.domain).ok().as_deref() == Some(d.as_str()))
+            {
+                Some(p) => {
+                    if p.anchors.contains(&pin) {
+                        return Err(AdminError::Refused(format!(
+                            "{d} is already pinned to that anchor"
+                        )));
+                    }
+                    p.anchors.push(pin);
+                }
+                None => s.partner_anchors.push(crate::config::PartnerAnchor {
+                    domain: d.clone(),
+                    anchors: vec![pin],
+                }),
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes all anchors of a partner domain (any trusted root may vouch for it again).
+    pub fn remove_partner_anchors(&mut self, partner: &str) -> Result<()> {
+        let d = domain::normalize(partner).map_err(|e| AdminError::Refused(e.to_string()))?;
+        self.change_settings(|s| {
+            let before = s.partner_anchors.len();
+            s.partner_anchors
+                .retain(|p| domain::normalize(&p.domain).ok().as_deref() != Some(d.as_str()));
+            if s.partner_anchors.len() == before {
+                return Err(AdminError::Refused(format!("{d} has no anchors")));
+            }
+            Ok(())
+        })
+    }
+}

@@ -513,3 +513,131 @@ pub fn run_ca(dir: &Option<PathBuf>, cmd: &CaCommand) -> CliResult {
     }
     Ok(())
 }
+
+#[derive(clap::Args, Debug)]
+pub struct PinArgs {
+    /// A certificate file to pin (its thumbprint, or with --key-pin its public key)
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// Pin the public key (survives renewal with the same key) instead of the certificate
+    #[arg(long, requires = "cert")]
+    key_pin: bool,
+    /// A certificate thumbprint (SHA-1, 40 hex digits)
+    #[arg(long)]
+    thumbprint: Option<String>,
+    /// A public-key SHA-256 (64 hex digits)
+    #[arg(long)]
+    public_key_sha256: Option<String>,
+}
+
+impl PinArgs {
+    fn pin(&self) -> Result<mailflow::config::Pin, CliError> {
+        let bytes = match &self.cert {
+            Some(p) => Some(read(p)?),
+            None => None,
+        };
+        Ok(mailflow::admin::pin_from(
+            bytes.as_deref(),
+            self.thumbprint.as_deref(),
+            self.public_key_sha256.as_deref(),
+            self.key_pin,
+        )?)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DirectTrustCommand {
+    /// Trust one of our own relays by a pin
+    Add {
+        name: String,
+        #[command(flatten)]
+        pin: PinArgs,
+    },
+    List,
+    Remove {
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PartnerCommand {
+    /// Pin a partner domain to an anchor: its CA certificate, a thumbprint or a key pin
+    Anchor {
+        domain: String,
+        #[command(flatten)]
+        pin: PinArgs,
+    },
+    /// Partner domains with their anchors
+    List,
+    /// Remove a partner's anchors (any trusted root may vouch for it again)
+    Remove { domain: String },
+}
+
+fn pin_text(p: &mailflow::config::Pin) -> String {
+    match p {
+        mailflow::config::Pin::Thumbprint(t) => format!("certificate {t}"),
+        mailflow::config::Pin::PublicKeySha256(h) => format!("public key SHA-256 {h}"),
+    }
+}
+
+pub fn run_direct_trust(dir: &Option<PathBuf>, cmd: &DirectTrustCommand) -> CliResult {
+    let mut ws = open(dir)?;
+    match cmd {
+        DirectTrustCommand::Add { name, pin } => {
+            let p = pin.pin()?;
+            ws.add_direct_trust(name, p.clone())?;
+            println!("Direct Trust '{name}' added: {}.", pin_text(&p));
+        }
+        DirectTrustCommand::List => {
+            let rows: Vec<Vec<String>> = ws
+                .settings
+                .direct_trust
+                .iter()
+                .map(|e| vec![e.name.clone(), pin_text(&e.pin)])
+                .collect();
+            table(&["Name", "Pin"], &rows);
+        }
+        DirectTrustCommand::Remove { name } => {
+            ws.remove_direct_trust(name)?;
+            println!("Direct Trust '{name}' removed.");
+        }
+    }
+    Ok(())
+}
+
+pub fn run_partner(dir: &Option<PathBuf>, cmd: &PartnerCommand) -> CliResult {
+    let mut ws = open(dir)?;
+    match cmd {
+        PartnerCommand::Anchor { domain, pin } => {
+            let p = pin.pin()?;
+            ws.add_partner_anchor(domain, p.clone())?;
+            println!(
+                "Partner {domain} is pinned to {}: no other CA may vouch for it.",
+                pin_text(&p)
+            );
+        }
+        PartnerCommand::List => {
+            let rows: Vec<Vec<String>> = ws
+                .settings
+                .partner_anchors
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.domain.clone(),
+                        p.anchors
+                            .iter()
+                            .map(pin_text)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ]
+                })
+                .collect();
+            table(&["Domain", "Anchors"], &rows);
+        }
+        PartnerCommand::Remove { domain } => {
+            ws.remove_partner_anchors(domain)?;
+            println!("Partner {domain} has no anchors any more.");
+        }
+    }
+    Ok(())
+}

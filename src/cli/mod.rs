@@ -86,6 +86,23 @@ pub enum Command {
         #[arg(long)]
         details: bool,
     },
+    /// Connectivity probe: banner, capabilities, TLS, the chain and a verdict per policy
+    Probe {
+        /// HOST:PORT of the server to probe
+        target: String,
+        /// The domain to judge the certificate for (DomainValidation, Domain Security)
+        #[arg(long)]
+        domain: String,
+        /// Present this certificate (thumbprint) as client certificate
+        #[arg(long)]
+        client_cert: Option<String>,
+    },
+    /// Direct Trust: our own relays, trusted by certificate or key pin
+    #[command(subcommand)]
+    DirectTrust(cert::DirectTrustCommand),
+    /// Partner anchors: pin a partner domain to its own CA or key
+    #[command(subcommand)]
+    Partner(cert::PartnerCommand),
     /// Open the console (the default without a command)
     Console,
 }
@@ -136,6 +153,13 @@ pub fn run() -> i32 {
         Some(Command::Connector(ref c)) => settings_cmd::run_connector(&cli.data_dir, c),
         Some(Command::Domain(ref c)) => settings_cmd::run_domain(&cli.data_dir, c),
         Some(Command::Serve) => relay::run_serve(&cli.data_dir),
+        Some(Command::Probe {
+            ref target,
+            ref domain,
+            ref client_cert,
+        }) => relay::run_probe(&cli.data_dir, target, domain, client_cert),
+        Some(Command::DirectTrust(ref c)) => cert::run_direct_trust(&cli.data_dir, c),
+        Some(Command::Partner(ref c)) => cert::run_partner(&cli.data_dir, c),
         Some(Command::Queue(ref c)) => relay::run_queue(&cli.data_dir, c),
         Some(Command::Track {
             ref sender,

@@ -373,3 +373,79 @@ pub fn run_serve(dir: &Option<PathBuf>) -> CliResult {
     tracing::info!("stopped");
     Ok(())
 }
+
+/// `mailflow probe HOST:PORT --domain D [--client-cert THUMBPRINT]`.
+pub fn run_probe(
+    dir: &Option<PathBuf>,
+    target: &str,
+    domain: &str,
+    client_cert: &Option<String>,
+) -> CliResult {
+    let ws = Workspace::open(&data_dir(dir))?;
+    let r = engine::probe_now(&ws, target, domain, client_cert.as_deref()).map_err(CliError)?;
+    println!("Target          {}", r.target);
+    if let Some(b) = &r.banner {
+        println!("Banner          {b}");
+    }
+    if !r.capabilities.is_empty() {
+        println!("Capabilities    {}", r.capabilities.join(", "));
+    }
+    println!(
+        "STARTTLS        {}",
+        if r.starttls_offered {
+            "offered"
+        } else {
+            "not offered"
+        }
+    );
+    if let Some(t) = &r.tls {
+        println!(
+            "TLS             {} with cipher {} ({} bits{})",
+            t.version,
+            t.cipher,
+            t.cipher_bits,
+            t.key_exchange
+                .as_ref()
+                .map(|k| format!(", key exchange {k}"))
+                .unwrap_or_default()
+        );
+        println!(
+            "Trust           {}{}",
+            t.trust,
+            t.trust_detail
+                .as_ref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        );
+    }
+    println!(
+        "Our certificate {}",
+        r.client_certificate
+            .clone()
+            .unwrap_or_else(|| "none".into())
+    );
+    for (i, c) in r.chain.iter().enumerate() {
+        println!("\nCertificate {} of {}", i + 1, r.chain.len());
+        println!("  Subject     {}", c.subject);
+        println!("  Issuer      {}", c.issuer);
+        println!("  Thumbprint  {}", c.thumbprint);
+        println!("  NotAfter    {}", c.not_after);
+        println!("  Names       {}", c.names.join(", "));
+        for f in &c.findings {
+            println!("  {f}");
+        }
+    }
+    if let Some(e) = &r.error {
+        return Err(CliError(e.clone()));
+    }
+    println!("\nPolicy verdicts for {}:", r.domain);
+    for v in &r.verdicts {
+        println!(
+            "  [{}] {:<40} {}",
+            if v.pass { "PASS" } else { "FAIL" },
+            v.policy,
+            v.reason
+        );
+    }
+    Ok(())
+}

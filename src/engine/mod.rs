@@ -11,6 +11,7 @@ pub mod inbound;
 pub mod local;
 pub mod monitor;
 pub mod outbound;
+pub mod probe;
 pub mod protolog;
 pub mod queue;
 pub mod stream;
@@ -330,6 +331,12 @@ pub enum EngineEvent {
 
 enum Cmd {
     Apply(Box<Workspace>),
+    Probe {
+        target: String,
+        domain: String,
+        connector: Option<usize>,
+        reply: std::sync::mpsc::Sender<probe::ProbeReport>,
+    },
     Queue(QueueOp, std::sync::mpsc::Sender<QueueReply>),
     Stop,
 }
@@ -473,6 +480,19 @@ impl EngineHandle {
                                 delivery::publish_queues(&svc, &run);
                                 let _ = reply.send(answer);
                             }
+                            Cmd::Probe {
+                                target,
+                                domain,
+                                connector,
+                                reply,
+                            } => {
+                                let run = svc.config();
+                                tokio::spawn(async move {
+                                    let report =
+                                        probe::probe(&run, &target, &domain, connector).await;
+                                    let _ = reply.send(report);
+                                });
+                            }
                             Cmd::Stop => break,
                         }
                         svc.live.wake();
@@ -529,6 +549,23 @@ impl EngineHandle {
         if self.tx.send(Cmd::Queue(op, tx.clone())).is_err() {
             let _ = tx.send(QueueReply::Error("the relay is not running".into()));
         }
+        rx
+    }
+
+    /// Starts a connectivity probe; the report arrives on the returned channel.
+    pub fn probe(
+        &self,
+        target: &str,
+        domain: &str,
+        connector: Option<usize>,
+    ) -> std::sync::mpsc::Receiver<probe::ProbeReport> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let _ = self.tx.send(Cmd::Probe {
+            target: target.to_string(),
+            domain: domain.to_string(),
+            connector,
+            reply: tx,
+        });
         rx
     }
 
@@ -684,4 +721,27 @@ pub fn offline_queue_op(ws: &Workspace, op: &QueueOp) -> Result<QueueReply, Stri
         spool.remove(id).map_err(|e| e.to_string())?;
     }
     Ok(reply)
+}
+
+/// Runs a connectivity probe without a running relay (for `mailflow probe`). `client_cert`
+/// names the certificate to present (by thumbprint); otherwise the send connector's.
+pub fn probe_now(
+    ws: &Workspace,
+    target: &str,
+    domain: &str,
+    client_cert: Option<&str>,
+) -> Result<probe::ProbeReport, String> {
+    let mut ws = ws.clone();
+    if let Some(tp) = client_cert {
+        let found = ws.store.find(tp)?.info.thumbprint.clone();
+        if let Some(sc) = ws.settings.send_connectors.first_mut() {
+            sc.certificate = crate::config::CertificateSelection::Thumbprint(found);
+        }
+    }
+    let run = RunConfig::build(&ws, time::OffsetDateTime::now_utc())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(rt.block_on(probe::probe(&run, target, domain, None)))
 }

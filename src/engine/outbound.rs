@@ -398,7 +398,7 @@ async fn run_session(
                 match tokio::time::timeout(s.timeout, connector.connect(server_name, tcp)).await {
                     Ok(Ok(tls)) => {
                         let chain = super::tls::peer_chain(tls.get_ref().1);
-                        let verdict = judge(job, &chain, &target);
+                        let verdict = judge(&job.run, &job.requirement, &chain, &target);
                         let facts = super::tls::facts(
                             tls.get_ref().1,
                             verdict.peer.clone(),
@@ -622,20 +622,26 @@ async fn transaction(
     Ok(settle(&mail_reply, &rcpt_replies, Some(&end)))
 }
 
-/// The judgment of the next hop's certificate under the job's requirement.
-struct Verdict {
-    peer: Option<crate::smtp::evidence::PeerCertificate>,
-    trust: TrustLevel,
-    detail: Option<String>,
-    authenticated: bool,
-    auth_domain: Option<String>,
-    mechanism: Option<crate::policy::submission::AuthMechanism>,
+/// The judgment of the next hop's certificate under a TLS requirement.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub peer: Option<crate::smtp::evidence::PeerCertificate>,
+    pub trust: TrustLevel,
+    pub detail: Option<String>,
+    pub authenticated: bool,
+    pub auth_domain: Option<String>,
+    pub mechanism: Option<crate::policy::submission::AuthMechanism>,
     /// Why the requirement is not met (then nothing is sent).
-    refusal: Option<String>,
+    pub refusal: Option<String>,
 }
 
-fn judge(job: &RemoteJob, chain: &[Vec<u8>], target: &str) -> Verdict {
-    let run = &job.run;
+/// Judges the chain a server presented (`target` is `host:port`, for the reasons).
+pub fn judge(
+    run: &RunConfig,
+    requirement: &TlsRequirement,
+    chain: &[Vec<u8>],
+    target: &str,
+) -> Verdict {
     let now = time::OffsetDateTime::now_utc();
     let ctx = TrustContext {
         roots: &run.roots,
@@ -643,16 +649,15 @@ fn judge(job: &RemoteJob, chain: &[Vec<u8>], target: &str) -> Verdict {
         partner_anchors: &run.checked.settings.partner_anchors,
         now,
     };
-    let anchor_domain = match &job.requirement {
+    let anchor_domain = match requirement {
         TlsRequirement::DomainSecure { domain } => Some(domain.as_str()),
         _ => None,
     };
     let Some(eval) = evaluate(chain, Purpose::Server, &ctx, anchor_domain) else {
-        let refusal = job
-            .requirement
+        let refusal = requirement
             .mandatory()
             .then(|| "the server presented no certificate".to_string())
-            .filter(|_| !matches!(job.requirement, TlsRequirement::Encrypt));
+            .filter(|_| !matches!(*requirement, TlsRequirement::Encrypt));
         return Verdict {
             peer: None,
             trust: TrustLevel::Anonymous,
@@ -665,7 +670,7 @@ fn judge(job: &RemoteJob, chain: &[Vec<u8>], target: &str) -> Verdict {
     };
     let chain_ok = eval.pinned.is_some() || eval.chain.is_ok();
     let chain_reason = eval.chain.clone().err().unwrap_or_default();
-    let name_target = match &job.requirement {
+    let name_target = match requirement {
         TlsRequirement::DomainSecure { domain } => Some(domain.clone()),
         TlsRequirement::ValidateDomain { name } => Some(name.clone()),
         _ => None,
@@ -687,7 +692,7 @@ fn judge(job: &RemoteJob, chain: &[Vec<u8>], target: &str) -> Verdict {
     } else {
         eval.certificate.names.join(", ")
     };
-    let refusal = match &job.requirement {
+    let refusal = match requirement {
         TlsRequirement::ValidateChain
         | TlsRequirement::ValidateDomain { .. }
         | TlsRequirement::DomainSecure { .. }
@@ -705,7 +710,7 @@ fn judge(job: &RemoteJob, chain: &[Vec<u8>], target: &str) -> Verdict {
         _ => None,
     };
     let authenticated =
-        matches!(job.requirement, TlsRequirement::DomainSecure { .. }) && refusal.is_none();
+        matches!(*requirement, TlsRequirement::DomainSecure { .. }) && refusal.is_none();
     let detail = if chain_ok {
         eval.pinned.clone().map(|p| format!("Direct Trust pin {p}"))
     } else {

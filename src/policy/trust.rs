@@ -90,10 +90,12 @@ pub fn evaluate(
             });
         }
     };
+    // A pin replaces chain building, not the validity period.
     let pinned = ctx
         .direct_trust
         .iter()
         .find(|e| pin_matches(&e.pin, &info))
+        .filter(|_| info.is_current(ctx.now))
         .map(|e| e.name.clone());
     let verdict = verify_chain(leaf, &chain[1..], ctx.roots, ctx.now, purpose);
     let (mut result, path) = match verdict {

@@ -253,3 +253,10 @@ pub fn send_mail(addr: SocketAddr, from: &str, to: &[&str], body: &str) -> Strin
     let _ = c.cmd("QUIT");
     r
 }
+
+impl Relay {
+    /// Re-reads the data directory (certificates, settings) into the running relay.
+    pub fn reload(&self) {
+        self.change(|_| {});
+    }
+}

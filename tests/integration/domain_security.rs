@@ -1,0 +1,905 @@
+//! Domain Security end to end between Mailflow organizations with their own lab CAs: mutual
+//! TLS both ways with the Domain Secure marks and evidence, the bad-certificate matrix in both
+//! directions with each case's reason and code, Direct Trust, partner anchors, the connector
+//! gate, opportunistic senders with invalid certificates, the connectivity probe, and a
+//! recording proxy proving that no plaintext byte of a Domain Secure message crosses the wire.
+
+use crate::relay_util::{Relay, send_mail, wait_until};
+use mailflow::config::units::TimeSpan;
+use mailflow::config::{CertificateSelection, PermissionGroup, Pin, Settings};
+use mailflow::engine::tls::{TlsIdentity, client_config};
+use mailflow::pki::builder::to_pem;
+use mailflow::pki::ca::{self, LeafUsage};
+use mailflow::pki::der::san_dns_ext;
+use mailflow::pki::inspect::inspect_certificate;
+use mailflow::pki::keys::{KeySpec, spki_der};
+use mailflow::pki::subject::Subject;
+use mailflow::smtp::evidence::SecurityStatus;
+use mailflow::store::tracking::{EventKind, TrackingQuery};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::{Duration as TDuration, OffsetDateTime};
+
+fn quick(s: &mut Settings) {
+    s.receive_connectors[0]
+        .permission_groups
+        .push(PermissionGroup::AnonymousRelay);
+    s.transport.transient_failure_retry_interval = TimeSpan::secs(1);
+    s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(1);
+}
+
+/// A certificate authority for tests (an organization's lab CA or a stranger's).
+struct TestCa {
+    der: Vec<u8>,
+    key: rcgen::KeyPair,
+}
+
+impl TestCa {
+    fn new(name: &str) -> TestCa {
+        let key = KeySpec::P256.generate().unwrap();
+        let der = ca::create_ca(
+            name,
+            name,
+            &key,
+            OffsetDateTime::now_utc() - TDuration::days(2),
+            5,
+        )
+        .unwrap();
+        TestCa { der, key }
+    }
+
+    fn pem(&self) -> String {
+        to_pem(&self.der)
+    }
+
+    /// A leaf certificate with its key, as a PEM bundle (certificate, CA, key).
+    fn leaf(
+        &self,
+        cn: &str,
+        names: &[&str],
+        usage: LeafUsage,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> (String, Vec<u8>, rcgen::KeyPair) {
+        let key = KeySpec::P256.generate().unwrap();
+        let subject = Subject::parse(&format!("CN={cn}")).unwrap().to_der();
+        let san = san_dns_ext(&names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).value;
+        let der = ca::issue_leaf(
+            &self.der,
+            &self.key,
+            &subject,
+            &spki_der(&key),
+            Some(san),
+            usage,
+            from,
+            to,
+        )
+        .unwrap();
+        let bundle = format!(
+            "{}{}{}",
+            to_pem(&der),
+            to_pem(&self.der),
+            key.serialize_pem()
+        );
+        (bundle, der, key)
+    }
+
+    fn good(&self, cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
+        let now = OffsetDateTime::now_utc();
+        self.leaf(
+            cn,
+            names,
+            LeafUsage::SMTP,
+            now - TDuration::days(1),
+            now + TDuration::days(60),
+        )
+    }
+}
+
+/// Imports a certificate bundle into a relay's store, enables it for SMTP; returns its thumbprint.
+fn install(relay: &Relay, bundle: &str) -> String {
+    let mut ws = relay.workspace();
+    let o = ws
+        .import_certificate(bundle.as_bytes(), None, None, OffsetDateTime::now_utc())
+        .expect("import");
+    ws.enable_certificate(&o.thumbprint).expect("enable");
+    o.thumbprint
+}
+
+fn trust(relay: &Relay, ca: &TestCa) {
+    let mut ws = relay.workspace();
+    ws.trust_add(ca.pem().as_bytes(), OffsetDateTime::now_utc())
+        .expect("trust");
+}
+
+/// An organization with its own CA and a good SMTP certificate naming its FQDN and domain.
+struct Org {
+    relay: Relay,
+    ca: TestCa,
+    domain: String,
+    fqdn: String,
+    cert: String,
+}
+
+fn org(fqdn: &str, domain: &str) -> Org {
+    let relay = Relay::start(fqdn, domain, quick);
+    let ca = TestCa::new(&format!("{domain} Root"));
+    trust(&relay, &ca);
+    let (bundle, _, _) = ca.good(fqdn, &[fqdn, domain]);
+    let cert = install(&relay, &bundle);
+    // Both connectors use the CA-issued certificate explicitly.
+    relay.change(|s| {
+        s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(cert.clone());
+        s.send_connectors[0].certificate = CertificateSelection::Thumbprint(cert.clone());
+    });
+    Org {
+        relay,
+        ca,
+        domain: domain.into(),
+        fqdn: fqdn.into(),
+        cert,
+    }
+}
+
+/// Two organizations that trust each other's root and secure mail between their domains.
+fn pair() -> (Org, Org) {
+    let a = org("mail.contoso.test", "contoso.test");
+    let b = org("mail.woodgrove.test", "woodgrove.test");
+    trust(&a.relay, &b.ca);
+    trust(&b.relay, &a.ca);
+    let (aa, ba) = (a.relay.addr().to_string(), b.relay.addr().to_string());
+    let (ad, bd) = (a.domain.clone(), b.domain.clone());
+    a.relay.change(|s| {
+        s.transport.tls_send_domain_secure_list = vec![bd.clone()];
+        s.transport.tls_receive_domain_secure_list = vec![bd.clone()];
+        s.send_connectors[0].domain_secure_enabled = true;
+        s.send_connectors[0].smart_hosts = vec![ba.clone()];
+        s.receive_connectors[0].domain_secure_enabled = true;
+    });
+    b.relay.change(|s| {
+        s.transport.tls_send_domain_secure_list = vec![ad.clone()];
+        s.transport.tls_receive_domain_secure_list = vec![ad.clone()];
+        s.send_connectors[0].domain_secure_enabled = true;
+        s.send_connectors[0].smart_hosts = vec![aa.clone()];
+        s.receive_connectors[0].domain_secure_enabled = true;
+    });
+    (a, b)
+}
+
+fn kind(k: EventKind) -> TrackingQuery {
+    TrackingQuery {
+        kind: Some(k),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn two_organizations_exchange_domain_secure_mail_both_ways() {
+    let (a, b) = pair();
+    let r = send_mail(
+        a.relay.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: secured to woodgrove\n\nconfidential A\n",
+    );
+    assert!(r.starts_with("250 2.6.0"));
+    let r = send_mail(
+        b.relay.addr(),
+        "bob@woodgrove.test",
+        &["alice@contoso.test"],
+        "Subject: secured to contoso\n\nconfidential B\n",
+    );
+    assert!(r.starts_with("250 2.6.0"));
+    for (receiver, user, partner, domain) in [
+        (&b, "bob", "contoso.test", "woodgrove.test"),
+        (&a, "alice", "woodgrove.test", "contoso.test"),
+    ] {
+        let m = receiver.relay.wait_mailbox(domain, user, 1).remove(0);
+        assert!(m.contains("X-Mailflow-AuthAs: Partner\n"), "{m}");
+        assert!(
+            m.contains(&format!("X-Mailflow-AuthDomain: {partner}\n")),
+            "{m}"
+        );
+        assert!(m.contains("X-Mailflow-AuthMechanism: MutualTLS\n"), "{m}");
+        assert!(
+            m.contains(&format!("X-Mailflow-AuthSource: {}\n", receiver.fqdn)),
+            "{m}"
+        );
+        assert!(m.contains("X-Mailflow-Security: Domain Secure"), "{m}");
+        assert!(m.contains("(verified OK)"), "{m}");
+        assert!(m.contains("with ESMTPS"), "{m}");
+        let got = receiver.relay.wait_track(
+            "RECEIVE from partner",
+            &TrackingQuery {
+                kind: Some(EventKind::Receive),
+                sender: Some(partner.into()),
+                ..Default::default()
+            },
+            |e| !e.is_empty(),
+        );
+        assert_eq!(got[0].security, SecurityStatus::DomainSecure);
+        let tls = got[0].tls.as_ref().unwrap();
+        assert_eq!(tls.trust, mailflow::smtp::evidence::TrustLevel::Verified);
+        assert!(
+            tls.peer_certificate
+                .as_ref()
+                .unwrap()
+                .subject
+                .contains(&format!("mail.{partner}"))
+        );
+        assert!(
+            got[0]
+                .detail
+                .as_deref()
+                .unwrap_or("")
+                .contains(&format!("Domain Security for {partner}"))
+        );
+    }
+    for sender in [&a, &b] {
+        let sent = sender
+            .relay
+            .wait_track("SEND", &kind(EventKind::Send), |e| !e.is_empty());
+        assert_eq!(
+            sent[0].security,
+            SecurityStatus::DomainSecure,
+            "{:?}",
+            sent[0]
+        );
+        assert!(
+            sent[0]
+                .detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("Domain Security for"),
+            "{:?}",
+            sent[0].detail
+        );
+    }
+    // `mailflow track` shows it too.
+    let out = b
+        .relay
+        .org
+        .ok(&["track", "--status", "domainsecure", "--details"]);
+    assert!(
+        out.contains("(Domain Secure)") && out.contains("Peer cert"),
+        "{out}"
+    );
+}
+
+/// Sends from A to B and expects a deferral whose reason contains `why`; B receives nothing.
+fn expect_deferred(a: &Org, b: &Org, subject: &str, why: &str) {
+    let r = send_mail(
+        a.relay.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        &format!("Subject: {subject}\n\nsecret {subject}\n"),
+    );
+    assert!(r.starts_with("250 2.6.0"), "{r}");
+    let q = TrackingQuery {
+        kind: Some(EventKind::Defer),
+        ..Default::default()
+    };
+    let ev = a.relay.wait_track(&format!("DEFER: {why}"), &q, |e| {
+        e.iter().any(|x| x.subject.as_deref() == Some(subject))
+    });
+    let e = ev
+        .iter()
+        .find(|x| x.subject.as_deref() == Some(subject))
+        .unwrap();
+    let resp = e.response.clone().unwrap_or_default();
+    assert!(resp.contains(why), "{subject}: expected '{why}' in: {resp}");
+    assert!(
+        resp.starts_with("451 4.")
+            || resp.starts_with("454 4.")
+            || resp.starts_with("530 5.")
+            || resp.starts_with("451 5."),
+        "transient (or the partner's rejection): {resp}"
+    );
+    // Nothing was accepted by B.
+    assert!(
+        b.relay
+            .track(&TrackingQuery {
+                kind: Some(EventKind::Receive),
+                ..Default::default()
+            })
+            .iter()
+            .all(|x| x.subject.as_deref() != Some(subject)),
+        "{subject} reached B"
+    );
+    // The message waits in A's queue.
+    assert!(a.relay.handle().snapshot().queued_messages > 0);
+}
+
+#[test]
+fn bad_server_certificates_are_never_used_for_a_domain_secure_delivery() {
+    let now = OffsetDateTime::now_utc();
+    let stranger = TestCa::new("Stranger Root");
+    type Make = Box<dyn Fn(&Org) -> (String, &'static str)>;
+    let cases: Vec<(&str, Make)> = vec![
+        (
+            "expired",
+            Box::new(move |b: &Org| {
+                (
+                    b.ca.leaf(
+                        "mail.woodgrove.test",
+                        &["woodgrove.test"],
+                        LeafUsage::SMTP,
+                        now - TDuration::days(90),
+                        now - TDuration::days(1),
+                    )
+                    .0,
+                    "expired on",
+                )
+            }),
+        ),
+        (
+            "not yet valid",
+            Box::new(move |b: &Org| {
+                (
+                    b.ca.leaf(
+                        "mail.woodgrove.test",
+                        &["woodgrove.test"],
+                        LeafUsage::SMTP,
+                        now + TDuration::days(2),
+                        now + TDuration::days(90),
+                    )
+                    .0,
+                    "not valid before",
+                )
+            }),
+        ),
+        (
+            "untrusted CA",
+            Box::new(move |_: &Org| {
+                (
+                    stranger.good("mail.woodgrove.test", &["woodgrove.test"]).0,
+                    "not trusted",
+                )
+            }),
+        ),
+        (
+            "wrong name",
+            Box::new(|b: &Org| {
+                (
+                    b.ca.good("mail.other.test", &["mail.other.test"]).0,
+                    "certificate names mail.other.test do not match woodgrove.test",
+                )
+            }),
+        ),
+        (
+            "no serverAuth",
+            Box::new(move |b: &Org| {
+                (
+                    b.ca.leaf(
+                        "mail.woodgrove.test",
+                        &["woodgrove.test"],
+                        LeafUsage {
+                            server_auth: false,
+                            client_auth: true,
+                        },
+                        now - TDuration::days(1),
+                        now + TDuration::days(30),
+                    )
+                    .0,
+                    "not valid for serverAuth",
+                )
+            }),
+        ),
+        (
+            "self-signed, not pinned",
+            Box::new(|_: &Org| {
+                let key = KeySpec::P256.generate().unwrap();
+                let der = ca::self_signed(
+                    &Subject::parse("CN=woodgrove.test").unwrap(),
+                    &["woodgrove.test".into()],
+                    &key,
+                    OffsetDateTime::now_utc() - TDuration::days(1),
+                    30,
+                )
+                .unwrap();
+                (
+                    format!("{}{}", to_pem(&der), key.serialize_pem()),
+                    "not trusted",
+                )
+            }),
+        ),
+    ];
+    for (name, make) in cases {
+        let (a, b) = pair();
+        let (bundle, why) = make(&b);
+        let tp = install(&b.relay, &bundle);
+        b.relay.change(|s| {
+            s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(tp.clone())
+        });
+        expect_deferred(&a, &b, &format!("case {name}"), why);
+    }
+}
+
+#[test]
+fn a_partner_without_starttls_gets_nothing() {
+    let (a, b) = pair();
+    b.relay.change(|s| {
+        s.receive_connectors[0].domain_secure_enabled = false;
+        s.receive_connectors[0].auth_mechanisms = vec![mailflow::config::AuthMechanism::None];
+    });
+    let port = b.relay.addr().port();
+    expect_deferred(
+        &a,
+        &b,
+        "no tls",
+        &format!("STARTTLS not offered by 127.0.0.1:{port}"),
+    );
+}
+
+#[test]
+fn a_listed_domain_through_a_connector_without_domain_security_is_not_downgraded() {
+    let (a, b) = pair();
+    a.relay
+        .change(|s| s.send_connectors[0].domain_secure_enabled = false);
+    expect_deferred(
+        &a,
+        &b,
+        "gate",
+        "send connector 'Outbound' has Domain Security off",
+    );
+}
+
+#[test]
+fn partner_b_ca_cannot_vouch_for_partner_a() {
+    let (a, b) = pair();
+    // A third partner's CA is trusted too (Exchange would let it vouch for anyone).
+    let fabrikam = TestCa::new("Fabrikam Root");
+    trust(&a.relay, &fabrikam);
+    // A pins woodgrove.test to woodgrove's own root.
+    let root_tp = inspect_certificate(&b.ca.der).unwrap().thumbprint;
+    let mut ws = a.relay.workspace();
+    ws.add_partner_anchor("woodgrove.test", Pin::Thumbprint(root_tp))
+        .unwrap();
+    a.relay.reload();
+    // Genuine certificate: delivered.
+    send_mail(
+        a.relay.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: genuine\n\nok\n",
+    );
+    b.relay.wait_mailbox("woodgrove.test", "bob", 1);
+    // A woodgrove.test certificate issued by Fabrikam's CA: refused by the anchor.
+    let (bundle, _, _) = fabrikam.good("mail.woodgrove.test", &["woodgrove.test"]);
+    let tp = install(&b.relay, &bundle);
+    b.relay.change(|s| {
+        s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(tp.clone())
+    });
+    expect_deferred(
+        &a,
+        &b,
+        "forged by fabrikam",
+        "not an anchor pinned for partner woodgrove.test",
+    );
+}
+
+/// A TLS client presenting `identity` (or none) to B, sending MAIL FROM for `sender`.
+fn mail_from_over_tls(
+    addr: SocketAddr,
+    identity: Option<&TlsIdentity>,
+    sender: &str,
+    starttls: bool,
+) -> String {
+    let mut tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut rd = BufReader::new(tcp.try_clone().unwrap());
+    let line = |r: &mut dyn BufRead| {
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        l.trim_end().to_string()
+    };
+    let ehlo = |w: &mut dyn Write, r: &mut dyn BufRead| {
+        w.write_all(b"EHLO partner.test\r\n").unwrap();
+        loop {
+            let l = line(r);
+            if !l.starts_with("250-") {
+                break;
+            }
+        }
+    };
+    assert!(line(&mut rd).starts_with("220"));
+    ehlo(&mut tcp, &mut rd);
+    if !starttls {
+        tcp.write_all(format!("MAIL FROM:<{sender}>\r\n").as_bytes())
+            .unwrap();
+        return line(&mut rd);
+    }
+    tcp.write_all(b"STARTTLS\r\n").unwrap();
+    assert!(line(&mut rd).starts_with("220"));
+    let cfg = client_config(identity).unwrap();
+    let conn = rustls::ClientConnection::new(
+        Arc::clone(&cfg),
+        rustls::pki_types::ServerName::try_from("mail.woodgrove.test").unwrap(),
+    )
+    .unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    ehlo_tls(&mut tls);
+    tls.write_all(format!("MAIL FROM:<{sender}>\r\n").as_bytes())
+        .unwrap();
+    let mut r = BufReader::new(tls);
+    line(&mut r)
+}
+
+fn ehlo_tls(tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) {
+    tls.write_all(b"EHLO partner.test\r\n").unwrap();
+    let mut buf = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        tls.read_exact(&mut b).unwrap();
+        buf.push(b[0]);
+        if buf.ends_with(b"\r\n") {
+            let text = String::from_utf8_lossy(&buf).to_string();
+            let last = text.lines().last().unwrap_or("").to_string();
+            if last.starts_with("250 ") {
+                return;
+            }
+        }
+    }
+}
+
+fn identity(bundle: &(String, Vec<u8>, rcgen::KeyPair)) -> TlsIdentity {
+    let info = inspect_certificate(&bundle.1).unwrap();
+    TlsIdentity::new(&bundle.1, &[], bundle.2.serialize_der(), info)
+}
+
+#[test]
+fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
+    let (a, b) = pair();
+    let addr = b.relay.addr();
+    let now = OffsetDateTime::now_utc();
+    let good = a.ca.good("mail.contoso.test", &["contoso.test"]);
+    // The partner authenticates: 250.
+    assert_eq!(
+        mail_from_over_tls(addr, Some(&identity(&good)), "alice@contoso.test", true),
+        "250 2.1.0 Sender OK"
+    );
+    // STARTTLS advertised but not used: 530.
+    assert_eq!(
+        mail_from_over_tls(addr, None, "alice@contoso.test", false),
+        "530 5.7.1 Not authenticated"
+    );
+    // TLS without a client certificate: 530.
+    assert_eq!(
+        mail_from_over_tls(addr, None, "alice@contoso.test", true),
+        "530 5.7.1 Not authenticated"
+    );
+    let stranger = TestCa::new("Stranger Root");
+    let cases = [
+        (
+            "expired",
+            a.ca.leaf(
+                "mail.contoso.test",
+                &["contoso.test"],
+                LeafUsage::SMTP,
+                now - TDuration::days(90),
+                now - TDuration::days(1),
+            ),
+        ),
+        (
+            "not yet valid",
+            a.ca.leaf(
+                "mail.contoso.test",
+                &["contoso.test"],
+                LeafUsage::SMTP,
+                now + TDuration::days(1),
+                now + TDuration::days(90),
+            ),
+        ),
+        (
+            "untrusted CA",
+            stranger.good("mail.contoso.test", &["contoso.test"]),
+        ),
+        (
+            "wrong name",
+            a.ca.good("mail.other.test", &["mail.other.test"]),
+        ),
+        (
+            "no clientAuth",
+            a.ca.leaf(
+                "mail.contoso.test",
+                &["contoso.test"],
+                LeafUsage {
+                    server_auth: true,
+                    client_auth: false,
+                },
+                now - TDuration::days(1),
+                now + TDuration::days(30),
+            ),
+        ),
+        (
+            "issued by the partner itself (woodgrove's CA) for contoso",
+            b.ca.good("mail.contoso.test", &["contoso.test"]),
+        ),
+    ];
+    for (name, cert) in &cases {
+        let r = mail_from_over_tls(addr, Some(&identity(cert)), "alice@contoso.test", true);
+        if *name == "issued by the partner itself (woodgrove's CA) for contoso" {
+            // B trusts its own root: without anchors Exchange's rule accepts it.
+            assert_eq!(r, "250 2.1.0 Sender OK", "{name}");
+        } else {
+            assert_eq!(r, "454 4.7.5 Certificate validation failure", "{name}");
+        }
+    }
+    // With contoso.test pinned to its own root, B's own CA may no longer vouch for it.
+    let mut ws = b.relay.workspace();
+    ws.add_partner_anchor(
+        "contoso.test",
+        Pin::Thumbprint(inspect_certificate(&a.ca.der).unwrap().thumbprint),
+    )
+    .unwrap();
+    b.relay.reload();
+    assert_eq!(
+        mail_from_over_tls(
+            addr,
+            Some(&identity(&cases[5].1)),
+            "alice@contoso.test",
+            true
+        ),
+        "454 4.7.5 Certificate validation failure"
+    );
+    assert_eq!(
+        mail_from_over_tls(addr, Some(&identity(&good)), "alice@contoso.test", true),
+        "250 2.1.0 Sender OK"
+    );
+    // Senders not on the list keep opportunistic TLS even with a bad certificate.
+    assert_eq!(
+        mail_from_over_tls(
+            addr,
+            Some(&identity(&cases[0].1)),
+            "someone@fabrikam.test",
+            true
+        ),
+        "250 2.1.0 Sender OK"
+    );
+    assert_eq!(
+        mail_from_over_tls(
+            addr,
+            Some(&identity(&cases[2].1)),
+            "someone@fabrikam.test",
+            true
+        ),
+        "250 2.1.0 Sender OK"
+    );
+    // The connector gate: Domain Security off on the connector: 451 4.7.3.
+    b.relay
+        .change(|s| s.receive_connectors[0].domain_secure_enabled = false);
+    assert_eq!(
+        mail_from_over_tls(addr, Some(&identity(&good)), "alice@contoso.test", true),
+        "451 4.7.3 The admin has temporarily disallowed this secure domain"
+    );
+    // STARTTLS not advertised: 454 4.7.0.
+    // (A connector with TLS configured but no usable certificate cannot advertise STARTTLS.)
+    b.relay.change(|s| {
+        s.receive_connectors[0].domain_secure_enabled = true;
+        s.receive_connectors[0].certificate = CertificateSelection::Automatic;
+        s.send_connectors[0].certificate = CertificateSelection::Automatic;
+    });
+    let mut ws = b.relay.workspace();
+    for c in ws.certificate_rows(now).into_iter().filter(|c| !c.pending) {
+        ws.remove_certificate(&c.thumbprint).unwrap();
+    }
+    b.relay.reload();
+    let problems = b.relay.handle().snapshot().problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("STARTTLS is not offered")),
+        "{problems:?}"
+    );
+    assert_eq!(
+        mail_from_over_tls(addr, None, "alice@contoso.test", false),
+        "454 4.7.0 Temporary authentication failure"
+    );
+}
+
+#[test]
+fn the_relay_to_relay_refusals_keep_the_mail_queued_at_the_sender() {
+    let (a, b) = pair();
+    // A presents a certificate that does not name contoso.test: B refuses at MAIL FROM with
+    // 454 4.7.5, A keeps the message.
+    let (bundle, _, _) = a.ca.good("mail.contoso.test", &["mail.contoso.test"]);
+    let tp = install(&a.relay, &bundle);
+    a.relay.change(|s| {
+        s.send_connectors[0].certificate = CertificateSelection::Thumbprint(tp.clone())
+    });
+    expect_deferred(
+        &a,
+        &b,
+        "wrong client name",
+        "454 4.7.5 Certificate validation failure",
+    );
+}
+
+#[test]
+fn direct_trust_pins_accept_self_signed_certificates_both_ways() {
+    let (a, b) = pair();
+    let make = |cn: &str, name: &str| {
+        let key = KeySpec::P256.generate().unwrap();
+        let der = ca::self_signed(
+            &Subject::parse(&format!("CN={cn}")).unwrap(),
+            &[cn.to_string(), name.to_string()],
+            &key,
+            OffsetDateTime::now_utc() - TDuration::days(1),
+            30,
+        )
+        .unwrap();
+        (format!("{}{}", to_pem(&der), key.serialize_pem()), der)
+    };
+    let (a_bundle, a_der) = make("mail.contoso.test", "contoso.test");
+    let (b_bundle, b_der) = make("mail.woodgrove.test", "woodgrove.test");
+    let a_tp = install(&a.relay, &a_bundle);
+    let b_tp = install(&b.relay, &b_bundle);
+    a.relay.change(|s| {
+        s.send_connectors[0].certificate = CertificateSelection::Thumbprint(a_tp.clone());
+        s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(a_tp.clone());
+    });
+    b.relay.change(|s| {
+        s.send_connectors[0].certificate = CertificateSelection::Thumbprint(b_tp.clone());
+        s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(b_tp.clone());
+    });
+    // Not pinned yet: refused.
+    expect_deferred(&a, &b, "unpinned", "not trusted");
+    // Pin each other's key.
+    let mut ws = a.relay.workspace();
+    ws.add_direct_trust(
+        "woodgrove relay",
+        Pin::PublicKeySha256(inspect_certificate(&b_der).unwrap().public_key_sha256),
+    )
+    .unwrap();
+    a.relay.reload();
+    let mut ws = b.relay.workspace();
+    ws.add_direct_trust(
+        "contoso relay",
+        Pin::Thumbprint(inspect_certificate(&a_der).unwrap().thumbprint),
+    )
+    .unwrap();
+    b.relay.reload();
+    a.relay
+        .handle()
+        .queue_op(mailflow::engine::QueueOp::Retry {
+            queue: "woodgrove.test via Outbound".into(),
+        })
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap();
+    let m = b.relay.wait_mailbox("woodgrove.test", "bob", 1).remove(0);
+    assert!(m.contains("X-Mailflow-AuthMechanism: DirectTrust"), "{m}");
+    assert!(m.contains("X-Mailflow-Security: Domain Secure"), "{m}");
+}
+
+/// A TCP proxy that records everything passing in both directions.
+fn recording_proxy(target: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<u8>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let log2 = log.clone();
+    std::thread::spawn(move || {
+        for client in l.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(target) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                let log = log2.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    loop {
+                        match from.read(&mut buf) {
+                            Ok(0) | Err(_) => {
+                                let _ = to.shutdown(std::net::Shutdown::Write);
+                                return;
+                            }
+                            Ok(n) => {
+                                log.lock().unwrap().extend_from_slice(&buf[..n]);
+                                if to.write_all(&buf[..n]).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    });
+    (addr, log)
+}
+
+#[test]
+fn no_plaintext_byte_of_a_domain_secure_message_crosses_the_wire() {
+    let (a, b) = pair();
+    let (proxy, wire) = recording_proxy(b.relay.addr());
+    a.relay
+        .change(|s| s.send_connectors[0].smart_hosts = vec![proxy.to_string()]);
+    let marker = "TOPSECRET-7f3a9c";
+    send_mail(
+        a.relay.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        &format!("Subject: {marker}\n\nbody {marker}\n"),
+    );
+    let m = b.relay.wait_mailbox("woodgrove.test", "bob", 1).remove(0);
+    assert!(m.contains(marker), "delivered through the proxy");
+    std::thread::sleep(Duration::from_millis(300));
+    let bytes = wire.lock().unwrap().clone();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        !text.contains(marker),
+        "the marker crossed the wire in plaintext"
+    );
+    assert!(
+        !text.contains("bob@woodgrove.test"),
+        "even the envelope is encrypted"
+    );
+    assert!(
+        text.contains("STARTTLS") && text.contains("220 2.0.0 SMTP server ready"),
+        "{text}"
+    );
+    // And when the partner's certificate is bad, nothing of the message is sent at all.
+    let before = wire.lock().unwrap().len();
+    let (bundle, _, _) = b.ca.good("mail.other.test", &["mail.other.test"]);
+    let tp = install(&b.relay, &bundle);
+    b.relay.change(|s| {
+        s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(tp.clone())
+    });
+    let marker2 = "SECRET-NEVER-SENT-91b2";
+    send_mail(
+        a.relay.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        &format!("Subject: {marker2}\n\n{marker2}\n"),
+    );
+    a.relay.wait_track("DEFER", &kind(EventKind::Defer), |e| {
+        e.iter().any(|x| x.subject.as_deref() == Some(marker2))
+    });
+    let after = wire.lock().unwrap()[before..].to_vec();
+    assert!(!String::from_utf8_lossy(&after).contains(marker2));
+    assert!(after.len() > 0, "a connection was made and refused");
+}
+
+#[test]
+fn the_probe_gives_a_verdict_per_policy() {
+    let (a, b) = pair();
+    let target = b.relay.addr().to_string();
+    let out = a
+        .relay
+        .org
+        .ok(&["probe", &target, "--domain", "woodgrove.test"]);
+    assert!(out.contains("STARTTLS        offered"), "{out}");
+    assert!(out.contains("[PASS] Opportunistic TLS"), "{out}");
+    assert!(
+        out.contains("[PASS] RequireTLS (CertificateValidation)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[PASS] DomainValidation for woodgrove.test"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[PASS] Domain Security for woodgrove.test"),
+        "{out}"
+    );
+    let out = a
+        .relay
+        .org
+        .ok(&["probe", &target, "--domain", "fabrikam.test"]);
+    assert!(
+        out.contains("[FAIL] Domain Security for fabrikam.test")
+            && out.contains("do not match fabrikam.test"),
+        "{out}"
+    );
+    // The engine exposes it too (for the console).
+    let rx = a.relay.handle().probe(&target, "woodgrove.test", None);
+    let report = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(report.verdicts.iter().all(|v| v.pass), "{report:?}");
+    assert_eq!(report.chain.len(), 2, "leaf and the CA sent with it");
+    let _ = &b.cert;
+    wait_until("nothing", Duration::from_millis(10), || true);
+}
