@@ -861,7 +861,7 @@ fn no_plaintext_byte_of_a_domain_secure_message_crosses_the_wire() {
     });
     let after = wire.lock().unwrap()[before..].to_vec();
     assert!(!String::from_utf8_lossy(&after).contains(marker2));
-    assert!(after.len() > 0, "a connection was made and refused");
+    assert!(!after.is_empty(), "a connection was made and refused");
 }
 
 #[test]
