@@ -7,6 +7,7 @@ mod certificates;
 mod domain_security;
 mod relay_attacks;
 mod relay_basic;
+mod relay_queue;
 mod relay_util;
 mod settings_cli;
 mod util;

@@ -1,0 +1,391 @@
+//! Queue operations (list, show, suspend, resume, retry, remove with and without NDR) through
+//! the running relay's control socket, smart host failover, connector choice by remote IP
+//! range, recipient filtering, and the idle timeout.
+
+use crate::relay_util::{Client, Relay, send_mail, wait_until};
+use mailflow::config::units::TimeSpan;
+use mailflow::config::{AcceptedDomain, PermissionGroup, ReceiveConnector, Settings};
+use mailflow::store::tracking::{EventKind, TrackingQuery};
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn relaying(s: &mut Settings) {
+    s.receive_connectors[0]
+        .permission_groups
+        .push(PermissionGroup::AnonymousRelay);
+    s.transport.transient_failure_retry_interval = TimeSpan::secs(1);
+    s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(1);
+}
+
+#[test]
+fn queue_operations_through_the_running_relay() {
+    let dead = free_port();
+    let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        relaying(s);
+        s.send_connectors[0].smart_hosts = vec![format!("127.0.0.1:{dead}")];
+        s.transport.transient_failure_retry_interval = TimeSpan::secs(60);
+        s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(60);
+    });
+    for i in 1..=3 {
+        send_mail(
+            a.addr(),
+            "alice@contoso.test",
+            &["bob@woodgrove.test"],
+            &format!("Subject: queued {i}\n\nx\n"),
+        );
+    }
+    a.wait_track(
+        "three deferrals",
+        &TrackingQuery {
+            kind: Some(EventKind::Defer),
+            ..Default::default()
+        },
+        |e| e.len() >= 3,
+    );
+    let q = "woodgrove.test via Outbound";
+    let list = a.org.ok(&["queue", "list"]);
+    let row = list
+        .lines()
+        .find(|l| l.starts_with(q))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        row.contains("Retry") && row.contains(" 3 ") && row.contains("connection to 127.0.0.1"),
+        "{list}"
+    );
+    a.org.ok(&["queue", "suspend", q]);
+    assert!(
+        a.org
+            .ok(&["queue", "list"])
+            .lines()
+            .any(|l| l.starts_with(q) && l.contains("Suspended"))
+    );
+    a.org.ok(&["queue", "resume", q]);
+    let show = a.org.ok(&["queue", "show", q]);
+    let ids: Vec<String> = show
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect();
+    assert_eq!(ids.len(), 3, "{show}");
+    // Remove one silently, one with an NDR to the sender.
+    assert!(
+        a.org
+            .ok(&["queue", "remove", &ids[0]])
+            .contains("removed without NDR")
+    );
+    assert!(
+        a.org
+            .ok(&["queue", "remove", &ids[1], "--ndr"])
+            .contains("removed with NDR")
+    );
+    let inbox = a.wait_mailbox("contoso.test", "alice", 1);
+    assert!(
+        inbox[0].contains("removed from the queue by the administrator"),
+        "{}",
+        inbox[0]
+    );
+    wait_until("two left", Duration::from_secs(10), || {
+        a.handle().snapshot().queued_messages == 1
+    });
+    // Retry now: with the next hop still down, the attempt is made at once.
+    let before = a
+        .track(&TrackingQuery {
+            kind: Some(EventKind::Defer),
+            ..Default::default()
+        })
+        .len();
+    assert!(
+        a.org
+            .ok(&["queue", "retry", q])
+            .contains("will be retried now")
+    );
+    a.wait_track(
+        "a new attempt",
+        &TrackingQuery {
+            kind: Some(EventKind::Defer),
+            ..Default::default()
+        },
+        |e| e.len() > before,
+    );
+    // Errors in plain words.
+    let err = a.org.fails(&["queue", "retry", "nonsense"]);
+    assert!(err.contains("not a queue name"), "{err}");
+}
+
+#[test]
+fn smart_hosts_fail_over_in_order() {
+    let dead = free_port();
+    let b = Relay::start("mail.woodgrove.test", "woodgrove.test", |_| {});
+    let alive = b.addr().to_string();
+    let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        relaying(s);
+        s.send_connectors[0].smart_hosts = vec![format!("127.0.0.1:{dead}"), alive.clone()];
+    });
+    send_mail(
+        a.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: failover\n\nx\n",
+    );
+    b.wait_mailbox("woodgrove.test", "bob", 1);
+    let sent = a.wait_track(
+        "SEND",
+        &TrackingQuery {
+            kind: Some(EventKind::Send),
+            ..Default::default()
+        },
+        |e| !e.is_empty(),
+    );
+    assert_eq!(sent[0].server.as_deref(), Some(alive.as_str()));
+}
+
+#[test]
+fn the_most_specific_remote_ip_range_picks_the_connector() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        s.receive_connectors[0].banner = Some("220 general connector".into());
+        s.receive_connectors.push(ReceiveConnector {
+            name: "Loopback".into(),
+            bindings: vec!["127.0.0.1:0".into()],
+            remote_ip_ranges: vec!["127.0.0.0/8".into()],
+            banner: Some("220 loopback connector".into()),
+            ..ReceiveConnector::default()
+        });
+    });
+    let mut c = Client::connect(relay.addr());
+    assert_eq!(c.reply(), "220 loopback connector");
+}
+
+#[test]
+fn recipient_filtering_refuses_unknown_mailboxes() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        s.accepted_domains[0] = AcceptedDomain {
+            domain: "contoso.test".into(),
+            recipients: Some(vec!["alice".into()]),
+        };
+    });
+    let mut c = Client::connect(relay.addr());
+    c.reply();
+    c.cmd("EHLO x.test");
+    c.cmd("MAIL FROM:<a@example.test>");
+    assert_eq!(
+        c.cmd("RCPT TO:<alice@contoso.test>"),
+        "250 2.1.5 Recipient OK"
+    );
+    assert_eq!(
+        c.cmd("RCPT TO:<eve@contoso.test>"),
+        "550 5.1.1 User unknown: no mailbox eve@contoso.test here"
+    );
+    assert_eq!(
+        c.cmd("RCPT TO:<postmaster@contoso.test>"),
+        "250 2.1.5 Recipient OK"
+    );
+}
+
+#[test]
+fn idle_clients_are_disconnected_while_others_are_served() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        s.receive_connectors[0].connection_inactivity_timeout = TimeSpan::secs(1);
+        s.receive_connectors[0].connection_timeout = TimeSpan::secs(30);
+    });
+    let mut idle = Client::connect(relay.addr());
+    assert!(idle.reply().starts_with("220"));
+    // Another client is served while the first one sits there.
+    let r = send_mail(
+        relay.addr(),
+        "a@example.test",
+        &["bob@contoso.test"],
+        "Subject: busy\n\nx\n",
+    );
+    assert!(r.starts_with("250 2.6.0"));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        idle.reply(),
+        "421 4.3.2 Connection timed out: no command received"
+    );
+}
+
+/// A server that offers STARTTLS but breaks the handshake, and accepts mail in plaintext.
+/// With `inject`, the bytes after the 220 come in the same write (STARTTLS injection on the
+/// client side); otherwise a moment later (a broken handshake).
+fn broken_tls_server(
+    inject: bool,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let seen = seen2.clone();
+            std::thread::spawn(move || {
+                let mut w = s.try_clone().unwrap();
+                let mut r = BufReader::new(s);
+                let _ = w.write_all(b"220 broken.test ESMTP\r\n");
+                let mut in_data = false;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let cmd = line.trim_end().to_string();
+                    seen.lock().unwrap().push(cmd.clone());
+                    if in_data {
+                        if cmd == "." {
+                            in_data = false;
+                            let _ = w.write_all(b"250 2.0.0 accepted in plaintext\r\n");
+                        }
+                        continue;
+                    }
+                    let up = cmd.to_ascii_uppercase();
+                    let reply: &[u8] = if up.starts_with("EHLO") {
+                        b"250-broken.test\r\n250 STARTTLS\r\n"
+                    } else if up == "STARTTLS" {
+                        if inject {
+                            let _ = w.write_all(b"220 go ahead\r\n250 injected reply\r\n");
+                        } else {
+                            let _ = w.write_all(b"220 go ahead\r\n");
+                            std::thread::sleep(std::time::Duration::from_millis(300));
+                            let _ = w.write_all(b"this is not a TLS server hello\r\n");
+                        }
+                        return;
+                    } else if up == "DATA" {
+                        in_data = true;
+                        b"354 go\r\n"
+                    } else if up == "QUIT" {
+                        let _ = w.write_all(b"221 bye\r\n");
+                        return;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    let _ = w.write_all(reply);
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn opportunistic_tls_retries_once_in_plaintext_but_require_tls_never_does() {
+    let (addr, seen) = broken_tls_server(false);
+    let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        relaying(s);
+        s.send_connectors[0].smart_hosts = vec![addr.to_string()];
+    });
+    send_mail(
+        a.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: fallback\n\nx\n",
+    );
+    let sent = a.wait_track(
+        "SEND",
+        &TrackingQuery {
+            kind: Some(EventKind::Send),
+            ..Default::default()
+        },
+        |e| !e.is_empty(),
+    );
+    assert_eq!(
+        sent[0].security,
+        mailflow::smtp::evidence::SecurityStatus::Plaintext
+    );
+    assert!(
+        sent[0]
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("TLS handshake failed earlier; sent in plaintext"),
+        "{:?}",
+        sent[0].detail
+    );
+    // With RequireTLS the same server gets nothing.
+    a.change(|s| s.send_connectors[0].require_tls = true);
+    let n = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.starts_with("MAIL FROM"))
+        .count();
+    send_mail(
+        a.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: mandatory\n\nx\n",
+    );
+    let d = a.wait_track(
+        "DEFER",
+        &TrackingQuery {
+            kind: Some(EventKind::Defer),
+            ..Default::default()
+        },
+        |e| !e.is_empty(),
+    );
+    assert!(
+        d[0].response
+            .as_deref()
+            .unwrap_or("")
+            .contains("TLS handshake with"),
+        "{:?}",
+        d[0].response
+    );
+    assert_eq!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.starts_with("MAIL FROM"))
+            .count(),
+        n,
+        "no MAIL FROM after a failed mandatory handshake"
+    );
+}
+
+#[test]
+fn a_server_injecting_bytes_after_its_starttls_reply_is_dropped() {
+    let (addr, seen) = broken_tls_server(true);
+    let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        relaying(s);
+        s.send_connectors[0].smart_hosts = vec![addr.to_string()];
+    });
+    send_mail(
+        a.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: injected\n\nx\n",
+    );
+    let d = a.wait_track(
+        "DEFER",
+        &TrackingQuery {
+            kind: Some(EventKind::Defer),
+            ..Default::default()
+        },
+        |e| !e.is_empty(),
+    );
+    assert!(
+        d[0].response
+            .as_deref()
+            .unwrap_or("")
+            .contains("STARTTLS injection"),
+        "{:?}",
+        d[0].response
+    );
+    assert!(
+        !seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.starts_with("MAIL FROM")),
+        "nothing was sent"
+    );
+}
