@@ -403,7 +403,12 @@ async fn session(
         };
         match read {
             Err(_) => {
-                let r = Server::closing("Connection timed out: no command received");
+                let why = if remaining <= idle {
+                    "Connection timed out: the session lasted too long"
+                } else {
+                    "Connection timed out: no command received"
+                };
+                let r = Server::closing(why);
                 let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
                 return Err("inactivity timeout".into());
             }

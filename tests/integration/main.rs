@@ -4,6 +4,7 @@
 mod architecture;
 mod bad_input;
 mod certificates;
+mod crash;
 mod domain_security;
 mod relay_attacks;
 mod relay_basic;

@@ -239,3 +239,128 @@ fn limits_on_connections_per_source_refuse_politely() {
     assert!(again.reply().starts_with("220"), "a slot is free again");
     assert!(b.cmd("NOOP").starts_with("250"));
 }
+
+#[test]
+fn auth_before_tls_is_refused_and_its_secret_never_logged() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |_| {});
+    let mut c = Client::connect(relay.addr());
+    c.reply();
+    c.cmd("EHLO x.test");
+    assert_eq!(
+        c.cmd("AUTH PLAIN AGJvYgBzM2NyM3Q="),
+        "504 5.7.4 Unrecognized authentication type"
+    );
+    assert!(c.cmd("NOOP").starts_with("250"), "the session goes on");
+    c.cmd("QUIT");
+    std::thread::sleep(Duration::from_millis(500));
+    let dir = relay.org.dir.join("logs/SmtpReceive");
+    let text: String = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect();
+    assert!(text.contains("AUTH PLAIN <redacted>"), "{text}");
+    assert!(
+        !text.contains("AGJvYgBzM2NyM3Q="),
+        "the secret reached the log"
+    );
+}
+
+#[test]
+fn a_client_sending_a_byte_every_few_hundred_milliseconds_is_cut_off_at_the_session_limit() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        s.receive_connectors[0].connection_timeout = mailflow::config::units::TimeSpan::secs(3);
+        s.receive_connectors[0].connection_inactivity_timeout =
+            mailflow::config::units::TimeSpan::secs(2);
+    });
+    let addr = relay.addr();
+    let slow = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let _ = read_line(&mut r);
+        let started = std::time::Instant::now();
+        for b in b"EHLO slowloris.test and more and more".iter().cycle() {
+            if s.write_all(&[*b]).is_err() || started.elapsed() > Duration::from_secs(12) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(400));
+            if started.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+        }
+        (read_line(&mut r), started.elapsed())
+    });
+    // Meanwhile others are served.
+    assert!(
+        send_mail(
+            addr,
+            "a@example.test",
+            &["bob@contoso.test"],
+            "Subject: still serving\n\nx\n"
+        )
+        .starts_with("250 2.6.0")
+    );
+    let (line, took) = slow.join().unwrap();
+    assert_eq!(
+        line,
+        "421 4.3.2 Connection timed out: the session lasted too long"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmRSS:")
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn two_thousand_idle_connections_while_mail_keeps_flowing() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        s.receive_connectors[0].max_inbound_connections = 5000;
+        s.receive_connectors[0].max_inbound_connections_per_source = 5000;
+    });
+    let addr = relay.addr();
+    let before = rss_kib();
+    let mut held = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        held.push(s);
+    }
+    let mut greeted = 0;
+    for s in held.iter_mut() {
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        if read_line(&mut r).starts_with("220") {
+            greeted += 1;
+        }
+    }
+    assert_eq!(greeted, 2000);
+    let sessions = relay.handle().snapshot().sessions.len();
+    assert!(sessions >= 2000, "{sessions}");
+    let during = rss_kib();
+    for i in 0..20 {
+        assert!(
+            send_mail(
+                addr,
+                "a@example.test",
+                &["bob@contoso.test"],
+                &format!("Subject: under load {i}\n\nx\n")
+            )
+            .starts_with("250 2.6.0")
+        );
+    }
+    relay.wait_mailbox("contoso.test", "bob", 20);
+    eprintln!(
+        "2000 idle sessions: process RSS grew by {} KiB, about {} bytes per session (relay and test client in one process)",
+        during.saturating_sub(before),
+        during.saturating_sub(before) * 1024 / 2000
+    );
+    drop(held);
+}
