@@ -12,3 +12,5 @@ pub mod policy;
 pub mod smtp;
 pub mod store;
 pub mod ui;
+#[doc(hidden)]
+pub mod fuzzing;
