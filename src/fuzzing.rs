@@ -12,7 +12,11 @@ use crate::smtp::server::{Action, Server, ServerConfig, SessionInfo, SessionPoli
 /// The SMTP command parser: never panics; what parses prints without control characters.
 pub fn smtp_command(data: &[u8]) {
     let line = String::from_utf8_lossy(data);
-    if let Ok(crate::smtp::command::Command::Mail { from: ReversePath::Mailbox(m), .. }) = crate::smtp::command::parse(&line) {
+    if let Ok(crate::smtp::command::Command::Mail {
+        from: ReversePath::Mailbox(m),
+        ..
+    }) = crate::smtp::command::parse(&line)
+    {
         assert!(!m.to_string().chars().any(|c| c == '\r' || c == '\n'));
     }
 }
@@ -42,9 +46,15 @@ pub fn data_framing(data: &[u8]) {
     match (&whole.1, &result) {
         (Some(a), Some(b)) => {
             assert_eq!(a, b, "chunking changed the message");
-            assert_eq!(whole.0, used_total, "chunking changed where the message ends");
+            assert_eq!(
+                whole.0, used_total,
+                "chunking changed where the message ends"
+            );
             // The consumed input ends with CRLF.CRLF and the body re-stuffs to a valid payload.
-            assert!(data[..whole.0].ends_with(b"\r\n.\r\n") || whole.0 == 3 && data.starts_with(b".\r\n"));
+            assert!(
+                data[..whole.0].ends_with(b"\r\n.\r\n")
+                    || whole.0 == 3 && data.starts_with(b".\r\n")
+            );
             let stuffed = dot_stuff(&a.body);
             let mut again = DataReceiver::new(1 << 20);
             let (_, back) = again.feed(&stuffed);
@@ -62,7 +72,11 @@ impl SessionPolicy for AcceptAll {
         Ok(())
     }
     fn rcpt_to(&mut self, _: &SessionInfo, to: &Mailbox) -> Result<(), Reply> {
-        if to.domain.ends_with("example") { Ok(()) } else { Err(Reply::new(550, (5, 7, 1), "Unable to relay")) }
+        if to.domain.ends_with("example") {
+            Ok(())
+        } else {
+            Err(Reply::new(550, (5, 7, 1), "Unable to relay"))
+        }
     }
 }
 
@@ -134,7 +148,11 @@ pub fn certificate_import(data: &[u8]) {
         if let Ok(contents) = crate::pki::import::read_file(data, pw) {
             for der in &contents.certificates {
                 if let Ok(info) = crate::pki::inspect::inspect_certificate(der) {
-                    let _ = crate::pki::inspect::findings(&info, time::OffsetDateTime::UNIX_EPOCH, &Default::default());
+                    let _ = crate::pki::inspect::findings(
+                        &info,
+                        time::OffsetDateTime::UNIX_EPOCH,
+                        &Default::default(),
+                    );
                 }
             }
             for r in &contents.requests {

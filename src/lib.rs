@@ -7,10 +7,10 @@
 pub mod admin;
 pub mod config;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod pki;
 pub mod policy;
 pub mod smtp;
 pub mod store;
 pub mod ui;
-#[doc(hidden)]
-pub mod fuzzing;

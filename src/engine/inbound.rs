@@ -237,8 +237,8 @@ async fn session(
         rejection: None,
     };
     let mut conn = Some(Conn::Plain(stream));
-    let mut inbuf: Vec<u8> = Vec::with_capacity(8192);
-    let mut rbuf = vec![0u8; 16 * 1024];
+    let mut inbuf: Vec<u8> = Vec::with_capacity(1024);
+    let mut rbuf = vec![0u8; 8 * 1024];
     let started = Instant::now();
     let total = s.connection_timeout.as_duration();
     let idle = s.connection_inactivity_timeout.as_duration();

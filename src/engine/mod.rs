@@ -350,6 +350,32 @@ pub struct EngineHandle {
     _lock: std::fs::File,
 }
 
+/// Loads the spool into a queue core; returns it and how many messages it holds.
+fn load_queue(spool: &Spool) -> Result<(QueueCore, usize), String> {
+    let report = spool.load().map_err(|e| e.to_string())?;
+    for (path, why) in &report.quarantined {
+        tracing::warn!("spool file quarantined: {} ({why})", path.display());
+    }
+    let mut core = QueueCore::default();
+    let loaded = report.messages.len();
+    for m in report.messages {
+        core.insert(m.envelope, m.state);
+    }
+    Ok((core, loaded))
+}
+
+/// Opens message tracking with the retention of the transport settings.
+fn open_tracking(ws: &Workspace, run: &RunConfig) -> Result<TrackingWriter, String> {
+    let retention = run
+        .checked
+        .settings
+        .transport
+        .message_tracking_max_age
+        .as_duration()
+        .as_millis() as i64;
+    TrackingWriter::start(ws.dir.tracking_db(), retention).map_err(|e| e.to_string())
+}
+
 fn lock_data_dir(dir: &DataDir) -> Result<std::fs::File, String> {
     let path = dir.root().join("relay.lock");
     let f = std::fs::OpenOptions::new()
@@ -380,24 +406,8 @@ impl EngineHandle {
         let lock = lock_data_dir(&ws.dir)?;
         let run = Arc::new(RunConfig::build(&ws, time::OffsetDateTime::now_utc())?);
         let spool = Arc::new(Spool::open(ws.dir.spool()).map_err(|e| e.to_string())?);
-        let report = spool.load().map_err(|e| e.to_string())?;
-        for (path, why) in &report.quarantined {
-            tracing::warn!("spool file quarantined: {} ({why})", path.display());
-        }
-        let mut core = QueueCore::default();
-        let loaded = report.messages.len();
-        for m in report.messages {
-            core.insert(m.envelope, m.state);
-        }
-        let retention = run
-            .checked
-            .settings
-            .transport
-            .message_tracking_max_age
-            .as_duration()
-            .as_millis() as i64;
-        let tracking =
-            TrackingWriter::start(ws.dir.tracking_db(), retention).map_err(|e| e.to_string())?;
+        let (core, loaded) = load_queue(&spool)?;
+        let tracking = open_tracking(&ws, &run)?;
         let live = Live::new(waker);
         let (tx, mut rx) = mpsc::unbounded_channel::<Cmd>();
         let (ev_tx, ev_rx) = std::sync::mpsc::channel::<EngineEvent>();
@@ -689,25 +699,13 @@ pub fn offline_queue_op(ws: &Workspace, op: &QueueOp) -> Result<QueueReply, Stri
     }
     let run = RunConfig::build(ws, time::OffsetDateTime::now_utc())?;
     let spool = Spool::open(ws.dir.spool()).map_err(|e| e.to_string())?;
-    let report = spool.load().map_err(|e| e.to_string())?;
-    let mut core = QueueCore::default();
-    for m in report.messages {
-        core.insert(m.envelope, m.state);
-    }
+    let (mut core, _) = load_queue(&spool)?;
     let (reply, changes) = apply_queue_op(&mut core, &run, op, inbound::now_ms());
     for (id, st) in &changes.save {
         spool.save_state(id, st).map_err(|e| e.to_string())?;
     }
     if !changes.notices.is_empty() {
-        let retention = run
-            .checked
-            .settings
-            .transport
-            .message_tracking_max_age
-            .as_duration()
-            .as_millis() as i64;
-        let tracking =
-            TrackingWriter::start(ws.dir.tracking_db(), retention).map_err(|e| e.to_string())?;
+        let tracking = open_tracking(ws, &run)?;
         for n in &changes.notices {
             let original = spool.read_body(&n.envelope.id).unwrap_or_default();
             if let Some((env, body, event)) = delivery::build_notice(&run, n, &original) {

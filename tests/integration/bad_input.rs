@@ -1,22 +1,7 @@
 //! Bad input gets a clear one-line error and leaves the data directory byte for byte as it was
 //! (proved by hashing the whole tree before and after).
 
-use crate::util::{Org, openssl, p, peer};
-
-/// Runs a command that must fail with `expect` in its message and change nothing.
-fn refused(org: &Org, args: &[&str], expect: &str) {
-    let before = org.tree_hash();
-    let err = org.fails(args);
-    assert!(
-        err.contains(expect),
-        "mailflow {args:?}: expected '{expect}' in: {err}"
-    );
-    assert_eq!(
-        org.tree_hash(),
-        before,
-        "mailflow {args:?} changed the data directory"
-    );
-}
+use crate::util::{Org, openssl, p, peer, refused};
 
 #[test]
 fn garbage_and_truncated_files_are_refused_without_a_trace() {

@@ -2,21 +2,7 @@
 //! Set-TransportConfig / Set-SendConnector / Set-ReceiveConnector steps, and refusals that
 //! leave settings.ron untouched.
 
-use crate::util::Org;
-
-fn refused(org: &Org, args: &[&str], expect: &str) {
-    let before = org.tree_hash();
-    let err = org.fails(args);
-    assert!(
-        err.contains(expect),
-        "mailflow {args:?}: expected '{expect}' in: {err}"
-    );
-    assert_eq!(
-        org.tree_hash(),
-        before,
-        "mailflow {args:?} changed the data directory"
-    );
-}
+use crate::util::{Org, refused};
 
 #[test]
 fn the_articles_domain_security_settings() {

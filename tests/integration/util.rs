@@ -188,3 +188,19 @@ pub fn openssl(args: &[&str]) -> String {
 pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
+
+/// Runs a command that must fail with `expect` in its one-line message and change nothing in
+/// the data directory (hashed before and after).
+pub fn refused(org: &Org, args: &[&str], expect: &str) {
+    let before = org.tree_hash();
+    let err = org.fails(args);
+    assert!(
+        err.contains(expect),
+        "mailflow {args:?}: expected '{expect}' in: {err}"
+    );
+    assert_eq!(
+        org.tree_hash(),
+        before,
+        "mailflow {args:?} changed the data directory"
+    );
+}
