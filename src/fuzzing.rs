@@ -164,8 +164,11 @@ pub fn certificate_import(data: &[u8]) {
     let _ = crate::pki::subject::Subject::parse(&String::from_utf8_lossy(data));
 }
 
+/// A fuzz target: arbitrary bytes in, panics on a broken invariant.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets by name, for the corpus replay.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("smtp_command", smtp_command),
     ("data_framing", data_framing),
     ("smtp_session", smtp_session),
