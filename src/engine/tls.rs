@@ -157,7 +157,8 @@ pub fn server_config(
     let builder = if ask_client_cert {
         let hints = root_subjects
             .iter()
-            .map(|s| DistinguishedName::in_sequence(s))
+            // Each subject is a whole DER Name (with its SEQUENCE): sent as is, not wrapped again.
+            .map(|s| DistinguishedName::from(s.clone()))
             .collect();
         builder.with_client_cert_verifier(Arc::new(RecordingClientVerifier { hints, algorithms }))
     } else {

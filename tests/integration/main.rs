@@ -1,11 +1,14 @@
 //! Integration tests, one binary with shared helpers: the `mailflow` command driven as an
-//! administrator would, with openssl as the independent peer that checks our PKI output.
+//! administrator would, with openssl as the independent peer that checks our PKI output and a
+//! private Postfix instance as the partner organization.
 
 mod architecture;
 mod bad_input;
 mod certificates;
 mod crash;
 mod domain_security;
+mod postfix;
+mod postfix_interop;
 mod relay_attacks;
 mod relay_basic;
 mod relay_queue;
