@@ -506,7 +506,7 @@ impl Postfix {
             pf.log()
         );
         let addr = pf.addr();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err() {
             assert!(
                 Instant::now() < deadline,
@@ -662,7 +662,7 @@ impl Postfix {
 
     /// Waits until a deferred recipient's reason satisfies `ok`; returns the reason.
     pub fn wait_deferred(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             if let Some(r) = self.deferred_reason().filter(|r| ok(r)) {
                 return r;
@@ -690,7 +690,7 @@ impl Postfix {
 
     /// Waits until the maillog has a line containing every one of `parts`; returns the line.
     pub fn wait_log(&self, parts: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let log = self.log();
             if let Some(l) = log.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
@@ -718,7 +718,7 @@ impl Postfix {
     }
 
     pub fn wait_mailbox(&self, local: &str, count: usize) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let got = self.mailbox(local);
             if got.len() >= count {

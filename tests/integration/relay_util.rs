@@ -120,7 +120,7 @@ impl Relay {
         ok: impl Fn(&[TrackingEvent]) -> bool,
     ) -> Vec<TrackingEvent> {
         let mut last = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             last = self.track(q);
             if ok(&last) {
@@ -153,7 +153,7 @@ impl Relay {
 
     pub fn wait_mailbox(&self, domain: &str, user: &str, count: usize) -> Vec<String> {
         let mut got = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             got = self.mailbox(domain, user);
             if got.len() >= count {
