@@ -14,7 +14,7 @@ mod postfix;
 #[allow(dead_code)]
 mod util;
 
-use postfix::{PemFiles, Postfix, PostfixOptions, ServerTls, ClientTls, TlsLevel};
+use postfix::{ClientTls, PemFiles, Postfix, PostfixOptions, ServerTls, TlsLevel};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -44,22 +44,38 @@ impl Report {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 /// A self-signed identity for the sink and the raw rustls baseline.
 fn identity(name: &str) -> mailflow::engine::tls::TlsIdentity {
     let key = mailflow::pki::keys::KeySpec::P256.generate().unwrap();
     let subject = mailflow::pki::subject::Subject::parse(&format!("CN={name}")).unwrap();
-    let der = mailflow::pki::ca::self_signed(&subject, &[name.to_string()], &key, time::OffsetDateTime::now_utc() - time::Duration::days(1), 30).unwrap();
+    let der = mailflow::pki::ca::self_signed(
+        &subject,
+        &[name.to_string()],
+        &key,
+        time::OffsetDateTime::now_utc() - time::Duration::days(1),
+        30,
+    )
+    .unwrap();
     let info = mailflow::pki::inspect::inspect_certificate(&der).unwrap();
     mailflow::engine::tls::TlsIdentity::new(&der, &[], key.serialize_der(), info)
 }
 
 /// The sink: accepts every message (PIPELINING, optional STARTTLS) and counts them.
-async fn sink(listener: tokio::net::TcpListener, tls: Option<Arc<rustls::ServerConfig>>, count: Arc<AtomicU64>) {
+async fn sink(
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    count: Arc<AtomicU64>,
+) {
     loop {
-        let Ok((s, _)) = listener.accept().await else { continue };
+        let Ok((s, _)) = listener.accept().await else {
+            continue;
+        };
         let _ = s.set_nodelay(true);
         let (tls, count) = (tls.clone(), count.clone());
         tokio::spawn(async move {
@@ -68,7 +84,11 @@ async fn sink(listener: tokio::net::TcpListener, tls: Option<Arc<rustls::ServerC
     }
 }
 
-async fn sink_session(s: tokio::net::TcpStream, tls: Option<Arc<rustls::ServerConfig>>, count: Arc<AtomicU64>) -> std::io::Result<()> {
+async fn sink_session(
+    s: tokio::net::TcpStream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    count: Arc<AtomicU64>,
+) -> std::io::Result<()> {
     let mut s = BufReader::new(s);
     s.get_mut().write_all(b"220 sink ESMTP\r\n").await?;
     let mut line = String::new();
@@ -79,7 +99,11 @@ async fn sink_session(s: tokio::net::TcpStream, tls: Option<Arc<rustls::ServerCo
         }
         let up = line.trim_end().to_ascii_uppercase();
         if up.starts_with("EHLO") {
-            let ext = if tls.is_some() { "250-sink\r\n250-PIPELINING\r\n250 STARTTLS\r\n" } else { "250-sink\r\n250 PIPELINING\r\n" };
+            let ext = if tls.is_some() {
+                "250-sink\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
+            } else {
+                "250-sink\r\n250 PIPELINING\r\n"
+            };
             s.get_mut().write_all(ext.as_bytes()).await?;
         } else if up == "STARTTLS" {
             if let Some(cfg) = tls.clone() {
@@ -102,7 +126,10 @@ async fn sink_session(s: tokio::net::TcpStream, tls: Option<Arc<rustls::ServerCo
     }
 }
 
-async fn plain_loop<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: BufReader<S>, count: Arc<AtomicU64>) -> std::io::Result<()> {
+async fn plain_loop<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut s: BufReader<S>,
+    count: Arc<AtomicU64>,
+) -> std::io::Result<()> {
     let mut line = String::new();
     loop {
         line.clear();
@@ -111,7 +138,9 @@ async fn plain_loop<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
         }
         let up = line.trim_end().to_ascii_uppercase();
         if up.starts_with("EHLO") {
-            s.get_mut().write_all(b"250-sink\r\n250 PIPELINING\r\n").await?;
+            s.get_mut()
+                .write_all(b"250-sink\r\n250 PIPELINING\r\n")
+                .await?;
         } else if up == "DATA" {
             s.get_mut().write_all(b"354 go\r\n").await?;
             read_data(&mut s).await?;
@@ -142,9 +171,12 @@ async fn read_data<S: tokio::io::AsyncRead + Unpin>(s: &mut BufReader<S>) -> std
 /// Starts a sink on a free port; returns its address and counter.
 fn start_sink(rt: &tokio::runtime::Runtime, tls: bool) -> (SocketAddr, Arc<AtomicU64>) {
     let count = Arc::new(AtomicU64::new(0));
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let addr = listener.local_addr().unwrap();
-    let cfg = tls.then(|| mailflow::engine::tls::server_config(&identity("sink.test"), false, &[]).unwrap());
+    let cfg = tls
+        .then(|| mailflow::engine::tls::server_config(&identity("sink.test"), false, &[]).unwrap());
     rt.spawn(sink(listener, cfg, count.clone()));
     (addr, count)
 }
@@ -154,7 +186,16 @@ fn start_sink(rt: &tokio::runtime::Runtime, tls: bool) -> (SocketAddr, Arc<Atomi
 async fn tls_generator(target: SocketAddr, total: usize) -> usize {
     let next = Arc::new(AtomicU64::new(0));
     let ok = Arc::new(AtomicU64::new(0));
-    let body = format!("Subject: bench\r\n\r\n{}\r\n", "x".repeat(BODY - 2).as_str().as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("\r\n"));
+    let body = format!(
+        "Subject: bench\r\n\r\n{}\r\n",
+        "x".repeat(BODY - 2)
+            .as_str()
+            .as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    );
     let cfg = mailflow::engine::tls::client_config(None).unwrap();
     let mut tasks = Vec::new();
     for _ in 0..SESSIONS {
@@ -181,12 +222,20 @@ async fn expect<S: tokio::io::AsyncBufRead + Unpin>(s: &mut S, code: &str) -> st
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
         if line.as_bytes().get(3) != Some(&b'-') {
-            return if line.starts_with(code) { Ok(()) } else { Err(std::io::Error::other(line.clone())) };
+            return if line.starts_with(code) {
+                Ok(())
+            } else {
+                Err(std::io::Error::other(line.clone()))
+            };
         }
     }
 }
 
-async fn tls_message(target: SocketAddr, cfg: &Arc<rustls::ClientConfig>, body: &str) -> std::io::Result<()> {
+async fn tls_message(
+    target: SocketAddr,
+    cfg: &Arc<rustls::ClientConfig>,
+    body: &str,
+) -> std::io::Result<()> {
     let tcp = tokio::net::TcpStream::connect(target).await?;
     tcp.set_nodelay(true)?;
     let mut s = BufReader::new(tcp);
@@ -196,11 +245,15 @@ async fn tls_message(target: SocketAddr, cfg: &Arc<rustls::ClientConfig>, body: 
     s.get_mut().write_all(b"STARTTLS\r\n").await?;
     expect(&mut s, "220").await?;
     let name = rustls::pki_types::ServerName::try_from("relay.test").unwrap();
-    let t = tokio_rustls::TlsConnector::from(cfg.clone()).connect(name, s.into_inner()).await?;
+    let t = tokio_rustls::TlsConnector::from(cfg.clone())
+        .connect(name, s.into_inner())
+        .await?;
     let mut s = BufReader::new(t);
     s.get_mut().write_all(b"EHLO gen.test\r\n").await?;
     expect(&mut s, "250").await?;
-    s.get_mut().write_all(b"MAIL FROM:<gen@example.test>\r\nRCPT TO:<sink@partner.test>\r\nDATA\r\n").await?;
+    s.get_mut()
+        .write_all(b"MAIL FROM:<gen@example.test>\r\nRCPT TO:<sink@partner.test>\r\nDATA\r\n")
+        .await?;
     expect(&mut s, "250").await?;
     expect(&mut s, "250").await?;
     expect(&mut s, "354").await?;
@@ -214,7 +267,19 @@ async fn tls_message(target: SocketAddr, cfg: &Arc<rustls::ClientConfig>, body: 
 
 fn smtp_source(target: SocketAddr, total: usize) -> bool {
     Command::new("smtp-source")
-        .args(["-s", &SESSIONS.to_string(), "-l", &BODY.to_string(), "-m", &total.to_string(), "-f", "gen@example.test", "-t", "sink@partner.test", &target.to_string()])
+        .args([
+            "-s",
+            &SESSIONS.to_string(),
+            "-l",
+            &BODY.to_string(),
+            "-m",
+            &total.to_string(),
+            "-f",
+            "gen@example.test",
+            "-t",
+            "sink@partner.test",
+            &target.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -223,7 +288,13 @@ fn smtp_source(target: SocketAddr, total: usize) -> bool {
 }
 
 /// Sends `total` messages to `target` and waits until the sink counted them all.
-fn run_load(rt: &tokio::runtime::Runtime, target: SocketAddr, sink: &AtomicU64, total: usize, tls: bool) -> Option<f64> {
+fn run_load(
+    rt: &tokio::runtime::Runtime,
+    target: SocketAddr,
+    sink: &AtomicU64,
+    total: usize,
+    tls: bool,
+) -> Option<f64> {
     let start_count = sink.load(Ordering::SeqCst);
     let t0 = Instant::now();
     if tls {
@@ -238,7 +309,10 @@ fn run_load(rt: &tokio::runtime::Runtime, target: SocketAddr, sink: &AtomicU64, 
     let deadline = Instant::now() + Duration::from_secs(600);
     while (sink.load(Ordering::SeqCst) - start_count) < total as u64 {
         if Instant::now() > deadline {
-            eprintln!("the sink got {} of {total}", sink.load(Ordering::SeqCst) - start_count);
+            eprintln!(
+                "the sink got {} of {total}",
+                sink.load(Ordering::SeqCst) - start_count
+            );
             return None;
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -256,8 +330,32 @@ fn wait_port(addr: SocketAddr) {
 /// A Mailflow relay (`mailflow serve`) forwarding everything to `sink`.
 fn mailflow_relay(org: &util::Org, sink: SocketAddr) -> (Child, SocketAddr) {
     let port = postfix::free_port();
-    org.ok(&["connector", "receive", "set", "Default", "--bindings", &format!("127.0.0.1:{port}"), "--tarpit", "0s", "--permission-groups", "anonymoususers,anonymousrelay", "--max-connections-per-source", "5000", "--protocol-logging", "none"]);
-    org.ok(&["connector", "send", "set", "Outbound", "--smart-hosts", &sink.to_string(), "--protocol-logging", "none"]);
+    org.ok(&[
+        "connector",
+        "receive",
+        "set",
+        "Default",
+        "--bindings",
+        &format!("127.0.0.1:{port}"),
+        "--tarpit",
+        "0s",
+        "--permission-groups",
+        "anonymoususers,partners,anonymousrelay",
+        "--max-connections-per-source",
+        "5000",
+        "--protocol-logging",
+        "none",
+    ]);
+    org.ok(&[
+        "connector",
+        "send",
+        "set",
+        "Outbound",
+        "--smart-hosts",
+        &sink.to_string(),
+        "--protocol-logging",
+        "none",
+    ]);
     let child = Command::new(env!("CARGO_BIN_EXE_mailflow"))
         .args(["--data-dir", org.dir.to_str().unwrap(), "serve"])
         .env("RUST_LOG", "error")
@@ -280,7 +378,11 @@ fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.split_whitespace().next()).and_then(|n| n.parse().ok()))
+        .find_map(|l| {
+            l.strip_prefix("VmRSS:")
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -297,15 +399,34 @@ fn postfix_relay(sink: SocketAddr, tls: bool, dir: &std::path::Path) -> Option<P
     ];
     if tls {
         let ca = postfix::TestCa::new("Bench Root", "Bench");
-        let files: PemFiles = ca.issue_files(&postfix::LeafSpec::valid(&["mx.bench.test"]), dir, "postfix");
-        opts.server_tls = Some(ServerTls { level: TlsLevel::May, cert: Some(files), ca_file: None, ask_ccert: false, req_ccert: false });
-        opts.client_tls = Some(ClientTls { level: TlsLevel::May, cert: None, ca_file: None, cert_match: None });
+        let files: PemFiles = ca.issue_files(
+            &postfix::LeafSpec::valid(&["mx.bench.test"]),
+            dir,
+            "postfix",
+        );
+        opts.server_tls = Some(ServerTls {
+            level: TlsLevel::May,
+            cert: Some(files),
+            ca_file: None,
+            ask_ccert: false,
+            req_ccert: false,
+        });
+        opts.client_tls = Some(ClientTls {
+            level: TlsLevel::May,
+            cert: None,
+            ca_file: None,
+            cert_match: None,
+        });
     }
     Postfix::start(opts)
 }
 
 fn throughput(report: &mut Report, rt: &tokio::runtime::Runtime, tls: bool) {
-    let label = if tls { "STARTTLS on both legs" } else { "plain" };
+    let label = if tls {
+        "STARTTLS on both legs"
+    } else {
+        "plain"
+    };
     let total = if tls { 1000 } else { 2000 };
     let (sink_addr, count) = start_sink(rt, tls);
     // The sink alone: the limit.
@@ -337,7 +458,11 @@ fn throughput(report: &mut Report, rt: &tokio::runtime::Runtime, tls: bool) {
         report.figure(&format!("Postfix relay, {label} (msg/s)"), r, "msg/s");
     }
     if let (Some(m), Some(p)) = (mf, pf) {
-        report.figure(&format!("Mailflow/Postfix throughput ratio, {label}"), m / p, "x");
+        report.figure(
+            &format!("Mailflow/Postfix throughput ratio, {label}"),
+            m / p,
+            "x",
+        );
     }
 }
 
@@ -349,12 +474,17 @@ fn handshakes(report: &mut Report, rt: &tokio::runtime::Runtime) {
     let client = identity("client.partner.test");
     let client_cfg = mailflow::engine::tls::client_config(Some(&client)).unwrap();
     // Raw rustls: a server asking for client certificates, one handshake per connection.
-    let server_cfg = mailflow::engine::tls::server_config(&identity("raw.test"), true, &[]).unwrap();
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let server_cfg =
+        mailflow::engine::tls::server_config(&identity("raw.test"), true, &[]).unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let raw = listener.local_addr().unwrap();
     rt.spawn(async move {
         loop {
-            let Ok((s, _)) = listener.accept().await else { continue };
+            let Ok((s, _)) = listener.accept().await else {
+                continue;
+            };
             let cfg = server_cfg.clone();
             tokio::spawn(async move {
                 if let Ok(mut t) = tokio_rustls::TlsAcceptor::from(cfg).accept(s).await {
@@ -372,9 +502,14 @@ fn handshakes(report: &mut Report, rt: &tokio::runtime::Runtime) {
             let (cfg, count) = (client_cfg.clone(), count.clone());
             ts.push(tokio::spawn(async move {
                 while Instant::now() < until {
-                    let Ok(tcp) = tokio::net::TcpStream::connect(raw).await else { continue };
+                    let Ok(tcp) = tokio::net::TcpStream::connect(raw).await else {
+                        continue;
+                    };
                     let name = rustls::pki_types::ServerName::try_from("raw.test").unwrap();
-                    if let Ok(mut t) = tokio_rustls::TlsConnector::from(cfg.clone()).connect(name, tcp).await {
+                    if let Ok(mut t) = tokio_rustls::TlsConnector::from(cfg.clone())
+                        .connect(name, tcp)
+                        .await
+                    {
                         let _ = t.write_all(b"x").await;
                         count.fetch_add(1, Ordering::SeqCst);
                     }
@@ -386,10 +521,25 @@ fn handshakes(report: &mut Report, rt: &tokio::runtime::Runtime) {
         }
     });
     let raw_rate = count.load(Ordering::SeqCst) as f64 / secs;
-    report.figure("raw rustls mutual-TLS handshakes (per s)", raw_rate, "handshakes/s");
+    report.figure(
+        "raw rustls mutual-TLS handshakes (per s)",
+        raw_rate,
+        "handshakes/s",
+    );
     // Mailflow: a receive connector with Domain Security asks for the client certificate.
     let org = util::Org::new("mail.bench.test", "bench.test");
-    org.ok(&["connector", "receive", "set", "Default", "--domain-secure", "true", "--max-connections-per-source", "5000", "--protocol-logging", "none"]);
+    org.ok(&[
+        "connector",
+        "receive",
+        "set",
+        "Default",
+        "--domain-secure",
+        "true",
+        "--max-connections-per-source",
+        "5000",
+        "--protocol-logging",
+        "none",
+    ]);
     let (child, addr) = mailflow_relay(&org, "127.0.0.1:9".parse().unwrap());
     let count = Arc::new(AtomicU64::new(0));
     let until = Instant::now() + Duration::from_secs_f64(secs);
@@ -411,8 +561,16 @@ fn handshakes(report: &mut Report, rt: &tokio::runtime::Runtime) {
     });
     stop(child);
     let mf_rate = count.load(Ordering::SeqCst) as f64 / secs;
-    report.figure("Mailflow mutual-TLS SMTP sessions (per s)", mf_rate, "sessions/s");
-    report.figure("Mailflow sessions / raw rustls handshakes", mf_rate / raw_rate.max(1.0), "x");
+    report.figure(
+        "Mailflow mutual-TLS SMTP sessions (per s)",
+        mf_rate,
+        "sessions/s",
+    );
+    report.figure(
+        "Mailflow sessions / raw rustls handshakes",
+        mf_rate / raw_rate.max(1.0),
+        "x",
+    );
 }
 
 async fn mutual_session(addr: SocketAddr, cfg: &Arc<rustls::ClientConfig>) -> std::io::Result<()> {
@@ -425,7 +583,9 @@ async fn mutual_session(addr: SocketAddr, cfg: &Arc<rustls::ClientConfig>) -> st
     s.get_mut().write_all(b"STARTTLS\r\n").await?;
     expect(&mut s, "220").await?;
     let name = rustls::pki_types::ServerName::try_from("mail.bench.test").unwrap();
-    let t = tokio_rustls::TlsConnector::from(cfg.clone()).connect(name, s.into_inner()).await?;
+    let t = tokio_rustls::TlsConnector::from(cfg.clone())
+        .connect(name, s.into_inner())
+        .await?;
     let mut s = BufReader::new(t);
     s.get_mut().write_all(b"EHLO partner.test\r\n").await?;
     expect(&mut s, "250").await?;
@@ -435,7 +595,16 @@ async fn mutual_session(addr: SocketAddr, cfg: &Arc<rustls::ClientConfig>) -> st
 
 fn idle_memory(report: &mut Report) {
     let org = util::Org::new("mail.bench.test", "bench.test");
-    org.ok(&["connector", "receive", "set", "Default", "--max-connections", "10000", "--max-connections-per-source", "10000"]);
+    org.ok(&[
+        "connector",
+        "receive",
+        "set",
+        "Default",
+        "--max-connections",
+        "10000",
+        "--max-connections-per-source",
+        "10000",
+    ]);
     let (child, addr) = mailflow_relay(&org, "127.0.0.1:9".parse().unwrap());
     std::thread::sleep(Duration::from_millis(500));
     let before = rss_kib(child.id());
@@ -448,18 +617,35 @@ fn idle_memory(report: &mut Report) {
     std::thread::sleep(Duration::from_secs(2));
     let after = rss_kib(child.id());
     report.figure("relay resident memory, idle", before as f64 / 1024.0, "MiB");
-    report.figure("relay resident memory with 2000 idle sessions", after as f64 / 1024.0, "MiB");
-    report.figure("memory per idle session", (after.saturating_sub(before) as f64 * 1024.0) / held.len().max(1) as f64, "bytes");
+    report.figure(
+        "relay resident memory with 2000 idle sessions",
+        after as f64 / 1024.0,
+        "MiB",
+    );
+    report.figure(
+        "memory per idle session",
+        (after.saturating_sub(before) as f64 * 1024.0) / held.len().max(1) as f64,
+        "bytes",
+    );
     drop(held);
     stop(child);
 }
 
 fn main() {
     // `cargo bench` passes --bench; any other argument selects figures by name.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let want = |name: &str| args.is_empty() || args.iter().any(|a| name.contains(a.as_str()));
     let mut report = Report { lines: Vec::new() };
-    report.note(&format!("mailflow-bench {} on {} CPUs", env!("CARGO_PKG_VERSION"), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)));
+    report.note(&format!(
+        "mailflow-bench {} on {} CPUs",
+        env!("CARGO_PKG_VERSION"),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    ));
     let rt = rt();
     if want("throughput") {
         throughput(&mut report, &rt, false);

@@ -617,6 +617,18 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
             "issued by the partner itself (woodgrove's CA) for contoso",
             b.ca.good("mail.contoso.test", &["contoso.test"]),
         ),
+        ("self-signed, not pinned", {
+            let key = KeySpec::P256.generate().unwrap();
+            let der = ca::self_signed(
+                &Subject::parse("CN=mail.contoso.test").unwrap(),
+                &["contoso.test".into()],
+                &key,
+                now - TDuration::days(1),
+                30,
+            )
+            .unwrap();
+            (String::new(), der, key)
+        }),
     ];
     for (name, cert) in &cases {
         let r = mail_from_over_tls(addr, Some(&identity(cert)), "alice@contoso.test", true);
@@ -902,4 +914,70 @@ fn the_probe_gives_a_verdict_per_policy() {
     assert_eq!(report.chain.len(), 2, "leaf and the CA sent with it");
     let _ = &b.cert;
     wait_until("nothing", Duration::from_millis(10), || true);
+}
+
+#[test]
+fn require_tls_and_tls_auth_levels_work_the_same_way_for_unlisted_domains() {
+    use mailflow::config::TlsAuthLevel;
+    let (a, b) = pair();
+    // Not on the lists: RequireTLS and TlsAuthLevel apply instead of Domain Security.
+    a.relay.change(|s| {
+        s.transport.tls_send_domain_secure_list.clear();
+        s.send_connectors[0].require_tls = true;
+        s.send_connectors[0].tls_auth_level = Some(TlsAuthLevel::DomainValidation);
+        s.send_connectors[0].tls_domain = Some("mail.fabrikam.test".into());
+    });
+    expect_deferred(
+        &a,
+        &b,
+        "domain validation",
+        "do not match mail.fabrikam.test",
+    );
+    // CertificateValidation: a self-signed partner certificate is refused.
+    let key = KeySpec::P256.generate().unwrap();
+    let der = ca::self_signed(
+        &Subject::parse("CN=mail.woodgrove.test").unwrap(),
+        &["mail.woodgrove.test".into()],
+        &key,
+        OffsetDateTime::now_utc() - TDuration::days(1),
+        30,
+    )
+    .unwrap();
+    let tp = install(
+        &b.relay,
+        &format!("{}{}", to_pem(&der), key.serialize_pem()),
+    );
+    b.relay.change(|s| {
+        s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(tp.clone())
+    });
+    a.relay.change(|s| {
+        s.send_connectors[0].tls_auth_level = Some(TlsAuthLevel::CertificateValidation);
+        s.send_connectors[0].tls_domain = None;
+    });
+    expect_deferred(&a, &b, "chain validation", "not trusted");
+    // EncryptionOnly: TLS is enough; the same self-signed certificate is accepted, the message
+    // is Encrypted (not Domain Secure).
+    a.relay
+        .change(|s| s.send_connectors[0].tls_auth_level = Some(TlsAuthLevel::EncryptionOnly));
+    a.relay
+        .handle()
+        .queue_op(mailflow::engine::QueueOp::Retry {
+            queue: "woodgrove.test via Outbound".into(),
+        })
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap();
+    b.relay.wait_mailbox("woodgrove.test", "bob", 1);
+    let sent = a
+        .relay
+        .wait_track("SEND", &kind(EventKind::Send), |e| !e.is_empty());
+    assert_eq!(sent[0].security, SecurityStatus::Encrypted);
+    assert!(
+        sent[0]
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("RequireTLS (EncryptionOnly)"),
+        "{:?}",
+        sent[0].detail
+    );
 }
