@@ -189,7 +189,6 @@ async fn tls_generator(target: SocketAddr, total: usize) -> usize {
     let body = format!(
         "Subject: bench\r\n\r\n{}\r\n",
         "x".repeat(BODY - 2)
-            .as_str()
             .as_bytes()
             .chunks(76)
             .map(|c| String::from_utf8_lossy(c).into_owned())
