@@ -76,6 +76,10 @@ fn visuals() -> Visuals {
         w.corner_radius = r;
     }
     v.widgets.noninteractive.bg_stroke = Stroke::new(1.0, LINE);
+    // Inputs and buttons get a visible edge on white cards.
+    v.widgets.inactive.bg_stroke = Stroke::new(1.0, Color32::from_rgb(0xc3, 0xcb, 0xd6));
+    v.widgets.hovered.bg_stroke = Stroke::new(1.0, Color32::from_rgb(0x9f, 0xb0, 0xc6));
+    v.text_edit_bg_color = Some(Color32::WHITE);
     v.widgets.inactive.weak_bg_fill = Color32::from_rgb(0xe8, 0xec, 0xf1);
     v.widgets.inactive.bg_fill = Color32::from_rgb(0xe8, 0xec, 0xf1);
     v.widgets.hovered.weak_bg_fill = Color32::from_rgb(0xdc, 0xe4, 0xee);

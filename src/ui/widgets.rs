@@ -214,10 +214,9 @@ pub fn text_field(
     problems_here: &[String],
 ) -> Response {
     field(ui, label, problems_here, |ui| {
-        ui.add(
-            egui::TextEdit::singleline(value)
-                .hint_text(hint)
-                .desired_width(320.0),
+        ui.add_sized(
+            [340.0, 22.0],
+            egui::TextEdit::singleline(value).hint_text(hint),
         )
     })
 }
@@ -403,10 +402,9 @@ pub fn path_field(ui: &mut Ui, label: &str, path: &mut String, problems_here: &[
     let mut browse = false;
     field(ui, label, problems_here, |ui| {
         ui.horizontal(|ui| {
-            let r = ui.add(
-                egui::TextEdit::singleline(path)
-                    .hint_text("/path/to/file")
-                    .desired_width(380.0),
+            let r = ui.add_sized(
+                [420.0, 22.0],
+                egui::TextEdit::singleline(path).hint_text("/path/to/file"),
             );
             if ui
                 .button("Browse…")
@@ -420,4 +418,65 @@ pub fn path_field(ui: &mut Ui, label: &str, path: &mut String, problems_here: &[
         .inner
     });
     browse
+}
+
+/// Splits the space left in `ui`: `right` gets `width` on the right, `left` the rest (with a
+/// gap). Both fill the height.
+pub fn split_right(
+    ui: &mut Ui,
+    width: f32,
+    left: impl FnOnce(&mut Ui),
+    right: impl FnOnce(&mut Ui),
+) {
+    let rect = ui.available_rect_before_wrap();
+    let gap = 14.0;
+    let w = width.min(rect.width() * 0.55);
+    let right_rect = egui::Rect::from_min_max(egui::pos2(rect.max.x - w, rect.min.y), rect.max);
+    let left_rect =
+        egui::Rect::from_min_max(rect.min, egui::pos2(rect.max.x - w - gap, rect.max.y));
+    let clip = ui.clip_rect();
+    let mut l = ui.new_child(
+        egui::UiBuilder::new()
+            .id_salt("split-left")
+            .max_rect(left_rect),
+    );
+    l.set_clip_rect(left_rect.intersect(clip));
+    left(&mut l);
+    let mut r = ui.new_child(
+        egui::UiBuilder::new()
+            .id_salt("split-right")
+            .max_rect(right_rect),
+    );
+    r.set_clip_rect(right_rect.intersect(clip));
+    right(&mut r);
+    ui.advance_cursor_after_rect(rect);
+}
+
+/// A white panel filling its space, for side panels.
+pub fn side_panel<R>(ui: &mut Ui, add: impl FnOnce(&mut Ui) -> R) -> R {
+    let rect = ui.available_rect_before_wrap();
+    egui::Frame::new()
+        .fill(Color32::WHITE)
+        .stroke(Stroke::new(1.0, theme::LINE))
+        .corner_radius(CornerRadius::same(6))
+        .inner_margin(Margin::same(12))
+        .show(ui, |ui| {
+            ui.set_min_size(rect.size() - egui::vec2(26.0, 26.0));
+            ui.set_max_width(rect.width() - 26.0);
+            add(ui)
+        })
+        .inner
+}
+
+/// A left-aligned label in a box of fixed width (for aligned rows outside grids).
+pub fn fixed_label(ui: &mut Ui, width: f32, text: impl Into<egui::WidgetText>) -> Response {
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, 22.0),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_width(width);
+            ui.label(text)
+        },
+    )
+    .inner
 }

@@ -121,13 +121,20 @@ pub fn show(ui: &mut Ui, v: &mut InspectorView, cx: &mut Cx) {
             file_view(
                 ui,
                 &f.report,
-                &f.path.display().to_string(),
+                &file_name(&f.path),
                 &mut v.index,
                 &mut v.tab,
                 cx.now,
             );
         }
     }
+}
+
+/// The file name of a path, for headings.
+pub fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
 }
 
 /// A whole file: what it holds, a choice when it holds several certificates, then the report.

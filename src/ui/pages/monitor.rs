@@ -12,7 +12,7 @@ use crate::ui::theme::{self, MUTED};
 use crate::ui::widgets;
 use egui::{RichText, Ui};
 use egui_extras::Column;
-use egui_plot::{Bar, BarChart, Legend, Line, Plot};
+use egui_plot::{Bar, BarChart, Line, Plot};
 
 #[derive(Default)]
 pub struct MonitorView {
@@ -38,134 +38,142 @@ pub fn show(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
     counters(ui, cx);
     ui.add_space(8.0);
     let sessions = &snap.sessions;
-    egui::Panel::bottom("monitor-charts")
-        .resizable(false)
-        .exact_size(210.0)
-        .frame(egui::Frame::new().inner_margin(egui::Margin {
-            left: 0,
-            right: 0,
-            top: 8,
-            bottom: 0,
-        }))
-        .show(ui, |ui| charts(ui, &snap.history, cx.now_ms));
-    egui::Panel::right("monitor-transcript")
-        .resizable(true)
-        .default_size(400.0)
-        .min_size(260.0)
-        .frame(egui::Frame::new().inner_margin(egui::Margin {
-            left: 12,
-            right: 0,
-            top: 0,
-            bottom: 0,
-        }))
-        .show(ui, |ui| {
-            transcript(
-                ui,
-                v.selected
-                    .and_then(|id| sessions.iter().find(|s| s.id == id)),
-            )
-        });
-    widgets::section(ui, &format!("Active sessions ({})", sessions.len()));
     let mut clicked = None;
     let now = cx.now_ms;
-    ui.push_id("sessions-table", |ui| {
-        widgets::table(ui, "sessions")
-            .column(Column::initial(60.0))
-            .column(Column::initial(90.0).clip(true))
-            .column(Column::initial(140.0).clip(true))
-            .column(Column::initial(80.0).clip(true))
-            .column(Column::initial(190.0).clip(true))
-            .column(Column::initial(150.0).clip(true))
-            .column(Column::initial(130.0))
-            .column(Column::initial(110.0))
-            .column(Column::remainder().at_least(60.0))
-            .header(24.0, |mut h| {
-                for t in [
-                    "Dir.",
-                    "Connector",
-                    "Peer",
-                    "State",
-                    "TLS",
-                    "Client certificate",
-                    "Security",
-                    "Bytes in/out",
-                    "Duration",
-                ] {
-                    h.col(|ui| widgets::header(ui, t));
-                }
-            })
-            .body(|body| {
-                body.rows(26.0, sessions.len(), |mut row| {
-                    let s = &sessions[row.index()];
-                    row.set_selected(v.selected == Some(s.id));
-                    row.col(|ui| {
-                        match s.direction {
-                            Direction::Inbound => ui
-                                .label("⬇ In")
-                                .on_hover_text("Inbound: a client sends to us"),
-                            Direction::Outbound => ui
-                                .label("⬆ Out")
-                                .on_hover_text("Outbound: we deliver to the next hop"),
-                        };
-                    });
-                    row.col(|ui| {
-                        ui.label(&s.connector);
-                    });
-                    row.col(|ui| {
-                        ui.label(&s.peer);
-                    });
-                    row.col(|ui| {
-                        ui.label(&s.state);
-                    });
-                    row.col(|ui| {
-                        match (&s.tls_version, &s.cipher) {
-                            (Some(v), Some(c)) => ui.label(format!("{v} {c}")),
-                            (Some(v), None) => ui.label(v),
-                            _ => ui.label(RichText::new("none").color(MUTED)),
-                        };
-                    });
-                    row.col(|ui| {
-                        ui.label(s.client_certificate.as_deref().unwrap_or("—"));
-                    });
-                    row.col(|ui| match s.security {
-                        Some(sec) => {
-                            widgets::security_badge(ui, sec);
-                        }
-                        None => {
-                            ui.label(RichText::new("—").color(MUTED));
-                        }
-                    });
-                    row.col(|ui| {
-                        ui.label(format!(
-                            "{} / {}",
-                            format::bytes(s.bytes_in),
-                            format::bytes(s.bytes_out)
-                        ));
-                    });
-                    row.col(|ui| {
-                        ui.label(format::duration_ms(now - s.started));
-                    });
-                    if row.response().clicked() {
-                        clicked = Some(s.id);
-                    }
-                });
-            });
+    let selected = v.selected;
+    ui.label(
+        RichText::new(format!("Active sessions ({})", sessions.len()))
+            .strong()
+            .size(15.5),
+    );
+    ui.add_space(2.0);
+    ui.push_id("sessions", |ui| {
+        sessions_table(ui, sessions, selected, now, &mut clicked);
     });
     if sessions.is_empty() {
         ui.label(RichText::new("No session right now. Sessions appear here while a client or partner is connected.").color(MUTED));
     }
+    ui.add_space(10.0);
+    widgets::split_right(
+        ui,
+        390.0,
+        |ui| charts(ui, &snap.history, cx.now_ms),
+        |ui| {
+            widgets::side_panel(ui, |ui| {
+                transcript(
+                    ui,
+                    selected.and_then(|id| sessions.iter().find(|s| s.id == id)),
+                )
+            })
+        },
+    );
     if clicked.is_some() {
         v.selected = clicked;
     }
 }
 
+fn sessions_table(
+    ui: &mut Ui,
+    sessions: &[SessionRow],
+    selected: Option<u64>,
+    now: i64,
+    clicked: &mut Option<u64>,
+) {
+    widgets::table(ui, "sessions")
+        .column(Column::exact(50.0))
+        .column(Column::initial(96.0).clip(true))
+        .column(Column::initial(132.0).clip(true))
+        .column(Column::initial(70.0).clip(true))
+        .column(Column::exact(126.0))
+        .column(Column::initial(166.0).clip(true))
+        .column(Column::remainder().at_least(90.0).clip(true))
+        .column(Column::exact(112.0))
+        .column(Column::exact(60.0))
+        .max_scroll_height(236.0)
+        .header(24.0, |mut h| {
+            for t in [
+                "Dir.",
+                "Connector",
+                "Peer",
+                "State",
+                "Security",
+                "TLS",
+                "Client certificate",
+                "Bytes in/out",
+                "Duration",
+            ] {
+                h.col(|ui| widgets::header(ui, t));
+            }
+        })
+        .body(|body| {
+            body.rows(26.0, sessions.len(), |mut row| {
+                let s = &sessions[row.index()];
+                row.set_selected(selected == Some(s.id));
+                row.col(|ui| {
+                    match s.direction {
+                        Direction::Inbound => ui
+                            .label("⬇ In")
+                            .on_hover_text("Inbound: a client sends to us"),
+                        Direction::Outbound => ui
+                            .label("⬆ Out")
+                            .on_hover_text("Outbound: we deliver to the next hop"),
+                    };
+                });
+                row.col(|ui| {
+                    ui.label(&s.connector);
+                });
+                row.col(|ui| {
+                    ui.label(&s.peer);
+                });
+                row.col(|ui| {
+                    ui.label(&s.state);
+                });
+                row.col(|ui| match s.security {
+                    Some(sec) => {
+                        widgets::security_badge(ui, sec);
+                    }
+                    None => {
+                        ui.label(RichText::new("—").color(MUTED));
+                    }
+                });
+                row.col(|ui| {
+                    match (&s.tls_version, &s.cipher) {
+                        (Some(v), Some(c)) => ui
+                            .label(format!("{v} {c}"))
+                            .on_hover_text(format!("{v} {c}")),
+                        (Some(v), None) => ui.label(v),
+                        _ => ui.label(RichText::new("none").color(MUTED)),
+                    };
+                });
+                row.col(|ui| {
+                    match &s.client_certificate {
+                        Some(c) => ui.label(c).on_hover_text(c.as_str()),
+                        None => ui.label(RichText::new("—").color(MUTED)),
+                    };
+                });
+                row.col(|ui| {
+                    ui.label(format!(
+                        "{} / {}",
+                        format::bytes(s.bytes_in),
+                        format::bytes(s.bytes_out)
+                    ));
+                });
+                row.col(|ui| {
+                    ui.label(format::duration_ms(now - s.started));
+                });
+                if row.response().clicked() {
+                    *clicked = Some(s.id);
+                }
+            });
+        });
+}
+
 fn counters(ui: &mut Ui, cx: &Cx) {
     let c = &cx.live.snapshot.counters;
-    let total = (c.domain_secure + c.encrypted + c.plaintext).max(1) as f32;
     ui.horizontal(|ui| {
         let tile = |ui: &mut Ui, label: &str, value: String, color: egui::Color32| {
             widgets::card(ui, |ui| {
-                ui.set_min_width(104.0);
+                ui.set_min_width(96.0);
                 ui.vertical(|ui| {
                     ui.label(RichText::new(value).size(20.0).strong().color(color));
                     ui.label(RichText::new(label).color(MUTED).size(12.0));
@@ -188,18 +196,6 @@ fn counters(ui: &mut Ui, cx: &Cx) {
         );
         tile(ui, "Deferred", c.deferred.to_string(), theme::WARN);
         tile(ui, "Rejected", c.rejected.to_string(), theme::BAD);
-        for (s, n) in [
-            (SecurityStatus::DomainSecure, c.domain_secure),
-            (SecurityStatus::Encrypted, c.encrypted),
-            (SecurityStatus::Plaintext, c.plaintext),
-        ] {
-            tile(
-                ui,
-                &format!("{} {}", widgets::security_icon(s), s.label()),
-                format!("{n} ({:.0}%)", 100.0 * n as f32 / total),
-                widgets::security_color(s),
-            );
-        }
     });
 }
 
@@ -221,8 +217,11 @@ fn transcript(ui: &mut Ui, s: Option<&SessionRow>) {
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
                     for line in &s.transcript {
-                        let color = if line.starts_with("S:") || line.starts_with('<') {
+                        // "< " client, "> " server, "* " what the relay decided.
+                        let color = if line.starts_with('>') {
                             theme::ACCENT
+                        } else if line.starts_with('*') {
+                            theme::GOOD
                         } else {
                             theme::TEXT
                         };
@@ -235,18 +234,20 @@ fn transcript(ui: &mut Ui, s: Option<&SessionRow>) {
 fn charts(ui: &mut Ui, history: &[MinutePoint], now_ms: i64) {
     let now_min = now_ms / 60_000;
     let x = |p: &MinutePoint| (p.minute - now_min) as f64;
-    ui.columns(3, |cols| {
+    share(ui, history);
+    ui.add_space(6.0);
+    let h = (ui.available_height() - 24.0).max(90.0);
+    ui.columns(2, |cols| {
         cols[0].label(RichText::new("Sessions per minute").strong());
         let sessions: Vec<[f64; 2]> = history.iter().map(|p| [x(p), p.sessions as f64]).collect();
         Plot::new("sessions-plot")
-            .height(170.0)
+            .height(h)
             .allow_drag(false)
             .allow_zoom(false)
             .allow_scroll(false)
             .include_y(0.0)
             .include_x(-60.0)
             .include_x(0.0)
-            .x_axis_label("minutes ago")
             .show(&mut cols[0], |p| {
                 p.line(
                     Line::new("Sessions", sessions)
@@ -254,7 +255,7 @@ fn charts(ui: &mut Ui, history: &[MinutePoint], now_ms: i64) {
                         .width(2.0),
                 );
             });
-        cols[1].label(RichText::new("Messages per minute").strong());
+        cols[1].label(RichText::new("Messages per minute by security").strong());
         let bars = |f: fn(&MinutePoint) -> u64| -> Vec<Bar> {
             history
                 .iter()
@@ -270,21 +271,18 @@ fn charts(ui: &mut Ui, history: &[MinutePoint], now_ms: i64) {
             .color(theme::PLAINTEXT)
             .stack_on(&[&ds, &enc]);
         Plot::new("messages-plot")
-            .height(170.0)
+            .height(h)
             .allow_drag(false)
             .allow_zoom(false)
             .allow_scroll(false)
             .include_y(0.0)
             .include_x(-60.0)
             .include_x(0.0)
-            .legend(Legend::default())
             .show(&mut cols[1], |p| {
                 p.bar_chart(ds);
                 p.bar_chart(enc);
                 p.bar_chart(plain);
             });
-        cols[2].label(RichText::new("Share of messages (last 2 hours)").strong());
-        share(&mut cols[2], history);
     });
 }
 
@@ -293,50 +291,43 @@ fn share(ui: &mut Ui, history: &[MinutePoint]) {
         (a.0 + p.domain_secure, a.1 + p.encrypted, a.2 + p.plaintext)
     });
     let total = ds + enc + plain;
-    ui.add_space(8.0);
-    let (rect, _) =
-        ui.allocate_exact_size(egui::vec2(ui.available_width(), 26.0), egui::Sense::hover());
-    let painter = ui.painter();
-    if total == 0 {
-        painter.rect_filled(rect, 4.0, theme::LINE);
-    } else {
-        let mut left = rect.left();
-        for (n, color) in [
-            (ds, theme::DOMAIN_SECURE),
-            (enc, theme::ENCRYPTED),
-            (plain, theme::PLAINTEXT),
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new("Last 2 hours:").strong());
+        for (s, n) in [
+            (SecurityStatus::DomainSecure, ds),
+            (SecurityStatus::Encrypted, enc),
+            (SecurityStatus::Plaintext, plain),
         ] {
-            let w = rect.width() * n as f32 / total as f32;
-            if w > 0.0 {
-                let r = egui::Rect::from_min_size(
-                    egui::pos2(left, rect.top()),
-                    egui::vec2(w, rect.height()),
-                );
-                painter.rect_filled(r, 0.0, color);
-                left += w;
-            }
-        }
-    }
-    ui.add_space(8.0);
-    for (s, n) in [
-        (SecurityStatus::DomainSecure, ds),
-        (SecurityStatus::Encrypted, enc),
-        (SecurityStatus::Plaintext, plain),
-    ] {
-        ui.horizontal(|ui| {
             widgets::security_badge(ui, s);
             let pct = if total == 0 {
                 0.0
             } else {
                 100.0 * n as f64 / total as f64
             };
-            ui.label(format!(
-                "{n} message{} ({pct:.0}%)",
-                if n == 1 { "" } else { "s" }
-            ));
-        });
-    }
+            ui.label(format!("{n} ({pct:.0}%)"));
+        }
+    });
+    let (rect, _) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), 12.0), egui::Sense::hover());
+    let painter = ui.painter();
     if total == 0 {
-        ui.label(RichText::new("No message yet in the last two hours.").color(MUTED));
+        painter.rect_filled(rect, 3.0, theme::LINE);
+        return;
+    }
+    let mut left = rect.left();
+    for (n, color) in [
+        (ds, theme::DOMAIN_SECURE),
+        (enc, theme::ENCRYPTED),
+        (plain, theme::PLAINTEXT),
+    ] {
+        let w = rect.width() * n as f32 / total as f32;
+        if w > 0.0 {
+            let r = egui::Rect::from_min_size(
+                egui::pos2(left, rect.top()),
+                egui::vec2(w, rect.height()),
+            );
+            painter.rect_filled(r, 0.0, color);
+            left += w;
+        }
     }
 }

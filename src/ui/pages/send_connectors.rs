@@ -279,6 +279,8 @@ pub fn show(ui: &mut Ui, v: &mut SendView, cx: &mut Cx) {
                             "Never (STARTTLS ignored)".to_string()
                         } else if c.require_tls {
                             format!("Required, {}", level_text(c.tls_auth_level))
+                        } else if c.domain_secure_enabled {
+                            "Mutual TLS to listed partners".to_string()
                         } else {
                             "Opportunistic".to_string()
                         });

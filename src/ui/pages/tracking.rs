@@ -258,78 +258,72 @@ pub fn show(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
         return;
     }
     let mut select = None;
-    egui::Panel::right("tracking-details")
-        .resizable(true)
-        .default_size(420.0)
-        .min_size(300.0)
-        .frame(egui::Frame::new().inner_margin(egui::Margin {
-            left: 12,
-            right: 0,
-            top: 0,
-            bottom: 0,
-        }))
-        .show(ui, |ui| details(ui, v, &set));
+    let mut sort = None;
     let empty = Vec::new();
     let order: &[u32] = order.as_ref().map(|o| o.as_slice()).unwrap_or(&empty);
-    let mut sort = None;
-    ui.push_id("tracking-table", |ui| {
-        widgets::table(ui, "tracking")
-            .column(Column::initial(140.0))
-            .column(Column::initial(170.0).clip(true))
-            .column(Column::initial(170.0).clip(true))
-            .column(Column::initial(170.0).clip(true))
-            .column(Column::initial(80.0))
-            .column(Column::remainder().at_least(130.0))
-            .header(24.0, |mut h| {
-                for (col, title) in [
-                    (TrackColumn::Time, "Time (UTC)"),
-                    (TrackColumn::Sender, "Sender"),
-                    (TrackColumn::Recipients, "Recipients"),
-                    (TrackColumn::Subject, "Subject"),
-                    (TrackColumn::Status, "Status"),
-                    (TrackColumn::Security, "Security"),
-                ] {
-                    h.col(|ui| {
-                        let sorted = (v.column == col).then_some(v.ascending);
-                        if widgets::sort_header(ui, title, sorted) {
-                            sort = Some(col);
+    widgets::split_right(
+        ui,
+        390.0,
+        |ui| {
+            widgets::table(ui, "tracking")
+                .column(Column::exact(128.0))
+                .column(Column::initial(140.0).clip(true))
+                .column(Column::initial(130.0).clip(true))
+                .column(Column::remainder().at_least(90.0).clip(true))
+                .column(Column::exact(74.0))
+                .column(Column::exact(126.0))
+                .header(24.0, |mut h| {
+                    for (col, title) in [
+                        (TrackColumn::Time, "Time (UTC)"),
+                        (TrackColumn::Sender, "Sender"),
+                        (TrackColumn::Recipients, "Recipients"),
+                        (TrackColumn::Subject, "Subject"),
+                        (TrackColumn::Status, "Status"),
+                        (TrackColumn::Security, "Security"),
+                    ] {
+                        h.col(|ui| {
+                            let sorted = (v.column == col).then_some(v.ascending);
+                            if widgets::sort_header(ui, title, sorted) {
+                                sort = Some(col);
+                            }
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(26.0, order.len(), |mut row| {
+                        let Some(r) = order
+                            .get(row.index())
+                            .and_then(|&i| set.rows.get(i as usize))
+                        else {
+                            return;
+                        };
+                        row.set_selected(v.selected.as_deref() == Some(r.internal_id.as_str()));
+                        row.col(|ui| {
+                            ui.label(&r.time_text);
+                        });
+                        row.col(|ui| {
+                            ui.label(&r.sender);
+                        });
+                        row.col(|ui| {
+                            ui.label(&r.recipients);
+                        });
+                        row.col(|ui| {
+                            ui.label(&r.subject);
+                        });
+                        row.col(|ui| {
+                            ui.label(RichText::new(r.status).color(status_color(r.status)));
+                        });
+                        row.col(|ui| {
+                            widgets::security_badge(ui, r.security);
+                        });
+                        if row.response().clicked() {
+                            select = Some(r.internal_id.clone());
                         }
                     });
-                }
-            })
-            .body(|body| {
-                body.rows(26.0, order.len(), |mut row| {
-                    let Some(r) = order
-                        .get(row.index())
-                        .and_then(|&i| set.rows.get(i as usize))
-                    else {
-                        return;
-                    };
-                    row.set_selected(v.selected.as_deref() == Some(r.internal_id.as_str()));
-                    row.col(|ui| {
-                        ui.label(&r.time_text);
-                    });
-                    row.col(|ui| {
-                        ui.label(&r.sender);
-                    });
-                    row.col(|ui| {
-                        ui.label(&r.recipients);
-                    });
-                    row.col(|ui| {
-                        ui.label(&r.subject);
-                    });
-                    row.col(|ui| {
-                        ui.label(RichText::new(r.status).color(status_color(r.status)));
-                    });
-                    row.col(|ui| {
-                        widgets::security_badge(ui, r.security);
-                    });
-                    if row.response().clicked() {
-                        select = Some(r.internal_id.clone());
-                    }
                 });
-            });
-    });
+        },
+        |ui| widgets::side_panel(ui, |ui| details(ui, v, &set)),
+    );
     if let Some(col) = sort {
         if v.column == col {
             v.ascending = !v.ascending;

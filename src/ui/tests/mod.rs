@@ -6,6 +6,7 @@
 
 mod relay_pages;
 mod responsive;
+mod sample;
 mod screenshots;
 mod wizards;
 
@@ -331,11 +332,26 @@ mod fixture_gen {
             "Fabrikam Root CA",
             "Fabrikam",
             &fb_key,
-            made - time::Duration::days(100),
+            made - time::Duration::days(500),
             10,
         )
         .expect("ca");
         std::fs::write(files.join("fabrikam-root.cer"), builder::to_pem(&fb_root)).expect("write");
+        // A Fabrikam server certificate that expired: for the inspector's findings.
+        let fbm_key = KeySpec::Rsa2048.generate().expect("key");
+        let fbm_subject = Subject::parse("O=Fabrikam, CN=smtp.fabrikam.test").expect("subject");
+        let fbm_req =
+            request::build_request(&fbm_subject, &["smtp.fabrikam.test".to_string()], &fbm_key)
+                .expect("req");
+        let fbm = ca::issue_from_request(
+            &fb_root,
+            &fb_key,
+            &fbm_req,
+            made - time::Duration::days(380),
+            400,
+        )
+        .expect("issue");
+        std::fs::write(files.join("fabrikam-smtp.cer"), builder::to_pem(&fbm)).expect("write");
         let added = ws
             .trust_add(builder::to_pem(&wg_root).as_bytes(), made)
             .expect("trust");

@@ -91,7 +91,12 @@ impl DomainSecurityWizard {
             receive: s
                 .receive_connectors
                 .iter()
-                .map(|c| (c.name.clone(), c.enabled))
+                .map(|c| {
+                    let partners = c
+                        .permission_groups
+                        .contains(&crate::config::PermissionGroup::Partners);
+                    (c.name.clone(), c.enabled && partners)
+                })
                 .collect(),
             probe: None,
             probing: false,
@@ -430,9 +435,34 @@ impl DomainSecurityWizard {
                     cx.push(Action::CloseWizard);
                     cx.push(Action::Navigate(Page::TransportSettings));
                 }
+                0 => {
+                    self.preselect_send(cx.data);
+                    self.step = 1;
+                }
                 s => self.step = s + 1,
             }
         }
+    }
+
+    /// Preselects the send connectors whose address spaces cover the partner's domain.
+    fn preselect_send(&mut self, data: &ConsoleData) {
+        let Ok(d) = self.partner() else { return };
+        let covers = |pattern: &str| {
+            let p = pattern.trim().to_ascii_lowercase();
+            p == "*"
+                || p == d
+                || p.strip_prefix("*.")
+                    .is_some_and(|s| d.ends_with(&format!(".{s}")))
+        };
+        self.send = data
+            .settings
+            .send_connectors
+            .iter()
+            .map(|c| {
+                let on = c.enabled && c.address_spaces.iter().any(|a| covers(&a.address));
+                (c.name.clone(), on)
+            })
+            .collect();
     }
 
     fn partner_step(&mut self, ui: &mut Ui, cx: &mut Cx) {

@@ -11,7 +11,7 @@ use crate::ui::format::shell_arg;
 use crate::ui::jobs::{Done, Failure, LoadedFile};
 use crate::ui::nav::Page;
 use crate::ui::pages::Cx;
-use crate::ui::pages::inspector::{self, Tab};
+use crate::ui::pages::inspector::{self, Tab, file_name};
 use crate::ui::theme::{GOOD, INFO, MUTED, WARN};
 use crate::ui::widgets;
 use egui::{RichText, Ui};
@@ -223,15 +223,8 @@ impl ImportWizard {
             );
         }
         match &f.report.completes_request {
-            Some(r) => widgets::note(
-                ui,
-                GOOD,
-                "✔",
-                &format!(
-                    "It completes pending request {} ({}): the certificate joins the request's private key.",
-                    r.id, r.subject
-                ),
-            ),
+            // The inspector view below says which request it completes.
+            Some(_) => {}
             None if f.report.private_keys > 0 => widgets::note(
                 ui,
                 INFO,
@@ -249,7 +242,7 @@ impl ImportWizard {
         inspector::file_view(
             ui,
             &f.report,
-            &f.path.display().to_string(),
+            &file_name(&f.path),
             &mut self.index,
             &mut self.tab,
             cx.now,

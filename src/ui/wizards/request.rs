@@ -340,34 +340,46 @@ impl RequestWizard {
         let mut remove = None;
         widgets::card(ui, |ui| {
             ui.set_width(ui.available_width());
-            egui::Grid::new("rdn-rows")
-                .num_columns(4)
-                .spacing([12.0, 8.0])
-                .show(ui, |ui| {
-                    ui.label(RichText::new("Type").strong());
-                    ui.label(RichText::new("Value").strong());
-                    ui.label("");
-                    ui.label("");
-                    ui.end_row();
-                    for (i, row) in self.rows.iter_mut().enumerate() {
-                        let l = ui.label(format!("{} ({})", row.kind.title(), row.kind.key()));
-                        ui.add(egui::TextEdit::singleline(&mut row.value).desired_width(300.0))
-                            .labelled_by(l.id);
-                        if ui
-                            .small_button("✖")
-                            .on_hover_text(format!("Remove {} {}", row.kind.key(), i + 1))
-                            .clicked()
-                        {
-                            remove = Some(i);
-                        }
-                        match &problems[i] {
-                            Some(p) => ui.label(RichText::new(format!("✖ {p}")).color(BAD)),
-                            None if row.value.is_empty() => ui.label(""),
-                            None => ui.label(RichText::new("✔").color(GOOD)),
-                        };
-                        ui.end_row();
+            ui.horizontal(|ui| {
+                widgets::fixed_label(ui, 200.0, RichText::new("Type").strong());
+                ui.label(RichText::new("Value").strong());
+            });
+            for (i, row) in self.rows.iter_mut().enumerate() {
+                ui.horizontal(|ui| {
+                    let l = widgets::fixed_label(
+                        ui,
+                        200.0,
+                        format!("{} ({})", row.kind.title(), row.kind.key()),
+                    );
+                    ui.add_sized([320.0, 22.0], egui::TextEdit::singleline(&mut row.value))
+                        .labelled_by(l.id);
+                    if ui
+                        .small_button("✖")
+                        .on_hover_text(format!("Remove {} {}", row.kind.key(), i + 1))
+                        .clicked()
+                    {
+                        remove = Some(i);
                     }
+                    match &problems[i] {
+                        Some(_) => ui.label(RichText::new("✖").color(BAD).strong()),
+                        None if row.value.is_empty() => ui.label(""),
+                        None => ui.label(RichText::new("✔").color(GOOD).strong()),
+                    };
                 });
+                if let Some(p) = &problems[i] {
+                    ui.horizontal(|ui| {
+                        ui.add_space(208.0);
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(crate::ui::jobs::sentence(p))
+                                    .color(BAD)
+                                    .size(12.5),
+                            )
+                            .wrap(),
+                        );
+                    });
+                }
+            }
             ui.add_space(6.0);
             ui.horizontal(|ui| {
                 ui.label("Add a part:");
@@ -412,7 +424,9 @@ impl RequestWizard {
             Err(e) => widgets::note(ui, BAD, "✖", &crate::ui::jobs::sentence(&e)),
         }
         ui.add_space(10.0);
-        ui.collapsing("Table 1: the parts of a subject", |ui| table1(ui));
+        egui::CollapsingHeader::new("Table 1: the parts of a subject")
+            .default_open(true)
+            .show(ui, table1);
     }
 
     fn domains_step(&mut self, ui: &mut Ui) {
