@@ -579,10 +579,8 @@ impl ConsoleApp {
                 if let Some(n) = self.notice.clone() {
                     let mut dismiss = false;
                     widgets::banner(ui, theme::INFO, |ui| {
-                        ui.add(egui::Label::new(n).wrap());
-                        if ui.small_button("Dismiss").clicked() {
-                            dismiss = true;
-                        }
+                        ui.label(RichText::new("ℹ").color(theme::INFO).strong());
+                        dismiss = widgets::wrapped_text_and_button(ui, &n, Some("Dismiss"));
                     });
                     ui.add_space(8.0);
                     if dismiss {

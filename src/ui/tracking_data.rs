@@ -140,7 +140,7 @@ pub fn group(events: Vec<TrackingEvent>, truncated: bool) -> TrackingSet {
             }
         })
         .collect();
-    rows.sort_by(|a, b| b.time.cmp(&a.time));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.time));
     TrackingSet {
         rows,
         events: total,

@@ -124,21 +124,14 @@ pub fn feedback(ui: &mut Ui, fb: Option<&Feedback>) -> bool {
         Feedback::Error(f) => (BAD, "✖", f.text.clone()),
     };
     let mut dismissed = false;
+    let working = matches!(fb, Feedback::Working(_));
     banner(ui, color, |ui| {
-        if matches!(fb, Feedback::Working(_)) {
+        if working {
             ui.spinner();
         } else {
             ui.label(RichText::new(icon).color(color).strong());
         }
-        ui.add(egui::Label::new(RichText::new(text).color(theme::TEXT)).wrap());
-        if !matches!(fb, Feedback::Working(_))
-            && ui
-                .small_button("Dismiss")
-                .on_hover_text("Hide this message")
-                .clicked()
-        {
-            dismissed = true;
-        }
+        dismissed = wrapped_text_and_button(ui, &text, (!working).then_some("Dismiss"));
     });
     ui.add_space(6.0);
     dismissed
@@ -286,6 +279,7 @@ pub fn list_editor(
                     .hint_text(format!("New {what}"))
                     .desired_width(240.0),
             );
+            accessible_name(&r, &format!("New {what}"));
             let r = r.on_hover_text(format!("New {what}"));
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if (ui.button(format!("Add {what}")).clicked() || enter) && !input.trim().is_empty() {
@@ -479,4 +473,28 @@ pub fn fixed_label(ui: &mut Ui, width: f32, text: impl Into<egui::WidgetText>) -
         },
     )
     .inner
+}
+
+/// Gives a widget an accessible name (for screen readers and tests) when no visible label
+/// names it.
+pub fn accessible_name(r: &Response, name: &str) {
+    r.ctx
+        .accesskit_node_builder(r.id, |b| b.set_label(name.to_string()));
+}
+
+/// Wrapped text filling the row, with an optional small button kept at its right end.
+/// Returns true when the button was clicked.
+pub fn wrapped_text_and_button(ui: &mut Ui, text: &str, button: Option<&str>) -> bool {
+    let reserve = if button.is_some() { 90.0 } else { 0.0 };
+    let w = (ui.available_width() - reserve).max(120.0);
+    ui.allocate_ui(egui::vec2(w, 18.0), |ui| {
+        ui.add(egui::Label::new(RichText::new(text).color(theme::TEXT)).wrap());
+    });
+    match button {
+        Some(b) => ui
+            .small_button(b)
+            .on_hover_text("Hide this message")
+            .clicked(),
+        None => false,
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 
 /// Asks the console for a new frame; callable from any thread.
@@ -36,7 +36,7 @@ impl<S: Send + 'static, O: Send + 'static> Worker<S, O> {
         waker: Waker,
         on_panic: fn(String) -> O,
     ) -> Worker<S, O> {
-        let (tx, rx): (Sender<Task<S, O>>, Receiver<Task<S, O>>) = mpsc::channel();
+        let (tx, rx) = mpsc::channel::<Task<S, O>>();
         let pending = Arc::new(AtomicUsize::new(0));
         let count = pending.clone();
         let spawned = std::thread::Builder::new()

@@ -61,7 +61,8 @@ pub struct TrackingView {
     pub selected: Option<String>,
     pub history: Option<(String, Result<Vec<TrackingEvent>, String>)>,
     pub export_path: String,
-    searched: bool,
+    /// The first search was made (the page searches once when first shown).
+    pub searched: bool,
 }
 
 impl Default for TrackingView {
@@ -153,7 +154,7 @@ pub fn show(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
             text(ui, "Message-ID", &mut v.message_id, "<id@host>");
         });
         ui.horizontal_wrapped(|ui| {
-            ui.label("Security");
+            let l = ui.label("Security");
             egui::ComboBox::from_id_salt("track-security")
                 .selected_text(v.security.map(|s| s.label()).unwrap_or("Any"))
                 .show_ui(ui, |ui| {
@@ -165,15 +166,19 @@ pub fn show(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
                     ] {
                         ui.selectable_value(&mut v.security, Some(s), s.label());
                     }
-                });
-            ui.label("When");
+                })
+                .response
+                .labelled_by(l.id);
+            let l = ui.label("When");
             egui::ComboBox::from_id_salt("track-since")
                 .selected_text(v.since.label())
                 .show_ui(ui, |ui| {
                     for s in [Since::Hour, Since::Day, Since::Week, Since::All] {
                         ui.selectable_value(&mut v.since, s, s.label());
                     }
-                });
+                })
+                .response
+                .labelled_by(l.id);
             if widgets::primary_button(ui, "🔍 Search", !cx.busy(FORM)).clicked() {
                 cx.push(Action::TrackSearch(Box::new(v.query(cx.now_ms))));
             }

@@ -91,7 +91,7 @@ pub fn console(ws: Workspace) -> ConsoleApp {
 pub fn harness(app: ConsoleApp) -> Harness<'static, ConsoleApp> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
-        .with_context_setup(|ctx| super::theme::install(ctx))
+        .with_context_setup(super::theme::install)
         .with_max_steps(20)
         .build_ui_state(
             |ui, app: &mut ConsoleApp| {

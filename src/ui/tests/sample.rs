@@ -237,6 +237,7 @@ pub fn write_tracking(path: &std::path::Path, n: usize) {
     db.insert(&events).expect("insert");
 }
 
+#[allow(clippy::too_many_arguments)]
 fn session(
     id: u64,
     direction: Direction,

@@ -382,7 +382,7 @@ impl RequestWizard {
             }
             ui.add_space(6.0);
             ui.horizontal(|ui| {
-                ui.label("Add a part:");
+                let l = ui.label("Add a part:");
                 egui::ComboBox::from_id_salt("rdn-kind")
                     .selected_text(format!(
                         "{} ({})",
@@ -398,7 +398,9 @@ impl RequestWizard {
                                 format!("{} ({})", k.title(), k.key()),
                             );
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(l.id);
                 let count = self.rows.iter().filter(|r| r.kind == self.add_kind).count();
                 let full = self.add_kind.max_count().is_some_and(|m| count >= m);
                 if ui
@@ -459,14 +461,15 @@ impl RequestWizard {
                 .iter()
                 .any(|d| crate::pki::names::matches_exact(d, &org));
             if !named {
-                let mut add = false;
-                widgets::banner(ui, WARN, |ui| {
-                    ui.label(RichText::new("⚠").color(WARN));
-                    ui.label(format!("The organization's domain {org} is not in the list: partners checking Domain Security will refuse this certificate."));
-                    if ui.button(format!("Add {org}")).clicked() {
-                        add = true;
-                    }
-                });
+                widgets::note(
+                    ui,
+                    WARN,
+                    "⚠",
+                    &format!(
+                        "The organization's domain {org} is not in the list: partners checking Domain Security will refuse this certificate."
+                    ),
+                );
+                let add = ui.button(format!("Add {org}")).clicked();
                 if add {
                     self.domains.push(org);
                 }
@@ -738,6 +741,7 @@ mod tests {
             "DC=msft, DC=nwtraders, C=US, CN=W2K3"
         );
         w.add_row(RdnKind::C);
+        w.rows[3].value = "DE".into();
         assert!(
             w.row_problems()[3]
                 .as_deref()
