@@ -47,6 +47,14 @@ pub fn display_available() -> bool {
 
 const NO_DISPLAY: &str = "no graphical display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the console cannot open a window; to run the relay without a console use `mailflow serve`, and manage it with `mailflow cert|connector|transport ...`";
 
+/// Starts the relay for the console; when it cannot start, the reason in plain words.
+pub fn start_relay(ws: crate::admin::Workspace, waker: Waker) -> RelayState {
+    match EngineHandle::start(ws, Some(waker)) {
+        Ok(h) => RelayState::Running(Box::new(h)),
+        Err(e) => RelayState::Unavailable(e),
+    }
+}
+
 /// Opens the console on `dir`, creating a default organization on first start, and starts the
 /// relay. When the relay cannot start (another relay holds the data directory, a port is in
 /// use), the console still opens and says why.
@@ -87,11 +95,7 @@ pub fn run(dir: DataDir) -> Result<(), String> {
                 probe::default_prober(),
                 notice,
             );
-            let relay = match EngineHandle::start(workspace, Some(waker)) {
-                Ok(h) => RelayState::Running(Box::new(h)),
-                Err(e) => RelayState::Unavailable(e),
-            };
-            app.attach_relay(relay);
+            app.attach_relay(start_relay(workspace, waker));
             Ok(Box::new(app))
         }),
     )

@@ -291,3 +291,61 @@ fn tracking_and_monitor_show_the_right_badges_from_a_running_relay() {
     assert!(h.state().live.snapshot.counters.domain_secure >= 1);
     open.finish("bob@contoso.test", "second");
 }
+
+#[test]
+fn a_relay_that_cannot_start_is_explained_where_the_administrator_looks() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut ws = org_now(&tmp.path().join("org"), "mail.contoso.test", "contoso.test");
+    ws.change_settings(|s| {
+        s.receive_connectors[0].bindings = vec!["127.0.0.1:0".into()];
+        Ok(())
+    })
+    .expect("settings");
+    // Another relay (`mailflow serve`) holds the data directory.
+    let other = EngineHandle::start(ws.clone(), None).expect("first relay");
+    let relay = crate::ui::start_relay(ws.clone(), no_waker());
+    assert!(matches!(relay, RelayState::Unavailable(_)));
+    let mut app = ConsoleApp::new(ws, no_waker(), Clock::System, probe::default_prober(), None);
+    app.attach_relay(relay);
+    app.page = Page::QueueViewer;
+    let mut h = harness(app);
+    settle(&mut h);
+    assert!(h.query_all_by_label("⏺ Relay stopped").next().is_some());
+    let why = "Mailflow relay is already running";
+    assert!(
+        h.query_all_by_label_contains(why).count() >= 2,
+        "in the status bar and on the page"
+    );
+    h.state_mut().page = Page::LiveMonitor;
+    h.step();
+    h.step();
+    assert!(h.query_all_by_label_contains(why).count() >= 2);
+    other.stop();
+}
+
+#[test]
+fn tracking_exports_csv_off_the_ui_thread() {
+    let (tmp, ws) = fixture();
+    sample::write_tracking(&ws.dir.tracking_db(), 12);
+    let mut app = console(ws);
+    app.page = Page::MessageTracking;
+    let mut h = harness(app);
+    settle(&mut h);
+    assert_eq!(
+        h.state().views.tracking.set.as_ref().map(|s| s.rows.len()),
+        Some(12)
+    );
+    let out = tmp.path().join("messages.csv");
+    act(&mut h, crate::ui::actions::Action::TrackExport(out.clone()));
+    let csv = std::fs::read_to_string(&out).expect("csv written");
+    assert!(csv.starts_with("Time (UTC),Sender,Recipients,Subject,Status,Security"));
+    assert_eq!(csv.lines().count(), 13);
+    assert!(csv.contains(",Domain Secure,"));
+    // A second export to the same path is refused: nothing is overwritten silently.
+    act(&mut h, crate::ui::actions::Action::TrackExport(out));
+    assert!(
+        h.query_all_by_label_contains("already exists")
+            .next()
+            .is_some()
+    );
+}
