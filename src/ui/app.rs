@@ -116,7 +116,7 @@ impl ConsoleApp {
     pub fn attach_relay(&mut self, relay: RelayState) {
         self.relay = relay;
         if let Some(r) = self.relay.relay() {
-            self.live.refresh(r, true);
+            self.live.refresh(r, true, true);
         }
     }
 
@@ -128,7 +128,7 @@ impl ConsoleApp {
     /// One frame: collect results, draw, apply actions.
     pub fn frame(&mut self, ui: &mut Ui) {
         self.frames += 1;
-        self.collect(ui.ctx());
+        self.collect();
         self.dropped_files(ui.ctx());
         self.draw(ui);
         let actions = std::mem::take(&mut self.actions);
@@ -139,21 +139,27 @@ impl ConsoleApp {
             self.admin.pending() > 0 || self.query.pending() > 0 || !self.queue_waits.is_empty();
         if busy {
             ui.ctx().request_repaint_after(Duration::from_millis(100));
-        } else if self.page == Page::LiveMonitor && self.wizard.is_none() {
-            ui.ctx().request_repaint_after(live::SNAPSHOT_EVERY);
         } else if self.relay.relay().is_some() {
-            ui.ctx().request_repaint_after(Duration::from_secs(1));
+            let live_page =
+                self.wizard.is_none() && matches!(self.page, Page::LiveMonitor | Page::QueueViewer);
+            ui.ctx().request_repaint_after(if live_page {
+                live::SNAPSHOT_EVERY
+            } else {
+                live::SNAPSHOT_IDLE
+            });
         }
     }
 
     // ---- results -------------------------------------------------------------------------
 
-    fn collect(&mut self, ctx: &egui::Context) {
+    fn collect(&mut self) {
         while let Ok(o) = self.results.try_recv() {
             self.outcome(o);
         }
+        let live_page =
+            self.wizard.is_none() && matches!(self.page, Page::LiveMonitor | Page::QueueViewer);
         if let Some(r) = self.relay.relay() {
-            self.live.refresh(r, false);
+            self.live.refresh(r, false, live_page);
         }
         let mut answers = Vec::new();
         self.queue_waits
@@ -174,7 +180,6 @@ impl ConsoleApp {
         for (purpose, reply) in answers {
             self.queue_reply(purpose, reply);
         }
-        let _ = ctx;
     }
 
     fn queue_reply(&mut self, purpose: QueuePurpose, reply: QueueReply) {
@@ -185,7 +190,7 @@ impl ConsoleApp {
                 self.feedback
                     .set(Form::Queues, Feedback::Success(jobs::sentence(&text)));
                 if let Some(r) = self.relay.relay() {
-                    self.live.refresh(r, true);
+                    self.live.refresh(r, true, true);
                 }
                 if let Some(op) = self.views.queues.refresh_op() {
                     self.actions.push(Action::Queue {

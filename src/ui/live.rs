@@ -1,14 +1,17 @@
 //! The relay's live state as the console holds it between frames: the last snapshot (taken at
-//! most four times a second, so a thousand sessions cost nothing per frame), whether the relay
-//! runs, and the problems it reported in plain words.
+//! most four times a second on the pages that show it live, once a second elsewhere, so a
+//! thousand sessions cost nothing per frame), whether the relay runs, and the problems it
+//! reported in plain words.
 
 use super::relay::Relay;
 use crate::engine::EngineEvent;
 use crate::engine::monitor::Snapshot;
 use std::time::{Duration, Instant};
 
-/// How often the snapshot is refreshed.
+/// How often the snapshot is refreshed on the live pages (monitor, queues).
 pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
+/// How often elsewhere (the status bar).
+pub const SNAPSHOT_IDLE: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 pub struct LiveView {
@@ -24,9 +27,10 @@ pub struct LiveView {
 }
 
 impl LiveView {
-    /// Reads events and, when due (or `force`), a new snapshot. Returns true when something
-    /// changed.
-    pub fn refresh(&mut self, relay: &dyn Relay, force: bool) -> bool {
+    /// Reads events and, when due (or `force`), a new snapshot; `live` pages refresh it more
+    /// often. Returns true when something changed.
+    pub fn refresh(&mut self, relay: &dyn Relay, force: bool, live: bool) -> bool {
+        let every = if live { SNAPSHOT_EVERY } else { SNAPSHOT_IDLE };
         let mut changed = false;
         for e in relay.poll_events() {
             changed = true;
@@ -41,7 +45,7 @@ impl LiveView {
                 EngineEvent::Stopped => self.stopped = true,
             }
         }
-        if force || self.taken.is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY) {
+        if force || self.taken.is_none_or(|t| t.elapsed() >= every) {
             self.snapshot = relay.snapshot();
             self.taken = Some(Instant::now());
             self.snapshots += 1;

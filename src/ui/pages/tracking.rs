@@ -22,9 +22,9 @@ const FORM: Form = Form::Tracking;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Since {
     Hour,
-    #[default]
     Day,
     Week,
+    #[default]
     All,
 }
 
@@ -72,7 +72,7 @@ impl Default for TrackingView {
             recipient: String::new(),
             message_id: String::new(),
             security: None,
-            since: Since::All,
+            since: Since::default(),
             filter: String::new(),
             column: TrackColumn::Time,
             ascending: false,

@@ -161,7 +161,7 @@ fn main_screens() {
         s.problems =
             vec!["cannot listen on 127.0.0.1:2526: Address already in use (os error 98)".into()];
     }
-    h.state_mut().live.refresh(&fake, true);
+    h.state_mut().live.refresh(&fake, true, true);
     h.state_mut().views.receive.selected = Some(1);
     h.state_mut().views.receive.tab = ReceiveTab::Network;
     h.state_mut().views.receive.draft = None;
