@@ -101,7 +101,13 @@ pub fn bar(
             );
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            ui.label(RichText::new(&data.data_dir).color(MUTED).size(12.0));
+            if ui.available_width() > 120.0 {
+                ui.add(
+                    egui::Label::new(RichText::new(&data.data_dir).color(MUTED).size(12.0))
+                        .truncate(),
+                )
+                .on_hover_text(format!("Data directory: {}", data.data_dir));
+            }
         });
     });
 }

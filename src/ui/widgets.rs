@@ -368,23 +368,28 @@ pub enum Answer {
 /// A modal confirmation: `question`, a detail line, and `yes` / Cancel. `None` while open.
 pub fn confirm(ui: &mut Ui, id: &str, question: &str, detail: &str, yes: &str) -> Option<Answer> {
     let mut answer = None;
-    let modal = egui::Modal::new(egui::Id::unique(id)).show(ui.ctx(), |ui| {
-        ui.set_max_width(460.0);
-        ui.label(RichText::new(question).strong().size(16.0));
-        ui.add_space(4.0);
-        if !detail.is_empty() {
-            ui.add(egui::Label::new(RichText::new(detail).color(MUTED)).wrap());
-        }
-        ui.add_space(10.0);
-        ui.horizontal(|ui| {
-            if primary_button(ui, yes, true).clicked() {
-                answer = Some(Answer::Yes);
+    let frame = egui::Frame::popup(ui.style())
+        .inner_margin(Margin::same(20))
+        .corner_radius(CornerRadius::same(8));
+    let modal = egui::Modal::new(egui::Id::unique(id))
+        .frame(frame)
+        .show(ui.ctx(), |ui| {
+            ui.set_max_width(460.0);
+            ui.label(RichText::new(question).strong().size(16.0));
+            ui.add_space(4.0);
+            if !detail.is_empty() {
+                ui.add(egui::Label::new(RichText::new(detail).color(MUTED)).wrap());
             }
-            if ui.button("Cancel").clicked() {
-                answer = Some(Answer::No);
-            }
+            ui.add_space(10.0);
+            ui.horizontal(|ui| {
+                if primary_button(ui, yes, true).clicked() {
+                    answer = Some(Answer::Yes);
+                }
+                if ui.button("Cancel").clicked() {
+                    answer = Some(Answer::No);
+                }
+            });
         });
-    });
     if modal.should_close() && answer.is_none() {
         answer = Some(Answer::No);
     }
