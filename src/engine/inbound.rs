@@ -284,6 +284,10 @@ async fn session(
                     }
                     log.event('>', &line, "");
                     svc.live.transcript(live_id, format!("> {line}"));
+                    // The session's security as the console's monitor shows it, as it stands.
+                    let partner = matches!(policy.identity, Identity::Partner { .. });
+                    let status = hop_status(policy.tls.as_ref().map(|t| &t.facts), partner);
+                    svc.live.update(live_id, |row| row.security = Some(status));
                     out.extend_from_slice(&r.to_bytes());
                 }
                 Action::StartTls => {

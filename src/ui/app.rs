@@ -1,109 +1,704 @@
-//! The console application: navigation on the left, the page in the centre, a status bar at
-//! the bottom.
+//! The console application: navigation on the left, the page (or an open wizard) in the
+//! centre, a status bar at the bottom. Each frame it collects what the workers, the file
+//! dialogs and the relay sent back, draws, and then applies the actions the pages pushed — the
+//! one place where work is handed to a worker or to the relay. It never waits for either.
 
+use super::actions::{Action, FileTarget, Form, PickTarget, QueuePurpose, WizardStart};
+use super::clock::Clock;
+use super::feedback::{Feedback, Feedbacks};
+use super::jobs::{self, AdminState, Done, Failure, Outcome, QueryState};
+use super::live::{self, LiveView};
+use super::model::ConsoleData;
 use super::nav::{Page, SECTIONS};
-use super::pages;
-use super::snapshot::ConsoleData;
-use super::widgets::{BAD, GOOD, WARN};
+use super::pages::{self, Cx, Views};
+use super::probe::Prober;
+use super::relay::RelayState;
+use super::theme::{self, MUTED};
+use super::tracking_data;
+use super::widgets;
+use super::wizards::Wizard;
+use super::worker::{Waker, Worker};
+use crate::admin::Workspace;
+use crate::engine::QueueReply;
 use egui::{RichText, Ui};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::Duration;
 
-/// The console's state: what it shows and where the administrator is.
+/// The console's state: persisted state (the data directory as last loaded), the relay, the
+/// workers, and view state (page, wizard, selections, text being typed).
 pub struct ConsoleApp {
-    pub data: ConsoleData,
-    pub page: Page,
-    pub notice: Option<String>,
+    pub(crate) data: Arc<ConsoleData>,
+    pub(crate) ws: Arc<Workspace>,
+    pub(crate) relay: RelayState,
+    pub(crate) live: LiveView,
+    pub(crate) admin: Worker<AdminState, Outcome>,
+    pub(crate) query: Worker<QueryState, Outcome>,
+    results_tx: Sender<Outcome>,
+    results: Receiver<Outcome>,
+    waker: Waker,
+    pub(crate) clock: Clock,
+    pub(crate) page: Page,
+    pub(crate) wizard: Option<Wizard>,
+    pub(crate) views: Views,
+    pub(crate) feedback: Feedbacks,
+    pub(crate) notice: Option<String>,
+    queue_waits: Vec<(QueuePurpose, Receiver<QueueReply>)>,
+    actions: Vec<Action>,
+    prober_available: bool,
+    tracking_generation: u64,
+    order_generation: u64,
+    /// Frames drawn (for tests).
+    pub(crate) frames: u64,
 }
 
 impl ConsoleApp {
-    pub fn new(data: ConsoleData, notice: Option<String>) -> Self {
+    /// A console on an opened workspace. The relay is attached afterwards
+    /// ([`ConsoleApp::attach_relay`]); until then the console shows it as not running.
+    pub fn new(
+        ws: Workspace,
+        waker: Waker,
+        clock: Clock,
+        prober: Arc<dyn Prober>,
+        notice: Option<String>,
+    ) -> ConsoleApp {
+        let (results_tx, results) = mpsc::channel();
+        let data = Arc::new(ConsoleData::load(&ws, clock.now()));
+        let tracking_path = ws.dir.tracking_db();
+        let prober_available = prober.available();
+        let admin = Worker::start(
+            "admin",
+            AdminState {
+                ws: ws.clone(),
+                clock,
+            },
+            results_tx.clone(),
+            waker.clone(),
+            Outcome::panicked,
+        );
+        let query = Worker::start(
+            "query",
+            QueryState {
+                tracking_path,
+                db: None,
+                prober,
+            },
+            results_tx.clone(),
+            waker.clone(),
+            Outcome::panicked,
+        );
         ConsoleApp {
             data,
+            ws: Arc::new(ws),
+            relay: RelayState::Unavailable("the relay has not been started".into()),
+            live: LiveView::default(),
+            admin,
+            query,
+            results_tx,
+            results,
+            waker,
+            clock,
             page: Page::Certificates,
+            wizard: None,
+            views: Views::default(),
+            feedback: Feedbacks::default(),
             notice,
+            queue_waits: Vec::new(),
+            actions: Vec::new(),
+            prober_available,
+            tracking_generation: 0,
+            order_generation: 0,
+            frames: 0,
         }
     }
 
-    /// Draws one frame into `ui` (the whole window).
-    pub fn draw(&mut self, ui: &mut Ui) {
-        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+    /// Gives the console its relay (or the reason there is none).
+    pub fn attach_relay(&mut self, relay: RelayState) {
+        self.relay = relay;
+        if let Some(r) = self.relay.relay() {
+            self.live.refresh(r, true, true);
+        }
+    }
+
+    /// Queues an action as if a page had pushed it (tests, drag and drop).
+    pub fn push(&mut self, a: Action) {
+        self.actions.push(a);
+    }
+
+    /// One frame: collect results, draw, apply actions.
+    pub fn frame(&mut self, ui: &mut Ui) {
+        self.frames += 1;
+        self.collect();
+        self.dropped_files(ui.ctx());
+        self.draw(ui);
+        let actions = std::mem::take(&mut self.actions);
+        for a in actions {
+            self.apply(ui.ctx(), a);
+        }
+        let busy =
+            self.admin.pending() > 0 || self.query.pending() > 0 || !self.queue_waits.is_empty();
+        if busy {
+            ui.ctx().request_repaint_after(Duration::from_millis(100));
+        } else if self.relay.relay().is_some() {
+            let live_page =
+                self.wizard.is_none() && matches!(self.page, Page::LiveMonitor | Page::QueueViewer);
+            ui.ctx().request_repaint_after(if live_page {
+                live::SNAPSHOT_EVERY
+            } else {
+                live::SNAPSHOT_IDLE
+            });
+        }
+    }
+
+    // ---- results -------------------------------------------------------------------------
+
+    fn collect(&mut self) {
+        while let Ok(o) = self.results.try_recv() {
+            self.outcome(o);
+        }
+        let live_page =
+            self.wizard.is_none() && matches!(self.page, Page::LiveMonitor | Page::QueueViewer);
+        if let Some(r) = self.relay.relay() {
+            self.live.refresh(r, false, live_page);
+        }
+        let mut answers = Vec::new();
+        self.queue_waits
+            .retain(|(purpose, rx)| match rx.try_recv() {
+                Ok(reply) => {
+                    answers.push((purpose.clone(), reply));
+                    false
+                }
+                Err(mpsc::TryRecvError::Empty) => true,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    answers.push((
+                        purpose.clone(),
+                        QueueReply::Error("the relay stopped before answering".into()),
+                    ));
+                    false
+                }
+            });
+        for (purpose, reply) in answers {
+            self.queue_reply(purpose, reply);
+        }
+    }
+
+    fn queue_reply(&mut self, purpose: QueuePurpose, reply: QueueReply) {
+        match (purpose, reply) {
+            (_, QueueReply::Messages(rows)) => self.views.queues.set_messages(rows),
+            (_, QueueReply::Queues(_)) => {}
+            (QueuePurpose::Command, QueueReply::Done(text)) => {
+                self.feedback
+                    .set(Form::Queues, Feedback::Success(jobs::sentence(&text)));
+                if let Some(r) = self.relay.relay() {
+                    self.live.refresh(r, true, true);
+                }
+                if let Some(op) = self.views.queues.refresh_op() {
+                    self.actions.push(Action::Queue {
+                        op,
+                        purpose: QueuePurpose::Messages,
+                    });
+                }
+            }
+            (_, QueueReply::Done(_)) => {}
+            (_, QueueReply::Error(e)) => self
+                .feedback
+                .set(Form::Queues, Feedback::Error(Failure::new(e))),
+        }
+    }
+
+    fn outcome(&mut self, o: Outcome) {
+        match o {
+            Outcome::Admin {
+                form,
+                result,
+                reload,
+            } => {
+                if let Some(r) = reload {
+                    self.data = r.data;
+                    self.ws = r.ws;
+                    self.views.reloaded(&self.data);
+                    if let Some(relay) = self.relay.relay() {
+                        relay.apply((*self.ws).clone());
+                    }
+                }
+                match result {
+                    Ok(done) => {
+                        let text = match &done {
+                            Done::Message(m) => m.clone(),
+                            Done::Request(r) => format!(
+                                "The request is ready: pending request {} for {}.",
+                                r.id, r.subject
+                            ),
+                            Done::Imported { message, .. } => message.clone(),
+                        };
+                        self.feedback.set(form, Feedback::Success(text));
+                        self.views.saved(form);
+                        if let Some(w) = &mut self.wizard {
+                            w.on_done(form, &done);
+                        }
+                    }
+                    Err(f) => self.feedback.set(form, Feedback::Error(f)),
+                }
+            }
+            Outcome::Loaded { target, result } => {
+                let form = target_form(target);
+                match &result {
+                    Ok(_) => self.feedback.clear(form),
+                    Err(f) => self.feedback.set(form, Feedback::Error(f.clone())),
+                }
+                match target {
+                    FileTarget::Inspector => self.views.inspector.on_loaded(result),
+                    _ => {
+                        if let Some(w) = &mut self.wizard {
+                            w.on_loaded(target, result);
+                        }
+                    }
+                }
+            }
+            Outcome::Stored { thumbprint, result } => {
+                match &result {
+                    Ok(_) => self.feedback.clear(Form::Inspector),
+                    Err(f) => self
+                        .feedback
+                        .set(Form::Inspector, Feedback::Error(f.clone())),
+                }
+                self.views.inspector.on_stored(thumbprint, result);
+            }
+            Outcome::Picked { target, path } => self.picked(target, path),
+            Outcome::Tracking { generation, result } => {
+                if generation != self.tracking_generation {
+                    return;
+                }
+                match result {
+                    Ok(set) => {
+                        self.feedback.clear(Form::Tracking);
+                        self.views.tracking.on_result(set);
+                        self.actions.push(self.views.tracking.sort_action());
+                    }
+                    Err(e) => self.feedback.set(
+                        Form::Tracking,
+                        Feedback::Error(Failure::new(format!(
+                            "message tracking could not be searched: {e}"
+                        ))),
+                    ),
+                }
+            }
+            Outcome::TrackOrder { generation, order } => {
+                if generation == self.order_generation {
+                    self.views.tracking.on_order(order);
+                }
+            }
+            Outcome::TrackHistory {
+                internal_id,
+                result,
+            } => self.views.tracking.on_history(internal_id, result),
+            Outcome::Probe { form, result } => {
+                if form == Form::Probe {
+                    self.feedback.clear(Form::Probe);
+                    self.views.probe.on_result(result);
+                } else if let Some(w) = &mut self.wizard {
+                    w.on_probe(result);
+                }
+            }
+            Outcome::Panicked(text) => {
+                self.notice = Some(format!(
+                    "An internal error stopped a background task: {text}. Nothing was half saved; try again, and report this if it repeats."
+                ));
+            }
+            Outcome::Idle => {}
+        }
+    }
+
+    fn picked(&mut self, target: PickTarget, path: Option<std::path::PathBuf>) {
+        let form = pick_form(&target);
+        let Some(path) = path else {
+            self.feedback.set(
+                form,
+                Feedback::Info(
+                    "No file was chosen. If no dialog appeared, this system has no file dialog (it needs the XDG desktop portal or zenity): type the path instead.".into(),
+                ),
+            );
+            return;
+        };
+        let text = path.display().to_string();
+        match target {
+            PickTarget::InspectorFile => {
+                self.views.inspector.path = text;
+                self.actions.push(Action::LoadFile {
+                    target: FileTarget::Inspector,
+                    path,
+                    password: None,
+                });
+            }
+            PickTarget::TrustRootFile => self.views.roots.path = text,
+            PickTarget::ExportCertificate(tp) => self.actions.push(Action::ExportCertificate {
+                thumbprint: tp,
+                path,
+                overwrite: true,
+            }),
+            PickTarget::TrackingCsv => {
+                self.views.tracking.export_path = text;
+                self.actions.push(Action::TrackExport(path));
+            }
+            PickTarget::ImportFile | PickTarget::DomainSecurityRoot | PickTarget::RequestSave => {
+                if let Some(w) = &mut self.wizard
+                    && let Some(a) = w.on_picked(&target, path)
+                {
+                    self.actions.push(a);
+                }
+            }
+        }
+    }
+
+    fn dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped = ctx.input(|i| i.raw.dropped_files.clone());
+        for f in dropped {
+            let path = f.path().to_path_buf();
+            if let Some(w) = &mut self.wizard {
+                if let Some(a) = w.on_dropped(path) {
+                    self.actions.push(a);
+                }
+                continue;
+            }
+            match self.page {
+                Page::CertificateInspector => {
+                    self.views.inspector.path = path.display().to_string();
+                    self.actions.push(Action::LoadFile {
+                        target: FileTarget::Inspector,
+                        path,
+                        password: None,
+                    });
+                }
+                Page::TrustedRoots => self.views.roots.path = path.display().to_string(),
+                _ => {
+                    let mut w = Wizard::new(WizardStart::Import, &self.data);
+                    if let Some(a) = w.on_dropped(path) {
+                        self.actions.push(a);
+                    }
+                    self.feedback.clear(Form::ImportWizard);
+                    self.wizard = Some(w);
+                }
+            }
+        }
+    }
+
+    // ---- actions -------------------------------------------------------------------------
+
+    fn apply(&mut self, ctx: &egui::Context, a: Action) {
+        let clock = self.clock;
+        match a {
+            Action::Navigate(p) => self.page = p,
+            Action::OpenWizard(start) => {
+                let w = Wizard::new(start, &self.data);
+                self.feedback.clear(w.form());
+                self.wizard = Some(w);
+            }
+            Action::CloseWizard => self.wizard = None,
+            Action::Dismiss(form) => self.feedback.clear(form),
+            Action::Change { form, change } => {
+                self.feedback.working(form, "Checking and saving…");
+                self.admin.submit(move |s| jobs::change(s, form, change));
+            }
+            Action::NewRequest(spec) => {
+                self.feedback.working(
+                    Form::RequestWizard,
+                    format!("Generating the {} key pair and the request…", spec.key),
+                );
+                self.admin.submit(move |s| jobs::new_request(s, *spec));
+            }
+            Action::SaveFile {
+                form,
+                path,
+                bytes,
+                what,
+                overwrite,
+            } => {
+                self.feedback
+                    .working(form, format!("Saving {}…", path.display()));
+                self.admin
+                    .submit(move |_| jobs::save_file(form, &path, &bytes, &what, overwrite));
+            }
+            Action::CopyText { form, text } => {
+                ctx.copy_text(text);
+                self.feedback
+                    .set(form, Feedback::Success("Copied to the clipboard.".into()));
+            }
+            Action::EnableCertificate(tp) => {
+                self.feedback
+                    .working(Form::Certificates, "Enabling for SMTP…");
+                self.admin.submit(move |s| jobs::enable(s, tp));
+            }
+            Action::RemoveCertificate(tp) => {
+                self.feedback.working(Form::Certificates, "Removing…");
+                self.admin.submit(move |s| jobs::remove_certificate(s, tp));
+            }
+            Action::RemoveRequest(id) => {
+                self.feedback.working(Form::Certificates, "Removing…");
+                self.admin.submit(move |s| jobs::remove_request(s, id));
+            }
+            Action::ExportCertificate {
+                thumbprint,
+                path,
+                overwrite,
+            } => {
+                self.feedback.working(Form::Certificates, "Exporting…");
+                self.admin
+                    .submit(move |s| jobs::export_certificate(s, thumbprint, path, overwrite));
+            }
+            Action::LoadFile {
+                target,
+                path,
+                password,
+            } => {
+                self.feedback
+                    .working(target_form(target), format!("Reading {}…", path.display()));
+                let ws = self.ws.clone();
+                self.query
+                    .submit(move |_| jobs::load_file(&ws, clock, target, path, password));
+            }
+            Action::InspectStored(tp) => {
+                self.page = Page::CertificateInspector;
+                self.feedback.working(Form::Inspector, "Inspecting…");
+                let ws = self.ws.clone();
+                self.query
+                    .submit(move |_| jobs::inspect_stored(&ws, clock, tp));
+            }
+            Action::Import(spec) => {
+                self.feedback.working(Form::ImportWizard, "Importing…");
+                self.admin.submit(move |s| jobs::import(s, spec));
+            }
+            Action::TrustAdd(path) => {
+                self.feedback.working(Form::TrustedRoots, "Adding…");
+                self.admin.submit(move |s| jobs::trust_add(s, path));
+            }
+            Action::TrustRemove(tp) => {
+                self.feedback.working(Form::TrustedRoots, "Removing…");
+                self.admin.submit(move |s| jobs::trust_remove(s, tp));
+            }
+            Action::DomainSecurity(plan) => {
+                self.feedback
+                    .working(Form::DomainSecurityWizard, "Applying Domain Security…");
+                self.admin.submit(move |s| jobs::domain_security(s, *plan));
+            }
+            Action::Pick {
+                target,
+                save,
+                file_name,
+            } => super::dialogs::pick(
+                target,
+                save,
+                file_name,
+                self.results_tx.clone(),
+                self.waker.clone(),
+            ),
+            Action::TrackSearch(q) => {
+                self.tracking_generation += 1;
+                let generation = self.tracking_generation;
+                self.feedback.working(Form::Tracking, "Searching…");
+                self.query
+                    .submit(move |s| jobs::track_search(s, generation, *q));
+            }
+            Action::TrackSort {
+                column,
+                ascending,
+                filter,
+            } => {
+                if let Some(set) = self.views.tracking.set.clone() {
+                    self.order_generation += 1;
+                    let generation = self.order_generation;
+                    self.query.submit(move |_| {
+                        jobs::track_order(&set, generation, column, ascending, &filter)
+                    });
+                }
+            }
+            Action::TrackHistory(id) => {
+                self.query.submit(move |s| jobs::track_history(s, id));
+            }
+            Action::TrackExport(path) => {
+                let set = self.views.tracking.set.clone();
+                let order = self.views.tracking.order.clone();
+                self.feedback.working(Form::Tracking, "Exporting…");
+                self.query.submit(move |_| {
+                    let csv = match (&set, &order) {
+                        (Some(s), Some(o)) => tracking_data::csv(s, o),
+                        _ => tracking_data::csv(&Default::default(), &[]),
+                    };
+                    jobs::save_file(Form::Tracking, &path, csv.as_bytes(), "The CSV file", false)
+                });
+            }
+            Action::Queue { op, purpose } => match self.relay.relay() {
+                Some(r) => {
+                    if purpose == QueuePurpose::Command {
+                        self.feedback.working(Form::Queues, "Working…");
+                    }
+                    let rx = r.queue_op(op);
+                    self.queue_waits.push((purpose, rx));
+                }
+                None => self.feedback.set(
+                    Form::Queues,
+                    Feedback::Error(Failure::new(format!(
+                        "the relay is not running ({}), so its queues cannot be changed from here",
+                        self.relay.reason().unwrap_or("stopped")
+                    ))),
+                ),
+            },
+            Action::Probe { form, request } => {
+                self.feedback.working(form, "Probing…");
+                let ws = self.ws.clone();
+                self.query
+                    .submit(move |s| jobs::probe(s, &ws, form, request));
+            }
+        }
+    }
+
+    // ---- drawing -------------------------------------------------------------------------
+
+    fn draw(&mut self, ui: &mut Ui) {
+        egui::Panel::bottom("status")
+            .frame(
+                egui::Frame::new()
+                    .fill(theme::CHROME)
+                    .inner_margin(egui::Margin::symmetric(10, 5))
+                    .stroke(egui::Stroke::new(1.0, theme::LINE)),
+            )
+            .show(ui, |ui| {
+                super::status::bar(ui, &self.data, &self.live, &self.relay, self.clock.now())
+            });
         egui::Panel::left("nav")
-            .resizable(true)
-            .default_size(220.0)
+            .resizable(false)
+            .exact_size(228.0)
+            .frame(
+                egui::Frame::new()
+                    .fill(theme::CHROME)
+                    .inner_margin(egui::Margin::symmetric(10, 10))
+                    .stroke(egui::Stroke::new(1.0, theme::LINE)),
+            )
             .show(ui, |ui| self.navigation(ui));
-        egui::CentralPanel::default().show(ui, |ui| {
-            if let Some(n) = self.notice.clone() {
-                ui.horizontal(|ui| {
-                    ui.label(RichText::new(n).color(super::widgets::INFO));
-                    if ui.small_button("Dismiss").clicked() {
+        egui::CentralPanel::default()
+            .frame(
+                egui::Frame::new()
+                    .fill(theme::PAGE)
+                    .inner_margin(egui::Margin::symmetric(20, 14)),
+            )
+            .show(ui, |ui| {
+                if let Some(n) = self.notice.clone() {
+                    let mut dismiss = false;
+                    widgets::banner(ui, theme::INFO, |ui| {
+                        ui.label(RichText::new("ℹ").color(theme::INFO).strong());
+                        dismiss = widgets::wrapped_text_and_button(ui, &n, Some("Dismiss"));
+                    });
+                    ui.add_space(8.0);
+                    if dismiss {
                         self.notice = None;
                     }
-                });
-                ui.separator();
-            }
-            egui::ScrollArea::vertical()
-                .auto_shrink(false)
-                .show(ui, |ui| pages::show(ui, self.page, &self.data));
-        });
+                }
+                let now = self.clock.now();
+                let mut cx = Cx {
+                    data: &self.data,
+                    live: &self.live,
+                    relay_reason: self.relay.reason(),
+                    feedback: &self.feedback,
+                    actions: &mut self.actions,
+                    now,
+                    now_ms: self.clock.now_ms(),
+                    prober_available: self.prober_available,
+                };
+                match &mut self.wizard {
+                    Some(w) => w.show(ui, &mut cx),
+                    None => pages::show(ui, self.page, &mut self.views, &mut cx),
+                }
+            });
     }
 
     fn navigation(&mut self, ui: &mut Ui) {
-        ui.add_space(6.0);
-        ui.label(RichText::new("Mailflow").heading().strong());
-        ui.label(RichText::new(&self.data.settings.organization.name).weak());
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("✉").size(22.0).color(theme::ACCENT));
+            ui.vertical(|ui| {
+                ui.label(RichText::new("Mailflow").size(18.0).strong());
+                ui.label(
+                    RichText::new(&self.data.settings.organization.name)
+                        .color(MUTED)
+                        .size(12.0),
+                );
+            });
+        });
+        ui.add_space(4.0);
         ui.separator();
-        for section in SECTIONS {
-            ui.add_space(6.0);
-            ui.label(RichText::new(section.title).strong());
-            for &page in section.pages {
-                if ui
-                    .selectable_label(self.page == page, page.title())
-                    .clicked()
-                {
-                    self.page = page;
+        let enabled = self.wizard.is_none();
+        ui.add_enabled_ui(enabled, |ui| {
+            for section in SECTIONS {
+                ui.add_space(8.0);
+                ui.label(
+                    RichText::new(format!("{}  {}", section.icon, section.title))
+                        .strong()
+                        .color(MUTED)
+                        .size(12.5),
+                );
+                ui.add_space(2.0);
+                for &page in section.pages {
+                    let selected = self.page == page;
+                    let text = RichText::new(format!("{}   {}", page.icon(), page.title()));
+                    let r = ui.add(
+                        egui::Button::selectable(selected, text)
+                            .right_text("")
+                            .min_size(egui::vec2(ui.available_width(), 24.0)),
+                    );
+                    if r.clicked() {
+                        self.page = page;
+                    }
                 }
             }
+            ui.add_space(14.0);
+            ui.separator();
+            ui.add_space(4.0);
+            ui.label(RichText::new("Tasks").strong().color(MUTED).size(12.5));
+            if ui.link("New certificate request…").clicked() {
+                self.actions.push(Action::OpenWizard(WizardStart::Request {
+                    subject: None,
+                    domains: Vec::new(),
+                }));
+            }
+            if ui.link("Import certificate…").clicked() {
+                self.actions.push(Action::OpenWizard(WizardStart::Import));
+            }
+            if ui.link("Set up Domain Security…").clicked() {
+                self.actions
+                    .push(Action::OpenWizard(WizardStart::DomainSecurity));
+            }
+        });
+        if !enabled {
+            ui.add_space(8.0);
+            ui.label(
+                RichText::new("Finish or cancel the wizard to use the navigation.")
+                    .color(MUTED)
+                    .size(12.0),
+            );
         }
     }
+}
 
-    fn status_bar(&self, ui: &mut Ui) {
-        ui.horizontal(|ui| {
-            ui.label(RichText::new("● Relay stopped").color(WARN))
-                .on_hover_text("The relay engine is not part of this build yet.");
-            ui.separator();
-            let bindings: Vec<String> = self
-                .data
-                .settings
-                .receive_connectors
-                .iter()
-                .filter(|c| c.enabled)
-                .flat_map(|c| c.bindings.iter().map(move |b| format!("{} {b}", c.name)))
-                .collect();
-            ui.label(format!(
-                "Listeners: {}",
-                if bindings.is_empty() {
-                    "none".into()
-                } else {
-                    bindings.join(", ")
-                }
-            ));
-            ui.separator();
-            let expiring = self.data.expiring_soon();
-            if expiring == 0 {
-                ui.label(RichText::new("Certificates OK").color(GOOD));
-            } else {
-                ui.label(
-                    RichText::new(format!("{expiring} certificate(s) expire within 30 days"))
-                        .color(BAD),
-                );
-            }
-            ui.separator();
-            ui.label(RichText::new(&self.data.data_dir).weak());
-        });
+fn target_form(t: FileTarget) -> Form {
+    match t {
+        FileTarget::ImportWizard => Form::ImportWizard,
+        FileTarget::Inspector => Form::Inspector,
+        FileTarget::DomainSecurityRoot => Form::DomainSecurityWizard,
+    }
+}
+
+fn pick_form(t: &PickTarget) -> Form {
+    match t {
+        PickTarget::ImportFile => Form::ImportWizard,
+        PickTarget::InspectorFile => Form::Inspector,
+        PickTarget::TrustRootFile => Form::TrustedRoots,
+        PickTarget::DomainSecurityRoot => Form::DomainSecurityWizard,
+        PickTarget::RequestSave => Form::RequestWizard,
+        PickTarget::ExportCertificate(_) => Form::Certificates,
+        PickTarget::TrackingCsv => Form::Tracking,
     }
 }
 
 impl eframe::App for ConsoleApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
-        self.draw(ui);
+        self.frame(ui);
     }
 }

@@ -1,17 +1,42 @@
-//! The console (egui/eframe): navigation in the administrator's terms, a page per area, a
-//! status bar. It never blocks: what it shows comes from a snapshot loaded off the UI thread.
+//! The console (egui/eframe): navigation in the administrator's terms — Organization, Server,
+//! Toolbox — a page per area, wizards for the long tasks, and a status bar. The UI thread never
+//! waits: disk work runs on background workers ([`worker`]), the relay runs on its own runtime
+//! behind [`relay::Relay`], and results come back as messages polled each frame.
 
+mod actions;
 mod app;
+mod changes;
+mod clock;
+mod dialogs;
+mod feedback;
+mod format;
+mod jobs;
+mod live;
+mod model;
 mod nav;
 mod pages;
-mod snapshot;
+pub mod probe;
+pub mod relay;
+mod status;
+mod theme;
+mod tracking_data;
 mod widgets;
+mod wizards;
+mod worker;
+
+#[cfg(test)]
+mod tests;
 
 pub use app::ConsoleApp;
+pub use clock::Clock;
+pub use model::ConsoleData;
 pub use nav::Page;
-pub use snapshot::ConsoleData;
+pub use worker::Waker;
 
+use crate::engine::EngineHandle;
 use crate::store::DataDir;
+use relay::RelayState;
+use std::sync::Arc;
 
 /// Whether a graphical display is available to open a window on.
 pub fn display_available() -> bool {
@@ -22,7 +47,17 @@ pub fn display_available() -> bool {
 
 const NO_DISPLAY: &str = "no graphical display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the console cannot open a window; to run the relay without a console use `mailflow serve`, and manage it with `mailflow cert|connector|transport ...`";
 
-/// Opens the console on `dir`, creating a default organization on first start.
+/// Starts the relay for the console; when it cannot start, the reason in plain words.
+pub fn start_relay(ws: crate::admin::Workspace, waker: Waker) -> RelayState {
+    match EngineHandle::start(ws, Some(waker)) {
+        Ok(h) => RelayState::Running(Box::new(h)),
+        Err(e) => RelayState::Unavailable(e),
+    }
+}
+
+/// Opens the console on `dir`, creating a default organization on first start, and starts the
+/// relay. When the relay cannot start (another relay holds the data directory, a port is in
+/// use), the console still opens and says why.
 pub fn run(dir: DataDir) -> Result<(), String> {
     if !display_available() {
         return Err(NO_DISPLAY.to_string());
@@ -30,25 +65,39 @@ pub fn run(dir: DataDir) -> Result<(), String> {
     let now = time::OffsetDateTime::now_utc();
     let (workspace, created) =
         crate::admin::open_or_create(&dir, now).map_err(|e| e.to_string())?;
-    let data = ConsoleData::load(&workspace, now);
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Mailflow")
             .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([900.0, 560.0]),
+            .with_min_inner_size([960.0, 600.0])
+            .with_drag_and_drop(true),
         ..Default::default()
     };
     let notice = created.map(|r| {
         format!(
-            "A new organization was created in {} (FQDN {}). Change it in Organization and Server.",
+            "Welcome. A new organization was created in {} (server {}, domain {}) with a self-signed certificate for opportunistic TLS, and the relay is running. Request a CA certificate under Server › Certificates before setting up Domain Security.",
             r.data_dir.display(),
-            r.fqdn
+            r.fqdn,
+            r.domain
         )
     });
     eframe::run_native(
         "Mailflow",
         options,
-        Box::new(move |_cc| Ok(Box::new(ConsoleApp::new(data, notice)))),
+        Box::new(move |cc| {
+            theme::install(&cc.egui_ctx);
+            let ctx = cc.egui_ctx.clone();
+            let waker: Waker = Arc::new(move || ctx.request_repaint());
+            let mut app = ConsoleApp::new(
+                workspace.clone(),
+                waker.clone(),
+                Clock::System,
+                probe::default_prober(),
+                notice,
+            );
+            app.attach_relay(start_relay(workspace, waker));
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| format!("the console window could not be opened ({e}); to run the relay without a console use `mailflow serve`"))
 }

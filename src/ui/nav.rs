@@ -21,12 +21,14 @@ pub enum Page {
 /// A group of pages in the navigation tree.
 pub struct Section {
     pub title: &'static str,
+    pub icon: &'static str,
     pub pages: &'static [Page],
 }
 
 pub const SECTIONS: &[Section] = &[
     Section {
         title: "Organization",
+        icon: "🏢",
         pages: &[
             Page::TransportSettings,
             Page::SendConnectors,
@@ -35,6 +37,7 @@ pub const SECTIONS: &[Section] = &[
     },
     Section {
         title: "Server",
+        icon: "🖥",
         pages: &[
             Page::ReceiveConnectors,
             Page::Certificates,
@@ -44,6 +47,7 @@ pub const SECTIONS: &[Section] = &[
     },
     Section {
         title: "Toolbox",
+        icon: "🔧",
         pages: &[
             Page::MessageTracking,
             Page::QueueViewer,
@@ -69,6 +73,42 @@ impl Page {
             Page::LiveMonitor => "Live monitor",
             Page::CertificateInspector => "Certificate inspector",
             Page::ConnectivityProbe => "Connectivity probe",
+        }
+    }
+
+    /// A small icon for the navigation tree.
+    pub fn icon(self) -> &'static str {
+        match self {
+            Page::TransportSettings => "⚙",
+            Page::SendConnectors => "📤",
+            Page::AcceptedDomains => "✉",
+            Page::ReceiveConnectors => "📥",
+            Page::Certificates => "🔑",
+            Page::TrustedRoots => "🛡",
+            Page::DirectTrust => "🔗",
+            Page::MessageTracking => "🔍",
+            Page::QueueViewer => "📬",
+            Page::LiveMonitor => "📊",
+            Page::CertificateInspector => "📄",
+            Page::ConnectivityProbe => "📡",
+        }
+    }
+
+    /// A file-name-friendly name (screenshots).
+    pub fn slug(self) -> &'static str {
+        match self {
+            Page::TransportSettings => "transport-settings",
+            Page::SendConnectors => "send-connectors",
+            Page::AcceptedDomains => "accepted-domains",
+            Page::ReceiveConnectors => "receive-connectors",
+            Page::Certificates => "certificates",
+            Page::TrustedRoots => "trusted-roots",
+            Page::DirectTrust => "direct-trust",
+            Page::MessageTracking => "message-tracking",
+            Page::QueueViewer => "queue-viewer",
+            Page::LiveMonitor => "live-monitor",
+            Page::CertificateInspector => "certificate-inspector",
+            Page::ConnectivityProbe => "connectivity-probe",
         }
     }
 

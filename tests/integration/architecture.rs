@@ -108,3 +108,28 @@ fn layers_only_point_down() {
     check("engine", &["crate::ui", "egui", "eframe"]);
     check("admin", &["crate::ui", "egui"]);
 }
+
+#[test]
+fn the_console_never_touches_sockets_or_tokio() {
+    // DESIGN.md §3: the UI sends commands and reads snapshots; disk work runs on its workers.
+    // Its tests (src/ui/tests) drive real relays over loopback, so only product code counts.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("ui");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    for (path, text) in files {
+        if path.contains("/src/ui/tests/") {
+            continue;
+        }
+        let product = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (n, line) in product.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for f in ["tokio", "TcpStream", "TcpListener", "UdpSocket"] {
+                assert!(
+                    !code.contains(f),
+                    "{path}:{}: the console must not use `{f}`:\n{line}",
+                    n + 1
+                );
+            }
+        }
+    }
+}

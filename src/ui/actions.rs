@@ -1,0 +1,234 @@
+//! What pages and wizards ask for. They never do the work themselves: they push an [`Action`]
+//! into the frame's queue and the application applies the whole queue in one place
+//! (`ConsoleApp::apply`), sending disk work to a background worker and queue operations to the
+//! relay. The other types here name where a result goes back to.
+
+use super::nav::Page;
+use super::probe::ProbeRequest;
+use crate::config::{DirectTrustEntry, ReceiveConnector, SendConnector, TransportSettings};
+use crate::engine::QueueOp;
+use crate::pki::keys::KeySpec;
+use crate::pki::subject::Subject;
+use crate::store::tracking::TrackingQuery;
+use std::path::PathBuf;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// A place in the console that shows the progress, success or failure of what it asked for,
+/// and the validation problems at its fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Form {
+    Transport,
+    SendConnectors,
+    AcceptedDomains,
+    ReceiveConnectors,
+    Certificates,
+    TrustedRoots,
+    DirectTrust,
+    Tracking,
+    Queues,
+    Inspector,
+    Probe,
+    RequestWizard,
+    ImportWizard,
+    DomainSecurityWizard,
+}
+
+/// Which wizard to open, and with what.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WizardStart {
+    /// A new certificate request; a renewal starts with the old subject and domains.
+    Request {
+        subject: Option<String>,
+        domains: Vec<String>,
+    },
+    Import,
+    DomainSecurity,
+}
+
+/// A change of the settings, checked completely and saved atomically by the admin worker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SettingsChange {
+    Transport(Box<TransportSettings>),
+    /// Replaces the receive connector at `index`, or adds one when `index` is the end.
+    ReceiveConnector {
+        index: usize,
+        connector: Box<ReceiveConnector>,
+    },
+    SendConnector {
+        index: usize,
+        connector: Box<SendConnector>,
+    },
+    RemoveReceiveConnector(String),
+    RemoveSendConnector(String),
+    /// Domain Security on one connector (on a receive connector, AuthMechanism Tls with it).
+    DomainSecure {
+        receive: bool,
+        name: String,
+        enabled: bool,
+    },
+    AddAcceptedDomain(String),
+    RemoveAcceptedDomain(String),
+    AddDirectTrust(DirectTrustEntry),
+    RemoveDirectTrust(String),
+    RemovePartnerAnchor(String),
+}
+
+/// Where a partner's root CA comes from in the Domain Security wizard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RootChoice {
+    /// The partner's certificates chain to a root we already trust; nothing to add.
+    AlreadyTrusted,
+    /// One of our trusted roots, by thumbprint.
+    Existing(String),
+    /// A file to import into the trusted roots.
+    File(PathBuf),
+}
+
+/// Everything the Domain Security wizard applies, in one go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainSecurityPlan {
+    pub domain: String,
+    pub root: RootChoice,
+    /// Pin the partner domain to this root: no other CA may vouch for it.
+    pub pin: bool,
+    pub send_list: bool,
+    pub receive_list: bool,
+    pub send_connectors: Vec<String>,
+    pub receive_connectors: Vec<String>,
+}
+
+/// Where a file that was read and inspected goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileTarget {
+    ImportWizard,
+    Inspector,
+    DomainSecurityRoot,
+}
+
+/// Where a path chosen in a file dialog goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PickTarget {
+    ImportFile,
+    InspectorFile,
+    TrustRootFile,
+    DomainSecurityRoot,
+    RequestSave,
+    ExportCertificate(String),
+    TrackingCsv,
+}
+
+/// A new certificate request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestSpec {
+    pub subject: Subject,
+    pub domains: Vec<String>,
+    pub key: KeySpec,
+    pub friendly_name: Option<String>,
+}
+
+/// A certificate file to import.
+#[derive(Clone)]
+pub struct ImportSpec {
+    pub bytes: Arc<Vec<u8>>,
+    pub password: Option<Zeroizing<String>>,
+    pub enable_smtp: bool,
+    pub friendly_name: Option<String>,
+}
+
+impl std::fmt::Debug for ImportSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportSpec")
+            .field("bytes", &self.bytes.len())
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("enable_smtp", &self.enable_smtp)
+            .finish()
+    }
+}
+
+/// Column the tracking table is sorted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrackColumn {
+    Time,
+    Sender,
+    Recipients,
+    Subject,
+    Status,
+    Security,
+}
+
+/// What a queue operation was for, so its answer lands in the right place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueuePurpose {
+    /// The messages of the selected queue.
+    Messages,
+    /// A command (retry, suspend, resume, remove); its answer is shown, then the list refreshed.
+    Command,
+}
+
+/// One request from a page or wizard.
+#[derive(Debug)]
+pub enum Action {
+    Navigate(Page),
+    OpenWizard(WizardStart),
+    CloseWizard,
+    Dismiss(Form),
+    Change {
+        form: Form,
+        change: SettingsChange,
+    },
+    NewRequest(Box<RequestSpec>),
+    /// Writes bytes to a new file (refuses to replace one unless `overwrite`).
+    SaveFile {
+        form: Form,
+        path: PathBuf,
+        bytes: Arc<Vec<u8>>,
+        what: String,
+        /// A save dialog already asked whether to replace an existing file.
+        overwrite: bool,
+    },
+    CopyText {
+        form: Form,
+        text: String,
+    },
+    EnableCertificate(String),
+    RemoveCertificate(String),
+    RemoveRequest(String),
+    ExportCertificate {
+        thumbprint: String,
+        path: PathBuf,
+        overwrite: bool,
+    },
+    /// Reads a file and inspects it (certificate, request, PKCS#7, PKCS#12).
+    LoadFile {
+        target: FileTarget,
+        path: PathBuf,
+        password: Option<Zeroizing<String>>,
+    },
+    InspectStored(String),
+    Import(ImportSpec),
+    TrustAdd(PathBuf),
+    TrustRemove(String),
+    DomainSecurity(Box<DomainSecurityPlan>),
+    Pick {
+        target: PickTarget,
+        save: bool,
+        file_name: String,
+    },
+    TrackSearch(Box<TrackingQuery>),
+    TrackSort {
+        column: TrackColumn,
+        ascending: bool,
+        filter: String,
+    },
+    TrackHistory(String),
+    TrackExport(PathBuf),
+    Queue {
+        op: QueueOp,
+        purpose: QueuePurpose,
+    },
+    Probe {
+        form: Form,
+        request: ProbeRequest,
+    },
+}

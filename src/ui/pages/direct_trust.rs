@@ -1,0 +1,212 @@
+//! Server › Direct trust: our own relays, trusted by certificate thumbprint or public-key pin
+//! without chain building; and partner domains pinned to their own anchors, so that no other
+//! CA may vouch for them.
+
+use super::Cx;
+use crate::config::{DirectTrustEntry, Pin};
+use crate::ui::actions::{Action, Form, SettingsChange};
+use crate::ui::theme::MUTED;
+use crate::ui::widgets::{self, Answer};
+use egui::{RichText, Ui};
+use egui_extras::Column;
+
+const FORM: Form = Form::DirectTrust;
+
+#[derive(Default)]
+pub struct DirectView {
+    pub name: String,
+    pub pin: String,
+    pub key_pin: bool,
+    confirm: Option<SettingsChange>,
+}
+
+impl DirectView {
+    pub fn saved(&mut self) {
+        self.name.clear();
+        self.pin.clear();
+    }
+}
+
+fn pin_text(p: &Pin) -> (String, &'static str) {
+    match p {
+        Pin::Thumbprint(t) => (t.clone(), "Certificate thumbprint (SHA-1)"),
+        Pin::PublicKeySha256(t) => (t.clone(), "Public key (SHA-256)"),
+    }
+}
+
+pub fn show(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
+    widgets::page_header(
+        ui,
+        "Direct trust",
+        "Our own relays, trusted by a pin without chain building; and partner domains pinned to their own anchors.",
+    );
+    cx.feedback(ui, FORM);
+    widgets::section(ui, "Relays trusted directly");
+    let list = cx.data.settings.direct_trust.clone();
+    let mut ask = None;
+    ui.push_id("direct", |ui| {
+        widgets::table(ui, "direct")
+            .column(Column::initial(200.0).clip(true))
+            .column(Column::initial(220.0))
+            .column(Column::initial(480.0).clip(true))
+            .column(Column::remainder())
+            .header(24.0, |mut h| {
+                for t in ["Name", "Pin type", "Pin", ""] {
+                    h.col(|ui| widgets::header(ui, t));
+                }
+            })
+            .body(|body| {
+                body.rows(26.0, list.len(), |mut row| {
+                    let e = &list[row.index()];
+                    let (pin, kind) = pin_text(&e.pin);
+                    row.col(|ui| {
+                        ui.label(RichText::new(&e.name).strong());
+                    });
+                    row.col(|ui| {
+                        ui.label(kind);
+                    });
+                    row.col(|ui| {
+                        ui.label(RichText::new(pin).monospace());
+                    });
+                    row.col(|ui| {
+                        if ui
+                            .small_button("Remove")
+                            .on_hover_text(format!("Remove {}", e.name))
+                            .clicked()
+                        {
+                            ask = Some(SettingsChange::RemoveDirectTrust(e.name.clone()));
+                        }
+                    });
+                });
+            });
+    });
+    if list.is_empty() {
+        ui.label(RichText::new("No relay is trusted directly.").color(MUTED));
+    }
+    ui.add_space(6.0);
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        widgets::form_grid(ui, "direct-add", |ui| {
+            widgets::text_field(
+                ui,
+                "Relay name",
+                &mut v.name,
+                "relay2.contoso.test",
+                &cx.problems_at(FORM, &format!("direct_trust[{}].name", list.len())),
+            );
+            widgets::field(ui, "Pin type", &[], |ui| {
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut v.key_pin, false, "Certificate thumbprint");
+                    ui.radio_value(
+                        &mut v.key_pin,
+                        true,
+                        "Public-key SHA-256 (survives renewal)",
+                    )
+                })
+                .inner
+            });
+            widgets::text_field(
+                ui,
+                "Pin",
+                &mut v.pin,
+                "40 or 64 hexadecimal digits",
+                &cx.problems_at(FORM, &format!("direct_trust[{}].pin", list.len())),
+            );
+        });
+        let ok = !v.name.trim().is_empty() && !v.pin.trim().is_empty() && !cx.busy(FORM);
+        if widgets::primary_button(ui, "Trust this relay", ok).clicked() {
+            let pin = v.pin.trim().to_string();
+            cx.push(Action::Change {
+                form: FORM,
+                change: SettingsChange::AddDirectTrust(DirectTrustEntry {
+                    name: v.name.trim().to_string(),
+                    pin: if v.key_pin {
+                        Pin::PublicKeySha256(pin)
+                    } else {
+                        Pin::Thumbprint(pin)
+                    },
+                }),
+            });
+        }
+    });
+    widgets::section(ui, "Partner anchors");
+    ui.label(
+        RichText::new("A pinned partner's certificates are accepted only when their chain contains one of its anchors. The Domain Security wizard pins a partner to its root.")
+            .color(MUTED),
+    );
+    let anchors = cx.data.settings.partner_anchors.clone();
+    ui.push_id("anchors", |ui| {
+        widgets::table(ui, "anchors")
+            .column(Column::initial(200.0).clip(true))
+            .column(Column::initial(700.0).clip(true))
+            .column(Column::remainder())
+            .header(24.0, |mut h| {
+                for t in ["Partner domain", "Anchors", ""] {
+                    h.col(|ui| widgets::header(ui, t));
+                }
+            })
+            .body(|body| {
+                body.rows(26.0, anchors.len(), |mut row| {
+                    let a = &anchors[row.index()];
+                    row.col(|ui| {
+                        ui.label(RichText::new(&a.domain).strong());
+                    });
+                    row.col(|ui| {
+                        let text: Vec<String> = a
+                            .anchors
+                            .iter()
+                            .map(|p| {
+                                let (t, _) = pin_text(p);
+                                match cx
+                                    .data
+                                    .roots
+                                    .iter()
+                                    .find(|r| r.thumbprint.eq_ignore_ascii_case(&t))
+                                {
+                                    Some(r) => format!("{} ({})", r.subject, t),
+                                    None => t,
+                                }
+                            })
+                            .collect();
+                        ui.label(text.join("; "));
+                    });
+                    row.col(|ui| {
+                        if ui
+                            .small_button("Unpin")
+                            .on_hover_text(format!("Unpin {}", a.domain))
+                            .clicked()
+                        {
+                            ask = Some(SettingsChange::RemovePartnerAnchor(a.domain.clone()));
+                        }
+                    });
+                });
+            });
+    });
+    if anchors.is_empty() {
+        ui.label(RichText::new("No partner is pinned: any trusted root may vouch for any partner (as in Exchange).").color(MUTED));
+    }
+    if ask.is_some() {
+        v.confirm = ask;
+    }
+    if let Some(change) = v.confirm.clone() {
+        let (q, d) = match &change {
+            SettingsChange::RemoveDirectTrust(n) => (
+                format!("Stop trusting relay '{n}' directly?"),
+                "Its connections are then judged like anyone else's: by chain and names.",
+            ),
+            SettingsChange::RemovePartnerAnchor(n) => (
+                format!("Unpin {n}?"),
+                "Any trusted root may then vouch for this partner again.",
+            ),
+            _ => (String::new(), ""),
+        };
+        match widgets::confirm(ui, "direct-confirm", &q, d, "Remove") {
+            Some(Answer::Yes) => {
+                cx.push(Action::Change { form: FORM, change });
+                v.confirm = None;
+            }
+            Some(Answer::No) => v.confirm = None,
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! Toolbox › Certificate inspector: opens any PEM, DER, request, PKCS#7 or PKCS#12 file (typed,
+//! chosen in a dialog, or dropped on the window) or a certificate of our store, and shows it
+//! like the Windows certificate dialog — General, Details, Certification path — with the
+//! findings highlighted (expired, missing clientAuth, name mismatch, untrusted chain). The
+//! report view is shared with the import wizard.
+
+use super::Cx;
+use crate::admin::{CertificateReport, FileReport};
+use crate::pki::chain::ChainVerdict;
+use crate::pki::inspect::{CertStatus, Severity};
+use crate::pki::request::RequestInfo;
+use crate::ui::actions::{Action, FileTarget, Form, PickTarget};
+use crate::ui::format;
+use crate::ui::jobs::{Failure, LoadedFile};
+use crate::ui::theme::{self, BAD, GOOD, INFO, MUTED, WARN};
+use crate::ui::widgets::{self, Mark};
+use egui::{RichText, Ui};
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+const FORM: Form = Form::Inspector;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Tab {
+    #[default]
+    General,
+    Details,
+    Path,
+}
+
+/// What the inspector shows.
+#[derive(Clone)]
+pub enum Shown {
+    File(LoadedFile),
+    Stored {
+        thumbprint: String,
+        report: Arc<CertificateReport>,
+    },
+}
+
+#[derive(Default)]
+pub struct InspectorView {
+    pub path: String,
+    pub password: String,
+    pub needs_password: bool,
+    pub tab: Tab,
+    pub index: usize,
+    pub shown: Option<Shown>,
+}
+
+impl InspectorView {
+    pub fn on_loaded(&mut self, r: Result<LoadedFile, Failure>) {
+        match r {
+            Ok(f) => {
+                self.needs_password = false;
+                self.index = 0;
+                self.shown = Some(Shown::File(f));
+            }
+            Err(f) => {
+                self.needs_password = f.needs_password;
+                self.shown = None;
+            }
+        }
+    }
+
+    pub fn on_stored(&mut self, thumbprint: String, r: Result<Arc<CertificateReport>, Failure>) {
+        if let Ok(report) = r {
+            self.index = 0;
+            self.shown = Some(Shown::Stored { thumbprint, report });
+        }
+    }
+}
+
+pub fn show(ui: &mut Ui, v: &mut InspectorView, cx: &mut Cx) {
+    widgets::page_header(
+        ui,
+        "Certificate inspector",
+        "Open a certificate (.cer, .crt, .pem), a request (.req, .csr), a chain (.p7b) or an archive (.pfx) — or drop it on the window.",
+    );
+    cx.feedback(ui, FORM);
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        widgets::form_grid(ui, "inspector-open", |ui| {
+            if widgets::path_field(ui, "File to inspect", &mut v.path, &[]) {
+                cx.push(Action::Pick {
+                    target: PickTarget::InspectorFile,
+                    save: false,
+                    file_name: String::new(),
+                });
+            }
+            if v.needs_password {
+                widgets::field(ui, "PKCS#12 password", &[], |ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut v.password)
+                            .password(true)
+                            .desired_width(240.0),
+                    )
+                });
+            }
+        });
+        if widgets::primary_button(ui, "Open", !v.path.trim().is_empty() && !cx.busy(FORM))
+            .clicked()
+        {
+            cx.push(Action::LoadFile {
+                target: FileTarget::Inspector,
+                path: v.path.trim().into(),
+                password: v.needs_password.then(|| Zeroizing::new(v.password.clone())),
+            });
+        }
+    });
+    ui.add_space(10.0);
+    match v.shown.clone() {
+        None => {
+            ui.label(RichText::new("Nothing opened yet.").color(MUTED));
+        }
+        Some(Shown::Stored { thumbprint, report }) => {
+            ui.label(RichText::new(format!("From this server's store: {thumbprint}")).color(MUTED));
+            report_view(ui, &report, &mut v.tab, cx.now);
+        }
+        Some(Shown::File(f)) => {
+            file_view(
+                ui,
+                &f.report,
+                &file_name(&f.path),
+                &mut v.index,
+                &mut v.tab,
+                cx.now,
+            );
+        }
+    }
+}
+
+/// The file name of a path, for headings.
+pub fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+/// A whole file: what it holds, a choice when it holds several certificates, then the report.
+pub fn file_view(
+    ui: &mut Ui,
+    report: &FileReport,
+    name: &str,
+    index: &mut usize,
+    tab: &mut Tab,
+    now: time::OffsetDateTime,
+) {
+    let mut parts = Vec::new();
+    if let Some(f) = report.format {
+        parts.push(format!("{f}"));
+    }
+    parts.push(format!("{} certificate(s)", report.certificates.len()));
+    if !report.requests.is_empty() {
+        parts.push(format!("{} request(s)", report.requests.len()));
+    }
+    if report.private_keys > 0 {
+        parts.push(format!("{} private key(s)", report.private_keys));
+    }
+    ui.label(RichText::new(format!("{name}: {}", parts.join(", "))).color(MUTED));
+    if let Some(r) = &report.completes_request {
+        widgets::note(
+            ui,
+            GOOD,
+            "✔",
+            &format!(
+                "Completes pending request {} ({}): importing it joins the certificate to the request's private key.",
+                r.id, r.subject
+            ),
+        );
+    }
+    if report.certificates.len() > 1 {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Certificate:");
+            for (i, c) in report.certificates.iter().enumerate() {
+                ui.selectable_value(index, i, c.info.display_name());
+            }
+        });
+    }
+    ui.add_space(4.0);
+    if let Some(c) = report
+        .certificates
+        .get(*index)
+        .or(report.certificates.first())
+    {
+        report_view(ui, c, tab, now);
+    }
+    for r in &report.requests {
+        request_view(ui, r);
+    }
+}
+
+fn status_color(s: CertStatus) -> egui::Color32 {
+    match s {
+        CertStatus::Valid => GOOD,
+        CertStatus::PendingRequest => WARN,
+        _ => BAD,
+    }
+}
+
+fn severity(s: Severity) -> (egui::Color32, &'static str) {
+    match s {
+        Severity::Problem => (BAD, "✖"),
+        Severity::Warning => (WARN, "⚠"),
+        Severity::Info => (INFO, "ℹ"),
+    }
+}
+
+/// One certificate, Windows style: General, Details, Certification path.
+pub fn report_view(ui: &mut Ui, r: &CertificateReport, tab: &mut Tab, now: time::OffsetDateTime) {
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("📄").size(22.0));
+            ui.vertical(|ui| {
+                ui.label(RichText::new(r.info.display_name()).strong().size(16.0));
+                ui.horizontal(|ui| {
+                    widgets::pill(ui, &r.status.to_string(), status_color(r.status));
+                    if r.info.is_ca {
+                        widgets::pill(ui, "CA", INFO);
+                    }
+                    if r.info.self_signed {
+                        widgets::pill(ui, "Self-signed", MUTED);
+                    }
+                });
+            });
+        });
+        ui.add_space(6.0);
+        super::tabs(
+            ui,
+            tab,
+            &[
+                (Tab::General, "General"),
+                (Tab::Details, "Details"),
+                (Tab::Path, "Certification path"),
+            ],
+        );
+        match tab {
+            Tab::General => general(ui, r, now),
+            Tab::Details => details(ui, r),
+            Tab::Path => path(ui, r),
+        }
+    });
+}
+
+fn general(ui: &mut Ui, r: &CertificateReport, now: time::OffsetDateTime) {
+    let i = &r.info;
+    ui.label(RichText::new("This certificate is intended for:").strong());
+    widgets::check_line(
+        ui,
+        Mark::from_bool(i.server_auth),
+        "Proves a server's identity (serverAuth)",
+        "",
+    );
+    widgets::check_line(
+        ui,
+        Mark::from_bool(i.client_auth),
+        "Proves a client's identity (clientAuth)",
+        "",
+    );
+    ui.add_space(6.0);
+    widgets::property_grid(
+        ui,
+        "cert-general",
+        &[
+            ("Issued to", i.subject.clone()),
+            ("Issued by", i.issuer.clone()),
+            ("Names", format::list(&i.names())),
+            (
+                "Valid",
+                format!(
+                    "{} to {} ({})",
+                    format::date(i.not_before),
+                    format::date(i.not_after),
+                    format::days_left(i.not_after, now)
+                ),
+            ),
+            (
+                "Private key",
+                match r.has_private_key {
+                    Some(true) => "You have a private key for this certificate".into(),
+                    Some(false) => "No private key".into(),
+                    None => "Not known (not in this server's store)".into(),
+                },
+            ),
+        ],
+    );
+    ui.add_space(8.0);
+    if r.findings.is_empty() {
+        widgets::note(
+            ui,
+            GOOD,
+            "✔",
+            "No findings: this certificate is fit for its purpose.",
+        );
+    }
+    for f in &r.findings {
+        let (color, icon) = severity(f.severity);
+        widgets::note(ui, color, icon, &crate::ui::jobs::sentence(&f.text));
+        ui.add_space(3.0);
+    }
+}
+
+fn details(ui: &mut Ui, r: &CertificateReport) {
+    let i = &r.info;
+    let mut rows: Vec<(&str, String)> = vec![
+        ("Version", format!("V{}", i.version)),
+        ("Serial number", i.serial.clone()),
+        ("Signature algorithm", i.signature_algorithm.clone()),
+        ("Issuer", i.issuer.clone()),
+        ("Valid from", format::date_time(i.not_before)),
+        ("Valid to", format::date_time(i.not_after)),
+        ("Subject", i.subject.clone()),
+        ("Public key", i.key.clone()),
+        (
+            "Key usage",
+            i.key_usage
+                .as_ref()
+                .map(|k| k.join(", "))
+                .unwrap_or_else(|| "(not present)".into()),
+        ),
+        (
+            "Enhanced key usage",
+            i.extended_key_usage
+                .as_ref()
+                .map(|k| k.join(", "))
+                .unwrap_or_else(|| "(not present)".into()),
+        ),
+        (
+            "Subject alternative names (DNS)",
+            format::list(&i.dns_names),
+        ),
+    ];
+    if !i.ip_addresses.is_empty() {
+        rows.push(("Subject alternative names (IP)", i.ip_addresses.join(", ")));
+    }
+    if !i.email_addresses.is_empty() {
+        rows.push(("E-mail addresses", i.email_addresses.join(", ")));
+    }
+    rows.push((
+        "Basic constraints",
+        if i.is_ca {
+            format!(
+                "Subject type = CA, path length = {}",
+                i.path_len
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "none".into())
+            )
+        } else {
+            "Subject type = End entity".into()
+        },
+    ));
+    if let Some(k) = &i.subject_key_id {
+        rows.push(("Subject key identifier", k.clone()));
+    }
+    if let Some(k) = &i.authority_key_id {
+        rows.push(("Authority key identifier", k.clone()));
+    }
+    rows.push(("Thumbprint (SHA-1)", i.thumbprint.clone()));
+    rows.push(("Fingerprint (SHA-256)", i.sha256.clone()));
+    rows.push(("Public key SHA-256 (pin)", i.public_key_sha256.clone()));
+    if !i.other_extensions.is_empty() {
+        rows.push(("Other extensions", i.other_extensions.join(", ")));
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("cert-details")
+        .max_height(420.0)
+        .show(ui, |ui| {
+            widgets::property_grid(ui, "cert-details-grid", &rows)
+        });
+}
+
+fn path(ui: &mut Ui, r: &CertificateReport) {
+    ui.label(RichText::new("Certification path").strong());
+    ui.add_space(4.0);
+    let chain: Vec<String> = if r.path.is_empty() {
+        vec![r.info.subject.clone()]
+    } else {
+        r.path.iter().rev().cloned().collect()
+    };
+    for (depth, subject) in chain.iter().enumerate() {
+        ui.horizontal(|ui| {
+            ui.add_space(depth as f32 * 22.0);
+            ui.label(RichText::new(if depth == 0 { "🛡" } else { "📄" }).color(theme::ACCENT));
+            ui.label(subject);
+        });
+    }
+    ui.add_space(10.0);
+    ui.label(RichText::new("Certificate status").strong());
+    match &r.verdict {
+        Some(ChainVerdict::Trusted { .. }) => {
+            widgets::note(
+                ui,
+                GOOD,
+                "✔",
+                "This certificate is OK: its chain leads to a trusted root.",
+            );
+        }
+        Some(ChainVerdict::Untrusted { reason, .. }) => {
+            widgets::note(
+                ui,
+                BAD,
+                "✖",
+                &crate::ui::jobs::sentence(&format!("The chain does not validate: {reason}")),
+            );
+        }
+        None if r.info.self_signed && r.info.is_ca => {
+            widgets::note(
+                ui,
+                INFO,
+                "ℹ",
+                "A root certificate: it is its own issuer. It is trusted only when it is among the trusted roots.",
+            );
+        }
+        None => {
+            widgets::note(
+                ui,
+                INFO,
+                "ℹ",
+                "Self-signed: there is no chain to check. Partners accept it only through Direct Trust.",
+            );
+        }
+    }
+}
+
+fn request_view(ui: &mut Ui, r: &RequestInfo) {
+    ui.add_space(8.0);
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(
+            RichText::new("Certificate request (PKCS#10)")
+                .strong()
+                .size(15.5),
+        );
+        widgets::property_grid(
+            ui,
+            "request-view",
+            &[
+                ("Subject", r.subject.clone()),
+                ("Domains (SAN)", format::list(&r.dns_names)),
+                ("Public key", r.key_description.clone()),
+                ("Signature algorithm", r.signature_algorithm.clone()),
+                ("Public key SHA-256", r.public_key_sha256.clone()),
+            ],
+        );
+        widgets::check_line(
+            ui,
+            Mark::from_bool(r.signature_valid),
+            "Signature",
+            if r.signature_valid {
+                "valid: the request was signed by its key"
+            } else {
+                "does not verify: the file was altered"
+            },
+        );
+        widgets::check_line(
+            ui,
+            Mark::from_bool(r.requests_server_auth),
+            "Requests serverAuth",
+            "",
+        );
+        widgets::check_line(
+            ui,
+            Mark::from_bool(r.requests_client_auth),
+            "Requests clientAuth",
+            "",
+        );
+    });
+}

@@ -1,0 +1,116 @@
+//! Toolbox › Connectivity probe: connects to a partner's mail server through the engine's
+//! probe (on the query worker), and shows the certificate chain it presented and a verdict per
+//! policy. Until the engine's probe is wired in ([`crate::ui::probe`]), the page says the probe
+//! is not available in this build; it never shows invented results.
+
+use super::Cx;
+use crate::ui::actions::{Action, Form};
+use crate::ui::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
+use crate::ui::theme::{BAD, INFO, MUTED, WARN};
+use crate::ui::widgets::{self, Mark};
+use egui::{RichText, Ui};
+
+const FORM: Form = Form::Probe;
+
+#[derive(Default)]
+pub struct ProbeView {
+    pub domain: String,
+    pub host: String,
+    pub result: Option<Result<ProbeReport, String>>,
+}
+
+impl ProbeView {
+    pub fn on_result(&mut self, r: Result<ProbeReport, String>) {
+        self.result = Some(r);
+    }
+}
+
+pub fn show(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
+    widgets::page_header(
+        ui,
+        "Connectivity probe",
+        "Connect to a partner's mail server, try STARTTLS, and see the certificate chain it presents and whether each policy would pass.",
+    );
+    if !cx.prober_available {
+        widgets::note(ui, WARN, "⚠", NOT_AVAILABLE);
+        ui.add_space(8.0);
+    }
+    cx.feedback(ui, FORM);
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        widgets::form_grid(ui, "probe-form", |ui| {
+            widgets::text_field(ui, "Partner domain", &mut v.domain, "woodgrove.test", &[]);
+            widgets::text_field(
+                ui,
+                "Host (optional)",
+                &mut v.host,
+                "smarthost.woodgrove.test:25 — the smart host or MX when empty",
+                &[],
+            );
+        });
+        if widgets::primary_button(
+            ui,
+            "📡 Probe",
+            !v.domain.trim().is_empty() && !cx.busy(FORM),
+        )
+        .clicked()
+        {
+            let host = v.host.trim();
+            cx.push(Action::Probe {
+                form: FORM,
+                request: ProbeRequest {
+                    domain: v.domain.trim().to_string(),
+                    host: (!host.is_empty()).then(|| host.to_string()),
+                },
+            });
+        }
+    });
+    ui.add_space(10.0);
+    match &v.result {
+        None => {}
+        Some(Err(e)) => widgets::note(ui, BAD, "✖", e),
+        Some(Ok(r)) => report(ui, r),
+    }
+}
+
+/// A probe's findings: connection, TLS, chain, verdicts, transcript.
+pub fn report(ui: &mut Ui, r: &ProbeReport) {
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        widgets::property_grid(
+            ui,
+            "probe-conn",
+            &[
+                ("Connected to", r.connected_to.clone()),
+                (
+                    "TLS",
+                    r.tls.clone().unwrap_or_else(|| "not negotiated".into()),
+                ),
+            ],
+        );
+        widgets::section(ui, "Certificate chain");
+        for (i, c) in r.chain.iter().enumerate() {
+            ui.horizontal(|ui| {
+                ui.add_space(i as f32 * 18.0);
+                ui.label(RichText::new("📄").color(INFO));
+                ui.label(&c.subject);
+                ui.label(
+                    RichText::new(format!(
+                        "issued by {} — expires {} — {}",
+                        c.issuer, c.not_after, c.thumbprint
+                    ))
+                    .color(MUTED)
+                    .size(12.0),
+                );
+            });
+        }
+        widgets::section(ui, "Policies");
+        for p in &r.verdicts {
+            widgets::check_line(ui, Mark::from_bool(p.passes), &p.policy, &p.detail);
+        }
+        if !r.transcript.is_empty() {
+            widgets::section(ui, "Transcript");
+            widgets::code_block(ui, &r.transcript.join("\n"));
+        }
+    });
+}

@@ -1,0 +1,347 @@
+//! Toolbox › Queue viewer: the relay's queues by next hop (status, messages, next retry, last
+//! error) from its live snapshot, and the messages of the selected queue (asked of the relay,
+//! answered through a channel). Retry, suspend, resume, and remove with or without an NDR,
+//! each after a confirmation where it loses mail.
+
+use super::Cx;
+use crate::engine::{MessageRowOut, QueueOp};
+use crate::ui::actions::{Action, Form, QueuePurpose};
+use crate::ui::format;
+use crate::ui::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::widgets::{self, Answer};
+use egui::{RichText, Ui};
+use egui_extras::Column;
+
+const FORM: Form = Form::Queues;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Removal {
+    target: String,
+    what: String,
+    ndr: bool,
+}
+
+#[derive(Default)]
+pub struct QueuesView {
+    pub selected_queue: Option<String>,
+    pub messages: Vec<MessageRowOut>,
+    pub selected_message: Option<String>,
+    loaded_for: Option<String>,
+    confirm: Option<Removal>,
+}
+
+impl QueuesView {
+    pub fn set_messages(&mut self, rows: Vec<MessageRowOut>) {
+        if self
+            .selected_message
+            .as_ref()
+            .is_some_and(|id| !rows.iter().any(|m| &m.id == id))
+        {
+            self.selected_message = None;
+        }
+        self.messages = rows;
+    }
+
+    /// The operation that reloads the messages shown.
+    pub fn refresh_op(&self) -> Option<QueueOp> {
+        self.selected_queue.as_ref().map(|q| QueueOp::Messages {
+            queue: Some(q.clone()),
+        })
+    }
+}
+
+fn status_color(s: &str) -> egui::Color32 {
+    let s = s.to_ascii_lowercase();
+    if s.contains("retry") || s.contains("suspend") {
+        WARN
+    } else if s.contains("error") || s.contains("fail") {
+        BAD
+    } else if s.contains("active") || s.contains("ready") {
+        GOOD
+    } else {
+        MUTED
+    }
+}
+
+pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
+    widgets::page_header(
+        ui,
+        "Queue viewer",
+        "Messages waiting for their next hop. Mail for a Domain Secure partner waits here, never downgraded, until mutual TLS succeeds.",
+    );
+    if let Some(why) = cx.relay_reason {
+        widgets::note(
+            ui,
+            BAD,
+            "⚠",
+            &crate::ui::jobs::sentence(&format!(
+                "The relay is not running, so there are no live queues: {why}"
+            )),
+        );
+        return;
+    }
+    cx.feedback(ui, FORM);
+    let queues = cx.live.snapshot.queues.clone();
+    if v.selected_queue.is_some() && v.loaded_for != v.selected_queue {
+        v.loaded_for = v.selected_queue.clone();
+        if let Some(op) = v.refresh_op() {
+            cx.push(Action::Queue {
+                op,
+                purpose: QueuePurpose::Messages,
+            });
+        }
+    }
+    let sel_queue = v.selected_queue.clone();
+    ui.horizontal(|ui| {
+        let has = sel_queue.is_some();
+        let mut op = |ui: &mut Ui, label: &str, make: &dyn Fn(String) -> QueueOp| {
+            if ui.add_enabled(has, egui::Button::new(label)).clicked()
+                && let Some(q) = &sel_queue
+            {
+                cx.push(Action::Queue {
+                    op: make(q.clone()),
+                    purpose: QueuePurpose::Command,
+                });
+            }
+        };
+        op(ui, "⟳ Retry now", &|q| QueueOp::Retry { queue: q });
+        op(ui, "⏸ Suspend", &|q| QueueOp::Suspend { target: q });
+        op(ui, "▶ Resume", &|q| QueueOp::Resume { target: q });
+        if ui
+            .add_enabled(has, egui::Button::new("🗑 Remove messages…"))
+            .clicked()
+            && let Some(q) = &sel_queue
+        {
+            v.confirm = Some(Removal {
+                target: q.clone(),
+                what: format!("every message in queue '{q}'"),
+                ndr: true,
+            });
+        }
+        ui.label(
+            RichText::new(format!(
+                "{} message(s) queued",
+                cx.live.snapshot.queued_messages
+            ))
+            .color(MUTED),
+        );
+    });
+    ui.add_space(4.0);
+    let mut clicked = None;
+    ui.push_id("queues-table", |ui| {
+        widgets::table(ui, "queues")
+            .column(Column::initial(260.0).clip(true))
+            .column(Column::initial(110.0))
+            .column(Column::initial(80.0))
+            .column(Column::initial(150.0))
+            .column(Column::remainder().clip(true))
+            .max_scroll_height(200.0)
+            .header(24.0, |mut h| {
+                for t in ["Next hop", "Status", "Messages", "Next retry", "Last error"] {
+                    h.col(|ui| widgets::header(ui, t));
+                }
+            })
+            .body(|body| {
+                body.rows(26.0, queues.len(), |mut row| {
+                    let q = &queues[row.index()];
+                    row.set_selected(v.selected_queue.as_deref() == Some(q.name.as_str()));
+                    row.col(|ui| {
+                        ui.label(RichText::new(&q.name).strong());
+                    });
+                    row.col(|ui| {
+                        ui.label(RichText::new(&q.status).color(status_color(&q.status)));
+                    });
+                    row.col(|ui| {
+                        ui.label(q.messages.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(
+                            q.next_retry
+                                .map(format::time_ms)
+                                .unwrap_or_else(|| "—".into()),
+                        );
+                    });
+                    row.col(|ui| {
+                        match &q.last_error {
+                            Some(e) => ui
+                                .label(RichText::new(e).color(BAD))
+                                .on_hover_text(e.as_str()),
+                            None => ui.label(RichText::new("—").color(MUTED)),
+                        };
+                    });
+                    if row.response().clicked() {
+                        clicked = Some(q.name.clone());
+                    }
+                });
+            });
+    });
+    if queues.is_empty() {
+        widgets::note(
+            ui,
+            GOOD,
+            "✔",
+            "The queues are empty: every message has been delivered.",
+        );
+    }
+    if let Some(q) = clicked {
+        v.selected_queue = Some(q);
+        v.selected_message = None;
+        v.messages.clear();
+    }
+    if let Some(q) = v.selected_queue.clone() {
+        widgets::section(ui, &format!("Messages in '{q}'"));
+        let sel_msg = v.selected_message.clone();
+        ui.horizontal(|ui| {
+            let has = sel_msg.is_some();
+            if ui
+                .add_enabled(has, egui::Button::new("⏸ Suspend message"))
+                .clicked()
+                && let Some(id) = &sel_msg
+            {
+                cx.push(Action::Queue {
+                    op: QueueOp::Suspend { target: id.clone() },
+                    purpose: QueuePurpose::Command,
+                });
+            }
+            if ui
+                .add_enabled(has, egui::Button::new("▶ Resume message"))
+                .clicked()
+                && let Some(id) = &sel_msg
+            {
+                cx.push(Action::Queue {
+                    op: QueueOp::Resume { target: id.clone() },
+                    purpose: QueuePurpose::Command,
+                });
+            }
+            if ui
+                .add_enabled(has, egui::Button::new("🗑 Remove with NDR…"))
+                .clicked()
+                && let Some(id) = &sel_msg
+            {
+                v.confirm = Some(Removal {
+                    target: id.clone(),
+                    what: format!("message {id}"),
+                    ndr: true,
+                });
+            }
+            if ui
+                .add_enabled(has, egui::Button::new("🗑 Remove without NDR…"))
+                .clicked()
+                && let Some(id) = &sel_msg
+            {
+                v.confirm = Some(Removal {
+                    target: id.clone(),
+                    what: format!("message {id}"),
+                    ndr: false,
+                });
+            }
+            if ui.button("Refresh").clicked()
+                && let Some(op) = v.refresh_op()
+            {
+                cx.push(Action::Queue {
+                    op,
+                    purpose: QueuePurpose::Messages,
+                });
+            }
+        });
+        let msgs = &v.messages;
+        let mut clicked_msg = None;
+        ui.push_id("messages-table", |ui| {
+            widgets::table(ui, "queue-messages")
+                .column(Column::initial(170.0).clip(true))
+                .column(Column::initial(170.0).clip(true))
+                .column(Column::initial(170.0).clip(true))
+                .column(Column::initial(70.0))
+                .column(Column::initial(90.0))
+                .column(Column::initial(60.0))
+                .column(Column::initial(140.0))
+                .column(Column::remainder().clip(true))
+                .header(24.0, |mut h| {
+                    for t in [
+                        "Sender",
+                        "Recipients",
+                        "Subject",
+                        "Size",
+                        "Status",
+                        "Tries",
+                        "Next attempt",
+                        "Last error",
+                    ] {
+                        h.col(|ui| widgets::header(ui, t));
+                    }
+                })
+                .body(|body| {
+                    body.rows(26.0, msgs.len(), |mut row| {
+                        let m = &msgs[row.index()];
+                        row.set_selected(sel_msg.as_deref() == Some(m.id.as_str()));
+                        row.col(|ui| {
+                            ui.label(if m.sender.is_empty() { "<>" } else { &m.sender });
+                        });
+                        row.col(|ui| {
+                            ui.label(
+                                m.recipients
+                                    .iter()
+                                    .map(|(a, _)| a.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            );
+                        });
+                        row.col(|ui| {
+                            ui.label(m.subject.as_deref().unwrap_or(""));
+                        });
+                        row.col(|ui| {
+                            ui.label(format::bytes(m.size));
+                        });
+                        row.col(|ui| {
+                            ui.label(RichText::new(&m.status).color(status_color(&m.status)));
+                        });
+                        row.col(|ui| {
+                            ui.label(m.attempts.to_string());
+                        });
+                        row.col(|ui| {
+                            ui.label(format::time_ms(m.next_attempt));
+                        });
+                        row.col(|ui| {
+                            if let Some(e) = &m.last_error {
+                                ui.label(RichText::new(e).color(BAD))
+                                    .on_hover_text(e.as_str());
+                            }
+                        });
+                        if row.response().clicked() {
+                            clicked_msg = Some(m.id.clone());
+                        }
+                    });
+                });
+        });
+        if let Some(id) = clicked_msg {
+            v.selected_message = Some(id);
+        }
+    }
+    if let Some(r) = v.confirm.clone() {
+        let detail = if r.ndr {
+            "The senders get a non-delivery report. The messages cannot be recovered."
+        } else {
+            "The messages are deleted silently: no one is told. They cannot be recovered."
+        };
+        match widgets::confirm(
+            ui,
+            "queue-remove",
+            &format!("Remove {}?", r.what),
+            detail,
+            "Remove",
+        ) {
+            Some(Answer::Yes) => {
+                cx.push(Action::Queue {
+                    op: QueueOp::Remove {
+                        target: r.target,
+                        ndr: r.ndr,
+                    },
+                    purpose: QueuePurpose::Command,
+                });
+                v.confirm = None;
+            }
+            Some(Answer::No) => v.confirm = None,
+            None => {}
+        }
+    }
+}

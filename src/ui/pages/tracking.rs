@@ -1,0 +1,488 @@
+//! Toolbox › Message tracking: search the tracking database (by sender, recipient,
+//! Message-ID, time and security) on the query worker; one row per message with its security
+//! badge — Domain Secure, Encrypted, Plaintext — in a virtualised, sortable table (sorting and
+//! the quick filter run on the worker); a details panel with every hop, its TLS evidence and
+//! SMTP responses; CSV export.
+
+use super::Cx;
+use crate::smtp::evidence::{SecurityStatus, TlsFacts};
+use crate::store::tracking::{EventKind, TrackingEvent, TrackingQuery};
+use crate::ui::actions::{Action, Form, PickTarget, TrackColumn};
+use crate::ui::format;
+use crate::ui::theme::{self, BAD, GOOD, MUTED, WARN};
+use crate::ui::tracking_data::{MAX_EVENTS, TrackingSet};
+use crate::ui::widgets;
+use egui::{RichText, Ui};
+use egui_extras::Column;
+use std::sync::Arc;
+
+const FORM: Form = Form::Tracking;
+
+/// How far back a search goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Since {
+    Hour,
+    Day,
+    Week,
+    #[default]
+    All,
+}
+
+impl Since {
+    fn label(self) -> &'static str {
+        match self {
+            Since::Hour => "Last hour",
+            Since::Day => "Last 24 hours",
+            Since::Week => "Last 7 days",
+            Since::All => "Everything kept",
+        }
+    }
+    fn ms(self) -> Option<i64> {
+        match self {
+            Since::Hour => Some(3_600_000),
+            Since::Day => Some(86_400_000),
+            Since::Week => Some(7 * 86_400_000),
+            Since::All => None,
+        }
+    }
+}
+
+pub struct TrackingView {
+    pub sender: String,
+    pub recipient: String,
+    pub message_id: String,
+    pub security: Option<SecurityStatus>,
+    pub since: Since,
+    pub filter: String,
+    pub column: TrackColumn,
+    pub ascending: bool,
+    pub set: Option<Arc<TrackingSet>>,
+    pub order: Option<Arc<Vec<u32>>>,
+    pub selected: Option<String>,
+    pub history: Option<(String, Result<Vec<TrackingEvent>, String>)>,
+    pub export_path: String,
+    /// The first search was made (the page searches once when first shown).
+    pub searched: bool,
+}
+
+impl Default for TrackingView {
+    fn default() -> Self {
+        TrackingView {
+            sender: String::new(),
+            recipient: String::new(),
+            message_id: String::new(),
+            security: None,
+            since: Since::default(),
+            filter: String::new(),
+            column: TrackColumn::Time,
+            ascending: false,
+            set: None,
+            order: None,
+            selected: None,
+            history: None,
+            export_path: String::new(),
+            searched: false,
+        }
+    }
+}
+
+impl TrackingView {
+    pub fn on_result(&mut self, set: Arc<TrackingSet>) {
+        self.set = Some(set);
+    }
+
+    pub fn on_order(&mut self, order: Arc<Vec<u32>>) {
+        self.order = Some(order);
+    }
+
+    pub fn on_history(&mut self, id: String, r: Result<Vec<TrackingEvent>, String>) {
+        if self.selected.as_deref() == Some(id.as_str()) {
+            self.history = Some((id, r));
+        }
+    }
+
+    pub fn sort_action(&self) -> Action {
+        Action::TrackSort {
+            column: self.column,
+            ascending: self.ascending,
+            filter: self.filter.clone(),
+        }
+    }
+
+    /// The search as typed.
+    pub fn query(&self, now_ms: i64) -> TrackingQuery {
+        let t = |s: &str| {
+            let s = s.trim();
+            (!s.is_empty()).then(|| s.to_string())
+        };
+        TrackingQuery {
+            sender: t(&self.sender),
+            recipient: t(&self.recipient),
+            message_id: t(&self.message_id),
+            since: self.since.ms().map(|d| now_ms - d),
+            security: self.security,
+            ..Default::default()
+        }
+    }
+}
+
+pub fn show(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
+    if !v.searched {
+        v.searched = true;
+        cx.push(Action::TrackSearch(Box::new(v.query(cx.now_ms))));
+    }
+    widgets::page_header(
+        ui,
+        "Message tracking",
+        "Every message with its security: Domain Secure (mutual TLS, partner authenticated), Encrypted (TLS), Plaintext. Select one to see each hop's evidence.",
+    );
+    cx.feedback(ui, FORM);
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal_wrapped(|ui| {
+            let text = |ui: &mut Ui, label: &str, value: &mut String, hint: &str| {
+                let l = ui.label(label);
+                ui.add(
+                    egui::TextEdit::singleline(value)
+                        .hint_text(hint)
+                        .desired_width(170.0),
+                )
+                .labelled_by(l.id);
+            };
+            text(ui, "Sender", &mut v.sender, "alice@ or <>");
+            text(ui, "Recipient", &mut v.recipient, "bob@woodgrove");
+            text(ui, "Message-ID", &mut v.message_id, "<id@host>");
+        });
+        ui.horizontal_wrapped(|ui| {
+            let l = ui.label("Security");
+            egui::ComboBox::from_id_salt("track-security")
+                .selected_text(v.security.map(|s| s.label()).unwrap_or("Any"))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut v.security, None, "Any");
+                    for s in [
+                        SecurityStatus::DomainSecure,
+                        SecurityStatus::Encrypted,
+                        SecurityStatus::Plaintext,
+                    ] {
+                        ui.selectable_value(&mut v.security, Some(s), s.label());
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+            let l = ui.label("When");
+            egui::ComboBox::from_id_salt("track-since")
+                .selected_text(v.since.label())
+                .show_ui(ui, |ui| {
+                    for s in [Since::Hour, Since::Day, Since::Week, Since::All] {
+                        ui.selectable_value(&mut v.since, s, s.label());
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+            if widgets::primary_button(ui, "🔍 Search", !cx.busy(FORM)).clicked() {
+                cx.push(Action::TrackSearch(Box::new(v.query(cx.now_ms))));
+            }
+        });
+    });
+    ui.add_space(8.0);
+    let Some(set) = v.set.clone() else {
+        if cx.busy(FORM) {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Searching…");
+            });
+        }
+        return;
+    };
+    let order = v.order.clone();
+    ui.horizontal(|ui| {
+        let l = ui.label("Quick filter");
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(&mut v.filter)
+                    .hint_text("any part of sender, recipients, subject, id")
+                    .desired_width(260.0),
+            )
+            .labelled_by(l.id);
+        if r.changed() {
+            cx.push(v.sort_action());
+        }
+        let shown = order.as_ref().map(|o| o.len()).unwrap_or(0);
+        ui.label(
+            RichText::new(format!(
+                "{shown} of {} message{} ({} events){}",
+                set.rows.len(),
+                if set.rows.len() == 1 { "" } else { "s" },
+                set.events,
+                if set.truncated {
+                    format!(" — only the newest {MAX_EVENTS} events were read: narrow the search")
+                } else {
+                    String::new()
+                }
+            ))
+            .color(MUTED),
+        );
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label("Export to");
+        ui.add(
+            egui::TextEdit::singleline(&mut v.export_path)
+                .hint_text("/path/to/messages.csv")
+                .desired_width(260.0),
+        )
+        .labelled_by(l.id);
+        if ui
+            .add_enabled(
+                !v.export_path.trim().is_empty(),
+                egui::Button::new("Export CSV"),
+            )
+            .clicked()
+        {
+            cx.push(Action::TrackExport(v.export_path.trim().into()));
+        }
+        if ui
+            .button("Export CSV…")
+            .on_hover_text("Choose where to save the CSV file")
+            .clicked()
+        {
+            cx.push(Action::Pick {
+                target: PickTarget::TrackingCsv,
+                save: true,
+                file_name: "message-tracking.csv".into(),
+            });
+        }
+    });
+    ui.add_space(4.0);
+    if set.rows.is_empty() {
+        widgets::note(
+            ui,
+            theme::INFO,
+            "ℹ",
+            "No message matches. Messages appear here as soon as the relay receives them.",
+        );
+        return;
+    }
+    let mut select = None;
+    let mut sort = None;
+    let empty = Vec::new();
+    let order: &[u32] = order.as_ref().map(|o| o.as_slice()).unwrap_or(&empty);
+    widgets::split_right(
+        ui,
+        390.0,
+        |ui| {
+            widgets::table(ui, "tracking")
+                .column(Column::exact(128.0))
+                .column(Column::initial(140.0).clip(true))
+                .column(Column::initial(130.0).clip(true))
+                .column(Column::remainder().at_least(90.0).clip(true))
+                .column(Column::exact(74.0))
+                .column(Column::exact(126.0))
+                .header(24.0, |mut h| {
+                    for (col, title) in [
+                        (TrackColumn::Time, "Time (UTC)"),
+                        (TrackColumn::Sender, "Sender"),
+                        (TrackColumn::Recipients, "Recipients"),
+                        (TrackColumn::Subject, "Subject"),
+                        (TrackColumn::Status, "Status"),
+                        (TrackColumn::Security, "Security"),
+                    ] {
+                        h.col(|ui| {
+                            let sorted = (v.column == col).then_some(v.ascending);
+                            if widgets::sort_header(ui, title, sorted) {
+                                sort = Some(col);
+                            }
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(26.0, order.len(), |mut row| {
+                        let Some(r) = order
+                            .get(row.index())
+                            .and_then(|&i| set.rows.get(i as usize))
+                        else {
+                            return;
+                        };
+                        row.set_selected(v.selected.as_deref() == Some(r.internal_id.as_str()));
+                        row.col(|ui| {
+                            ui.label(&r.time_text);
+                        });
+                        row.col(|ui| {
+                            ui.label(&r.sender);
+                        });
+                        row.col(|ui| {
+                            ui.label(&r.recipients);
+                        });
+                        row.col(|ui| {
+                            ui.label(&r.subject);
+                        });
+                        row.col(|ui| {
+                            ui.label(RichText::new(r.status).color(status_color(r.status)));
+                        });
+                        row.col(|ui| {
+                            widgets::security_badge(ui, r.security);
+                        });
+                        if row.response().clicked() {
+                            select = Some(r.internal_id.clone());
+                        }
+                    });
+                });
+        },
+        |ui| widgets::side_panel(ui, |ui| details(ui, v, &set)),
+    );
+    if let Some(col) = sort {
+        if v.column == col {
+            v.ascending = !v.ascending;
+        } else {
+            v.column = col;
+            v.ascending = col != TrackColumn::Time;
+        }
+        cx.push(v.sort_action());
+    }
+    if let Some(id) = select
+        && v.selected.as_deref() != Some(id.as_str())
+    {
+        v.selected = Some(id.clone());
+        v.history = None;
+        cx.push(Action::TrackHistory(id));
+    }
+}
+
+fn status_color(s: &str) -> egui::Color32 {
+    match s {
+        "Delivered" | "Sent" => GOOD,
+        "Deferred" | "Queued" => WARN,
+        "Failed" => BAD,
+        _ => MUTED,
+    }
+}
+
+fn details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet) {
+    let Some(id) = &v.selected else {
+        ui.label(RichText::new("Select a message to see its hops.").color(MUTED));
+        return;
+    };
+    let Some(row) = set.rows.iter().find(|r| &r.internal_id == id) else {
+        return;
+    };
+    egui::ScrollArea::vertical()
+        .id_salt("tracking-details-scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(
+                    RichText::new(if row.subject.is_empty() {
+                        "(no subject)"
+                    } else {
+                        &row.subject
+                    })
+                    .strong()
+                    .size(16.0),
+                );
+            });
+            widgets::security_badge(ui, row.security);
+            ui.add_space(4.0);
+            widgets::property_grid(
+                ui,
+                "msg-props",
+                &[
+                    ("From", row.sender.clone()),
+                    ("To", row.recipients.clone()),
+                    (
+                        "Message-ID",
+                        if row.message_id.is_empty() {
+                            "—".into()
+                        } else {
+                            row.message_id.clone()
+                        },
+                    ),
+                    ("Internal id", row.internal_id.clone()),
+                ],
+            );
+            widgets::section(ui, "Hops");
+            match &v.history {
+                None => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Loading the message's events…");
+                    });
+                }
+                Some((_, Err(e))) => {
+                    widgets::note(ui, BAD, "✖", e);
+                }
+                Some((_, Ok(events))) => {
+                    for e in events {
+                        hop(ui, e);
+                        ui.add_space(6.0);
+                    }
+                }
+            }
+        });
+}
+
+fn kind_text(k: EventKind) -> &'static str {
+    match k {
+        EventKind::Receive => "Received",
+        EventKind::Send => "Sent to the next hop",
+        EventKind::Deliver => "Delivered to a mailbox",
+        EventKind::Defer => "Deferred",
+        EventKind::Fail => "Failed",
+        EventKind::Dsn => "Notification generated",
+    }
+}
+
+fn hop(ui: &mut Ui, e: &TrackingEvent) {
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(kind_text(e.kind)).strong());
+            ui.label(RichText::new(format::time_ms(e.time)).color(MUTED));
+        });
+        widgets::security_badge(ui, e.security);
+        let mut rows: Vec<(&str, String)> = Vec::new();
+        if let Some(c) = &e.connector {
+            rows.push(("Connector", c.clone()));
+        }
+        match (&e.client, &e.server) {
+            (Some(c), Some(s)) => rows.push(("Connection", format!("{c}  »  {s}"))),
+            (Some(c), None) => rows.push(("Client", c.clone())),
+            (None, Some(s)) => rows.push(("Server", s.clone())),
+            _ => {}
+        }
+        match &e.tls {
+            None => rows.push(("TLS", "none (plaintext)".into())),
+            Some(t) => tls_rows(&mut rows, t),
+        }
+        if let Some(r) = &e.response {
+            rows.push(("SMTP response", r.clone()));
+        }
+        if let Some(d) = &e.detail {
+            rows.push(("Policy and evidence", d.clone()));
+        }
+        widgets::property_grid(ui, &format!("hop-{}-{}", e.time, e.kind), &rows);
+    });
+}
+
+fn tls_rows(rows: &mut Vec<(&str, String)>, t: &TlsFacts) {
+    rows.push((
+        "TLS",
+        format!("{} with {} ({} bits)", t.version, t.cipher, t.cipher_bits),
+    ));
+    if let Some(k) = &t.key_exchange {
+        rows.push(("Key exchange", k.clone()));
+    }
+    rows.push((
+        "Peer trust",
+        match &t.trust_detail {
+            Some(d) => format!("{} — {d}", t.trust),
+            None => t.trust.to_string(),
+        },
+    ));
+    if let Some(c) = &t.peer_certificate {
+        rows.push(("Peer certificate", c.subject.clone()));
+        rows.push(("Issued by", c.issuer.clone()));
+        rows.push(("Thumbprint", c.thumbprint.clone()));
+        if !c.names.is_empty() {
+            rows.push(("Names", c.names.join(", ")));
+        }
+    }
+}

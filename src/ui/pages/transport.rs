@@ -1,0 +1,226 @@
+//! Organization › Transport settings (Set-TransportConfig): the send and receive domain secure
+//! lists and the queue timing. Edits are a draft until Save; the admin worker checks and saves
+//! them, and problems appear at the field they concern (`transport.tls_send_domain_secure_list[1]`).
+
+use super::Cx;
+use crate::config::TransportSettings;
+use crate::config::units::TimeSpan;
+use crate::ui::actions::{Action, Form, SettingsChange};
+use crate::ui::model::ConsoleData;
+use crate::ui::theme::MUTED;
+use crate::ui::widgets;
+use egui::{RichText, Ui};
+use std::collections::HashMap;
+
+const FORM: Form = Form::Transport;
+
+/// An unsaved edit of the transport settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransportDraft {
+    pub send: Vec<String>,
+    pub receive: Vec<String>,
+    pub send_input: String,
+    pub receive_input: String,
+    pub retry: String,
+    pub connection_retry: String,
+    pub delay_notice: String,
+    pub expiration: String,
+    pub tracking_age: String,
+    base: TransportSettings,
+}
+
+impl TransportDraft {
+    fn of(t: &TransportSettings) -> TransportDraft {
+        TransportDraft {
+            send: t.tls_send_domain_secure_list.clone(),
+            receive: t.tls_receive_domain_secure_list.clone(),
+            send_input: String::new(),
+            receive_input: String::new(),
+            retry: t.transient_failure_retry_interval.to_string(),
+            connection_retry: t.outbound_connection_failure_retry_interval.to_string(),
+            delay_notice: t.delay_notification_timeout.to_string(),
+            expiration: t.message_expiration_timeout.to_string(),
+            tracking_age: t.message_tracking_max_age.to_string(),
+            base: t.clone(),
+        }
+    }
+
+    fn dirty(&self) -> bool {
+        *self != TransportDraft::of(&self.base)
+            || !self.send_input.is_empty()
+            || !self.receive_input.is_empty()
+    }
+
+    /// The settings, or the fields that do not parse.
+    fn build(&self) -> Result<TransportSettings, HashMap<&'static str, String>> {
+        let mut errors = HashMap::new();
+        let mut t = self.base.clone();
+        t.tls_send_domain_secure_list = self.send.clone();
+        t.tls_receive_domain_secure_list = self.receive.clone();
+        let mut span = |field: &'static str, text: &str, out: &mut TimeSpan| match text
+            .trim()
+            .parse::<TimeSpan>(
+        ) {
+            Ok(v) => *out = v,
+            Err(e) => {
+                errors.insert(field, format!("{e} (for example 30s, 5m, 4h, 2d)"));
+            }
+        };
+        span(
+            "transient_failure_retry_interval",
+            &self.retry,
+            &mut t.transient_failure_retry_interval,
+        );
+        span(
+            "outbound_connection_failure_retry_interval",
+            &self.connection_retry,
+            &mut t.outbound_connection_failure_retry_interval,
+        );
+        span(
+            "delay_notification_timeout",
+            &self.delay_notice,
+            &mut t.delay_notification_timeout,
+        );
+        span(
+            "message_expiration_timeout",
+            &self.expiration,
+            &mut t.message_expiration_timeout,
+        );
+        span(
+            "message_tracking_max_age",
+            &self.tracking_age,
+            &mut t.message_tracking_max_age,
+        );
+        if errors.is_empty() {
+            Ok(t)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct TransportView {
+    pub draft: Option<TransportDraft>,
+    local: HashMap<&'static str, String>,
+}
+
+impl TransportView {
+    pub fn reloaded(&mut self, data: &ConsoleData) {
+        if self.draft.as_ref().is_some_and(|d| !d.dirty()) {
+            self.draft = Some(TransportDraft::of(&data.settings.transport));
+        }
+    }
+
+    pub fn saved(&mut self) {
+        self.draft = None;
+        self.local.clear();
+    }
+}
+
+pub fn show(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) {
+    widgets::page_header(
+        ui,
+        "Transport settings",
+        "Domain Security: mail to domains on the send list, and from domains on the receive list, travels only over mutual TLS with certificates naming the partner's domain.",
+    );
+    cx.feedback(ui, FORM);
+    let d = v
+        .draft
+        .get_or_insert_with(|| TransportDraft::of(&cx.data.settings.transport));
+    let problems = |cx: &Cx, field: &str| cx.problems_at(FORM, &format!("transport.{field}"));
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            widgets::card(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(RichText::new("Domain secure lists").strong().size(15.5));
+                ui.label(
+                    RichText::new("TLSSendDomainSecureList and TLSReceiveDomainSecureList. List each partner domain by name; wildcards are not allowed.")
+                        .color(MUTED),
+                );
+                ui.add_space(6.0);
+                widgets::form_grid(ui, "transport-lists", |ui| {
+                    let send_problem = |i: usize| {
+                        problems(cx, &format!("tls_send_domain_secure_list[{i}]"))
+                    };
+                    ui.label("Send domain secure list");
+                    ui.vertical(|ui| {
+                        widgets::list_editor(
+                            ui,
+                            "send domain",
+                            &mut d.send,
+                            &mut d.send_input,
+                            &send_problem,
+                        );
+                    });
+                    ui.end_row();
+                    let receive_problem = |i: usize| {
+                        problems(cx, &format!("tls_receive_domain_secure_list[{i}]"))
+                    };
+                    ui.label("Receive domain secure list");
+                    ui.vertical(|ui| {
+                        widgets::list_editor(
+                            ui,
+                            "receive domain",
+                            &mut d.receive,
+                            &mut d.receive_input,
+                            &receive_problem,
+                        );
+                    });
+                    ui.end_row();
+                });
+            });
+            ui.add_space(10.0);
+            widgets::card(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(RichText::new("Queue timing").strong().size(15.5));
+                ui.add_space(6.0);
+                widgets::form_grid(ui, "transport-timing", |ui| {
+                    let row = |ui: &mut Ui, label: &str, field: &'static str, value: &mut String| {
+                        let mut p = problems(cx, field);
+                        if let Some(e) = v.local.get(field) {
+                            p.push(e.clone());
+                        }
+                        widgets::text_field(ui, label, value, "e.g. 5m", &p);
+                    };
+                    row(ui, "Retry after a transient failure", "transient_failure_retry_interval", &mut d.retry);
+                    row(
+                        ui,
+                        "Retry after a connection failure",
+                        "outbound_connection_failure_retry_interval",
+                        &mut d.connection_retry,
+                    );
+                    row(ui, "Delay notice after", "delay_notification_timeout", &mut d.delay_notice);
+                    row(ui, "Return (NDR) after", "message_expiration_timeout", &mut d.expiration);
+                    row(ui, "Keep tracking events for", "message_tracking_max_age", &mut d.tracking_age);
+                });
+            });
+            ui.add_space(12.0);
+            ui.horizontal(|ui| {
+                let busy = cx.busy(FORM);
+                if widgets::primary_button(ui, "Save", d.dirty() && !busy).clicked() {
+                    match d.build() {
+                        Ok(t) => {
+                            v.local.clear();
+                            cx.push(Action::Change {
+                                form: FORM,
+                                change: SettingsChange::Transport(Box::new(t)),
+                            });
+                        }
+                        Err(e) => v.local = e,
+                    }
+                }
+                if ui.add_enabled(d.dirty(), egui::Button::new("Revert")).clicked() {
+                    *d = TransportDraft::of(&cx.data.settings.transport);
+                    v.local.clear();
+                    cx.push(Action::Dismiss(FORM));
+                }
+                ui.label(
+                    RichText::new("Equivalent: mailflow transport set --send-domain-secure … --receive-domain-secure …")
+                        .color(MUTED)
+                        .size(12.0),
+                );
+            });
+        });
+}

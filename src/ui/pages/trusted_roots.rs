@@ -1,0 +1,144 @@
+//! Server › Trusted roots: the root CAs whose certificates this server accepts. A partner
+//! organization's root goes here (from a file: typed, chosen in a dialog, or dropped on the
+//! window). Removing one asks first.
+
+use super::Cx;
+use crate::ui::actions::{Action, Form, PickTarget};
+use crate::ui::format;
+use crate::ui::theme::{BAD, GOOD, MUTED};
+use crate::ui::widgets::{self, Answer};
+use egui::{RichText, Ui};
+use egui_extras::Column;
+
+const FORM: Form = Form::TrustedRoots;
+
+#[derive(Default)]
+pub struct RootsView {
+    pub path: String,
+    selected: Option<String>,
+    confirm_remove: Option<(String, String)>,
+}
+
+pub fn show(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
+    widgets::page_header(
+        ui,
+        "Trusted roots",
+        "Root CAs whose certificates this server accepts. Import a partner organization's root here before Domain Security with it.",
+    );
+    cx.feedback(ui, FORM);
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        widgets::form_grid(ui, "roots-add", |ui| {
+            if widgets::path_field(ui, "Root CA certificate file", &mut v.path, &[]) {
+                cx.push(Action::Pick {
+                    target: PickTarget::TrustRootFile,
+                    save: false,
+                    file_name: String::new(),
+                });
+            }
+        });
+        ui.horizontal(|ui| {
+            let ok = !v.path.trim().is_empty() && !cx.busy(FORM);
+            if widgets::primary_button(ui, "Trust this root", ok).clicked() {
+                cx.push(Action::TrustAdd(v.path.trim().into()));
+            }
+            ui.label(
+                RichText::new(format!(
+                    "Equivalent: mailflow trust add {}",
+                    if v.path.trim().is_empty() {
+                        "FILE".to_string()
+                    } else {
+                        format::shell_arg(v.path.trim())
+                    }
+                ))
+                .color(MUTED)
+                .size(12.0),
+            );
+        });
+    });
+    ui.add_space(10.0);
+    let roots = cx.data.roots.clone();
+    let mut clicked = None;
+    let mut remove = None;
+    let mut inspect = None;
+    widgets::table(ui, "roots")
+        .column(Column::initial(330.0).clip(true))
+        .column(Column::initial(330.0).clip(true))
+        .column(Column::initial(110.0))
+        .column(Column::initial(100.0))
+        .column(Column::remainder())
+        .header(24.0, |mut h| {
+            for t in ["Thumbprint", "Subject", "Expires", "Status", ""] {
+                h.col(|ui| widgets::header(ui, t));
+            }
+        })
+        .body(|body| {
+            body.rows(26.0, roots.len(), |mut row| {
+                let r = &roots[row.index()];
+                row.set_selected(v.selected.as_deref() == Some(r.thumbprint.as_str()));
+                row.col(|ui| {
+                    ui.label(RichText::new(&r.thumbprint).monospace());
+                });
+                row.col(|ui| {
+                    ui.label(&r.subject);
+                    if r.lab_ca {
+                        ui.label(RichText::new("lab CA").color(MUTED).size(12.0));
+                    }
+                });
+                row.col(|ui| {
+                    ui.label(format::date(r.not_after));
+                });
+                row.col(|ui| {
+                    if r.current {
+                        ui.label(RichText::new("Valid").color(GOOD));
+                    } else {
+                        ui.label(RichText::new("DateInvalid").color(BAD));
+                    }
+                });
+                row.col(|ui| {
+                    if ui
+                        .small_button("Inspect")
+                        .on_hover_text(format!("Inspect {}", r.subject))
+                        .clicked()
+                    {
+                        inspect = Some(r.thumbprint.clone());
+                    }
+                    if ui
+                        .small_button("Remove")
+                        .on_hover_text(format!("Stop trusting {}", r.subject))
+                        .clicked()
+                    {
+                        remove = Some((r.thumbprint.clone(), r.subject.clone()));
+                    }
+                });
+                if row.response().clicked() {
+                    clicked = Some(r.thumbprint.clone());
+                }
+            });
+        });
+    if clicked.is_some() {
+        v.selected = clicked;
+    }
+    if let Some(tp) = inspect {
+        cx.push(Action::InspectStored(tp));
+    }
+    if remove.is_some() {
+        v.confirm_remove = remove;
+    }
+    if let Some((tp, subject)) = v.confirm_remove.clone() {
+        match widgets::confirm(
+            ui,
+            "remove-root",
+            &format!("Stop trusting {subject}?"),
+            "Certificates issued under this root are no longer accepted: partners using it fail Domain Security until it is trusted again.",
+            "Remove",
+        ) {
+            Some(Answer::Yes) => {
+                cx.push(Action::TrustRemove(tp));
+                v.confirm_remove = None;
+            }
+            Some(Answer::No) => v.confirm_remove = None,
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The Connectivity probe as the console calls it: connect to a partner's mail server, try
+//! STARTTLS, and report the certificate chain it presents and a verdict per policy
+//! (opportunistic TLS, RequireTLS, DomainValidation, Domain Security). [`EngineProber`] runs the
+//! engine's probe (`mailflow::engine::probe`) on the console's worker thread; [`Unavailable`] is
+//! for tests that must not open connections.
+
+use crate::admin::Workspace;
+use std::sync::Arc;
+
+/// What to probe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeRequest {
+    /// The partner domain whose policy is checked (the name the certificate must carry).
+    pub domain: String,
+    /// `host[:port]` to connect to; the domain's smart host or MX when `None`.
+    pub host: Option<String>,
+}
+
+/// One certificate of the chain the peer presented.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeCertificate {
+    pub subject: String,
+    pub issuer: String,
+    pub thumbprint: String,
+    pub not_after: String,
+}
+
+/// The verdict of one policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyVerdict {
+    /// "Opportunistic TLS", "Domain Security for contoso.test", "Direct Trust".
+    pub policy: String,
+    pub passes: bool,
+    /// Why, in words.
+    pub detail: String,
+}
+
+/// What a probe found.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ProbeReport {
+    /// Where it connected (`ip:port`) and the greeting.
+    pub connected_to: String,
+    /// `TLSv1.3 TLS_AES_256_GCM_SHA384`, or `None` when STARTTLS was not offered or failed.
+    pub tls: Option<String>,
+    pub chain: Vec<ProbeCertificate>,
+    pub verdicts: Vec<PolicyVerdict>,
+    /// The SMTP dialogue, secrets redacted.
+    pub transcript: Vec<String>,
+}
+
+/// Runs probes. Called on a background worker thread, never on the UI thread.
+pub trait Prober: Send + Sync {
+    /// Whether this build can probe at all.
+    fn available(&self) -> bool;
+    /// Probes; the error is a sentence for the administrator.
+    fn probe(&self, request: &ProbeRequest, ws: &Workspace) -> Result<ProbeReport, String>;
+}
+
+/// What the console says when probing is switched off (tests).
+pub const NOT_AVAILABLE: &str =
+    "The probe is switched off in this console (a test run): it would open network connections.";
+
+/// A prober that never connects and never fakes a result.
+pub struct Unavailable;
+
+impl Prober for Unavailable {
+    fn available(&self) -> bool {
+        false
+    }
+
+    fn probe(&self, _request: &ProbeRequest, _ws: &Workspace) -> Result<ProbeReport, String> {
+        Err(NOT_AVAILABLE.to_string())
+    }
+}
+
+/// The engine's connectivity probe, run from the console's worker thread.
+pub struct EngineProber;
+
+impl Prober for EngineProber {
+    fn available(&self) -> bool {
+        true
+    }
+
+    fn probe(&self, request: &ProbeRequest, ws: &Workspace) -> Result<ProbeReport, String> {
+        let domain =
+            crate::config::domain::normalize(&request.domain).map_err(|e| e.to_string())?;
+        let target = match request
+            .host
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+        {
+            Some(h) => h.to_string(),
+            None => smart_host_for(ws, &domain)?,
+        };
+        let target =
+            crate::config::net::SmartHost::parse(&target, 25).map_err(|e| e.to_string())?;
+        let addr = if target.host.contains(':') {
+            format!("[{}]:{}", target.host, target.port)
+        } else {
+            target.to_string()
+        };
+        let r = crate::engine::probe_now(ws, &addr, &domain, None)?;
+        if let Some(e) = r.error {
+            return Err(e);
+        }
+        let mut transcript: Vec<String> = r.banner.iter().map(|b| format!("< {b}")).collect();
+        transcript.extend(r.capabilities.iter().map(|c| format!("< 250 {c}")));
+        transcript.push(format!(
+            "STARTTLS {}",
+            if r.starttls_offered {
+                "offered"
+            } else {
+                "not offered"
+            }
+        ));
+        Ok(ProbeReport {
+            connected_to: r.target.clone(),
+            tls: r
+                .tls
+                .as_ref()
+                .map(|t| format!("{} {}", t.version, t.cipher)),
+            chain: r
+                .chain
+                .iter()
+                .map(|c| ProbeCertificate {
+                    subject: c.subject.clone(),
+                    issuer: c.issuer.clone(),
+                    thumbprint: c.thumbprint.clone(),
+                    not_after: c.not_after.clone(),
+                })
+                .collect(),
+            verdicts: r
+                .verdicts
+                .iter()
+                .map(|v| PolicyVerdict {
+                    policy: v.policy.clone(),
+                    passes: v.pass,
+                    detail: v.reason.clone(),
+                })
+                .collect(),
+            transcript,
+        })
+    }
+}
+
+/// The first smart host of the send connector that routes `domain`.
+fn smart_host_for(ws: &Workspace, domain: &str) -> Result<String, String> {
+    let checked = crate::config::validate(&ws.settings).map_err(|p| p.to_string())?;
+    match crate::policy::routing::route(domain, &checked) {
+        crate::policy::routing::Route::Connector { index, name } => checked
+            .send_connectors
+            .iter()
+            .find(|c| c.index == index)
+            .and_then(|c| c.smart_hosts.first())
+            .map(|h| h.to_string())
+            .ok_or_else(|| {
+                format!(
+                    "send connector '{name}' has no smart host for {domain}: type the host to probe"
+                )
+            }),
+        crate::policy::routing::Route::Local => Err(format!(
+            "{domain} is one of our accepted domains: type the host to probe"
+        )),
+        crate::policy::routing::Route::NoRoute => Err(format!(
+            "no send connector covers {domain}: type the host to probe"
+        )),
+    }
+}
+
+/// The prober the console uses: the engine's.
+pub fn default_prober() -> Arc<dyn Prober> {
+    Arc::new(EngineProber)
+}

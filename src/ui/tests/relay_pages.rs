@@ -1,0 +1,463 @@
+//! The Message tracking and Live monitor pages fed by a running relay: a plaintext client, a
+//! STARTTLS client and a partner presenting its certificate under Domain Security each get
+//! their badge — Plaintext, Encrypted, Domain Secure — in the tracking table, with the hop's
+//! evidence in the details; a partner's session in progress shows as Domain Secure in the
+//! monitor.
+
+use super::*;
+use crate::config::units::TimeSpan;
+use crate::engine::EngineHandle;
+use crate::engine::tls::{TlsIdentity, client_config};
+use crate::pki::builder;
+use crate::pki::keys::KeySpec;
+use crate::pki::subject::Subject;
+use crate::smtp::evidence::SecurityStatus;
+use crate::ui::nav::Page;
+use egui_kittest::kittest::Queryable;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn read1(&mut self) -> u8 {
+        let mut b = [0u8; 1];
+        let n = match self {
+            Stream::Plain(s) => s.read(&mut b),
+            Stream::Tls(s) => s.read(&mut b),
+        }
+        .expect("read");
+        assert_eq!(n, 1, "connection closed");
+        b[0]
+    }
+    fn write(&mut self, data: &[u8]) {
+        match self {
+            Stream::Plain(s) => s.write_all(data),
+            Stream::Tls(s) => s.write_all(data).and_then(|_| s.flush()),
+        }
+        .expect("write");
+    }
+}
+
+/// A small blocking SMTP client: plaintext, STARTTLS, and STARTTLS with a client certificate.
+struct Smtp {
+    s: Option<Stream>,
+}
+
+impl Smtp {
+    fn connect(addr: SocketAddr) -> Smtp {
+        let tcp = TcpStream::connect(addr).expect("connect");
+        tcp.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let mut c = Smtp {
+            s: Some(Stream::Plain(tcp)),
+        };
+        assert!(c.reply().starts_with("220"));
+        c
+    }
+
+    fn reply(&mut self) -> String {
+        let s = self.s.as_mut().expect("stream");
+        let mut all = String::new();
+        loop {
+            let mut line = Vec::new();
+            loop {
+                let b = s.read1();
+                line.push(b);
+                if b == b'\n' {
+                    break;
+                }
+            }
+            let l = String::from_utf8_lossy(&line).trim_end().to_string();
+            let last = l.as_bytes().get(3) != Some(&b'-');
+            all.push_str(&l);
+            all.push('\n');
+            if last {
+                return all;
+            }
+        }
+    }
+
+    fn cmd(&mut self, line: &str) -> String {
+        self.s
+            .as_mut()
+            .expect("stream")
+            .write(format!("{line}\r\n").as_bytes());
+        self.reply()
+    }
+
+    fn starttls(&mut self, identity: Option<&TlsIdentity>) {
+        assert!(self.cmd("STARTTLS").starts_with("220"));
+        let Some(Stream::Plain(tcp)) = self.s.take() else {
+            panic!("already TLS")
+        };
+        let cfg = client_config(identity).expect("client config");
+        let name = rustls::pki_types::ServerName::try_from("mail.contoso.test").expect("name");
+        let conn = rustls::ClientConnection::new(Arc::clone(&cfg), name).expect("tls");
+        self.s = Some(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))));
+    }
+
+    /// EHLO, optional STARTTLS, MAIL FROM; leaves the transaction open.
+    fn begin(addr: SocketAddr, tls: Option<Option<&TlsIdentity>>, from: &str) -> Smtp {
+        let mut c = Smtp::connect(addr);
+        assert!(c.cmd("EHLO client.test").starts_with("250"));
+        if let Some(identity) = tls {
+            c.starttls(identity);
+            assert!(c.cmd("EHLO client.test").starts_with("250"));
+        }
+        let r = c.cmd(&format!("MAIL FROM:<{from}>"));
+        assert!(r.starts_with("250"), "MAIL FROM {from}: {r}");
+        c
+    }
+
+    fn finish(mut self, to: &str, subject: &str) {
+        let r = self.cmd(&format!("RCPT TO:<{to}>"));
+        assert!(r.starts_with("250"), "{r}");
+        assert!(self.cmd("DATA").starts_with("354"));
+        let r = self.cmd(&format!("Subject: {subject}\r\n\r\nHello.\r\n."));
+        assert!(r.starts_with("250"), "{r}");
+        let _ = self.cmd("QUIT");
+    }
+}
+
+/// An organization created now (the relay checks certificates against the real clock).
+fn org_now(tmp: &Path, fqdn: &str, domain: &str) -> Workspace {
+    let dir = DataDir::new(tmp);
+    admin::init(&dir, "Org", fqdn, domain, OffsetDateTime::now_utc()).expect("init");
+    Workspace::open(&dir).expect("open")
+}
+
+/// The partner's SMTP identity: a CA-issued certificate naming woodgrove.test, and its root.
+fn partner_identity(tmp: &Path) -> (TlsIdentity, String) {
+    let now = OffsetDateTime::now_utc();
+    let mut ws = org_now(tmp, "mail.woodgrove.test", "woodgrove.test");
+    ws.ca_init("Woodgrove CA", KeySpec::P256, 5, now)
+        .expect("ca");
+    let subject = Subject::parse("O=Woodgrove, CN=mail.woodgrove.test").expect("subject");
+    let r = ws
+        .new_request(
+            &subject,
+            &["mail.woodgrove.test".into(), "woodgrove.test".into()],
+            KeySpec::P256,
+            None,
+            now,
+        )
+        .expect("request");
+    let (cert, ca) = ws.ca_issue(r.pem.as_bytes(), 30, now).expect("issue");
+    let pem = format!("{}{}", builder::to_pem(&cert), builder::to_pem(&ca));
+    let o = ws
+        .import_certificate(pem.as_bytes(), None, None, now)
+        .expect("import");
+    let c = ws.store.find(&o.thumbprint).expect("stored").clone();
+    let key = ws.store.load_key(&o.thumbprint).expect("key");
+    (
+        TlsIdentity::new(&c.der, &c.chain, key.serialize_der(), c.info.clone()),
+        builder::to_pem(&ca),
+    )
+}
+
+#[test]
+fn tracking_and_monitor_show_the_right_badges_from_a_running_relay() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (identity, partner_root) = partner_identity(&tmp.path().join("woodgrove"));
+    let mut ws = org_now(
+        &tmp.path().join("contoso"),
+        "mail.contoso.test",
+        "contoso.test",
+    );
+    ws.trust_add(partner_root.as_bytes(), OffsetDateTime::now_utc())
+        .expect("trust");
+    ws.change_settings(|s| {
+        let c = &mut s.receive_connectors[0];
+        c.bindings = vec!["127.0.0.1:0".into()];
+        c.tarpit_interval = TimeSpan::secs(0);
+        c.domain_secure_enabled = true;
+        s.transport.tls_receive_domain_secure_list = vec!["woodgrove.test".into()];
+        Ok(())
+    })
+    .expect("settings");
+    let handle = EngineHandle::start(ws.clone(), None).expect("relay starts");
+    let addr = handle
+        .snapshot()
+        .listeners
+        .iter()
+        .find(|l| l.error.is_none())
+        .map(|l| l.address)
+        .expect("listening");
+    let mut app = ConsoleApp::new(
+        ws,
+        no_waker(),
+        Clock::System,
+        std::sync::Arc::new(probe::Unavailable),
+        None,
+    );
+    app.attach_relay(RelayState::Running(Box::new(handle)));
+
+    Smtp::begin(addr, None, "alice@fabrikam.test").finish("bob@contoso.test", "plain");
+    Smtp::begin(addr, Some(None), "carol@fabrikam.test").finish("bob@contoso.test", "encrypted");
+    Smtp::begin(addr, Some(Some(&identity)), "ana@woodgrove.test")
+        .finish("bob@contoso.test", "domain secure");
+    // A partner's session left open in the middle of its transaction.
+    let open = Smtp::begin(addr, Some(Some(&identity)), "lee@woodgrove.test");
+
+    app.page = Page::MessageTracking;
+    let mut h = harness(app);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let a = crate::ui::actions::Action::TrackSearch(Box::new(
+            h.state().views.tracking.query(Clock::System.now_ms()),
+        ));
+        act(&mut h, a);
+        let n = h
+            .state()
+            .views
+            .tracking
+            .set
+            .as_ref()
+            .map_or(0, |s| s.rows.len());
+        if n >= 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "tracking has {n} messages");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    settle(&mut h);
+    let set = h.state().views.tracking.set.clone().expect("set");
+    let security_of = |sender: &str| {
+        set.rows
+            .iter()
+            .find(|r| r.sender == sender)
+            .map(|r| r.security)
+    };
+    assert_eq!(
+        security_of("alice@fabrikam.test"),
+        Some(SecurityStatus::Plaintext)
+    );
+    assert_eq!(
+        security_of("carol@fabrikam.test"),
+        Some(SecurityStatus::Encrypted)
+    );
+    assert_eq!(
+        security_of("ana@woodgrove.test"),
+        Some(SecurityStatus::DomainSecure)
+    );
+    for badge in ["🛡 Domain Secure", "🔒 Encrypted", "🔓 Plaintext"] {
+        assert!(
+            h.query_all_by_label(badge).next().is_some(),
+            "badge {badge} shown in the table"
+        );
+    }
+    // The Domain Secure message's hop, with its TLS evidence.
+    let id = set
+        .rows
+        .iter()
+        .find(|r| r.sender == "ana@woodgrove.test")
+        .map(|r| r.internal_id.clone())
+        .expect("row");
+    h.state_mut().views.tracking.selected = Some(id.clone());
+    act(&mut h, crate::ui::actions::Action::TrackHistory(id));
+    settle(&mut h);
+    for part in [
+        "CN=mail.woodgrove.test",
+        "Domain Security for woodgrove.test",
+        "250 2.6.0",
+    ] {
+        assert!(
+            h.query_all_by_label_contains(part).next().is_some(),
+            "details show {part}"
+        );
+    }
+
+    // The live monitor shows the open partner session as Domain Secure.
+    h.state_mut().page = Page::LiveMonitor;
+    step_until(
+        &mut h,
+        "the partner's session",
+        Duration::from_secs(20),
+        |a| {
+            a.live.snapshot.sessions.iter().any(|s| {
+                s.security == Some(SecurityStatus::DomainSecure)
+                    && s.client_certificate
+                        .as_deref()
+                        .is_some_and(|c| c.contains("mail.woodgrove.test"))
+            })
+        },
+    );
+    h.step();
+    assert!(h.query_all_by_label("🛡 Domain Secure").next().is_some());
+    assert!(
+        h.query_all_by_label_contains("CN=mail.woodgrove.test")
+            .next()
+            .is_some()
+    );
+    assert!(h.state().live.snapshot.counters.domain_secure >= 1);
+    open.finish("bob@contoso.test", "second");
+}
+
+#[test]
+fn a_relay_that_cannot_start_is_explained_where_the_administrator_looks() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut ws = org_now(&tmp.path().join("org"), "mail.contoso.test", "contoso.test");
+    ws.change_settings(|s| {
+        s.receive_connectors[0].bindings = vec!["127.0.0.1:0".into()];
+        Ok(())
+    })
+    .expect("settings");
+    // Another relay (`mailflow serve`) holds the data directory.
+    let other = EngineHandle::start(ws.clone(), None).expect("first relay");
+    let relay = crate::ui::start_relay(ws.clone(), no_waker());
+    assert!(matches!(relay, RelayState::Unavailable(_)));
+    let mut app = ConsoleApp::new(
+        ws,
+        no_waker(),
+        Clock::System,
+        std::sync::Arc::new(probe::Unavailable),
+        None,
+    );
+    app.attach_relay(relay);
+    app.page = Page::QueueViewer;
+    let mut h = harness(app);
+    settle(&mut h);
+    assert!(h.query_all_by_label("⏺ Relay stopped").next().is_some());
+    let why = "Mailflow relay is already running";
+    assert!(
+        h.query_all_by_label_contains(why).count() >= 2,
+        "in the status bar and on the page"
+    );
+    h.state_mut().page = Page::LiveMonitor;
+    h.step();
+    h.step();
+    assert!(h.query_all_by_label_contains(why).count() >= 2);
+    other.stop();
+}
+
+#[test]
+fn tracking_exports_csv_off_the_ui_thread() {
+    let (tmp, ws) = fixture();
+    sample::write_tracking(&ws.dir.tracking_db(), 12);
+    let mut app = console(ws);
+    app.page = Page::MessageTracking;
+    let mut h = harness(app);
+    settle(&mut h);
+    assert_eq!(
+        h.state().views.tracking.set.as_ref().map(|s| s.rows.len()),
+        Some(12)
+    );
+    let out = tmp.path().join("messages.csv");
+    act(&mut h, crate::ui::actions::Action::TrackExport(out.clone()));
+    let csv = std::fs::read_to_string(&out).expect("csv written");
+    assert!(csv.starts_with("Time (UTC),Sender,Recipients,Subject,Status,Security"));
+    assert_eq!(csv.lines().count(), 13);
+    assert!(csv.contains(",Domain Secure,"));
+    // A second export to the same path is refused: nothing is overwritten silently.
+    act(&mut h, crate::ui::actions::Action::TrackExport(out));
+    assert!(
+        h.query_all_by_label_contains("already exists")
+            .next()
+            .is_some()
+    );
+}
+
+#[test]
+fn the_probe_page_shows_the_engines_verdicts_for_a_real_server() {
+    // The partner: a relay with a CA-issued certificate naming woodgrove.test.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let now = OffsetDateTime::now_utc();
+    let mut partner = org_now(
+        &tmp.path().join("woodgrove"),
+        "mail.woodgrove.test",
+        "woodgrove.test",
+    );
+    partner
+        .ca_init("Woodgrove CA", KeySpec::P256, 5, now)
+        .expect("ca");
+    let subject = Subject::parse("CN=mail.woodgrove.test").expect("subject");
+    let r = partner
+        .new_request(
+            &subject,
+            &["mail.woodgrove.test".into(), "woodgrove.test".into()],
+            KeySpec::P256,
+            None,
+            now,
+        )
+        .expect("request");
+    let (cert, ca) = partner.ca_issue(r.pem.as_bytes(), 30, now).expect("issue");
+    let o = partner
+        .import_certificate(
+            format!("{}{}", builder::to_pem(&cert), builder::to_pem(&ca)).as_bytes(),
+            None,
+            None,
+            now,
+        )
+        .expect("import");
+    partner.enable_certificate(&o.thumbprint).expect("enable");
+    partner
+        .change_settings(|s| {
+            s.receive_connectors[0].bindings = vec!["127.0.0.1:0".into()];
+            s.receive_connectors[0].certificate =
+                crate::config::CertificateSelection::Thumbprint(o.thumbprint.clone());
+            Ok(())
+        })
+        .expect("settings");
+    let handle = EngineHandle::start(partner, None).expect("partner relay");
+    let addr = handle.snapshot().listeners[0].address;
+    // Our console, trusting the partner's root, probes it through the engine.
+    let mut ws = org_now(
+        &tmp.path().join("contoso"),
+        "mail.contoso.test",
+        "contoso.test",
+    );
+    ws.trust_add(builder::to_pem(&ca).as_bytes(), now)
+        .expect("trust");
+    let app = ConsoleApp::new(ws, no_waker(), Clock::System, probe::default_prober(), None);
+    let mut h = harness(app);
+    act(
+        &mut h,
+        crate::ui::actions::Action::Probe {
+            form: crate::ui::actions::Form::Probe,
+            request: probe::ProbeRequest {
+                domain: "woodgrove.test".into(),
+                host: Some(addr.to_string()),
+            },
+        },
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while h.state().views.probe.result.is_none() {
+        assert!(Instant::now() < deadline, "no probe result");
+        std::thread::sleep(Duration::from_millis(100));
+        h.run();
+    }
+    h.state_mut().page = Page::ConnectivityProbe;
+    settle(&mut h);
+    let report = h
+        .state()
+        .views
+        .probe
+        .result
+        .clone()
+        .expect("result")
+        .expect("probe succeeded");
+    assert!(
+        report
+            .tls
+            .as_deref()
+            .is_some_and(|t| t.starts_with("TLSv1.3")),
+        "{report:?}"
+    );
+    assert!(report.verdicts.iter().all(|v| v.passes), "{report:?}");
+    for label in [
+        "Domain Security for woodgrove.test",
+        "RequireTLS (CertificateValidation)",
+    ] {
+        assert!(
+            h.query_all_by_label_contains(label).next().is_some(),
+            "{label} shown"
+        );
+    }
+    drop(h);
+    handle.stop();
+}

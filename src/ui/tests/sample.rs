@@ -1,0 +1,479 @@
+//! Realistic, deterministic data for the screenshots: the relay's live state (sessions with
+//! transcripts, counters, queues, two hours of history) and a tracking database of messages to
+//! and from partners, all relative to the fixed clock.
+
+use super::{NOW, copy_dir, fixture_source, now_ms};
+use crate::admin::Workspace;
+use crate::engine::MessageRowOut;
+use crate::engine::monitor::{Counters, ListenerRow, MinutePoint, QueueRow, SessionRow, Snapshot};
+use crate::smtp::evidence::{Direction, PeerCertificate, SecurityStatus, TlsFacts, TrustLevel};
+use crate::store::DataDir;
+use crate::store::tracking::{EventKind, TrackingDb, TrackingEvent};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+/// A fresh copy of the fixture at a fixed path (so paths in the pictures never change), with
+/// a tracking database. Returns the root (`org/`, `files/`) and the workspace.
+pub fn shots(name: &str) -> (PathBuf, Workspace) {
+    let root = PathBuf::from("/tmp/mailflow-console-shots").join(name);
+    let _ = std::fs::remove_dir_all(&root);
+    copy_dir(&fixture_source().join("org"), &root.join("org"));
+    copy_dir(&fixture_source().join("files"), &root.join("files"));
+    let dir = DataDir::new(root.join("org"));
+    write_tracking(&dir.tracking_db(), 60);
+    let ws = Workspace::open(&dir).expect("fixture opens");
+    (root, ws)
+}
+
+/// A small deterministic generator.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn tls(
+    version: &str,
+    cipher: &str,
+    peer: Option<(&str, &str, &str)>,
+    trust: TrustLevel,
+) -> TlsFacts {
+    TlsFacts {
+        version: version.into(),
+        cipher: cipher.into(),
+        cipher_bits: if cipher.contains("256") { 256 } else { 128 },
+        key_exchange: Some("X25519".into()),
+        peer_certificate: peer.map(|(subject, issuer, name)| PeerCertificate {
+            subject: subject.into(),
+            issuer: issuer.into(),
+            thumbprint: "4F1C7A0D9B2E36C85A1F0E7D2B9C4A6E8F3D1B05".into(),
+            public_key_sha256: "9A".repeat(32),
+            names: vec![name.into()],
+            not_after: NOW.unix_timestamp() + 300 * 86_400,
+        }),
+        trust,
+        trust_detail: None,
+    }
+}
+
+const SUBJECTS: &[&str] = &[
+    "Quarterly settlement report",
+    "Re: Wire transfer confirmation",
+    "Contract renewal 2027",
+    "Invoice 2026-1187",
+    "Meeting notes: partner onboarding",
+    "Fwd: audit findings",
+    "Shipping schedule week 49",
+    "Password reset request",
+    "Newsletter December",
+    "Re: Re: pricing update",
+];
+
+/// Writes `n` messages' events into a new tracking database.
+pub fn write_tracking(path: &std::path::Path, n: usize) {
+    let mut db = TrackingDb::open(path).expect("tracking db");
+    let mut rng = Lcg(7);
+    let mut events = Vec::new();
+    for i in 0..n {
+        let t = now_ms() - (n - i) as i64 * 97_000 - rng.below(60_000) as i64;
+        let kind = rng.below(10);
+        let id = format!("6f1c2a4e-0000-4000-8000-{:012x}", 0x1000 + i);
+        let subject = SUBJECTS[rng.below(SUBJECTS.len() as u64) as usize];
+        let (sender, rcpt, security, facts_in, facts_out, out_kind, response) = match kind {
+            0..=3 => (
+                format!(
+                    "{}@woodgrove.test",
+                    ["ana", "lee", "sam", "kim"][rng.below(4) as usize]
+                ),
+                format!(
+                    "{}@contoso.test",
+                    ["alice", "bob", "carol"][rng.below(3) as usize]
+                ),
+                SecurityStatus::DomainSecure,
+                Some(tls(
+                    "TLSv1.3",
+                    "TLS_AES_256_GCM_SHA384",
+                    Some((
+                        "C=US, O=Woodgrove Bank, CN=mail.woodgrove.test",
+                        "O=Woodgrove Bank, CN=Woodgrove Root CA",
+                        "mail.woodgrove.test",
+                    )),
+                    TrustLevel::Verified,
+                )),
+                None,
+                EventKind::Deliver,
+                "250 2.0.0 delivered to mailbox",
+            ),
+            4..=5 => (
+                format!(
+                    "{}@contoso.test",
+                    ["alice", "bob", "carol"][rng.below(3) as usize]
+                ),
+                format!("{}@woodgrove.test", ["ana", "lee"][rng.below(2) as usize]),
+                SecurityStatus::DomainSecure,
+                Some(tls(
+                    "TLSv1.3",
+                    "TLS_AES_256_GCM_SHA384",
+                    None,
+                    TrustLevel::Anonymous,
+                )),
+                Some(tls(
+                    "TLSv1.3",
+                    "TLS_AES_256_GCM_SHA384",
+                    Some((
+                        "C=US, O=Woodgrove Bank, CN=mail.woodgrove.test",
+                        "O=Woodgrove Bank, CN=Woodgrove Root CA",
+                        "mail.woodgrove.test",
+                    )),
+                    TrustLevel::Verified,
+                )),
+                EventKind::Send,
+                "250 2.6.0 Queued mail for delivery",
+            ),
+            6..=7 => (
+                format!(
+                    "news@{}",
+                    ["fabrikam.test", "tailspin.test"][rng.below(2) as usize]
+                ),
+                "carol@contoso.test".to_string(),
+                SecurityStatus::Encrypted,
+                Some(tls(
+                    "TLSv1.2",
+                    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                    Some(("CN=mx.fabrikam.test", "CN=Public CA R3", "mx.fabrikam.test")),
+                    TrustLevel::Trusted,
+                )),
+                None,
+                EventKind::Deliver,
+                "250 2.0.0 delivered to mailbox",
+            ),
+            8 => (
+                "alerts@legacy-erp.contoso.test".to_string(),
+                "ops@contoso.test".to_string(),
+                SecurityStatus::Plaintext,
+                None,
+                None,
+                EventKind::Deliver,
+                "250 2.0.0 delivered to mailbox",
+            ),
+            _ => (
+                "bob@contoso.test".to_string(),
+                "orders@adatum.test".to_string(),
+                SecurityStatus::Plaintext,
+                Some(tls(
+                    "TLSv1.3",
+                    "TLS_AES_128_GCM_SHA256",
+                    None,
+                    TrustLevel::Anonymous,
+                )),
+                None,
+                EventKind::Defer,
+                "421 4.4.2 adatum.test: connection timed out",
+            ),
+        };
+        let base = TrackingEvent {
+            time: t,
+            kind: EventKind::Receive,
+            internal_id: id.clone(),
+            message_id: Some(format!(
+                "<{:08x}.{i}@{}>",
+                rng.next(),
+                sender.split('@').nth(1).unwrap_or("host")
+            )),
+            sender: sender.clone(),
+            recipients: vec![rcpt.clone()],
+            subject: Some(subject.to_string()),
+            size: 2_000 + rng.below(80_000),
+            client: Some(format!(
+                "192.0.2.{}:{}",
+                10 + rng.below(200),
+                40_000 + rng.below(20_000)
+            )),
+            server: Some("10.0.0.5:25".into()),
+            connector: Some("Default".into()),
+            security: if facts_in.is_some() && security == SecurityStatus::Plaintext {
+                SecurityStatus::Encrypted
+            } else {
+                security
+            },
+            tls: facts_in,
+            response: Some("250 2.6.0 Queued mail for delivery".into()),
+            detail: Some(match security {
+                SecurityStatus::DomainSecure => {
+                    "Domain Security: partner authenticated (MutualTLS)".into()
+                }
+                _ => "opportunistic TLS".into(),
+            }),
+        };
+        events.push(base.clone());
+        let mut second = base.clone();
+        second.time = t + 400 + rng.below(3_000) as i64;
+        second.kind = out_kind;
+        second.response = Some(response.into());
+        if out_kind == EventKind::Send {
+            second.connector = Some("To Woodgrove".into());
+            second.client = Some("10.0.0.5:51234".into());
+            second.server = Some("203.0.113.25:25".into());
+            second.tls = facts_out;
+            second.detail = Some("Domain Security for woodgrove.test: peer verified".into());
+        }
+        if out_kind == EventKind::Defer {
+            second.connector = Some("Outbound".into());
+            second.tls = None;
+            second.security = SecurityStatus::Plaintext;
+            second.detail = Some("next retry in 5 minutes".into());
+        }
+        events.push(second);
+    }
+    db.insert(&events).expect("insert");
+}
+
+#[allow(clippy::too_many_arguments)]
+fn session(
+    id: u64,
+    direction: Direction,
+    connector: &str,
+    peer: &str,
+    state: &str,
+    secure: Option<SecurityStatus>,
+    cert: Option<&str>,
+    age_s: i64,
+) -> SessionRow {
+    let tls = secure.filter(|s| *s != SecurityStatus::Plaintext);
+    let mut transcript: VecDeque<String> = VecDeque::new();
+    let lines: &[&str] = match secure {
+        Some(SecurityStatus::DomainSecure) => &[
+            "> 220 mail.contoso.test Microsoft ESMTP MAIL Service ready",
+            "< EHLO mail.woodgrove.test",
+            "> 250-mail.contoso.test Hello [192.0.2.44]",
+            "> 250-STARTTLS",
+            "> 250 SIZE 37748736",
+            "< STARTTLS",
+            "> 220 2.0.0 Ready to start TLS",
+            "* TLSv1.3 TLS_AES_256_GCM_SHA384, client certificate CN=mail.woodgrove.test (Verified)",
+            "< EHLO mail.woodgrove.test",
+            "> 250-mail.contoso.test Hello [192.0.2.44]",
+            "> 250 SIZE 37748736",
+            "< MAIL FROM:<ana@woodgrove.test> SIZE=48211",
+            "* Domain Security: woodgrove.test authenticated as Partner",
+            "> 250 2.1.0 Sender OK",
+            "< RCPT TO:<alice@contoso.test>",
+            "> 250 2.1.5 Recipient OK",
+            "< DATA",
+            "> 354 Start mail input; end with <CRLF>.<CRLF>",
+        ],
+        _ => &[
+            "> 220 mail.contoso.test Microsoft ESMTP MAIL Service ready",
+            "< EHLO client.example",
+            "> 250-mail.contoso.test Hello [198.51.100.7]",
+            "> 250 STARTTLS",
+            "< MAIL FROM:<alerts@legacy-erp.contoso.test>",
+            "> 250 2.1.0 Sender OK",
+        ],
+    };
+    transcript.extend(lines.iter().map(|s| s.to_string()));
+    SessionRow {
+        id,
+        direction,
+        connector: connector.into(),
+        local: "10.0.0.5:25".into(),
+        peer: peer.into(),
+        state: state.into(),
+        tls_version: tls.map(|_| "TLSv1.3".into()),
+        cipher: tls.map(|_| "TLS_AES_256_GCM_SHA384".into()),
+        client_certificate: cert.map(str::to_string),
+        security: secure,
+        bytes_in: 1_200 + (id * 7_919) % 60_000,
+        bytes_out: 600 + (id * 3_571) % 4_000,
+        started: now_ms() - age_s * 1000,
+        transcript,
+    }
+}
+
+/// The relay's live state for the pictures.
+pub fn snapshot() -> Snapshot {
+    let ds = Some(SecurityStatus::DomainSecure);
+    let enc = Some(SecurityStatus::Encrypted);
+    let plain = Some(SecurityStatus::Plaintext);
+    let wg = Some("C=US, O=Woodgrove Bank, CN=mail.woodgrove.test");
+    let sessions = vec![
+        session(
+            101,
+            Direction::Inbound,
+            "Default",
+            "192.0.2.44:51872",
+            "DATA",
+            ds,
+            wg,
+            3,
+        ),
+        session(
+            102,
+            Direction::Inbound,
+            "Default",
+            "192.0.2.45:40112",
+            "RCPT",
+            ds,
+            wg,
+            7,
+        ),
+        session(
+            103,
+            Direction::Outbound,
+            "To Woodgrove",
+            "203.0.113.25:25",
+            "DATA",
+            ds,
+            None,
+            2,
+        ),
+        session(
+            104,
+            Direction::Inbound,
+            "Default",
+            "198.51.100.7:33410",
+            "MAIL",
+            enc,
+            None,
+            12,
+        ),
+        session(
+            105,
+            Direction::Inbound,
+            "Default",
+            "198.51.100.23:60021",
+            "EHLO",
+            enc,
+            None,
+            1,
+        ),
+        session(
+            106,
+            Direction::Inbound,
+            "Internal relay",
+            "127.0.0.1:44120",
+            "DATA",
+            plain,
+            None,
+            41,
+        ),
+        session(
+            107,
+            Direction::Outbound,
+            "Outbound",
+            "192.0.2.200:25",
+            "connected",
+            None,
+            None,
+            9,
+        ),
+        session(
+            108,
+            Direction::Inbound,
+            "Default",
+            "192.0.2.46:51990",
+            "STARTTLS",
+            None,
+            None,
+            0,
+        ),
+    ];
+    let mut rng = Lcg(11);
+    let now_min = now_ms() / 60_000;
+    let history = (0..120)
+        .map(|i| {
+            let wave = ((i as f64) / 9.0).sin().abs();
+            MinutePoint {
+                minute: now_min - 119 + i,
+                sessions: 6 + (wave * 10.0) as u64 + rng.below(5),
+                domain_secure: 3 + (wave * 6.0) as u64 + rng.below(3),
+                encrypted: 2 + rng.below(4),
+                plaintext: rng.below(2),
+            }
+        })
+        .collect::<Vec<_>>();
+    let (d, e, p) = history.iter().fold((0, 0, 0), |a, m| {
+        (a.0 + m.domain_secure, a.1 + m.encrypted, a.2 + m.plaintext)
+    });
+    Snapshot {
+        running: true,
+        listeners: vec![
+            ListenerRow {
+                connector: "Default".into(),
+                address: "127.0.0.1:2525".parse().expect("addr"),
+                error: None,
+            },
+            ListenerRow {
+                connector: "Internal relay".into(),
+                address: "127.0.0.1:2526".parse().expect("addr"),
+                error: None,
+            },
+        ],
+        sessions,
+        counters: Counters {
+            sessions: 1_284,
+            received: d + e + p,
+            delivered_local: d + e + p - 41,
+            sent: 212,
+            deferred: 9,
+            failed: 1,
+            rejected: 17,
+            domain_secure: d,
+            encrypted: e,
+            plaintext: p,
+        },
+        queues: vec![
+            QueueRow {
+                name: "adatum.test via Outbound".into(),
+                status: "Retry".into(),
+                messages: 3,
+                next_retry: Some(now_ms() + 240_000),
+                last_error: Some("421 4.4.2 adatum.test: connection timed out".into()),
+            },
+            QueueRow {
+                name: "woodgrove.test via To Woodgrove".into(),
+                status: "Active".into(),
+                messages: 1,
+                next_retry: None,
+                last_error: None,
+            },
+            QueueRow {
+                name: "Local delivery".into(),
+                status: "Ready".into(),
+                messages: 0,
+                next_retry: None,
+                last_error: None,
+            },
+        ],
+        queued_messages: 4,
+        problems: Vec::new(),
+        history,
+    }
+}
+
+/// The messages of the adatum.test queue.
+pub fn queue_messages() -> Vec<MessageRowOut> {
+    (0..3)
+        .map(|i| MessageRowOut {
+            id: format!("0b3e5d7a-1111-4000-8000-00000000000{i}"),
+            sender: "bob@contoso.test".into(),
+            recipients: vec![(format!("orders{}@adatum.test", i + 1), "Pending".into())],
+            subject: Some(["Purchase order 4471", "Re: delivery dates", "Invoice query"][i].into()),
+            size: 18_000 + i as u64 * 7_000,
+            received: now_ms() - 3_600_000 + i as i64 * 600_000,
+            next_attempt: now_ms() + 240_000,
+            attempts: 4 - i as u32,
+            last_error: Some("421 4.4.2 adatum.test: connection timed out".into()),
+            status: "Retry".into(),
+        })
+        .collect()
+}

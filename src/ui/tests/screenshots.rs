@@ -1,0 +1,350 @@
+//! Rendered snapshots of every main screen and wizard page, committed as `screenshots/*.png`
+//! and shown in the README. The data is the committed fixture organization at a fixed path,
+//! with a fixed clock and a scripted relay, so every run renders the same pixels; the
+//! comparison tolerates the tiny differences between GPU drivers.
+//! `UPDATE_SNAPSHOTS=force cargo test --lib ui::tests::screenshots` rewrites them.
+
+use super::sample;
+use super::*;
+use crate::ui::actions::{FileTarget, Form, WizardStart};
+use crate::ui::feedback::Feedback;
+use crate::ui::jobs::{Failure, RequestCreated};
+use crate::ui::nav::Page;
+use crate::ui::pages::connector_common::Toggle;
+use crate::ui::pages::inspector::Tab as InspectorTab;
+use crate::ui::pages::receive_connectors::Tab as ReceiveTab;
+use crate::ui::pages::send_connectors::Tab as SendTab;
+use crate::ui::wizards::Wizard;
+use egui_kittest::SnapshotOptions;
+use egui_kittest::kittest::Queryable;
+use std::sync::Arc;
+
+fn options() -> SnapshotOptions {
+    SnapshotOptions::new()
+        .output_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots"))
+        .threshold(1.0)
+        .max_failed_pixels(400)
+}
+
+fn shoot(h: &mut Harness<'static, ConsoleApp>, name: &str) {
+    settle(h);
+    h.remove_cursor();
+    h.step();
+    h.step();
+    h.snapshot_options(name, &options());
+}
+
+fn click(h: &mut Harness<'static, ConsoleApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.step();
+    h.step();
+}
+
+fn app_with_relay(name: &str) -> (PathBuf, ConsoleApp, Arc<FakeRelay>) {
+    let (root, ws) = sample::shots(name);
+    let mut app = console(ws);
+    let fake = attach_fake(&mut app, sample::snapshot());
+    *fake.messages.lock().expect("lock") = sample::queue_messages();
+    (root, app, fake)
+}
+
+fn page(h: &mut Harness<'static, ConsoleApp>, p: Page) {
+    h.state_mut().page = p;
+    h.step();
+    settle(h);
+}
+
+#[test]
+fn main_screens() {
+    let (root, app, fake) = app_with_relay("main");
+    let mut h = harness(app);
+    settle(&mut h);
+
+    page(&mut h, Page::TransportSettings);
+    shoot(&mut h, "console-transport-settings");
+
+    h.state_mut().views.send.selected = Some(0);
+    h.state_mut().views.send.tab = SendTab::Tls;
+    page(&mut h, Page::SendConnectors);
+    shoot(&mut h, "console-send-connectors");
+
+    page(&mut h, Page::AcceptedDomains);
+    shoot(&mut h, "console-accepted-domains");
+
+    h.state_mut().views.receive.selected = Some(0);
+    h.state_mut().views.receive.tab = ReceiveTab::Authentication;
+    page(&mut h, Page::ReceiveConnectors);
+    shoot(&mut h, "console-receive-connectors");
+
+    h.state_mut().views.receive.toggle = Some(Toggle {
+        receive: true,
+        name: "Default".into(),
+        enable: false,
+    });
+    shoot(&mut h, "console-domain-security-switch");
+    h.state_mut().views.receive.toggle = None;
+
+    let tp = h.state().data.smtp_identity.clone();
+    h.state_mut().views.certificates.selected = tp;
+    page(&mut h, Page::Certificates);
+    shoot(&mut h, "console-certificates");
+
+    page(&mut h, Page::TrustedRoots);
+    shoot(&mut h, "console-trusted-roots");
+
+    page(&mut h, Page::DirectTrust);
+    shoot(&mut h, "console-direct-trust");
+
+    page(&mut h, Page::MessageTracking);
+    let first = {
+        let v = &h.state().views.tracking;
+        let set = v.set.clone().expect("tracking results");
+        let order = v.order.clone().expect("order");
+        set.rows[order[2] as usize].internal_id.clone()
+    };
+    h.state_mut().views.tracking.selected = Some(first.clone());
+    act(&mut h, Action::TrackHistory(first));
+    shoot(&mut h, "console-message-tracking");
+
+    h.state_mut().views.queues.selected_queue = Some("adatum.test via Outbound".into());
+    page(&mut h, Page::QueueViewer);
+    settle(&mut h);
+    h.state_mut().views.queues.selected_message =
+        Some("0b3e5d7a-1111-4000-8000-000000000000".into());
+    shoot(&mut h, "console-queue-viewer");
+
+    h.state_mut().views.monitor.selected = Some(101);
+    page(&mut h, Page::LiveMonitor);
+    shoot(&mut h, "console-live-monitor");
+
+    page(&mut h, Page::CertificateInspector);
+    let file = root.join("files/woodgrove-mail.cer");
+    h.state_mut().views.inspector.path = file.display().to_string();
+    act(
+        &mut h,
+        Action::LoadFile {
+            target: FileTarget::Inspector,
+            path: file,
+            password: None,
+        },
+    );
+    shoot(&mut h, "console-certificate-inspector");
+    h.state_mut().views.inspector.tab = InspectorTab::Details;
+    shoot(&mut h, "console-certificate-inspector-details");
+    h.state_mut().views.inspector.tab = InspectorTab::Path;
+    shoot(&mut h, "console-certificate-inspector-path");
+    let file = root.join("files/fabrikam-smtp.cer");
+    h.state_mut().views.inspector.path = file.display().to_string();
+    h.state_mut().views.inspector.tab = InspectorTab::General;
+    act(
+        &mut h,
+        Action::LoadFile {
+            target: FileTarget::Inspector,
+            path: file,
+            password: None,
+        },
+    );
+    shoot(&mut h, "console-certificate-inspector-findings");
+
+    h.state_mut().views.probe.domain = "woodgrove.test".into();
+    h.state_mut().views.probe.host = "mail.woodgrove.test:25".into();
+    page(&mut h, Page::ConnectivityProbe);
+    click(&mut h, "📡 Probe");
+    settle(&mut h);
+    shoot(&mut h, "console-connectivity-probe");
+
+    // A problem the relay reports, in plain words where the administrator looks.
+    {
+        let mut s = fake.snapshot.lock().expect("lock");
+        s.listeners[1].error =
+            Some("cannot listen on 127.0.0.1:2526: Address already in use (os error 98)".into());
+        s.problems =
+            vec!["cannot listen on 127.0.0.1:2526: Address already in use (os error 98)".into()];
+    }
+    h.state_mut().live.refresh(&fake, true, true);
+    h.state_mut().views.receive.selected = Some(1);
+    h.state_mut().views.receive.tab = ReceiveTab::Network;
+    h.state_mut().views.receive.draft = None;
+    page(&mut h, Page::ReceiveConnectors);
+    shoot(&mut h, "console-relay-problem");
+}
+
+fn wizard<R>(h: &mut Harness<'static, ConsoleApp>, f: impl FnOnce(&mut Wizard) -> R) -> R {
+    f(h.state_mut().wizard.as_mut().expect("a wizard is open"))
+}
+
+#[test]
+fn request_wizard_pages() {
+    let (root, app, _fake) = app_with_relay("request");
+    let mut h = harness(app);
+    act(
+        &mut h,
+        Action::OpenWizard(WizardStart::Request {
+            subject: None,
+            domains: Vec::new(),
+        }),
+    );
+    shoot(&mut h, "wizard-request-1-introduction");
+    wizard(&mut h, |w| {
+        if let Wizard::Request(w) = w {
+            use crate::pki::subject::RdnKind;
+            use crate::ui::wizards::request::RdnRow;
+            w.step = 1;
+            w.rows = vec![
+                RdnRow {
+                    kind: RdnKind::C,
+                    value: "US".into(),
+                },
+                RdnRow {
+                    kind: RdnKind::S,
+                    value: "Washington".into(),
+                },
+                RdnRow {
+                    kind: RdnKind::L,
+                    value: "Redmond".into(),
+                },
+                RdnRow {
+                    kind: RdnKind::O,
+                    value: "Contoso".into(),
+                },
+                RdnRow {
+                    kind: RdnKind::OU,
+                    value: "Messaging".into(),
+                },
+                RdnRow {
+                    kind: RdnKind::OU,
+                    value: "Partner Gateway Services for the Western Region".into(),
+                },
+                RdnRow {
+                    kind: RdnKind::CN,
+                    value: "mail.contoso.test".into(),
+                },
+            ];
+            w.rows[5].value.push_str(" and Domain Security");
+            w.add_kind = crate::pki::subject::RdnKind::DC;
+        }
+    });
+    shoot(&mut h, "wizard-request-2-subject");
+    wizard(&mut h, |w| {
+        if let Wizard::Request(w) = w {
+            w.rows.remove(5);
+            w.step = 2;
+            w.domains = vec![
+                "mail.contoso.test".into(),
+                "autodiscover.contoso.test".into(),
+            ];
+        }
+    });
+    shoot(&mut h, "wizard-request-3-domains");
+    wizard(&mut h, |w| {
+        if let Wizard::Request(w) = w {
+            w.domains.push("contoso.test".into());
+            w.step = 3;
+            w.friendly_name = "Contoso SMTP 2027".into();
+        }
+    });
+    shoot(&mut h, "wizard-request-4-key");
+    wizard(&mut h, |w| {
+        if let Wizard::Request(w) = w {
+            w.step = 4;
+        }
+    });
+    shoot(&mut h, "wizard-request-5-review");
+    let id = h.state().data.requests[0].id.clone();
+    let pem = std::fs::read_to_string(root.join("files/relay2.req")).expect("request file");
+    let save = root.join("mail.contoso.test.req").display().to_string();
+    wizard(&mut h, |w| {
+        if let Wizard::Request(w) = w {
+            w.step = 5;
+            w.created = Some(RequestCreated {
+                id,
+                subject:
+                    "C=US, S=Washington, L=Redmond, O=Contoso, OU=Messaging, CN=mail.contoso.test"
+                        .into(),
+                domains: w.domains.clone(),
+                der: Arc::new(Vec::new()),
+                pem,
+            });
+            w.save_path = save.clone();
+            w.saved_to = Some(save);
+        }
+    });
+    shoot(&mut h, "wizard-request-6-completion");
+}
+
+#[test]
+fn import_wizard_pages() {
+    let (root, app, _fake) = app_with_relay("import");
+    let mut h = harness(app);
+    act(&mut h, Action::OpenWizard(WizardStart::Import));
+    let file = root.join("files/relay2-issued.cer");
+    wizard(&mut h, |w| {
+        if let Wizard::Import(w) = w {
+            w.path = file.display().to_string();
+        }
+    });
+    shoot(&mut h, "wizard-import-1-file");
+    wizard(&mut h, |w| {
+        if let Wizard::Import(w) = w {
+            w.step = 1;
+        }
+    });
+    h.state_mut().feedback.set(
+        Form::ImportWizard,
+        Feedback::Error(Failure {
+            text: "This PKCS#12 (.pfx/.p12) file is protected by a password: type it below.".into(),
+            problems: None,
+            needs_password: true,
+        }),
+    );
+    shoot(&mut h, "wizard-import-2-password");
+    h.state_mut().feedback.clear(Form::ImportWizard);
+    wizard(&mut h, |w| {
+        if let Wizard::Import(w) = w {
+            w.step = 0;
+        }
+    });
+    click(&mut h, "Next >");
+    settle(&mut h);
+    shoot(&mut h, "wizard-import-3-preview");
+    click(&mut h, "Next >");
+    shoot(&mut h, "wizard-import-4-options");
+    click(&mut h, "Import");
+    settle(&mut h);
+    shoot(&mut h, "wizard-import-5-done");
+}
+
+#[test]
+fn domain_security_wizard_pages() {
+    let (root, app, _fake) = app_with_relay("domain-security");
+    let mut h = harness(app);
+    act(&mut h, Action::OpenWizard(WizardStart::DomainSecurity));
+    wizard(&mut h, |w| {
+        if let Wizard::DomainSecurity(w) = w {
+            w.domain = "fabrikam.test".into();
+        }
+    });
+    shoot(&mut h, "wizard-domain-security-1-partner");
+    click(&mut h, "Next >");
+    let file = root.join("files/fabrikam-root.cer");
+    let a = wizard(&mut h, |w| match w {
+        Wizard::DomainSecurity(w) => {
+            w.pin = true;
+            Some(w.choose_root(file))
+        }
+        _ => None,
+    });
+    if let Some(a) = a {
+        act(&mut h, a);
+    }
+    shoot(&mut h, "wizard-domain-security-2-root");
+    click(&mut h, "Next >");
+    shoot(&mut h, "wizard-domain-security-3-lists");
+    click(&mut h, "Next >");
+    shoot(&mut h, "wizard-domain-security-4-connectors");
+    click(&mut h, "Next >");
+    shoot(&mut h, "wizard-domain-security-5-checks");
+    click(&mut h, "Apply");
+    settle(&mut h);
+    shoot(&mut h, "wizard-domain-security-6-done");
+}

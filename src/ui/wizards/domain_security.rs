@@ -1,0 +1,689 @@
+//! The Domain Security wizard: partner domain → the partner's root CA (import a file, or pick a
+//! trusted root; optionally pin it as the partner's own anchor) → the send and receive domain
+//! secure lists → the connectors on which to enable Domain Security (AuthMechanism TLS with it
+//! on receive connectors) → a summary of checks, each with a green or red mark → apply, in one
+//! go, with the equivalent commands.
+
+use super::{Buttons, frame};
+use crate::config::domain;
+use crate::ui::actions::{Action, DomainSecurityPlan, FileTarget, Form, PickTarget, RootChoice};
+use crate::ui::changes::domain_security_commands;
+use crate::ui::feedback::Feedback;
+use crate::ui::jobs::{Done, Failure, LoadedFile};
+use crate::ui::model::ConsoleData;
+use crate::ui::nav::Page;
+use crate::ui::pages::Cx;
+use crate::ui::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
+use crate::ui::theme::{BAD, GOOD, MUTED};
+use crate::ui::widgets::{self, Mark};
+use egui::{RichText, Ui};
+use std::path::PathBuf;
+
+const FORM: Form = Form::DomainSecurityWizard;
+
+pub const STEPS: [&str; 6] = [
+    "Partner domain",
+    "Partner's root CA",
+    "Domain secure lists",
+    "Connectors",
+    "Checks",
+    "Done",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootMode {
+    File,
+    Existing,
+    AlreadyTrusted,
+}
+
+/// One check of the summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    pub mark: Mark,
+    pub what: String,
+    pub detail: String,
+}
+
+pub struct DomainSecurityWizard {
+    pub step: usize,
+    pub domain: String,
+    pub root_mode: RootMode,
+    pub root_path: String,
+    pub root_loaded: Option<LoadedFile>,
+    pub existing: Option<String>,
+    pub pin: bool,
+    pub send_list: bool,
+    pub receive_list: bool,
+    pub send: Vec<(String, bool)>,
+    pub receive: Vec<(String, bool)>,
+    pub probe: Option<Result<ProbeReport, String>>,
+    probing: bool,
+    pub applied: Option<String>,
+}
+
+impl DomainSecurityWizard {
+    pub fn new(data: &ConsoleData) -> DomainSecurityWizard {
+        let s = &data.settings;
+        DomainSecurityWizard {
+            step: 0,
+            domain: String::new(),
+            root_mode: if data.roots.iter().any(|r| !r.lab_ca) {
+                RootMode::Existing
+            } else {
+                RootMode::File
+            },
+            root_path: String::new(),
+            root_loaded: None,
+            existing: data
+                .roots
+                .iter()
+                .find(|r| !r.lab_ca)
+                .map(|r| r.thumbprint.clone()),
+            pin: false,
+            send_list: true,
+            receive_list: true,
+            send: s
+                .send_connectors
+                .iter()
+                .map(|c| (c.name.clone(), c.enabled))
+                .collect(),
+            receive: s
+                .receive_connectors
+                .iter()
+                .map(|c| {
+                    let partners = c
+                        .permission_groups
+                        .contains(&crate::config::PermissionGroup::Partners);
+                    (c.name.clone(), c.enabled && partners)
+                })
+                .collect(),
+            probe: None,
+            probing: false,
+            applied: None,
+        }
+    }
+
+    pub fn partner(&self) -> Result<String, String> {
+        if self.domain.trim().is_empty() {
+            return Err("type the partner organization's mail domain".into());
+        }
+        domain::normalize(self.domain.trim()).map_err(|e| e.to_string())
+    }
+
+    pub fn choose_root(&mut self, path: PathBuf) -> Action {
+        self.root_mode = RootMode::File;
+        self.root_path = path.display().to_string();
+        self.root_loaded = None;
+        Action::LoadFile {
+            target: FileTarget::DomainSecurityRoot,
+            path,
+            password: None,
+        }
+    }
+
+    pub fn dropped_root(&mut self, path: PathBuf) -> Option<Action> {
+        (self.step == 1).then(|| self.choose_root(path))
+    }
+
+    pub fn on_root_loaded(&mut self, r: Result<LoadedFile, Failure>) {
+        self.root_loaded = r.ok();
+    }
+
+    pub fn on_probe(&mut self, r: Result<ProbeReport, String>) {
+        self.probing = false;
+        self.probe = Some(r);
+    }
+
+    pub fn on_done(&mut self, done: &Done) {
+        if let Done::Message(m) = done {
+            self.applied = Some(m.clone());
+        }
+    }
+
+    /// The CA certificate of the loaded root file, if it holds one.
+    fn loaded_root(&self) -> Option<(String, String)> {
+        let f = self.root_loaded.as_ref()?;
+        f.report
+            .certificates
+            .iter()
+            .find(|c| c.info.is_ca)
+            .map(|c| (c.info.subject.clone(), c.info.thumbprint.clone()))
+    }
+
+    fn root_ok(&self) -> bool {
+        match self.root_mode {
+            RootMode::File => self.loaded_root().is_some(),
+            RootMode::Existing => self.existing.is_some(),
+            RootMode::AlreadyTrusted => true,
+        }
+    }
+
+    pub fn plan(&self) -> DomainSecurityPlan {
+        DomainSecurityPlan {
+            domain: self
+                .partner()
+                .unwrap_or_else(|_| self.domain.trim().to_string()),
+            root: match self.root_mode {
+                RootMode::File => RootChoice::File(PathBuf::from(self.root_path.trim())),
+                RootMode::Existing => self
+                    .existing
+                    .clone()
+                    .map(RootChoice::Existing)
+                    .unwrap_or(RootChoice::AlreadyTrusted),
+                RootMode::AlreadyTrusted => RootChoice::AlreadyTrusted,
+            },
+            pin: self.pin && self.root_mode != RootMode::AlreadyTrusted,
+            send_list: self.send_list,
+            receive_list: self.receive_list,
+            send_connectors: self
+                .send
+                .iter()
+                .filter(|(_, on)| *on)
+                .map(|(n, _)| n.clone())
+                .collect(),
+            receive_connectors: self
+                .receive
+                .iter()
+                .filter(|(_, on)| *on)
+                .map(|(n, _)| n.clone())
+                .collect(),
+        }
+    }
+
+    /// The smart host the partner's mail goes to, when one is configured.
+    fn smart_host(&self, data: &ConsoleData) -> Option<String> {
+        let plan = self.plan();
+        data.settings
+            .send_connectors
+            .iter()
+            .filter(|c| plan.send_connectors.contains(&c.name))
+            .find_map(|c| c.smart_hosts.first().cloned())
+    }
+
+    /// The summary's checks.
+    pub fn checks(&self, data: &ConsoleData, prober_available: bool) -> Vec<Check> {
+        let mut out = Vec::new();
+        let mut add =
+            |mark: Mark, what: String, detail: String| out.push(Check { mark, what, detail });
+        let org = data.org_domain().unwrap_or("").to_string();
+        match data.smtp_certificate() {
+            None => add(
+                Mark::Fail,
+                "Our SMTP certificate".into(),
+                "no certificate is enabled for SMTP: request one, import it and enable it for SMTP"
+                    .into(),
+            ),
+            Some(c) => {
+                add(
+                    Mark::from_bool(c.server_auth && c.client_auth),
+                    "Our SMTP certificate has serverAuth and clientAuth".into(),
+                    format!(
+                        "{} — serverAuth {}, clientAuth {}",
+                        c.subject,
+                        if c.server_auth { "yes" } else { "NO" },
+                        if c.client_auth { "yes" } else { "NO" }
+                    ),
+                );
+                let names = c
+                    .names
+                    .iter()
+                    .any(|n| crate::pki::names::matches_exact(n, &org));
+                add(
+                    Mark::from_bool(names),
+                    format!("Our SMTP certificate names our domain {org}"),
+                    if names {
+                        format!("names: {}", c.names.join(", "))
+                    } else {
+                        format!(
+                            "names only {}: the partner will refuse it",
+                            c.names.join(", ")
+                        )
+                    },
+                );
+                if c.self_signed {
+                    add(
+                        Mark::Fail,
+                        "Our SMTP certificate is issued by a CA".into(),
+                        "it is self-signed: a partner cannot validate it (use a certificate from a CA the partner trusts)".into(),
+                    );
+                }
+            }
+        }
+        match self.root_mode {
+            RootMode::File => match self.loaded_root() {
+                Some((subject, _)) => add(
+                    Mark::Pass,
+                    "The partner's root CA will be trusted".into(),
+                    format!("{subject} (imported on Apply)"),
+                ),
+                None => add(
+                    Mark::Fail,
+                    "The partner's root CA is trusted".into(),
+                    "no CA certificate read from the file".into(),
+                ),
+            },
+            RootMode::Existing => {
+                let r = self
+                    .existing
+                    .as_ref()
+                    .and_then(|tp| data.roots.iter().find(|r| &r.thumbprint == tp));
+                add(
+                    Mark::from_bool(r.is_some_and(|r| r.current)),
+                    "The partner's root CA is trusted".into(),
+                    r.map(|r| r.subject.clone())
+                        .unwrap_or_else(|| "no root chosen".into()),
+                );
+            }
+            RootMode::AlreadyTrusted => add(
+                Mark::Warn,
+                "The partner's root CA is trusted".into(),
+                "relying on the roots already trusted; any of them may vouch for the partner"
+                    .into(),
+            ),
+        }
+        add(
+            Mark::from_bool(self.send_list && self.receive_list),
+            "The partner is on the send and receive domain secure lists".into(),
+            format!(
+                "send list: {}, receive list: {}",
+                if self.send_list { "yes" } else { "no" },
+                if self.receive_list { "yes" } else { "no" }
+            ),
+        );
+        let plan = self.plan();
+        let enabled = |receive: bool, name: &String| {
+            if receive {
+                data.settings
+                    .receive_connector(name)
+                    .is_some_and(|c| c.enabled)
+            } else {
+                data.settings
+                    .send_connector(name)
+                    .is_some_and(|c| c.enabled)
+            }
+        };
+        add(
+            Mark::from_bool(
+                !plan.send_connectors.is_empty()
+                    && plan.send_connectors.iter().all(|n| enabled(false, n)),
+            ),
+            "Domain Security on a send connector".into(),
+            if plan.send_connectors.is_empty() {
+                "no send connector chosen".into()
+            } else {
+                plan.send_connectors.join(", ")
+            },
+        );
+        add(
+            Mark::from_bool(
+                !plan.receive_connectors.is_empty()
+                    && plan.receive_connectors.iter().all(|n| enabled(true, n)),
+            ),
+            "Domain Security on a receive connector (with AuthMechanism TLS)".into(),
+            if plan.receive_connectors.is_empty() {
+                "no receive connector chosen".into()
+            } else {
+                plan.receive_connectors.join(", ")
+            },
+        );
+        match (self.smart_host(data), &self.probe) {
+            (None, _) => add(
+                Mark::Skip,
+                "Connectivity to the partner".into(),
+                "no smart host is configured for the partner: nothing to probe yet".into(),
+            ),
+            (Some(h), _) if !prober_available => add(
+                Mark::Skip,
+                format!("Connectivity to {h}"),
+                NOT_AVAILABLE.into(),
+            ),
+            (Some(h), None) => add(
+                Mark::Skip,
+                format!("Connectivity to {h}"),
+                "not probed yet".into(),
+            ),
+            (Some(h), Some(Err(e))) => add(Mark::Fail, format!("Connectivity to {h}"), e.clone()),
+            (Some(h), Some(Ok(r))) => {
+                let ok = r.verdicts.iter().all(|v| v.passes);
+                add(
+                    Mark::from_bool(ok),
+                    format!("Connectivity to {h}"),
+                    r.verdicts
+                        .iter()
+                        .map(|v| {
+                            format!(
+                                "{}: {}",
+                                v.policy,
+                                if v.passes { "passes" } else { "fails" }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                );
+            }
+        }
+        out
+    }
+
+    pub fn show(&mut self, ui: &mut Ui, cx: &mut Cx) {
+        let working = cx.busy(FORM);
+        let (next, back) = match self.step {
+            0 => (Some(("Next >", self.partner().is_ok())), false),
+            1 => (Some(("Next >", self.root_ok())), true),
+            2 => (Some(("Next >", true)), true),
+            3 => (Some(("Next >", true)), true),
+            4 => (Some(("Apply", !working)), true),
+            _ => (
+                Some(("Finish", self.applied.is_some())),
+                self.applied.is_none() && !working,
+            ),
+        };
+        let nav = frame(
+            ui,
+            "Set up Domain Security with a partner",
+            &STEPS,
+            self.step,
+            Buttons {
+                back,
+                next,
+                cancel: if self.applied.is_some() {
+                    "Close"
+                } else {
+                    "Cancel"
+                },
+            },
+            |ui| match self.step {
+                0 => self.partner_step(ui, cx),
+                1 => self.root_step(ui, cx),
+                2 => self.lists_step(ui, cx),
+                3 => self.connectors_step(ui, cx),
+                4 => self.checks_step(ui, cx),
+                _ => self.done_step(ui, cx),
+            },
+        );
+        if nav.cancel {
+            cx.push(Action::CloseWizard);
+        }
+        if nav.back && self.step > 0 {
+            self.step -= 1;
+            cx.push(Action::Dismiss(FORM));
+        }
+        if nav.next {
+            match self.step {
+                3 => {
+                    self.step = 4;
+                    if let (Some(h), Ok(d)) = (self.smart_host(cx.data), self.partner())
+                        && self.probe.is_none()
+                        && cx.prober_available
+                    {
+                        self.probing = true;
+                        cx.push(Action::Probe {
+                            form: FORM,
+                            request: ProbeRequest {
+                                domain: d,
+                                host: Some(h),
+                            },
+                        });
+                    }
+                }
+                4 => {
+                    cx.push(Action::DomainSecurity(Box::new(self.plan())));
+                    self.step = 5;
+                }
+                5 => {
+                    cx.push(Action::CloseWizard);
+                    cx.push(Action::Navigate(Page::TransportSettings));
+                }
+                0 => {
+                    self.preselect_send(cx.data);
+                    self.step = 1;
+                }
+                s => self.step = s + 1,
+            }
+        }
+    }
+
+    /// Preselects the send connectors whose address spaces cover the partner's domain.
+    fn preselect_send(&mut self, data: &ConsoleData) {
+        let Ok(d) = self.partner() else { return };
+        let covers = |pattern: &str| {
+            let p = pattern.trim().to_ascii_lowercase();
+            p == "*"
+                || p == d
+                || p.strip_prefix("*.")
+                    .is_some_and(|s| d.ends_with(&format!(".{s}")))
+        };
+        self.send = data
+            .settings
+            .send_connectors
+            .iter()
+            .map(|c| {
+                let on = c.enabled && c.address_spaces.iter().any(|a| covers(&a.address));
+                (c.name.clone(), on)
+            })
+            .collect();
+    }
+
+    fn partner_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
+        ui.label("Domain Security is mandatory mutual TLS with one partner organization: both sides present certificates, and each checks that the other's names its domain.");
+        ui.add_space(8.0);
+        widgets::card(ui, |ui| {
+            ui.set_width(ui.available_width());
+            let problems = match self.partner() {
+                Err(e) if !self.domain.trim().is_empty() => vec![e],
+                _ => Vec::new(),
+            };
+            widgets::form_grid(ui, "ds-partner", |ui| {
+                widgets::text_field(
+                    ui,
+                    "Partner domain",
+                    &mut self.domain,
+                    "woodgrove.test",
+                    &problems,
+                );
+            });
+        });
+        if let Ok(d) = self.partner()
+            && cx
+                .data
+                .settings
+                .accepted_domains
+                .iter()
+                .any(|a| a.domain.eq_ignore_ascii_case(&d))
+        {
+            widgets::note(
+                ui,
+                BAD,
+                "✖",
+                &format!("{d} is one of our own accepted domains, not a partner's."),
+            );
+        }
+    }
+
+    fn root_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
+        let partner = self.partner().unwrap_or_default();
+        ui.label(format!("The CA that issued {partner}'s certificate must be trusted here. Import the partner's root CA certificate, or pick one already trusted."));
+        ui.add_space(8.0);
+        widgets::card(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.radio_value(
+                &mut self.root_mode,
+                RootMode::File,
+                "Import the partner's root CA from a file",
+            );
+            if self.root_mode == RootMode::File {
+                ui.indent("ds-root-file", |ui| {
+                    widgets::form_grid(ui, "ds-root", |ui| {
+                        if widgets::path_field(ui, "Root CA file", &mut self.root_path, &[]) {
+                            cx.push(Action::Pick {
+                                target: PickTarget::DomainSecurityRoot,
+                                save: false,
+                                file_name: String::new(),
+                            });
+                        }
+                    });
+                    ui.horizontal(|ui| {
+                        if ui
+                            .add_enabled(!self.root_path.trim().is_empty(), egui::Button::new("Read the file"))
+                            .clicked()
+                        {
+                            let a = self.choose_root(PathBuf::from(self.root_path.trim()));
+                            cx.push(a);
+                        }
+                        match self.loaded_root() {
+                            Some((subject, tp)) => {
+                                ui.label(RichText::new(format!("✔ {subject} ({tp})")).color(GOOD));
+                            }
+                            None if self.root_loaded.is_some() => {
+                                ui.label(RichText::new("✖ The file holds no CA certificate: choose the partner's root, not its server certificate.").color(BAD));
+                            }
+                            None => {}
+                        }
+                    });
+                    cx.feedback(ui, FORM);
+                });
+            }
+            ui.add_space(4.0);
+            ui.radio_value(
+                &mut self.root_mode,
+                RootMode::Existing,
+                "Use a root that is already trusted",
+            );
+            if self.root_mode == RootMode::Existing {
+                ui.indent("ds-root-existing", |ui| {
+                    if cx.data.roots.is_empty() {
+                        ui.label(RichText::new("No root is trusted yet.").color(MUTED));
+                    }
+                    for r in &cx.data.roots {
+                        let label = format!(
+                            "{}{}",
+                            r.subject,
+                            if r.lab_ca { " (our lab CA)" } else { "" }
+                        );
+                        ui.radio_value(&mut self.existing, Some(r.thumbprint.clone()), label);
+                    }
+                });
+            }
+            ui.add_space(4.0);
+            ui.radio_value(
+                &mut self.root_mode,
+                RootMode::AlreadyTrusted,
+                "The partner's CA is among the trusted roots already; change nothing",
+            );
+            ui.add_space(8.0);
+            ui.add_enabled(
+                self.root_mode != RootMode::AlreadyTrusted,
+                egui::Checkbox::new(
+                    &mut self.pin,
+                    format!(
+                        "Pin {} to this root: no other CA may vouch for it",
+                        if partner.is_empty() {
+                            "the partner"
+                        } else {
+                            &partner
+                        }
+                    ),
+                ),
+            );
+            ui.label(
+                RichText::new(
+                    "Beyond Exchange: without a pin, any trusted root may vouch for any partner.",
+                )
+                .color(MUTED)
+                .size(12.0),
+            );
+        });
+    }
+
+    fn lists_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
+        let partner = self.partner().unwrap_or_default();
+        let t = &cx.data.settings.transport;
+        widgets::card(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.checkbox(
+                &mut self.send_list,
+                format!("Add {partner} to the send domain secure list"),
+            );
+            ui.label(RichText::new(format!("Mail to {partner} then goes only over mutual TLS; it waits in the queue rather than being downgraded. Now: {}", crate::ui::format::list(&t.tls_send_domain_secure_list))).color(MUTED).size(12.0));
+            ui.add_space(6.0);
+            ui.checkbox(
+                &mut self.receive_list,
+                format!("Add {partner} to the receive domain secure list"),
+            );
+            ui.label(RichText::new(format!("Mail from {partner} is then accepted only over mutual TLS with a certificate naming {partner}. Now: {}", crate::ui::format::list(&t.tls_receive_domain_secure_list))).color(MUTED).size(12.0));
+        });
+    }
+
+    fn connectors_step(&mut self, ui: &mut Ui, _cx: &mut Cx) {
+        ui.label("Choose the connectors on which Domain Security is switched on. On receive connectors, AuthMechanism TLS is set with it.");
+        ui.add_space(8.0);
+        widgets::card(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new("Send connectors").strong());
+            for (name, on) in &mut self.send {
+                ui.checkbox(on, format!("Send connector {name}"));
+            }
+            ui.add_space(6.0);
+            ui.label(RichText::new("Receive connectors").strong());
+            for (name, on) in &mut self.receive {
+                ui.checkbox(on, format!("Receive connector {name}"));
+            }
+        });
+    }
+
+    fn checks_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
+        ui.label("What will be in place after Apply. Red marks do not stop you, but mail with the partner will not flow until they are green.");
+        ui.add_space(8.0);
+        widgets::card(ui, |ui| {
+            ui.set_width(ui.available_width());
+            for c in self.checks(cx.data, cx.prober_available) {
+                widgets::check_line(ui, c.mark, &c.what, &c.detail);
+            }
+            if self.probing {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Probing the partner's smart host…");
+                });
+            }
+        });
+        ui.add_space(8.0);
+        ui.label(RichText::new("Equivalent commands").strong());
+        let t = &cx.data.settings.transport;
+        let cmds = domain_security_commands(
+            &self.plan(),
+            (
+                &t.tls_send_domain_secure_list,
+                &t.tls_receive_domain_secure_list,
+            ),
+        );
+        widgets::code_block(ui, &cmds.join("\n"));
+        cx.feedback(ui, FORM);
+    }
+
+    fn done_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
+        match &self.applied {
+            Some(m) => {
+                widgets::note(ui, GOOD, "✔", m);
+                ui.add_space(6.0);
+                ui.label("The relay uses the new settings for new sessions; sessions in progress finish as they started.");
+                ui.add_space(6.0);
+                for c in self.checks(cx.data, cx.prober_available) {
+                    widgets::check_line(ui, c.mark, &c.what, &c.detail);
+                }
+            }
+            None => match cx.feedback.get(FORM) {
+                Some(Feedback::Error(_)) => {
+                    cx.feedback(ui, FORM);
+                    ui.label("Nothing was changed. Go back to correct it, or cancel.");
+                }
+                _ => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Applying…");
+                    });
+                }
+            },
+        }
+    }
+}
