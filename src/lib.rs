@@ -13,4 +13,5 @@ pub mod pki;
 pub mod policy;
 pub mod smtp;
 pub mod store;
+#[cfg(feature = "console")]
 pub mod ui;

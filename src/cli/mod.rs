@@ -221,5 +221,11 @@ fn init(dir: &Option<PathBuf>, org: &str, fqdn: &str, domain: &str) -> CliResult
 
 fn run_console(dir: &Option<PathBuf>) -> CliResult {
     let d = data_dir(dir);
-    mailflow::ui::run(d).map_err(CliError)
+    #[cfg(feature = "console")]
+    return mailflow::ui::run(d).map_err(CliError);
+    #[cfg(not(feature = "console"))]
+    {
+        let _ = d;
+        Err(CliError("this mailflow was built without the console (feature `console`); run the relay with `mailflow serve`".into()))
+    }
 }
