@@ -630,6 +630,191 @@ fn idle_memory(report: &mut Report) {
     stop(child);
 }
 
+/// Console frame time (layout and tessellation, no GPU) with 100 000 tracked messages and
+/// 1 000 live sessions of a running relay: median and p95 per page.
+fn console_frames(report: &mut Report) {
+    use mailflow::smtp::evidence::SecurityStatus;
+    use mailflow::store::tracking::{EventKind, TrackingDb, TrackingEvent};
+    use mailflow::ui::{Clock, ConsoleApp, Page};
+    let org = util::Org::new("mail.contoso.test", "contoso.test");
+    let port = postfix::free_port();
+    org.ok(&[
+        "connector",
+        "receive",
+        "set",
+        "Default",
+        "--bindings",
+        &format!("127.0.0.1:{port}"),
+        "--max-connections",
+        "5000",
+        "--max-connections-per-source",
+        "5000",
+    ]);
+    let dir = mailflow::store::DataDir::new(&org.dir);
+    // 100 000 messages, two events each, in the tracking database.
+    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let mut db = TrackingDb::open(&dir.tracking_db()).expect("tracking db");
+    let mut batch = Vec::with_capacity(10_000);
+    for i in 0..100_000usize {
+        let security = match i % 7 {
+            0..=3 => SecurityStatus::DomainSecure,
+            4 | 5 => SecurityStatus::Encrypted,
+            _ => SecurityStatus::Plaintext,
+        };
+        let e = TrackingEvent {
+            time: now - (100_000 - i as i64) * 1000,
+            kind: EventKind::Receive,
+            internal_id: format!("id-{i:08}"),
+            message_id: Some(format!("<{i}@partner.test>")),
+            sender: format!("user{}@partner{}.test", i % 97, i % 13),
+            recipients: vec![format!("rcpt{}@contoso.test", i % 89)],
+            subject: Some(format!("Message number {i}")),
+            size: 4096,
+            client: Some("192.0.2.7:40000".into()),
+            server: Some("127.0.0.1:25".into()),
+            connector: Some("Default".into()),
+            tls: None,
+            security,
+            response: Some("250 2.6.0 queued".into()),
+            detail: None,
+        };
+        let mut d = e.clone();
+        d.kind = EventKind::Deliver;
+        d.time += 500;
+        batch.push(e);
+        batch.push(d);
+        if batch.len() >= 10_000 {
+            db.insert(&batch).expect("insert");
+            batch.clear();
+        }
+    }
+    drop(db);
+    let ws = mailflow::admin::Workspace::open(&dir).expect("workspace");
+    let handle = mailflow::engine::EngineHandle::start(ws.clone(), None).expect("relay");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let held: Vec<_> = (0..1000)
+        .filter_map(|_| std::net::TcpStream::connect(addr).ok())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while handle.snapshot().sessions.len() < 1000 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ctx = egui::Context::default();
+    mailflow::ui::install_theme(&ctx);
+    let mut app = ConsoleApp::new(
+        ws,
+        Arc::new(|| {}),
+        Clock::System,
+        Arc::new(mailflow::ui::probe::Unavailable),
+        None,
+    );
+    app.attach_relay(mailflow::ui::relay::RelayState::Running(Box::new(handle)));
+    let raw = || egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1280.0, 800.0),
+        )),
+        ..Default::default()
+    };
+    let frame = |app: &mut ConsoleApp| {
+        let t0 = Instant::now();
+        let out = ctx.run_ui(raw(), |ui| app.frame(ui));
+        let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+        t0.elapsed()
+    };
+    app.open_page(Page::MessageTracking);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while app.tracked_messages() < 100_000 && Instant::now() < deadline {
+        frame(&mut app);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    report.note(&format!(
+        "console loaded {} tracked messages, {} live sessions",
+        app.tracked_messages(),
+        held.len()
+    ));
+    for (page, name) in [
+        (Page::MessageTracking, "message tracking, 100 000 messages"),
+        (Page::LiveMonitor, "live monitor, 1 000 sessions"),
+        (Page::Certificates, "certificates"),
+    ] {
+        app.open_page(page);
+        for _ in 0..20 {
+            frame(&mut app);
+        }
+        let mut times: Vec<f64> = (0..300)
+            .map(|_| frame(&mut app).as_secs_f64() * 1000.0)
+            .collect();
+        times.sort_by(|a, b| a.total_cmp(b));
+        report.figure(
+            &format!("console frame time, {name}, median"),
+            times[times.len() / 2],
+            "ms",
+        );
+        report.figure(
+            &format!("console frame time, {name}, p95"),
+            times[times.len() * 95 / 100],
+            "ms",
+        );
+    }
+    drop(held);
+    drop(app);
+}
+
+/// Start-up of the real console under Xvfb: time to the first frame and idle memory.
+fn console_startup(report: &mut Report) {
+    if util::peer("xvfb-run").is_none() {
+        report.note("xvfb-run is not installed: console start-up not measured");
+        return;
+    }
+    let org = util::Org::new("mail.contoso.test", "contoso.test");
+    org.ok(&[
+        "connector",
+        "receive",
+        "set",
+        "Default",
+        "--bindings",
+        &format!("127.0.0.1:{}", postfix::free_port()),
+    ]);
+    let script = format!(
+        "MAILFLOW_FIRST_FRAME_REPORT=1 {} --data-dir {} & pid=$!; sleep 8; grep VmRSS /proc/$pid/status; kill $pid; wait $pid",
+        env!("CARGO_BIN_EXE_mailflow"),
+        org.dir.display()
+    );
+    let out = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1280x800x24", "bash", "-c", &script])
+        .output();
+    let Ok(out) = out else {
+        report.note("xvfb-run failed: console start-up not measured");
+        return;
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if let Some(ms) = text.lines().find_map(|l| {
+        l.strip_prefix("first frame after ")
+            .and_then(|r| r.strip_suffix(" ms"))
+            .and_then(|n| n.parse::<f64>().ok())
+    }) {
+        report.figure("console start-up to first frame", ms, "ms");
+    } else {
+        report.note("the console did not report its first frame");
+    }
+    if let Some(kib) = text.lines().find_map(|l| {
+        l.strip_prefix("VmRSS:")
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|n| n.parse::<f64>().ok())
+    }) {
+        report.figure(
+            "console resident memory, idle (with the embedded relay)",
+            kib / 1024.0,
+            "MiB",
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes --bench; any other argument selects figures by name.
     let args: Vec<String> = std::env::args()
@@ -655,6 +840,10 @@ fn main() {
     }
     if want("memory") {
         idle_memory(&mut report);
+    }
+    if want("console") {
+        console_frames(&mut report);
+        console_startup(&mut report);
     }
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mailflow-bench.txt");
     if let Ok(mut f) = std::fs::File::create(&out) {

@@ -53,6 +53,16 @@ pub struct ConsoleApp {
 }
 
 impl ConsoleApp {
+    /// Opens a page (as the navigation does).
+    pub fn open_page(&mut self, page: Page) {
+        self.page = page;
+    }
+
+    /// Messages loaded in the tracking view (0 until a search has answered).
+    pub fn tracked_messages(&self) -> usize {
+        self.views.tracking.set.as_ref().map_or(0, |s| s.rows.len())
+    }
+
     /// A console on an opened workspace. The relay is attached afterwards
     /// ([`ConsoleApp::attach_relay`]); until then the console shows it as not running.
     pub fn new(
@@ -700,5 +710,6 @@ fn pick_form(t: &PickTarget) -> Form {
 impl eframe::App for ConsoleApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.frame(ui);
+        super::report_first_frame();
     }
 }

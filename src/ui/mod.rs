@@ -28,9 +28,26 @@ mod worker;
 mod tests;
 
 pub use app::ConsoleApp;
+
+/// When the console started, for the start-up report (`MAILFLOW_FIRST_FRAME_REPORT=1` prints the
+/// time to the first frame on standard error; the benchmark reads it).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+static FIRST_FRAME: std::sync::Once = std::sync::Once::new();
+
+/// Called by the window for every frame; reports the first one when asked to.
+fn report_first_frame() {
+    FIRST_FRAME.call_once(|| {
+        if std::env::var_os("MAILFLOW_FIRST_FRAME_REPORT").is_some()
+            && let Some(t) = STARTED.get()
+        {
+            eprintln!("first frame after {} ms", t.elapsed().as_millis());
+        }
+    });
+}
 pub use clock::Clock;
 pub use model::ConsoleData;
 pub use nav::Page;
+pub use theme::install as install_theme;
 pub use worker::Waker;
 
 use crate::engine::EngineHandle;
@@ -59,6 +76,7 @@ pub fn start_relay(ws: crate::admin::Workspace, waker: Waker) -> RelayState {
 /// relay. When the relay cannot start (another relay holds the data directory, a port is in
 /// use), the console still opens and says why.
 pub fn run(dir: DataDir) -> Result<(), String> {
+    let _ = STARTED.set(std::time::Instant::now());
     if !display_available() {
         return Err(NO_DISPLAY.to_string());
     }

@@ -121,10 +121,14 @@ impl TrackingView {
             message_id: t(&self.message_id),
             since: self.since.ms().map(|d| now_ms - d),
             security: self.security,
+            limit: Some(CONSOLE_LIMIT),
             ..Default::default()
         }
     }
 }
+
+/// Most events one search loads into the console (the newest first): about 100 000 messages.
+pub const CONSOLE_LIMIT: usize = 250_000;
 
 pub fn show(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
     if !v.searched {
