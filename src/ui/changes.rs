@@ -319,9 +319,14 @@ pub fn domain_security_commands(
         ));
     }
     if plan.pin {
+        let anchor = match &plan.root {
+            RootChoice::File(p) => format!("--cert {}", shell_arg(&p.display().to_string())),
+            RootChoice::Existing(tp) => format!("--thumbprint {tp}"),
+            RootChoice::AlreadyTrusted => "--thumbprint <ROOT-THUMBPRINT>".to_string(),
+        };
         out.push(format!(
-            "# pin: settings.ron partner_anchors for {} (no command yet)",
-            plan.domain.trim()
+            "mailflow partner anchor {} {anchor}",
+            shell_arg(plan.domain.trim())
         ));
     }
     out
