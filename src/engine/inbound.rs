@@ -390,6 +390,13 @@ async fn session(
             return Err("session time limit reached".into());
         }
         let wait = idle.min(remaining);
+        // Once the relay stops, a session between messages is turned away; one in the middle
+        // of a message may finish it (the 250 means it is on disk).
+        if *shutdown.borrow() && !server.in_message() {
+            let r = Server::closing("Service shutting down, closing transmission channel");
+            let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
+            return Err("relay shutting down".into());
+        }
         let Some(c) = conn.as_mut() else {
             return Ok(());
         };

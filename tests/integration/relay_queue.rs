@@ -389,3 +389,86 @@ fn a_server_injecting_bytes_after_its_starttls_reply_is_dropped() {
         "nothing was sent"
     );
 }
+
+#[test]
+fn messages_for_one_host_share_one_connection() {
+    let port = free_port();
+    let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        relaying(s);
+        s.send_connectors[0].smart_hosts = vec![format!("127.0.0.1:{port}")];
+        s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(60);
+        s.transport.transient_failure_retry_interval = TimeSpan::secs(60);
+    });
+    for i in 0..3 {
+        send_mail(
+            a.addr(),
+            "alice@contoso.test",
+            &["bob@woodgrove.test"],
+            &format!("Subject: batch {i}\n\nx\n"),
+        );
+    }
+    wait_until("three queued", Duration::from_secs(20), || {
+        a.handle().snapshot().queued_messages == 3
+    });
+    a.wait_track(
+        "deferrals",
+        &TrackingQuery {
+            kind: Some(EventKind::Defer),
+            ..Default::default()
+        },
+        |e| e.len() >= 3,
+    );
+    let b = Relay::start("mail.woodgrove.test", "woodgrove.test", |s| {
+        s.receive_connectors[0].bindings = vec![format!("127.0.0.1:{port}")]
+    });
+    a.org.ok(&["queue", "retry", "woodgrove.test via Outbound"]);
+    let got = b.wait_track(
+        "three receipts",
+        &TrackingQuery {
+            kind: Some(EventKind::Receive),
+            ..Default::default()
+        },
+        |e| e.len() == 3,
+    );
+    let clients: std::collections::BTreeSet<_> = got.iter().map(|e| e.client.clone()).collect();
+    assert_eq!(
+        clients.len(),
+        1,
+        "one connection carried all three: {clients:?}"
+    );
+}
+
+#[test]
+fn stopping_lets_a_message_in_progress_finish_and_turns_idle_sessions_away() {
+    let mut relay = Relay::start("mail.contoso.test", "contoso.test", |_| {});
+    let addr = relay.addr();
+    let mut busy = Client::connect(addr);
+    busy.reply();
+    busy.cmd("EHLO busy.test");
+    busy.cmd("MAIL FROM:<a@example.test>");
+    busy.cmd("RCPT TO:<bob@contoso.test>");
+    assert!(busy.cmd("DATA").starts_with("354"));
+    busy.send_raw(b"Subject: in flight\r\n\r\nfirst half\r\n");
+    let mut idle = Client::connect(addr);
+    idle.reply();
+    idle.cmd("EHLO idle.test");
+    let handle = relay.handle.take().expect("running");
+    let stopper = std::thread::spawn(move || handle.stop());
+    // The idle session is told at once; the one in DATA may finish its message.
+    assert_eq!(
+        idle.reply(),
+        "421 4.3.2 Service shutting down, closing transmission channel"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    busy.send_raw(b"second half\r\n");
+    let r = busy.cmd(".");
+    assert!(
+        r.starts_with("250 2.6.0"),
+        "the message in flight was accepted: {r}"
+    );
+    stopper.join().unwrap();
+    // Nothing acknowledged is lost: after a restart it is delivered.
+    relay.restart();
+    let m = relay.wait_mailbox("contoso.test", "bob", 1);
+    assert!(m[0].contains("first half") && m[0].contains("second half"));
+}
