@@ -364,3 +364,29 @@ fn two_thousand_idle_connections_while_mail_keeps_flowing() {
     );
     drop(held);
 }
+
+#[test]
+fn the_tarpit_slows_a_client_that_keeps_making_errors() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        s.receive_connectors[0].tarpit_interval = mailflow::config::units::TimeSpan::secs(1);
+    });
+    let mut c = Client::connect(relay.addr());
+    c.reply();
+    // The first error is answered at once; from the second on, each waits the tarpit interval.
+    let t = std::time::Instant::now();
+    assert!(c.cmd("BOGUS1").starts_with("500"));
+    let first = t.elapsed();
+    let t = std::time::Instant::now();
+    assert!(c.cmd("BOGUS2").starts_with("500"));
+    assert!(c.cmd("BOGUS3").starts_with("500"));
+    let later = t.elapsed();
+    assert!(first < Duration::from_millis(900), "{first:?}");
+    assert!(
+        later >= Duration::from_millis(1900),
+        "two tarpitted replies took only {later:?}"
+    );
+    // Well-behaved commands are not delayed.
+    let t = std::time::Instant::now();
+    assert!(c.cmd("NOOP").starts_with("250"));
+    assert!(t.elapsed() < Duration::from_millis(900));
+}

@@ -247,3 +247,35 @@ fn connectors_and_domains_round_trip_through_the_cli() {
             .contains("ToWoodgrove")
     );
 }
+
+#[test]
+fn init_creates_a_self_signed_smtp_certificate_named_after_the_fqdn() {
+    let org = Org::new("mail.contoso.test", "contoso.test");
+    let list = org.ok(&["cert", "list"]);
+    let row = list
+        .lines()
+        .find(|l| l.contains("CN=mail.contoso.test"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(row.contains("SMTP") && row.contains("Valid"), "{list}");
+    let tp = row.split_whitespace().next().unwrap();
+    let show = org.ok(&["cert", "show", tp]);
+    assert!(show.contains("IsSelfSigned           : True"), "{show}");
+    assert!(
+        show.contains("CertificateDomains     : mail.contoso.test, contoso.test"),
+        "{show}"
+    );
+    assert!(
+        show.contains("Server Authentication (serverAuth), Client Authentication (clientAuth)"),
+        "{show}"
+    );
+    let r = org.ok(&["connector", "receive", "show", "Default"]);
+    assert!(
+        r.contains("127.0.0.1:2525")
+            && r.contains("AuthMechanism                 : Tls")
+            && r.contains("AnonymousUsers"),
+        "{r}"
+    );
+    let s = org.ok(&["connector", "send", "show", "Outbound"]);
+    assert!(s.contains("SMTP:*;1") && s.contains("(none)"), "{s}");
+    assert!(org.ok(&["domain", "list"]).contains("contoso.test"));
+}
