@@ -91,64 +91,48 @@ async fn sink_session(
 ) -> std::io::Result<()> {
     let mut s = BufReader::new(s);
     s.get_mut().write_all(b"220 sink ESMTP\r\n").await?;
+    let upgrade = sink_loop(&mut s, tls.is_some(), &count).await?;
+    if let (true, Some(cfg)) = (upgrade, tls) {
+        let t = tokio_rustls::TlsAcceptor::from(cfg)
+            .accept(s.into_inner())
+            .await?;
+        sink_loop(&mut BufReader::new(t), false, &count).await?;
+    }
+    Ok(())
+}
+
+/// Serves one sink session's commands until QUIT or end of stream (`false`) or until the client
+/// asks for STARTTLS when `offer_tls` (`true`: the `220` is sent, the caller starts TLS).
+async fn sink_loop<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    s: &mut BufReader<S>,
+    offer_tls: bool,
+    count: &AtomicU64,
+) -> std::io::Result<bool> {
     let mut line = String::new();
     loop {
         line.clear();
         if s.read_line(&mut line).await? == 0 {
-            return Ok(());
+            return Ok(false);
         }
         let up = line.trim_end().to_ascii_uppercase();
         if up.starts_with("EHLO") {
-            let ext = if tls.is_some() {
+            let ext = if offer_tls {
                 "250-sink\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
             } else {
                 "250-sink\r\n250 PIPELINING\r\n"
             };
             s.get_mut().write_all(ext.as_bytes()).await?;
-        } else if up == "STARTTLS" {
-            if let Some(cfg) = tls.clone() {
-                s.get_mut().write_all(b"220 go\r\n").await?;
-                let tcp = s.into_inner();
-                let t = tokio_rustls::TlsAcceptor::from(cfg).accept(tcp).await?;
-                return plain_loop(BufReader::new(t), count).await;
-            }
+        } else if up == "STARTTLS" && offer_tls {
+            s.get_mut().write_all(b"220 go\r\n").await?;
+            return Ok(true);
         } else if up == "DATA" {
             s.get_mut().write_all(b"354 go\r\n").await?;
-            read_data(&mut s).await?;
+            read_data(s).await?;
             count.fetch_add(1, Ordering::SeqCst);
             s.get_mut().write_all(b"250 2.0.0 ok\r\n").await?;
         } else if up == "QUIT" {
             s.get_mut().write_all(b"221 bye\r\n").await?;
-            return Ok(());
-        } else {
-            s.get_mut().write_all(b"250 ok\r\n").await?;
-        }
-    }
-}
-
-async fn plain_loop<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    mut s: BufReader<S>,
-    count: Arc<AtomicU64>,
-) -> std::io::Result<()> {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if s.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        let up = line.trim_end().to_ascii_uppercase();
-        if up.starts_with("EHLO") {
-            s.get_mut()
-                .write_all(b"250-sink\r\n250 PIPELINING\r\n")
-                .await?;
-        } else if up == "DATA" {
-            s.get_mut().write_all(b"354 go\r\n").await?;
-            read_data(&mut s).await?;
-            count.fetch_add(1, Ordering::SeqCst);
-            s.get_mut().write_all(b"250 2.0.0 ok\r\n").await?;
-        } else if up == "QUIT" {
-            s.get_mut().write_all(b"221 bye\r\n").await?;
-            return Ok(());
+            return Ok(false);
         } else {
             s.get_mut().write_all(b"250 ok\r\n").await?;
         }
@@ -230,26 +214,40 @@ async fn expect<S: tokio::io::AsyncBufRead + Unpin>(s: &mut S, code: &str) -> st
     }
 }
 
+/// Connects, says EHLO, starts TLS as `server_name` and says EHLO again: a session ready for
+/// MAIL FROM.
+async fn starttls_session(
+    target: SocketAddr,
+    cfg: &Arc<rustls::ClientConfig>,
+    helo: &str,
+    server_name: &'static str,
+) -> std::io::Result<BufReader<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>> {
+    let ehlo = format!("EHLO {helo}\r\n");
+    let tcp = tokio::net::TcpStream::connect(target).await?;
+    tcp.set_nodelay(true)?;
+    let mut s = BufReader::new(tcp);
+    expect(&mut s, "220").await?;
+    s.get_mut().write_all(ehlo.as_bytes()).await?;
+    expect(&mut s, "250").await?;
+    s.get_mut().write_all(b"STARTTLS\r\n").await?;
+    expect(&mut s, "220").await?;
+    let name = rustls::pki_types::ServerName::try_from(server_name)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let t = tokio_rustls::TlsConnector::from(cfg.clone())
+        .connect(name, s.into_inner())
+        .await?;
+    let mut s = BufReader::new(t);
+    s.get_mut().write_all(ehlo.as_bytes()).await?;
+    expect(&mut s, "250").await?;
+    Ok(s)
+}
+
 async fn tls_message(
     target: SocketAddr,
     cfg: &Arc<rustls::ClientConfig>,
     body: &str,
 ) -> std::io::Result<()> {
-    let tcp = tokio::net::TcpStream::connect(target).await?;
-    tcp.set_nodelay(true)?;
-    let mut s = BufReader::new(tcp);
-    expect(&mut s, "220").await?;
-    s.get_mut().write_all(b"EHLO gen.test\r\n").await?;
-    expect(&mut s, "250").await?;
-    s.get_mut().write_all(b"STARTTLS\r\n").await?;
-    expect(&mut s, "220").await?;
-    let name = rustls::pki_types::ServerName::try_from("relay.test").unwrap();
-    let t = tokio_rustls::TlsConnector::from(cfg.clone())
-        .connect(name, s.into_inner())
-        .await?;
-    let mut s = BufReader::new(t);
-    s.get_mut().write_all(b"EHLO gen.test\r\n").await?;
-    expect(&mut s, "250").await?;
+    let mut s = starttls_session(target, cfg, "gen.test", "relay.test").await?;
     s.get_mut()
         .write_all(b"MAIL FROM:<gen@example.test>\r\nRCPT TO:<sink@partner.test>\r\nDATA\r\n")
         .await?;
@@ -328,7 +326,7 @@ fn wait_port(addr: SocketAddr) {
 
 /// A Mailflow relay (`mailflow serve`) forwarding everything to `sink`.
 fn mailflow_relay(org: &util::Org, sink: SocketAddr) -> (Child, SocketAddr) {
-    let port = postfix::free_port();
+    let port = util::free_port();
     org.ok(&[
         "connector",
         "receive",
@@ -573,21 +571,7 @@ fn handshakes(report: &mut Report, rt: &tokio::runtime::Runtime) {
 }
 
 async fn mutual_session(addr: SocketAddr, cfg: &Arc<rustls::ClientConfig>) -> std::io::Result<()> {
-    let tcp = tokio::net::TcpStream::connect(addr).await?;
-    tcp.set_nodelay(true)?;
-    let mut s = BufReader::new(tcp);
-    expect(&mut s, "220").await?;
-    s.get_mut().write_all(b"EHLO partner.test\r\n").await?;
-    expect(&mut s, "250").await?;
-    s.get_mut().write_all(b"STARTTLS\r\n").await?;
-    expect(&mut s, "220").await?;
-    let name = rustls::pki_types::ServerName::try_from("mail.bench.test").unwrap();
-    let t = tokio_rustls::TlsConnector::from(cfg.clone())
-        .connect(name, s.into_inner())
-        .await?;
-    let mut s = BufReader::new(t);
-    s.get_mut().write_all(b"EHLO partner.test\r\n").await?;
-    expect(&mut s, "250").await?;
+    let mut s = starttls_session(addr, cfg, "partner.test", "mail.bench.test").await?;
     s.get_mut().write_all(b"QUIT\r\n").await?;
     expect(&mut s, "221").await
 }
@@ -637,7 +621,7 @@ fn console_frames(report: &mut Report) {
     use mailflow::store::tracking::{EventKind, TrackingDb, TrackingEvent};
     use mailflow::ui::{Clock, ConsoleApp, Page};
     let org = util::Org::new("mail.contoso.test", "contoso.test");
-    let port = postfix::free_port();
+    let port = util::free_port();
     org.ok(&[
         "connector",
         "receive",
@@ -793,7 +777,7 @@ fn console_startup(report: &mut Report) {
         "set",
         "Default",
         "--bindings",
-        &format!("127.0.0.1:{}", postfix::free_port()),
+        &format!("127.0.0.1:{}", util::free_port()),
     ]);
     let script = format!(
         "MAILFLOW_FIRST_FRAME_REPORT=1 {} --data-dir {} & pid=$!; sleep 8; grep VmRSS /proc/$pid/status; kill $pid; wait $pid",

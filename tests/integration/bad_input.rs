@@ -1,7 +1,7 @@
 //! Bad input gets a clear one-line error and leaves the data directory byte for byte as it was
 //! (proved by hashing the whole tree before and after).
 
-use crate::util::{Org, openssl, p, peer, refused};
+use crate::util::{Org, openssl, openssl_self_signed, p, peer, refused};
 
 #[test]
 fn garbage_and_truncated_files_are_refused_without_a_trace() {
@@ -91,25 +91,14 @@ fn a_certificate_without_its_key_can_never_be_the_smtp_identity() {
     }
     let org = Org::new("mail.contoso.test", "contoso.test");
     let (key, crt) = (org.file("k.pem"), org.file("c.pem"));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        p(&key),
-        "-out",
-        p(&crt),
-        "-days",
-        "10",
-        "-subj",
+    openssl_self_signed(
+        &key,
+        &crt,
+        "P-256",
         "/CN=nokey.contoso.test",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-    ]);
+        10,
+        &["-addext", "basicConstraints=critical,CA:FALSE"],
+    );
     let out = org.ok(&["cert", "import", p(&crt)]);
     assert!(out.contains("cannot be an SMTP identity"), "{out}");
     let tp = org.thumbprint_of("nokey.contoso.test");
@@ -139,25 +128,14 @@ fn a_certificate_without_its_key_can_never_be_the_smtp_identity() {
     ]);
     let mixed = org.file("mixed.pem");
     let (_, crt2) = (org.file("k2.pem"), org.file("c2.pem"));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        p(&org.file("k2.pem")),
-        "-out",
-        p(&crt2),
-        "-days",
-        "10",
-        "-subj",
+    openssl_self_signed(
+        &org.file("k2.pem"),
+        &crt2,
+        "P-256",
         "/CN=other.contoso.test",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-    ]);
+        10,
+        &["-addext", "basicConstraints=critical,CA:FALSE"],
+    );
     std::fs::write(
         &mixed,
         format!(

@@ -2,7 +2,7 @@
 //! issue (lab CA and an openssl CA), import (PEM, DER, PKCS#7, PKCS#12 AES and legacy), enable,
 //! list.
 
-use crate::util::{Org, openssl, p, peer};
+use crate::util::{Org, openssl, openssl_self_signed, p, peer};
 
 fn row_of<'a>(list: &'a str, needle: &str) -> &'a str {
     list.lines()
@@ -199,21 +199,14 @@ fn openssl_ca_issues_our_request_and_the_certificate_imports_valid() {
     }
     let org = Org::new("mail.contoso.test", "contoso.test");
     let (ca_key, ca_pem) = (org.file("ca.key"), org.file("ca.pem"));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
+    openssl_self_signed(
+        &ca_key,
+        &ca_pem,
         "rsa:2048",
-        "-nodes",
-        "-keyout",
-        p(&ca_key),
-        "-out",
-        p(&ca_pem),
-        "-days",
-        "30",
-        "-subj",
         "/O=Fabrikam/CN=Fabrikam Root CA",
-    ]);
+        30,
+        &[],
+    );
     let req = org.file("req.csr");
     org.ok(&[
         "cert",
@@ -295,23 +288,7 @@ fn pkcs7_import_keeps_the_chain() {
     }
     let org = Org::new("mail.contoso.test", "contoso.test");
     let (ca_key, ca_pem) = (org.file("ca.key"), org.file("ca.pem"));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        p(&ca_key),
-        "-out",
-        p(&ca_pem),
-        "-days",
-        "30",
-        "-subj",
-        "/CN=Chain Root",
-    ]);
+    openssl_self_signed(&ca_key, &ca_pem, "P-256", "/CN=Chain Root", 30, &[]);
     let req = org.file("req.csr");
     org.ok(&[
         "cert",
@@ -370,21 +347,7 @@ fn pkcs7_import_keeps_the_chain() {
 fn make_pfx(org: &Org, legacy: bool) -> std::path::PathBuf {
     let (ca_key, ca_pem) = (org.file("pca.key"), org.file("pca.pem"));
     if !ca_pem.exists() {
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            p(&ca_key),
-            "-out",
-            p(&ca_pem),
-            "-days",
-            "30",
-            "-subj",
-            "/CN=PFX Root",
-        ]);
+        openssl_self_signed(&ca_key, &ca_pem, "rsa:2048", "/CN=PFX Root", 30, &[]);
     }
     let name = if legacy { "legacy" } else { "aes" };
     let (key, csr, crt) = (
@@ -624,25 +587,14 @@ fn a_certificate_and_key_in_one_pem_import_together() {
     }
     let org = Org::new("mail.contoso.test", "contoso.test");
     let (key, crt) = (org.file("self.key"), org.file("self.crt"));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-384",
-        "-nodes",
-        "-keyout",
-        p(&key),
-        "-out",
-        p(&crt),
-        "-days",
-        "10",
-        "-subj",
+    openssl_self_signed(
+        &key,
+        &crt,
+        "P-384",
         "/CN=relay2.contoso.test",
-        "-addext",
-        "subjectAltName=DNS:relay2.contoso.test",
-    ]);
+        10,
+        &["-addext", "subjectAltName=DNS:relay2.contoso.test"],
+    );
     let both = org.file("both.pem");
     std::fs::write(
         &both,

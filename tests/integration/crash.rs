@@ -5,7 +5,7 @@
 //! reason while the rest of the queue flows.
 
 use crate::relay_util::{Relay, send_mail, wait_until};
-use crate::util::{Org, p};
+use crate::util::{Org, free_port, p};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -13,14 +13,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A minimal SMTP sink recording the `X-Test-Id` of every message it accepts.
 fn sink(port: u16, got: Arc<Mutex<Vec<String>>>) {

@@ -4,7 +4,7 @@
 //! gate, opportunistic senders with invalid certificates, the connectivity probe, and a
 //! recording proxy proving that no plaintext byte of a Domain Secure message crosses the wire.
 
-use crate::relay_util::{Relay, send_mail, wait_until};
+use crate::relay_util::{Relay, of_kind, send_mail, wait_until};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{CertificateSelection, PermissionGroup, Pin, Settings};
 use mailflow::engine::tls::{TlsIdentity, client_config};
@@ -98,6 +98,22 @@ impl TestCa {
     }
 }
 
+/// A self-signed P-256 certificate for `cn` naming `names`, valid from yesterday for 30 days:
+/// its bundle (certificate, key), DER and key, like [`TestCa::leaf`].
+fn self_signed(cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
+    let key = KeySpec::P256.generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let der = ca::self_signed(
+        &Subject::parse(&format!("CN={cn}")).unwrap(),
+        &names,
+        &key,
+        OffsetDateTime::now_utc() - TDuration::days(1),
+        30,
+    )
+    .unwrap();
+    (format!("{}{}", to_pem(&der), key.serialize_pem()), der, key)
+}
+
 /// Imports a certificate bundle into a relay's store, enables it for SMTP; returns its thumbprint.
 fn install(relay: &Relay, bundle: &str) -> String {
     let mut ws = relay.workspace();
@@ -168,13 +184,6 @@ fn pair() -> (Org, Org) {
     (a, b)
 }
 
-fn kind(k: EventKind) -> TrackingQuery {
-    TrackingQuery {
-        kind: Some(k),
-        ..Default::default()
-    }
-}
-
 #[test]
 fn two_organizations_exchange_domain_secure_mail_both_ways() {
     let (a, b) = pair();
@@ -238,9 +247,7 @@ fn two_organizations_exchange_domain_secure_mail_both_ways() {
         );
     }
     for sender in [&a, &b] {
-        let sent = sender
-            .relay
-            .wait_track("SEND", &kind(EventKind::Send), |e| !e.is_empty());
+        let sent = sender.relay.wait_kind(EventKind::Send, 1);
         assert_eq!(
             sent[0].security,
             SecurityStatus::DomainSecure,
@@ -300,10 +307,7 @@ fn expect_deferred(a: &Org, b: &Org, subject: &str, why: &str) {
     // Nothing was accepted by B.
     assert!(
         b.relay
-            .track(&TrackingQuery {
-                kind: Some(EventKind::Receive),
-                ..Default::default()
-            })
+            .track(&of_kind(EventKind::Receive))
             .iter()
             .all(|x| x.subject.as_deref() != Some(subject)),
         "{subject} reached B"
@@ -390,17 +394,8 @@ fn bad_server_certificates_are_never_used_for_a_domain_secure_delivery() {
         (
             "self-signed, not pinned",
             Box::new(|_: &Org| {
-                let key = KeySpec::P256.generate().unwrap();
-                let der = ca::self_signed(
-                    &Subject::parse("CN=woodgrove.test").unwrap(),
-                    &["woodgrove.test".into()],
-                    &key,
-                    OffsetDateTime::now_utc() - TDuration::days(1),
-                    30,
-                )
-                .unwrap();
                 (
-                    format!("{}{}", to_pem(&der), key.serialize_pem()),
+                    self_signed("woodgrove.test", &["woodgrove.test"]).0,
                     "not trusted",
                 )
             }),
@@ -617,18 +612,10 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
             "issued by the partner itself (woodgrove's CA) for contoso",
             b.ca.good("mail.contoso.test", &["contoso.test"]),
         ),
-        ("self-signed, not pinned", {
-            let key = KeySpec::P256.generate().unwrap();
-            let der = ca::self_signed(
-                &Subject::parse("CN=mail.contoso.test").unwrap(),
-                &["contoso.test".into()],
-                &key,
-                now - TDuration::days(1),
-                30,
-            )
-            .unwrap();
-            (String::new(), der, key)
-        }),
+        (
+            "self-signed, not pinned",
+            self_signed("mail.contoso.test", &["contoso.test"]),
+        ),
     ];
     for (name, cert) in &cases {
         let r = mail_from_over_tls(addr, Some(&identity(cert)), "alice@contoso.test", true);
@@ -732,20 +719,12 @@ fn the_relay_to_relay_refusals_keep_the_mail_queued_at_the_sender() {
 #[test]
 fn direct_trust_pins_accept_self_signed_certificates_both_ways() {
     let (a, b) = pair();
-    let make = |cn: &str, name: &str| {
-        let key = KeySpec::P256.generate().unwrap();
-        let der = ca::self_signed(
-            &Subject::parse(&format!("CN={cn}")).unwrap(),
-            &[cn.to_string(), name.to_string()],
-            &key,
-            OffsetDateTime::now_utc() - TDuration::days(1),
-            30,
-        )
-        .unwrap();
-        (format!("{}{}", to_pem(&der), key.serialize_pem()), der)
-    };
-    let (a_bundle, a_der) = make("mail.contoso.test", "contoso.test");
-    let (b_bundle, b_der) = make("mail.woodgrove.test", "woodgrove.test");
+    let (a_bundle, a_der, _) =
+        self_signed("mail.contoso.test", &["mail.contoso.test", "contoso.test"]);
+    let (b_bundle, b_der, _) = self_signed(
+        "mail.woodgrove.test",
+        &["mail.woodgrove.test", "woodgrove.test"],
+    );
     let a_tp = install(&a.relay, &a_bundle);
     let b_tp = install(&b.relay, &b_bundle);
     a.relay.change(|s| {
@@ -868,9 +847,10 @@ fn no_plaintext_byte_of_a_domain_secure_message_crosses_the_wire() {
         &["bob@woodgrove.test"],
         &format!("Subject: {marker2}\n\n{marker2}\n"),
     );
-    a.relay.wait_track("DEFER", &kind(EventKind::Defer), |e| {
-        e.iter().any(|x| x.subject.as_deref() == Some(marker2))
-    });
+    a.relay
+        .wait_track("DEFER", &of_kind(EventKind::Defer), |e| {
+            e.iter().any(|x| x.subject.as_deref() == Some(marker2))
+        });
     let after = wire.lock().unwrap()[before..].to_vec();
     assert!(!String::from_utf8_lossy(&after).contains(marker2));
     assert!(!after.is_empty(), "a connection was made and refused");
@@ -934,18 +914,9 @@ fn require_tls_and_tls_auth_levels_work_the_same_way_for_unlisted_domains() {
         "do not match mail.fabrikam.test",
     );
     // CertificateValidation: a self-signed partner certificate is refused.
-    let key = KeySpec::P256.generate().unwrap();
-    let der = ca::self_signed(
-        &Subject::parse("CN=mail.woodgrove.test").unwrap(),
-        &["mail.woodgrove.test".into()],
-        &key,
-        OffsetDateTime::now_utc() - TDuration::days(1),
-        30,
-    )
-    .unwrap();
     let tp = install(
         &b.relay,
-        &format!("{}{}", to_pem(&der), key.serialize_pem()),
+        &self_signed("mail.woodgrove.test", &["mail.woodgrove.test"]).0,
     );
     b.relay.change(|s| {
         s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(tp.clone())
@@ -967,9 +938,7 @@ fn require_tls_and_tls_auth_levels_work_the_same_way_for_unlisted_domains() {
         .recv_timeout(Duration::from_secs(10))
         .unwrap();
     b.relay.wait_mailbox("woodgrove.test", "bob", 1);
-    let sent = a
-        .relay
-        .wait_track("SEND", &kind(EventKind::Send), |e| !e.is_empty());
+    let sent = a.relay.wait_kind(EventKind::Send, 1);
     assert_eq!(sent[0].security, SecurityStatus::Encrypted);
     assert!(
         sent[0]

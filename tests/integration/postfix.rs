@@ -10,14 +10,14 @@
 //! Postfix or without root, [`Postfix::start`] says so loudly and returns `None` — except in CI,
 //! where a missing peer fails the test (the rule of [`crate::util::peer`]).
 
-use crate::util::{in_ci, peer};
+use crate::util::{free_port, in_ci, peer};
 use mailflow::pki::builder::to_pem;
 use mailflow::pki::ca::{LeafUsage, create_ca, issue_leaf};
 use mailflow::pki::der::san_dns_ext;
 use mailflow::pki::keys::{KeySpec, spki_der};
 use mailflow::pki::subject::{Rdn, RdnKind, Subject};
 use rcgen::KeyPair;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -310,14 +310,6 @@ fn postfix_uid_gid() -> Option<(u32, u32)> {
         // SAFETY: non-null pointer returned by getpwnam.
         Some(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
     }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Finds a Postfix program (in `/usr/sbin` even when PATH lacks it); missing: `peer`'s rule.

@@ -2,8 +2,8 @@
 //! organizations exchanging mail over opportunistic TLS, a peer without STARTTLS, retry and
 //! NDR, and a restart with queued mail.
 
-use crate::relay_util::{Client, Relay, send_mail, wait_until};
-use crate::util::{p, peer};
+use crate::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
+use crate::util::{free_port, p, peer};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{PermissionGroup, Settings};
 
@@ -18,13 +18,6 @@ use mailflow::smtp::evidence::SecurityStatus;
 use mailflow::store::tracking::{EventKind, TrackingQuery};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn q_kind(kind: EventKind) -> TrackingQuery {
-    TrackingQuery {
-        kind: Some(kind),
-        ..Default::default()
-    }
-}
 
 #[test]
 fn the_articles_telnet_dialogue_lands_in_the_maildir_as_plaintext() {
@@ -63,10 +56,10 @@ fn the_articles_telnet_dialogue_lands_in_the_maildir_as_plaintext() {
         "{}",
         msgs[0]
     );
-    let ev = relay.wait_track("RECEIVE", &q_kind(EventKind::Receive), |e| !e.is_empty());
+    let ev = relay.wait_kind(EventKind::Receive, 1);
     assert_eq!(ev[0].security, SecurityStatus::Plaintext);
     assert_eq!(ev[0].subject.as_deref(), Some("NO SSL - PLAINTEXT"));
-    relay.wait_track("DELIVER", &q_kind(EventKind::Deliver), |e| {
+    relay.wait_track("DELIVER", &of_kind(EventKind::Deliver), |e| {
         e.len() == 1 && e[0].security == SecurityStatus::Plaintext
     });
 }
@@ -128,7 +121,7 @@ fn swaks_plain_starttls_and_pipelining_are_tracked_with_their_tls_facts() {
         "Subject: pipelined",
     ]);
     assert!(p.contains("250 2.6.0"), "{p}");
-    let ev = relay.wait_track("three receipts", &q_kind(EventKind::Receive), |e| {
+    let ev = relay.wait_track("three receipts", &of_kind(EventKind::Receive), |e| {
         e.len() == 3
     });
     let by_subject = |s: &str| {
@@ -195,7 +188,7 @@ fn openssl_s_client_starttls_gets_tls_and_a_queued_message() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ev = relay.wait_track("receipt", &q_kind(EventKind::Receive), |e| !e.is_empty());
+    let ev = relay.wait_kind(EventKind::Receive, 1);
     assert_eq!(ev[0].security, SecurityStatus::Encrypted);
     assert!(ev[0].tls.as_ref().is_some_and(|t| t.version == "TLSv1.3"));
 }
@@ -232,7 +225,7 @@ fn two_organizations_exchange_mail_both_ways_over_opportunistic_tls() {
     let at_a = a.wait_mailbox("contoso.test", "alice", 1);
     assert!(at_a[0].contains("hi alice"));
     // Sender side: SEND with the outbound hop's TLS facts (opportunistic, self-signed peer).
-    let sent = a.wait_track("SEND", &q_kind(EventKind::Send), |e| !e.is_empty());
+    let sent = a.wait_kind(EventKind::Send, 1);
     assert_eq!(sent[0].security, SecurityStatus::Encrypted);
     let tls = sent[0].tls.as_ref().expect("outbound TLS facts");
     assert!(
@@ -286,7 +279,7 @@ fn a_peer_without_starttls_gets_the_mail_in_plaintext() {
         &["x@fabrikam.test"],
         "Subject: plain please\n\nbody\n",
     );
-    let sent = a.wait_track("SEND", &q_kind(EventKind::Send), |e| !e.is_empty());
+    let sent = a.wait_kind(EventKind::Send, 1);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(sent[0].security, SecurityStatus::Plaintext);
@@ -306,14 +299,6 @@ fn unsafe_is_root() -> bool {
     unsafe { libc::getuid() == 0 }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn unreachable_next_hop_defers_then_ndr_after_expiry() {
     let dead = free_port();
@@ -331,7 +316,7 @@ fn unreachable_next_hop_defers_then_ndr_after_expiry() {
         &["bob@woodgrove.test"],
         "Subject: doomed\n\nnever arrives\n",
     );
-    let defers = a.wait_track("DEFER", &q_kind(EventKind::Defer), |e| !e.is_empty());
+    let defers = a.wait_kind(EventKind::Defer, 1);
     assert!(
         defers[0]
             .response
@@ -361,7 +346,7 @@ fn unreachable_next_hop_defers_then_ndr_after_expiry() {
         all.contains("Content-Type: message/delivery-status"),
         "{all}"
     );
-    a.wait_track("DSN", &q_kind(EventKind::Dsn), |e| e.len() >= 2);
+    a.wait_kind(EventKind::Dsn, 2);
     wait_until("queue empty", Duration::from_secs(10), || {
         a.handle().snapshot().queued_messages == 0
     });
@@ -401,7 +386,7 @@ fn no_ndr_is_ever_sent_to_the_null_sender() {
     });
     std::thread::sleep(Duration::from_millis(500));
     assert!(
-        a.track(&q_kind(EventKind::Dsn)).is_empty(),
+        a.track(&of_kind(EventKind::Dsn)).is_empty(),
         "no DSN about a null-sender message"
     );
 }
@@ -421,7 +406,7 @@ fn a_restart_with_queued_mail_delivers_it() {
         &["bob@woodgrove.test"],
         "Subject: survives\n\nkept on disk\n",
     );
-    a.wait_track("DEFER", &q_kind(EventKind::Defer), |e| !e.is_empty());
+    a.wait_kind(EventKind::Defer, 1);
     a.stop();
     // The queue is on disk: the offline queue listing shows it.
     let out = a.org.ok(&["queue", "show"]);
@@ -432,7 +417,7 @@ fn a_restart_with_queued_mail_delivers_it() {
     a.restart();
     let got = b.wait_mailbox("woodgrove.test", "bob", 1);
     assert!(got[0].contains("kept on disk"));
-    a.wait_track("SEND", &q_kind(EventKind::Send), |e| !e.is_empty());
+    a.wait_kind(EventKind::Send, 1);
 }
 
 #[test]

@@ -2,53 +2,55 @@
 //! the running relay's control socket, smart host failover, connector choice by remote IP
 //! range, recipient filtering, and the idle timeout.
 
-use crate::relay_util::{Client, Relay, send_mail, wait_until};
+use crate::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
+use crate::util::free_port;
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{AcceptedDomain, PermissionGroup, ReceiveConnector, Settings};
-use mailflow::store::tracking::{EventKind, TrackingQuery};
+use mailflow::store::tracking::EventKind;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn relaying(s: &mut Settings) {
+/// Contoso relays for anonymous clients through `next_hops` (in order), retrying every second.
+fn relaying(s: &mut Settings, next_hops: Vec<String>) {
     s.receive_connectors[0]
         .permission_groups
         .push(PermissionGroup::AnonymousRelay);
+    s.send_connectors[0].smart_hosts = next_hops;
     s.transport.transient_failure_retry_interval = TimeSpan::secs(1);
     s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(1);
+}
+
+/// Alice at Contoso writes to Bob at Woodgrove through relay `a`.
+fn alice_to_bob(a: &Relay, subject: &str) {
+    send_mail(
+        a.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        &format!("Subject: {subject}\n\nx\n"),
+    );
+}
+
+/// How many MAIL FROM commands the test server has seen.
+fn mail_froms(seen: &Mutex<Vec<String>>) -> usize {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.starts_with("MAIL FROM"))
+        .count()
 }
 
 #[test]
 fn queue_operations_through_the_running_relay() {
     let dead = free_port();
     let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
-        relaying(s);
-        s.send_connectors[0].smart_hosts = vec![format!("127.0.0.1:{dead}")];
+        relaying(s, vec![format!("127.0.0.1:{dead}")]);
         s.transport.transient_failure_retry_interval = TimeSpan::secs(60);
         s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(60);
     });
     for i in 1..=3 {
-        send_mail(
-            a.addr(),
-            "alice@contoso.test",
-            &["bob@woodgrove.test"],
-            &format!("Subject: queued {i}\n\nx\n"),
-        );
+        alice_to_bob(&a, &format!("queued {i}"));
     }
-    a.wait_track(
-        "three deferrals",
-        &TrackingQuery {
-            kind: Some(EventKind::Defer),
-            ..Default::default()
-        },
-        |e| e.len() >= 3,
-    );
+    a.wait_kind(EventKind::Defer, 3);
     let q = "woodgrove.test via Outbound";
     let list = a.org.ok(&["queue", "list"]);
     let row = list
@@ -95,25 +97,15 @@ fn queue_operations_through_the_running_relay() {
         a.handle().snapshot().queued_messages == 1
     });
     // Retry now: with the next hop still down, the attempt is made at once.
-    let before = a
-        .track(&TrackingQuery {
-            kind: Some(EventKind::Defer),
-            ..Default::default()
-        })
-        .len();
+    let before = a.track(&of_kind(EventKind::Defer)).len();
     assert!(
         a.org
             .ok(&["queue", "retry", q])
             .contains("will be retried now")
     );
-    a.wait_track(
-        "a new attempt",
-        &TrackingQuery {
-            kind: Some(EventKind::Defer),
-            ..Default::default()
-        },
-        |e| e.len() > before,
-    );
+    a.wait_track("a new attempt", &of_kind(EventKind::Defer), |e| {
+        e.len() > before
+    });
     // Errors in plain words.
     let err = a.org.fails(&["queue", "retry", "nonsense"]);
     assert!(err.contains("not a queue name"), "{err}");
@@ -125,24 +117,11 @@ fn smart_hosts_fail_over_in_order() {
     let b = Relay::start("mail.woodgrove.test", "woodgrove.test", |_| {});
     let alive = b.addr().to_string();
     let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
-        relaying(s);
-        s.send_connectors[0].smart_hosts = vec![format!("127.0.0.1:{dead}"), alive.clone()];
+        relaying(s, vec![format!("127.0.0.1:{dead}"), alive.clone()])
     });
-    send_mail(
-        a.addr(),
-        "alice@contoso.test",
-        &["bob@woodgrove.test"],
-        "Subject: failover\n\nx\n",
-    );
+    alice_to_bob(&a, "failover");
     b.wait_mailbox("woodgrove.test", "bob", 1);
-    let sent = a.wait_track(
-        "SEND",
-        &TrackingQuery {
-            kind: Some(EventKind::Send),
-            ..Default::default()
-        },
-        |e| !e.is_empty(),
-    );
+    let sent = a.wait_kind(EventKind::Send, 1);
     assert_eq!(sent[0].server.as_deref(), Some(alive.as_str()));
 }
 
@@ -214,16 +193,11 @@ fn idle_clients_are_disconnected_while_others_are_served() {
 /// A server that offers STARTTLS but breaks the handshake, and accepts mail in plaintext.
 /// With `inject`, the bytes after the 220 come in the same write (STARTTLS injection on the
 /// client side); otherwise a moment later (a broken handshake).
-fn broken_tls_server(
-    inject: bool,
-) -> (
-    std::net::SocketAddr,
-    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-) {
+fn broken_tls_server(inject: bool) -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
     use std::io::{BufRead, BufReader, Write};
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let seen2 = seen.clone();
     std::thread::spawn(move || {
         for s in l.incoming().flatten() {
@@ -280,23 +254,10 @@ fn broken_tls_server(
 fn opportunistic_tls_retries_once_in_plaintext_but_require_tls_never_does() {
     let (addr, seen) = broken_tls_server(false);
     let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
-        relaying(s);
-        s.send_connectors[0].smart_hosts = vec![addr.to_string()];
+        relaying(s, vec![addr.to_string()])
     });
-    send_mail(
-        a.addr(),
-        "alice@contoso.test",
-        &["bob@woodgrove.test"],
-        "Subject: fallback\n\nx\n",
-    );
-    let sent = a.wait_track(
-        "SEND",
-        &TrackingQuery {
-            kind: Some(EventKind::Send),
-            ..Default::default()
-        },
-        |e| !e.is_empty(),
-    );
+    alice_to_bob(&a, "fallback");
+    let sent = a.wait_kind(EventKind::Send, 1);
     assert_eq!(
         sent[0].security,
         mailflow::smtp::evidence::SecurityStatus::Plaintext
@@ -312,26 +273,9 @@ fn opportunistic_tls_retries_once_in_plaintext_but_require_tls_never_does() {
     );
     // With RequireTLS the same server gets nothing.
     a.change(|s| s.send_connectors[0].require_tls = true);
-    let n = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|c| c.starts_with("MAIL FROM"))
-        .count();
-    send_mail(
-        a.addr(),
-        "alice@contoso.test",
-        &["bob@woodgrove.test"],
-        "Subject: mandatory\n\nx\n",
-    );
-    let d = a.wait_track(
-        "DEFER",
-        &TrackingQuery {
-            kind: Some(EventKind::Defer),
-            ..Default::default()
-        },
-        |e| !e.is_empty(),
-    );
+    let n = mail_froms(&seen);
+    alice_to_bob(&a, "mandatory");
+    let d = a.wait_kind(EventKind::Defer, 1);
     assert!(
         d[0].response
             .as_deref()
@@ -341,11 +285,7 @@ fn opportunistic_tls_retries_once_in_plaintext_but_require_tls_never_does() {
         d[0].response
     );
     assert_eq!(
-        seen.lock()
-            .unwrap()
-            .iter()
-            .filter(|c| c.starts_with("MAIL FROM"))
-            .count(),
+        mail_froms(&seen),
         n,
         "no MAIL FROM after a failed mandatory handshake"
     );
@@ -355,23 +295,10 @@ fn opportunistic_tls_retries_once_in_plaintext_but_require_tls_never_does() {
 fn a_server_injecting_bytes_after_its_starttls_reply_is_dropped() {
     let (addr, seen) = broken_tls_server(true);
     let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
-        relaying(s);
-        s.send_connectors[0].smart_hosts = vec![addr.to_string()];
+        relaying(s, vec![addr.to_string()])
     });
-    send_mail(
-        a.addr(),
-        "alice@contoso.test",
-        &["bob@woodgrove.test"],
-        "Subject: injected\n\nx\n",
-    );
-    let d = a.wait_track(
-        "DEFER",
-        &TrackingQuery {
-            kind: Some(EventKind::Defer),
-            ..Default::default()
-        },
-        |e| !e.is_empty(),
-    );
+    alice_to_bob(&a, "injected");
+    let d = a.wait_kind(EventKind::Defer, 1);
     assert!(
         d[0].response
             .as_deref()
@@ -380,56 +307,31 @@ fn a_server_injecting_bytes_after_its_starttls_reply_is_dropped() {
         "{:?}",
         d[0].response
     );
-    assert!(
-        !seen
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|c| c.starts_with("MAIL FROM")),
-        "nothing was sent"
-    );
+    assert_eq!(mail_froms(&seen), 0, "nothing was sent");
 }
 
 #[test]
 fn messages_for_one_host_share_one_connection() {
     let port = free_port();
     let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
-        relaying(s);
-        s.send_connectors[0].smart_hosts = vec![format!("127.0.0.1:{port}")];
+        relaying(s, vec![format!("127.0.0.1:{port}")]);
         s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(60);
         s.transport.transient_failure_retry_interval = TimeSpan::secs(60);
     });
     for i in 0..3 {
-        send_mail(
-            a.addr(),
-            "alice@contoso.test",
-            &["bob@woodgrove.test"],
-            &format!("Subject: batch {i}\n\nx\n"),
-        );
+        alice_to_bob(&a, &format!("batch {i}"));
     }
     wait_until("three queued", Duration::from_secs(20), || {
         a.handle().snapshot().queued_messages == 3
     });
-    a.wait_track(
-        "deferrals",
-        &TrackingQuery {
-            kind: Some(EventKind::Defer),
-            ..Default::default()
-        },
-        |e| e.len() >= 3,
-    );
+    a.wait_kind(EventKind::Defer, 3);
     let b = Relay::start("mail.woodgrove.test", "woodgrove.test", |s| {
         s.receive_connectors[0].bindings = vec![format!("127.0.0.1:{port}")]
     });
     a.org.ok(&["queue", "retry", "woodgrove.test via Outbound"]);
-    let got = b.wait_track(
-        "three receipts",
-        &TrackingQuery {
-            kind: Some(EventKind::Receive),
-            ..Default::default()
-        },
-        |e| e.len() == 3,
-    );
+    let got = b.wait_track("three receipts", &of_kind(EventKind::Receive), |e| {
+        e.len() == 3
+    });
     let clients: std::collections::BTreeSet<_> = got.iter().map(|e| e.client.clone()).collect();
     assert_eq!(
         clients.len(),

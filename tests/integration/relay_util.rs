@@ -7,7 +7,7 @@ use mailflow::config::Settings;
 use mailflow::config::units::TimeSpan;
 use mailflow::engine::{EngineEvent, EngineHandle};
 use mailflow::store::DataDir;
-use mailflow::store::tracking::{TrackingDb, TrackingEvent, TrackingQuery};
+use mailflow::store::tracking::{EventKind, TrackingDb, TrackingEvent, TrackingQuery};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -131,6 +131,16 @@ impl Relay {
         panic!("timed out waiting for {what}; tracking has:\n{last:#?}");
     }
 
+    /// Waits until tracking holds at least `at_least` events of `kind`; returns them, newest
+    /// first.
+    pub fn wait_kind(&self, kind: EventKind, at_least: usize) -> Vec<TrackingEvent> {
+        self.wait_track(
+            &format!("{at_least} {kind:?} event(s)"),
+            &of_kind(kind),
+            |e| e.len() >= at_least,
+        )
+    }
+
     /// Messages in a local mailbox (`new/`), as text.
     pub fn mailbox(&self, domain: &str, user: &str) -> Vec<String> {
         let dir = self
@@ -171,6 +181,14 @@ impl Relay {
 impl Drop for Relay {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The tracking query for every event of one kind.
+pub fn of_kind(kind: EventKind) -> TrackingQuery {
+    TrackingQuery {
+        kind: Some(kind),
+        ..Default::default()
     }
 }
 

@@ -149,6 +149,16 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// A loopback port that was free a moment ago (for a listener the test starts, or for a
+/// next hop where nothing listens).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Finds a peer tool. Missing: loud note and `None` locally; a failure in CI.
 pub fn peer(tool: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
@@ -183,6 +193,39 @@ pub fn openssl(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// Has openssl make a self-signed certificate `crt` with a new unencrypted key `key`: `new_key`
+/// is `rsa:2048` or a curve name such as `P-256`; `extra` adds arguments (`-addext ...`).
+pub fn openssl_self_signed(
+    key: &Path,
+    crt: &Path,
+    new_key: &str,
+    subj: &str,
+    days: u32,
+    extra: &[&str],
+) {
+    let curve = format!("ec_paramgen_curve:{new_key}");
+    let days = days.to_string();
+    let mut args = vec!["req", "-x509", "-newkey"];
+    if new_key.starts_with("P-") {
+        args.extend(["ec", "-pkeyopt", &curve]);
+    } else {
+        args.push(new_key);
+    }
+    args.extend([
+        "-nodes",
+        "-keyout",
+        p(key),
+        "-out",
+        p(crt),
+        "-days",
+        &days,
+        "-subj",
+        subj,
+    ]);
+    args.extend(extra);
+    openssl(&args);
 }
 
 pub fn p(path: &Path) -> &str {
