@@ -22,6 +22,8 @@ pub struct CertificateInfo {
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub common_names: Vec<String>,
+    /// The issuer's common names (the CA's name as the `Received:` line shows it).
+    pub issuer_common_names: Vec<String>,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<String>,
     pub email_addresses: Vec<String>,
@@ -53,6 +55,30 @@ pub struct CertificateInfo {
     pub other_extensions: Vec<String>,
 }
 
+/// A name as text with every control character written `\XX` (RFC 4514's hex escape): a CN
+/// or SAN is chosen by whoever made the certificate, and a CR or LF in it must never become a
+/// line break in a header field, a log line or the console.
+pub fn escape_controls(s: String) -> String {
+    if !s.chars().any(char::is_control) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\{:02X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn common_names(name: &x509_parser::x509::X509Name<'_>) -> Vec<String> {
+    name.iter_common_name()
+        .filter_map(|a| a.as_str().ok().map(|s| escape_controls(s.to_string())))
+        .collect()
+}
+
 /// Reads a DER certificate completely; trailing bytes or a parse failure are errors.
 pub fn inspect_certificate(der: &[u8]) -> Result<CertificateInfo> {
     let (rest, cert) = X509Certificate::from_der(der)
@@ -65,16 +91,13 @@ pub fn inspect_certificate(der: &[u8]) -> Result<CertificateInfo> {
     let tbs = &cert.tbs_certificate;
     let mut info = CertificateInfo {
         version: tbs.version.0 + 1,
-        subject: tbs.subject.to_string(),
-        issuer: tbs.issuer.to_string(),
+        subject: escape_controls(tbs.subject.to_string()),
+        issuer: escape_controls(tbs.issuer.to_string()),
         serial: hex::encode_upper(tbs.raw_serial()),
         not_before: tbs.validity.not_before.to_datetime(),
         not_after: tbs.validity.not_after.to_datetime(),
-        common_names: tbs
-            .subject
-            .iter_common_name()
-            .filter_map(|a| a.as_str().ok().map(str::to_string))
-            .collect(),
+        common_names: common_names(&tbs.subject),
+        issuer_common_names: common_names(&tbs.issuer),
         dns_names: Vec::new(),
         ip_addresses: Vec::new(),
         email_addresses: Vec::new(),
@@ -103,8 +126,12 @@ pub fn inspect_certificate(der: &[u8]) -> Result<CertificateInfo> {
             ParsedExtension::SubjectAlternativeName(san) => {
                 for n in &san.general_names {
                     match n {
-                        GeneralName::DNSName(d) => info.dns_names.push(d.to_string()),
-                        GeneralName::RFC822Name(m) => info.email_addresses.push(m.to_string()),
+                        GeneralName::DNSName(d) => {
+                            info.dns_names.push(escape_controls(d.to_string()))
+                        }
+                        GeneralName::RFC822Name(m) => {
+                            info.email_addresses.push(escape_controls(m.to_string()))
+                        }
                         GeneralName::IPAddress(b) => info.ip_addresses.push(ip_text(b)),
                         _ => {}
                     }
@@ -485,6 +512,42 @@ mod tests {
     use ::time::{Duration, macros::datetime};
 
     const NOW: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+
+    #[test]
+    fn control_characters_in_names_are_escaped() {
+        // A CA (or a self-signed client) may put CR LF into a CN: it must never reach a header
+        // field or a log line as a line break.
+        let cn = "x\r\nX-Mailflow-AuthAs: Partner";
+        let name = yasna::construct_der(|w| {
+            w.write_sequence(|w| {
+                w.next().write_set(|w| {
+                    w.next().write_sequence(|w| {
+                        w.next()
+                            .write_oid(&yasna::models::ObjectIdentifier::from_slice(&[2, 5, 4, 3]));
+                        w.next().write_utf8_string(cn);
+                    })
+                })
+            })
+        });
+        let ca_key = KeySpec::P256.generate().unwrap();
+        let ca_cert = ca::create_ca("Contoso Root", "Contoso", &ca_key, NOW, 5).unwrap();
+        let key = KeySpec::P256.generate().unwrap();
+        let der = ca::issue_leaf(
+            &ca_cert,
+            &ca_key,
+            &name,
+            &keys::spki_der(&key),
+            None,
+            LeafUsage::SMTP,
+            NOW,
+            NOW + Duration::days(1),
+        )
+        .unwrap();
+        let info = inspect_certificate(&der).unwrap();
+        assert_eq!(info.common_names, ["x\\0D\\0AX-Mailflow-AuthAs: Partner"]);
+        assert!(!info.subject.contains(['\r', '\n']), "{}", info.subject);
+        assert_eq!(info.issuer_common_names, ["Contoso Root"]);
+    }
 
     fn issue(usage: LeafUsage, days_left: i64, names: &[&str]) -> (Vec<u8>, Vec<u8>) {
         let ca_key = KeySpec::P256.generate().unwrap();

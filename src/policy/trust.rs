@@ -56,6 +56,8 @@ pub fn peer_record(info: &CertificateInfo) -> PeerCertificate {
     PeerCertificate {
         subject: info.subject.clone(),
         issuer: info.issuer.clone(),
+        subject_cn: info.common_names.last().cloned().unwrap_or_default(),
+        issuer_cn: info.issuer_common_names.last().cloned().unwrap_or_default(),
         thumbprint: info.thumbprint.clone(),
         public_key_sha256: info.public_key_sha256.clone(),
         names: info.names(),
@@ -79,6 +81,8 @@ pub fn evaluate(
                 certificate: PeerCertificate {
                     subject: "(unreadable certificate)".into(),
                     issuer: String::new(),
+                    subject_cn: String::new(),
+                    issuer_cn: String::new(),
                     thumbprint: digest::thumbprint(leaf),
                     public_key_sha256: String::new(),
                     names: Vec::new(),

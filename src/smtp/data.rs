@@ -27,6 +27,9 @@ pub struct DataOutcome {
 pub struct DataReceiver {
     max_size: u64,
     line: Vec<u8>,
+    /// Octets of the current line beyond [`MAX_TEXT_LINE`]: counted, never kept, so a client
+    /// that sends no line ending cannot make the line buffer grow.
+    overflow: u64,
     /// The previous line ended in a real CRLF (the DATA command's own CRLF counts).
     prev_crlf: bool,
     out: DataOutcome,
@@ -37,6 +40,7 @@ impl DataReceiver {
         DataReceiver {
             max_size,
             line: Vec::new(),
+            overflow: 0,
             prev_crlf: true,
             out: DataOutcome::default(),
         }
@@ -75,7 +79,9 @@ impl DataReceiver {
                         .iter()
                         .position(|c| *c == b'\r' || *c == b'\n')
                         .unwrap_or(input.len() - i);
-                    self.line.extend_from_slice(&input[i..i + run]);
+                    let keep = run.min(MAX_TEXT_LINE.saturating_sub(self.line.len()));
+                    self.line.extend_from_slice(&input[i..i + keep]);
+                    self.overflow += (run - keep) as u64;
                     i += run;
                 }
             }
@@ -98,7 +104,7 @@ impl DataReceiver {
         if self.line.len() + 2 > MAX_TEXT_LINE {
             self.out.line_too_long = true;
         }
-        let add = content.len() as u64 + 2;
+        let add = content.len() as u64 + std::mem::take(&mut self.overflow) + 2;
         self.out.size += add;
         if self.out.size > self.max_size {
             self.out.too_big = true;
@@ -242,6 +248,21 @@ mod tests {
         assert!(out.line_too_long);
         let ok = format!("{}\r\n.\r\n", "x".repeat(998));
         assert!(!read_all(ok.as_bytes()).1.unwrap().line_too_long);
+    }
+
+    #[test]
+    fn a_line_without_end_is_counted_not_buffered() {
+        let mut r = DataReceiver::new(1_000_000);
+        for _ in 0..100 {
+            let (used, done) = r.feed(&[b'x'; 100_000]);
+            assert_eq!((used, done), (100_000, None));
+            assert!(r.line.len() <= MAX_TEXT_LINE, "{}", r.line.len());
+        }
+        let (_, out) = r.feed(b"\r\n.\r\n");
+        let out = out.unwrap();
+        assert!(out.line_too_long && out.too_big, "{out:?}");
+        assert_eq!(out.size, 10_000_002);
+        assert!(out.body.is_empty());
     }
 
     #[test]

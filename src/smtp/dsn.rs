@@ -3,6 +3,7 @@
 //! part, the machine-readable `message/delivery-status` part and the original headers.
 
 use super::headers::{header_end, header_value, rfc5322_date};
+use super::printable::printable;
 use super::reply::Reply;
 use time::OffsetDateTime;
 
@@ -51,9 +52,23 @@ fn status_of(reply: &Reply, kind: DsnKind) -> String {
     }
 }
 
+/// Most characters of the original subject repeated in the DSN's own subject: with up to four
+/// octets a character, the line stays far below the 998-octet limit however long the original
+/// (folded) subject was.
+const SUBJECT_CHARS: usize = 200;
+
+fn dsn_subject(original: &str) -> String {
+    let clean = printable(original);
+    let mut s: String = clean.chars().take(SUBJECT_CHARS).collect();
+    if clean.chars().nth(SUBJECT_CHARS).is_some() {
+        s.push_str("...");
+    }
+    s
+}
+
 /// Builds the DSN message (CRLF line endings). Send it with a null reverse path.
 pub fn build(input: &DsnInput<'_>) -> Vec<u8> {
-    let subject = header_value(input.original, "Subject").unwrap_or_default();
+    let subject = dsn_subject(&header_value(input.original, "Subject").unwrap_or_default());
     let (title, action, human) = match input.kind {
         DsnKind::Failure => (
             "Undeliverable",
@@ -175,6 +190,40 @@ mod tests {
             "only the headers are returned"
         );
         assert!(text.ends_with("--=_mailflow_dsn1--\r\n"));
+    }
+
+    #[test]
+    fn a_long_folded_subject_keeps_the_dsn_within_line_limits() {
+        let long = format!(
+            "Subject: {}\r\n {}\r\n\r\nbody\r\n",
+            "ä".repeat(400),
+            "b".repeat(900)
+        );
+        let rcpts = [DsnRecipient {
+            address: "bob@woodgrove.test".into(),
+            reply: Reply::new(550, (5, 1, 1), "User unknown"),
+            remote_mta: None,
+        }];
+        let dsn = build(&DsnInput {
+            kind: DsnKind::Failure,
+            reporting_mta: "mail.contoso.test",
+            original_sender: "alice@contoso.test",
+            original_id: "abc",
+            arrival: datetime!(2026-11-29 10:00 UTC),
+            now: datetime!(2026-11-29 11:00 UTC),
+            retry_until: None,
+            recipients: &rcpts,
+            original: long.as_bytes(),
+            dsn_id: "dsn1",
+        });
+        for line in dsn.split(|b| *b == b'\n') {
+            assert!(line.len() <= 998, "a line of {} octets", line.len());
+        }
+        let text = String::from_utf8(dsn).unwrap();
+        assert!(text.contains(&format!(
+            "Subject: Undeliverable: {}...\r\n",
+            "ä".repeat(200)
+        )));
     }
 
     #[test]

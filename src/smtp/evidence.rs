@@ -34,6 +34,12 @@ impl fmt::Display for TrustLevel {
 pub struct PeerCertificate {
     pub subject: String,
     pub issuer: String,
+    /// The subject's common name (the last CN), as the `Received:` line shows it.
+    #[serde(default)]
+    pub subject_cn: String,
+    /// The issuer's common name.
+    #[serde(default)]
+    pub issuer_cn: String,
     /// SHA-1, upper-case hex.
     pub thumbprint: String,
     /// SHA-256 of the public key, upper-case hex.

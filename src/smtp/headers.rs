@@ -4,6 +4,7 @@
 //! RFC 3848 `ESMTPS`).
 
 use super::evidence::TlsFacts;
+use super::printable::{printable, quotable};
 use time::OffsetDateTime;
 
 /// Where the header section ends: the index just after the empty line, or 0 when the
@@ -156,19 +157,21 @@ pub struct ReceivedInfo<'a> {
     pub time: OffsetDateTime,
 }
 
-fn cn_of(dn: &str) -> String {
-    dn.rsplit(", ")
-        .find_map(|p| p.strip_prefix("CN="))
-        .unwrap_or(dn)
-        .to_string()
+/// A certificate's common name for the `Received:` line: the CN, or the whole name when the
+/// certificate has no CN.
+fn cn_or<'a>(cn: &'a str, name: &'a str) -> &'a str {
+    if cn.is_empty() { name } else { cn }
 }
 
 /// The `Received:` header field, folded, in Postfix's form with `smtpd_tls_received_header`.
+/// Every value taken from the peer (HELO name, certificate names, TLS parameters) passes
+/// through [`printable`]/[`quotable`], so nothing from outside can start a header field of its
+/// own — the `X-Mailflow-Auth*` marks added next to this line could otherwise be forged.
 pub fn received_header(i: &ReceivedInfo<'_>) -> String {
     let helo = if i.helo.is_empty() {
         format!("[{}]", i.peer_ip)
     } else {
-        i.helo.to_string()
+        printable(i.helo).into_owned()
     };
     let mut h = format!("Received: from {helo} (unknown [{}])", i.peer_ip);
     let proto = match (i.tls.is_some(), i.esmtp) {
@@ -179,10 +182,13 @@ pub fn received_header(i: &ReceivedInfo<'_>) -> String {
     if let Some(t) = i.tls {
         h.push_str(&format!(
             "\r\n\t(using {} with cipher {} ({}/{} bits)",
-            t.version, t.cipher, t.cipher_bits, t.cipher_bits
+            printable(&t.version),
+            printable(&t.cipher),
+            t.cipher_bits,
+            t.cipher_bits
         ));
         if let Some(kx) = &t.key_exchange {
-            h.push_str(&format!("\r\n\t key-exchange {kx}"));
+            h.push_str(&format!("\r\n\t key-exchange {}", printable(kx)));
         }
         h.push(')');
         match (&t.peer_certificate, i.client_cert_requested) {
@@ -193,8 +199,8 @@ pub fn received_header(i: &ReceivedInfo<'_>) -> String {
                 );
                 h.push_str(&format!(
                     "\r\n\t(Client CN \"{}\", Issuer \"{}\" ({}))",
-                    cn_of(&c.subject),
-                    cn_of(&c.issuer),
+                    quotable(cn_or(&c.subject_cn, &c.subject)),
+                    quotable(cn_or(&c.issuer_cn, &c.issuer)),
                     if verified {
                         "verified OK"
                     } else {
@@ -211,7 +217,7 @@ pub fn received_header(i: &ReceivedInfo<'_>) -> String {
         i.by, i.id
     ));
     if let Some(r) = i.for_recipient {
-        h.push_str(&format!("\r\n\tfor <{r}>"));
+        h.push_str(&format!("\r\n\tfor <{}>", printable(r)));
     }
     h.push_str(&format!("; {}", rfc5322_date(i.time)));
     h
@@ -279,6 +285,8 @@ mod tests {
             peer_certificate: Some(PeerCertificate {
                 subject: "O=Woodgrove, CN=mail.woodgrove.test".into(),
                 issuer: "CN=Woodgrove Root".into(),
+                subject_cn: "mail.woodgrove.test".into(),
+                issuer_cn: "Woodgrove Root".into(),
                 thumbprint: "AB".into(),
                 public_key_sha256: "CD".into(),
                 names: vec!["woodgrove.test".into()],
@@ -309,5 +317,61 @@ mod tests {
             "{h}"
         );
         assert!(h.contains("with ESMTPS id X1; Sun, 29 Nov 2026"), "{h}");
+    }
+
+    #[test]
+    fn nothing_from_the_peer_can_start_a_header_field() {
+        let forged = "x\r\nX-Mailflow-AuthAs: Partner\rX-Mailflow-AuthDomain: woodgrove.test";
+        let mut tls = TlsFacts {
+            version: "TLSv1.3".into(),
+            cipher: "TLS_AES_128_GCM_SHA256".into(),
+            cipher_bits: 128,
+            key_exchange: Some("X25519\n".into()),
+            peer_certificate: Some(PeerCertificate {
+                subject: format!("CN={forged}"),
+                issuer: format!("CN={forged}"),
+                subject_cn: format!("{forged}\" ("),
+                issuer_cn: forged.into(),
+                thumbprint: "AB".into(),
+                public_key_sha256: "CD".into(),
+                names: Vec::new(),
+                not_after: 0,
+            }),
+            trust: TrustLevel::Untrusted,
+            trust_detail: None,
+        };
+        let h = received_header(&ReceivedInfo {
+            helo: forged,
+            peer_ip: "127.0.0.2",
+            by: "mail.contoso.test",
+            esmtp: true,
+            tls: Some(&tls),
+            client_cert_requested: true,
+            id: "X1",
+            for_recipient: Some("bob@contoso.test"),
+            time: datetime!(2026-11-29 20:15:03 UTC),
+        });
+        // The only line breaks are the folds this function makes (CRLF then TAB).
+        let without_folds = h.replace("\r\n\t", " ");
+        assert!(!without_folds.contains(['\r', '\n']), "{h:?}");
+        assert!(h.contains("Client CN \"x??X-Mailflow-AuthAs: Partner?X-Mailflow-AuthDomain: woodgrove.test? (\""), "{h}");
+        // A CN with no CN field falls back to the whole (escaped) name.
+        tls.peer_certificate.as_mut().unwrap().subject_cn.clear();
+        let h = received_header(&ReceivedInfo {
+            helo: "",
+            peer_ip: "127.0.0.2",
+            by: "mail.contoso.test",
+            esmtp: true,
+            tls: Some(&tls),
+            client_cert_requested: true,
+            id: "X1",
+            for_recipient: None,
+            time: datetime!(2026-11-29 20:15:03 UTC),
+        });
+        assert!(!h.replace("\r\n\t", " ").contains(['\r', '\n']), "{h:?}");
+        // Every field added in front of the message is a field of its own.
+        let msg = prepend(&[h], b"Subject: s\r\n\r\nbody\r\n");
+        let fields = header_value(&msg, "X-Mailflow-AuthAs");
+        assert_eq!(fields, None);
     }
 }

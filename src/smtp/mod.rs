@@ -10,5 +10,6 @@ pub mod dsn;
 pub mod envelope;
 pub mod evidence;
 pub mod headers;
+pub mod printable;
 pub mod reply;
 pub mod server;

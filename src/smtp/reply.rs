@@ -1,6 +1,7 @@
 //! SMTP replies (RFC 5321 §4.2) with enhanced status codes (RFC 3463): building them, writing
 //! them (multi-line with `-`), and reading them back on the client side.
 
+use super::printable::printable;
 use std::fmt;
 
 /// A reply: code, optional enhanced status code, one or more text lines.
@@ -49,13 +50,14 @@ impl Reply {
         self.code >= 500
     }
 
-    /// The wire form, each line ending in CRLF.
+    /// The wire form, each line ending in CRLF; control characters in the text (an echoed
+    /// argument, say) become `?`, so a reply is always the lines it says it is.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = String::new();
         let n = self.lines.len().max(1);
         for i in 0..n {
             let sep = if i + 1 == n { ' ' } else { '-' };
-            let text = self.lines.get(i).map(String::as_str).unwrap_or("");
+            let text = printable(self.lines.get(i).map(String::as_str).unwrap_or(""));
             match self.enhanced {
                 Some((a, b, c)) => {
                     out.push_str(&format!("{}{sep}{a}.{b}.{c} {text}\r\n", self.code))
@@ -68,7 +70,7 @@ impl Reply {
 
     /// The whole reply on one line, for logs and tracking (`250 2.1.0 Sender OK`).
     pub fn one_line(&self) -> String {
-        let text = self.lines.join(" ");
+        let text = printable(&self.lines.join(" ")).into_owned();
         match self.enhanced {
             Some((a, b, c)) => format!("{} {a}.{b}.{c} {text}", self.code),
             None => format!("{} {text}", self.code),
@@ -99,6 +101,9 @@ pub struct ReplyError(pub String);
 /// Longest reply line accepted (RFC 5321 says 512; be generous with real servers).
 pub const MAX_REPLY_LINE: usize = 4096;
 
+/// Most lines in one multi-line reply (a long EHLO reply has twenty).
+pub const MAX_REPLY_LINES: usize = 200;
+
 impl ReplyReader {
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
@@ -120,7 +125,10 @@ impl ReplyReader {
             };
             let line: Vec<u8> = self.buf.drain(..=pos).collect();
             let line = String::from_utf8_lossy(&line);
-            let line = line.trim_end_matches(['\r', '\n']);
+            // A bare CR inside a remote server's text must not reach a DSN or a log as a
+            // line break.
+            let line = printable(line.trim_end_matches(['\r', '\n']));
+            let line = line.as_ref();
             if line.len() < 3 || !line.as_bytes()[..3].iter().all(u8::is_ascii_digit) {
                 return Err(ReplyError(line.chars().take(80).collect()));
             }
@@ -139,6 +147,11 @@ impl ReplyReader {
             let sep = line.as_bytes().get(3).copied().unwrap_or(b' ');
             let text = line.get(4..).unwrap_or("").to_string();
             self.pending.push(text);
+            if self.pending.len() > MAX_REPLY_LINES {
+                return Err(ReplyError(format!(
+                    "a reply of more than {MAX_REPLY_LINES} lines"
+                )));
+            }
             if sep != b'-' {
                 let lines = std::mem::take(&mut self.pending);
                 self.code = None;
@@ -201,6 +214,27 @@ mod tests {
             r.to_bytes(),
             b"250-mail.test Hello\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
         );
+    }
+
+    #[test]
+    fn control_characters_never_break_a_reply_line() {
+        let echoed = Reply::new(501, (5, 5, 4), "bad <a\rX-Injected: 1>").to_bytes();
+        assert_eq!(echoed, b"501 5.5.4 bad <a?X-Injected: 1>\r\n");
+        let mut rd = ReplyReader::default();
+        rd.push(b"550 5.7.1 no\rX-Injected: 1\r\n");
+        let r = rd.next_reply().unwrap().unwrap();
+        assert_eq!(r.one_line(), "550 5.7.1 no?X-Injected: 1");
+    }
+
+    #[test]
+    fn an_endless_multi_line_reply_is_an_error() {
+        let mut rd = ReplyReader::default();
+        for _ in 0..MAX_REPLY_LINES {
+            rd.push(b"250-x\r\n");
+            assert_eq!(rd.next_reply(), Ok(None));
+        }
+        rd.push(b"250-x\r\n");
+        assert!(rd.next_reply().is_err());
     }
 
     #[test]

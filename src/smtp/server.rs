@@ -9,6 +9,7 @@
 use super::address::{Mailbox, ReversePath};
 use super::command::{self, Command, CommandError, MAX_COMMAND_LINE, MailParams, Recipient};
 use super::data::{DataReceiver, normalize_line_endings};
+use super::printable::has_control_bytes;
 use super::reply::Reply;
 
 /// How one session behaves (from the receive connector and the certificate store).
@@ -228,6 +229,7 @@ impl Server {
                     match done {
                         Some(outcome) => {
                             if outcome.too_big {
+                                self.reset_transaction();
                                 self.fail(
                                     out,
                                     r(
@@ -236,8 +238,8 @@ impl Server {
                                         "Message size exceeds fixed maximum message size",
                                     ),
                                 );
-                                self.reset_transaction();
                             } else if outcome.line_too_long {
+                                self.reset_transaction();
                                 self.fail(
                                     out,
                                     r(
@@ -246,7 +248,6 @@ impl Server {
                                         "Line too long: a message line exceeds 1000 octets",
                                     ),
                                 );
-                                self.reset_transaction();
                             } else {
                                 let msg = AcceptedMessage {
                                     helo: self.helo.clone().unwrap_or_default(),
@@ -328,6 +329,8 @@ impl Server {
         used
     }
 
+    /// Back to the command phase with an empty transaction. Call it before [`Self::fail`],
+    /// which may close the session: `fail` is the last word on the phase.
     fn reset_transaction(&mut self) {
         self.tx = Transaction::default();
         self.phase = Phase::Command;
@@ -353,6 +356,22 @@ impl Server {
     }
 
     fn command(&mut self, line: &[u8], policy: &mut dyn SessionPolicy, out: &mut Vec<Action>) {
+        if has_control_bytes(line) {
+            // A bare CR or NUL inside a command would travel on into a Received: field or a
+            // log line: refused before anything reads the command.
+            // (Not logged as sent: it may be an AUTH line.)
+            out.push(Action::Command(
+                "(a command with control characters)".into(),
+            ));
+            return self.fail(
+                out,
+                r(
+                    501,
+                    (5, 5, 2),
+                    "Syntax error: control characters are not allowed in commands",
+                ),
+            );
+        }
         let text = String::from_utf8_lossy(line);
         let logged = if text.trim_start().to_ascii_uppercase().starts_with("AUTH ") {
             format!(
@@ -567,7 +586,8 @@ impl Server {
             return Self::ok(out, r(250, (2, 0, 0), format!("{n} octets received")));
         }
         if self.tx.chunk_size > self.cfg.max_message_size {
-            self.fail(
+            self.reset_transaction();
+            return self.fail(
                 out,
                 r(
                     552,
@@ -575,7 +595,6 @@ impl Server {
                     "Message size exceeds fixed maximum message size",
                 ),
             );
-            return self.reset_transaction();
         }
         let (body, bare) = normalize_line_endings(&self.tx.chunks);
         let msg = AcceptedMessage {

@@ -344,3 +344,44 @@ fn too_many_errors_close_the_session() {
     );
     assert!(c.closed);
 }
+
+#[test]
+fn a_failed_message_that_closes_the_session_keeps_it_closed() {
+    let mut cfg = config();
+    cfg.max_errors = 1;
+    let mut c = Conv::new(cfg);
+    c.send(b"EHLO client.test\r\n");
+    let long = vec![b'x'; 1200];
+    let mut input = b"MAIL FROM:<a@contoso.test>\r\nRCPT TO:<b@domaene.tld>\r\nDATA\r\n".to_vec();
+    input.extend_from_slice(&long);
+    input.extend_from_slice(b"\r\n.\r\n");
+    // A whole second transaction pipelined after the failed one must not be read.
+    input.extend_from_slice(
+        b"MAIL FROM:<a@contoso.test>\r\nRCPT TO:<b@domaene.tld>\r\nDATA\r\nSubject: x\r\n\r\nx\r\n.\r\n",
+    );
+    let r = c.send(&input);
+    assert!(r.contains("500 5.5.2 Line too long"), "{r}");
+    assert_eq!(r.matches("421 ").count(), 1, "{r}");
+    assert!(r.ends_with("closing transmission channel\r\n"), "{r}");
+    assert!(c.closed);
+    assert!(c.server.is_closed());
+    assert!(c.queued.is_empty(), "no message after the close");
+}
+
+#[test]
+fn control_characters_in_commands_are_refused() {
+    let mut c = Conv::new(config());
+    // A bare CR would otherwise put a forged header field into our Received: line.
+    let r = c.send(b"HELO a\rX-Mailflow-AuthAs: Partner\r\n");
+    assert!(
+        r.starts_with("501 5.5.2 Syntax error: control characters"),
+        "{r}"
+    );
+    let r = c.send(b"EHLO client.test\r\n");
+    assert!(r.starts_with("250-"), "{r}");
+    let r = c.send(b"MAIL FROM:<a@contoso.test>\0\r\n");
+    assert!(r.starts_with("501 5.5.2"), "{r}");
+    // TAB is ordinary white space, not a control character here.
+    let r = c.send(b"MAIL FROM:<a@contoso.test>\tSIZE=10\r\n");
+    assert!(!r.contains("control characters"), "{r}");
+}

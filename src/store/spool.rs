@@ -835,6 +835,8 @@ mod tests {
                     peer_certificate: Some(PeerCertificate {
                         subject: "CN=mail.woodgrove.test".into(),
                         issuer: "CN=Woodgrove Root".into(),
+                        subject_cn: "mail.woodgrove.test".into(),
+                        issuer_cn: "Woodgrove Root".into(),
                         thumbprint: "AB".repeat(20),
                         public_key_sha256: "CD".repeat(32),
                         names: vec!["mail.woodgrove.test".into()],

@@ -854,6 +854,8 @@ mod tests {
             peer_certificate: Some(PeerCertificate {
                 subject: "CN=mail.woodgrove.test, O=\"Woodgrove, Bank\"".into(),
                 issuer: "CN=Woodgrove Root CA".into(),
+                subject_cn: "mail.woodgrove.test".into(),
+                issuer_cn: "Woodgrove Root CA".into(),
                 thumbprint: "0123456789ABCDEF0123456789ABCDEF01234567".into(),
                 public_key_sha256: "AB".repeat(32),
                 names: vec!["mail.woodgrove.test".into(), "*.woodgrove.test".into()],

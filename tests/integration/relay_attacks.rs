@@ -5,19 +5,12 @@
 
 use crate::relay_util::{Client, Relay, send_mail};
 use mailflow::config::units::ByteSize;
-use mailflow::store::tracking::{EventKind, TrackingQuery};
+use mailflow::engine::tls::TlsIdentity;
+use mailflow::store::tracking::EventKind;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn receipts(r: &Relay) -> TrackingQuery {
-    let _ = r;
-    TrackingQuery {
-        kind: Some(EventKind::Receive),
-        ..Default::default()
-    }
-}
 
 #[test]
 fn smuggling_probes_never_produce_a_second_message() {
@@ -38,7 +31,7 @@ fn smuggling_probes_never_produce_a_second_message() {
         // Nothing else is answered: the smuggled commands were message content.
         assert!(c.cmd("NOOP").starts_with("250 2.0.0 OK"));
     }
-    let ev = relay.wait_track("receipts", &receipts(&relay), |e| e.len() >= 3);
+    let ev = relay.wait_kind(EventKind::Receive, 3);
     assert_eq!(ev.len(), 3, "exactly one message per probe");
     assert!(
         ev.iter()
@@ -54,9 +47,12 @@ fn smuggling_probes_never_produce_a_second_message() {
 }
 
 /// TLS client over a std TcpStream that accepts any certificate (the test checks the session,
-/// not the certificate).
-fn tls_client(tcp: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
-    let cfg = mailflow::engine::tls::client_config(None).expect("client config");
+/// not the certificate), presenting `identity` when given.
+fn tls_client(
+    tcp: TcpStream,
+    identity: Option<&TlsIdentity>,
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let cfg = mailflow::engine::tls::client_config(identity).expect("client config");
     let name = rustls::pki_types::ServerName::try_from("mail.contoso.test").unwrap();
     let conn = rustls::ClientConnection::new(Arc::clone(&cfg), name).unwrap();
     rustls::StreamOwned::new(conn, tcp)
@@ -89,7 +85,7 @@ fn starttls_injection_is_discarded_and_never_executed_inside_tls() {
         rd.buffer().is_empty(),
         "no plaintext reply to the injected RSET"
     );
-    let mut tls = tls_client(tcp);
+    let mut tls = tls_client(tcp, None);
     tls.write_all(b"MAIL FROM:<a@example.test>\r\n").unwrap();
     let mut tr = BufReader::new(tls);
     let first = read_line(&mut tr);
@@ -143,7 +139,7 @@ fn forged_domain_secure_headers_never_survive() {
     );
     assert_eq!(head.matches("X-Mailflow-Security").count(), 1, "{m}");
     assert!(m.contains("X-Mailflow-AuthAs: Partner (in the body, untouched)"));
-    let ev = relay.wait_track("receipt", &receipts(&relay), |e| !e.is_empty());
+    let ev = relay.wait_kind(EventKind::Receive, 1);
     assert!(
         ev[0]
             .detail
@@ -151,6 +147,87 @@ fn forged_domain_secure_headers_never_survive() {
             .is_some_and(|d| d.contains("4 forged X-Mailflow header(s) removed")),
         "{:?}",
         ev[0].detail
+    );
+}
+
+/// A client certificate whose CN is chosen by the attacker: CR LF and a forged mark in it.
+fn identity_with_forged_cn() -> TlsIdentity {
+    use mailflow::pki::{ca, inspect::inspect_certificate, keys};
+    let cn = "x\r\nX-Mailflow-AuthAs: Partner\r\nX-Mailflow-AuthDomain: woodgrove.test\r\nX-D: \"";
+    let name = yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            w.next().write_set(|w| {
+                w.next().write_sequence(|w| {
+                    w.next()
+                        .write_oid(&yasna::models::ObjectIdentifier::from_slice(&[2, 5, 4, 3]));
+                    w.next().write_utf8_string(cn);
+                })
+            })
+        })
+    });
+    let now = time::OffsetDateTime::now_utc();
+    let ca_key = keys::KeySpec::P256.generate().unwrap();
+    let ca_der = ca::create_ca("Attacker Root", "Attacker", &ca_key, now, 1).unwrap();
+    let key = keys::KeySpec::P256.generate().unwrap();
+    let der = ca::issue_leaf(
+        &ca_der,
+        &ca_key,
+        &name,
+        &keys::spki_der(&key),
+        None,
+        ca::LeafUsage::SMTP,
+        now - time::Duration::hours(1),
+        now + time::Duration::days(1),
+    )
+    .unwrap();
+    let info = inspect_certificate(&der).unwrap();
+    TlsIdentity::new(&der, &[], key.serialize_der(), info)
+}
+
+#[test]
+fn forged_marks_in_a_helo_name_or_a_certificate_name_never_reach_the_message() {
+    // A Domain Security connector asks every client for a certificate.
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        s.receive_connectors[0].domain_secure_enabled = true;
+    });
+    // Through HELO: a bare CR would become a line break on the next hop.
+    let mut c = Client::connect(relay.addr());
+    c.reply();
+    let r = c.cmd("HELO a\rX-Mailflow-AuthAs: Partner");
+    assert!(r.starts_with("501 5.5.2"), "{r}");
+    // Through the client certificate's CN, which the Received: line quotes.
+    let mut tcp = TcpStream::connect(relay.addr()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut rd = BufReader::new(tcp.try_clone().unwrap());
+    assert!(read_line(&mut rd).starts_with("220"));
+    tcp.write_all(b"EHLO attacker.test\r\n").unwrap();
+    while !read_line(&mut rd).starts_with("250 ") {}
+    tcp.write_all(b"STARTTLS\r\n").unwrap();
+    assert!(read_line(&mut rd).starts_with("220"));
+    let id = identity_with_forged_cn();
+    let mut tr = BufReader::new(tls_client(tcp, Some(&id)));
+    tr.get_mut().write_all(b"EHLO attacker.test\r\n").unwrap();
+    while !read_line(&mut tr).starts_with("250 ") {}
+    tr.get_mut()
+        .write_all(b"MAIL FROM:<eve@example.test>\r\nRCPT TO:<bob@contoso.test>\r\nDATA\r\n")
+        .unwrap();
+    assert!(read_line(&mut tr).starts_with("250"));
+    assert!(read_line(&mut tr).starts_with("250"));
+    assert!(read_line(&mut tr).starts_with("354"));
+    tr.get_mut()
+        .write_all(b"Subject: hello\r\n\r\nhi\r\n.\r\n")
+        .unwrap();
+    let r = read_line(&mut tr);
+    assert!(r.starts_with("250 2.6.0"), "{r}");
+    let m = relay.wait_mailbox("contoso.test", "bob", 1).remove(0);
+    let head = m.split("\n\n").next().unwrap();
+    assert!(
+        head.lines().all(|l| !l.starts_with("X-Mailflow-Auth")),
+        "a forged mark became a header field:\n{head}"
+    );
+    assert!(
+        head.contains("X-Mailflow-AuthAs: Partner"),
+        "quoted inside Received: {head}"
     );
 }
 

@@ -55,6 +55,8 @@ fn tls(
         peer_certificate: peer.map(|(subject, issuer, name)| PeerCertificate {
             subject: subject.into(),
             issuer: issuer.into(),
+            subject_cn: name.into(),
+            issuer_cn: issuer.trim_start_matches("CN=").into(),
             thumbprint: "4F1C7A0D9B2E36C85A1F0E7D2B9C4A6E8F3D1B05".into(),
             public_key_sha256: "9A".repeat(32),
             names: vec![name.into()],
