@@ -5,7 +5,7 @@
 
 use crate::smtp::envelope::Envelope;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -24,13 +24,6 @@ pub fn mailbox_folder(local: &str) -> String {
         }
     }
     if out.is_empty() { "%00".into() } else { out }
-}
-
-fn ensure(dir: &Path) -> std::io::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
 }
 
 /// Delivers one message to one local recipient; returns the file written.
@@ -54,7 +47,9 @@ pub fn deliver(
         )
     };
     for sub in ["tmp", "new", "cur"] {
-        ensure(&mbox.join(sub)).map_err(|e| err("cannot create", e))?;
+        // A new mailbox folder is fsynced into its parent: the delivery below is durable.
+        crate::store::atomic::ensure_dir(&mbox.join(sub), 0o700)
+            .map_err(|e| format!("local delivery to {recipient} failed: {e}"))?;
     }
     let now = time::OffsetDateTime::now_utc();
     let unique = format!(
@@ -95,9 +90,7 @@ pub fn deliver(
     write().map_err(|e| err("cannot write in", e))?;
     let dest = mbox.join("new").join(&unique);
     std::fs::rename(&tmp, &dest).map_err(|e| err("cannot move the message into", e))?;
-    std::fs::File::open(mbox.join("new"))
-        .and_then(|d| d.sync_all())
-        .map_err(|e| err("cannot sync", e))?;
+    crate::store::atomic::sync_dir(&mbox.join("new")).map_err(|e| err("cannot sync", e))?;
     Ok(dest)
 }
 

@@ -46,9 +46,6 @@ impl Reply {
     pub fn is_transient(&self) -> bool {
         (400..500).contains(&self.code)
     }
-    pub fn is_permanent(&self) -> bool {
-        self.code >= 500
-    }
 
     /// The wire form, each line ending in CRLF; control characters in the text (an echoed
     /// argument, say) become `?`, so a reply is always the lines it says it is.

@@ -168,17 +168,8 @@ impl Server {
         }
     }
 
-    pub fn is_tls(&self) -> bool {
-        self.tls
-    }
-
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Closed)
-    }
-
-    /// True while the machine waits for the caller (TLS or queueing).
-    pub fn is_waiting(&self) -> bool {
-        matches!(self.phase, Phase::WaitTls | Phase::WaitQueue)
     }
 
     /// True while message content (DATA or BDAT) is being read.

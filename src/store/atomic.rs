@@ -7,11 +7,60 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// File mode for files anyone on the machine may read (certificates, settings).
 pub const PUBLIC: u32 = 0o644;
 /// File mode for private keys.
 pub const PRIVATE: u32 = 0o600;
+
+/// How the temporary file of an atomic write ends (`.<name>.<pid>.<n>.tmp`).
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Whether a file name is a temporary file of [`write_atomic`] (left over by a crash).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(TEMP_SUFFIX)
+}
+
+/// An exclusive lock on a data directory's `admin.lock` file, released when dropped: one process at
+/// a time checks and replaces the settings or the certificate index.
+#[derive(Debug)]
+pub struct DirLock(#[allow(dead_code)] File);
+
+/// Waits for the data directory's lock.
+pub fn lock_dir(root: &Path) -> Result<DirLock> {
+    let path = root.join("admin.lock");
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(PRIVATE)
+        .open(&path)
+        .map_err(|e| StoreError::io(&path, e))?;
+    f.lock().map_err(|e| StoreError::io(&path, e))?;
+    Ok(DirLock(f))
+}
+
+/// The current bytes of a file, `None` when it does not exist.
+pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io(path, e)),
+    }
+}
+
+/// Refuses with [`StoreError::ChangedElsewhere`] unless `path` still holds `expected` (`None`:
+/// the file must not exist).
+pub fn ensure_unchanged(path: &Path, expected: Option<&[u8]>) -> Result<()> {
+    if read_if_exists(path)?.as_deref() == expected {
+        Ok(())
+    } else {
+        Err(StoreError::ChangedElsewhere {
+            path: path.to_path_buf(),
+        })
+    }
+}
 
 /// Atomically replaces `path` with `bytes`, creating it with `mode`.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
@@ -23,12 +72,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    // Unique per process and per write, created new: never shared with another writer, never
+    // a leftover with another mode.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}{TEMP_SUFFIX}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
     let result = (|| -> std::io::Result<()> {
         let mut f = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(mode)
             .open(&tmp)?;
         f.write_all(bytes)?;
@@ -65,17 +120,36 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Creates a folder (and parents) with the given mode if missing.
-pub fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
+/// Creates a folder (and missing parents) with the given mode; each new folder's entry in its
+/// parent is fsynced, so the folder survives a crash before anything is acknowledged inside it.
+/// Says whether anything was created.
+pub fn ensure_dir(dir: &Path, mode: u32) -> Result<bool> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.is_dir() {
-        return Ok(());
+        return Ok(false);
+    }
+    let mut missing = Vec::new();
+    let mut p = dir;
+    while !p.is_dir() {
+        missing.push(p);
+        match p.parent() {
+            Some(q) if !q.as_os_str().is_empty() => p = q,
+            _ => break,
+        }
     }
     fs::DirBuilder::new()
         .recursive(true)
         .mode(mode)
         .create(dir)
-        .map_err(|e| StoreError::io(dir, e))
+        .map_err(|e| StoreError::io(dir, e))?;
+    for m in missing.iter().rev() {
+        let parent = m
+            .parent()
+            .filter(|q| !q.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        sync_dir(parent).map_err(|e| StoreError::io(parent, e))?;
+    }
+    Ok(true)
 }
 
 /// Removes a file if it exists.

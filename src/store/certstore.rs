@@ -130,6 +130,9 @@ pub struct ImportOutcome {
 #[derive(Clone, Debug)]
 pub struct CertStore {
     dir: DataDir,
+    /// The index file as read (or last written) by this process: a change is written only over
+    /// exactly these bytes, so a change made meanwhile by another process is never undone.
+    index_bytes: Option<Vec<u8>>,
     index: CertIndex,
     certs: Vec<StoredCert>,
     roots: Vec<StoredRoot>,
@@ -167,14 +170,18 @@ impl CertStore {
     /// missing or damaged one is reported by name.
     pub fn open(dir: &DataDir) -> Result<CertStore> {
         let path = dir.cert_index();
-        let index: CertIndex = match std::fs::read_to_string(&path) {
-            Ok(text) => ron::from_str(&text)
-                .map_err(|e| corrupt(path.clone(), format!("does not parse: {e}")))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CertIndex {
+        let index_bytes = atomic::read_if_exists(&path)?;
+        let index: CertIndex = match &index_bytes {
+            Some(bytes) => std::str::from_utf8(bytes)
+                .map_err(|_| corrupt(path.clone(), "is not text"))
+                .and_then(|text| {
+                    ron::from_str(text)
+                        .map_err(|e| corrupt(path.clone(), format!("does not parse: {e}")))
+                })?,
+            None => CertIndex {
                 version: INDEX_VERSION,
                 ..Default::default()
             },
-            Err(e) => return Err(StoreError::io(&path, e)),
         };
         if index.version != INDEX_VERSION {
             return Err(corrupt(
@@ -230,6 +237,7 @@ impl CertStore {
         }
         Ok(CertStore {
             dir: dir.clone(),
+            index_bytes,
             index,
             certs,
             roots,
@@ -247,9 +255,6 @@ impl CertStore {
     }
     pub fn lab_ca(&self) -> Option<&LabCaEntry> {
         self.index.lab_ca.as_ref()
-    }
-    pub fn data_dir(&self) -> &DataDir {
-        &self.dir
     }
 
     /// DER of every trusted root.
@@ -321,11 +326,20 @@ impl CertStore {
 
     // ---- changes -------------------------------------------------------------------------
 
+    /// Refuses when another process changed the index since this store read it. Called
+    /// before a change writes any file, and again under the lock when the index is replaced.
+    fn ensure_fresh(&self) -> Result<()> {
+        atomic::ensure_unchanged(&self.dir.cert_index(), self.index_bytes.as_deref())
+    }
+
     fn commit(&mut self, index: CertIndex) -> Result<()> {
         let text = ron::ser::to_string_pretty(&index, ron::ser::PrettyConfig::new())
             .map_err(|e| corrupt(self.dir.cert_index(), format!("cannot be written: {e}")))?;
         atomic::ensure_dir(self.dir.root(), 0o700)?;
+        let _lock = atomic::lock_dir(self.dir.root())?;
+        self.ensure_fresh()?;
         atomic::write_atomic(&self.dir.cert_index(), text.as_bytes(), PUBLIC)?;
+        self.index_bytes = Some(text.into_bytes());
         self.index = index;
         Ok(())
     }
@@ -344,6 +358,7 @@ impl CertStore {
         about: PendingRequest,
         now: OffsetDateTime,
     ) -> Result<RequestEntry> {
+        self.ensure_fresh()?;
         let PendingRequest {
             subject: entry_subject,
             domains,
@@ -412,6 +427,7 @@ impl CertStore {
         friendly_name: Option<String>,
         now: OffsetDateTime,
     ) -> std::result::Result<ImportOutcome, ImportError> {
+        self.ensure_fresh().map_err(ImportError::Store)?;
         if contents.certificates.is_empty() {
             if !contents.requests.is_empty() {
                 return Err(ImportError::Refused(
@@ -564,6 +580,7 @@ impl CertStore {
         friendly_name: Option<String>,
         now: OffsetDateTime,
     ) -> Result<String> {
+        self.ensure_fresh()?;
         let info = inspect_certificate(der)
             .map_err(|e| corrupt(self.dir.certificates(), e.to_string()))?;
         let tp = info.thumbprint.clone();
@@ -628,6 +645,7 @@ impl CertStore {
         der: &[u8],
         now: OffsetDateTime,
     ) -> std::result::Result<RootEntry, ImportError> {
+        self.ensure_fresh().map_err(ImportError::Store)?;
         let info = inspect_certificate(der).map_err(ImportError::Pki)?;
         if !info.is_ca {
             return Err(ImportError::Refused(format!(
@@ -692,6 +710,7 @@ impl CertStore {
         key: &KeyPair,
         now: OffsetDateTime,
     ) -> Result<LabCaEntry> {
+        self.ensure_fresh()?;
         let info =
             inspect_certificate(cert_der).map_err(|e| corrupt(self.dir.ca(), e.to_string()))?;
         atomic::ensure_dir(&self.dir.ca(), 0o700)?;
@@ -813,4 +832,55 @@ fn request_path(dir: &DataDir, id: &str) -> PathBuf {
 }
 fn request_key_path(dir: &DataDir, id: &str) -> PathBuf {
     dir.requests().join(format!("{id}.key"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::ca;
+    use crate::pki::keys::KeySpec;
+    use crate::pki::subject::Subject;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+
+    #[test]
+    fn a_change_made_by_another_process_is_never_undone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path());
+        // The console and a command have the same store open.
+        let mut console = CertStore::open(&dir).unwrap();
+        let mut command = CertStore::open(&dir).unwrap();
+        let ca_key = KeySpec::P256.generate().unwrap();
+        let root = ca::create_ca("Woodgrove Root", "Woodgrove", &ca_key, NOW, 5).unwrap();
+        command.trust_add(&root, NOW).unwrap();
+        // The console's view is stale now: its change is refused before any file is written.
+        let key = KeySpec::P256.generate().unwrap();
+        let own = ca::self_signed(
+            &Subject::parse("CN=mail.contoso.test").unwrap(),
+            &["mail.contoso.test".into()],
+            &key,
+            NOW,
+            30,
+        )
+        .unwrap();
+        let before = std::fs::read_dir(dir.root()).unwrap().count();
+        let err = console
+            .add_own(&own, &key, vec![Service::Smtp], None, NOW)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::ChangedElsewhere { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("changed by another Mailflow process")
+        );
+        assert_eq!(std::fs::read_dir(dir.root()).unwrap().count(), before);
+        // Once it has looked again, the change goes through and both are kept.
+        let mut console = CertStore::open(&dir).unwrap();
+        console
+            .add_own(&own, &key, vec![Service::Smtp], None, NOW)
+            .unwrap();
+        let store = CertStore::open(&dir).unwrap();
+        assert_eq!(store.trusted_roots().len(), 1);
+        assert_eq!(store.certificates().len(), 1);
+    }
 }

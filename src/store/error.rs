@@ -27,6 +27,10 @@ pub enum StoreError {
     /// damaged, disk full); `why` says what was being done and what to do about it.
     #[error("{}: {why}", path.display())]
     Database { path: PathBuf, why: String },
+    /// Another Mailflow process (the console or a command) changed the file after this one read
+    /// it: writing now would undo that change, so nothing was written.
+    #[error("{} was changed by another Mailflow process (the console or a command) since it was read; nothing was saved: look at the current state (the console reloads it) and make the change again", path.display())]
+    ChangedElsewhere { path: PathBuf },
     /// No settings yet in this data directory.
     #[error("{} holds no settings yet: run `mailflow init --fqdn ... --domain ...` or start the console once", .0.display())]
     NotInitialized(PathBuf),

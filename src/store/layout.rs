@@ -68,8 +68,4 @@ impl DataDir {
     pub fn tracking_db(&self) -> PathBuf {
         self.root.join("tracking.db")
     }
-    /// Resolves a path stored in an index (relative to the root).
-    pub fn resolve(&self, relative: &str) -> PathBuf {
-        self.root.join(relative)
-    }
 }

@@ -48,7 +48,7 @@
 //! Methods for one message id must not run concurrently with each other (the engine owns each
 //! message in one task at a time); different ids are independent.
 
-use super::atomic::{PRIVATE, remove_if_exists, sync_dir, write_atomic};
+use super::atomic::{PRIVATE, ensure_dir, is_temp_name, remove_if_exists, sync_dir, write_atomic};
 use super::error::{Result, StoreError};
 use crate::pki::digest::sha256_hex;
 use crate::smtp::envelope::Envelope;
@@ -56,7 +56,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Magic and format version at the start of every `.msg` file.
@@ -205,21 +205,6 @@ fn check_id(id: &str) -> Result<()> {
 
 fn is_valid_id(id: &str) -> bool {
     check_id(id).is_ok()
-}
-
-/// Creates `dir` (mode 0700) if missing; says whether it did.
-fn create_dir(dir: &Path) -> Result<bool> {
-    if dir.is_dir() {
-        return Ok(false);
-    }
-    match fs::DirBuilder::new()
-        .recursive(true)
-        .mode(DIR_MODE)
-        .create(dir)
-    {
-        Ok(()) => Ok(true),
-        Err(e) => Err(StoreError::io(dir, e)),
-    }
 }
 
 /// Reads until `buf` is full or the file ends; returns the count read.
@@ -381,19 +366,14 @@ impl Spool {
     /// Opens the spool in `root`, creating it and its folders (mode 0700) when missing.
     pub fn open(root: PathBuf) -> Result<Spool> {
         let spool = Spool { root };
-        let created_root = create_dir(&spool.root)?;
-        let mut created = created_root;
-        for dir in [spool.incoming(), spool.queue(), spool.quarantine_dir()] {
-            created |= create_dir(&dir)?;
-        }
-        // New folders must survive a crash before anything is acknowledged inside them.
-        if created {
-            sync_dir(&spool.root).map_err(|e| StoreError::io(&spool.root, e))?;
-        }
-        if created_root
-            && let Some(parent) = spool.root.parent().filter(|p| !p.as_os_str().is_empty())
-        {
-            sync_dir(parent).map_err(|e| StoreError::io(parent, e))?;
+        // New folders survive a crash before anything is acknowledged inside them.
+        for dir in [
+            &spool.root,
+            &spool.incoming(),
+            &spool.queue(),
+            &spool.quarantine_dir(),
+        ] {
+            ensure_dir(dir, DIR_MODE)?;
         }
         Ok(spool)
     }
@@ -513,7 +493,7 @@ impl Spool {
             let entry = entry.map_err(|e| StoreError::io(&queue, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
-            if name.starts_with('.') && name.contains(".tmp") {
+            if is_temp_name(&name) {
                 // A state update interrupted before its rename; the previous state stands.
                 tracing::warn!("discarding interrupted state update {}", path.display());
                 remove_if_exists(&path)?;
@@ -982,7 +962,7 @@ mod tests {
         // A message removed, crash before its state followed.
         fs::write(s.state_path(&id(8)), b"garbage").unwrap();
         // A state update interrupted before its rename (write_atomic's temporary name).
-        let tmp_state = s.queue().join(format!(".{}.state.tmp4242", id(1)));
+        let tmp_state = s.queue().join(format!(".{}.state.4242.0.tmp", id(1)));
         fs::write(&tmp_state, b"(recipients: [").unwrap();
 
         let r = s.load().unwrap();
