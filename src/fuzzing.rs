@@ -7,7 +7,7 @@ use crate::smtp::address::{Mailbox, ReversePath};
 use crate::smtp::command::MailParams;
 use crate::smtp::data::{DataReceiver, dot_stuff};
 use crate::smtp::reply::Reply;
-use crate::smtp::server::{Action, Server, ServerConfig, SessionInfo, SessionPolicy};
+use crate::smtp::server::{Action, AuthOffer, Server, ServerConfig, SessionInfo, SessionPolicy};
 
 /// The SMTP command parser: never panics; what parses prints without control characters.
 pub fn smtp_command(data: &[u8]) {
@@ -93,6 +93,7 @@ pub fn smtp_session(data: &[u8]) {
         max_recipients: 5,
         max_errors: 50,
         postmaster_domain: "example".into(),
+        auth: AuthOffer::BasicAfterTls,
     };
     let mut s = Server::new(cfg);
     let mut input = data.to_vec();
@@ -103,6 +104,7 @@ pub fn smtp_session(data: &[u8]) {
         let used = s.feed(&input, &mut AcceptAll, &mut actions);
         input.drain(..used);
         let mut progressed = used > 0;
+        let mut later = Vec::new();
         for a in actions {
             progressed = true;
             match a {
@@ -111,15 +113,28 @@ pub fn smtp_session(data: &[u8]) {
                     assert!(wire.ends_with(b"\r\n") && (200..600).contains(&r.code));
                 }
                 Action::StartTls => {
+                    // Until TLS is up, the machine takes nothing more.
+                    let mut more = Vec::new();
+                    assert_eq!(s.feed(&input, &mut AcceptAll, &mut more), 0);
+                    assert!(more.is_empty(), "{more:?}");
                     // The caller discards what was buffered: model it.
                     input.clear();
                     s.tls_established();
+                }
+                Action::Authenticate(c) => {
+                    let ok = c.user == "bob" && c.password.as_str() == "pw";
+                    s.auth_result(ok.then_some(c.user), &mut later);
                 }
                 Action::Message(m) => {
                     assert!(m.body.len() <= 4096 + 2);
                     let _ = s.message_queued(Ok("id".into()));
                 }
                 Action::Close | Action::Command(_) => {}
+            }
+        }
+        for a in later {
+            if let Action::Reply(r) = a {
+                assert!((200..600).contains(&r.code));
             }
         }
         if s.is_closed() || !progressed {

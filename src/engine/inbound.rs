@@ -226,6 +226,8 @@ async fn session(
             .next()
             .cloned()
             .unwrap_or_else(|| run.fqdn().to_string()),
+        // Connectors offer AUTH once accounts reach the engine (next change).
+        auth: crate::smtp::server::AuthOffer::None,
     };
     let mut server = Server::new(cfg);
     let mut policy = InboundPolicy {
@@ -367,6 +369,8 @@ async fn session(
                     svc.live.transcript(live_id, format!("> {line}"));
                     out.extend_from_slice(&reply.to_bytes());
                 }
+                // Not emitted while AUTH is not offered.
+                Action::Authenticate(_) => {}
                 Action::Close => {
                     write(&mut conn, &out, svc, live_id).await?;
                     if let Some(mut c) = conn.take() {

@@ -59,8 +59,10 @@ pub enum Command {
     StartTls {
         has_argument: bool,
     },
+    /// `AUTH mechanism [initial-response]` (RFC 4954).
     Auth {
         mechanism: String,
+        initial: Option<String>,
     },
 }
 
@@ -180,13 +182,13 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "STARTTLS" => Ok(Command::StartTls {
             has_argument: !rest.is_empty(),
         }),
-        "AUTH" => Ok(Command::Auth {
-            mechanism: rest
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_ascii_uppercase(),
-        }),
+        "AUTH" => {
+            let mut words = rest.split_whitespace();
+            Ok(Command::Auth {
+                mechanism: words.next().unwrap_or("").to_ascii_uppercase(),
+                initial: words.next().map(str::to_string),
+            })
+        }
         _ => Err(CommandError::Unrecognized(verb.chars().take(20).collect())),
     }
 }

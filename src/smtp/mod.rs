@@ -12,4 +12,5 @@ pub mod evidence;
 pub mod headers;
 pub mod printable;
 pub mod reply;
+pub mod sasl;
 pub mod server;

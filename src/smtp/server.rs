@@ -11,6 +11,7 @@ use super::command::{self, Command, CommandError, MAX_COMMAND_LINE, MailParams, 
 use super::data::{DataReceiver, normalize_line_endings};
 use super::printable::has_control_bytes;
 use super::reply::Reply;
+use super::sasl::{self, Credentials};
 
 /// How one session behaves (from the receive connector and the certificate store).
 #[derive(Clone, Debug)]
@@ -31,6 +32,20 @@ pub struct ServerConfig {
     pub max_errors: u32,
     /// Domain for plain `RCPT TO:<postmaster>`.
     pub postmaster_domain: String,
+    /// Whether AUTH (PLAIN, LOGIN) is offered.
+    pub auth: AuthOffer,
+}
+
+/// When a connector offers SMTP AUTH (its BasicAuth / BasicAuthRequireTls mechanisms).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuthOffer {
+    /// No AUTH: the command is answered `504 5.7.4`.
+    #[default]
+    None,
+    /// AUTH with or without TLS.
+    Basic,
+    /// AUTH only inside TLS; before STARTTLS it is not advertised and refused with `538`.
+    BasicAfterTls,
 }
 
 /// What the session knows, for the policy.
@@ -41,6 +56,8 @@ pub struct SessionInfo {
     pub tls: bool,
     pub sender: Option<ReversePath>,
     pub recipients: usize,
+    /// The user that authenticated with AUTH in this session.
+    pub authenticated: Option<String>,
 }
 
 /// Decisions the session asks of the relay's policy (pure functions of the session's facts).
@@ -80,8 +97,19 @@ pub enum Action {
     StartTls,
     /// Queue the message durably, then call [`Server::message_queued`] and write its reply.
     Message(Box<AcceptedMessage>),
+    /// Check these credentials (off the protocol thread: password hashing is slow on purpose),
+    /// then call [`Server::auth_result`].
+    Authenticate(Credentials),
     /// Write the replies so far and close the connection.
     Close,
+}
+
+/// Where an AUTH exchange stands while the client answers `334` challenges.
+#[derive(Debug)]
+enum AuthStep {
+    PlainResponse,
+    LoginUser,
+    LoginPassword { user: String },
 }
 
 #[derive(Debug)]
@@ -93,8 +121,10 @@ enum Phase {
         last: bool,
         discard: bool,
     },
+    Auth(AuthStep),
     WaitTls,
     WaitQueue,
+    WaitAuth,
     Closed,
 }
 
@@ -117,6 +147,7 @@ pub struct Server {
     esmtp: bool,
     tls: bool,
     tx: Transaction,
+    authenticated: Option<String>,
     errors: u32,
     /// Discarding the rest of an over-long command line.
     overlong: bool,
@@ -136,6 +167,7 @@ impl Server {
             esmtp: false,
             tls: false,
             tx: Transaction::default(),
+            authenticated: None,
             errors: 0,
             overlong: false,
             line: Vec::new(),
@@ -165,6 +197,7 @@ impl Server {
             tls: self.tls,
             sender: self.tx.sender.clone(),
             recipients: self.tx.recipients.len(),
+            authenticated: self.authenticated.clone(),
         }
     }
 
@@ -186,10 +219,24 @@ impl Server {
         self.tls = true;
         self.helo = None;
         self.esmtp = false;
+        self.authenticated = None;
         self.tx = Transaction::default();
         self.line.clear();
         self.overlong = false;
         self.phase = Phase::Command;
+    }
+
+    /// After the credentials of [`Action::Authenticate`] were checked: `Some(user)` when they
+    /// hold (`235`), `None` when not (`535`, counted as an error like any other).
+    pub fn auth_result(&mut self, user: Option<String>, out: &mut Vec<Action>) {
+        self.phase = Phase::Command;
+        match user {
+            Some(u) => {
+                self.authenticated = Some(u);
+                Self::ok(out, r(235, (2, 7, 0), "Authentication successful"));
+            }
+            None => self.fail(out, r(535, (5, 7, 8), "Authentication credentials invalid")),
+        }
     }
 
     /// After queueing: the reply to the end of DATA (or last BDAT).
@@ -213,7 +260,7 @@ impl Server {
         let mut used = 0;
         while used < input.len() {
             match &mut self.phase {
-                Phase::WaitTls | Phase::WaitQueue | Phase::Closed => break,
+                Phase::WaitTls | Phase::WaitQueue | Phase::WaitAuth | Phase::Closed => break,
                 Phase::Data(rx) => {
                     let (n, done) = rx.feed(&input[used..]);
                     used += n;
@@ -279,7 +326,7 @@ impl Server {
                     self.phase = Phase::Command;
                     self.chunk_done(last, discard, out);
                 }
-                Phase::Command => {
+                Phase::Command | Phase::Auth(_) => {
                     let rest = &input[used..];
                     match rest.iter().position(|b| *b == b'\n') {
                         None => {
@@ -302,7 +349,12 @@ impl Server {
                                 line.pop();
                             }
                             if too_long {
+                                if matches!(self.phase, Phase::Auth(_)) {
+                                    self.phase = Phase::Command;
+                                }
                                 self.fail(out, r(500, (5, 5, 2), "Line too long"));
+                            } else if let Phase::Auth(_) = self.phase {
+                                self.auth_response(&line, out);
                             } else {
                                 self.command(&line, policy, out);
                             }
@@ -312,7 +364,7 @@ impl Server {
             }
             if matches!(
                 self.phase,
-                Phase::WaitTls | Phase::WaitQueue | Phase::Closed
+                Phase::WaitTls | Phase::WaitQueue | Phase::WaitAuth | Phase::Closed
             ) {
                 break;
             }
@@ -414,6 +466,9 @@ impl Server {
                 ];
                 if self.cfg.starttls && !self.tls {
                     lines.push("STARTTLS".into());
+                }
+                if self.auth_allowed() {
+                    lines.push(format!("AUTH {}", sasl::MECHANISMS));
                 }
                 lines.extend(["8BITMIME", "CHUNKING", "SMTPUTF8"].map(String::from));
                 Self::ok(out, Reply::multi(250, lines));
@@ -534,7 +589,7 @@ impl Server {
                     code: 214,
                     enhanced: Some((2, 0, 0)),
                     lines: vec![
-                        "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS"
+                        "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH"
                             .into(),
                         "End of HELP info".into(),
                     ],
@@ -557,9 +612,121 @@ impl Server {
                 out.push(Action::StartTls);
                 self.phase = Phase::WaitTls;
             }
-            Command::Auth { .. } => {
-                self.fail(out, r(504, (5, 7, 4), "Unrecognized authentication type"))
+            Command::Auth { mechanism, initial } => self.auth(&mechanism, initial, out),
+        }
+    }
+
+    /// AUTH is offered in the session's present state.
+    fn auth_allowed(&self) -> bool {
+        match self.cfg.auth {
+            AuthOffer::None => false,
+            AuthOffer::Basic => true,
+            AuthOffer::BasicAfterTls => self.tls,
+        }
+    }
+
+    fn auth(&mut self, mechanism: &str, initial: Option<String>, out: &mut Vec<Action>) {
+        if self.cfg.auth == AuthOffer::None {
+            return self.fail(out, r(504, (5, 7, 4), "Unrecognized authentication type"));
+        }
+        if !self.auth_allowed() {
+            return self.fail(
+                out,
+                r(
+                    538,
+                    (5, 7, 11),
+                    "Encryption required for requested authentication mechanism: issue STARTTLS first",
+                ),
+            );
+        }
+        if !self.esmtp {
+            return self.fail(out, r(503, (5, 5, 1), "Send EHLO first"));
+        }
+        if self.authenticated.is_some() {
+            return self.fail(out, r(503, (5, 5, 1), "Already authenticated"));
+        }
+        if self.tx.sender.is_some() {
+            return self.fail(
+                out,
+                r(
+                    503,
+                    (5, 5, 1),
+                    "AUTH is not allowed during a mail transaction",
+                ),
+            );
+        }
+        match (mechanism, initial) {
+            ("PLAIN", None) => {
+                Self::ok(out, Reply::plain(334, ""));
+                self.phase = Phase::Auth(AuthStep::PlainResponse);
             }
+            ("PLAIN", Some(resp)) => self.credentials(sasl::decode_plain(&resp), out),
+            ("LOGIN", None) => {
+                Self::ok(out, Reply::plain(334, sasl::LOGIN_USER_PROMPT));
+                self.phase = Phase::Auth(AuthStep::LoginUser);
+            }
+            ("LOGIN", Some(resp)) => match sasl::decode_text(&resp) {
+                Ok(user) => {
+                    Self::ok(out, Reply::plain(334, sasl::LOGIN_PASSWORD_PROMPT));
+                    self.phase = Phase::Auth(AuthStep::LoginPassword {
+                        user: user.to_string(),
+                    });
+                }
+                Err(e) => self.fail(out, r(501, (5, 5, 2), e.0)),
+            },
+            _ => self.fail(
+                out,
+                r(
+                    504,
+                    (5, 5, 4),
+                    "Unrecognized authentication type: use PLAIN or LOGIN",
+                ),
+            ),
+        }
+    }
+
+    /// A response line to a `334` challenge.
+    fn auth_response(&mut self, line: &[u8], out: &mut Vec<Action>) {
+        out.push(Action::Command("<redacted>".into()));
+        let Phase::Auth(step) = std::mem::replace(&mut self.phase, Phase::Command) else {
+            return;
+        };
+        let text = String::from_utf8_lossy(line);
+        if text.trim() == "*" {
+            return self.fail(out, r(501, (5, 0, 0), "Authentication cancelled"));
+        }
+        match step {
+            AuthStep::PlainResponse => self.credentials(sasl::decode_plain(&text), out),
+            AuthStep::LoginUser => match sasl::decode_text(&text) {
+                Ok(user) => {
+                    Self::ok(out, Reply::plain(334, sasl::LOGIN_PASSWORD_PROMPT));
+                    self.phase = Phase::Auth(AuthStep::LoginPassword {
+                        user: user.to_string(),
+                    });
+                }
+                Err(e) => self.fail(out, r(501, (5, 5, 2), e.0)),
+            },
+            AuthStep::LoginPassword { user } => match sasl::decode_text(&text) {
+                Ok(password) => self.credentials(Ok(Credentials { user, password }), out),
+                Err(e) => self.fail(out, r(501, (5, 5, 2), e.0)),
+            },
+        }
+    }
+
+    fn credentials(
+        &mut self,
+        decoded: Result<Credentials, sasl::SaslError>,
+        out: &mut Vec<Action>,
+    ) {
+        match decoded {
+            Ok(c) if c.user.is_empty() => {
+                self.fail(out, r(501, (5, 5, 2), "The user name is empty"))
+            }
+            Ok(c) => {
+                out.push(Action::Authenticate(c));
+                self.phase = Phase::WaitAuth;
+            }
+            Err(e) => self.fail(out, r(501, (5, 5, 2), e.0)),
         }
     }
 

@@ -24,6 +24,8 @@ struct Conv {
     tls_requests: usize,
     discarded_after_starttls: Vec<u8>,
     closed: bool,
+    /// Command lines as the protocol log would record them.
+    logged: Vec<String>,
 }
 
 fn config() -> ServerConfig {
@@ -37,6 +39,7 @@ fn config() -> ServerConfig {
         max_recipients: 3,
         max_errors: 10,
         postmaster_domain: "domaene.tld".into(),
+        auth: AuthOffer::None,
     }
 }
 
@@ -49,6 +52,7 @@ impl Conv {
             tls_requests: 0,
             discarded_after_starttls: Vec::new(),
             closed: false,
+            logged: Vec::new(),
         }
     }
 
@@ -65,8 +69,24 @@ impl Conv {
             let mut again = false;
             for a in actions {
                 match a {
-                    Action::Command(_) => {}
+                    Action::Command(c) => self.logged.push(c),
                     Action::Reply(r) => text.push_str(&String::from_utf8_lossy(&r.to_bytes())),
+                    Action::Authenticate(c) => {
+                        // The one account of these tests: bob / s3cr3t.
+                        let ok = c.user == "bob" && c.password.as_str() == "s3cr3t";
+                        let mut out = Vec::new();
+                        self.server.auth_result(ok.then_some(c.user), &mut out);
+                        for a in out {
+                            match a {
+                                Action::Reply(r) => {
+                                    text.push_str(&String::from_utf8_lossy(&r.to_bytes()))
+                                }
+                                Action::Close => self.closed = true,
+                                _ => {}
+                            }
+                        }
+                        again = true;
+                    }
                     Action::StartTls => {
                         self.tls_requests += 1;
                         self.discarded_after_starttls = std::mem::take(&mut self.pending);
@@ -384,4 +404,106 @@ fn control_characters_in_commands_are_refused() {
     // TAB is ordinary white space, not a control character here.
     let r = c.send(b"MAIL FROM:<a@contoso.test>\tSIZE=10\r\n");
     assert!(!r.contains("control characters"), "{r}");
+}
+
+fn auth_config(offer: AuthOffer) -> ServerConfig {
+    ServerConfig {
+        auth: offer,
+        ..config()
+    }
+}
+
+fn b64(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[test]
+fn auth_plain_and_login_authenticate_and_secrets_are_never_logged() {
+    let mut c = Conv::new(auth_config(AuthOffer::Basic));
+    let ehlo = c.send(b"EHLO client.test\r\n");
+    assert!(ehlo.contains("250-AUTH PLAIN LOGIN\r\n"), "{ehlo}");
+    // PLAIN with an initial response, wrong password: 535, counted as an error.
+    let r = c.send(format!("AUTH PLAIN {}\r\n", b64("\0bob\0wrong")).as_bytes());
+    assert_eq!(r, "535 5.7.8 Authentication credentials invalid\r\n");
+    assert_eq!(c.server.errors(), 1);
+    assert_eq!(c.server.info().authenticated, None);
+    // LOGIN in three steps.
+    assert_eq!(c.send(b"AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");
+    assert_eq!(
+        c.send(format!("{}\r\n", b64("bob")).as_bytes()),
+        "334 UGFzc3dvcmQ6\r\n"
+    );
+    let r = c.send(format!("{}\r\n", b64("s3cr3t")).as_bytes());
+    assert_eq!(r, "235 2.7.0 Authentication successful\r\n");
+    assert_eq!(c.server.info().authenticated.as_deref(), Some("bob"));
+    assert!(
+        c.send(b"AUTH LOGIN\r\n")
+            .starts_with("503 5.5.1 Already authenticated")
+    );
+    // Nothing secret reached the log: AUTH arguments and responses are redacted.
+    let log = c.logged.join("\n");
+    for secret in [b64("\0bob\0wrong"), b64("bob"), b64("s3cr3t")] {
+        assert!(!log.contains(&secret), "{log}");
+    }
+    assert!(
+        log.contains("AUTH PLAIN <redacted>") && log.contains("<redacted>"),
+        "{log}"
+    );
+}
+
+#[test]
+fn auth_plain_in_two_steps_cancel_and_bad_responses() {
+    let mut c = Conv::new(auth_config(AuthOffer::Basic));
+    assert!(
+        c.send(b"AUTH PLAIN\r\n")
+            .starts_with("503 5.5.1 Send EHLO first")
+    );
+    c.send(b"EHLO client.test\r\n");
+    assert_eq!(c.send(b"AUTH PLAIN\r\n"), "334 \r\n");
+    assert_eq!(c.send(b"*\r\n"), "501 5.0.0 Authentication cancelled\r\n");
+    assert_eq!(c.send(b"AUTH PLAIN\r\n"), "334 \r\n");
+    assert!(
+        c.send(b"not base64!\r\n")
+            .starts_with("501 5.5.2 Cannot decode")
+    );
+    assert!(c.send(b"AUTH CRAM-MD5\r\n").starts_with("504 5.5.4"));
+    // Pipelined: the response line is taken as the response, not as a command.
+    let r = c.send(format!("AUTH PLAIN\r\n{}\r\nNOOP\r\n", b64("\0bob\0s3cr3t")).as_bytes());
+    assert_eq!(
+        r,
+        "334 \r\n235 2.7.0 Authentication successful\r\n250 2.0.0 OK\r\n"
+    );
+    // Not inside a transaction.
+    let mut c = Conv::new(auth_config(AuthOffer::Basic));
+    c.send(b"EHLO client.test\r\nMAIL FROM:<a@contoso.test>\r\n");
+    assert!(
+        c.send(b"AUTH LOGIN\r\n")
+            .starts_with("503 5.5.1 AUTH is not allowed during")
+    );
+}
+
+#[test]
+fn auth_before_tls_is_refused_where_tls_is_required_and_forgotten_after_starttls() {
+    let mut c = Conv::new(auth_config(AuthOffer::BasicAfterTls));
+    let ehlo = c.send(b"EHLO client.test\r\n");
+    assert!(!ehlo.contains("AUTH"), "not offered before TLS: {ehlo}");
+    let r = c.send(format!("AUTH PLAIN {}\r\n", b64("\0bob\0s3cr3t")).as_bytes());
+    assert!(r.starts_with("538 5.7.11 Encryption required"), "{r}");
+    c.send(b"STARTTLS\r\n");
+    let ehlo = c.send(b"EHLO client.test\r\n");
+    assert!(ehlo.contains("250-AUTH PLAIN LOGIN"), "{ehlo}");
+    let r = c.send(format!("AUTH PLAIN {}\r\n", b64("\0bob\0s3cr3t")).as_bytes());
+    assert!(r.starts_with("235"), "{r}");
+    // Where AUTH is not offered at all.
+    let mut c = Conv::new(config());
+    c.send(b"EHLO client.test\r\n");
+    assert!(c.send(b"AUTH PLAIN\r\n").starts_with("504 5.7.4"));
+    // AUTH done in plaintext does not survive STARTTLS (RFC 3207 §4.2).
+    let mut c = Conv::new(auth_config(AuthOffer::Basic));
+    c.send(b"EHLO client.test\r\n");
+    c.send(format!("AUTH PLAIN {}\r\n", b64("\0bob\0s3cr3t")).as_bytes());
+    assert_eq!(c.server.info().authenticated.as_deref(), Some("bob"));
+    c.send(b"STARTTLS\r\n");
+    assert_eq!(c.server.info().authenticated, None);
 }
