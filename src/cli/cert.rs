@@ -122,7 +122,10 @@ fn write_new(path: &Path, bytes: &[u8]) -> CliResult {
     atomic::write_atomic(path, bytes, atomic::PUBLIC).map_err(|e| CliError(e.to_string()))
 }
 
-fn password(file: &Option<PathBuf>, stdin: bool) -> Result<Option<Zeroizing<String>>, CliError> {
+pub(super) fn password(
+    file: &Option<PathBuf>,
+    stdin: bool,
+) -> Result<Option<Zeroizing<String>>, CliError> {
     let text = if let Some(f) = file {
         Zeroizing::new(
             String::from_utf8(read(f)?)

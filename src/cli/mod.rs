@@ -1,6 +1,7 @@
 //! Command-line parsing (clap) and dispatch to the administrator's operations in
 //! `mailflow::admin`. Output is plain text tables like the Exchange cmdlets print.
 
+mod account;
 mod cert;
 mod output;
 mod relay;
@@ -103,6 +104,9 @@ pub enum Command {
     /// Partner anchors: pin a partner domain to its own CA or key
     #[command(subcommand)]
     Partner(cert::PartnerCommand),
+    /// Accounts for SMTP AUTH on connectors with BasicAuth
+    #[command(subcommand)]
+    Account(account::AccountCommand),
     /// Open the console (the default without a command)
     Console,
 }
@@ -160,6 +164,7 @@ pub fn run() -> i32 {
         }) => relay::run_probe(&cli.data_dir, target, domain, client_cert),
         Some(Command::DirectTrust(ref c)) => cert::run_direct_trust(&cli.data_dir, c),
         Some(Command::Partner(ref c)) => cert::run_partner(&cli.data_dir, c),
+        Some(Command::Account(ref c)) => account::run_account(&cli.data_dir, c),
         Some(Command::Queue(ref c)) => relay::run_queue(&cli.data_dir, c),
         Some(Command::Track {
             ref sender,

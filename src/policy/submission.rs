@@ -1,6 +1,6 @@
 //! Who may send what through a receive connector: the connector's permission groups against
-//! the session's identity (anonymous, a partner authenticated by Domain Security, one of our
-//! own servers by Direct Trust). No open relay: mail for a domain we do not accept is taken
+//! the session's identity (anonymous, a user authenticated with SMTP AUTH, a partner
+//! authenticated by Domain Security, one of our own servers by Direct Trust). No open relay: mail for a domain we do not accept is taken
 //! only from an authenticated or explicitly permitted client (`550 5.7.1 Unable to relay`).
 
 use super::routing::{Route, route};
@@ -37,6 +37,10 @@ pub enum Identity {
     InternalServer {
         name: String,
     },
+    /// A user of ours that authenticated with SMTP AUTH (for the whole session).
+    User {
+        name: String,
+    },
 }
 
 /// Whether a sender may start a transaction on a connector with `groups`.
@@ -49,6 +53,10 @@ pub fn sender_allowed(groups: &[PermissionGroup], identity: &Identity) -> Result
         Identity::Partner { .. } => groups.contains(&PermissionGroup::Partners),
         Identity::InternalServer { .. } => {
             groups.contains(&PermissionGroup::InternalServers)
+                || groups.contains(&PermissionGroup::AnonymousUsers)
+        }
+        Identity::User { .. } => {
+            groups.contains(&PermissionGroup::AuthenticatedUsers)
                 || groups.contains(&PermissionGroup::AnonymousUsers)
         }
     };
@@ -101,6 +109,10 @@ pub fn recipient_decision(
         other => {
             let may_relay = match identity {
                 Identity::InternalServer { .. } => true,
+                Identity::User { .. } => {
+                    groups.contains(&PermissionGroup::AuthenticatedUsers)
+                        || groups.contains(&PermissionGroup::AnonymousRelay)
+                }
                 _ => groups.contains(&PermissionGroup::AnonymousRelay),
             };
             if !may_relay {
@@ -204,5 +216,30 @@ mod tests {
         );
         assert!(sender_allowed(&[PermissionGroup::Partners], &partner).is_ok());
         assert!(sender_allowed(&[PermissionGroup::AnonymousUsers], &partner).is_err());
+        let bob = Identity::User { name: "bob".into() };
+        assert!(sender_allowed(&[PermissionGroup::AuthenticatedUsers], &bob).is_ok());
+        assert!(sender_allowed(&[PermissionGroup::Partners], &bob).is_err());
+    }
+
+    #[test]
+    fn authenticated_users_relay_where_the_connector_admits_them() {
+        let c = validate(&Settings::initial("C", "mail.contoso.test", "contoso.test")).unwrap();
+        let bob = Identity::User { name: "bob".into() };
+        let users = [
+            PermissionGroup::AnonymousUsers,
+            PermissionGroup::AuthenticatedUsers,
+        ];
+        assert_eq!(
+            recipient_decision(&mb("carol@fabrikam.test"), &c, &users, &bob),
+            Ok(RecipientRoute::Relay { connector: 0 })
+        );
+        // Without the AuthenticatedUsers group, AUTH alone is no licence to relay.
+        let anon = [PermissionGroup::AnonymousUsers];
+        assert_eq!(
+            recipient_decision(&mb("carol@fabrikam.test"), &c, &anon, &bob)
+                .unwrap_err()
+                .one_line(),
+            "550 5.7.1 Unable to relay"
+        );
     }
 }

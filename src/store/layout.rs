@@ -44,6 +44,10 @@ impl DataDir {
     pub fn cert_index(&self) -> PathBuf {
         self.root.join("certstore.ron")
     }
+    /// Accounts for SMTP AUTH (password hashes; mode 0600).
+    pub fn accounts(&self) -> PathBuf {
+        self.root.join("accounts.ron")
+    }
     pub fn certificates(&self) -> PathBuf {
         self.root.join("certificates")
     }
