@@ -514,6 +514,35 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
 
     #[test]
+    fn names_are_the_san_or_the_cn_only_when_there_is_no_san() {
+        // With a SAN, the CN (mail.contoso.test) does not count.
+        let (with_san, _) = issue(LeafUsage::SMTP, 30, &["contoso.test"]);
+        let info = inspect_certificate(&with_san).unwrap();
+        assert_eq!(info.common_names, ["mail.contoso.test"]);
+        assert_eq!(info.names(), ["contoso.test"]);
+        // Without one, the CN is the name.
+        let ca_key = KeySpec::P256.generate().unwrap();
+        let ca_cert = ca::create_ca("Contoso Root", "Contoso", &ca_key, NOW, 5).unwrap();
+        let key = KeySpec::P256.generate().unwrap();
+        let subject = Subject::parse("CN=mail.contoso.test").unwrap().to_der();
+        let no_san = ca::issue_leaf(
+            &ca_cert,
+            &ca_key,
+            &subject,
+            &keys::spki_der(&key),
+            None,
+            LeafUsage::SMTP,
+            NOW,
+            NOW + Duration::days(1),
+        )
+        .unwrap();
+        assert_eq!(
+            inspect_certificate(&no_san).unwrap().names(),
+            ["mail.contoso.test"]
+        );
+    }
+
+    #[test]
     fn control_characters_in_names_are_escaped() {
         // A CA (or a self-signed client) may put CR LF into a CN: it must never reach a header
         // field or a log line as a line break.

@@ -21,11 +21,14 @@ fn check(layer: &str, forbidden: &[&str]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("src")
         .join(layer);
-    if !root.exists() {
-        return;
-    }
+    assert!(
+        root.is_dir(),
+        "layer `{layer}` has no folder {}",
+        root.display()
+    );
     let mut files = Vec::new();
     sources(&root, &mut files);
+    assert!(!files.is_empty(), "layer `{layer}` has no sources");
     for (path, text) in files {
         // Test modules may use the clock and files; only product code is checked.
         let product = text.split("#[cfg(test)]").next().unwrap_or("");

@@ -107,12 +107,7 @@ fn starttls_injection_is_discarded_and_never_executed_inside_tls() {
     tr.get_mut().write_all(b"QUIT\r\n").unwrap();
     let _ = read_line(&mut tr);
     // The protocol log says what happened.
-    std::thread::sleep(Duration::from_millis(500));
-    let logs = std::fs::read_dir(relay.org.dir.join("logs/SmtpReceive")).unwrap();
-    let text: String = logs
-        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
-        .collect();
-    assert!(text.contains("STARTTLS injection: 6 octets"), "{text}");
+    relay.wait_protocol_log("SmtpReceive", "STARTTLS injection: 6 octets");
 }
 
 #[test]

@@ -486,3 +486,74 @@ fn without_a_display_the_console_points_to_serve() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("mailflow serve"), "{err}");
 }
+
+/// Splits one CSV line (fields quoted with `"`, quotes doubled inside).
+fn csv_fields(line: &str) -> Vec<String> {
+    let (mut fields, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
+#[test]
+fn the_protocol_log_has_exchanges_nine_fields_and_never_the_message() {
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |_| {});
+    send_mail(
+        relay.addr(),
+        "alice@example.test",
+        &["bob@contoso.test"],
+        "Subject: quarterly figures\n\nBODY-SECRET-7731, with a comma\n",
+    );
+    relay.wait_mailbox("contoso.test", "bob", 1);
+    relay.wait_protocol_log("SmtpReceive", "QUIT");
+    let log = relay.protocol_log("SmtpReceive");
+    let header = log
+        .lines()
+        .find(|l| l.starts_with("#Fields:"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(
+        header,
+        "#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context"
+    );
+    let rows: Vec<Vec<String>> = log
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(csv_fields)
+        .collect();
+    assert!(rows.len() >= 8, "{log}");
+    for r in &rows {
+        assert_eq!(r.len(), 9, "{r:?}");
+        assert!(["+", "-", ">", "<", "*"].contains(&r[6].as_str()), "{r:?}");
+    }
+    // One session: its sequence numbers count up from 0 without a gap.
+    let session = &rows[0][2];
+    let seq: Vec<u32> = rows
+        .iter()
+        .filter(|r| &r[2] == session)
+        .map(|r| r[3].parse().unwrap())
+        .collect();
+    assert_eq!(seq, (0..seq.len() as u32).collect::<Vec<_>>());
+    assert!(
+        rows.iter()
+            .any(|r| r[6] == "<" && r[7] == "MAIL FROM:<alice@example.test>")
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r[6] == ">" && r[7].starts_with("250 2.6.0"))
+    );
+    assert!(
+        !log.contains("BODY-SECRET-7731") && !log.contains("quarterly figures"),
+        "{log}"
+    );
+}

@@ -69,6 +69,12 @@ fn queue_operations_through_the_running_relay() {
             .any(|l| l.starts_with(q) && l.contains("Suspended"))
     );
     a.org.ok(&["queue", "resume", q]);
+    let row = a.org.ok(&["queue", "list"]);
+    assert!(
+        row.lines()
+            .any(|l| l.starts_with(q) && !l.contains("Suspended")),
+        "resumed: {row}"
+    );
     let show = a.org.ok(&["queue", "show", q]);
     let ids: Vec<String> = show
         .lines()
@@ -93,9 +99,12 @@ fn queue_operations_through_the_running_relay() {
         "{}",
         inbox[0]
     );
-    wait_until("two left", Duration::from_secs(10), || {
+    wait_until("one left", Duration::from_secs(10), || {
         a.handle().snapshot().queued_messages == 1
     });
+    // Exactly one NDR: for the message removed with --ndr, none for the one removed without.
+    assert_eq!(a.mailbox("contoso.test", "alice").len(), 1);
+    assert_eq!(a.track(&of_kind(EventKind::Dsn)).len(), 1);
     // Retry now: with the next hop still down, the attempt is made at once.
     let before = a.track(&of_kind(EventKind::Defer)).len();
     assert!(
@@ -373,4 +382,83 @@ fn stopping_lets_a_message_in_progress_finish_and_turns_idle_sessions_away() {
     relay.restart();
     let m = relay.wait_mailbox("contoso.test", "bob", 1);
     assert!(m[0].contains("first half") && m[0].contains("second half"));
+}
+
+#[test]
+fn smart_hosts_are_tried_in_their_order() {
+    let b = Relay::start("mail.woodgrove.test", "woodgrove.test", |_| {});
+    let c = Relay::start("backup.woodgrove.test", "woodgrove.test", |_| {});
+    let (first, second) = (b.addr().to_string(), c.addr().to_string());
+    let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        relaying(s, vec![first.clone(), second.clone()])
+    });
+    for i in 1..=3 {
+        alice_to_bob(&a, &format!("in order {i}"));
+    }
+    b.wait_mailbox("woodgrove.test", "bob", 3);
+    let sent = a.wait_kind(EventKind::Send, 3);
+    assert!(
+        sent.iter()
+            .all(|e| e.server.as_deref() == Some(first.as_str()))
+    );
+    assert!(
+        c.mailbox("woodgrove.test", "bob").is_empty(),
+        "the second host is a fallback"
+    );
+}
+
+#[test]
+fn a_recipient_refused_by_the_next_hop_gets_an_ndr_and_the_others_are_delivered() {
+    // Woodgrove knows bob only: eve is refused with 550 5.1.1.
+    let b = Relay::start("mail.woodgrove.test", "woodgrove.test", |s| {
+        s.accepted_domains[0] = AcceptedDomain {
+            domain: "woodgrove.test".into(),
+            recipients: Some(vec!["bob".into()]),
+        };
+    });
+    let hop = b.addr().to_string();
+    let a = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        relaying(s, vec![hop.clone()])
+    });
+    send_mail(
+        a.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test", "eve@woodgrove.test"],
+        "Subject: to two\n\nx\n",
+    );
+    b.wait_mailbox("woodgrove.test", "bob", 1);
+    let failed = a.wait_kind(EventKind::Fail, 1);
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0]
+            .recipients
+            .iter()
+            .any(|r| r == "eve@woodgrove.test")
+            && !failed[0]
+                .recipients
+                .iter()
+                .any(|r| r == "bob@woodgrove.test"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[0]
+            .response
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("550 5.1.1"),
+        "{failed:?}"
+    );
+    let ndr = a.wait_mailbox("contoso.test", "alice", 1).remove(0);
+    assert!(
+        ndr.contains("eve@woodgrove.test") && ndr.contains("Status: 5.1.1"),
+        "{ndr}"
+    );
+    assert!(
+        !ndr.contains("Final-Recipient: rfc822; bob@woodgrove.test"),
+        "{ndr}"
+    );
+    // Delivered once, refused once: nothing is retried.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(b.mailbox("woodgrove.test", "bob").len(), 1);
+    assert!(a.track(&of_kind(EventKind::Defer)).is_empty());
 }

@@ -141,6 +141,35 @@ impl Relay {
         )
     }
 
+    /// The protocol log of one kind of session (`SmtpReceive` or `SmtpSend`), all days.
+    pub fn protocol_log(&self, kind: &str) -> String {
+        let dir = self.org.dir.join("logs").join(kind);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .collect()
+    }
+
+    /// Waits for a protocol log line containing `part`; returns it.
+    pub fn wait_protocol_log(&self, kind: &str, part: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.protocol_log(kind);
+            if let Some(l) = text.lines().find(|l| l.contains(part)) {
+                return l.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {kind} protocol log line with {part:?}:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Messages in a local mailbox (`new/`), as text.
     pub fn mailbox(&self, domain: &str, user: &str) -> Vec<String> {
         let dir = self
