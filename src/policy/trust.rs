@@ -29,7 +29,8 @@ pub struct PeerEvaluation {
     pub pinned: Option<String>,
     /// `Ok` when the chain validates (and satisfies the anchors of `anchor_domain`).
     pub chain: Result<(), String>,
-    /// DER of the path that validated (leaf first), when it did.
+    /// DER of the path that validated, leaf first and the anchoring trusted root last, when it
+    /// did.
     pub path: Vec<Vec<u8>>,
 }
 
@@ -99,18 +100,8 @@ pub fn evaluate(
         .map(|e| e.name.clone());
     let verdict = verify_chain(leaf, &chain[1..], ctx.roots, ctx.now, purpose);
     let (mut result, path) = match verdict {
-        ChainVerdict::Trusted { mut path } => {
-            // Add the trusted root that anchors the path.
-            if let Some(top) = path.last().and_then(|d| inspect_certificate(d).ok())
-                && let Some(root) = ctx.roots.iter().find(|r| {
-                    inspect_certificate(r)
-                        .is_ok_and(|ri| ri.subject == top.issuer && !top.self_issued)
-                })
-            {
-                path.push(root.clone());
-            }
-            (Ok(()), path)
-        }
+        // The path ends with the root webpki anchored it on.
+        ChainVerdict::Trusted { path } => (Ok(()), path),
         ChainVerdict::Untrusted { reason, .. } => (Err(reason), Vec::new()),
     };
     if let (Ok(()), Some(d)) = (
@@ -229,6 +220,52 @@ mod tests {
                 .chain
                 .is_ok()
         );
+    }
+
+    /// Regression: the anchoring root was guessed by issuer name, so a second root with the
+    /// same subject as a partner's pinned root could vouch for that partner.
+    #[test]
+    fn a_root_with_the_same_name_as_the_pinned_one_cannot_vouch() {
+        let a = org("Woodgrove");
+        let b = org("Woodgrove");
+        assert_eq!(
+            inspect_certificate(&a.0).unwrap().subject,
+            inspect_certificate(&b.0).unwrap().subject,
+            "same subject, different keys"
+        );
+        let a_tp = inspect_certificate(&a.0).unwrap().thumbprint;
+        let anchors = vec![PartnerAnchor {
+            domain: "woodgrove.test".into(),
+            anchors: vec![Pin::Thumbprint(a_tp)],
+        }];
+        // The pinned root comes first, so a search by name would find it.
+        let roots = vec![a.0.clone(), b.0.clone()];
+        let ctx = TrustContext {
+            roots: &roots,
+            direct_trust: &[],
+            partner_anchors: &anchors,
+            now: NOW,
+        };
+        let forged = leaf(&b, "woodgrove.test");
+        let e = evaluate(
+            std::slice::from_ref(&forged),
+            Purpose::Client,
+            &ctx,
+            Some("woodgrove.test"),
+        )
+        .unwrap();
+        assert!(e.chain.is_err(), "{:?}", e.chain);
+        // Without the pin it validates, anchored on the second root (not the first).
+        let ctx = TrustContext {
+            partner_anchors: &[],
+            ..ctx
+        };
+        let e = evaluate(&[forged], Purpose::Client, &ctx, Some("woodgrove.test")).unwrap();
+        assert!(e.chain.is_ok(), "{:?}", e.chain);
+        assert_eq!(e.path.last(), Some(&b.0));
+        let genuine = leaf(&a, "woodgrove.test");
+        let e = evaluate(&[genuine], Purpose::Client, &ctx, Some("woodgrove.test")).unwrap();
+        assert_eq!(e.path.last(), Some(&a.0));
     }
 
     #[test]
