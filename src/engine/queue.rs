@@ -285,9 +285,9 @@ impl QueueCore {
                     );
                     r.status = RecipientStatus::Failed {
                         time: now,
-                        response: format!("550 4.4.7 {why}"),
+                        response: format!("550 5.4.7 {why}"),
                     };
-                    failed.push((r.address.clone(), format!("550 4.4.7 {why}")));
+                    failed.push((r.address.clone(), format!("550 5.4.7 {why}")));
                 }
                 if !failed.is_empty() {
                     changes.notices.push(Notice {
