@@ -19,18 +19,62 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
+/// Stripes of the lock that orders state writes of one message (see [`QueueHandle::write`]).
+const SAVE_STRIPES: usize = 16;
+
 /// The queue: in memory over the durable spool.
 pub struct QueueHandle {
     pub core: Mutex<QueueCore>,
     pub spool: Arc<Spool>,
     pub notify: Notify,
+    /// Held while a message's state is read from `core` and written (by a hash of its id).
+    save_order: [Mutex<()>; SAVE_STRIPES],
 }
 
 impl QueueHandle {
+    pub fn new(core: QueueCore, spool: Arc<Spool>) -> QueueHandle {
+        QueueHandle {
+            core: Mutex::new(core),
+            spool,
+            notify: Notify::new(),
+            save_order: Default::default(),
+        }
+    }
+
     pub fn lock(&self) -> std::sync::MutexGuard<'_, QueueCore> {
         match self.core.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
+        }
+    }
+
+    fn order(&self, id: &str) -> std::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut h);
+        let m = &self.save_order[(h.finish() as usize) % SAVE_STRIPES];
+        m.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the states of `save` and removes `done` from the spool (blocking). Two jobs of
+    /// one message (different next hops) may report at once: each write takes the message's
+    /// newest state under its stripe lock, so an older state never overwrites a newer one, and
+    /// a message no longer queued is not written back.
+    fn write(&self, save: &[String], done: &[String]) {
+        for id in save {
+            let _order = self.order(id);
+            let Some(state) = self.lock().get(id).map(|e| e.state.clone()) else {
+                continue;
+            };
+            if let Err(e) = self.spool.save_state(id, &state) {
+                tracing::error!("queue state of {id} could not be saved: {e}");
+            }
+        }
+        for id in done {
+            let _order = self.order(id);
+            if let Err(e) = self.spool.remove(id) {
+                tracing::error!("finished message {id} could not be removed from the spool: {e}");
+            }
         }
     }
 
@@ -62,22 +106,10 @@ pub async fn persist(svc: &Arc<Services>, run: &Arc<RunConfig>, changes: Changes
     for n in changes.notices {
         send_notice(svc, run, n).await;
     }
-    let spool = svc.queue.spool.clone();
-    let save = changes.save;
+    let queue = svc.queue.clone();
+    let save: Vec<String> = changes.save.into_iter().map(|(id, _)| id).collect();
     let done = changes.done;
-    let _ = tokio::task::spawn_blocking(move || {
-        for (id, st) in save {
-            if let Err(e) = spool.save_state(&id, &st) {
-                tracing::error!("queue state of {id} could not be saved: {e}");
-            }
-        }
-        for id in done {
-            if let Err(e) = spool.remove(&id) {
-                tracing::error!("finished message {id} could not be removed from the spool: {e}");
-            }
-        }
-    })
-    .await;
+    let _ = tokio::task::spawn_blocking(move || queue.write(&save, &done)).await;
 }
 
 /// Builds and queues an NDR or delay notice; never for the null sender.
@@ -463,12 +495,12 @@ pub async fn scheduler(svc: Arc<Services>) {
                 .map(|s| s.settings.smtp_max_messages_per_connection as usize)
                 .unwrap_or(20)
         };
-        let (jobs, changes) = svc
+        let due = svc
             .queue
             .lock()
             .take_due(now, &run.checked, &timing, per_conn);
-        persist(&svc, &run, changes).await;
-        for job in jobs {
+        persist(&svc, &run, due.changes).await;
+        for job in due.jobs {
             let (svc2, run2) = (svc.clone(), run.clone());
             svc.jobs
                 .spawn(async move { run_job(svc2, run2, job).await });

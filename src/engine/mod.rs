@@ -436,11 +436,7 @@ impl EngineHandle {
                         live: live2.clone(),
                         log: protolog::ProtocolLog::start(data_dir.logs()),
                         tracking,
-                        queue: Arc::new(QueueHandle {
-                            core: Mutex::new(core),
-                            spool,
-                            notify: tokio::sync::Notify::new(),
-                        }),
+                        queue: Arc::new(QueueHandle::new(core, spool)),
                         shutdown: stop_rx,
                         limits: Limits::default(),
                         jobs: Arc::new(Tasks::default()),
