@@ -506,8 +506,9 @@ pub async fn scheduler(svc: Arc<Services>) {
                 .spawn(async move { run_job(svc2, run2, job).await });
         }
         publish_queues(&svc, &run);
-        let next = svc.queue.lock().next_due();
-        let wait = match next {
+        // Only what would be handed out counts (not a suspended queue's mail); accepted
+        // messages, job reports and queue operations wake the scheduler.
+        let wait = match due.next_wake {
             Some(t) if t <= now => std::time::Duration::from_millis(50),
             Some(t) => std::time::Duration::from_millis((t - now).clamp(10, 30_000) as u64),
             None => std::time::Duration::from_secs(30),

@@ -150,6 +150,8 @@ fn connection_cap(key: &QueueKey) -> usize {
 pub struct Due {
     pub jobs: Vec<Job>,
     pub changes: Changes,
+    /// When something is next due that would be handed out (unix ms); None when nothing is.
+    pub next_wake: Option<i64>,
 }
 
 /// Work for one connection (or one local delivery run).
@@ -334,12 +336,14 @@ impl QueueCore {
             .collect()
     }
 
-    /// Earliest time anything becomes due (unix ms), for the scheduler's sleep.
-    pub fn next_due(&self) -> Option<i64> {
+    /// When the scheduler must look again: the earliest due time of what [`Self::take_due`]
+    /// would hand out (a suspended queue or message, a queue at its connection cap, a group
+    /// in a job do not count: resuming and job reports wake the scheduler).
+    pub fn next_due(&self, now: i64, checked: &CheckedSettings, timing: &Timing) -> Option<i64> {
         self.msgs
             .values()
-            .filter(|e| !e.busy() && !e.state.suspended)
-            .map(|e| e.state.next_attempt)
+            .flat_map(|e| self.candidates(e, now, checked, timing))
+            .map(|(_, g)| g.due)
             .min()
     }
 
@@ -466,7 +470,12 @@ impl QueueCore {
                 });
             }
         }
-        Due { jobs, changes }
+        let next_wake = self.next_due(now, checked, timing);
+        Due {
+            jobs,
+            changes,
+            next_wake,
+        }
     }
 
     /// Applies a job's results. `connection_failure` marks failures before any transaction.
@@ -867,6 +876,7 @@ mod tests {
         );
         let due = take(&mut q, T0 + 20);
         assert!(due.jobs.is_empty(), "{:?}", keys(&due.jobs));
+        assert_eq!(due.next_wake, Some(T0 + 10 + 60_000));
         // Woodgrove defers too, later; its retry time is its own.
         complete(
             &mut q,
@@ -876,6 +886,7 @@ mod tests {
         );
         let due = take(&mut q, T0 + 40);
         assert!(due.jobs.is_empty());
+        assert_eq!(due.next_wake, Some(T0 + 10 + 60_000));
         // "Retry" on the woodgrove queue retries woodgrove only.
         let ch = q.retry(&remote("woodgrove.test"), &checked());
         assert_eq!(ch.save.len(), 1);
@@ -891,6 +902,7 @@ mod tests {
         // The message now waits for bob's next hop alone, at its own time.
         let due = take(&mut q, T0 + 70);
         assert!(due.jobs.is_empty());
+        assert_eq!(due.next_wake, Some(T0 + 10 + 60_000));
         let due = take(&mut q, T0 + 10 + 60_000);
         assert_eq!(keys(&due.jobs), vec![remote("contoso-partner.test")]);
         let ch = complete(
@@ -951,5 +963,32 @@ mod tests {
             n.recipients[0].1.starts_with("550 5.4.7 message expired"),
             "{n:?}"
         );
+    }
+
+    /// Regression: a suspended queue's due mail made the scheduler wake every 50 ms.
+    #[test]
+    fn suspended_or_capped_mail_does_not_wake_the_scheduler() {
+        let mut q = queue_with("m1", &["bob@woodgrove.test"]);
+        q.set_queue_suspended(&remote("woodgrove.test"), true);
+        let due = take(&mut q, T0);
+        assert!(due.jobs.is_empty());
+        assert_eq!(due.next_wake, None);
+        assert_eq!(q.next_due(T0, &checked(), &timing()), None);
+        q.set_queue_suspended(&remote("woodgrove.test"), false);
+        assert_eq!(q.next_due(T0, &checked(), &timing()), Some(0));
+        // A suspended message: the same.
+        q.set_message_suspended("m1", true);
+        assert_eq!(take(&mut q, T0).next_wake, None);
+        q.set_message_suspended("m1", false);
+        // A queue at its connection cap: the job reports wake the scheduler, not the clock.
+        q.meta.entry(remote("woodgrove.test")).or_default().active = MAX_CONNECTIONS_PER_QUEUE;
+        let due = take(&mut q, T0);
+        assert!(due.jobs.is_empty());
+        assert_eq!(due.next_wake, None);
+        q.meta.entry(remote("woodgrove.test")).or_default().active = 0;
+        let due = take(&mut q, T0);
+        assert_eq!(due.jobs.len(), 1);
+        // In a job: nothing else due.
+        assert_eq!(due.next_wake, None);
     }
 }
