@@ -38,6 +38,8 @@ pub(crate) fn now_ms() -> i64 {
 /// The TLS state of a session, once STARTTLS succeeded.
 struct TlsState {
     facts: TlsFacts,
+    /// The trust the handshake gave (`facts.trust` is Verified only for a partner's transaction).
+    base_trust: TrustLevel,
     chain: Vec<Vec<u8>>,
 }
 
@@ -78,9 +80,13 @@ impl SessionPolicy for InboundPolicy<'_> {
         from: &ReversePath,
         _: &MailParams,
     ) -> Result<(), Reply> {
-        // The identity is re-evaluated for every transaction.
+        // The identity is re-evaluated for every transaction (DESIGN §2: reset before the next
+        // MAIL FROM), and with it the trust recorded for the message.
         self.identity = self.base_identity();
         self.rejection = None;
+        if let Some(t) = self.tls.as_mut() {
+            t.facts.trust = t.base_trust;
+        }
         let client_certificate = self.tls.as_ref().and_then(|t| {
             let eval = evaluate(
                 &t.chain,
@@ -354,7 +360,11 @@ async fn session(
                         r.client_certificate =
                             facts.peer_certificate.as_ref().map(|c| c.subject.clone());
                     });
-                    policy.tls = Some(TlsState { facts, chain });
+                    policy.tls = Some(TlsState {
+                        base_trust: facts.trust,
+                        facts,
+                        chain,
+                    });
                     conn = Some(Conn::ServerTls(Box::new(tls)));
                     server.tls_established();
                 }
