@@ -35,6 +35,19 @@ pub struct PeerEvaluation {
 }
 
 impl PeerEvaluation {
+    /// The chain verdict for partner `domain`: the chain validates and, when the domain has
+    /// anchors of its own, the validated path contains one of them. For an evaluation made
+    /// without a domain (at STARTTLS), so that each MAIL FROM only adds the domain's part.
+    pub fn chain_for(&self, domain: &str, partner_anchors: &[PartnerAnchor]) -> Result<(), String> {
+        self.chain.clone()?;
+        anchors_hold(
+            &self.path,
+            &self.certificate.issuer,
+            domain,
+            partner_anchors,
+        )
+    }
+
     /// Trusted (chain OK or pinned) without a name check; Untrusted otherwise.
     pub fn trust_level(&self) -> TrustLevel {
         if self.pinned.is_some() || self.chain.is_ok() {
@@ -61,6 +74,37 @@ pub fn peer_record(info: &CertificateInfo) -> PeerCertificate {
         public_key_sha256: info.public_key_sha256.clone(),
         names: info.names(),
         not_after: info.not_after.unix_timestamp(),
+    }
+}
+
+/// Whether a validated `path` (leaf first, anchoring root last) satisfies the anchors pinned
+/// for partner `domain`; `Ok` when the domain has none (Exchange's rule: any trusted root
+/// vouches). `issuer` names the leaf's issuer for the reason.
+pub fn anchors_hold(
+    path: &[Vec<u8>],
+    issuer: &str,
+    domain: &str,
+    partner_anchors: &[PartnerAnchor],
+) -> Result<(), String> {
+    let Ok(d) = domain::normalize(domain) else {
+        return Ok(());
+    };
+    let Some(anchors) = partner_anchors
+        .iter()
+        .find(|p| domain::normalize(&p.domain).ok().as_deref() == Some(d.as_str()))
+    else {
+        return Ok(());
+    };
+    let holds_anchor = path
+        .iter()
+        .filter_map(|der| inspect_certificate(der).ok())
+        .any(|ci| anchors.anchors.iter().any(|a| pin_matches(a, &ci)));
+    if holds_anchor {
+        Ok(())
+    } else {
+        Err(format!(
+            "issued by {issuer}, which is not an anchor pinned for partner {d}: only that partner's own CA may vouch for it"
+        ))
     }
 }
 
@@ -104,24 +148,8 @@ pub fn evaluate(
         ChainVerdict::Trusted { path } => (Ok(()), path),
         ChainVerdict::Untrusted { reason, .. } => (Err(reason), Vec::new()),
     };
-    if let (Ok(()), Some(d)) = (
-        &result,
-        anchor_domain.and_then(|d| domain::normalize(d).ok()),
-    ) && let Some(anchors) = ctx
-        .partner_anchors
-        .iter()
-        .find(|p| domain::normalize(&p.domain).ok().as_deref() == Some(d.as_str()))
-    {
-        let holds_anchor = path
-            .iter()
-            .filter_map(|der| inspect_certificate(der).ok())
-            .any(|ci| anchors.anchors.iter().any(|a| pin_matches(a, &ci)));
-        if !holds_anchor {
-            result = Err(format!(
-                "issued by {}, which is not an anchor pinned for partner {d}: only that partner's own CA may vouch for it",
-                info.issuer
-            ));
-        }
+    if let (Ok(()), Some(d)) = (&result, anchor_domain) {
+        result = anchors_hold(&path, &info.issuer, d, ctx.partner_anchors);
     }
     Some(PeerEvaluation {
         certificate: peer_record(&info),
@@ -209,6 +237,24 @@ mod tests {
             "{:?}",
             e.chain
         );
+        // Evaluated once without a domain (at STARTTLS), then for the domain (at MAIL FROM):
+        // the same verdicts.
+        let once = evaluate(std::slice::from_ref(&forged), Purpose::Client, &ctx, None).unwrap();
+        assert!(
+            once.chain.is_ok(),
+            "no domain, no anchors: {:?}",
+            once.chain
+        );
+        assert_eq!(
+            once.chain_for("woodgrove.test", &anchors),
+            e.chain,
+            "the per-domain part gives evaluate's verdict"
+        );
+        assert_eq!(once.chain_for("WoodGrove.Test", &anchors), e.chain);
+        assert_eq!(once.chain_for("fabrikam.test", &anchors), Ok(()));
+        let genuine_once =
+            evaluate(&[leaf(&a, "woodgrove.test")], Purpose::Client, &ctx, None).unwrap();
+        assert_eq!(genuine_once.chain_for("woodgrove.test", &anchors), Ok(()));
         // Without anchors, Exchange's rule: any trusted root vouches.
         let ctx2 = TrustContext {
             partner_anchors: &[],
