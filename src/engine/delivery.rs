@@ -3,7 +3,7 @@
 //! states saved, finished messages removed, tracking events, NDRs and delay notices.
 
 use super::Services;
-use super::config::RunConfig;
+use super::config::{RunConfig, SendRuntime};
 use super::inbound::now_ms;
 use super::outbound::{RemoteJob, deliver as deliver_remote};
 use super::queue::{Changes, Job, Notice, Outcome, QueueCore, QueueKey, Timing};
@@ -358,21 +358,17 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
             connection_failure = true;
         }
         QueueKey::Remote { connector, domain } => {
-            let Some(sc) = run.send.iter().find(|s| &s.name == connector) else {
-                queue_error = Some(format!(
-                    "451 4.4.0 send connector '{connector}' no longer exists"
-                ));
-                finish(&svc, &run, &job, outcomes, queue_error, true).await;
-                return;
+            let sc = match send_connector(&run, connector) {
+                Ok(sc) => sc,
+                Err(why) => {
+                    finish(&svc, &run, &job, outcomes, Some(why), true).await;
+                    return;
+                }
             };
             let req = requirement(domain, sc.index, &run.checked);
             let result = deliver_remote(RemoteJob {
                 run: run.clone(),
-                connector: run
-                    .send
-                    .iter()
-                    .position(|s| s.index == sc.index)
-                    .unwrap_or(0),
+                connector: sc,
                 domain: domain.clone(),
                 requirement: req,
                 messages: loaded.clone(),
@@ -435,6 +431,15 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
         }
     }
     finish(&svc, &run, &job, outcomes, queue_error, connection_failure).await;
+}
+
+/// The send connector a remote queue names, or the deferral when it is gone (the settings
+/// changed): never another connector in its place (another certificate, other smart hosts).
+fn send_connector<'a>(run: &'a RunConfig, name: &str) -> Result<&'a SendRuntime, String> {
+    run.send
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| format!("451 4.4.0 send connector '{name}' no longer exists"))
 }
 
 async fn finish(
@@ -539,4 +544,40 @@ pub fn publish_queues(svc: &Services, run: &RunConfig) {
     let n = core.len();
     drop(core);
     svc.live.set_queues(rows, n);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::{self, Workspace};
+    use crate::store::DataDir;
+    use time::OffsetDateTime;
+
+    fn run_config(tmp: &std::path::Path) -> RunConfig {
+        let dir = DataDir::new(tmp);
+        let now = OffsetDateTime::now_utc();
+        admin::init(&dir, "Contoso", "mail.contoso.test", "contoso.test", now).unwrap();
+        let mut ws = Workspace::open(&dir).unwrap();
+        let mut second = ws.settings.send_connectors[0].clone();
+        second.name = "Partners".into();
+        ws.settings.send_connectors.push(second);
+        RunConfig::build(&ws, now).unwrap()
+    }
+
+    /// A queue's connector is found by name, never replaced by another one.
+    #[test]
+    fn a_queue_uses_its_own_send_connector_or_waits() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = run_config(tmp.path());
+        for name in ["Outbound", "Partners"] {
+            assert_eq!(
+                send_connector(&run, name).map(|s| s.name.as_str()),
+                Ok(name)
+            );
+        }
+        assert_eq!(
+            send_connector(&run, "Gone").map(|s| s.name.as_str()),
+            Err("451 4.4.0 send connector 'Gone' no longer exists".to_string())
+        );
+    }
 }

@@ -34,9 +34,10 @@ use tokio::net::TcpStream;
 pub type OutMessage = (Arc<Envelope>, Vec<String>, Arc<Vec<u8>>);
 
 /// What a delivery job needs.
-pub struct RemoteJob {
+pub struct RemoteJob<'a> {
     pub run: Arc<RunConfig>,
-    pub connector: usize,
+    /// The send connector of the queue, looked up once by name.
+    pub connector: &'a SendRuntime,
     pub domain: String,
     pub requirement: TlsRequirement,
     /// Each message with its recipients for this job and its bytes.
@@ -133,14 +134,8 @@ fn deferral(code: &str, reason: &str) -> String {
 }
 
 /// Delivers the job's messages, trying smart hosts in order.
-pub async fn deliver(job: RemoteJob) -> RemoteResult {
-    let sc = &job.run.send[job.connector.min(job.run.send.len().saturating_sub(1))];
-    if job.run.send.is_empty() {
-        return RemoteResult {
-            error: Some("no send connector".into()),
-            ..Default::default()
-        };
-    }
+pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
+    let sc = job.connector;
     if let TlsRequirement::Refuse { reason } = &job.requirement {
         return RemoteResult {
             error: Some(deferral("4.7.3", reason)),
@@ -228,7 +223,7 @@ enum Attempt {
     },
 }
 
-async fn attempt(job: &RemoteJob, sc: &SendRuntime, host: &SmartHost, no_tls: bool) -> Attempt {
+async fn attempt(job: &RemoteJob<'_>, sc: &SendRuntime, host: &SmartHost, no_tls: bool) -> Attempt {
     let target = host.to_string();
     let fail = |reason: String, connected: bool| Attempt::Failed {
         reason,
@@ -299,7 +294,7 @@ async fn attempt(job: &RemoteJob, sc: &SendRuntime, host: &SmartHost, no_tls: bo
 
 #[allow(clippy::too_many_arguments)]
 async fn run_session(
-    job: &RemoteJob,
+    job: &RemoteJob<'_>,
     sc: &SendRuntime,
     host: &SmartHost,
     no_tls: bool,
