@@ -2,11 +2,10 @@
 //! work to local delivery and to outbound sessions, and the bookkeeping after each job —
 //! states saved, finished messages removed, tracking events, NDRs and delay notices.
 
-use super::Services;
 use super::config::{RunConfig, SendRuntime};
-use super::inbound::now_ms;
 use super::outbound::{RemoteJob, deliver as deliver_remote};
 use super::queue::{Changes, Job, Notice, Outcome, QueueCore, QueueKey, Timing};
+use super::{Services, now_ms};
 use crate::policy::outbound::requirement;
 use crate::smtp::address::ReversePath;
 use crate::smtp::dsn::{self, DsnInput, DsnKind, DsnRecipient};
@@ -288,7 +287,7 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                     "message {id} cannot be read from the spool and is quarantined: {reason}"
                 );
                 let _ = tokio::task::spawn_blocking(move || spool.quarantine(&id, &reason)).await;
-                svc.queue.lock().remove(&env.id, false, now_ms());
+                svc.queue.lock().remove(&env.id, false);
             }
             Err(e) => tracing::error!("spool read task failed: {e}"),
         }
@@ -533,13 +532,7 @@ pub fn publish_queues(svc: &Services, run: &RunConfig) {
     let rows = core
         .queues(&run.checked, now)
         .into_iter()
-        .map(|q| super::monitor::QueueRow {
-            name: q.key.name(),
-            status: q.status.to_string(),
-            messages: q.messages,
-            next_retry: q.next_retry,
-            last_error: q.last_error,
-        })
+        .map(Into::into)
         .collect();
     let n = core.len();
     drop(core);

@@ -5,10 +5,10 @@
 //! accepted message made ready for the queue: forged `X-Mailflow-*` headers stripped, Domain
 //! Secure marking added, a `Received:` line with the TLS facts prepended.
 
-use super::Services;
 use super::config::{ReceiveRuntime, RunConfig};
 use super::protolog::{LogKind, SessionLog};
 use super::stream::Conn;
+use super::{Services, now_ms};
 use crate::config::{AuthMechanism as ConnectorAuth, ProtocolLoggingLevel, domain};
 use crate::pki::chain::Purpose;
 use crate::policy::classify::hop_status;
@@ -30,10 +30,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-pub(crate) fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
 
 /// The TLS state of a session, once STARTTLS succeeded.
 struct TlsState {

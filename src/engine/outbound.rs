@@ -325,7 +325,7 @@ async fn run_session(
     let req = &job.requirement;
     let mut hop = HopEvidence {
         direction: Direction::Outbound,
-        time: (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+        time: super::now_ms(),
         connector: sc.name.clone(),
         local: local.to_string(),
         remote: remote.to_string(),

@@ -728,7 +728,7 @@ impl QueueCore {
     }
 
     /// Removes a message; with `ndr` its pending recipients get a non-delivery report.
-    pub fn remove(&mut self, id: &str, ndr: bool, now: i64) -> Option<Changes> {
+    pub fn remove(&mut self, id: &str, ndr: bool) -> Option<Changes> {
         let e = self.msgs.remove(id)?;
         let mut ch = Changes {
             done: vec![id.to_string()],
@@ -756,7 +756,6 @@ impl QueueCore {
                 });
             }
         }
-        let _ = now;
         Some(ch)
     }
 }
