@@ -227,14 +227,11 @@ impl Workspace {
             ))
         };
         let path = match &verdict {
-            Some(ChainVerdict::Trusted { path }) => {
-                path.iter()
-                    .filter_map(|d| inspect::inspect_certificate(d).ok().map(|i| i.subject))
-                    .chain(self.issuing_root_subject(
-                        intermediates.last().map(Vec::as_slice).unwrap_or(der),
-                    ))
-                    .collect()
-            }
+            // The path ends with the trusted root the chain was validated against.
+            Some(ChainVerdict::Trusted { path }) => path
+                .iter()
+                .filter_map(|d| inspect::inspect_certificate(d).ok().map(|i| i.subject))
+                .collect(),
             _ => Vec::new(),
         };
         let org_domain = self
@@ -266,15 +263,6 @@ impl Workspace {
             }),
             info,
         })
-    }
-
-    fn issuing_root_subject(&self, top: &[u8]) -> Option<String> {
-        let top = inspect::inspect_certificate(top).ok()?;
-        self.store
-            .trusted_roots()
-            .iter()
-            .find(|r| r.info.subject == top.issuer)
-            .map(|r| r.info.subject.clone())
     }
 
     /// Inspects a certificate of the store (ours or a trusted root) by thumbprint.

@@ -2,7 +2,7 @@
 //! sends one queue operation (a RON line) and reads one reply (a RON line). Only the local
 //! user can reach it (mode 0600).
 
-use super::{QueueOp, QueueReply, Services, apply_queue_op, delivery, inbound::now_ms};
+use super::{QueueOp, QueueReply, Services, run_queue_op};
 use crate::store::DataDir;
 use std::path::Path;
 use std::sync::Arc;
@@ -26,8 +26,14 @@ pub fn start(dir: &DataDir, svc: Arc<Services>) -> Option<tokio::task::JoinHandl
     let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
     Some(tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // E.g. out of file descriptors: pause rather than spin.
+                    tracing::warn!("control socket accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
             };
             let svc = svc.clone();
             tokio::spawn(async move {
@@ -37,14 +43,7 @@ pub fn start(dir: &DataDir, svc: Arc<Services>) -> Option<tokio::task::JoinHandl
                     return;
                 };
                 let reply = match ron::from_str::<QueueOp>(&line) {
-                    Ok(op) => {
-                        let run = svc.config();
-                        let (answer, changes) =
-                            apply_queue_op(&mut svc.queue.lock(), &run, &op, now_ms());
-                        delivery::persist(&svc, &run, changes).await;
-                        svc.queue.notify.notify_one();
-                        answer
-                    }
+                    Ok(op) => run_queue_op(&svc, &op).await,
                     Err(e) => QueueReply::Error(format!("bad request: {e}")),
                 };
                 let text = ron::to_string(&reply).unwrap_or_else(|e| format!("Error(\"{e}\")"));

@@ -2,11 +2,10 @@
 //! work to local delivery and to outbound sessions, and the bookkeeping after each job —
 //! states saved, finished messages removed, tracking events, NDRs and delay notices.
 
-use super::Services;
-use super::config::RunConfig;
-use super::inbound::now_ms;
+use super::config::{RunConfig, SendRuntime};
 use super::outbound::{RemoteJob, deliver as deliver_remote};
 use super::queue::{Changes, Job, Notice, Outcome, QueueCore, QueueKey, Timing};
+use super::{Services, now_ms};
 use crate::policy::outbound::requirement;
 use crate::smtp::address::ReversePath;
 use crate::smtp::dsn::{self, DsnInput, DsnKind, DsnRecipient};
@@ -19,18 +18,62 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
+/// Stripes of the lock that orders state writes of one message (see [`QueueHandle::write`]).
+const SAVE_STRIPES: usize = 16;
+
 /// The queue: in memory over the durable spool.
 pub struct QueueHandle {
     pub core: Mutex<QueueCore>,
     pub spool: Arc<Spool>,
     pub notify: Notify,
+    /// Held while a message's state is read from `core` and written (by a hash of its id).
+    save_order: [Mutex<()>; SAVE_STRIPES],
 }
 
 impl QueueHandle {
+    pub fn new(core: QueueCore, spool: Arc<Spool>) -> QueueHandle {
+        QueueHandle {
+            core: Mutex::new(core),
+            spool,
+            notify: Notify::new(),
+            save_order: Default::default(),
+        }
+    }
+
     pub fn lock(&self) -> std::sync::MutexGuard<'_, QueueCore> {
         match self.core.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
+        }
+    }
+
+    fn order(&self, id: &str) -> std::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut h);
+        let m = &self.save_order[(h.finish() as usize) % SAVE_STRIPES];
+        m.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the states of `save` and removes `done` from the spool (blocking). Two jobs of
+    /// one message (different next hops) may report at once: each write takes the message's
+    /// newest state under its stripe lock, so an older state never overwrites a newer one, and
+    /// a message no longer queued is not written back.
+    fn write(&self, save: &[String], done: &[String]) {
+        for id in save {
+            let _order = self.order(id);
+            let Some(state) = self.lock().get(id).map(|e| e.state.clone()) else {
+                continue;
+            };
+            if let Err(e) = self.spool.save_state(id, &state) {
+                tracing::error!("queue state of {id} could not be saved: {e}");
+            }
+        }
+        for id in done {
+            let _order = self.order(id);
+            if let Err(e) = self.spool.remove(id) {
+                tracing::error!("finished message {id} could not be removed from the spool: {e}");
+            }
         }
     }
 
@@ -62,22 +105,10 @@ pub async fn persist(svc: &Arc<Services>, run: &Arc<RunConfig>, changes: Changes
     for n in changes.notices {
         send_notice(svc, run, n).await;
     }
-    let spool = svc.queue.spool.clone();
-    let save = changes.save;
+    let queue = svc.queue.clone();
+    let save: Vec<String> = changes.save.into_iter().map(|(id, _)| id).collect();
     let done = changes.done;
-    let _ = tokio::task::spawn_blocking(move || {
-        for (id, st) in save {
-            if let Err(e) = spool.save_state(&id, &st) {
-                tracing::error!("queue state of {id} could not be saved: {e}");
-            }
-        }
-        for id in done {
-            if let Err(e) = spool.remove(&id) {
-                tracing::error!("finished message {id} could not be removed from the spool: {e}");
-            }
-        }
-    })
-    .await;
+    let _ = tokio::task::spawn_blocking(move || queue.write(&save, &done)).await;
 }
 
 /// Builds and queues an NDR or delay notice; never for the null sender.
@@ -256,7 +287,7 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                     "message {id} cannot be read from the spool and is quarantined: {reason}"
                 );
                 let _ = tokio::task::spawn_blocking(move || spool.quarantine(&id, &reason)).await;
-                svc.queue.lock().remove(&env.id, false, now_ms());
+                svc.queue.lock().remove(&env.id, false);
             }
             Err(e) => tracing::error!("spool read task failed: {e}"),
         }
@@ -326,21 +357,17 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
             connection_failure = true;
         }
         QueueKey::Remote { connector, domain } => {
-            let Some(sc) = run.send.iter().find(|s| &s.name == connector) else {
-                queue_error = Some(format!(
-                    "451 4.4.0 send connector '{connector}' no longer exists"
-                ));
-                finish(&svc, &run, &job, outcomes, queue_error, true).await;
-                return;
+            let sc = match send_connector(&run, connector) {
+                Ok(sc) => sc,
+                Err(why) => {
+                    finish(&svc, &run, &job, outcomes, Some(why), true).await;
+                    return;
+                }
             };
             let req = requirement(domain, sc.index, &run.checked);
             let result = deliver_remote(RemoteJob {
                 run: run.clone(),
-                connector: run
-                    .send
-                    .iter()
-                    .position(|s| s.index == sc.index)
-                    .unwrap_or(0),
+                connector: sc,
                 domain: domain.clone(),
                 requirement: req,
                 messages: loaded.clone(),
@@ -405,6 +432,15 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
     finish(&svc, &run, &job, outcomes, queue_error, connection_failure).await;
 }
 
+/// The send connector a remote queue names, or the deferral when it is gone (the settings
+/// changed): never another connector in its place (another certificate, other smart hosts).
+fn send_connector<'a>(run: &'a RunConfig, name: &str) -> Result<&'a SendRuntime, String> {
+    run.send
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| format!("451 4.4.0 send connector '{name}' no longer exists"))
+}
+
 async fn finish(
     svc: &Arc<Services>,
     run: &Arc<RunConfig>,
@@ -463,19 +499,20 @@ pub async fn scheduler(svc: Arc<Services>) {
                 .map(|s| s.settings.smtp_max_messages_per_connection as usize)
                 .unwrap_or(20)
         };
-        let (jobs, changes) = svc
+        let due = svc
             .queue
             .lock()
             .take_due(now, &run.checked, &timing, per_conn);
-        persist(&svc, &run, changes).await;
-        for job in jobs {
+        persist(&svc, &run, due.changes).await;
+        for job in due.jobs {
             let (svc2, run2) = (svc.clone(), run.clone());
             svc.jobs
                 .spawn(async move { run_job(svc2, run2, job).await });
         }
         publish_queues(&svc, &run);
-        let next = svc.queue.lock().next_due();
-        let wait = match next {
+        // Only what would be handed out counts (not a suspended queue's mail); accepted
+        // messages, job reports and queue operations wake the scheduler.
+        let wait = match due.next_wake {
             Some(t) if t <= now => std::time::Duration::from_millis(50),
             Some(t) => std::time::Duration::from_millis((t - now).clamp(10, 30_000) as u64),
             None => std::time::Duration::from_secs(30),
@@ -495,15 +532,45 @@ pub fn publish_queues(svc: &Services, run: &RunConfig) {
     let rows = core
         .queues(&run.checked, now)
         .into_iter()
-        .map(|q| super::monitor::QueueRow {
-            name: q.key.name(),
-            status: q.status.to_string(),
-            messages: q.messages,
-            next_retry: q.next_retry,
-            last_error: q.last_error,
-        })
+        .map(Into::into)
         .collect();
     let n = core.len();
     drop(core);
     svc.live.set_queues(rows, n);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::{self, Workspace};
+    use crate::store::DataDir;
+    use time::OffsetDateTime;
+
+    fn run_config(tmp: &std::path::Path) -> RunConfig {
+        let dir = DataDir::new(tmp);
+        let now = OffsetDateTime::now_utc();
+        admin::init(&dir, "Contoso", "mail.contoso.test", "contoso.test", now).unwrap();
+        let mut ws = Workspace::open(&dir).unwrap();
+        let mut second = ws.settings.send_connectors[0].clone();
+        second.name = "Partners".into();
+        ws.settings.send_connectors.push(second);
+        RunConfig::build(&ws, now).unwrap()
+    }
+
+    /// A queue's connector is found by name, never replaced by another one.
+    #[test]
+    fn a_queue_uses_its_own_send_connector_or_waits() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = run_config(tmp.path());
+        for name in ["Outbound", "Partners"] {
+            assert_eq!(
+                send_connector(&run, name).map(|s| s.name.as_str()),
+                Ok(name)
+            );
+        }
+        assert_eq!(
+            send_connector(&run, "Gone").map(|s| s.name.as_str()),
+            Err("451 4.4.0 send connector 'Gone' no longer exists".to_string())
+        );
+    }
 }

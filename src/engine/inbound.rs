@@ -5,16 +5,16 @@
 //! accepted message made ready for the queue: forged `X-Mailflow-*` headers stripped, Domain
 //! Secure marking added, a `Received:` line with the TLS facts prepended.
 
-use super::Services;
 use super::config::{ReceiveRuntime, RunConfig};
 use super::protolog::{LogKind, SessionLog};
 use super::stream::Conn;
-use crate::config::{AuthMechanism as ConnectorAuth, ProtocolLoggingLevel};
+use super::{Services, now_ms};
+use crate::config::{AuthMechanism as ConnectorAuth, ProtocolLoggingLevel, domain};
 use crate::pki::chain::Purpose;
 use crate::policy::classify::hop_status;
 use crate::policy::inbound::{ClientCertificate, InboundTls, SenderVerdict, sender_verdict};
 use crate::policy::submission::{Identity, recipient_decision, sender_allowed};
-use crate::policy::trust::{TrustContext, evaluate};
+use crate::policy::trust::{PeerEvaluation, TrustContext, evaluate};
 use crate::smtp::address::{Mailbox, ReversePath};
 use crate::smtp::command::{BodyType, MailParams};
 use crate::smtp::envelope::{Envelope, new_message_id};
@@ -31,14 +31,14 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-pub(crate) fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
 /// The TLS state of a session, once STARTTLS succeeded.
 struct TlsState {
     facts: TlsFacts,
-    chain: Vec<Vec<u8>>,
+    /// The trust the handshake gave (`facts.trust` is Verified only for a partner's transaction).
+    base_trust: TrustLevel,
+    /// The client certificate as evaluated once at STARTTLS (chain and Direct Trust pins);
+    /// each MAIL FROM from a listed domain adds only that domain's part (names, anchors).
+    client: Option<PeerEvaluation>,
 }
 
 /// The relay's policy for one session.
@@ -78,22 +78,26 @@ impl SessionPolicy for InboundPolicy<'_> {
         from: &ReversePath,
         _: &MailParams,
     ) -> Result<(), Reply> {
-        // The identity is re-evaluated for every transaction.
+        // The identity is re-evaluated for every transaction (DESIGN §2: reset before the next
+        // MAIL FROM), and with it the trust recorded for the message.
         self.identity = self.base_identity();
         self.rejection = None;
-        let client_certificate = self.tls.as_ref().and_then(|t| {
-            let eval = evaluate(
-                &t.chain,
-                Purpose::Client,
-                &self.trust_context(),
-                from.domain(),
-            )?;
-            Some(ClientCertificate {
+        if let Some(t) = self.tls.as_mut() {
+            t.facts.trust = t.base_trust;
+        }
+        // Only a sender on the receive list is judged on its certificate.
+        let listed = from
+            .domain()
+            .and_then(|d| domain::normalize(d).ok())
+            .filter(|d| self.run.checked.receive_domain_secure.contains(d));
+        let client_certificate = match (&listed, &self.tls) {
+            (Some(d), Some(t)) => t.client.as_ref().map(|eval| ClientCertificate {
                 names: eval.certificate.names.clone(),
-                chain: eval.chain.clone(),
+                chain: eval.chain_for(d, &self.run.checked.settings.partner_anchors),
                 pinned: eval.pinned.is_some(),
-            })
-        });
+            }),
+            _ => None,
+        };
         let facts = InboundTls {
             connector_domain_secure: self.rc.settings.domain_secure_enabled,
             starttls_advertised: self.rc.tls.is_some()
@@ -356,7 +360,11 @@ async fn session(
                         r.client_certificate =
                             facts.peer_certificate.as_ref().map(|c| c.subject.clone());
                     });
-                    policy.tls = Some(TlsState { facts, chain });
+                    policy.tls = Some(TlsState {
+                        base_trust: facts.trust,
+                        facts,
+                        client: eval,
+                    });
                     conn = Some(Conn::ServerTls(Box::new(tls)));
                     server.tls_established();
                 }

@@ -23,7 +23,7 @@ use crate::store::spool::Spool;
 use crate::store::tracking::TrackingWriter;
 use config::RunConfig;
 use delivery::QueueHandle;
-use monitor::{ListenerRow, Live, Snapshot};
+use monitor::{ListenerRow, Live, QueueRow, Snapshot};
 use queue::{QueueCore, QueueKey};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -161,16 +161,6 @@ pub enum QueueOp {
     Remove { target: String, ndr: bool },
 }
 
-/// A queue as reported.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct QueueRowOut {
-    pub name: String,
-    pub status: String,
-    pub messages: usize,
-    pub next_retry: Option<i64>,
-    pub last_error: Option<String>,
-}
-
 /// A queued message as reported.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MessageRowOut {
@@ -189,10 +179,32 @@ pub struct MessageRowOut {
 /// The answer to a queue operation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum QueueReply {
-    Queues(Vec<QueueRowOut>),
+    Queues(Vec<QueueRow>),
     Messages(Vec<MessageRowOut>),
     Done(String),
     Error(String),
+}
+
+/// The time now in unix milliseconds, as the queue, tracking and the monitor keep it.
+pub(crate) fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// What the target of a queue operation names: a queued message first (by its id), otherwise
+/// a queue (by its name). Message ids never parse as queue names, so the order only matters
+/// for targets that are neither.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Target {
+    Message(String),
+    Queue(QueueKey),
+}
+
+fn target_of(core: &QueueCore, target: &str) -> Option<Target> {
+    if core.get(target).is_some() {
+        Some(Target::Message(target.to_string()))
+    } else {
+        QueueKey::parse(target).map(Target::Queue)
+    }
 }
 
 /// Applies a queue operation to a queue core; returns the reply and what to persist.
@@ -204,19 +216,13 @@ pub fn apply_queue_op(
 ) -> (QueueReply, queue::Changes) {
     let checked = &run.checked;
     let none = queue::Changes::default;
-    let is_id = |t: &str| core.get(t).is_some();
+    let neither = |t: &str| QueueReply::Error(format!("'{t}' is neither a queue nor a message id"));
     match op {
         QueueOp::List => {
             let rows = core
                 .queues(checked, now)
                 .into_iter()
-                .map(|q| QueueRowOut {
-                    name: q.key.name(),
-                    status: q.status.to_string(),
-                    messages: q.messages,
-                    next_retry: q.next_retry,
-                    last_error: q.last_error,
-                })
+                .map(QueueRow::from)
                 .collect();
             (QueueReply::Queues(rows), none())
         }
@@ -275,38 +281,30 @@ pub fn apply_queue_op(
         QueueOp::Suspend { target } | QueueOp::Resume { target } => {
             let suspend = matches!(op, QueueOp::Suspend { .. });
             let word = if suspend { "suspended" } else { "resumed" };
-            if is_id(target) {
-                let ch = core
-                    .set_message_suspended(target, suspend)
-                    .unwrap_or_default();
-                (QueueReply::Done(format!("message {target} {word}")), ch)
-            } else if let Some(k) = QueueKey::parse(target) {
-                core.set_queue_suspended(&k, suspend);
-                (
-                    QueueReply::Done(format!("queue '{}' {word}", k.name())),
-                    none(),
-                )
-            } else {
-                (
-                    QueueReply::Error(format!("'{target}' is neither a queue nor a message id")),
-                    none(),
-                )
+            match target_of(core, target) {
+                Some(Target::Message(id)) => {
+                    let ch = core.set_message_suspended(&id, suspend).unwrap_or_default();
+                    (QueueReply::Done(format!("message {id} {word}")), ch)
+                }
+                Some(Target::Queue(k)) => {
+                    core.set_queue_suspended(&k, suspend);
+                    (
+                        QueueReply::Done(format!("queue '{}' {word}", k.name())),
+                        none(),
+                    )
+                }
+                None => (neither(target), none()),
             }
         }
         QueueOp::Remove { target, ndr } => {
-            let ids = if is_id(target) {
-                vec![target.clone()]
-            } else if let Some(k) = QueueKey::parse(target) {
-                core.queue_ids(&k, checked)
-            } else {
-                return (
-                    QueueReply::Error(format!("'{target}' is neither a queue nor a message id")),
-                    none(),
-                );
+            let ids = match target_of(core, target) {
+                Some(Target::Message(id)) => vec![id],
+                Some(Target::Queue(k)) => core.queue_ids(&k, checked),
+                None => return (neither(target), none()),
             };
             let mut all = queue::Changes::default();
             for id in &ids {
-                if let Some(ch) = core.remove(id, *ndr, now) {
+                if let Some(ch) = core.remove(id, *ndr) {
                     all.done.extend(ch.done);
                     all.notices.extend(ch.notices);
                 }
@@ -318,6 +316,17 @@ pub fn apply_queue_op(
             )
         }
     }
+}
+
+/// Runs a queue operation on the running relay (console, control socket): applies it, saves
+/// what changed, wakes the scheduler and refreshes the queues in the live snapshot.
+pub async fn run_queue_op(svc: &Arc<Services>, op: &QueueOp) -> QueueReply {
+    let run = svc.config();
+    let (answer, changes) = apply_queue_op(&mut svc.queue.lock(), &run, op, now_ms());
+    delivery::persist(svc, &run, changes).await;
+    svc.queue.notify.notify_one();
+    delivery::publish_queues(svc, &run);
+    answer
 }
 
 /// Something the console should show (the engine's side of the UI channel).
@@ -436,11 +445,7 @@ impl EngineHandle {
                         live: live2.clone(),
                         log: protolog::ProtocolLog::start(data_dir.logs()),
                         tracking,
-                        queue: Arc::new(QueueHandle {
-                            core: Mutex::new(core),
-                            spool,
-                            notify: tokio::sync::Notify::new(),
-                        }),
+                        queue: Arc::new(QueueHandle::new(core, spool)),
                         shutdown: stop_rx,
                         limits: Limits::default(),
                         jobs: Arc::new(Tasks::default()),
@@ -478,17 +483,7 @@ impl EngineHandle {
                                 }
                             }
                             Cmd::Queue(op, reply) => {
-                                let run = svc.config();
-                                let (answer, changes) = apply_queue_op(
-                                    &mut svc.queue.lock(),
-                                    &run,
-                                    &op,
-                                    inbound::now_ms(),
-                                );
-                                delivery::persist(&svc, &run, changes).await;
-                                svc.queue.notify.notify_one();
-                                delivery::publish_queues(&svc, &run);
-                                let _ = reply.send(answer);
+                                let _ = reply.send(run_queue_op(&svc, &op).await);
                             }
                             Cmd::Probe {
                                 target,
@@ -693,14 +688,16 @@ async fn accept_loop(listener: tokio::net::TcpListener, binding: SocketAddr, svc
 /// locked meanwhile, so a relay cannot start in between).
 pub fn offline_queue_op(ws: &Workspace, op: &QueueOp) -> Result<QueueReply, String> {
     let _lock = lock_data_dir(&ws.dir)?;
-    if matches!(op, QueueOp::Suspend { target } | QueueOp::Resume { target } if QueueKey::parse(target).is_some() && target.len() != 36)
-    {
-        return Err("queues exist only while the relay runs: start it (`mailflow serve` or the console), or suspend single messages by id".into());
-    }
     let run = RunConfig::build(ws, time::OffsetDateTime::now_utc())?;
     let spool = Spool::open(ws.dir.spool()).map_err(|e| e.to_string())?;
     let (mut core, _) = load_queue(&spool)?;
-    let (reply, changes) = apply_queue_op(&mut core, &run, op, inbound::now_ms());
+    // A queue's suspension lives in the running relay only: it would be lost here.
+    if let QueueOp::Suspend { target } | QueueOp::Resume { target } = op
+        && let Some(Target::Queue(_)) = target_of(&core, target)
+    {
+        return Err("queues exist only while the relay runs: start it (`mailflow serve` or the console), or suspend single messages by id".into());
+    }
+    let (reply, changes) = apply_queue_op(&mut core, &run, op, now_ms());
     for (id, st) in &changes.save {
         spool.save_state(id, st).map_err(|e| e.to_string())?;
     }
@@ -742,4 +739,49 @@ pub fn probe_now(
         .build()
         .map_err(|e| e.to_string())?;
     Ok(rt.block_on(probe::probe(&run, target, domain, None)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::DataDir;
+
+    /// Regression: a queue name of 36 characters (the length of a message id) slipped past the
+    /// "queues exist only while the relay runs" check, and its suspension was silently lost.
+    #[test]
+    fn a_queue_is_never_taken_for_a_message_id_whatever_its_length() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path());
+        let now = time::OffsetDateTime::now_utc();
+        crate::admin::init(&dir, "Contoso", "mail.contoso.test", "contoso.test", now).unwrap();
+        let ws = Workspace::open(&dir).unwrap();
+        let queue = "woodgrove-partners.test via Outbound";
+        assert_eq!(queue.len(), 36);
+        for op in [
+            QueueOp::Suspend {
+                target: queue.into(),
+            },
+            QueueOp::Resume {
+                target: queue.into(),
+            },
+        ] {
+            let err = offline_queue_op(&ws, &op).unwrap_err();
+            assert!(
+                err.contains("queues exist only while the relay runs"),
+                "{err}"
+            );
+        }
+        // An id that is not queued is neither.
+        let id = crate::smtp::envelope::new_message_id([7; 16]);
+        match offline_queue_op(&ws, &QueueOp::Suspend { target: id }) {
+            Ok(QueueReply::Error(e)) => assert!(e.contains("neither a queue nor a message id")),
+            other => panic!("{other:?}"),
+        }
+        let core = QueueCore::default();
+        assert_eq!(
+            target_of(&core, queue),
+            Some(Target::Queue(QueueKey::parse(queue).unwrap()))
+        );
+        assert_eq!(target_of(&core, "nonsense"), None);
+    }
 }

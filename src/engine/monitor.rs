@@ -2,7 +2,10 @@
 //! state, TLS, client certificate, bytes, age, a short redacted transcript), counters, queues
 //! and per-minute history. The engine updates it; the console copies it whole each frame.
 
+use super::now_ms;
+use super::queue::QueueInfo;
 use crate::smtp::evidence::{Direction, SecurityStatus};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -63,7 +66,8 @@ pub struct MinutePoint {
     pub plaintext: u64,
 }
 
-#[derive(Clone, Debug)]
+/// A queue as the console, `mailflow queue list` and the control socket show it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct QueueRow {
     pub name: String,
     pub status: String,
@@ -71,6 +75,18 @@ pub struct QueueRow {
     /// Unix milliseconds.
     pub next_retry: Option<i64>,
     pub last_error: Option<String>,
+}
+
+impl From<QueueInfo> for QueueRow {
+    fn from(q: QueueInfo) -> QueueRow {
+        QueueRow {
+            name: q.key.name(),
+            status: q.status.to_string(),
+            messages: q.messages,
+            next_retry: q.next_retry,
+            last_error: q.last_error,
+        }
+    }
 }
 
 /// The whole live state.
@@ -104,10 +120,6 @@ struct Inner {
 pub struct Live {
     inner: Arc<Mutex<Inner>>,
     waker: Option<Arc<dyn Fn() + Send + Sync>>,
-}
-
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 impl Live {

@@ -34,9 +34,10 @@ use tokio::net::TcpStream;
 pub type OutMessage = (Arc<Envelope>, Vec<String>, Arc<Vec<u8>>);
 
 /// What a delivery job needs.
-pub struct RemoteJob {
+pub struct RemoteJob<'a> {
     pub run: Arc<RunConfig>,
-    pub connector: usize,
+    /// The send connector of the queue, looked up once by name.
+    pub connector: &'a SendRuntime,
     pub domain: String,
     pub requirement: TlsRequirement,
     /// Each message with its recipients for this job and its bytes.
@@ -60,19 +61,89 @@ pub struct RemoteResult {
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-struct Session {
+/// One client SMTP connection, shared by delivery and the connectivity probe: commands written
+/// and replies read through the sans-I/O reply reader under a timeout, STARTTLS with the
+/// injection check, each line noted in the protocol log and the live transcript when given.
+pub(crate) struct Session {
     conn: Option<Conn>,
     reader: ReplyReader,
     buf: Vec<u8>,
     timeout: Duration,
-    log: SessionLog,
-    live: Live,
-    live_id: u64,
+    log: Option<SessionLog>,
+    /// The console's live view of the session, and its row.
+    live: Option<(Live, u64)>,
+    /// `host:port`, for messages.
     host: String,
 }
 
+/// How a STARTTLS went.
+pub(crate) enum StartTls {
+    /// The server answered STARTTLS with something else than 220: still plaintext.
+    Refused(Reply),
+    /// TLS is up; the server's certificate chain, leaf first.
+    Established(Vec<Vec<u8>>),
+    /// The handshake failed or timed out: the connection cannot be used any more.
+    HandshakeFailed(String),
+}
+
+/// Why a STARTTLS could not be tried.
+pub(crate) enum StartTlsError {
+    /// Writing STARTTLS or reading its reply failed.
+    Io(String),
+    /// The server sent more after its 220 (CVE-2011-0411): the connection must be dropped.
+    Injection(String),
+    /// No usable TLS server name, or the connection is not plaintext.
+    Setup(String),
+}
+
+/// The address to connect to for a smart host (IPv6 in brackets).
+pub(crate) fn connect_address(host: &SmartHost) -> String {
+    if host.host.contains(':') {
+        format!("[{}]:{}", host.host, host.port)
+    } else {
+        host.to_string()
+    }
+}
+
 impl Session {
-    async fn send(&mut self, data: &[u8], logged: Option<&str>) -> Result<(), String> {
+    pub(crate) fn new(
+        tcp: TcpStream,
+        host: String,
+        timeout: Duration,
+        log: Option<SessionLog>,
+        live: Option<(Live, u64)>,
+    ) -> Session {
+        Session {
+            conn: Some(Conn::Plain(tcp)),
+            reader: ReplyReader::default(),
+            buf: vec![0u8; 16 * 1024],
+            timeout,
+            log,
+            live,
+            host,
+        }
+    }
+
+    /// Notes an event in the protocol log.
+    fn event(&mut self, event: char, data: &str, context: &str) {
+        if let Some(log) = self.log.as_mut() {
+            log.event(event, data, context);
+        }
+    }
+
+    fn live_update(&self, f: impl FnOnce(&mut super::monitor::SessionRow)) {
+        if let Some((live, id)) = &self.live {
+            live.update(*id, f);
+        }
+    }
+
+    fn transcript(&self, line: String) {
+        if let Some((live, id)) = &self.live {
+            live.transcript(*id, line);
+        }
+    }
+
+    pub(crate) async fn send(&mut self, data: &[u8], logged: Option<&str>) -> Result<(), String> {
         let conn = self.conn.as_mut().ok_or("the connection is closed")?;
         tokio::time::timeout(self.timeout, async {
             conn.write_all(data).await?;
@@ -86,24 +157,23 @@ impl Session {
             )
         })?
         .map_err(|e| format!("writing to {} failed: {e}", self.host))?;
-        self.live
-            .update(self.live_id, |s| s.bytes_out += data.len() as u64);
+        self.live_update(|s| s.bytes_out += data.len() as u64);
         if let Some(text) = logged {
             for line in text.lines() {
-                self.log.event('>', line, "");
-                self.live.transcript(self.live_id, format!("> {line}"));
+                self.event('>', line, "");
+                self.transcript(format!("> {line}"));
             }
         }
         Ok(())
     }
 
-    async fn reply(&mut self) -> Result<Reply, String> {
+    pub(crate) async fn reply(&mut self) -> Result<Reply, String> {
         loop {
             match self.reader.next_reply() {
                 Ok(Some(r)) => {
                     let line = r.one_line();
-                    self.log.event('<', &line, "");
-                    self.live.transcript(self.live_id, format!("< {line}"));
+                    self.event('<', &line, "");
+                    self.transcript(format!("< {line}"));
                     return Ok(r);
                 }
                 Ok(None) => {}
@@ -117,14 +187,80 @@ impl Session {
             if n == 0 {
                 return Err(format!("{} closed the connection", self.host));
             }
-            self.live.update(self.live_id, |s| s.bytes_in += n as u64);
+            self.live_update(|s| s.bytes_in += n as u64);
             self.reader.push(&self.buf[..n]);
         }
     }
 
-    async fn command(&mut self, line: &str) -> Result<Reply, String> {
+    pub(crate) async fn command(&mut self, line: &str) -> Result<Reply, String> {
         self.send(line.as_bytes(), Some(line.trim_end())).await?;
         self.reply().await
+    }
+
+    /// Sends STARTTLS and, on 220, makes the TLS handshake as `client_tls` says, for
+    /// `server_name`. Nothing the server sent before the handshake is ever read as if it came
+    /// through TLS (CVE-2011-0411, client side): such bytes are an error.
+    pub(crate) async fn starttls(
+        &mut self,
+        client_tls: Arc<rustls::ClientConfig>,
+        server_name: &str,
+    ) -> Result<StartTls, StartTlsError> {
+        let r = self
+            .command("STARTTLS\r\n")
+            .await
+            .map_err(StartTlsError::Io)?;
+        if r.code != 220 {
+            return Ok(StartTls::Refused(r));
+        }
+        if self.reader.buffered() > 0 {
+            return Err(StartTlsError::Injection(format!(
+                "{} sent data after its STARTTLS reply (STARTTLS injection); connection dropped",
+                self.host
+            )));
+        }
+        let name =
+            rustls::pki_types::ServerName::try_from(server_name.to_string()).map_err(|_| {
+                StartTlsError::Setup(format!("{server_name} is not a valid TLS server name"))
+            })?;
+        let Some(Conn::Plain(tcp)) = self.conn.take() else {
+            return Err(StartTlsError::Setup(
+                "STARTTLS on a connection that is not plaintext".into(),
+            ));
+        };
+        let connector = tokio_rustls::TlsConnector::from(client_tls);
+        let why = match tokio::time::timeout(self.timeout, connector.connect(name, tcp)).await {
+            Ok(Ok(tls)) => {
+                let chain = super::tls::peer_chain(tls.get_ref().1);
+                self.conn = Some(Conn::ClientTls(Box::new(tls)));
+                return Ok(StartTls::Established(chain));
+            }
+            Ok(Err(e)) => format!("TLS handshake with {} failed: {e}", self.host),
+            Err(_) => format!("TLS handshake with {} timed out", self.host),
+        };
+        self.event('*', &why, "TLS");
+        Ok(StartTls::HandshakeFailed(why))
+    }
+
+    /// The TLS facts of the connection (None before TLS) with the judgment of the peer.
+    pub(crate) fn tls_facts(
+        &self,
+        peer: Option<crate::smtp::evidence::PeerCertificate>,
+        trust: TrustLevel,
+        detail: Option<String>,
+    ) -> Option<crate::smtp::evidence::TlsFacts> {
+        match &self.conn {
+            Some(Conn::ClientTls(tls)) => {
+                Some(super::tls::facts(tls.get_ref().1, peer, trust, detail))
+            }
+            _ => None,
+        }
+    }
+
+    /// Closes the connection (TLS close_notify when TLS).
+    pub(crate) async fn close(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), c.shutdown()).await;
+        }
     }
 }
 
@@ -133,14 +269,8 @@ fn deferral(code: &str, reason: &str) -> String {
 }
 
 /// Delivers the job's messages, trying smart hosts in order.
-pub async fn deliver(job: RemoteJob) -> RemoteResult {
-    let sc = &job.run.send[job.connector.min(job.run.send.len().saturating_sub(1))];
-    if job.run.send.is_empty() {
-        return RemoteResult {
-            error: Some("no send connector".into()),
-            ..Default::default()
-        };
-    }
+pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
+    let sc = job.connector;
     if let TlsRequirement::Refuse { reason } = &job.requirement {
         return RemoteResult {
             error: Some(deferral("4.7.3", reason)),
@@ -228,18 +358,14 @@ enum Attempt {
     },
 }
 
-async fn attempt(job: &RemoteJob, sc: &SendRuntime, host: &SmartHost, no_tls: bool) -> Attempt {
+async fn attempt(job: &RemoteJob<'_>, sc: &SendRuntime, host: &SmartHost, no_tls: bool) -> Attempt {
     let target = host.to_string();
     let fail = |reason: String, connected: bool| Attempt::Failed {
         reason,
         connected,
         hop: None,
     };
-    let addr = if host.host.contains(':') {
-        format!("[{}]:{}", host.host, host.port)
-    } else {
-        target.clone()
-    };
+    let addr = connect_address(host);
     let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addr)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
@@ -277,29 +403,24 @@ async fn attempt(job: &RemoteJob, sc: &SendRuntime, host: &SmartHost, no_tls: bo
         remote: remote.clone(),
         sequence: 0,
     };
-    let mut s = Session {
-        conn: Some(Conn::Plain(tcp)),
-        reader: ReplyReader::default(),
-        buf: vec![0u8; 16 * 1024],
-        timeout: sc.settings.connection_inactivity_timeout.as_duration(),
-        log,
-        live: job.live.clone(),
-        live_id,
-        host: target.clone(),
-    };
-    s.log.event('+', "", "");
+    let mut s = Session::new(
+        tcp,
+        target.clone(),
+        sc.settings.connection_inactivity_timeout.as_duration(),
+        Some(log),
+        Some((job.live.clone(), live_id)),
+    );
+    s.event('+', "", "");
     let out = run_session(job, sc, host, no_tls, &mut s, &local, &remote).await;
-    s.log.event('-', "", "");
-    if let Some(mut c) = s.conn.take() {
-        let _ = tokio::time::timeout(Duration::from_secs(2), c.shutdown()).await;
-    }
+    s.event('-', "", "");
+    s.close().await;
     job.live.close_session(live_id);
     out
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn run_session(
-    job: &RemoteJob,
+    job: &RemoteJob<'_>,
     sc: &SendRuntime,
     host: &SmartHost,
     no_tls: bool,
@@ -330,7 +451,7 @@ async fn run_session(
     let req = &job.requirement;
     let mut hop = HopEvidence {
         direction: Direction::Outbound,
-        time: (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+        time: super::now_ms(),
         connector: sc.name.clone(),
         local: local.to_string(),
         remote: remote.to_string(),
@@ -352,107 +473,71 @@ async fn run_session(
                 );
             }
         } else {
-            let r = match s.command("STARTTLS\r\n").await {
-                Ok(r) => r,
-                Err(e) => return failed(deferral("4.4.2", &e), None),
-            };
-            if r.code != 220 {
-                if req.mandatory() {
-                    let _ = s.command("QUIT\r\n").await;
-                    return failed(
-                        deferral(
-                            "4.7.4",
-                            &format!("{target} refused to start TLS: {}", r.one_line()),
-                        ),
-                        Some(hop),
-                    );
+            match s.starttls(sc.client_tls.clone(), &host.host).await {
+                Err(StartTlsError::Io(e)) => return failed(deferral("4.4.2", &e), None),
+                Err(StartTlsError::Injection(why)) => {
+                    s.event('*', &why, "CVE-2011-0411");
+                    return failed(deferral("4.7.0", &why), Some(hop));
                 }
-                // Opportunistic: carry on in plaintext on this connection.
-                hop.policy = format!("{} (STARTTLS refused: {})", req.describe(), r.one_line());
-            } else {
-                // CVE-2011-0411 (client side): nothing the server sent before the handshake may be read as if it came through TLS.
-                if s.reader.buffered() > 0 {
-                    return failed(
-                        deferral(
-                            "4.7.0",
-                            &format!(
-                                "{target} sent data after its STARTTLS reply (STARTTLS injection); connection dropped"
-                            ),
-                        ),
-                        Some(hop),
-                    );
-                }
-                let Some(Conn::Plain(tcp)) = s.conn.take() else {
-                    return failed("internal: connection state".into(), None);
-                };
-                let connector = tokio_rustls::TlsConnector::from(sc.client_tls.clone());
-                let server_name = match rustls::pki_types::ServerName::try_from(host.host.clone()) {
-                    Ok(n) => n,
-                    Err(_) => {
+                Err(StartTlsError::Setup(why)) => return failed(why, None),
+                Ok(StartTls::Refused(r)) => {
+                    if req.mandatory() {
+                        let _ = s.command("QUIT\r\n").await;
                         return failed(
-                            format!("{} is not a valid TLS server name", host.host),
-                            None,
-                        );
-                    }
-                };
-                match tokio::time::timeout(s.timeout, connector.connect(server_name, tcp)).await {
-                    Ok(Ok(tls)) => {
-                        let chain = super::tls::peer_chain(tls.get_ref().1);
-                        let verdict = judge(&job.run, &job.requirement, &chain, &target);
-                        let facts = super::tls::facts(
-                            tls.get_ref().1,
-                            verdict.peer.clone(),
-                            verdict.trust,
-                            verdict.detail.clone(),
-                        );
-                        s.live.update(s.live_id, |row| {
-                            row.tls_version = Some(facts.version.clone());
-                            row.cipher = Some(facts.cipher.clone());
-                            row.client_certificate =
-                                facts.peer_certificate.as_ref().map(|p| p.subject.clone());
-                        });
-                        s.log.event(
-                            '*',
-                            &format!(
-                                "{} TLS connection established to {target}: {} with cipher {}",
-                                facts.trust, facts.version, facts.cipher
+                            deferral(
+                                "4.7.4",
+                                &format!("{target} refused to start TLS: {}", r.one_line()),
                             ),
-                            "TLS",
+                            Some(hop),
                         );
-                        s.conn = Some(Conn::ClientTls(Box::new(tls)));
-                        hop.security = hop_status(Some(&facts), verdict.authenticated);
-                        if verdict.authenticated {
-                            hop.auth_domain = verdict.auth_domain.clone();
-                            hop.auth_mechanism =
-                                verdict.mechanism.map(|m| m.header_value().to_string());
-                        }
-                        hop.tls = Some(facts);
-                        if let Some(reason) = verdict.refusal {
-                            // Not one SMTP command over a channel the policy does not accept.
-                            s.log.event('*', &reason, "policy");
-                            let _ = s.command("QUIT\r\n").await;
-                            return failed(deferral("4.7.5", &reason), Some(hop));
-                        }
-                        caps = match ehlo(s, &sc.fqdn).await {
-                            Ok(c) => c,
-                            Err(e) => return failed(e, Some(hop)),
-                        };
                     }
-                    Ok(Err(e)) => {
-                        let why = format!("TLS handshake with {target} failed: {e}");
-                        s.log.event('*', &why, "TLS");
-                        if req.mandatory() {
-                            return failed(deferral("4.7.5", &why), Some(hop));
-                        }
-                        return Attempt::RetryPlain(why);
+                    // Opportunistic: carry on in plaintext on this connection.
+                    hop.policy = format!("{} (STARTTLS refused: {})", req.describe(), r.one_line());
+                }
+                Ok(StartTls::HandshakeFailed(why)) => {
+                    if req.mandatory() {
+                        return failed(deferral("4.7.5", &why), Some(hop));
                     }
-                    Err(_) => {
-                        let why = format!("TLS handshake with {target} timed out");
-                        if req.mandatory() {
-                            return failed(deferral("4.7.5", &why), Some(hop));
-                        }
-                        return Attempt::RetryPlain(why);
+                    return Attempt::RetryPlain(why);
+                }
+                Ok(StartTls::Established(chain)) => {
+                    let verdict = judge(&job.run, &job.requirement, &chain, &target);
+                    let Some(facts) =
+                        s.tls_facts(verdict.peer.clone(), verdict.trust, verdict.detail.clone())
+                    else {
+                        return failed("internal: connection state".into(), None);
+                    };
+                    s.live_update(|row| {
+                        row.tls_version = Some(facts.version.clone());
+                        row.cipher = Some(facts.cipher.clone());
+                        row.client_certificate =
+                            facts.peer_certificate.as_ref().map(|p| p.subject.clone());
+                    });
+                    s.event(
+                        '*',
+                        &format!(
+                            "{} TLS connection established to {target}: {} with cipher {}",
+                            facts.trust, facts.version, facts.cipher
+                        ),
+                        "TLS",
+                    );
+                    hop.security = hop_status(Some(&facts), verdict.authenticated);
+                    if verdict.authenticated {
+                        hop.auth_domain = verdict.auth_domain.clone();
+                        hop.auth_mechanism =
+                            verdict.mechanism.map(|m| m.header_value().to_string());
                     }
+                    hop.tls = Some(facts);
+                    if let Some(reason) = verdict.refusal {
+                        // Not one SMTP command over a channel the policy does not accept.
+                        s.event('*', &reason, "policy");
+                        let _ = s.command("QUIT\r\n").await;
+                        return failed(deferral("4.7.5", &reason), Some(hop));
+                    }
+                    caps = match ehlo(s, &sc.fqdn).await {
+                        Ok(c) => c,
+                        Err(e) => return failed(e, Some(hop)),
+                    };
                 }
             }
         }
@@ -613,7 +698,7 @@ async fn transaction(
     }
     let payload = dot_stuff(body);
     s.send(&payload, None).await?;
-    s.log.event(
+    s.event(
         '>',
         &format!("<message data: {} octets>", payload.len()),
         "",

@@ -6,16 +6,14 @@
 //! after EHLO but QUIT.
 
 use super::config::RunConfig;
-use super::outbound::judge;
-use super::stream::Conn;
+use super::outbound::{Session, StartTls, StartTlsError, connect_address, judge};
+use crate::config::net::SmartHost;
 use crate::pki::inspect::{self, Finding, InspectContext};
 use crate::policy::outbound::TlsRequirement;
 use crate::smtp::client::Capabilities;
-use crate::smtp::evidence::TlsFacts;
-use crate::smtp::reply::{Reply, ReplyReader};
+use crate::smtp::evidence::{TlsFacts, TrustLevel};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One policy's verdict.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -53,40 +51,6 @@ pub struct ProbeReport {
     pub client_certificate: Option<String>,
 }
 
-async fn read_reply(
-    conn: &mut Conn,
-    reader: &mut ReplyReader,
-    t: Duration,
-) -> Result<Reply, String> {
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(r) = reader.next_reply().map_err(|e| e.to_string())? {
-            return Ok(r);
-        }
-        let n = tokio::time::timeout(t, conn.read(&mut buf))
-            .await
-            .map_err(|_| "no answer within the timeout".to_string())?
-            .map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("the server closed the connection".into());
-        }
-        reader.push(&buf[..n]);
-    }
-}
-
-async fn command(
-    conn: &mut Conn,
-    reader: &mut ReplyReader,
-    line: &str,
-    t: Duration,
-) -> Result<Reply, String> {
-    conn.write_all(line.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    conn.flush().await.map_err(|e| e.to_string())?;
-    read_reply(conn, reader, t).await
-}
-
 /// Probes `host:port` for `domain`, presenting the client certificate of send connector
 /// `connector` (by index into `run.send`; the first when None).
 pub async fn probe(
@@ -114,7 +78,15 @@ pub async fn probe(
         pass,
         reason,
     };
-    let tcp = match tokio::time::timeout(t, tokio::net::TcpStream::connect(target)).await {
+    let host = match SmartHost::parse(target, 25) {
+        Ok(h) => h,
+        Err(e) => {
+            report.error = Some(e);
+            return report;
+        }
+    };
+    let addr = connect_address(&host);
+    let tcp = match tokio::time::timeout(t, tokio::net::TcpStream::connect(&addr)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             report.error = Some(format!("connection to {target} failed: {e}"));
@@ -126,24 +98,24 @@ pub async fn probe(
         }
     };
     let _ = tcp.set_nodelay(true);
-    let mut conn = Conn::Plain(tcp);
-    let mut reader = ReplyReader::default();
-    let greeting = match read_reply(&mut conn, &mut reader, t).await {
+    // The same client session as delivery (without protocol log or live view).
+    let mut s = Session::new(tcp, target.to_string(), t, None, None);
+    let greeting = match s.reply().await {
         Ok(r) => r,
         Err(e) => {
-            report.error = Some(format!("{target}: {e}"));
+            report.error = Some(e);
             return report;
         }
     };
     report.banner = Some(greeting.one_line());
-    let ehlo = match command(&mut conn, &mut reader, &format!("EHLO {}\r\n", sc.fqdn), t).await {
+    let ehlo = match s.command(&format!("EHLO {}\r\n", sc.fqdn)).await {
         Ok(r) if r.code == 250 => r,
         Ok(r) => {
             report.error = Some(format!("{target} refused EHLO: {}", r.one_line()));
             return report;
         }
         Err(e) => {
-            report.error = Some(format!("{target}: {e}"));
+            report.error = Some(e);
             return report;
         }
     };
@@ -152,84 +124,57 @@ pub async fn probe(
     report.starttls_offered = caps.starttls;
     let mut chain_ders = Vec::new();
     let mut tls_error = None;
+    let tls_policies = [
+        "RequireTLS (CertificateValidation)".to_string(),
+        format!("DomainValidation for {domain}"),
+        format!("Domain Security for {domain}"),
+    ];
     if caps.starttls {
-        match command(&mut conn, &mut reader, "STARTTLS\r\n", t).await {
-            Ok(r) if r.code == 220 => {
-                let tcp = match conn {
-                    Conn::Plain(tcp) => tcp,
-                    _ => {
-                        report.error = Some(
-                            "STARTTLS was answered on a connection that is already TLS".into(),
-                        );
-                        return report;
-                    }
-                };
-                let host = target
-                    .rsplit_once(':')
-                    .map(|(h, _)| h.trim_matches(['[', ']']))
-                    .unwrap_or(target)
-                    .to_string();
-                let name = match rustls::pki_types::ServerName::try_from(host.clone()) {
-                    Ok(n) => n,
-                    Err(_) => {
-                        report.error = Some(format!("{host} is not a valid TLS server name"));
-                        return report;
-                    }
-                };
-                match tokio::time::timeout(
-                    t,
-                    tokio_rustls::TlsConnector::from(sc.client_tls.clone()).connect(name, tcp),
-                )
-                .await
-                {
-                    Ok(Ok(tls)) => {
-                        chain_ders = super::tls::peer_chain(tls.get_ref().1);
-                        report.tls = Some(super::tls::facts(
-                            tls.get_ref().1,
-                            None,
-                            crate::smtp::evidence::TrustLevel::Anonymous,
-                            None,
-                        ));
-                        conn = Conn::ClientTls(Box::new(tls));
-                        let _ =
-                            command(&mut conn, &mut reader, &format!("EHLO {}\r\n", sc.fqdn), t)
-                                .await;
-                    }
-                    Ok(Err(e)) => {
-                        tls_error = Some(format!("TLS handshake with {target} failed: {e}"));
-                        report.verdicts.push(verdict(
-                            "Opportunistic TLS",
-                            true,
-                            format!(
-                                "{}; Mailflow would retry once in plaintext",
-                                tls_error.clone().unwrap_or_default()
-                            ),
-                        ));
-                        for p in [
-                            "RequireTLS (CertificateValidation)",
-                            &format!("DomainValidation for {domain}"),
-                            &format!("Domain Security for {domain}"),
-                        ] {
-                            report.verdicts.push(verdict(
-                                p,
-                                false,
-                                tls_error.clone().unwrap_or_default(),
-                            ));
-                        }
-                        return report;
-                    }
-                    Err(_) => {
-                        report.error = Some(format!("TLS handshake with {target} timed out"));
-                        return report;
-                    }
-                }
+        match s.starttls(sc.client_tls.clone(), &host.host).await {
+            Ok(StartTls::Established(chain)) => {
+                chain_ders = chain;
+                report.tls = s.tls_facts(None, TrustLevel::Anonymous, None);
+                let _ = s.command(&format!("EHLO {}\r\n", sc.fqdn)).await;
             }
-            Ok(r) => tls_error = Some(format!("{target} refused to start TLS: {}", r.one_line())),
-            Err(e) => tls_error = Some(format!("{target}: {e}")),
+            Ok(StartTls::HandshakeFailed(why)) => {
+                report.verdicts.push(verdict(
+                    "Opportunistic TLS",
+                    true,
+                    format!("{why}; Mailflow would retry once in plaintext"),
+                ));
+                for p in &tls_policies {
+                    report.verdicts.push(verdict(p, false, why.clone()));
+                }
+                s.close().await;
+                return report;
+            }
+            Err(StartTlsError::Injection(why)) => {
+                // Delivery drops such a server whatever the policy (CVE-2011-0411).
+                report.error = Some(why.clone());
+                report.verdicts.push(verdict(
+                    "Opportunistic TLS",
+                    false,
+                    format!("{why}; Mailflow would try the next smart host and retry later"),
+                ));
+                for p in &tls_policies {
+                    report.verdicts.push(verdict(p, false, why.clone()));
+                }
+                s.close().await;
+                return report;
+            }
+            Err(StartTlsError::Setup(why)) => {
+                report.error = Some(why);
+                s.close().await;
+                return report;
+            }
+            Ok(StartTls::Refused(r)) => {
+                tls_error = Some(format!("{target} refused to start TLS: {}", r.one_line()))
+            }
+            Err(StartTlsError::Io(e)) => tls_error = Some(e),
         }
     }
-    let _ = command(&mut conn, &mut reader, "QUIT\r\n", t).await;
-    let _ = conn.shutdown().await;
+    let _ = s.command("QUIT\r\n").await;
+    s.close().await;
     if report.tls.is_none() {
         let why = tls_error.unwrap_or_else(|| format!("STARTTLS not offered by {target}"));
         report.verdicts.push(verdict(
@@ -237,12 +182,8 @@ pub async fn probe(
             true,
             format!("{why}: mail would go in plaintext"),
         ));
-        for p in [
-            "RequireTLS (CertificateValidation)".to_string(),
-            format!("DomainValidation for {domain}"),
-            format!("Domain Security for {domain}"),
-        ] {
-            report.verdicts.push(verdict(&p, false, why.clone()));
+        for p in &tls_policies {
+            report.verdicts.push(verdict(p, false, why.clone()));
         }
         return report;
     }

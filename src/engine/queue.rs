@@ -2,13 +2,16 @@
 //! (local delivery, or a send connector and recipient domain), per-recipient status, retry
 //! with backoff, delay notices and NDRs (RFC 3464, never to the null sender), and the
 //! administrator's operations (retry now, suspend, resume, remove with or without NDR).
+//! The recipients of one message that share a next hop form a *group*; groups are
+//! independent: each has its own retry time, and a next hop that is down never holds back
+//! the message's other recipients.
 //! Pure bookkeeping: the scheduler in `delivery` asks it for due work and reports results.
 
 use crate::config::CheckedSettings;
 use crate::policy::routing::{Route, route};
 use crate::smtp::envelope::Envelope;
 use crate::store::spool::{DeliveryState, RecipientState, RecipientStatus};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Messages of a job: each with the recipients it handles.
@@ -88,7 +91,67 @@ struct QueueMeta {
 pub struct Entry {
     pub envelope: Arc<Envelope>,
     pub state: DeliveryState,
-    pub busy: bool,
+    /// Recipients handed to a job that has not reported yet.
+    pub in_flight: BTreeSet<String>,
+}
+
+impl Entry {
+    /// A job holds some of its recipients.
+    pub fn busy(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+}
+
+/// The pending recipients of one message that share a next hop.
+#[derive(Clone, Debug, Default)]
+struct Group {
+    /// When the group is due: the earliest next attempt of its recipients (unix ms).
+    due: i64,
+    recipients: Vec<String>,
+    /// A job holds some of them.
+    busy: bool,
+}
+
+/// The pending recipients of a message by queue (recipients held by a job included, marked).
+fn groups(e: &Entry, checked: &CheckedSettings) -> BTreeMap<QueueKey, Group> {
+    let mut out: BTreeMap<QueueKey, Group> = BTreeMap::new();
+    for r in e.state.pending() {
+        let g = out
+            .entry(key_for(&r.address, checked))
+            .or_insert_with(|| Group {
+                due: i64::MAX,
+                ..Default::default()
+            });
+        if e.in_flight.contains(&r.address) {
+            g.busy = true;
+        } else {
+            g.due = g.due.min(r.next_attempt);
+            g.recipients.push(r.address.clone());
+        }
+    }
+    out
+}
+
+/// The message's next attempt as listed: the earliest of its pending recipients'.
+fn refresh_next_attempt(state: &mut DeliveryState) {
+    state.next_attempt = state.pending().map(|r| r.next_attempt).min().unwrap_or(0);
+}
+
+/// Most jobs at once per queue.
+fn connection_cap(key: &QueueKey) -> usize {
+    match key {
+        QueueKey::Remote { .. } => MAX_CONNECTIONS_PER_QUEUE,
+        _ => 64,
+    }
+}
+
+/// What the scheduler gets from [`QueueCore::take_due`].
+#[derive(Debug, Default)]
+pub struct Due {
+    pub jobs: Vec<Job>,
+    pub changes: Changes,
+    /// When something is next due that would be handed out (unix ms); None when nothing is.
+    pub next_wake: Option<i64>,
 }
 
 /// Work for one connection (or one local delivery run).
@@ -221,14 +284,24 @@ impl QueueCore {
         self.msgs.is_empty()
     }
 
-    pub fn insert(&mut self, envelope: Envelope, state: DeliveryState) {
+    pub fn insert(&mut self, envelope: Envelope, mut state: DeliveryState) {
+        // States written before recipients had their own retry time keep the message's.
+        let message_next = state.next_attempt;
+        for r in state
+            .recipients
+            .iter_mut()
+            .filter(|r| r.status == RecipientStatus::Pending)
+        {
+            r.next_attempt = r.next_attempt.max(message_next);
+        }
+        refresh_next_attempt(&mut state);
         let id = envelope.id.clone();
         self.msgs.insert(
             id,
             Entry {
                 envelope: Arc::new(envelope),
                 state,
-                busy: false,
+                in_flight: BTreeSet::new(),
             },
         );
     }
@@ -237,23 +310,52 @@ impl QueueCore {
         self.msgs.get(id)
     }
 
-    /// Earliest time anything becomes due (unix ms), for the scheduler's sleep.
-    pub fn next_due(&self) -> Option<i64> {
+    /// Whether a queue takes new work: not suspended, and below its connection cap.
+    fn takes_work(&self, key: &QueueKey) -> bool {
+        self.meta
+            .get(key)
+            .is_none_or(|m| !m.suspended && m.active < connection_cap(key))
+    }
+
+    /// The groups of a message that could be handed out (when due): none for a suspended
+    /// message or one that expired while a job holds part of it (it expires when that job
+    /// reports); otherwise each group no job holds, of a queue that takes work.
+    fn candidates(
+        &self,
+        e: &Entry,
+        now: i64,
+        checked: &CheckedSettings,
+        timing: &Timing,
+    ) -> Vec<(QueueKey, Group)> {
+        if e.state.suspended || now - e.envelope.received >= timing.expiration_ms {
+            return Vec::new();
+        }
+        groups(e, checked)
+            .into_iter()
+            .filter(|(k, g)| !g.busy && !g.recipients.is_empty() && self.takes_work(k))
+            .collect()
+    }
+
+    /// When the scheduler must look again: the earliest due time of what [`Self::take_due`]
+    /// would hand out (a suspended queue or message, a queue at its connection cap, a group
+    /// in a job do not count: resuming and job reports wake the scheduler).
+    pub fn next_due(&self, now: i64, checked: &CheckedSettings, timing: &Timing) -> Option<i64> {
         self.msgs
             .values()
-            .filter(|e| !e.busy && !e.state.suspended)
-            .map(|e| e.state.next_attempt)
+            .flat_map(|e| self.candidates(e, now, checked, timing))
+            .map(|(_, g)| g.due)
             .min()
     }
 
-    /// Expires old messages, asks for delay notices, and hands out due work.
+    /// Expires old messages, asks for delay notices, and hands out due work: each due group
+    /// of each message, independently of the message's other groups.
     pub fn take_due(
         &mut self,
         now: i64,
         checked: &CheckedSettings,
         timing: &Timing,
         per_connection: impl Fn(&str) -> usize,
-    ) -> (Vec<Job>, Changes) {
+    ) -> Due {
         let mut changes = Changes::default();
         let mut by_key: BTreeMap<QueueKey, JobItems> = BTreeMap::new();
         let mut ids: Vec<&String> = self.msgs.keys().collect();
@@ -263,11 +365,11 @@ impl QueueCore {
             let Some(e) = self.msgs.get_mut(&id) else {
                 continue;
             };
-            if e.busy || e.state.suspended {
+            if e.state.suspended {
                 continue;
             }
             let age = now - e.envelope.received;
-            if age >= timing.expiration_ms {
+            if !e.busy() && age >= timing.expiration_ms {
                 let mut failed = Vec::new();
                 for r in e
                     .state
@@ -283,11 +385,12 @@ impl QueueCore {
                             .or_else(|| e.state.last_error.clone())
                             .unwrap_or_else(|| "none".into())
                     );
+                    // RFC 3463 X.4.7: delivery time expired.
                     r.status = RecipientStatus::Failed {
                         time: now,
-                        response: format!("550 4.4.7 {why}"),
+                        response: format!("550 5.4.7 {why}"),
                     };
-                    failed.push((r.address.clone(), format!("550 4.4.7 {why}")));
+                    failed.push((r.address.clone(), format!("550 5.4.7 {why}")));
                 }
                 if !failed.is_empty() {
                     changes.notices.push(Notice {
@@ -299,13 +402,15 @@ impl QueueCore {
                 changes.done.push(id.clone());
                 continue;
             }
-            if age >= timing.delay_notice_ms && !e.state.delay_notified && e.state.attempts > 0 {
+            if !e.busy()
+                && age >= timing.delay_notice_ms
+                && !e.state.delay_notified
+                && e.state.attempts > 0
+            {
                 e.state.delay_notified = true;
                 let pending: Vec<(String, String)> = e
                     .state
-                    .recipients
-                    .iter()
-                    .filter(|r| r.status == RecipientStatus::Pending)
+                    .pending()
                     .map(|r| {
                         (
                             r.address.clone(),
@@ -324,31 +429,16 @@ impl QueueCore {
                 }
                 changes.save.push((id.clone(), e.state.clone()));
             }
-            if e.state.next_attempt > now {
+            let Some(e) = self.msgs.get(&id) else {
                 continue;
-            }
-            // The first pending recipients' queue that is not suspended takes the message.
-            let mut groups: BTreeMap<QueueKey, Vec<String>> = BTreeMap::new();
-            for r in e
-                .state
-                .recipients
-                .iter()
-                .filter(|r| r.status == RecipientStatus::Pending)
-            {
-                groups
-                    .entry(key_for(&r.address, checked))
-                    .or_default()
-                    .push(r.address.clone());
-            }
-            let chosen = groups
-                .into_iter()
-                .find(|(k, _)| !self.meta.get(k).is_some_and(|m| m.suspended));
-            if let Some((k, rcpts)) = chosen {
-                e.busy = true;
-                by_key
-                    .entry(k)
-                    .or_default()
-                    .push((e.envelope.clone(), rcpts));
+            };
+            for (key, group) in self.candidates(e, now, checked, timing) {
+                if group.due <= now {
+                    by_key
+                        .entry(key)
+                        .or_default()
+                        .push((e.envelope.clone(), group.recipients));
+                }
             }
         }
         for id in &changes.done {
@@ -356,29 +446,23 @@ impl QueueCore {
         }
         let mut jobs = Vec::new();
         for (key, items) in by_key {
-            let meta = self.meta.entry(key.clone()).or_default();
             let batch = match &key {
                 QueueKey::Local => 1,
                 QueueKey::Remote { connector, .. } => per_connection(connector).max(1),
                 QueueKey::Unreachable { .. } => usize::MAX,
             };
+            let cap = connection_cap(&key);
+            let meta = self.meta.entry(key.clone()).or_default();
             let mut rest = items;
-            while !rest.is_empty() {
-                let cap = match &key {
-                    QueueKey::Remote { .. } => MAX_CONNECTIONS_PER_QUEUE,
-                    _ => 64,
-                };
-                if meta.active >= cap {
-                    // Give the rest back for later.
-                    for (env, _) in rest.drain(..) {
-                        if let Some(e) = self.msgs.get_mut(&env.id) {
-                            e.busy = false;
-                        }
-                    }
-                    break;
-                }
+            // What does not fit under the cap stays due: a job's report wakes the scheduler.
+            while !rest.is_empty() && meta.active < cap {
                 let take = rest.len().min(batch);
                 let items: Vec<_> = rest.drain(..take).collect();
+                for (env, rcpts) in &items {
+                    if let Some(e) = self.msgs.get_mut(&env.id) {
+                        e.in_flight.extend(rcpts.iter().cloned());
+                    }
+                }
                 meta.active += 1;
                 jobs.push(Job {
                     key: key.clone(),
@@ -386,7 +470,12 @@ impl QueueCore {
                 });
             }
         }
-        (jobs, changes)
+        let next_wake = self.next_due(now, checked, timing);
+        Due {
+            jobs,
+            changes,
+            next_wake,
+        }
     }
 
     /// Applies a job's results. `connection_failure` marks failures before any transaction.
@@ -408,10 +497,11 @@ impl QueueCore {
             let Some(e) = self.msgs.get_mut(&env.id) else {
                 continue;
             };
-            e.busy = false;
+            for addr in rcpts {
+                e.in_flight.remove(addr);
+            }
             e.state.attempts += 1;
             let mut failed = Vec::new();
-            let mut deferred = false;
             for addr in rcpts {
                 let Some(r) = e.state.recipients.iter_mut().find(|r| &r.address == addr) else {
                     continue;
@@ -420,12 +510,13 @@ impl QueueCore {
                     continue;
                 }
                 r.attempts += 1;
-                match results.get(&(env.id.clone(), addr.clone())) {
+                let deferred_by = match results.get(&(env.id.clone(), addr.clone())) {
                     Some(Outcome::Delivered(resp)) => {
                         r.status = RecipientStatus::Delivered {
                             time: now,
                             response: resp.clone(),
-                        }
+                        };
+                        None
                     }
                     Some(Outcome::Failed(resp)) => {
                         r.status = RecipientStatus::Failed {
@@ -433,29 +524,23 @@ impl QueueCore {
                             response: resp.clone(),
                         };
                         failed.push((addr.clone(), resp.clone()));
+                        None
                     }
-                    Some(Outcome::Deferred(resp)) => {
-                        r.last_error = Some(resp.clone());
-                        e.state.last_error = Some(resp.clone());
-                        deferred = true;
-                    }
-                    None => {
-                        let why = queue_error
+                    Some(Outcome::Deferred(resp)) => Some(resp.clone()),
+                    None => Some(
+                        queue_error
                             .clone()
-                            .unwrap_or_else(|| "451 4.4.0 not attempted".into());
-                        r.last_error = Some(why.clone());
-                        e.state.last_error = Some(why);
-                        deferred = true;
-                    }
+                            .unwrap_or_else(|| "451 4.4.0 not attempted".into()),
+                    ),
+                };
+                if let Some(why) = deferred_by {
+                    // Only this group waits; the message's other groups keep their own times.
+                    r.next_attempt = now + timing.next_retry(r.attempts, connection_failure);
+                    r.last_error = Some(why.clone());
+                    e.state.last_error = Some(why);
                 }
             }
-            if deferred {
-                e.state.next_attempt =
-                    now + timing.next_retry(e.state.attempts, connection_failure);
-            } else {
-                // Other recipients of the message (other queues) may go right away.
-                e.state.next_attempt = now;
-            }
+            refresh_next_attempt(&mut e.state);
             if !failed.is_empty() {
                 changes.notices.push(Notice {
                     kind: crate::smtp::dsn::DsnKind::Failure,
@@ -475,7 +560,8 @@ impl QueueCore {
         changes
     }
 
-    fn status_of(&self, key: &QueueKey, entries: &[&Entry], now: i64) -> QueueStatus {
+    /// A queue's status from its share of each message: (message, that group).
+    fn status_of(&self, key: &QueueKey, entries: &[(&Entry, Group)], now: i64) -> QueueStatus {
         let meta = self.meta.get(key);
         if meta.is_some_and(|m| m.suspended) {
             QueueStatus::Suspended
@@ -483,7 +569,7 @@ impl QueueCore {
             QueueStatus::Active
         } else if entries
             .iter()
-            .any(|e| e.state.next_attempt <= now && !e.state.suspended)
+            .any(|(e, g)| !g.recipients.is_empty() && g.due <= now && !e.state.suspended)
         {
             QueueStatus::Ready
         } else {
@@ -491,20 +577,15 @@ impl QueueCore {
         }
     }
 
-    fn entries_by_key(&self, checked: &CheckedSettings) -> BTreeMap<QueueKey, Vec<&Entry>> {
-        let mut out: BTreeMap<QueueKey, Vec<&Entry>> = BTreeMap::new();
+    /// Each queue with its share of each message.
+    fn entries_by_key(
+        &self,
+        checked: &CheckedSettings,
+    ) -> BTreeMap<QueueKey, Vec<(&Entry, Group)>> {
+        let mut out: BTreeMap<QueueKey, Vec<(&Entry, Group)>> = BTreeMap::new();
         for e in self.msgs.values() {
-            let mut keys: Vec<QueueKey> = e
-                .state
-                .recipients
-                .iter()
-                .filter(|r| r.status == RecipientStatus::Pending)
-                .map(|r| key_for(&r.address, checked))
-                .collect();
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                out.entry(k).or_default().push(e);
+            for (k, g) in groups(e, checked) {
+                out.entry(k).or_default().push((e, g));
             }
         }
         for (k, m) in &self.meta {
@@ -524,20 +605,29 @@ impl QueueCore {
                 messages: entries.len(),
                 next_retry: entries
                     .iter()
-                    .map(|e| e.state.next_attempt)
+                    .filter(|(_, g)| !g.recipients.is_empty())
+                    .map(|(_, g)| g.due)
                     .filter(|t| *t > now)
                     .min(),
                 last_error: self
                     .meta
                     .get(&key)
                     .and_then(|m| m.last_error.clone())
-                    .or_else(|| entries.iter().find_map(|e| e.state.last_error.clone())),
+                    .or_else(|| {
+                        entries.iter().find_map(|(e, g)| {
+                            e.state
+                                .pending()
+                                .filter(|r| g.recipients.contains(&r.address))
+                                .find_map(|r| r.last_error.clone())
+                        })
+                    }),
                 key,
             })
             .collect()
     }
 
-    /// Messages of one queue (or all with `None`).
+    /// Messages of one queue (or all with `None`); for one queue, the next attempt and status
+    /// are those of the message's recipients in that queue.
     pub fn messages(
         &self,
         key: Option<&QueueKey>,
@@ -547,57 +637,71 @@ impl QueueCore {
         let mut out: Vec<MessageInfo> = self
             .msgs
             .values()
-            .filter(|e| {
-                key.is_none_or(|k| {
-                    e.state.recipients.iter().any(|r| {
-                        r.status == RecipientStatus::Pending && &key_for(&r.address, checked) == k
-                    })
+            .filter_map(|e| {
+                let (next_attempt, busy) = match key {
+                    None => (e.state.next_attempt, e.busy()),
+                    Some(k) => {
+                        let g = groups(e, checked).remove(k)?;
+                        let due = if g.recipients.is_empty() {
+                            e.state.next_attempt
+                        } else {
+                            g.due
+                        };
+                        (due, g.busy)
+                    }
+                };
+                Some(MessageInfo {
+                    id: e.envelope.id.clone(),
+                    sender: e.envelope.sender.to_string(),
+                    recipients: e.state.recipients.clone(),
+                    subject: e.envelope.subject.clone(),
+                    size: e.envelope.size,
+                    received: e.envelope.received,
+                    next_attempt,
+                    attempts: e.state.attempts,
+                    last_error: e.state.last_error.clone(),
+                    suspended: e.state.suspended,
+                    status: if e.state.suspended {
+                        QueueStatus::Suspended
+                    } else if busy {
+                        QueueStatus::Active
+                    } else if next_attempt <= now {
+                        QueueStatus::Ready
+                    } else {
+                        QueueStatus::Retry
+                    },
                 })
-            })
-            .map(|e| MessageInfo {
-                id: e.envelope.id.clone(),
-                sender: e.envelope.sender.to_string(),
-                recipients: e.state.recipients.clone(),
-                subject: e.envelope.subject.clone(),
-                size: e.envelope.size,
-                received: e.envelope.received,
-                next_attempt: e.state.next_attempt,
-                attempts: e.state.attempts,
-                last_error: e.state.last_error.clone(),
-                suspended: e.state.suspended,
-                status: if e.state.suspended {
-                    QueueStatus::Suspended
-                } else if e.busy {
-                    QueueStatus::Active
-                } else if e.state.next_attempt <= now {
-                    QueueStatus::Ready
-                } else {
-                    QueueStatus::Retry
-                },
             })
             .collect();
         out.sort_by_key(|m| m.received);
         out
     }
 
-    fn ids_in(&self, key: &QueueKey, checked: &CheckedSettings) -> Vec<String> {
+    /// Ids of the messages with pending recipients in a queue.
+    pub fn queue_ids(&self, key: &QueueKey, checked: &CheckedSettings) -> Vec<String> {
         self.msgs
             .values()
             .filter(|e| {
-                e.state.recipients.iter().any(|r| {
-                    r.status == RecipientStatus::Pending && &key_for(&r.address, checked) == key
-                })
+                e.state
+                    .pending()
+                    .any(|r| &key_for(&r.address, checked) == key)
             })
             .map(|e| e.envelope.id.clone())
             .collect()
     }
 
-    /// Retry now: every message of the queue becomes due.
+    /// Retry now: the recipients of the queue become due (the messages' other queues keep
+    /// their own retry times).
     pub fn retry(&mut self, key: &QueueKey, checked: &CheckedSettings) -> Changes {
         let mut ch = Changes::default();
-        for id in self.ids_in(key, checked) {
+        for id in self.queue_ids(key, checked) {
             if let Some(e) = self.msgs.get_mut(&id) {
-                e.state.next_attempt = 0;
+                for r in e.state.recipients.iter_mut().filter(|r| {
+                    r.status == RecipientStatus::Pending && &key_for(&r.address, checked) == key
+                }) {
+                    r.next_attempt = 0;
+                }
+                refresh_next_attempt(&mut e.state);
                 ch.save.push((id, e.state.clone()));
             }
         }
@@ -612,7 +716,10 @@ impl QueueCore {
         let e = self.msgs.get_mut(id)?;
         e.state.suspended = suspended;
         if !suspended {
-            e.state.next_attempt = 0;
+            for r in e.state.recipients.iter_mut() {
+                r.next_attempt = 0;
+            }
+            refresh_next_attempt(&mut e.state);
         }
         Some(Changes {
             save: vec![(id.to_string(), e.state.clone())],
@@ -621,7 +728,7 @@ impl QueueCore {
     }
 
     /// Removes a message; with `ndr` its pending recipients get a non-delivery report.
-    pub fn remove(&mut self, id: &str, ndr: bool, now: i64) -> Option<Changes> {
+    pub fn remove(&mut self, id: &str, ndr: bool) -> Option<Changes> {
         let e = self.msgs.remove(id)?;
         let mut ch = Changes {
             done: vec![id.to_string()],
@@ -649,12 +756,238 @@ impl QueueCore {
                 });
             }
         }
-        let _ = now;
         Some(ch)
     }
+}
 
-    /// Ids of all messages in a queue (for remove by queue).
-    pub fn queue_ids(&self, key: &QueueKey, checked: &CheckedSettings) -> Vec<String> {
-        self.ids_in(key, checked)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Settings, validate};
+    use crate::smtp::address::{Mailbox, ReversePath};
+    use crate::smtp::evidence::{Direction, HopEvidence, SecurityStatus};
+
+    const T0: i64 = 1_800_000_000_000;
+
+    fn checked() -> CheckedSettings {
+        validate(&Settings::initial(
+            "Contoso",
+            "mail.contoso.test",
+            "contoso.test",
+        ))
+        .unwrap()
+    }
+
+    fn timing() -> Timing {
+        Timing {
+            retry_ms: 60_000,
+            connection_retry_ms: 60_000,
+            delay_notice_ms: 4 * 3_600_000,
+            expiration_ms: 48 * 3_600_000,
+        }
+    }
+
+    fn envelope(id: &str, recipients: &[&str]) -> Envelope {
+        Envelope {
+            id: id.into(),
+            sender: ReversePath::Mailbox(Mailbox::parse("alice@contoso.test").unwrap()),
+            recipients: recipients.iter().map(|r| r.to_string()).collect(),
+            received: T0,
+            size: 100,
+            message_id: None,
+            subject: Some("test".into()),
+            eight_bit: false,
+            smtputf8: false,
+            inbound: HopEvidence {
+                direction: Direction::Inbound,
+                time: T0,
+                connector: "Default".into(),
+                local: String::new(),
+                remote: String::new(),
+                peer_name: "client.test".into(),
+                tls: None,
+                security: SecurityStatus::Plaintext,
+                policy: "no TLS".into(),
+                auth_domain: None,
+                auth_mechanism: None,
+            },
+        }
+    }
+
+    fn queue_with(id: &str, recipients: &[&str]) -> QueueCore {
+        let mut q = QueueCore::default();
+        let env = envelope(id, recipients);
+        let state = DeliveryState::new(&env.recipients);
+        q.insert(env, state);
+        q
+    }
+
+    fn remote(domain: &str) -> QueueKey {
+        QueueKey::Remote {
+            connector: "Outbound".into(),
+            domain: domain.into(),
+        }
+    }
+
+    fn take(q: &mut QueueCore, now: i64) -> Due {
+        q.take_due(now, &checked(), &timing(), |_| 20)
+    }
+
+    fn keys(jobs: &[Job]) -> Vec<QueueKey> {
+        jobs.iter().map(|j| j.key.clone()).collect()
+    }
+
+    /// Completes every recipient of `job` with the outcome `o`.
+    fn complete(q: &mut QueueCore, job: &Job, o: Outcome, now: i64) -> Changes {
+        let mut results = HashMap::new();
+        for (env, rcpts) in &job.items {
+            for r in rcpts {
+                results.insert((env.id.clone(), r.clone()), o.clone());
+            }
+        }
+        q.complete(job, &results, None, false, now, &timing())
+    }
+
+    /// Regression: the first next hop of a message (in queue order) took the whole message, and
+    /// its deferral pushed back the other recipients too; "Retry" of the healthy queue retried
+    /// the broken one.
+    #[test]
+    fn a_down_next_hop_does_not_hold_back_the_other_recipients() {
+        let mut q = queue_with("m1", &["bob@contoso-partner.test", "carol@woodgrove.test"]);
+        // Both groups go at once, each in its own job.
+        let due = take(&mut q, T0);
+        assert_eq!(
+            keys(&due.jobs),
+            vec![remote("contoso-partner.test"), remote("woodgrove.test")]
+        );
+        let (down, up) = (due.jobs[0].clone(), due.jobs[1].clone());
+        assert_eq!(
+            up.items[0].1,
+            vec!["carol@woodgrove.test".to_string()],
+            "a job carries only its group's recipients"
+        );
+        // The down hop defers; woodgrove's job is still running: nothing more to hand out.
+        complete(
+            &mut q,
+            &down,
+            Outcome::Deferred("451 4.4.1 connection refused".into()),
+            T0 + 10,
+        );
+        let due = take(&mut q, T0 + 20);
+        assert!(due.jobs.is_empty(), "{:?}", keys(&due.jobs));
+        assert_eq!(due.next_wake, Some(T0 + 10 + 60_000));
+        // Woodgrove defers too, later; its retry time is its own.
+        complete(
+            &mut q,
+            &up,
+            Outcome::Deferred("451 4.3.0 busy".into()),
+            T0 + 30,
+        );
+        let due = take(&mut q, T0 + 40);
+        assert!(due.jobs.is_empty());
+        assert_eq!(due.next_wake, Some(T0 + 10 + 60_000));
+        // "Retry" on the woodgrove queue retries woodgrove only.
+        let ch = q.retry(&remote("woodgrove.test"), &checked());
+        assert_eq!(ch.save.len(), 1);
+        let due = take(&mut q, T0 + 50);
+        assert_eq!(keys(&due.jobs), vec![remote("woodgrove.test")]);
+        let ch = complete(
+            &mut q,
+            &due.jobs[0],
+            Outcome::Delivered("250 ok".into()),
+            T0 + 60,
+        );
+        assert!(ch.done.is_empty(), "bob is still pending");
+        // The message now waits for bob's next hop alone, at its own time.
+        let due = take(&mut q, T0 + 70);
+        assert!(due.jobs.is_empty());
+        assert_eq!(due.next_wake, Some(T0 + 10 + 60_000));
+        let due = take(&mut q, T0 + 10 + 60_000);
+        assert_eq!(keys(&due.jobs), vec![remote("contoso-partner.test")]);
+        let ch = complete(
+            &mut q,
+            &due.jobs[0],
+            Outcome::Delivered("250 ok".into()),
+            T0 + 70_000,
+        );
+        assert_eq!(ch.done, vec!["m1".to_string()]);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn each_queue_lists_its_own_retry_time() {
+        let mut q = queue_with("m1", &["bob@contoso-partner.test", "carol@woodgrove.test"]);
+        let due = take(&mut q, T0);
+        complete(
+            &mut q,
+            &due.jobs[0],
+            Outcome::Deferred("451 4.4.1 refused".into()),
+            T0,
+        );
+        complete(
+            &mut q,
+            &due.jobs[1],
+            Outcome::Delivered("250 ok".into()),
+            T0,
+        );
+        let c = checked();
+        let list = q.queues(&c, T0 + 1);
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list[0].key, remote("contoso-partner.test"));
+        assert_eq!(list[0].status, QueueStatus::Retry);
+        assert_eq!(list[0].next_retry, Some(T0 + 60_000));
+        assert_eq!(list[0].last_error.as_deref(), Some("451 4.4.1 refused"));
+    }
+
+    #[test]
+    fn states_from_before_per_recipient_retry_times_keep_the_message_time() {
+        let env = envelope("m1", &["bob@woodgrove.test"]);
+        let mut state = DeliveryState::new(&env.recipients);
+        state.next_attempt = T0 + 5_000;
+        let mut q = QueueCore::default();
+        q.insert(env, state);
+        assert!(take(&mut q, T0).jobs.is_empty());
+        assert_eq!(take(&mut q, T0 + 5_000).jobs.len(), 1);
+    }
+
+    #[test]
+    fn an_expired_message_gets_a_5_4_7_ndr() {
+        let mut q = queue_with("m1", &["bob@woodgrove.test"]);
+        let due = take(&mut q, T0 + timing().expiration_ms);
+        assert!(due.jobs.is_empty());
+        assert_eq!(due.changes.done, vec!["m1".to_string()]);
+        let n = &due.changes.notices[0];
+        assert_eq!(n.kind, crate::smtp::dsn::DsnKind::Failure);
+        assert!(
+            n.recipients[0].1.starts_with("550 5.4.7 message expired"),
+            "{n:?}"
+        );
+    }
+
+    /// Regression: a suspended queue's due mail made the scheduler wake every 50 ms.
+    #[test]
+    fn suspended_or_capped_mail_does_not_wake_the_scheduler() {
+        let mut q = queue_with("m1", &["bob@woodgrove.test"]);
+        q.set_queue_suspended(&remote("woodgrove.test"), true);
+        let due = take(&mut q, T0);
+        assert!(due.jobs.is_empty());
+        assert_eq!(due.next_wake, None);
+        assert_eq!(q.next_due(T0, &checked(), &timing()), None);
+        q.set_queue_suspended(&remote("woodgrove.test"), false);
+        assert_eq!(q.next_due(T0, &checked(), &timing()), Some(0));
+        // A suspended message: the same.
+        q.set_message_suspended("m1", true);
+        assert_eq!(take(&mut q, T0).next_wake, None);
+        q.set_message_suspended("m1", false);
+        // A queue at its connection cap: the job reports wake the scheduler, not the clock.
+        q.meta.entry(remote("woodgrove.test")).or_default().active = MAX_CONNECTIONS_PER_QUEUE;
+        let due = take(&mut q, T0);
+        assert!(due.jobs.is_empty());
+        assert_eq!(due.next_wake, None);
+        q.meta.entry(remote("woodgrove.test")).or_default().active = 0;
+        let due = take(&mut q, T0);
+        assert_eq!(due.jobs.len(), 1);
+        // In a job: nothing else due.
+        assert_eq!(due.next_wake, None);
     }
 }

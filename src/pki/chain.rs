@@ -26,7 +26,8 @@ impl Purpose {
 /// The result of chain validation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChainVerdict {
-    /// The chain validates; subjects from the leaf to the trusted root.
+    /// The chain validates; `path` is the DER of each certificate from the leaf (first) through
+    /// the intermediates to the trusted root webpki anchored it on (last).
     Trusted { path: Vec<Vec<u8>> },
     /// The chain does not validate; `reason` says why in plain words.
     Untrusted { reason: String, kind: ChainFailure },
@@ -86,10 +87,14 @@ pub fn verify_chain(
         .iter()
         .map(|r| CertificateDer::from(r.as_slice()))
         .collect();
-    let anchors: Vec<_> = root_ders
+    // Each usable anchor with the index of the root it came from, so that the anchor webpki
+    // used can be mapped back to that root's DER (never guessed by name: two roots may share
+    // a subject).
+    let (anchor_roots, anchors): (Vec<usize>, Vec<_>) = root_ders
         .iter()
-        .filter_map(|r| webpki::anchor_from_trusted_cert(r).ok())
-        .collect();
+        .enumerate()
+        .filter_map(|(i, r)| webpki::anchor_from_trusted_cert(r).ok().map(|a| (i, a)))
+        .unzip();
     if anchors.is_empty() {
         return untrusted(
             ChainFailure::UnknownIssuer,
@@ -114,8 +119,24 @@ pub fn verify_chain(
         None,
     ) {
         Ok(path) => {
+            // `anchor()` refers into `anchors`: find it by address (equal content as a
+            // fallback, which the same root imported twice would give).
+            let used = path.anchor();
+            let Some(root) = anchors
+                .iter()
+                .position(|a| std::ptr::eq(a, used))
+                .or_else(|| anchors.iter().position(|a| a == used))
+                .and_then(|i| anchor_roots.get(i))
+                .and_then(|&i| roots.get(i))
+            else {
+                return untrusted(
+                    ChainFailure::Other,
+                    "the trusted root that anchors the chain could not be identified".into(),
+                );
+            };
             let mut certs = vec![leaf.to_vec()];
             certs.extend(path.intermediate_certificates().map(|c| c.der().to_vec()));
+            certs.push(root.clone());
             ChainVerdict::Trusted { path: certs }
         }
         Err(e) => {
@@ -206,6 +227,24 @@ mod tests {
             assert!(
                 verify_chain(&cert, &[], std::slice::from_ref(&ca.0), NOW, purpose).is_trusted()
             );
+        }
+    }
+
+    /// The path names the root webpki used, even among roots with the same subject.
+    #[test]
+    fn the_path_ends_with_the_anchoring_root() {
+        let first = ca_pair("Woodgrove Root");
+        let second = ca_pair("Woodgrove Root");
+        let cert = leaf(
+            &second,
+            LeafUsage::SMTP,
+            NOW - Duration::days(1),
+            NOW + Duration::days(30),
+        );
+        let roots = vec![first.0.clone(), second.0.clone()];
+        match verify_chain(&cert, &[], &roots, NOW, Purpose::Server) {
+            ChainVerdict::Trusted { path } => assert_eq!(path, vec![cert, second.0]),
+            other => panic!("expected trusted, got {other:?}"),
         }
     }
 

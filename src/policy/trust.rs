@@ -29,11 +29,25 @@ pub struct PeerEvaluation {
     pub pinned: Option<String>,
     /// `Ok` when the chain validates (and satisfies the anchors of `anchor_domain`).
     pub chain: Result<(), String>,
-    /// DER of the path that validated (leaf first), when it did.
+    /// DER of the path that validated, leaf first and the anchoring trusted root last, when it
+    /// did.
     pub path: Vec<Vec<u8>>,
 }
 
 impl PeerEvaluation {
+    /// The chain verdict for partner `domain`: the chain validates and, when the domain has
+    /// anchors of its own, the validated path contains one of them. For an evaluation made
+    /// without a domain (at STARTTLS), so that each MAIL FROM only adds the domain's part.
+    pub fn chain_for(&self, domain: &str, partner_anchors: &[PartnerAnchor]) -> Result<(), String> {
+        self.chain.clone()?;
+        anchors_hold(
+            &self.path,
+            &self.certificate.issuer,
+            domain,
+            partner_anchors,
+        )
+    }
+
     /// Trusted (chain OK or pinned) without a name check; Untrusted otherwise.
     pub fn trust_level(&self) -> TrustLevel {
         if self.pinned.is_some() || self.chain.is_ok() {
@@ -62,6 +76,37 @@ pub fn peer_record(info: &CertificateInfo) -> PeerCertificate {
         public_key_sha256: info.public_key_sha256.clone(),
         names: info.names(),
         not_after: info.not_after.unix_timestamp(),
+    }
+}
+
+/// Whether a validated `path` (leaf first, anchoring root last) satisfies the anchors pinned
+/// for partner `domain`; `Ok` when the domain has none (Exchange's rule: any trusted root
+/// vouches). `issuer` names the leaf's issuer for the reason.
+pub fn anchors_hold(
+    path: &[Vec<u8>],
+    issuer: &str,
+    domain: &str,
+    partner_anchors: &[PartnerAnchor],
+) -> Result<(), String> {
+    let Ok(d) = domain::normalize(domain) else {
+        return Ok(());
+    };
+    let Some(anchors) = partner_anchors
+        .iter()
+        .find(|p| domain::normalize(&p.domain).ok().as_deref() == Some(d.as_str()))
+    else {
+        return Ok(());
+    };
+    let holds_anchor = path
+        .iter()
+        .filter_map(|der| inspect_certificate(der).ok())
+        .any(|ci| anchors.anchors.iter().any(|a| pin_matches(a, &ci)));
+    if holds_anchor {
+        Ok(())
+    } else {
+        Err(format!(
+            "issued by {issuer}, which is not an anchor pinned for partner {d}: only that partner's own CA may vouch for it"
+        ))
     }
 }
 
@@ -103,38 +148,12 @@ pub fn evaluate(
         .map(|e| e.name.clone());
     let verdict = verify_chain(leaf, &chain[1..], ctx.roots, ctx.now, purpose);
     let (mut result, path) = match verdict {
-        ChainVerdict::Trusted { mut path } => {
-            // Add the trusted root that anchors the path.
-            if let Some(top) = path.last().and_then(|d| inspect_certificate(d).ok())
-                && let Some(root) = ctx.roots.iter().find(|r| {
-                    inspect_certificate(r)
-                        .is_ok_and(|ri| ri.subject == top.issuer && !top.self_issued)
-                })
-            {
-                path.push(root.clone());
-            }
-            (Ok(()), path)
-        }
+        // The path ends with the root webpki anchored it on.
+        ChainVerdict::Trusted { path } => (Ok(()), path),
         ChainVerdict::Untrusted { reason, .. } => (Err(reason), Vec::new()),
     };
-    if let (Ok(()), Some(d)) = (
-        &result,
-        anchor_domain.and_then(|d| domain::normalize(d).ok()),
-    ) && let Some(anchors) = ctx
-        .partner_anchors
-        .iter()
-        .find(|p| domain::normalize(&p.domain).ok().as_deref() == Some(d.as_str()))
-    {
-        let holds_anchor = path
-            .iter()
-            .filter_map(|der| inspect_certificate(der).ok())
-            .any(|ci| anchors.anchors.iter().any(|a| pin_matches(a, &ci)));
-        if !holds_anchor {
-            result = Err(format!(
-                "issued by {}, which is not an anchor pinned for partner {d}: only that partner's own CA may vouch for it",
-                info.issuer
-            ));
-        }
+    if let (Ok(()), Some(d)) = (&result, anchor_domain) {
+        result = anchors_hold(&path, &info.issuer, d, ctx.partner_anchors);
     }
     Some(PeerEvaluation {
         certificate: peer_record(&info),
@@ -222,6 +241,24 @@ mod tests {
             "{:?}",
             e.chain
         );
+        // Evaluated once without a domain (at STARTTLS), then for the domain (at MAIL FROM):
+        // the same verdicts.
+        let once = evaluate(std::slice::from_ref(&forged), Purpose::Client, &ctx, None).unwrap();
+        assert!(
+            once.chain.is_ok(),
+            "no domain, no anchors: {:?}",
+            once.chain
+        );
+        assert_eq!(
+            once.chain_for("woodgrove.test", &anchors),
+            e.chain,
+            "the per-domain part gives evaluate's verdict"
+        );
+        assert_eq!(once.chain_for("WoodGrove.Test", &anchors), e.chain);
+        assert_eq!(once.chain_for("fabrikam.test", &anchors), Ok(()));
+        let genuine_once =
+            evaluate(&[leaf(&a, "woodgrove.test")], Purpose::Client, &ctx, None).unwrap();
+        assert_eq!(genuine_once.chain_for("woodgrove.test", &anchors), Ok(()));
         // Without anchors, Exchange's rule: any trusted root vouches.
         let ctx2 = TrustContext {
             partner_anchors: &[],
@@ -233,6 +270,52 @@ mod tests {
                 .chain
                 .is_ok()
         );
+    }
+
+    /// Regression: the anchoring root was guessed by issuer name, so a second root with the
+    /// same subject as a partner's pinned root could vouch for that partner.
+    #[test]
+    fn a_root_with_the_same_name_as_the_pinned_one_cannot_vouch() {
+        let a = org("Woodgrove");
+        let b = org("Woodgrove");
+        assert_eq!(
+            inspect_certificate(&a.0).unwrap().subject,
+            inspect_certificate(&b.0).unwrap().subject,
+            "same subject, different keys"
+        );
+        let a_tp = inspect_certificate(&a.0).unwrap().thumbprint;
+        let anchors = vec![PartnerAnchor {
+            domain: "woodgrove.test".into(),
+            anchors: vec![Pin::Thumbprint(a_tp)],
+        }];
+        // The pinned root comes first, so a search by name would find it.
+        let roots = vec![a.0.clone(), b.0.clone()];
+        let ctx = TrustContext {
+            roots: &roots,
+            direct_trust: &[],
+            partner_anchors: &anchors,
+            now: NOW,
+        };
+        let forged = leaf(&b, "woodgrove.test");
+        let e = evaluate(
+            std::slice::from_ref(&forged),
+            Purpose::Client,
+            &ctx,
+            Some("woodgrove.test"),
+        )
+        .unwrap();
+        assert!(e.chain.is_err(), "{:?}", e.chain);
+        // Without the pin it validates, anchored on the second root (not the first).
+        let ctx = TrustContext {
+            partner_anchors: &[],
+            ..ctx
+        };
+        let e = evaluate(&[forged], Purpose::Client, &ctx, Some("woodgrove.test")).unwrap();
+        assert!(e.chain.is_ok(), "{:?}", e.chain);
+        assert_eq!(e.path.last(), Some(&b.0));
+        let genuine = leaf(&a, "woodgrove.test");
+        let e = evaluate(&[genuine], Purpose::Client, &ctx, Some("woodgrove.test")).unwrap();
+        assert_eq!(e.path.last(), Some(&a.0));
     }
 
     #[test]

@@ -93,6 +93,10 @@ pub struct RecipientState {
     pub status: RecipientStatus,
     pub attempts: u32,
     pub last_error: Option<String>,
+    /// Unix ms of this recipient's next attempt (each next hop keeps its own retry time);
+    /// 0 = now. Absent in states written before it existed: the message's time applies.
+    #[serde(default)]
+    pub next_attempt: i64,
 }
 
 /// The delivery progress of a queued message, saved beside it as `<id>.state`.
@@ -101,7 +105,7 @@ pub struct DeliveryState {
     pub recipients: Vec<RecipientState>,
     /// Delivery attempts for the message.
     pub attempts: u32,
-    /// Unix ms of the next attempt; 0 = now.
+    /// Unix ms of the earliest next attempt of a pending recipient; 0 = now.
     pub next_attempt: i64,
     pub last_error: Option<String>,
     /// A delay DSN was sent.
@@ -121,6 +125,7 @@ impl DeliveryState {
                     status: RecipientStatus::Pending,
                     attempts: 0,
                     last_error: None,
+                    next_attempt: 0,
                 })
                 .collect(),
             attempts: 0,

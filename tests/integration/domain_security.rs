@@ -698,6 +698,112 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     );
 }
 
+/// One SMTP reply over TLS, up to its last line (returned).
+fn tls_reply(tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) -> String {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        tls.read_exact(&mut b).unwrap();
+        line.push(b[0]);
+        if line.ends_with(b"\r\n") {
+            let text = String::from_utf8_lossy(&line).trim_end().to_string();
+            if text.len() < 4 || text.as_bytes()[3] != b'-' {
+                return text;
+            }
+            line.clear();
+        }
+    }
+}
+
+fn tls_command(
+    tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+    line: &str,
+) -> String {
+    tls.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+    tls_reply(tls)
+}
+
+/// Regression: after a partner's message, a later message on the same TLS connection from a
+/// sender not on the list was recorded with the partner's "Verified" trust.
+#[test]
+fn the_partner_trust_is_reset_before_the_next_mail_from() {
+    let (a, b) = pair();
+    let good = a.ca.good("mail.contoso.test", &["contoso.test"]);
+    let mut tcp = TcpStream::connect(b.relay.addr()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut rd = BufReader::new(tcp.try_clone().unwrap());
+    let mut line = String::new();
+    rd.read_line(&mut line).unwrap();
+    assert!(line.starts_with("220"), "{line}");
+    tcp.write_all(b"EHLO mail.contoso.test\r\n").unwrap();
+    loop {
+        line.clear();
+        rd.read_line(&mut line).unwrap();
+        if !line.starts_with("250-") {
+            break;
+        }
+    }
+    tcp.write_all(b"STARTTLS\r\n").unwrap();
+    line.clear();
+    rd.read_line(&mut line).unwrap();
+    assert!(line.starts_with("220"), "{line}");
+    let cfg = client_config(Some(&identity(&good))).unwrap();
+    let conn = rustls::ClientConnection::new(
+        cfg,
+        rustls::pki_types::ServerName::try_from("mail.woodgrove.test").unwrap(),
+    )
+    .unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    ehlo_tls(&mut tls);
+    for (from, subject) in [
+        ("alice@contoso.test", "from the partner"),
+        ("someone@fabrikam.test", "from a stranger"),
+    ] {
+        let r = tls_command(&mut tls, &format!("MAIL FROM:<{from}>"));
+        assert!(r.starts_with("250"), "{from}: {r}");
+        let r = tls_command(&mut tls, "RCPT TO:<bob@woodgrove.test>");
+        assert!(r.starts_with("250"), "{from}: {r}");
+        assert!(tls_command(&mut tls, "DATA").starts_with("354"));
+        let r = tls_command(&mut tls, &format!("Subject: {subject}\r\n\r\nHello.\r\n."));
+        assert!(r.starts_with("250 2.6.0"), "{from}: {r}");
+    }
+    let _ = tls_command(&mut tls, "QUIT");
+    let inbox = b.relay.wait_mailbox("woodgrove.test", "bob", 2);
+    let find = |subject: &str| {
+        inbox
+            .iter()
+            .find(|m| m.contains(&format!("Subject: {subject}")))
+            .unwrap_or_else(|| panic!("{subject}: {inbox:?}"))
+            .clone()
+    };
+    let partner = find("from the partner");
+    assert!(partner.contains("X-Mailflow-AuthAs: Partner"), "{partner}");
+    assert!(
+        partner.contains("X-Mailflow-Security: Domain Secure"),
+        "{partner}"
+    );
+    assert!(partner.contains("(Verified TLS)"), "{partner}");
+    let stranger = find("from a stranger");
+    assert!(!stranger.contains("X-Mailflow-Auth"), "{stranger}");
+    assert!(
+        stranger.contains("X-Mailflow-Security: Encrypted"),
+        "{stranger}"
+    );
+    assert!(!stranger.contains("(Verified TLS)"), "{stranger}");
+    let got = b.relay.wait_track(
+        "RECEIVE from the stranger",
+        &TrackingQuery {
+            kind: Some(EventKind::Receive),
+            sender: Some("fabrikam.test".into()),
+            ..Default::default()
+        },
+        |e| !e.is_empty(),
+    );
+    assert_eq!(got[0].security, SecurityStatus::Encrypted);
+    let trust = got[0].tls.as_ref().map(|t| t.trust);
+    assert_eq!(trust, Some(mailflow::smtp::evidence::TrustLevel::Trusted));
+}
+
 #[test]
 fn the_relay_to_relay_refusals_keep_the_mail_queued_at_the_sender() {
     let (a, b) = pair();

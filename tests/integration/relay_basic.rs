@@ -338,6 +338,9 @@ fn unreachable_next_hop_defers_then_ndr_after_expiry() {
     assert!(all.contains("Subject: Delivery delayed: doomed"), "{all}");
     assert!(all.contains("Subject: Undeliverable: doomed"), "{all}");
     assert!(all.contains("Action: failed"), "{all}");
+    // RFC 3463: 5.4.7, delivery time expired (the reply and enhanced code classes agree).
+    assert!(all.contains("Status: 5.4.7"), "{all}");
+    assert!(all.contains("550 5.4.7 message expired"), "{all}");
     assert!(
         all.contains("Final-Recipient: rfc822; bob@woodgrove.test"),
         "{all}"

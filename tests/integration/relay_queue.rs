@@ -319,6 +319,34 @@ fn a_server_injecting_bytes_after_its_starttls_reply_is_dropped() {
     assert_eq!(mail_froms(&seen), 0, "nothing was sent");
 }
 
+/// Regression: the probe had its own STARTTLS code without the injection check, and took the
+/// injected bytes for a handshake failure ("Mailflow would retry once in plaintext").
+#[test]
+fn the_probe_reports_a_server_injecting_bytes_after_its_starttls_reply() {
+    let (addr, seen) = broken_tls_server(true);
+    let a = Relay::start("mail.contoso.test", "contoso.test", |_| {});
+    let report =
+        mailflow::engine::probe_now(&a.workspace(), &addr.to_string(), "woodgrove.test", None)
+            .unwrap();
+    let error = report.error.clone().unwrap_or_default();
+    assert!(error.contains("STARTTLS injection"), "{report:?}");
+    assert!(report.tls.is_none(), "{report:?}");
+    assert_eq!(report.verdicts.len(), 4, "{report:?}");
+    assert!(
+        report
+            .verdicts
+            .iter()
+            .all(|v| !v.pass && v.reason.contains("STARTTLS injection")),
+        "{report:?}"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("STARTTLS"),
+        "nothing after STARTTLS: {seen:?}"
+    );
+}
+
 #[test]
 fn messages_for_one_host_share_one_connection() {
     let port = free_port();
