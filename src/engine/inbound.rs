@@ -20,9 +20,10 @@ use crate::smtp::command::{BodyType, MailParams};
 use crate::smtp::envelope::{Envelope, new_message_id};
 use crate::smtp::evidence::{Direction, HopEvidence, TlsFacts, TrustLevel};
 use crate::smtp::headers::{self, ReceivedInfo};
+use crate::smtp::printable::printable;
 use crate::smtp::reply::Reply;
 use crate::smtp::server::{
-    AcceptedMessage, Action, Server, ServerConfig, SessionInfo, SessionPolicy,
+    AcceptedMessage, Action, AuthOffer, Server, ServerConfig, SessionInfo, SessionPolicy,
 };
 use crate::store::tracking::{EventKind, TrackingEvent};
 use std::net::SocketAddr;
@@ -54,10 +55,13 @@ struct InboundPolicy<'a> {
 }
 
 impl InboundPolicy<'_> {
-    fn base_identity(&self) -> Identity {
-        match &self.internal {
-            Some(name) => Identity::InternalServer { name: name.clone() },
-            None => Identity::Anonymous,
+    /// Who the client is before its sender is judged: one of our servers by a Direct Trust pin,
+    /// a user that authenticated with AUTH, or anonymous.
+    fn base_identity(&self, session: &SessionInfo) -> Identity {
+        match (&self.internal, &session.authenticated) {
+            (Some(name), _) => Identity::InternalServer { name: name.clone() },
+            (None, Some(user)) => Identity::User { name: user.clone() },
+            (None, None) => Identity::Anonymous,
         }
     }
 
@@ -74,13 +78,13 @@ impl InboundPolicy<'_> {
 impl SessionPolicy for InboundPolicy<'_> {
     fn mail_from(
         &mut self,
-        _: &SessionInfo,
+        session: &SessionInfo,
         from: &ReversePath,
         _: &MailParams,
     ) -> Result<(), Reply> {
         // The identity is re-evaluated for every transaction (DESIGN §2: reset before the next
         // MAIL FROM), and with it the trust recorded for the message.
-        self.identity = self.base_identity();
+        self.identity = self.base_identity(session);
         self.rejection = None;
         if let Some(t) = self.tls.as_mut() {
             t.facts.trust = t.base_trust;
@@ -230,8 +234,7 @@ async fn session(
             .next()
             .cloned()
             .unwrap_or_else(|| run.fqdn().to_string()),
-        // Connectors offer AUTH once accounts reach the engine (next change).
-        auth: crate::smtp::server::AuthOffer::None,
+        auth: auth_offer(&s.auth_mechanisms),
     };
     let mut server = Server::new(cfg);
     let mut policy = InboundPolicy {
@@ -261,7 +264,8 @@ async fn session(
         inbuf.drain(..used);
         let progressed = used > 0 || !actions.is_empty();
         let mut out: Vec<u8> = Vec::new();
-        for a in actions {
+        let mut actions = std::collections::VecDeque::from(actions);
+        while let Some(a) = actions.pop_front() {
             match a {
                 Action::Command(line) => {
                     log.event('<', &line, "");
@@ -377,8 +381,41 @@ async fn session(
                     svc.live.transcript(live_id, format!("> {line}"));
                     out.extend_from_slice(&reply.to_bytes());
                 }
-                // Not emitted while AUTH is not offered.
-                Action::Authenticate(_) => {}
+                Action::Authenticate(c) => {
+                    // Argon2 is slow on purpose: checked off the runtime's threads, against
+                    // the accounts as they are now.
+                    let dir = run.data_dir.clone();
+                    let user = printable(&c.user).into_owned();
+                    let checked = tokio::task::spawn_blocking(move || {
+                        crate::store::accounts::verify(&dir, &c.user, &c.password)
+                    })
+                    .await;
+                    let mut more = Vec::new();
+                    match checked {
+                        Ok(Ok(Some(name))) => {
+                            log.event('*', &format!("authenticated as {name}"), "AUTH");
+                            svc.live
+                                .transcript(live_id, format!("* authenticated as {name}"));
+                            server.auth_result(Some(name), &mut more);
+                        }
+                        Ok(Ok(None)) => {
+                            let note = format!("authentication failed for user {user}");
+                            log.event('*', &note, "AUTH");
+                            svc.live.transcript(live_id, format!("* {note}"));
+                            server.auth_result(None, &mut more);
+                        }
+                        Ok(Err(e)) => {
+                            tracing::error!("AUTH from [{}]: {e}", peer.ip());
+                            log.event('*', &format!("accounts unreadable: {e}"), "AUTH");
+                            server.auth_unavailable(&mut more);
+                        }
+                        Err(e) => {
+                            tracing::error!("AUTH from [{}]: the check failed: {e}", peer.ip());
+                            server.auth_unavailable(&mut more);
+                        }
+                    }
+                    actions.extend(more);
+                }
                 Action::Close => {
                     write(&mut conn, &out, svc, live_id).await?;
                     if let Some(mut c) = conn.take() {
@@ -504,11 +541,16 @@ async fn accept(
         marks.push(format!("X-Mailflow-AuthSource: {}", run.fqdn()));
     }
     let single = (m.recipients.len() == 1).then(|| m.recipients[0].to_string());
+    let user = match &policy.identity {
+        Identity::User { name } => Some(name.clone()),
+        _ => None,
+    };
     let received = headers::received_header(&ReceivedInfo {
         helo: &m.helo,
         peer_ip: &peer.ip().to_string(),
         by: &rc.fqdn,
         esmtp,
+        authenticated: user.is_some(),
         tls: tls.as_ref(),
         client_cert_requested: rc.settings.domain_secure_enabled,
         id: &id,
@@ -519,11 +561,14 @@ async fn accept(
     lines.extend(marks);
     body = headers::prepend(&lines, &body);
     let security = hop_status(tls.as_ref(), partner_domain.is_some());
-    let policy_text = match (&partner_domain, &tls) {
+    let mut policy_text = match (&partner_domain, &tls) {
         (Some(d), _) => format!("Domain Security for {d}"),
         (None, Some(_)) => "opportunistic TLS".to_string(),
         (None, None) => "no TLS".to_string(),
     };
+    if let Some(u) = &user {
+        policy_text.push_str(&format!("; authenticated as {u}"));
+    }
     let hop = HopEvidence {
         direction: Direction::Inbound,
         time: now_ms(),
@@ -597,5 +642,17 @@ async fn accept(
                 "Temporary failure: the message could not be stored; try again later",
             ))
         }
+    }
+}
+
+/// AUTH as the connector's mechanisms ask: BasicAuthRequireTls offers it inside TLS only,
+/// BasicAuth with or without TLS.
+fn auth_offer(mechanisms: &[ConnectorAuth]) -> AuthOffer {
+    if mechanisms.contains(&ConnectorAuth::BasicAuthRequireTls) {
+        AuthOffer::BasicAfterTls
+    } else if mechanisms.contains(&ConnectorAuth::BasicAuth) {
+        AuthOffer::Basic
+    } else {
+        AuthOffer::None
     }
 }

@@ -148,6 +148,8 @@ pub struct ReceivedInfo<'a> {
     pub peer_ip: &'a str,
     pub by: &'a str,
     pub esmtp: bool,
+    /// The client authenticated with SMTP AUTH (`ESMTPA`, `ESMTPSA`: RFC 3848).
+    pub authenticated: bool,
     pub tls: Option<&'a TlsFacts>,
     /// Whether a client certificate was asked for (Domain Security connectors ask).
     pub client_cert_requested: bool,
@@ -174,10 +176,12 @@ pub fn received_header(i: &ReceivedInfo<'_>) -> String {
         printable(i.helo).into_owned()
     };
     let mut h = format!("Received: from {helo} (unknown [{}])", i.peer_ip);
-    let proto = match (i.tls.is_some(), i.esmtp) {
-        (true, _) => "ESMTPS",
-        (false, true) => "ESMTP",
-        (false, false) => "SMTP",
+    let proto = match (i.tls.is_some(), i.esmtp, i.authenticated) {
+        (true, _, true) => "ESMTPSA",
+        (true, _, false) => "ESMTPS",
+        (false, true, true) => "ESMTPA",
+        (false, true, false) => "ESMTP",
+        (false, false, _) => "SMTP",
     };
     if let Some(t) = i.tls {
         h.push_str(&format!(
@@ -267,6 +271,7 @@ mod tests {
             peer_ip: "127.0.0.1",
             by: "mail.contoso.test",
             esmtp: false,
+            authenticated: false,
             tls: None,
             client_cert_requested: false,
             id: "abc",
@@ -300,6 +305,7 @@ mod tests {
             peer_ip: "127.0.0.2",
             by: "mail.contoso.test",
             esmtp: true,
+            authenticated: false,
             tls: Some(&tls),
             client_cert_requested: true,
             id: "X1",
@@ -345,6 +351,7 @@ mod tests {
             peer_ip: "127.0.0.2",
             by: "mail.contoso.test",
             esmtp: true,
+            authenticated: false,
             tls: Some(&tls),
             client_cert_requested: true,
             id: "X1",
@@ -362,6 +369,7 @@ mod tests {
             peer_ip: "127.0.0.2",
             by: "mail.contoso.test",
             esmtp: true,
+            authenticated: false,
             tls: Some(&tls),
             client_cert_requested: true,
             id: "X1",

@@ -239,6 +239,13 @@ impl Server {
         }
     }
 
+    /// When the accounts cannot be read: `454 4.7.0`, the client may try again later (not
+    /// counted as the client's error).
+    pub fn auth_unavailable(&mut self, out: &mut Vec<Action>) {
+        self.phase = Phase::Command;
+        Self::ok(out, r(454, (4, 7, 0), "Temporary authentication failure"));
+    }
+
     /// After queueing: the reply to the end of DATA (or last BDAT).
     pub fn message_queued(&mut self, result: Result<String, Reply>) -> Reply {
         self.tx = Transaction::default();
