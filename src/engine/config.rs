@@ -56,6 +56,17 @@ impl RunConfig {
         &self.checked.fqdn
     }
 
+    /// What a peer certificate is judged against, now: our trusted roots, Direct Trust pins
+    /// and partner anchors.
+    pub fn trust_context(&self) -> crate::policy::trust::TrustContext<'_> {
+        crate::policy::trust::TrustContext {
+            roots: &self.roots,
+            direct_trust: &self.checked.settings.direct_trust,
+            partner_anchors: &self.checked.settings.partner_anchors,
+            now: time::OffsetDateTime::now_utc(),
+        }
+    }
+
     /// The receive connector serving `peer` on the listener for `binding` (as configured): a
     /// connector with that binding (or the unspecified address on the same port), with the
     /// most specific remote IP range containing the peer.

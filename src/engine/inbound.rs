@@ -14,7 +14,7 @@ use crate::pki::chain::Purpose;
 use crate::policy::classify::hop_status;
 use crate::policy::inbound::{ClientCertificate, InboundTls, SenderVerdict, sender_verdict};
 use crate::policy::submission::{Identity, recipient_decision, sender_allowed};
-use crate::policy::trust::{PeerEvaluation, TrustContext, evaluate};
+use crate::policy::trust::{PeerEvaluation, evaluate};
 use crate::smtp::address::{Mailbox, ReversePath};
 use crate::smtp::command::{BodyType, MailParams};
 use crate::smtp::envelope::{Envelope, new_message_id};
@@ -62,15 +62,6 @@ impl InboundPolicy<'_> {
             (Some(name), _) => Identity::InternalServer { name: name.clone() },
             (None, Some(user)) => Identity::User { name: user.clone() },
             (None, None) => Identity::Anonymous,
-        }
-    }
-
-    fn trust_context(&self) -> TrustContext<'_> {
-        TrustContext {
-            roots: &self.run.roots,
-            direct_trust: &self.run.checked.settings.direct_trust,
-            partner_anchors: &self.run.checked.settings.partner_anchors,
-            now: time::OffsetDateTime::now_utc(),
         }
     }
 }
@@ -325,7 +316,7 @@ async fn session(
                         Err(_) => return Err("TLS negotiation timed out".into()),
                     };
                     let chain = super::tls::peer_chain(tls.get_ref().1);
-                    let ctx = policy.trust_context();
+                    let ctx = run.trust_context();
                     let eval = evaluate(&chain, Purpose::Client, &ctx, None);
                     let (peer_cert, trust, detail) = match &eval {
                         None => (None, TrustLevel::Anonymous, None),

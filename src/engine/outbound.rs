@@ -12,11 +12,8 @@ use super::queue::Outcome;
 use super::stream::Conn;
 use crate::config::ProtocolLoggingLevel;
 use crate::config::net::SmartHost;
-use crate::pki::chain::Purpose;
-use crate::pki::names;
 use crate::policy::classify::hop_status;
-use crate::policy::outbound::TlsRequirement;
-use crate::policy::trust::{TrustContext, evaluate};
+use crate::policy::outbound::{TlsRequirement, judge};
 use crate::smtp::client::{
     Capabilities, EnvelopeProblem, RecipientOutcome, mail_command, rcpt_command, settle,
 };
@@ -501,7 +498,8 @@ async fn run_session(
                     return Attempt::RetryPlain(why);
                 }
                 Ok(StartTls::Established(chain)) => {
-                    let verdict = judge(&job.run, &job.requirement, &chain, &target);
+                    let verdict =
+                        judge(&job.run.trust_context(), &job.requirement, &chain, &target);
                     let Some(facts) =
                         s.tls_facts(verdict.peer.clone(), verdict.trust, verdict.detail.clone())
                     else {
@@ -705,117 +703,4 @@ async fn transaction(
     );
     let end = s.reply().await?;
     Ok(settle(&mail_reply, &rcpt_replies, Some(&end)))
-}
-
-/// The judgment of the next hop's certificate under a TLS requirement.
-#[derive(Clone, Debug)]
-pub struct Verdict {
-    pub peer: Option<crate::smtp::evidence::PeerCertificate>,
-    pub trust: TrustLevel,
-    pub detail: Option<String>,
-    pub authenticated: bool,
-    pub auth_domain: Option<String>,
-    pub mechanism: Option<crate::policy::submission::AuthMechanism>,
-    /// Why the requirement is not met (then nothing is sent).
-    pub refusal: Option<String>,
-}
-
-/// Judges the chain a server presented (`target` is `host:port`, for the reasons).
-pub fn judge(
-    run: &RunConfig,
-    requirement: &TlsRequirement,
-    chain: &[Vec<u8>],
-    target: &str,
-) -> Verdict {
-    let now = time::OffsetDateTime::now_utc();
-    let ctx = TrustContext {
-        roots: &run.roots,
-        direct_trust: &run.checked.settings.direct_trust,
-        partner_anchors: &run.checked.settings.partner_anchors,
-        now,
-    };
-    let anchor_domain = match requirement {
-        TlsRequirement::DomainSecure { domain } => Some(domain.as_str()),
-        _ => None,
-    };
-    let Some(eval) = evaluate(chain, Purpose::Server, &ctx, anchor_domain) else {
-        let refusal = requirement
-            .mandatory()
-            .then(|| "the server presented no certificate".to_string())
-            .filter(|_| !matches!(*requirement, TlsRequirement::Encrypt));
-        return Verdict {
-            peer: None,
-            trust: TrustLevel::Anonymous,
-            detail: Some("no certificate".into()),
-            authenticated: false,
-            auth_domain: None,
-            mechanism: None,
-            refusal,
-        };
-    };
-    let chain_ok = eval.pinned.is_some() || eval.chain.is_ok();
-    let chain_reason = eval.chain.clone().err().unwrap_or_default();
-    let name_target = match requirement {
-        TlsRequirement::DomainSecure { domain } => Some(domain.clone()),
-        TlsRequirement::ValidateDomain { name } => Some(name.clone()),
-        _ => None,
-    };
-    let names_ok = name_target.as_ref().map(|n| {
-        eval.certificate.names.iter().any(|c| {
-            names::matches_exact(c, n)
-                || n.strip_prefix("*.")
-                    .is_some_and(|p| c.to_ascii_lowercase().ends_with(&format!(".{p}")))
-        })
-    });
-    let trust = match (chain_ok, names_ok) {
-        (false, _) => TrustLevel::Untrusted,
-        (true, Some(true)) => TrustLevel::Verified,
-        (true, _) => TrustLevel::Trusted,
-    };
-    let names_text = if eval.certificate.names.is_empty() {
-        "none".to_string()
-    } else {
-        eval.certificate.names.join(", ")
-    };
-    let refusal = match requirement {
-        TlsRequirement::ValidateChain
-        | TlsRequirement::ValidateDomain { .. }
-        | TlsRequirement::DomainSecure { .. }
-            if !chain_ok =>
-        {
-            Some(format!("certificate of {target} {chain_reason}"))
-        }
-        TlsRequirement::ValidateDomain { name } | TlsRequirement::DomainSecure { domain: name }
-            if names_ok == Some(false) =>
-        {
-            Some(format!(
-                "certificate names {names_text} do not match {name}"
-            ))
-        }
-        _ => None,
-    };
-    let authenticated =
-        matches!(*requirement, TlsRequirement::DomainSecure { .. }) && refusal.is_none();
-    let detail = if chain_ok {
-        eval.pinned.clone().map(|p| format!("Direct Trust pin {p}"))
-    } else {
-        Some(chain_reason)
-    };
-    Verdict {
-        peer: Some(eval.certificate),
-        trust,
-        detail,
-        authenticated,
-        auth_domain: if authenticated {
-            anchor_domain.map(str::to_string)
-        } else {
-            None
-        },
-        mechanism: authenticated.then_some(if eval.pinned.is_some() {
-            crate::policy::submission::AuthMechanism::DirectTrust
-        } else {
-            crate::policy::submission::AuthMechanism::MutualTls
-        }),
-        refusal,
-    }
 }

@@ -6,10 +6,10 @@
 //! after EHLO but QUIT.
 
 use super::config::RunConfig;
-use super::outbound::{Session, StartTls, StartTlsError, connect_address, judge};
+use super::outbound::{Session, StartTls, StartTlsError, connect_address};
 use crate::config::net::SmartHost;
 use crate::pki::inspect::{self, Finding, InspectContext};
-use crate::policy::outbound::TlsRequirement;
+use crate::policy::outbound::{TlsRequirement, judge};
 use crate::smtp::client::Capabilities;
 use crate::smtp::evidence::{TlsFacts, TrustLevel};
 use serde::{Deserialize, Serialize};
@@ -209,7 +209,8 @@ pub async fn probe(
             });
         }
     }
-    let opportunistic = judge(run, &TlsRequirement::Opportunistic, &chain_ders, target);
+    let ctx = run.trust_context();
+    let opportunistic = judge(&ctx, &TlsRequirement::Opportunistic, &chain_ders, target);
     if let Some(t) = report.tls.as_mut() {
         t.peer_certificate = opportunistic.peer.clone();
         t.trust = opportunistic.trust;
@@ -243,7 +244,7 @@ pub async fn probe(
             },
         ),
     ] {
-        let v = judge(run, &req, &chain_ders, target);
+        let v = judge(&ctx, &req, &chain_ders, target);
         let mut reason = match &v.refusal {
             Some(r) => r.clone(),
             None => format!("{} TLS: the certificate satisfies this policy", v.trust),

@@ -3,9 +3,15 @@
 //! root — and to the partner's own anchors when pinned — and a certificate name matching the
 //! recipient domain); RequireTLS at the connector's TlsAuthLevel otherwise; or opportunistic.
 //! A listed domain routed through a connector with Domain Security off is never downgraded:
-//! delivery fails transiently with a reason saying so.
+//! delivery fails transiently with a reason saying so. And the judgment of the certificate a
+//! next hop presented under that requirement.
 
+use super::submission::AuthMechanism;
+use super::trust::{TrustContext, evaluate};
 use crate::config::{CheckedSettings, TlsAuthLevel};
+use crate::pki::chain::Purpose;
+use crate::pki::names;
+use crate::smtp::evidence::{PeerCertificate, TrustLevel};
 
 /// What the outbound session must achieve.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +94,122 @@ pub fn requirement(
     }
 }
 
+/// The judgment of the next hop's certificate under a TLS requirement.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub peer: Option<PeerCertificate>,
+    pub trust: TrustLevel,
+    pub detail: Option<String>,
+    pub authenticated: bool,
+    pub auth_domain: Option<String>,
+    pub mechanism: Option<AuthMechanism>,
+    /// Why the requirement is not met (then nothing is sent).
+    pub refusal: Option<String>,
+}
+
+/// Judges the chain a server presented under a requirement (`target` is `host:port`, for the
+/// reasons): the trust it earns and, when it falls short of a mandatory requirement, why
+/// nothing may be sent.
+pub fn judge(
+    ctx: &TrustContext<'_>,
+    requirement: &TlsRequirement,
+    chain: &[Vec<u8>],
+    target: &str,
+) -> Verdict {
+    let anchor_domain = match requirement {
+        TlsRequirement::DomainSecure { domain } => Some(domain.as_str()),
+        _ => None,
+    };
+    let Some(eval) = evaluate(chain, Purpose::Server, ctx, anchor_domain) else {
+        let refusal = requirement
+            .mandatory()
+            .then(|| "the server presented no certificate".to_string())
+            .filter(|_| !matches!(*requirement, TlsRequirement::Encrypt));
+        return Verdict {
+            peer: None,
+            trust: TrustLevel::Anonymous,
+            detail: Some("no certificate".into()),
+            authenticated: false,
+            auth_domain: None,
+            mechanism: None,
+            refusal,
+        };
+    };
+    let chain_ok = eval.pinned.is_some() || eval.chain.is_ok();
+    let chain_reason = eval.chain.clone().err().unwrap_or_default();
+    let name_target = match requirement {
+        TlsRequirement::DomainSecure { domain } => Some(domain.clone()),
+        TlsRequirement::ValidateDomain { name } => Some(name.clone()),
+        _ => None,
+    };
+    let names_ok = name_target
+        .as_ref()
+        .map(|n| names_cover(&eval.certificate.names, n));
+    let trust = match (chain_ok, names_ok) {
+        (false, _) => TrustLevel::Untrusted,
+        (true, Some(true)) => TrustLevel::Verified,
+        (true, _) => TrustLevel::Trusted,
+    };
+    let names_text = if eval.certificate.names.is_empty() {
+        "none".to_string()
+    } else {
+        eval.certificate.names.join(", ")
+    };
+    let refusal = match requirement {
+        TlsRequirement::ValidateChain
+        | TlsRequirement::ValidateDomain { .. }
+        | TlsRequirement::DomainSecure { .. }
+            if !chain_ok =>
+        {
+            Some(format!("certificate of {target} {chain_reason}"))
+        }
+        TlsRequirement::ValidateDomain { name } | TlsRequirement::DomainSecure { domain: name }
+            if names_ok == Some(false) =>
+        {
+            Some(format!(
+                "certificate names {names_text} do not match {name}"
+            ))
+        }
+        _ => None,
+    };
+    let authenticated =
+        matches!(*requirement, TlsRequirement::DomainSecure { .. }) && refusal.is_none();
+    let detail = if chain_ok {
+        eval.pinned.clone().map(|p| format!("Direct Trust pin {p}"))
+    } else {
+        Some(chain_reason)
+    };
+    Verdict {
+        peer: Some(eval.certificate),
+        trust,
+        detail,
+        authenticated,
+        auth_domain: if authenticated {
+            anchor_domain.map(str::to_string)
+        } else {
+            None
+        },
+        mechanism: authenticated.then_some(if eval.pinned.is_some() {
+            AuthMechanism::DirectTrust
+        } else {
+            AuthMechanism::MutualTls
+        }),
+        refusal,
+    }
+}
+
+/// Whether a certificate's names cover `target`: RFC 6125 matching, and for a TlsDomain given
+/// as `*.parent` (Exchange allows it) any name below `parent`.
+fn names_cover(cert_names: &[String], target: &str) -> bool {
+    names::any_matches(cert_names, target)
+        || target.strip_prefix("*.").is_some_and(|parent| {
+            let suffix = format!(".{}", parent.to_ascii_lowercase());
+            cert_names
+                .iter()
+                .any(|c| c.to_ascii_lowercase().ends_with(&suffix))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +281,150 @@ mod tests {
             TlsRequirement::DomainSecure { domain: "x".into() }.mandatory()
                 && !TlsRequirement::Opportunistic.mandatory()
         );
+    }
+
+    mod judging {
+        use super::super::*;
+        use crate::config::{DirectTrustEntry, Pin};
+        use crate::pki::ca::{self, LeafUsage};
+        use crate::pki::inspect::inspect_certificate;
+        use crate::pki::keys::{self, KeySpec};
+        use crate::pki::subject::Subject;
+        use time::{Duration, OffsetDateTime, macros::datetime};
+
+        const NOW: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+
+        fn leaf(ca: &(Vec<u8>, rcgen::KeyPair), name: &str, from: OffsetDateTime) -> Vec<u8> {
+            let k = KeySpec::P256.generate().unwrap();
+            let s = Subject::parse(&format!("CN={name}")).unwrap().to_der();
+            let san = crate::pki::der::san_dns_ext(&[name.to_string()]).value;
+            ca::issue_leaf(
+                &ca.0,
+                &ca.1,
+                &s,
+                &keys::spki_der(&k),
+                Some(san),
+                LeafUsage::SMTP,
+                from,
+                from + Duration::days(30),
+            )
+            .unwrap()
+        }
+
+        fn ds(d: &str) -> TlsRequirement {
+            TlsRequirement::DomainSecure { domain: d.into() }
+        }
+
+        #[test]
+        fn each_requirement_against_each_kind_of_certificate() {
+            let k = KeySpec::P256.generate().unwrap();
+            let root = (
+                ca::create_ca("Woodgrove Root", "W", &k, NOW - Duration::days(1), 5).unwrap(),
+                k,
+            );
+            let good = leaf(&root, "mail.woodgrove.test", NOW - Duration::days(1));
+            let expired = leaf(&root, "mail.woodgrove.test", NOW - Duration::days(60));
+            let sk = KeySpec::P256.generate().unwrap();
+            let self_signed = ca::self_signed(
+                &Subject::parse("CN=relay2.contoso.test").unwrap(),
+                &["relay2.contoso.test".into()],
+                &sk,
+                NOW - Duration::days(1),
+                30,
+            )
+            .unwrap();
+            let roots = vec![root.0.clone()];
+            let pins = vec![DirectTrustEntry {
+                name: "relay2".into(),
+                pin: Pin::Thumbprint(inspect_certificate(&self_signed).unwrap().thumbprint),
+            }];
+            let ctx = TrustContext {
+                roots: &roots,
+                direct_trust: &pins,
+                partner_anchors: &[],
+                now: NOW,
+            };
+            let t = "127.0.0.1:2626";
+            let chain = |c: &Vec<u8>| vec![c.clone()];
+            let validate = |n: &str| TlsRequirement::ValidateDomain { name: n.into() };
+
+            // Domain Security: a good chain naming the domain is authenticated, mutual TLS.
+            let v = judge(&ctx, &ds("mail.woodgrove.test"), &chain(&good), t);
+            assert!(v.authenticated && v.refusal.is_none(), "{v:?}");
+            assert_eq!(
+                (v.trust, v.mechanism),
+                (TrustLevel::Verified, Some(AuthMechanism::MutualTls))
+            );
+            assert_eq!(v.auth_domain.as_deref(), Some("mail.woodgrove.test"));
+            // ... the wrong domain is refused with the names it has.
+            let v = judge(&ctx, &ds("fabrikam.test"), &chain(&good), t);
+            assert_eq!(
+                v.refusal.as_deref(),
+                Some("certificate names mail.woodgrove.test do not match fabrikam.test")
+            );
+            assert!(!v.authenticated && v.trust == TrustLevel::Trusted);
+            // ... an expired chain is refused whatever the names.
+            let v = judge(&ctx, &ds("mail.woodgrove.test"), &chain(&expired), t);
+            assert!(
+                v.refusal
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("certificate of 127.0.0.1:2626 expired on")),
+                "{v:?}"
+            );
+            assert_eq!(v.trust, TrustLevel::Untrusted);
+            // ... no certificate at all.
+            let v = judge(&ctx, &ds("woodgrove.test"), &[], t);
+            assert_eq!(
+                v.refusal.as_deref(),
+                Some("the server presented no certificate")
+            );
+            // ... a Direct Trust pin stands for the chain: authenticated by Direct Trust.
+            let v = judge(&ctx, &ds("relay2.contoso.test"), &chain(&self_signed), t);
+            assert_eq!(v.mechanism, Some(AuthMechanism::DirectTrust), "{v:?}");
+            assert_eq!(v.detail.as_deref(), Some("Direct Trust pin relay2"));
+
+            // RequireTLS levels.
+            assert!(
+                judge(&ctx, &TlsRequirement::Encrypt, &[], t)
+                    .refusal
+                    .is_none()
+            );
+            assert!(
+                judge(&ctx, &TlsRequirement::Encrypt, &chain(&expired), t)
+                    .refusal
+                    .is_none()
+            );
+            assert!(
+                judge(&ctx, &TlsRequirement::ValidateChain, &chain(&good), t)
+                    .refusal
+                    .is_none()
+            );
+            assert!(
+                judge(&ctx, &TlsRequirement::ValidateChain, &chain(&expired), t)
+                    .refusal
+                    .is_some()
+            );
+            assert!(
+                judge(&ctx, &validate("mail.woodgrove.test"), &chain(&good), t)
+                    .refusal
+                    .is_none()
+            );
+            assert!(
+                judge(&ctx, &validate("*.woodgrove.test"), &chain(&good), t)
+                    .refusal
+                    .is_none()
+            );
+            assert!(
+                judge(&ctx, &validate("*.fabrikam.test"), &chain(&good), t)
+                    .refusal
+                    .is_some()
+            );
+            let v = judge(&ctx, &validate("mail.woodgrove.test"), &chain(&good), t);
+            assert!(!v.authenticated, "DomainValidation is not Domain Security");
+
+            // Opportunistic: anything goes, and is recorded as what it is.
+            let v = judge(&ctx, &TlsRequirement::Opportunistic, &chain(&expired), t);
+            assert!(v.refusal.is_none() && v.trust == TrustLevel::Untrusted && v.peer.is_some());
+        }
     }
 }
