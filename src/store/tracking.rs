@@ -1404,7 +1404,7 @@ mod tests {
     }
 
     #[test]
-    fn volume_200k_events_selective_searches_are_fast() {
+    fn volume_200k_events_selective_searches_use_indexes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("tracking.db");
         let mut db = TrackingDb::open(&path).expect("open");
@@ -1444,6 +1444,9 @@ mod tests {
         eprintln!("volume: inserted {total} events in {:?}", started.elapsed());
         assert_eq!(db.count().expect("count"), total as u64);
 
+        // Times are printed for information, never asserted (a loaded machine is slow); what
+        // keeps a selective search fast at any volume is that SQLite finds its rows through
+        // an index instead of scanning the table, and that is asserted.
         let timed = |label: &str, q: TrackingQuery| {
             let t = Instant::now();
             let found = db.search(&q).expect("search");
@@ -1453,12 +1456,19 @@ mod tests {
                 found.len(),
                 plan(&db, &q)
             );
-            assert!(took < Duration::from_secs(2), "{label} took {took:?}");
             found
+        };
+        let selective = |label: &str, q: TrackingQuery| {
+            let how = plan(&db, &q);
+            assert!(
+                how.starts_with("SEARCH e USING INDEX"),
+                "{label} does not search through an index: {how}"
+            );
+            timed(label, q)
         };
 
         let msg = 31_337i64;
-        let by_id = timed(
+        let by_id = selective(
             "internal_id",
             TrackingQuery {
                 internal_id: Some(format!("guid-{msg:08}")),
@@ -1470,7 +1480,7 @@ mod tests {
         assert_eq!(by_id[0].kind, EventKind::Defer);
 
         let mid = format!("{msg}.{}@sender.test", msg * 7919 % 100_003);
-        let by_mid = timed(
+        let by_mid = selective(
             "message_id",
             TrackingQuery {
                 message_id: Some(mid.clone()),
@@ -1484,7 +1494,7 @@ mod tests {
                 .all(|e| e.internal_id == format!("guid-{msg:08}"))
         );
 
-        let by_time = timed(
+        let by_time = selective(
             "time range",
             TrackingQuery {
                 since: Some(base + 100_000 * 1000),
@@ -1517,7 +1527,7 @@ mod tests {
                 ..Default::default()
             },
         );
-        timed(
+        selective(
             "recipient (rare) + internal_id",
             TrackingQuery {
                 recipient: Some("rcpt".into()),

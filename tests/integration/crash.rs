@@ -177,7 +177,7 @@ fn sigkill_twenty_times_under_load_loses_nothing_acknowledged() {
     ]);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut child = serve(&org);
-    wait_until("listening", Duration::from_secs(20), || {
+    wait_until("listening", Duration::from_secs(60), || {
         TcpStream::connect(addr).is_ok()
     });
 
@@ -217,7 +217,7 @@ fn sigkill_twenty_times_under_load_loses_nothing_acknowledged() {
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         child = serve(&org);
-        wait_until("listening again", Duration::from_secs(30), || {
+        wait_until("listening again", Duration::from_secs(60), || {
             TcpStream::connect(addr).is_ok()
         });
     }
@@ -293,7 +293,7 @@ fn damaged_spool_files_are_quarantined_and_the_rest_flows() {
             &format!("Subject: keep {i}\n\nx\n"),
         );
     }
-    wait_until("queued", Duration::from_secs(10), || {
+    wait_until("queued", Duration::from_secs(60), || {
         relay.handle().snapshot().queued_messages == 3
     });
     relay.stop();

@@ -870,7 +870,7 @@ fn direct_trust_pins_accept_self_signed_certificates_both_ways() {
         .queue_op(mailflow::engine::QueueOp::Retry {
             queue: "woodgrove.test via Outbound".into(),
         })
-        .recv_timeout(Duration::from_secs(10))
+        .recv_timeout(Duration::from_secs(60))
         .unwrap();
     let m = b.relay.wait_mailbox("woodgrove.test", "bob", 1).remove(0);
     assert!(m.contains("X-Mailflow-AuthMechanism: DirectTrust"), "{m}");
@@ -1002,7 +1002,7 @@ fn the_probe_gives_a_verdict_per_policy() {
     );
     // The engine exposes it too (for the console).
     let rx = a.relay.handle().probe(&target, "woodgrove.test", None);
-    let report = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let report = rx.recv_timeout(Duration::from_secs(60)).unwrap();
     assert!(report.verdicts.iter().all(|v| v.pass), "{report:?}");
     assert_eq!(report.chain.len(), 2, "leaf and the CA sent with it");
 }
@@ -1046,7 +1046,7 @@ fn require_tls_and_tls_auth_levels_work_the_same_way_for_unlisted_domains() {
         .queue_op(mailflow::engine::QueueOp::Retry {
             queue: "woodgrove.test via Outbound".into(),
         })
-        .recv_timeout(Duration::from_secs(10))
+        .recv_timeout(Duration::from_secs(60))
         .unwrap();
     b.relay.wait_mailbox("woodgrove.test", "bob", 1);
     let sent = a.relay.wait_kind(EventKind::Send, 1);

@@ -643,11 +643,13 @@ impl Postfix {
         self.tool("postqueue", &["-p"])
     }
 
-    /// The delay reason of the first deferred recipient, if any.
+    /// The delay reason of the first deferred recipient, if any, whichever queue now holds its
+    /// message: Postfix keeps the reason while it moves a deferred message through `incoming`
+    /// and `active` for its next try (a flush, or its own retry a second later here), so
+    /// looking in `deferred` alone misses it for as long as the message is on its way.
     pub fn deferred_reason(&self) -> Option<String> {
         self.queue()
             .into_iter()
-            .filter(|m| m.queue_name == "deferred")
             .flat_map(|m| m.recipients)
             .find_map(|(_, reason)| reason)
     }
@@ -670,7 +672,9 @@ impl Postfix {
         }
     }
 
-    /// `postqueue -f`: retry deferred mail now.
+    /// `postqueue -f`: retry deferred mail now. A message being delivered at that moment is
+    /// skipped (`still being delivered`); the instance retries by itself within two seconds
+    /// (see the backoff times in [`Postfix::start`]), so a test never depends on a flush.
     pub fn flush(&self) {
         self.tool("postqueue", &["-f"]);
     }

@@ -350,7 +350,7 @@ fn unreachable_next_hop_defers_then_ndr_after_expiry() {
         "{all}"
     );
     a.wait_kind(EventKind::Dsn, 2);
-    wait_until("queue empty", Duration::from_secs(10), || {
+    wait_until("queue empty", Duration::from_secs(60), || {
         a.handle().snapshot().queued_messages == 0
     });
 }
@@ -384,7 +384,7 @@ fn no_ndr_is_ever_sent_to_the_null_sender() {
         "Subject: a bounce\n\nx\n",
     );
     assert!(r.starts_with("250 2.6.0"), "{r}");
-    wait_until("expiry", Duration::from_secs(15), || {
+    wait_until("expiry", Duration::from_secs(60), || {
         a.handle().snapshot().queued_messages == 0
     });
     std::thread::sleep(Duration::from_millis(500));
@@ -442,7 +442,7 @@ fn serve_runs_headless_and_stops_on_sigterm() {
         .spawn()
         .expect("serve starts");
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    wait_until("listening", Duration::from_secs(20), || {
+    wait_until("listening", Duration::from_secs(60), || {
         std::net::TcpStream::connect(addr).is_ok()
     });
     let r = send_mail(
@@ -461,7 +461,7 @@ fn serve_runs_headless_and_stops_on_sigterm() {
         "--banner",
         "220 changed banner here",
     ]);
-    wait_until("new banner", Duration::from_secs(10), || {
+    wait_until("new banner", Duration::from_secs(60), || {
         let mut c = Client::connect(addr);
         c.reply().contains("changed banner here")
     });

@@ -99,7 +99,7 @@ fn queue_operations_through_the_running_relay() {
         "{}",
         inbox[0]
     );
-    wait_until("one left", Duration::from_secs(10), || {
+    wait_until("one left", Duration::from_secs(60), || {
         a.handle().snapshot().queued_messages == 1
     });
     // Exactly one NDR: for the message removed with --ndr, none for the one removed without.
@@ -358,7 +358,7 @@ fn messages_for_one_host_share_one_connection() {
     for i in 0..3 {
         alice_to_bob(&a, &format!("batch {i}"));
     }
-    wait_until("three queued", Duration::from_secs(20), || {
+    wait_until("three queued", Duration::from_secs(60), || {
         a.handle().snapshot().queued_messages == 3
     });
     a.wait_kind(EventKind::Defer, 3);

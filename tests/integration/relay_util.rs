@@ -83,7 +83,7 @@ impl Relay {
         let h = self.handle();
         let _ = h.poll_events();
         h.apply(ws);
-        wait_until("settings applied", Duration::from_secs(10), || {
+        wait_until("settings applied", Duration::from_secs(60), || {
             h.poll_events()
                 .iter()
                 .any(|e| matches!(e, EngineEvent::SettingsApplied { .. }))
@@ -156,7 +156,7 @@ impl Relay {
 
     /// Waits for a protocol log line containing `part`; returns it.
     pub fn wait_protocol_log(&self, kind: &str, part: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let text = self.protocol_log(kind);
             if let Some(l) = text.lines().find(|l| l.contains(part)) {
