@@ -35,15 +35,10 @@ pub struct ProtocolLog {
     tx: mpsc::UnboundedSender<LogLine>,
 }
 
-fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\r', '\n']) {
-        format!(
-            "\"{}\"",
-            field.replace('"', "\"\"").replace(['\r', '\n'], " ")
-        )
-    } else {
-        field.to_string()
-    }
+/// A log field on one line: a line break inside a field would split one event over two
+/// lines of the log, so it becomes a space (the CSV quoting itself is `store::csv`'s).
+fn one_line(field: &str) -> String {
+    field.replace(['\r', '\n'], " ")
 }
 
 /// Hides secrets: AUTH arguments and anything that looks like a credential exchange.
@@ -123,18 +118,20 @@ impl ProtocolLog {
                         .time
                         .format(&time::format_description::well_known::Rfc3339)
                         .unwrap_or_default();
-                    let _ = write!(
-                        files[idx].2,
-                        "{ts},{},{},{},{},{},{},{},{}\r\n",
-                        csv(&l.connector),
-                        l.session,
-                        l.sequence,
-                        l.local,
-                        l.remote,
-                        l.event,
-                        csv(&redact(&l.data)),
-                        csv(&l.context)
-                    );
+                    let sequence = l.sequence.to_string();
+                    let event = l.event.to_string();
+                    let line = crate::store::csv::record([
+                        ts.as_str(),
+                        &one_line(&l.connector),
+                        &l.session,
+                        &sequence,
+                        &l.local,
+                        &l.remote,
+                        &event,
+                        &one_line(&redact(&l.data)),
+                        &one_line(&l.context),
+                    ]);
+                    let _ = files[idx].2.write_all(line.as_bytes());
                 }
                 for f in files.iter_mut() {
                     let _ = f.2.flush();
@@ -192,13 +189,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_are_redacted_and_fields_quoted() {
+    fn secrets_are_redacted_and_fields_kept_on_one_line() {
         assert_eq!(
             redact("AUTH PLAIN AGJvYgBzZWNyZXQ="),
             "AUTH PLAIN <redacted>"
         );
         assert_eq!(redact("MAIL FROM:<a@b>"), "MAIL FROM:<a@b>");
-        assert_eq!(csv("a,b"), "\"a,b\"");
-        assert_eq!(csv("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(one_line("two\r\nlines"), "two  lines");
     }
 }

@@ -1,9 +1,10 @@
 //! Files on disk: the data directory layout, crash-safe writes, settings.ron, the certificate
-//! store, the accounts for SMTP AUTH, the spool (the durable message queue) and the message tracking database.
+//! store, the accounts for SMTP AUTH, CSV records, the spool (the durable message queue) and the message tracking database.
 
 pub mod accounts;
 pub mod atomic;
 pub mod certstore;
+pub mod csv;
 pub mod error;
 pub mod layout;
 pub mod settings;

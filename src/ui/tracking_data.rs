@@ -171,19 +171,19 @@ pub fn order(set: &TrackingSet, column: TrackColumn, ascending: bool, filter: &s
     idx
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// The rows in `order` as CSV (RFC 4180), with a header line.
 pub fn csv(set: &TrackingSet, order: &[u32]) -> String {
-    let mut out = String::from(
-        "Time (UTC),Sender,Recipients,Subject,Status,Security,Message-ID,Internal ID,Events\r\n",
-    );
+    let mut out = crate::store::csv::record([
+        "Time (UTC)",
+        "Sender",
+        "Recipients",
+        "Subject",
+        "Status",
+        "Security",
+        "Message-ID",
+        "Internal ID",
+        "Events",
+    ]);
     for &i in order {
         let Some(r) = set.rows.get(i as usize) else {
             continue;
@@ -199,9 +199,7 @@ pub fn csv(set: &TrackingSet, order: &[u32]) -> String {
             r.internal_id.clone(),
             r.events.to_string(),
         ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
+        out.push_str(&crate::store::csv::record(fields));
     }
     out
 }
