@@ -33,7 +33,9 @@ pub struct Settings {
     pub partner_anchors: Vec<PartnerAnchor>,
     /// Partners' own certificates (self-signed or privately issued), pinned and bound to the
     /// partner's domains: Partner identity for those domains only, never an internal server.
-    #[serde(default)]
+    /// Not written while empty, so a file without partner pins stays readable by a Mailflow
+    /// that predates them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partner_pins: Vec<PartnerPin>,
 }
 
