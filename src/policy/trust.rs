@@ -180,6 +180,9 @@ pub fn evaluate(
         .find(|p| pin_matches(&p.pin, &info))
         .filter(|_| info.is_current(ctx.now))
         .cloned();
+    // A certificate pinned both ways (say, by thumbprint as a partner and by key as ours) is
+    // taken for the lesser: a partner, never one of our servers.
+    let pinned = pinned.filter(|_| partner_pin.is_none());
     let verdict = verify_chain(leaf, &chain[1..], ctx.roots, ctx.now, purpose);
     let (mut result, path) = match verdict {
         // The path ends with the root webpki anchored it on.
@@ -496,6 +499,27 @@ mod tests {
         assert_eq!(e.pinned.as_deref(), Some("relay2"));
         assert!(e.chain.is_err(), "no chain, yet trusted by the pin");
         assert_eq!(e.trust_level(), TrustLevel::Trusted);
+        // Pinned as a partner as well (by its thumbprint): a partner, never one of ours.
+        let partner = vec![PartnerPin {
+            name: "Relay2 as a partner".into(),
+            domains: vec!["contoso.test".into()],
+            pin: Pin::Thumbprint(info.thumbprint.clone()),
+        }];
+        let both = TrustContext {
+            partner_pins: &partner,
+            ..ctx
+        };
+        let e = evaluate(std::slice::from_ref(&own), Purpose::Server, &both, None).unwrap();
+        assert_eq!(e.pinned, None);
+        assert_eq!(
+            e.partner_pin_for("contoso.test"),
+            Some("Relay2 as a partner")
+        );
+        assert_eq!(
+            e.partner_pin_for("relay2.contoso.test"),
+            None,
+            "its domains only"
+        );
         let ctx = TrustContext {
             direct_trust: &[],
             ..ctx
