@@ -469,7 +469,7 @@ pub fn findings(
         if info.self_signed {
             out.push(Finding::new(
                 Severity::Info,
-                "self-signed: fine for opportunistic TLS; a partner accepts it only through Direct Trust (a pin), never as Domain Secure through a CA",
+                "self-signed: fine for opportunistic TLS; for Domain Security it is accepted only by a pin (Direct Trust between our own relays, a partner pin between organizations), never through a CA",
             ));
         } else {
             out.push(Finding::new(
