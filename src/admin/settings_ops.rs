@@ -222,6 +222,55 @@ impl Workspace {
         })
     }
 
+    /// Pins a partner's own certificate (self-signed or privately issued) for the partner's
+    /// `domains`: Partner identity for those domains only, never one of our servers (that is
+    /// [`Workspace::add_direct_trust`]). The certificate must still name the domain.
+    pub fn add_partner_pin(
+        &mut self,
+        name: &str,
+        domains: &[String],
+        pin: crate::config::Pin,
+    ) -> Result<()> {
+        let name = name.trim();
+        let mut normal = Vec::new();
+        for d in domains {
+            let n = domain::normalize(d).map_err(|e| AdminError::Refused(e.to_string()))?;
+            if !normal.contains(&n) {
+                normal.push(n);
+            }
+        }
+        self.change_settings(|s| {
+            if s.partner_pins
+                .iter()
+                .any(|p| p.name.eq_ignore_ascii_case(name))
+            {
+                return Err(AdminError::Refused(format!(
+                    "a partner pin named '{name}' exists already: remove it first to change it"
+                )));
+            }
+            s.partner_pins.push(crate::config::PartnerPin {
+                name: name.to_string(),
+                domains: normal,
+                pin,
+            });
+            Ok(())
+        })
+    }
+
+    pub fn remove_partner_pin(&mut self, name: &str) -> Result<()> {
+        self.change_settings(|s| {
+            let before = s.partner_pins.len();
+            s.partner_pins
+                .retain(|p| !p.name.eq_ignore_ascii_case(name));
+            if s.partner_pins.len() == before {
+                return Err(AdminError::Refused(format!(
+                    "there is no partner pin named '{name}'"
+                )));
+            }
+            Ok(())
+        })
+    }
+
     /// Removes all anchors of a partner domain (any trusted root may vouch for it again).
     pub fn remove_partner_anchors(&mut self, partner: &str) -> Result<()> {
         let d = domain::normalize(partner).map_err(|e| AdminError::Refused(e.to_string()))?;

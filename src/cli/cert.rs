@@ -550,7 +550,10 @@ impl PinArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum DirectTrustCommand {
-    /// Trust one of our own relays by a pin
+    /// Trust one of OUR OWN relays by a pin. It becomes an internal server: it may relay to any
+    /// domain and its X-Mailflow-* / X-MS-Exchange-Organization-* fields pass the header
+    /// firewall. Never use this for a partner: `mailflow partner pin` binds a partner's
+    /// certificate to its domains, as Partner only
     Add {
         name: String,
         #[command(flatten)]
@@ -570,7 +573,22 @@ pub enum PartnerCommand {
         #[command(flatten)]
         pin: PinArgs,
     },
-    /// Partner domains with their anchors
+    /// Pin a partner's own certificate (self-signed or privately issued) for the partner's
+    /// domains: the pin stands for the chain of those domains only, the partner is
+    /// authenticated as Partner (no relaying, header firewall on) — unlike `direct-trust add`,
+    /// which is for our own relays
+    Pin {
+        /// A name for the partner (shown in lists and tracking)
+        name: String,
+        /// A domain of the partner (repeat for several)
+        #[arg(long = "domain", required = true)]
+        domains: Vec<String>,
+        #[command(flatten)]
+        pin: PinArgs,
+    },
+    /// Remove a partner pin by name
+    Unpin { name: String },
+    /// Partner domains with their anchors, and partner pins
     List,
     /// Remove a partner's anchors (any trusted root may vouch for it again)
     Remove { domain: String },
@@ -589,7 +607,10 @@ pub fn run_direct_trust(dir: &Option<PathBuf>, cmd: &DirectTrustCommand) -> CliR
         DirectTrustCommand::Add { name, pin } => {
             let p = pin.pin()?;
             ws.add_direct_trust(name, p.clone())?;
-            println!("Direct Trust '{name}' added: {}.", pin_text(&p));
+            println!(
+                "Direct Trust '{name}' added: {}. It is one of our own servers: it may relay anywhere and its organization headers pass. For a partner, use `mailflow partner pin` instead.",
+                pin_text(&p)
+            );
         }
         DirectTrustCommand::List => {
             let rows: Vec<Vec<String>> = ws
@@ -619,7 +640,30 @@ pub fn run_partner(dir: &Option<PathBuf>, cmd: &PartnerCommand) -> CliResult {
                 pin_text(&p)
             );
         }
+        PartnerCommand::Pin { name, domains, pin } => {
+            let p = pin.pin()?;
+            ws.add_partner_pin(name, domains, p.clone())?;
+            println!(
+                "Partner '{name}' is pinned to {} for {}: authenticated as Partner for these domains only (no relaying, its organization headers are removed). The certificate must still name the domain.",
+                pin_text(&p),
+                domains.join(", ")
+            );
+        }
+        PartnerCommand::Unpin { name } => {
+            ws.remove_partner_pin(name)?;
+            println!("Partner pin '{name}' removed.");
+        }
         PartnerCommand::List => {
+            let pins: Vec<Vec<String>> = ws
+                .settings
+                .partner_pins
+                .iter()
+                .map(|p| vec![p.name.clone(), p.domains.join(", "), pin_text(&p.pin)])
+                .collect();
+            if !pins.is_empty() {
+                table(&["Partner pin", "Domains", "Pin"], &pins);
+                println!();
+            }
             let rows: Vec<Vec<String>> = ws
                 .settings
                 .partner_anchors

@@ -98,10 +98,12 @@ pub enum Command {
         #[arg(long)]
         client_cert: Option<String>,
     },
-    /// Direct Trust: our own relays, trusted by certificate or key pin
+    /// Direct Trust: our OWN relays, trusted by certificate or key pin (they may relay anywhere
+    /// and their marks pass); for a partner's certificate use `partner pin`
     #[command(subcommand)]
     DirectTrust(cert::DirectTrustCommand),
-    /// Partner anchors: pin a partner domain to its own CA or key
+    /// Partners: pin a partner domain to its own CA (anchor), or pin a partner's own
+    /// self-signed or privately issued certificate for its domains
     #[command(subcommand)]
     Partner(cert::PartnerCommand),
     /// Accounts for SMTP AUTH on connectors with BasicAuth

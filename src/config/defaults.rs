@@ -40,6 +40,7 @@ impl Settings {
             }],
             direct_trust: Vec::new(),
             partner_anchors: Vec::new(),
+            partner_pins: Vec::new(),
         }
     }
 }

@@ -75,6 +75,22 @@ mod tests {
         assert_eq!(from_ron(&text).unwrap(), s);
     }
 
+    /// Partner pins round-trip, and a file without any does not mention them (so it stays
+    /// readable by a Mailflow that predates them).
+    #[test]
+    fn partner_pins_round_trip_and_are_not_written_while_empty() {
+        let mut s = Settings::initial("Contoso", "mail.contoso.test", "contoso.test");
+        assert!(!to_ron(&s).contains("partner_pins"));
+        s.partner_pins.push(crate::config::PartnerPin {
+            name: "Fabrikam".into(),
+            domains: vec!["fabrikam.test".into()],
+            pin: crate::config::Pin::Thumbprint("AB".repeat(20)),
+        });
+        let text = to_ron(&s);
+        assert!(text.contains("partner_pins"), "{text}");
+        assert_eq!(from_ron(&text).unwrap(), s);
+    }
+
     #[test]
     fn parse_errors_carry_line_and_column() {
         let s = Settings::initial("Contoso", "mail.contoso.test", "contoso.test");

@@ -1,6 +1,6 @@
 //! The settings an administrator edits, as they are stored in `settings.ron`: organization,
 //! accepted domains, transport settings with the domain secure lists, receive and send
-//! connectors, Direct Trust pins and partner anchors. Field names follow the Exchange cmdlet
+//! connectors, Direct Trust pins, partner anchors and partner pins. Field names follow the Exchange cmdlet
 //! parameters they mirror (`domain_secure_enabled` is `-DomainSecureEnabled`). Nothing here is
 //! checked; [`super::validate`] turns it into a checked policy.
 
@@ -31,6 +31,12 @@ pub struct Settings {
     /// Partner domains pinned to their own anchors: no other CA may vouch for them.
     #[serde(default)]
     pub partner_anchors: Vec<PartnerAnchor>,
+    /// Partners' own certificates (self-signed or privately issued), pinned and bound to the
+    /// partner's domains: Partner identity for those domains only, never an internal server.
+    /// Not written while empty, so a file without partner pins stays readable by a Mailflow
+    /// that predates them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partner_pins: Vec<PartnerPin>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -281,7 +287,10 @@ pub enum Pin {
     PublicKeySha256(String),
 }
 
-/// A Direct Trust entry: one of our own relays, trusted in both directions by its pin.
+/// A Direct Trust entry: one of our own relays, trusted in both directions by its pin. A
+/// client so pinned is an internal server: it may relay anywhere and its `X-Mailflow-*` and
+/// `X-MS-Exchange-Organization-*` fields pass the header firewall. Never pin a partner here;
+/// that is what [`PartnerPin`] is for.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct DirectTrustEntry {
@@ -296,6 +305,19 @@ pub struct DirectTrustEntry {
 pub struct PartnerAnchor {
     pub domain: String,
     pub anchors: Vec<Pin>,
+}
+
+/// A partner's certificate trusted by its pin instead of a chain (a self-signed or privately
+/// issued certificate), bound to the partner's `domains`: for a sender or recipient domain on
+/// the domain secure lists and in `domains`, the pin stands for the chain; the certificate must
+/// still name the domain. The partner is authenticated as Partner for that domain only — it may
+/// not relay, and the header firewall stays on for it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerPin {
+    pub name: String,
+    pub domains: Vec<String>,
+    pub pin: Pin,
 }
 
 impl Settings {

@@ -172,6 +172,12 @@ impl Checker {
     }
 }
 
+fn pin_hex(p: &Pin) -> &str {
+    match p {
+        Pin::Thumbprint(t) | Pin::PublicKeySha256(t) => t,
+    }
+}
+
 /// Normalises a pin's hex text: upper case, no separators.
 pub fn normalize_hex(text: &str) -> String {
     text.chars()
@@ -833,6 +839,56 @@ pub fn validate(settings: &Settings) -> Result<CheckedSettings, Problems> {
         }
         for (j, pin) in pa.anchors.iter().enumerate() {
             c.pin(pin, format!("{base}.anchors[{j}]"), place.clone());
+        }
+    }
+
+    // Partner pins
+    let mut pin_names = BTreeSet::new();
+    for (i, pp) in settings.partner_pins.iter().enumerate() {
+        let base = format!("partner_pins[{i}]");
+        let place = format!("partner pin '{}'", pp.name);
+        if pp.name.trim().is_empty() {
+            c.add(
+                format!("{base}.name"),
+                place.clone(),
+                "each partner pin needs a name (the partner organization)",
+            );
+        } else if !pin_names.insert(pp.name.to_lowercase()) {
+            c.add(
+                format!("{base}.name"),
+                place.clone(),
+                format!("the name '{}' is used twice", pp.name),
+            );
+        }
+        if pp.domains.is_empty() {
+            c.add(
+                format!("{base}.domains"),
+                place.clone(),
+                "a partner pin is bound to the partner's domains: name at least one",
+            );
+        }
+        for (j, d) in pp.domains.iter().enumerate() {
+            if d.contains('*') {
+                c.add(
+                    format!("{base}.domains[{j}]"),
+                    place.clone(),
+                    "a partner domain is named exactly; wildcards are not allowed",
+                );
+            } else if let Err(e) = domain::normalize(d) {
+                c.add(format!("{base}.domains[{j}]"), place.clone(), e.to_string());
+            }
+        }
+        c.pin(&pp.pin, format!("{base}.pin"), place.clone());
+        let same = |p: &Pin| normalize_hex(pin_hex(p)) == normalize_hex(pin_hex(&pp.pin));
+        if let Some(e) = settings.direct_trust.iter().find(|e| same(&e.pin)) {
+            c.add(
+                format!("{base}.pin"),
+                place.clone(),
+                format!(
+                    "this certificate is also pinned as our own server (Direct Trust '{}'): a certificate is either ours or a partner's; remove one of the two",
+                    e.name
+                ),
+            );
         }
     }
 

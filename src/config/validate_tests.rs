@@ -424,6 +424,49 @@ fn partner_anchors_name_one_domain_with_anchors() {
 }
 
 #[test]
+fn partner_pins_are_bound_to_domains_and_never_also_our_own() {
+    let mut s = base();
+    let tp = "AB".repeat(20);
+    s.direct_trust.push(DirectTrustEntry {
+        name: "relay2".into(),
+        pin: Pin::Thumbprint(tp.clone()),
+    });
+    s.partner_pins.push(PartnerPin {
+        name: "Fabrikam".into(),
+        domains: vec![],
+        pin: Pin::Thumbprint(tp.to_lowercase()),
+    });
+    s.partner_pins.push(PartnerPin {
+        name: "fabrikam".into(),
+        domains: vec!["*.fabrikam.test".into(), "a b".into()],
+        pin: Pin::PublicKeySha256("00".into()),
+    });
+    assert_problem(&s, "partner_pins[0].domains", "at least one");
+    assert_problem(&s, "partner_pins[0].pin", "Direct Trust 'relay2'");
+    assert_problem(&s, "partner_pins[1].name", "used twice");
+    assert_problem(
+        &s,
+        "partner_pins[1].domains[0]",
+        "wildcards are not allowed",
+    );
+    assert!(
+        validate(&s)
+            .unwrap_err()
+            .at("partner_pins[1].domains[1]")
+            .count()
+            == 1
+    );
+    assert_problem(&s, "partner_pins[1].pin", "64 hexadecimal");
+    let mut ok = base();
+    ok.partner_pins.push(PartnerPin {
+        name: "Fabrikam".into(),
+        domains: vec!["fabrikam.test".into(), "fabrikam.example".into()],
+        pin: Pin::PublicKeySha256("0A".repeat(32)),
+    });
+    assert!(validate(&ok).is_ok());
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let mut s = base();
     s.organization.fqdn = "".into();

@@ -56,15 +56,27 @@ impl RunConfig {
         &self.checked.fqdn
     }
 
-    /// What a peer certificate is judged against, now: our trusted roots, Direct Trust pins
-    /// and partner anchors.
+    /// What a peer certificate is judged against, now: our trusted roots, Direct Trust pins,
+    /// partner pins and partner anchors.
     pub fn trust_context(&self) -> crate::policy::trust::TrustContext<'_> {
         crate::policy::trust::TrustContext {
             roots: &self.roots,
             direct_trust: &self.checked.settings.direct_trust,
+            partner_pins: &self.checked.settings.partner_pins,
             partner_anchors: &self.checked.settings.partner_anchors,
             now: time::OffsetDateTime::now_utc(),
         }
+    }
+
+    /// The names that are ours as an authserv-id (RFC 8601 §5): the organization FQDN, every
+    /// receive connector's FQDN and the accepted domains.
+    pub fn own_names(&self) -> Vec<String> {
+        let mut names = vec![self.checked.fqdn.clone()];
+        names.extend(self.receive.iter().map(|r| r.fqdn.clone()));
+        names.extend(self.checked.accepted_domains.iter().cloned());
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// The receive connector serving `peer` on the listener for `binding` (as configured): a

@@ -2,8 +2,9 @@
 //! limits, the sans-I/O server machine driven over TCP and, after STARTTLS, TLS (any plaintext
 //! pipelined behind STARTTLS is discarded and logged — CVE-2011-0411), the MAIL FROM / RCPT TO
 //! policy (Domain Security, permission groups, no open relay), timeouts and tarpit, and the
-//! accepted message made ready for the queue: forged `X-Mailflow-*` headers stripped, Domain
-//! Secure marking added, a `Received:` line with the TLS facts prepended.
+//! accepted message made ready for the queue: forged trust headers stripped (the header
+//! firewall, [`crate::policy::header_firewall`]), Domain Secure marking added, a `Received:`
+//! line with the TLS facts prepended.
 
 use super::config::{ReceiveRuntime, RunConfig};
 use super::protolog::{LogKind, SessionLog};
@@ -12,6 +13,7 @@ use super::{Services, now_ms};
 use crate::config::{AuthMechanism as ConnectorAuth, ProtocolLoggingLevel, domain};
 use crate::pki::chain::Purpose;
 use crate::policy::classify::hop_status;
+use crate::policy::header_firewall;
 use crate::policy::inbound::{ClientCertificate, InboundTls, SenderVerdict, sender_verdict};
 use crate::policy::submission::{Identity, recipient_decision, sender_allowed};
 use crate::policy::trust::{PeerEvaluation, evaluate};
@@ -90,6 +92,8 @@ impl SessionPolicy for InboundPolicy<'_> {
                 names: eval.certificate.names.clone(),
                 chain: eval.chain_for(d, &self.run.checked.settings.partner_anchors),
                 pinned: eval.pinned.is_some(),
+                partner_pin: eval.partner_pin_for(d).is_some(),
+                names_note: eval.names_note.clone(),
             }),
             _ => None,
         };
@@ -326,6 +330,8 @@ async fn session(
                             e.chain.clone().err(),
                         ),
                     };
+                    // Only a Direct Trust pin makes the client one of our own servers; a
+                    // partner pin never does (it counts at MAIL FROM, for its domains).
                     policy.internal = eval.as_ref().and_then(|e| e.pinned.clone());
                     let facts = super::tls::facts(tls.get_ref().1, peer_cert, trust, detail);
                     log.event(
@@ -492,11 +498,6 @@ async fn write(
     Ok(())
 }
 
-/// Headers we never accept from outside: only we mark messages.
-pub fn is_mailflow_header(name: &str) -> bool {
-    name.to_ascii_lowercase().starts_with("x-mailflow-")
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn accept(
     m: AcceptedMessage,
@@ -522,7 +523,7 @@ async fn accept(
     let (mut body, stripped) = if policy.internal.is_some() {
         (m.body, 0)
     } else {
-        headers::strip_headers(&m.body, is_mailflow_header)
+        header_firewall::strip_forged(&m.body, &run.own_names())
     };
     let mut marks = Vec::new();
     if let (Some(d), Some(mech)) = (&partner_domain, mechanism) {
@@ -592,7 +593,9 @@ async fn accept(
     let detail = {
         let mut d = envelope.inbound.policy.clone();
         if stripped > 0 {
-            d.push_str(&format!("; {stripped} forged X-Mailflow header(s) removed"));
+            d.push_str(&format!(
+                "; {stripped} forged trust header(s) removed (X-Mailflow-*, X-MS-Exchange-Organization-*, Authentication-Results)"
+            ));
         }
         if m.bare_line_endings > 0 {
             d.push_str(&format!(

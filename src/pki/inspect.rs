@@ -39,6 +39,9 @@ pub struct CertificateInfo {
     pub client_auth: bool,
     pub is_ca: bool,
     pub path_len: Option<u32>,
+    /// The name constraints of a CA (RFC 5280 §4.2.1.10), as text (`permitted DNS:woodgrove.test`),
+    /// when it has any.
+    pub name_constraints: Option<String>,
     pub subject_key_id: Option<String>,
     pub authority_key_id: Option<String>,
     /// SHA-1 of the certificate, upper-case hex: the Exchange thumbprint.
@@ -110,6 +113,7 @@ pub fn inspect_certificate(der: &[u8]) -> Result<CertificateInfo> {
         client_auth: true,
         is_ca: false,
         path_len: None,
+        name_constraints: None,
         subject_key_id: None,
         authority_key_id: None,
         thumbprint: digest::thumbprint(der),
@@ -178,6 +182,9 @@ pub fn inspect_certificate(der: &[u8]) -> Result<CertificateInfo> {
                 info.is_ca = bc.ca;
                 info.path_len = bc.path_len_constraint;
             }
+            ParsedExtension::NameConstraints(nc) => {
+                info.name_constraints = Some(describe_name_constraints(nc));
+            }
             ParsedExtension::SubjectKeyIdentifier(k) => {
                 info.subject_key_id = Some(digest::colon_hex(&hex::encode_upper(k.0)));
             }
@@ -193,14 +200,78 @@ pub fn inspect_certificate(der: &[u8]) -> Result<CertificateInfo> {
     Ok(info)
 }
 
+fn describe_name_constraints(nc: &NameConstraints<'_>) -> String {
+    let list = |label: &str, subtrees: &Option<Vec<GeneralSubtree<'_>>>| {
+        subtrees.as_ref().filter(|s| !s.is_empty()).map(|s| {
+            let names: Vec<String> = s
+                .iter()
+                .map(|t| match &t.base {
+                    GeneralName::DNSName(d) => format!("DNS:{}", escape_controls(d.to_string())),
+                    GeneralName::RFC822Name(m) => {
+                        format!("email:{}", escape_controls(m.to_string()))
+                    }
+                    GeneralName::IPAddress(b) => format!("IP:{}", hex::encode(b)),
+                    GeneralName::DirectoryName(n) => {
+                        format!("dirName:{}", escape_controls(n.to_string()))
+                    }
+                    other => escape_controls(other.to_string()),
+                })
+                .collect();
+            format!("{label} {}", names.join(", "))
+        })
+    };
+    [
+        list("permitted", &nc.permitted_subtrees),
+        list("excluded", &nc.excluded_subtrees),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("; ")
+}
+
 impl CertificateInfo {
     /// The names a peer is matched against: SAN dNSNames, or the CNs when there is no SAN.
+    /// For a peer whose chain was validated, use [`CertificateInfo::names_on_path`].
     pub fn names(&self) -> Vec<String> {
         if self.dns_names.is_empty() {
             self.common_names.clone()
         } else {
             self.dns_names.clone()
         }
+    }
+
+    /// The names of a certificate whose chain validated along `path` (leaf first, root last):
+    /// as [`CertificateInfo::names`], except that the CN never stands in for a missing SAN
+    /// when a CA on the path has name constraints. Those constraints bind only the SAN names
+    /// (RFC 5280 §4.2.1.10; webpki checks dNSName constraints against SANs only), so a CA
+    /// constrained to `woodgrove.test` could otherwise issue `CN=fabrikam.test` and have it
+    /// believed. [`CertificateInfo::unused_cn`] says why.
+    pub fn names_on_path(&self, path: &[Vec<u8>]) -> Vec<String> {
+        if self.unused_cn(path).is_some() {
+            Vec::new()
+        } else {
+            self.names()
+        }
+    }
+
+    /// Why the CN is not used as a name on `path`, in words for the administrator; `None`
+    /// when it is used (or there is a SAN, or no CN).
+    pub fn unused_cn(&self, path: &[Vec<u8>]) -> Option<String> {
+        if !self.dns_names.is_empty() || self.common_names.is_empty() {
+            return None;
+        }
+        let constrained = path
+            .iter()
+            .skip(1)
+            .filter_map(|der| inspect_certificate(der).ok())
+            .find(|ca| ca.name_constraints.is_some())?;
+        Some(format!(
+            "its CN {} is not used as a name: {} on its chain has name constraints ({}), which bind only subject alternative names; the certificate needs its domains as SAN entries",
+            self.common_names.join(", "),
+            constrained.display_name(),
+            constrained.name_constraints.unwrap_or_default()
+        ))
     }
 
     /// Whether the certificate is within its validity period at `now`.
@@ -345,8 +416,15 @@ pub fn findings(
             "a CA certificate: it can be a trusted root or chain certificate, not a server identity",
         ));
     }
+    let path: &[Vec<u8>] = match ctx.trust {
+        Some(ChainVerdict::Trusted { path }) => path,
+        _ => &[],
+    };
+    if let Some(why) = info.unused_cn(path) {
+        out.push(Finding::new(Severity::Problem, why));
+    }
     if let Some(domain) = ctx.domain {
-        let cert_names = info.names();
+        let cert_names = info.names_on_path(path);
         if !cert_names.iter().any(|n| names::matches_exact(n, domain)) {
             out.push(Finding::new(
                 Severity::Warning,
@@ -391,7 +469,7 @@ pub fn findings(
         if info.self_signed {
             out.push(Finding::new(
                 Severity::Info,
-                "self-signed: fine for opportunistic TLS; a partner accepts it only through Direct Trust (a pin), never as Domain Secure through a CA",
+                "self-signed: fine for opportunistic TLS; for Domain Security it is accepted only by a pin (Direct Trust between our own relays, a partner pin between organizations), never through a CA",
             ));
         } else {
             out.push(Finding::new(

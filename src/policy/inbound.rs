@@ -13,7 +13,9 @@
 //!
 //! Name matching here (Exchange's inbound rule): a certificate name matches the sender domain
 //! when equal, when the sender domain is a subdomain of it, or through a wildcard `*.parent`
-//! covering the sender domain at any depth. Senders not on the list are not judged here.
+//! covering the sender domain at any depth — the parent, and a name covering its subdomains,
+//! having at least two labels (`test` covers nothing under it). Senders not on the list are not
+//! judged here.
 
 use super::submission::AuthMechanism;
 use crate::config::domain;
@@ -30,6 +32,10 @@ pub struct ClientCertificate {
     pub chain: Result<(), String>,
     /// A Direct Trust pin matched (then no chain is needed).
     pub pinned: bool,
+    /// A partner pin bound to the sender domain matched (then no chain is needed either).
+    pub partner_pin: bool,
+    /// Why the CN is not among the names (a name-constrained CA on the chain), when it is not.
+    pub names_note: Option<String>,
 }
 
 /// What the session knows when MAIL FROM arrives.
@@ -55,7 +61,10 @@ pub enum SenderVerdict {
     Reject { reply: Reply, reason: String },
 }
 
-/// Exchange's inbound name rule (see the module documentation).
+/// Exchange's inbound name rule (see the module documentation). A name covers the domains
+/// below it only when it has at least two labels, as a wildcard's parent must: a certificate
+/// for `test` (or `*.test`) covers no domain under `test` — only a sender domain `test` itself,
+/// which no receive list can hold.
 pub fn name_covers_sender(cert_name: &str, sender_domain: &str) -> bool {
     let Ok(sender) = domain::normalize(sender_domain) else {
         return false;
@@ -64,7 +73,8 @@ pub fn name_covers_sender(cert_name: &str, sender_domain: &str) -> bool {
         return domain::normalize(parent)
             .is_ok_and(|p| p.contains('.') && sender.ends_with(&format!(".{p}")));
     }
-    domain::normalize(cert_name).is_ok_and(|n| sender == n || sender.ends_with(&format!(".{n}")))
+    domain::normalize(cert_name)
+        .is_ok_and(|n| sender == n || (n.contains('.') && sender.ends_with(&format!(".{n}"))))
 }
 
 fn reject(code: u16, e: (u8, u16, u16), text: &str, reason: String) -> SenderVerdict {
@@ -131,10 +141,18 @@ pub fn sender_verdict(
             454,
             (4, 7, 5),
             "Certificate validation failure",
-            format!("the TLS certificate does not contain the domain name {d} (names: {names})"),
+            match &cert.names_note {
+                None => format!(
+                    "the TLS certificate does not contain the domain name {d} (names: {names})"
+                ),
+                Some(why) => format!(
+                    "the TLS certificate does not contain the domain name {d} (names: {names}; {why})"
+                ),
+            },
         );
     }
     if !cert.pinned
+        && !cert.partner_pin
         && let Err(why) = &cert.chain
     {
         return reject(
@@ -148,6 +166,8 @@ pub fn sender_verdict(
         domain: d,
         mechanism: if cert.pinned {
             AuthMechanism::DirectTrust
+        } else if cert.partner_pin {
+            AuthMechanism::PartnerPin
         } else {
             AuthMechanism::MutualTls
         },
@@ -167,6 +187,8 @@ mod tests {
             names: names.iter().map(|s| s.to_string()).collect(),
             chain,
             pinned,
+            partner_pin: false,
+            names_note: None,
         })
     }
 
@@ -316,6 +338,39 @@ mod tests {
         );
     }
 
+    /// A partner pin bound to the sender domain stands for the chain (not for the names);
+    /// the partner is a Partner authenticated by its pin.
+    #[test]
+    fn a_partner_pin_stands_for_the_chain_only() {
+        let pinned = |names: &[&str]| {
+            let mut c = cert(names, Err("self-signed".into()), false);
+            if let Some(c) = c.as_mut() {
+                c.partner_pin = true;
+            }
+            facts(true, true, true, c)
+        };
+        assert_eq!(
+            sender_verdict(
+                Some("woodgrove.test"),
+                &list(),
+                &pinned(&["woodgrove.test"])
+            ),
+            SenderVerdict::Partner {
+                domain: "woodgrove.test".into(),
+                mechanism: AuthMechanism::PartnerPin
+            }
+        );
+        assert_eq!(
+            code(sender_verdict(
+                Some("woodgrove.test"),
+                &list(),
+                &pinned(&["fabrikam.test"])
+            )),
+            "454 4.7.5 Certificate validation failure",
+            "the certificate must still name the domain"
+        );
+    }
+
     #[test]
     fn inbound_name_rule() {
         assert!(name_covers_sender("woodgrove.test", "woodgrove.test"));
@@ -344,5 +399,52 @@ mod tests {
             "xn--bcher-kva.example",
             "bücher.example"
         ));
+    }
+
+    /// A single-label name covers nothing under it, as `*.test` does not: a certificate for
+    /// `test` (which a private CA may issue) is no certificate for every domain in `.test`.
+    #[test]
+    fn a_single_label_name_covers_no_domain_under_it() {
+        for (name, sender, covers) in [
+            ("test", "woodgrove.test", false),
+            ("TEST.", "woodgrove.test", false),
+            ("test", "mail.woodgrove.test", false),
+            ("*.test", "woodgrove.test", false),
+            ("woodgrove.test", "mail.woodgrove.test", true),
+            ("woodgrove.test", "woodgrove.test", true),
+            ("localhost", "localhost", true),
+        ] {
+            assert_eq!(
+                name_covers_sender(name, sender),
+                covers,
+                "{name} / {sender}"
+            );
+        }
+        let v = sender_verdict(
+            Some("woodgrove.test"),
+            &list(),
+            &facts(true, true, true, cert(&["test"], Ok(()), false)),
+        );
+        assert_eq!(code(v), "454 4.7.5 Certificate validation failure");
+    }
+
+    /// Under a name-constrained CA the CN is no name (see `CertificateInfo::names_on_path`):
+    /// the refusal says why.
+    #[test]
+    fn the_reason_says_why_the_cn_did_not_count() {
+        let mut c = cert(&[], Ok(()), false);
+        if let Some(c) = c.as_mut() {
+            c.names_note = Some("its CN woodgrove.test is not used as a name".into());
+        }
+        match sender_verdict(Some("woodgrove.test"), &list(), &facts(true, true, true, c)) {
+            SenderVerdict::Reject { reply, reason } => {
+                assert_eq!(reply.one_line(), "454 4.7.5 Certificate validation failure");
+                assert!(
+                    reason.contains("(names: none; its CN woodgrove.test is not used as a name)"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The TLS requirement for delivering to a recipient domain through a send connector:
 //! Domain Security for domains on the send domain secure list (mutual TLS, chain to a trusted
-//! root — and to the partner's own anchors when pinned — and a certificate name matching the
-//! recipient domain); RequireTLS at the connector's TlsAuthLevel otherwise; or opportunistic.
+//! root — and to the partner's own anchors when pinned, or a partner pin bound to the domain
+//! instead of a chain — and a certificate name matching the recipient domain); RequireTLS at the connector's TlsAuthLevel otherwise; or opportunistic.
 //! A listed domain routed through a connector with Domain Security off is never downgraded:
 //! delivery fails transiently with a reason saying so. And the judgment of the certificate a
 //! next hop presented under that requirement.
@@ -135,7 +135,11 @@ pub fn judge(
             refusal,
         };
     };
-    let chain_ok = eval.pinned.is_some() || eval.chain.is_ok();
+    // A partner pin stands for the chain of a Domain Secure delivery to its own domains only.
+    let partner_pin = anchor_domain
+        .and_then(|d| eval.partner_pin_for(d))
+        .map(str::to_string);
+    let chain_ok = eval.pinned.is_some() || partner_pin.is_some() || eval.chain.is_ok();
     let chain_reason = eval.chain.clone().err().unwrap_or_default();
     let name_target = match requirement {
         TlsRequirement::DomainSecure { domain } => Some(domain.clone()),
@@ -166,16 +170,22 @@ pub fn judge(
         TlsRequirement::ValidateDomain { name } | TlsRequirement::DomainSecure { domain: name }
             if names_ok == Some(false) =>
         {
-            Some(format!(
-                "certificate names {names_text} do not match {name}"
-            ))
+            Some(match &eval.names_note {
+                None => format!("certificate names {names_text} do not match {name}"),
+                Some(why) => {
+                    format!("certificate names {names_text} do not match {name}: {why}")
+                }
+            })
         }
         _ => None,
     };
     let authenticated =
         matches!(*requirement, TlsRequirement::DomainSecure { .. }) && refusal.is_none();
     let detail = if chain_ok {
-        eval.pinned.clone().map(|p| format!("Direct Trust pin {p}"))
+        eval.pinned
+            .clone()
+            .map(|p| format!("Direct Trust pin {p}"))
+            .or_else(|| partner_pin.as_ref().map(|p| format!("partner pin {p}")))
     } else {
         Some(chain_reason)
     };
@@ -191,6 +201,8 @@ pub fn judge(
         },
         mechanism: authenticated.then_some(if eval.pinned.is_some() {
             AuthMechanism::DirectTrust
+        } else if partner_pin.is_some() {
+            AuthMechanism::PartnerPin
         } else {
             AuthMechanism::MutualTls
         }),
@@ -333,6 +345,15 @@ mod tests {
                 30,
             )
             .unwrap();
+            let fk = KeySpec::P256.generate().unwrap();
+            let fab = ca::self_signed(
+                &Subject::parse("CN=mail.fabrikam.test").unwrap(),
+                &["mail.fabrikam.test".into(), "fabrikam.test".into()],
+                &fk,
+                NOW - Duration::days(1),
+                30,
+            )
+            .unwrap();
             let roots = vec![root.0.clone()];
             let pins = vec![DirectTrustEntry {
                 name: "relay2".into(),
@@ -341,6 +362,7 @@ mod tests {
             let ctx = TrustContext {
                 roots: &roots,
                 direct_trust: &pins,
+                partner_pins: &[],
                 partner_anchors: &[],
                 now: NOW,
             };
@@ -421,6 +443,37 @@ mod tests {
             );
             let v = judge(&ctx, &validate("mail.woodgrove.test"), &chain(&good), t);
             assert!(!v.authenticated, "DomainValidation is not Domain Security");
+
+            // A partner pin stands for the chain of its own domains only, under Domain
+            // Security only; a CN is no name under a name-constrained CA (see trust.rs).
+            let pp = vec![crate::config::PartnerPin {
+                name: "Fabrikam".into(),
+                domains: vec!["fabrikam.test".into()],
+                pin: Pin::PublicKeySha256(inspect_certificate(&fab).unwrap().public_key_sha256),
+            }];
+            let pctx = TrustContext {
+                partner_pins: &pp,
+                ..ctx
+            };
+            let v = judge(&pctx, &ds("fabrikam.test"), &chain(&fab), t);
+            assert!(v.authenticated && v.refusal.is_none(), "{v:?}");
+            assert_eq!(v.mechanism, Some(AuthMechanism::PartnerPin));
+            assert_eq!(v.detail.as_deref(), Some("partner pin Fabrikam"));
+            let v = judge(&ctx, &ds("fabrikam.test"), &chain(&fab), t);
+            assert!(v.refusal.is_some(), "not pinned: {v:?}");
+            let v = judge(&pctx, &ds("mail.fabrikam.test"), &chain(&fab), t);
+            assert!(
+                v.refusal
+                    .as_deref()
+                    .is_some_and(|r| r.contains("not trusted")),
+                "another domain: {v:?}"
+            );
+            assert!(
+                judge(&pctx, &TlsRequirement::ValidateChain, &chain(&fab), t)
+                    .refusal
+                    .is_some(),
+                "a partner pin is no chain for RequireTLS"
+            );
 
             // Opportunistic: anything goes, and is recorded as what it is.
             let v = judge(&ctx, &TlsRequirement::Opportunistic, &chain(&expired), t);

@@ -12,7 +12,10 @@ use crate::smtp::reply::Reply;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum AuthMechanism {
     MutualTls,
+    /// A Direct Trust pin (one of our own servers).
     DirectTrust,
+    /// Mutual TLS with a partner's own certificate, pinned for that partner's domains.
+    PartnerPin,
 }
 
 impl AuthMechanism {
@@ -20,6 +23,7 @@ impl AuthMechanism {
         match self {
             AuthMechanism::MutualTls => "MutualTLS",
             AuthMechanism::DirectTrust => "DirectTrust",
+            AuthMechanism::PartnerPin => "PartnerPin",
         }
     }
 }

@@ -1,11 +1,14 @@
 //! How far a peer's certificate is trusted, in Postfix's words (Anonymous, Untrusted, Trusted,
 //! Verified): Direct Trust pins first (our own relays: no chain building, self-signed
-//! included), then the chain against the trusted roots for the purpose (serverAuth or
+//! included), partner pins (a partner's own certificate, standing for the chain of that
+//! partner's domains only — never making it one of our servers), then the chain against the trusted roots for the purpose (serverAuth or
 //! clientAuth) at the given time, then — for a partner domain with its own anchors — whether
 //! the validated path contains one of those anchors, so that partner B's CA cannot vouch for
 //! partner A.
 
-use crate::config::{DirectTrustEntry, PartnerAnchor, Pin, domain, validate::normalize_hex};
+use crate::config::{
+    DirectTrustEntry, PartnerAnchor, PartnerPin, Pin, domain, validate::normalize_hex,
+};
 use crate::pki::chain::{ChainVerdict, Purpose, verify_chain};
 use crate::pki::digest;
 use crate::pki::inspect::{CertificateInfo, inspect_certificate};
@@ -17,6 +20,8 @@ use time::OffsetDateTime;
 pub struct TrustContext<'a> {
     pub roots: &'a [Vec<u8>],
     pub direct_trust: &'a [DirectTrustEntry],
+    /// Partners' own certificates, each bound to the partner's domains.
+    pub partner_pins: &'a [PartnerPin],
     pub partner_anchors: &'a [PartnerAnchor],
     pub now: OffsetDateTime,
 }
@@ -25,13 +30,19 @@ pub struct TrustContext<'a> {
 #[derive(Clone, Debug)]
 pub struct PeerEvaluation {
     pub certificate: PeerCertificate,
-    /// Name of the Direct Trust entry whose pin matched.
+    /// Name of the Direct Trust entry whose pin matched: one of our own servers.
     pub pinned: Option<String>,
+    /// The partner pin that matched (a partner's own certificate), valid only for its domains:
+    /// see [`PeerEvaluation::partner_pin_for`].
+    pub partner_pin: Option<PartnerPin>,
     /// `Ok` when the chain validates (and satisfies the anchors of `anchor_domain`).
     pub chain: Result<(), String>,
     /// DER of the path that validated, leaf first and the anchoring trusted root last, when it
     /// did.
     pub path: Vec<Vec<u8>>,
+    /// Why the certificate's CN does not count as a name (a name-constrained CA on the path),
+    /// for the reasons given when no name matches.
+    pub names_note: Option<String>,
 }
 
 impl PeerEvaluation {
@@ -46,6 +57,21 @@ impl PeerEvaluation {
             domain,
             partner_anchors,
         )
+    }
+
+    /// The name of the partner pin that stands for the chain of partner `domain`: the
+    /// certificate matched a partner pin bound to that domain. A partner pin vouches for
+    /// nothing else (another domain, an internal server, a chain).
+    pub fn partner_pin_for(&self, domain: &str) -> Option<&str> {
+        let d = domain::normalize(domain).ok()?;
+        self.partner_pin
+            .as_ref()
+            .filter(|p| {
+                p.domains
+                    .iter()
+                    .any(|pd| domain::normalize(pd).ok().as_deref() == Some(d.as_str()))
+            })
+            .map(|p| p.name.as_str())
     }
 
     /// Trusted (chain OK or pinned) without a name check; Untrusted otherwise.
@@ -134,8 +160,10 @@ pub fn evaluate(
                     not_after: 0,
                 },
                 pinned: None,
+                partner_pin: None,
                 chain: Err(e.to_string()),
                 path: Vec::new(),
+                names_note: None,
             });
         }
     };
@@ -146,6 +174,15 @@ pub fn evaluate(
         .find(|e| pin_matches(&e.pin, &info))
         .filter(|_| info.is_current(ctx.now))
         .map(|e| e.name.clone());
+    let partner_pin = ctx
+        .partner_pins
+        .iter()
+        .find(|p| pin_matches(&p.pin, &info))
+        .filter(|_| info.is_current(ctx.now))
+        .cloned();
+    // A certificate pinned both ways (say, by thumbprint as a partner and by key as ours) is
+    // taken for the lesser: a partner, never one of our servers.
+    let pinned = pinned.filter(|_| partner_pin.is_none());
     let verdict = verify_chain(leaf, &chain[1..], ctx.roots, ctx.now, purpose);
     let (mut result, path) = match verdict {
         // The path ends with the root webpki anchored it on.
@@ -155,10 +192,15 @@ pub fn evaluate(
     if let (Ok(()), Some(d)) = (&result, anchor_domain) {
         result = anchors_hold(&path, &info.issuer, d, ctx.partner_anchors);
     }
+    // Name constraints bind SAN names only: under a constrained CA the CN is no name.
+    let mut certificate = peer_record(&info);
+    certificate.names = info.names_on_path(&path);
     Some(PeerEvaluation {
-        certificate: peer_record(&info),
+        certificate,
         pinned,
+        partner_pin,
         chain: result,
+        names_note: info.unused_cn(&path),
         path,
     })
 }
@@ -218,6 +260,7 @@ mod tests {
         let ctx = TrustContext {
             roots: &roots,
             direct_trust: &[],
+            partner_pins: &[],
             partner_anchors: &anchors,
             now: NOW,
         };
@@ -293,6 +336,7 @@ mod tests {
         let ctx = TrustContext {
             roots: &roots,
             direct_trust: &[],
+            partner_pins: &[],
             partner_anchors: &anchors,
             now: NOW,
         };
@@ -318,6 +362,116 @@ mod tests {
         assert_eq!(e.path.last(), Some(&a.0));
     }
 
+    /// A CA constrained to `woodgrove.test` (a cross-certified partner CA) and a SAN-less leaf
+    /// it issued with `subject`.
+    fn constrained_ca_and_leaf(subject: &str, san: Option<&str>) -> (Vec<u8>, Vec<u8>) {
+        let k = KeySpec::P256.generate().unwrap();
+        let mut p = rcgen::CertificateParams::default();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "Woodgrove Constrained CA");
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        p.name_constraints = Some(rcgen::NameConstraints {
+            permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("woodgrove.test".into())],
+            excluded_subtrees: Vec::new(),
+        });
+        p.not_before = NOW - Duration::days(1);
+        p.not_after = NOW + Duration::days(365);
+        let ca = p.self_signed(&k).unwrap().der().to_vec();
+        let lk = KeySpec::P256.generate().unwrap();
+        let leaf = ca::issue_leaf(
+            &ca,
+            &k,
+            &Subject::parse(subject).unwrap().to_der(),
+            &keys::spki_der(&lk),
+            san.map(|n| crate::pki::der::san_dns_ext(&[n.to_string()]).value),
+            LeafUsage::SMTP,
+            NOW - Duration::days(1),
+            NOW + Duration::days(30),
+        )
+        .unwrap();
+        (ca, leaf)
+    }
+
+    /// Regression (issue 9.2): webpki checks dNSName constraints against SAN names only, so a
+    /// CA constrained to woodgrove.test could issue a SAN-less `CN=fabrikam.test` that was then
+    /// matched for fabrikam.test by its CN.
+    #[test]
+    fn under_a_name_constrained_ca_the_cn_is_no_name() {
+        let (ca, forged) = constrained_ca_and_leaf("CN=fabrikam.test", None);
+        let roots = vec![ca.clone()];
+        let ctx = TrustContext {
+            roots: &roots,
+            direct_trust: &[],
+            partner_pins: &[],
+            partner_anchors: &[],
+            now: NOW,
+        };
+        let e = evaluate(&[forged], Purpose::Client, &ctx, None).unwrap();
+        assert!(e.chain.is_ok(), "webpki accepts it: {:?}", e.chain);
+        assert_eq!(e.certificate.subject_cn, "fabrikam.test");
+        assert!(e.certificate.names.is_empty(), "{:?}", e.certificate.names);
+        let why = e.names_note.unwrap_or_default();
+        assert!(
+            why.contains("its CN fabrikam.test is not used as a name")
+                && why.contains("Woodgrove Constrained CA")
+                && why.contains("permitted DNS:woodgrove.test"),
+            "{why}"
+        );
+        // Even a CN inside the constraint is not used: the constraint never looked at it.
+        let (ca2, inside) = constrained_ca_and_leaf("CN=mail.woodgrove.test", None);
+        let roots2 = vec![ca2];
+        let ctx2 = TrustContext {
+            roots: &roots2,
+            ..ctx
+        };
+        let e = evaluate(&[inside], Purpose::Client, &ctx2, None).unwrap();
+        assert!(e.certificate.names.is_empty() && e.names_note.is_some());
+        // A SAN inside the constraint is a name as always; outside, webpki refuses the chain.
+        let (ca3, good) = constrained_ca_and_leaf("CN=x", Some("mail.woodgrove.test"));
+        let (ca4, outside) = constrained_ca_and_leaf("CN=x", Some("fabrikam.test"));
+        let roots3 = vec![ca3];
+        let ctx3 = TrustContext {
+            roots: &roots3,
+            ..ctx
+        };
+        let e = evaluate(&[good], Purpose::Client, &ctx3, None).unwrap();
+        assert_eq!(e.certificate.names, ["mail.woodgrove.test"]);
+        assert_eq!(e.names_note, None);
+        let roots4 = vec![ca4];
+        let ctx4 = TrustContext {
+            roots: &roots4,
+            ..ctx
+        };
+        let e = evaluate(&[outside], Purpose::Client, &ctx4, None).unwrap();
+        assert!(e.chain.is_err(), "SAN outside the constraint");
+        // Without constraints on the path, a SAN-less certificate's CN is its name (as before).
+        let plain = org("Contoso");
+        let k = KeySpec::P256.generate().unwrap();
+        let no_san = ca::issue_leaf(
+            &plain.0,
+            &plain.1,
+            &Subject::parse("CN=contoso.test").unwrap().to_der(),
+            &keys::spki_der(&k),
+            None,
+            LeafUsage::SMTP,
+            NOW - Duration::days(1),
+            NOW + Duration::days(30),
+        )
+        .unwrap();
+        let roots5 = vec![plain.0.clone()];
+        let ctx5 = TrustContext {
+            roots: &roots5,
+            ..ctx
+        };
+        let e = evaluate(&[no_san], Purpose::Client, &ctx5, None).unwrap();
+        assert_eq!(e.certificate.names, ["contoso.test"]);
+        assert_eq!(e.names_note, None);
+    }
+
     #[test]
     fn direct_trust_pins_a_self_signed_certificate() {
         let k = KeySpec::P256.generate().unwrap();
@@ -337,6 +491,7 @@ mod tests {
         let ctx = TrustContext {
             roots: &[],
             direct_trust: &pins,
+            partner_pins: &[],
             partner_anchors: &[],
             now: NOW,
         };
@@ -344,6 +499,27 @@ mod tests {
         assert_eq!(e.pinned.as_deref(), Some("relay2"));
         assert!(e.chain.is_err(), "no chain, yet trusted by the pin");
         assert_eq!(e.trust_level(), TrustLevel::Trusted);
+        // Pinned as a partner as well (by its thumbprint): a partner, never one of ours.
+        let partner = vec![PartnerPin {
+            name: "Relay2 as a partner".into(),
+            domains: vec!["contoso.test".into()],
+            pin: Pin::Thumbprint(info.thumbprint.clone()),
+        }];
+        let both = TrustContext {
+            partner_pins: &partner,
+            ..ctx
+        };
+        let e = evaluate(std::slice::from_ref(&own), Purpose::Server, &both, None).unwrap();
+        assert_eq!(e.pinned, None);
+        assert_eq!(
+            e.partner_pin_for("contoso.test"),
+            Some("Relay2 as a partner")
+        );
+        assert_eq!(
+            e.partner_pin_for("relay2.contoso.test"),
+            None,
+            "its domains only"
+        );
         let ctx = TrustContext {
             direct_trust: &[],
             ..ctx

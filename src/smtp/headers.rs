@@ -93,12 +93,23 @@ pub fn header_value(msg: &[u8], name: &str) -> Option<String> {
 /// Removes every header whose name satisfies `strip`; returns the message and how many were
 /// removed. The body is untouched.
 pub fn strip_headers(msg: &[u8], strip: impl Fn(&str) -> bool) -> (Vec<u8>, usize) {
+    strip_fields(msg, |name, _| strip(name))
+}
+
+/// Removes every header field for which `strip(name, value)` holds; returns the message and
+/// how many were removed. The name is given without the white space an obsolete-syntax field
+/// may have before its colon (RFC 5322 §4.5.3: `Name : value`), the value as it is (folds
+/// included). The body is untouched.
+pub fn strip_fields(msg: &[u8], strip: impl Fn(&str, &str) -> bool) -> (Vec<u8>, usize) {
     let mut out = Vec::with_capacity(msg.len());
     let mut removed = 0;
     let mut pos = 0;
     for (s, e) in fields(msg) {
-        let name = String::from_utf8_lossy(field_name(&msg[s..e])).into_owned();
-        if strip(name.trim()) {
+        let f = &msg[s..e];
+        let raw_name = field_name(f);
+        let name = String::from_utf8_lossy(raw_name);
+        let value = String::from_utf8_lossy(f.get(raw_name.len() + 1..).unwrap_or_default());
+        if strip(name.trim(), &value) {
             out.extend_from_slice(&msg[pos..s]);
             pos = e;
             removed += 1;

@@ -5,7 +5,9 @@
 
 use super::nav::Page;
 use super::probe::ProbeRequest;
-use crate::config::{DirectTrustEntry, ReceiveConnector, SendConnector, TransportSettings};
+use crate::config::{
+    DirectTrustEntry, PartnerPin, ReceiveConnector, SendConnector, TransportSettings,
+};
 use crate::engine::QueueOp;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::Subject;
@@ -72,6 +74,9 @@ pub enum SettingsChange {
     AddDirectTrust(DirectTrustEntry),
     RemoveDirectTrust(String),
     RemovePartnerAnchor(String),
+    /// A partner's own certificate pinned for its domains (Partner only, never internal).
+    AddPartnerPin(PartnerPin),
+    RemovePartnerPin(String),
 }
 
 /// Where a partner's root CA comes from in the Domain Security wizard.

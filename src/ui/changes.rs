@@ -124,6 +124,18 @@ pub fn apply(ws: &mut Workspace, change: SettingsChange) -> Result<String> {
             })?;
             Ok(format!("Direct Trust entry '{name}' removed."))
         }
+        SettingsChange::AddPartnerPin(p) => {
+            ws.add_partner_pin(&p.name, &p.domains, p.pin)?;
+            Ok(format!(
+                "Partner '{}' is pinned for {}: authenticated as Partner for these domains only.",
+                p.name.trim(),
+                p.domains.join(", ")
+            ))
+        }
+        SettingsChange::RemovePartnerPin(name) => {
+            ws.remove_partner_pin(&name)?;
+            Ok(format!("Partner pin '{name}' removed."))
+        }
         SettingsChange::RemovePartnerAnchor(d) => {
             ws.change_settings(|s| {
                 let before = s.partner_anchors.len();

@@ -31,13 +31,13 @@ fn quick(s: &mut Settings) {
 }
 
 /// A certificate authority for tests (an organization's lab CA or a stranger's).
-struct TestCa {
-    der: Vec<u8>,
+pub(crate) struct TestCa {
+    pub(crate) der: Vec<u8>,
     key: rcgen::KeyPair,
 }
 
 impl TestCa {
-    fn new(name: &str) -> TestCa {
+    pub(crate) fn new(name: &str) -> TestCa {
         let key = KeySpec::P256.generate().unwrap();
         let der = ca::create_ca(
             name,
@@ -50,7 +50,7 @@ impl TestCa {
         TestCa { der, key }
     }
 
-    fn pem(&self) -> String {
+    pub(crate) fn pem(&self) -> String {
         to_pem(&self.der)
     }
 
@@ -86,7 +86,7 @@ impl TestCa {
         (bundle, der, key)
     }
 
-    fn good(&self, cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
+    pub(crate) fn good(&self, cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
         let now = OffsetDateTime::now_utc();
         self.leaf(
             cn,
@@ -100,7 +100,7 @@ impl TestCa {
 
 /// A self-signed P-256 certificate for `cn` naming `names`, valid from yesterday for 30 days:
 /// its bundle (certificate, key), DER and key, like [`TestCa::leaf`].
-fn self_signed(cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
+pub(crate) fn self_signed(cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
     let key = KeySpec::P256.generate().unwrap();
     let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let der = ca::self_signed(
@@ -115,7 +115,7 @@ fn self_signed(cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
 }
 
 /// Imports a certificate bundle into a relay's store, enables it for SMTP; returns its thumbprint.
-fn install(relay: &Relay, bundle: &str) -> String {
+pub(crate) fn install(relay: &Relay, bundle: &str) -> String {
     let mut ws = relay.workspace();
     let o = ws
         .import_certificate(bundle.as_bytes(), None, None, OffsetDateTime::now_utc())
@@ -124,7 +124,7 @@ fn install(relay: &Relay, bundle: &str) -> String {
     o.thumbprint
 }
 
-fn trust(relay: &Relay, ca: &TestCa) {
+pub(crate) fn trust(relay: &Relay, ca: &TestCa) {
     let mut ws = relay.workspace();
     ws.trust_add(ca.pem().as_bytes(), OffsetDateTime::now_utc())
         .expect("trust");
@@ -483,7 +483,7 @@ fn partner_b_ca_cannot_vouch_for_partner_a() {
 }
 
 /// A TLS client presenting `identity` (or none) to B, sending MAIL FROM for `sender`.
-fn mail_from_over_tls(
+pub(crate) fn mail_from_over_tls(
     addr: SocketAddr,
     identity: Option<&TlsIdentity>,
     sender: &str,
@@ -529,7 +529,7 @@ fn mail_from_over_tls(
     line(&mut r)
 }
 
-fn ehlo_tls(tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) {
+pub(crate) fn ehlo_tls(tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) {
     tls.write_all(b"EHLO partner.test\r\n").unwrap();
     let mut buf = Vec::new();
     let mut b = [0u8; 1];
@@ -546,7 +546,7 @@ fn ehlo_tls(tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) 
     }
 }
 
-fn identity(bundle: &(String, Vec<u8>, rcgen::KeyPair)) -> TlsIdentity {
+pub(crate) fn identity(bundle: &(String, Vec<u8>, rcgen::KeyPair)) -> TlsIdentity {
     let info = inspect_certificate(&bundle.1).unwrap();
     TlsIdentity::new(&bundle.1, &[], bundle.2.serialize_der(), info)
 }
@@ -706,7 +706,9 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
 }
 
 /// One SMTP reply over TLS, up to its last line (returned).
-fn tls_reply(tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) -> String {
+pub(crate) fn tls_reply(
+    tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+) -> String {
     let mut line = Vec::new();
     let mut b = [0u8; 1];
     loop {
@@ -722,7 +724,7 @@ fn tls_reply(tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>)
     }
 }
 
-fn tls_command(
+pub(crate) fn tls_command(
     tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
     line: &str,
 ) -> String {

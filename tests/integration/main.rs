@@ -7,6 +7,7 @@ mod bad_input;
 mod certificates;
 mod crash;
 mod domain_security;
+mod identity;
 mod postfix;
 mod postfix_interop;
 mod relay_attacks;

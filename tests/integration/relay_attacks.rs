@@ -139,7 +139,7 @@ fn forged_domain_secure_headers_never_survive() {
         ev[0]
             .detail
             .as_deref()
-            .is_some_and(|d| d.contains("4 forged X-Mailflow header(s) removed")),
+            .is_some_and(|d| d.contains("4 forged trust header(s) removed")),
         "{:?}",
         ev[0].detail
     );

@@ -1,9 +1,10 @@
 //! Server › Direct trust: our own relays, trusted by certificate thumbprint or public-key pin
-//! without chain building; and partner domains pinned to their own anchors, so that no other
-//! CA may vouch for them.
+//! without chain building (internal servers); partners' own certificates pinned for their
+//! domains (Partner identity only); and partner domains pinned to their own anchors, so that
+//! no other CA may vouch for them. Each form says what its pin grants.
 
 use super::Cx;
-use crate::config::{DirectTrustEntry, Pin};
+use crate::config::{DirectTrustEntry, PartnerPin, Pin};
 use crate::ui::actions::{Action, Form, SettingsChange};
 use crate::ui::theme::MUTED;
 use crate::ui::widgets::{self, Answer};
@@ -17,6 +18,11 @@ pub struct DirectView {
     pub name: String,
     pub pin: String,
     pub key_pin: bool,
+    /// The partner pin form: partner name, its domains (comma-separated), pin and pin type.
+    pub partner: String,
+    pub partner_domains: String,
+    pub partner_pin: String,
+    pub partner_key_pin: bool,
     confirm: Option<SettingsChange>,
 }
 
@@ -24,8 +30,17 @@ impl DirectView {
     pub fn saved(&mut self) {
         self.name.clear();
         self.pin.clear();
+        self.partner.clear();
+        self.partner_domains.clear();
+        self.partner_pin.clear();
     }
 }
+
+/// What a Direct Trust pin grants, said where one is added.
+pub const RELAY_PIN_MEANS: &str = "For our own relays only: a relay trusted directly is an internal server. It may relay to any domain and its X-Mailflow-* and X-MS-Exchange-Organization-* headers pass the header firewall. Never pin a partner here: use a partner pin below.";
+
+/// What a partner pin grants, said where one is added.
+pub const PARTNER_PIN_MEANS: &str = "For a partner with a self-signed or privately issued certificate: the pin stands for the chain of the partner's domains only. The partner is authenticated as Partner for those domains (no relaying, forged headers removed); the certificate must still name the domain.";
 
 fn pin_text(p: &Pin) -> (String, &'static str) {
     match p {
@@ -38,7 +53,7 @@ pub fn show(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Direct trust",
-        "Our own relays, trusted by a pin without chain building; and partner domains pinned to their own anchors.",
+        "Our own relays, trusted by a pin without chain building; partners' own certificates, pinned for their domains; and partner domains pinned to their own anchors.",
     );
     cx.feedback(ui, FORM);
     widgets::section(ui, "Relays trusted directly");
@@ -86,6 +101,8 @@ pub fn show(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
     ui.add_space(6.0);
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
+        ui.label(RichText::new(RELAY_PIN_MEANS).color(MUTED));
+        ui.add_space(4.0);
         widgets::form_grid(ui, "direct-add", |ui| {
             widgets::text_field(
                 ui,
@@ -129,6 +146,7 @@ pub fn show(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
             });
         }
     });
+    partner_pins(ui, v, cx, &mut ask);
     widgets::section(ui, "Partner anchors");
     ui.label(
         RichText::new("A pinned partner's certificates are accepted only when their chain contains one of its anchors. The Domain Security wizard pins a partner to its root.")
@@ -198,6 +216,10 @@ pub fn show(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
                 format!("Unpin {n}?"),
                 "Any trusted root may then vouch for this partner again.",
             ),
+            SettingsChange::RemovePartnerPin(n) => (
+                format!("Remove the partner pin '{n}'?"),
+                "Its certificate then needs a chain to a trusted root, like any partner's.",
+            ),
             _ => (String::new(), ""),
         };
         match widgets::confirm(ui, "direct-confirm", &q, d, "Remove") {
@@ -209,4 +231,116 @@ pub fn show(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
             None => {}
         }
     }
+}
+
+/// Partners pinned by their own certificate: the list and the form to add one.
+fn partner_pins(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx, ask: &mut Option<SettingsChange>) {
+    widgets::section(ui, "Partners pinned by certificate");
+    let list = cx.data.settings.partner_pins.clone();
+    ui.push_id("partner-pins", |ui| {
+        widgets::table(ui, "partner-pins")
+            .column(Column::initial(200.0).clip(true))
+            .column(Column::initial(220.0).clip(true))
+            .column(Column::initial(480.0).clip(true))
+            .column(Column::remainder())
+            .header(24.0, |mut h| {
+                for t in ["Partner", "Domains", "Pin", ""] {
+                    h.col(|ui| widgets::header(ui, t));
+                }
+            })
+            .body(|body| {
+                body.rows(26.0, list.len(), |mut row| {
+                    let p = &list[row.index()];
+                    row.col(|ui| {
+                        ui.label(RichText::new(&p.name).strong());
+                    });
+                    row.col(|ui| {
+                        ui.label(p.domains.join(", "));
+                    });
+                    row.col(|ui| {
+                        ui.label(RichText::new(pin_text(&p.pin).0).monospace())
+                            .on_hover_text(pin_text(&p.pin).1);
+                    });
+                    row.col(|ui| {
+                        if ui
+                            .small_button("Remove")
+                            .on_hover_text(format!("Remove partner pin {}", p.name))
+                            .clicked()
+                        {
+                            *ask = Some(SettingsChange::RemovePartnerPin(p.name.clone()));
+                        }
+                    });
+                });
+            });
+    });
+    if list.is_empty() {
+        ui.label(RichText::new("No partner is pinned by its own certificate.").color(MUTED));
+    }
+    ui.add_space(6.0);
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new(PARTNER_PIN_MEANS).color(MUTED));
+        ui.add_space(4.0);
+        let at = format!("partner_pins[{}]", list.len());
+        widgets::form_grid(ui, "partner-pin-add", |ui| {
+            widgets::text_field(
+                ui,
+                "Partner name",
+                &mut v.partner,
+                "Fabrikam",
+                &cx.problems_at(FORM, &format!("{at}.name")),
+            );
+            widgets::text_field(
+                ui,
+                "Partner domains",
+                &mut v.partner_domains,
+                "fabrikam.test, fabrikam.example",
+                &cx.problems_at(FORM, &format!("{at}.domains")),
+            );
+            widgets::field(ui, "Partner pin type", &[], |ui| {
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut v.partner_key_pin, false, "Certificate thumbprint");
+                    ui.radio_value(
+                        &mut v.partner_key_pin,
+                        true,
+                        "Public-key SHA-256 (survives renewal)",
+                    )
+                })
+                .inner
+            });
+            widgets::text_field(
+                ui,
+                "Partner pin",
+                &mut v.partner_pin,
+                "40 or 64 hexadecimal digits",
+                &cx.problems_at(FORM, &format!("{at}.pin")),
+            );
+        });
+        let domains: Vec<String> = v
+            .partner_domains
+            .split([',', ' ', ';'])
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_string)
+            .collect();
+        let ok = !v.partner.trim().is_empty()
+            && !domains.is_empty()
+            && !v.partner_pin.trim().is_empty()
+            && !cx.busy(FORM);
+        if widgets::primary_button(ui, "Pin this partner", ok).clicked() {
+            let pin = v.partner_pin.trim().to_string();
+            cx.push(Action::Change {
+                form: FORM,
+                change: SettingsChange::AddPartnerPin(PartnerPin {
+                    name: v.partner.trim().to_string(),
+                    domains,
+                    pin: if v.partner_key_pin {
+                        Pin::PublicKeySha256(pin)
+                    } else {
+                        Pin::Thumbprint(pin)
+                    },
+                }),
+            });
+        }
+    });
 }

@@ -417,7 +417,7 @@ fn path(ui: &mut Ui, r: &CertificateReport) {
                 ui,
                 INFO,
                 "ℹ",
-                "Self-signed: there is no chain to check. Partners accept it only through Direct Trust.",
+                "Self-signed: there is no chain to check. It is accepted only by a pin: Direct Trust between our own relays, a partner pin between organizations.",
             );
         }
     }
