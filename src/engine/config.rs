@@ -36,8 +36,13 @@ pub struct SendRuntime {
     pub name: String,
     pub fqdn: String,
     pub client_tls: Arc<rustls::ClientConfig>,
-    /// Our certificate presented as client certificate, if any.
+    /// Our certificate presented as client certificate: only when `client_tls` really presents
+    /// it (a certificate rustls refuses, such as one whose key file does not match it, is not
+    /// counted as present).
     pub certificate: Option<String>,
+    /// Why no client certificate is presented, when there is none: for the deferral of a
+    /// Domain Security delivery and for the console.
+    pub certificate_problem: Option<String>,
 }
 
 /// Everything a session needs, immutable once built.
@@ -202,30 +207,38 @@ impl RunConfig {
         let mut send = Vec::new();
         for sc in &checked.send_connectors {
             let s = ws.settings.send_connectors[sc.index].clone();
-            let (identity, certificate) = match select(&ws.store, &s.certificate, &sc.fqdn, now)
-                .and_then(|c| identity_of(&ws.store, c))
-            {
-                Ok(id) => {
-                    let tp = id.thumbprint.clone();
-                    (Some(id), Some(tp))
-                }
-                Err(e) => {
-                    if s.domain_secure_enabled {
-                        problems.push(format!("send connector '{}': {e}; Domain Security cannot present a client certificate", s.name));
+            // Issue 9 §7: a certificate rustls refuses (a key file that does not match it, a
+            // key type it cannot sign with) is no client certificate at all — the connector
+            // presents none and says why, so that Domain Security defers with that reason
+            // instead of meeting the partner's 530 (a bounce).
+            let (client_tls, certificate, certificate_problem) =
+                match select(&ws.store, &s.certificate, &sc.fqdn, now)
+                    .and_then(|c| identity_of(&ws.store, c))
+                {
+                    Ok(id) => match client_config(Some(&id)) {
+                        Ok(cfg) => (cfg, Some(id.thumbprint), None),
+                        Err(e) => {
+                            problems.push(format!(
+                                "send connector '{}': {e}; it presents no client certificate, and Domain Security deliveries wait in the queue until it has a usable one",
+                                s.name
+                            ));
+                            (client_config(None)?, None, Some(e))
+                        }
+                    },
+                    Err(e) => {
+                        if s.domain_secure_enabled {
+                            problems.push(format!("send connector '{}': {e}; Domain Security cannot present a client certificate", s.name));
+                        }
+                        (client_config(None)?, None, Some(e))
                     }
-                    (None, None)
-                }
-            };
-            let client_tls = client_config(identity.as_ref()).or_else(|e| {
-                problems.push(format!("send connector '{}': {e}", s.name));
-                client_config(None)
-            })?;
+                };
             send.push(SendRuntime {
                 index: sc.index,
                 name: s.name.clone(),
                 fqdn: sc.fqdn.clone(),
                 client_tls,
                 certificate,
+                certificate_problem,
                 settings: s,
             });
         }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::{Duration as TDuration, OffsetDateTime};
 
-fn quick(s: &mut Settings) {
+pub(crate) fn quick(s: &mut Settings) {
     s.receive_connectors[0]
         .permission_groups
         .push(PermissionGroup::AnonymousRelay);
@@ -31,13 +31,13 @@ fn quick(s: &mut Settings) {
 }
 
 /// A certificate authority for tests (an organization's lab CA or a stranger's).
-struct TestCa {
-    der: Vec<u8>,
+pub(crate) struct TestCa {
+    pub(crate) der: Vec<u8>,
     key: rcgen::KeyPair,
 }
 
 impl TestCa {
-    fn new(name: &str) -> TestCa {
+    pub(crate) fn new(name: &str) -> TestCa {
         let key = KeySpec::P256.generate().unwrap();
         let der = ca::create_ca(
             name,
@@ -55,7 +55,7 @@ impl TestCa {
     }
 
     /// A leaf certificate with its key, as a PEM bundle (certificate, CA, key).
-    fn leaf(
+    pub(crate) fn leaf(
         &self,
         cn: &str,
         names: &[&str],
@@ -86,7 +86,7 @@ impl TestCa {
         (bundle, der, key)
     }
 
-    fn good(&self, cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
+    pub(crate) fn good(&self, cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
         let now = OffsetDateTime::now_utc();
         self.leaf(
             cn,
@@ -100,7 +100,7 @@ impl TestCa {
 
 /// A self-signed P-256 certificate for `cn` naming `names`, valid from yesterday for 30 days:
 /// its bundle (certificate, key), DER and key, like [`TestCa::leaf`].
-fn self_signed(cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
+pub(crate) fn self_signed(cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
     let key = KeySpec::P256.generate().unwrap();
     let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let der = ca::self_signed(
@@ -115,7 +115,7 @@ fn self_signed(cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
 }
 
 /// Imports a certificate bundle into a relay's store, enables it for SMTP; returns its thumbprint.
-fn install(relay: &Relay, bundle: &str) -> String {
+pub(crate) fn install(relay: &Relay, bundle: &str) -> String {
     let mut ws = relay.workspace();
     let o = ws
         .import_certificate(bundle.as_bytes(), None, None, OffsetDateTime::now_utc())
@@ -124,16 +124,16 @@ fn install(relay: &Relay, bundle: &str) -> String {
     o.thumbprint
 }
 
-fn trust(relay: &Relay, ca: &TestCa) {
+pub(crate) fn trust(relay: &Relay, ca: &TestCa) {
     let mut ws = relay.workspace();
     ws.trust_add(ca.pem().as_bytes(), OffsetDateTime::now_utc())
         .expect("trust");
 }
 
 /// An organization with its own CA and a good SMTP certificate naming its FQDN and domain.
-struct Org {
-    relay: Relay,
-    ca: TestCa,
+pub(crate) struct Org {
+    pub(crate) relay: Relay,
+    pub(crate) ca: TestCa,
     domain: String,
     fqdn: String,
 }
@@ -158,7 +158,7 @@ fn org(fqdn: &str, domain: &str) -> Org {
 }
 
 /// Two organizations that trust each other's root and secure mail between their domains.
-fn pair() -> (Org, Org) {
+pub(crate) fn pair() -> (Org, Org) {
     let a = org("mail.contoso.test", "contoso.test");
     let b = org("mail.woodgrove.test", "woodgrove.test");
     trust(&a.relay, &b.ca);
@@ -274,7 +274,7 @@ fn two_organizations_exchange_domain_secure_mail_both_ways() {
 }
 
 /// Sends from A to B and expects a deferral whose reason contains `why`; B receives nothing.
-fn expect_deferred(a: &Org, b: &Org, subject: &str, why: &str) {
+pub(crate) fn expect_deferred(a: &Org, b: &Org, subject: &str, why: &str) {
     let r = send_mail(
         a.relay.addr(),
         "alice@contoso.test",
@@ -546,7 +546,7 @@ fn ehlo_tls(tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) 
     }
 }
 
-fn identity(bundle: &(String, Vec<u8>, rcgen::KeyPair)) -> TlsIdentity {
+pub(crate) fn identity(bundle: &(String, Vec<u8>, rcgen::KeyPair)) -> TlsIdentity {
     let info = inspect_certificate(&bundle.1).unwrap();
     TlsIdentity::new(&bundle.1, &[], bundle.2.serialize_der(), info)
 }
@@ -873,8 +873,13 @@ fn direct_trust_pins_accept_self_signed_certificates_both_ways() {
         .recv_timeout(Duration::from_secs(10))
         .unwrap();
     let m = b.relay.wait_mailbox("woodgrove.test", "bob", 1).remove(0);
-    assert!(m.contains("X-Mailflow-AuthMechanism: DirectTrust"), "{m}");
-    assert!(m.contains("X-Mailflow-Security: Domain Secure"), "{m}");
+    // The sender authenticated the receiver by its pin: Domain Secure by Direct Trust.
+    let sent = a.relay.wait_kind(EventKind::Send, 1);
+    assert_eq!(sent[0].security, SecurityStatus::DomainSecure, "{:?}", sent[0]);
+    // The receiver knows the sender by its pin as one of our own servers (issue 9 §5): the
+    // receive list does not judge it, and it adds no partner marks of its own.
+    assert!(!m.contains("X-Mailflow-AuthAs"), "{m}");
+    assert!(m.contains("(Trusted TLS)"), "{m}");
 }
 
 /// A TCP proxy that records everything passing in both directions.
