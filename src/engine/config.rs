@@ -2,8 +2,9 @@
 //! connector's TLS configuration (its certificate, or the SMTP certificate naming its FQDN),
 //! each send connector's client certificate, the trusted roots — and the problems an
 //! administrator must see (a connector without a certificate offers no STARTTLS). Built off the
-//! hot path; sessions take an `Arc` of it when they start and keep it to their end, so new
-//! settings apply to new sessions without disturbing running ones.
+//! hot path; sessions take an `Arc` of it when they start for their session facts (banner,
+//! TLS configuration) and take the current one again at each MAIL FROM, and deliveries before
+//! each message, so trust changes reach them without disturbing anything else.
 
 use super::tls::{TlsIdentity, client_config, server_config};
 use crate::admin::Workspace;
@@ -211,27 +212,31 @@ impl RunConfig {
             // key type it cannot sign with) is no client certificate at all — the connector
             // presents none and says why, so that Domain Security defers with that reason
             // instead of meeting the partner's 530 (a bounce).
-            let (client_tls, certificate, certificate_problem) =
-                match select(&ws.store, &s.certificate, &sc.fqdn, now)
-                    .and_then(|c| identity_of(&ws.store, c))
-                {
-                    Ok(id) => match client_config(Some(&id)) {
-                        Ok(cfg) => (cfg, Some(id.thumbprint), None),
-                        Err(e) => {
-                            problems.push(format!(
+            let (client_tls, certificate, certificate_problem) = match select(
+                &ws.store,
+                &s.certificate,
+                &sc.fqdn,
+                now,
+            )
+            .and_then(|c| identity_of(&ws.store, c))
+            {
+                Ok(id) => match client_config(Some(&id)) {
+                    Ok(cfg) => (cfg, Some(id.thumbprint), None),
+                    Err(e) => {
+                        problems.push(format!(
                                 "send connector '{}': {e}; it presents no client certificate, and Domain Security deliveries wait in the queue until it has a usable one",
                                 s.name
                             ));
-                            (client_config(None)?, None, Some(e))
-                        }
-                    },
-                    Err(e) => {
-                        if s.domain_secure_enabled {
-                            problems.push(format!("send connector '{}': {e}; Domain Security cannot present a client certificate", s.name));
-                        }
                         (client_config(None)?, None, Some(e))
                     }
-                };
+                },
+                Err(e) => {
+                    if s.domain_secure_enabled {
+                        problems.push(format!("send connector '{}': {e}; Domain Security cannot present a client certificate", s.name));
+                    }
+                    (client_config(None)?, None, Some(e))
+                }
+            };
             send.push(SendRuntime {
                 index: sc.index,
                 name: s.name.clone(),

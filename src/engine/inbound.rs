@@ -601,6 +601,11 @@ async fn accept(
     if let Some(u) = &user {
         policy_text.push_str(&format!("; authenticated as {u}"));
     }
+    if let Identity::InternalServer { name } = &policy.identity {
+        policy_text.push_str(&format!(
+            "; from our server {name} (Direct Trust), its marks kept"
+        ));
+    }
     let hop = HopEvidence {
         direction: Direction::Inbound,
         time: now_ms(),

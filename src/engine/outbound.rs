@@ -312,7 +312,12 @@ fn settings_still_allow(
         return Err(why);
     }
     connection_still_acceptable(&now.trust_context(), &job.requirement, &req, chain, target)
-        .map_err(|why| deferral("4.7.5", &format!("{why}; the rest waits for the next attempt")))
+        .map_err(|why| {
+            deferral(
+                "4.7.5",
+                &format!("{why}; the rest waits for the next attempt"),
+            )
+        })
 }
 
 /// Delivers the job's messages, trying smart hosts in order.

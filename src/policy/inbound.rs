@@ -388,7 +388,10 @@ mod tests {
         }
         let anon = |f: &InboundTls| code(transaction_verdict(&Identity::Anonymous, w, &list(), f));
         assert_eq!(anon(&no_tls), "530 5.7.1 Not authenticated");
-        assert_eq!(anon(&wrong_name), "454 4.7.5 Certificate validation failure");
+        assert_eq!(
+            anon(&wrong_name),
+            "454 4.7.5 Certificate validation failure"
+        );
         assert_eq!(
             anon(&gate_off),
             "451 4.7.3 The admin has temporarily disallowed this secure domain"
@@ -445,7 +448,10 @@ mod tests {
             }
         );
         let without = evaluate(&chain, Purpose::Client, &ctx(&[]), None);
-        assert_eq!(session_identity(without.as_ref(), None), Identity::Anonymous);
+        assert_eq!(
+            session_identity(without.as_ref(), None),
+            Identity::Anonymous
+        );
         assert_eq!(
             session_identity(without.as_ref(), Some("bob")),
             Identity::User { name: "bob".into() }

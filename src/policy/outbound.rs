@@ -477,15 +477,20 @@ mod tests {
             };
             let t = "127.0.0.1:2626";
             let w = ds("woodgrove.test");
-            let still = |ctx: &TrustContext<'_>, now: &TlsRequirement, chain: Option<&[Vec<u8>]>| {
-                connection_still_acceptable(ctx, &w, now, chain, t)
-            };
+            let still =
+                |ctx: &TrustContext<'_>, now: &TlsRequirement, chain: Option<&[Vec<u8>]>| {
+                    connection_still_acceptable(ctx, &w, now, chain, t)
+                };
             assert_eq!(still(&ctx(&roots), &w, Some(&good)), Ok(()));
             // The partner's root was removed (another one remains): the next message waits.
             let k2 = KeySpec::P256.generate().unwrap();
-            let other = vec![ca::create_ca("Other Root", "O", &k2, NOW - Duration::days(1), 5).unwrap()];
+            let other =
+                vec![ca::create_ca("Other Root", "O", &k2, NOW - Duration::days(1), 5).unwrap()];
             let e = still(&ctx(&other), &w, Some(&good)).unwrap_err();
-            assert!(e.contains("not trusted") && e.contains("settings of now"), "{e}");
+            assert!(
+                e.contains("not trusted") && e.contains("settings of now"),
+                "{e}"
+            );
             // The domain left the send list (or joined another policy): the rest waits for a
             // connection made under the new policy.
             let e = still(&ctx(&roots), &TlsRequirement::Opportunistic, Some(&good)).unwrap_err();

@@ -875,7 +875,12 @@ fn direct_trust_pins_accept_self_signed_certificates_both_ways() {
     let m = b.relay.wait_mailbox("woodgrove.test", "bob", 1).remove(0);
     // The sender authenticated the receiver by its pin: Domain Secure by Direct Trust.
     let sent = a.relay.wait_kind(EventKind::Send, 1);
-    assert_eq!(sent[0].security, SecurityStatus::DomainSecure, "{:?}", sent[0]);
+    assert_eq!(
+        sent[0].security,
+        SecurityStatus::DomainSecure,
+        "{:?}",
+        sent[0]
+    );
     // The receiver knows the sender by its pin as one of our own servers (issue 9 §5): the
     // receive list does not judge it, and it adds no partner marks of its own.
     assert!(!m.contains("X-Mailflow-AuthAs"), "{m}");

@@ -164,9 +164,16 @@ fn our_own_relay_forwarding_partner_mail_is_accepted_and_its_marks_kept() {
     assert!(r.starts_with("250 2.6.0"), "{r}");
     s.cmd("QUIT");
     let m = b.relay.wait_mailbox("woodgrove.test", "bob", 1).remove(0);
-    assert!(m.contains("X-Mailflow-AuthSource: relay1.woodgrove.test"), "{m}");
+    assert!(
+        m.contains("X-Mailflow-AuthSource: relay1.woodgrove.test"),
+        "{m}"
+    );
     assert!(m.contains("X-Mailflow-AuthDomain: contoso.test"), "{m}");
     assert_eq!(m.matches("X-Mailflow-AuthAs:").count(), 1, "{m}");
+    assert!(
+        m.contains("from our server relay2 (Direct Trust), its marks kept"),
+        "{m}"
+    );
     // Not pinned: an anonymous session, judged by the table.
     let mut s = TlsSession::open(b.relay.addr(), Some(&identity(&stranger)));
     assert_eq!(s.cmd("MAIL FROM:<alice@contoso.test>"), REFUSED);
@@ -322,9 +329,11 @@ fn a_root_removed_while_a_delivery_runs_stops_it_before_the_message() {
         .unwrap();
     a.relay.reload();
     release.send(()).unwrap();
-    let ev = a.relay.wait_track("DEFER of the held message", &of_kind(EventKind::Defer), |e| {
-        e.iter().any(|x| x.subject.as_deref() == Some("held"))
-    });
+    let ev = a.relay.wait_track(
+        "DEFER of the held message",
+        &of_kind(EventKind::Defer),
+        |e| e.iter().any(|x| x.subject.as_deref() == Some("held")),
+    );
     let resp = ev[0].response.clone().unwrap_or_default();
     assert!(
         resp.starts_with("451 4.7.5") && resp.contains("not trusted"),
@@ -393,9 +402,11 @@ fn an_unusable_client_certificate_defers_instead_of_bouncing() {
     a.relay.reload();
     let problems = a.relay.handle().snapshot().problems;
     assert!(
-        problems.iter().any(|p| p.contains("send connector 'Outbound'")
-            && p.contains(&tp)
-            && p.contains("cannot be used as a client certificate")),
+        problems
+            .iter()
+            .any(|p| p.contains("send connector 'Outbound'")
+                && p.contains(&tp)
+                && p.contains("cannot be used as a client certificate")),
         "{problems:?}"
     );
     expect_deferred(
