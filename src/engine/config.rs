@@ -2,8 +2,9 @@
 //! connector's TLS configuration (its certificate, or the SMTP certificate naming its FQDN),
 //! each send connector's client certificate, the trusted roots — and the problems an
 //! administrator must see (a connector without a certificate offers no STARTTLS). Built off the
-//! hot path; sessions take an `Arc` of it when they start and keep it to their end, so new
-//! settings apply to new sessions without disturbing running ones.
+//! hot path; sessions take an `Arc` of it when they start for their session facts (banner,
+//! TLS configuration) and take the current one again at each MAIL FROM, and deliveries before
+//! each message, so trust changes reach them without disturbing anything else.
 
 use super::tls::{TlsIdentity, client_config, server_config};
 use crate::admin::Workspace;
@@ -36,8 +37,13 @@ pub struct SendRuntime {
     pub name: String,
     pub fqdn: String,
     pub client_tls: Arc<rustls::ClientConfig>,
-    /// Our certificate presented as client certificate, if any.
+    /// Our certificate presented as client certificate: only when `client_tls` really presents
+    /// it (a certificate rustls refuses, such as one whose key file does not match it, is not
+    /// counted as present).
     pub certificate: Option<String>,
+    /// Why no client certificate is presented, when there is none: for the deferral of a
+    /// Domain Security delivery and for the console.
+    pub certificate_problem: Option<String>,
 }
 
 /// Everything a session needs, immutable once built.
@@ -214,30 +220,42 @@ impl RunConfig {
         let mut send = Vec::new();
         for sc in &checked.send_connectors {
             let s = ws.settings.send_connectors[sc.index].clone();
-            let (identity, certificate) = match select(&ws.store, &s.certificate, &sc.fqdn, now)
-                .and_then(|c| identity_of(&ws.store, c))
+            // Issue 9 §7: a certificate rustls refuses (a key file that does not match it, a
+            // key type it cannot sign with) is no client certificate at all — the connector
+            // presents none and says why, so that Domain Security defers with that reason
+            // instead of meeting the partner's 530 (a bounce).
+            let (client_tls, certificate, certificate_problem) = match select(
+                &ws.store,
+                &s.certificate,
+                &sc.fqdn,
+                now,
+            )
+            .and_then(|c| identity_of(&ws.store, c))
             {
-                Ok(id) => {
-                    let tp = id.thumbprint.clone();
-                    (Some(id), Some(tp))
-                }
+                Ok(id) => match client_config(Some(&id)) {
+                    Ok(cfg) => (cfg, Some(id.thumbprint), None),
+                    Err(e) => {
+                        problems.push(format!(
+                                "send connector '{}': {e}; it presents no client certificate, and Domain Security deliveries wait in the queue until it has a usable one",
+                                s.name
+                            ));
+                        (client_config(None)?, None, Some(e))
+                    }
+                },
                 Err(e) => {
                     if s.domain_secure_enabled {
                         problems.push(format!("send connector '{}': {e}; Domain Security cannot present a client certificate", s.name));
                     }
-                    (None, None)
+                    (client_config(None)?, None, Some(e))
                 }
             };
-            let client_tls = client_config(identity.as_ref()).or_else(|e| {
-                problems.push(format!("send connector '{}': {e}", s.name));
-                client_config(None)
-            })?;
             send.push(SendRuntime {
                 index: sc.index,
                 name: s.name.clone(),
                 fqdn: sc.fqdn.clone(),
                 client_tls,
                 certificate,
+                certificate_problem,
                 settings: s,
             });
         }

@@ -357,6 +357,10 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
             connection_failure = true;
         }
         QueueKey::Remote { connector, domain } => {
+            // Each batch reads the settings as they are when it starts, not as they were when
+            // the scheduler handed it out (the send list, certificates, roots: issue 9 §6);
+            // the outbound session checks them again before each message.
+            let run = svc.config();
             let sc = match send_connector(&run, connector) {
                 Ok(sc) => sc,
                 Err(why) => {
@@ -365,8 +369,10 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                 }
             };
             let req = requirement(domain, sc.index, &run.checked);
+            let current = || svc.config();
             let result = deliver_remote(RemoteJob {
                 run: run.clone(),
+                current: &current,
                 connector: sc,
                 domain: domain.clone(),
                 requirement: req,

@@ -5,6 +5,12 @@
 //! accepted message made ready for the queue: forged trust headers stripped (the header
 //! firewall, [`crate::policy::header_firewall`]), Domain Secure marking added, a `Received:`
 //! line with the TLS facts prepended.
+//!
+//! A session keeps its receive connector's session facts (what it advertised, its TLS
+//! configuration) but not its trust: at every MAIL FROM the client certificate is judged again
+//! against the settings of that moment (roots, Direct Trust pins, partner anchors, the receive
+//! list, the connector's Domain Security and permission groups), so an administrator's change
+//! reaches open sessions at their next transaction (issue 9 §6).
 
 use super::config::{ReceiveRuntime, RunConfig};
 use super::protolog::{LogKind, SessionLog};
@@ -14,7 +20,9 @@ use crate::config::{AuthMechanism as ConnectorAuth, ProtocolLoggingLevel, domain
 use crate::pki::chain::Purpose;
 use crate::policy::classify::hop_status;
 use crate::policy::header_firewall;
-use crate::policy::inbound::{ClientCertificate, InboundTls, SenderVerdict, sender_verdict};
+use crate::policy::inbound::{
+    ClientCertificate, InboundTls, SenderVerdict, session_identity, transaction_verdict,
+};
 use crate::policy::submission::{Identity, recipient_decision, sender_allowed};
 use crate::policy::trust::{PeerEvaluation, evaluate};
 use crate::smtp::address::{Mailbox, ReversePath};
@@ -39,17 +47,25 @@ struct TlsState {
     facts: TlsFacts,
     /// The trust the handshake gave (`facts.trust` is Verified only for a partner's transaction).
     base_trust: TrustLevel,
-    /// The client certificate as evaluated once at STARTTLS (chain and Direct Trust pins);
-    /// each MAIL FROM from a listed domain adds only that domain's part (names, anchors).
+    /// The client certificate as evaluated with the settings of the last MAIL FROM (or of
+    /// STARTTLS before the first): chain and Direct Trust pins; each MAIL FROM from a listed
+    /// domain adds only that domain's part (names, anchors).
     client: Option<PeerEvaluation>,
+    /// The client's chain as presented (DER, leaf first), judged again at each MAIL FROM.
+    chain: Vec<Vec<u8>>,
 }
 
 /// The relay's policy for one session.
 struct InboundPolicy<'a> {
-    run: &'a RunConfig,
+    /// Where the settings of now come from.
+    svc: &'a Services,
+    /// The settings of the current transaction: taken again at each MAIL FROM.
+    run: Arc<RunConfig>,
+    /// The receive connector as the session started (its name, what it advertised).
     rc: &'a ReceiveRuntime,
     tls: Option<TlsState>,
-    /// Set when the client certificate matched a Direct Trust pin: one of our own servers.
+    /// Set when the client certificate matches a Direct Trust pin (as of the last MAIL FROM):
+    /// one of our own servers.
     internal: Option<String>,
     identity: Identity,
     /// The last Domain Security rejection, for logs and tracking.
@@ -57,14 +73,34 @@ struct InboundPolicy<'a> {
 }
 
 impl InboundPolicy<'_> {
-    /// Who the client is before its sender is judged: one of our servers by a Direct Trust pin,
-    /// a user that authenticated with AUTH, or anonymous.
-    fn base_identity(&self, session: &SessionInfo) -> Identity {
-        match (&self.internal, &session.authenticated) {
-            (Some(name), _) => Identity::InternalServer { name: name.clone() },
-            (None, Some(user)) => Identity::User { name: user.clone() },
-            (None, None) => Identity::Anonymous,
-        }
+    /// The session's receive connector in the settings of now (its Domain Security and
+    /// permission groups may have changed), or as it started when it is gone.
+    fn connector(&self) -> &ReceiveRuntime {
+        self.run
+            .receive
+            .iter()
+            .find(|r| r.name == self.rc.name)
+            .unwrap_or(self.rc)
+    }
+
+    /// Takes the settings of now and judges the client certificate against them: trusted
+    /// roots, Direct Trust pins (whether the session is one of our servers) and the trust
+    /// recorded for the message.
+    fn refresh(&mut self) {
+        self.run = self.svc.config();
+        let Some(t) = self.tls.as_mut() else {
+            self.internal = None;
+            return;
+        };
+        let ctx = self.run.trust_context();
+        let eval = evaluate(&t.chain, Purpose::Client, &ctx, None);
+        t.base_trust = eval
+            .as_ref()
+            .map_or(TrustLevel::Anonymous, PeerEvaluation::trust_level);
+        t.facts.trust = t.base_trust;
+        t.facts.trust_detail = eval.as_ref().and_then(|e| e.chain.clone().err());
+        self.internal = eval.as_ref().and_then(|e| e.pinned.clone());
+        t.client = eval;
     }
 }
 
@@ -76,12 +112,13 @@ impl SessionPolicy for InboundPolicy<'_> {
         _: &MailParams,
     ) -> Result<(), Reply> {
         // The identity is re-evaluated for every transaction (DESIGN §2: reset before the next
-        // MAIL FROM), and with it the trust recorded for the message.
-        self.identity = self.base_identity(session);
+        // MAIL FROM), against the settings of now, and with it the trust recorded for the
+        // message.
+        self.refresh();
+        let client = self.tls.as_ref().and_then(|t| t.client.as_ref());
+        let session_is = session_identity(client, session.authenticated.as_deref());
+        self.identity = session_is.clone();
         self.rejection = None;
-        if let Some(t) = self.tls.as_mut() {
-            t.facts.trust = t.base_trust;
-        }
         // Only a sender on the receive list is judged on its certificate.
         let listed = from
             .domain()
@@ -98,7 +135,7 @@ impl SessionPolicy for InboundPolicy<'_> {
             _ => None,
         };
         let facts = InboundTls {
-            connector_domain_secure: self.rc.settings.domain_secure_enabled,
+            connector_domain_secure: self.connector().settings.domain_secure_enabled,
             starttls_advertised: self.rc.tls.is_some()
                 && self
                     .rc
@@ -108,12 +145,13 @@ impl SessionPolicy for InboundPolicy<'_> {
             tls_active: self.tls.is_some(),
             client_certificate,
         };
-        match sender_verdict(
+        match transaction_verdict(
+            &session_is,
             from.domain(),
             &self.run.checked.receive_domain_secure,
             &facts,
         ) {
-            SenderVerdict::NotListed => {}
+            SenderVerdict::NotListed | SenderVerdict::SessionAuthenticated => {}
             SenderVerdict::Partner { domain, mechanism } => {
                 if let Some(t) = self.tls.as_mut() {
                     t.facts.trust = TrustLevel::Verified;
@@ -125,14 +163,14 @@ impl SessionPolicy for InboundPolicy<'_> {
                 return Err(reply);
             }
         }
-        sender_allowed(&self.rc.settings.permission_groups, &self.identity)
+        sender_allowed(&self.connector().settings.permission_groups, &self.identity)
     }
 
     fn rcpt_to(&mut self, _: &SessionInfo, to: &Mailbox) -> Result<(), Reply> {
         recipient_decision(
             to,
             &self.run.checked,
-            &self.rc.settings.permission_groups,
+            &self.connector().settings.permission_groups,
             &self.identity,
         )
         .map(|_| ())
@@ -233,7 +271,8 @@ async fn session(
     };
     let mut server = Server::new(cfg);
     let mut policy = InboundPolicy {
-        run,
+        svc,
+        run: run.clone(),
         rc,
         tls: None,
         internal: None,
@@ -320,8 +359,8 @@ async fn session(
                         Err(_) => return Err("TLS negotiation timed out".into()),
                     };
                     let chain = super::tls::peer_chain(tls.get_ref().1);
-                    let ctx = run.trust_context();
-                    let eval = evaluate(&chain, Purpose::Client, &ctx, None);
+                    let now = svc.config();
+                    let eval = evaluate(&chain, Purpose::Client, &now.trust_context(), None);
                     let (peer_cert, trust, detail) = match &eval {
                         None => (None, TrustLevel::Anonymous, None),
                         Some(e) => (
@@ -365,13 +404,15 @@ async fn session(
                         base_trust: facts.trust,
                         facts,
                         client: eval,
+                        chain,
                     });
                     conn = Some(Conn::ServerTls(Box::new(tls)));
                     server.tls_established();
                 }
                 Action::Message(m) => {
+                    let now = policy.run.clone();
                     let result =
-                        accept(*m, svc, run, rc, &policy, local, peer, server.info().esmtp).await;
+                        accept(*m, svc, &now, rc, &policy, local, peer, server.info().esmtp).await;
                     let reply = server.message_queued(result);
                     let line = reply.one_line();
                     log.event('>', &line, "");
@@ -560,6 +601,11 @@ async fn accept(
     };
     if let Some(u) = &user {
         policy_text.push_str(&format!("; authenticated as {u}"));
+    }
+    if let Identity::InternalServer { name } = &policy.identity {
+        policy_text.push_str(&format!(
+            "; from our server {name} (Direct Trust), its marks kept"
+        ));
     }
     let hop = HopEvidence {
         direction: Direction::Inbound,

@@ -543,7 +543,8 @@ impl EngineHandle {
         rx.try_iter().collect()
     }
 
-    /// New settings for new sessions; running sessions finish with theirs.
+    /// New settings: new sessions use them; open sessions judge trust by them from their next
+    /// MAIL FROM, running deliveries before their next message.
     pub fn apply(&self, ws: Workspace) {
         let _ = self.tx.send(Cmd::Apply(Box::new(ws)));
     }

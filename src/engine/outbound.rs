@@ -3,7 +3,9 @@
 //! certificate *before any SMTP command goes over the TLS channel*, then send the messages
 //! (pipelined when offered, dot-stuffed, several per connection) and settle every recipient.
 //! Mandatory TLS never falls back to plaintext and never continues over unverified TLS;
-//! opportunistic TLS retries once in plaintext when the handshake fails.
+//! opportunistic TLS retries once in plaintext when the handshake fails. Before each message
+//! the connection is judged again under the settings of that moment (the send list, roots,
+//! pins, anchors): a trust change reaches a running job at its next message.
 
 use super::config::{RunConfig, SendRuntime};
 use super::monitor::Live;
@@ -13,7 +15,7 @@ use super::stream::Conn;
 use crate::config::ProtocolLoggingLevel;
 use crate::config::net::SmartHost;
 use crate::policy::classify::hop_status;
-use crate::policy::outbound::{TlsRequirement, judge};
+use crate::policy::outbound::{TlsRequirement, connection_still_acceptable, judge, requirement};
 use crate::smtp::client::{
     Capabilities, EnvelopeProblem, RecipientOutcome, mail_command, rcpt_command, settle,
 };
@@ -33,6 +35,8 @@ pub type OutMessage = (Arc<Envelope>, Vec<String>, Arc<Vec<u8>>);
 /// What a delivery job needs.
 pub struct RemoteJob<'a> {
     pub run: Arc<RunConfig>,
+    /// The settings of now (they may change while the job runs).
+    pub current: &'a (dyn Fn() -> Arc<RunConfig> + Send + Sync),
     /// The send connector of the queue, looked up once by name.
     pub connector: &'a SendRuntime,
     pub domain: String,
@@ -265,6 +269,57 @@ fn deferral(code: &str, reason: &str) -> String {
     format!("451 {code} {reason}")
 }
 
+/// The deferral of a Domain Security delivery when the send connector presents no client
+/// certificate — none selected, or ours cannot be used (issue 9 §7): `454 4.7.5`, transient
+/// as in Exchange, so the message stays queued instead of meeting the partner's `530 5.7.1`.
+pub(crate) fn missing_client_certificate(sc: &SendRuntime) -> Option<String> {
+    if sc.certificate.is_some() {
+        return None;
+    }
+    let why = sc
+        .certificate_problem
+        .as_deref()
+        .unwrap_or("no SMTP certificate is selected");
+    Some(format!(
+        "454 4.7.5 send connector '{}' cannot present a client certificate for Domain Security: {why}; enable a certificate with serverAuth and clientAuth for SMTP, with its own key",
+        sc.name
+    ))
+}
+
+/// Whether the connection may carry the next message under the settings of now (issue 9 §6):
+/// the connector still exists and presents a certificate where Domain Security needs one, the
+/// requirement for the domain is unchanged, and the next hop's chain (when TLS is up) still
+/// satisfies it with the roots, pins and anchors of now. `Err` is the deferral.
+fn settings_still_allow(
+    job: &RemoteJob<'_>,
+    chain: Option<&[Vec<u8>]>,
+    target: &str,
+) -> Result<(), String> {
+    let now = (job.current)();
+    let Some(sc) = now.send.iter().find(|s| s.name == job.connector.name) else {
+        return Err(deferral(
+            "4.4.0",
+            &format!(
+                "send connector '{}' no longer exists; the rest waits",
+                job.connector.name
+            ),
+        ));
+    };
+    let req = requirement(&job.domain, sc.index, &now.checked);
+    if matches!(req, TlsRequirement::DomainSecure { .. })
+        && let Some(why) = missing_client_certificate(sc)
+    {
+        return Err(why);
+    }
+    connection_still_acceptable(&now.trust_context(), &job.requirement, &req, chain, target)
+        .map_err(|why| {
+            deferral(
+                "4.7.5",
+                &format!("{why}; the rest waits for the next attempt"),
+            )
+        })
+}
+
 /// Delivers the job's messages, trying smart hosts in order.
 pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
     let sc = job.connector;
@@ -274,15 +329,11 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
             ..Default::default()
         };
     }
-    if matches!(job.requirement, TlsRequirement::DomainSecure { .. }) && sc.certificate.is_none() {
+    if matches!(job.requirement, TlsRequirement::DomainSecure { .. })
+        && let Some(why) = missing_client_certificate(sc)
+    {
         return RemoteResult {
-            error: Some(deferral(
-                "4.7.5",
-                &format!(
-                    "send connector '{}' has no SMTP certificate to present for Domain Security: enable a certificate with serverAuth and clientAuth for SMTP",
-                    sc.name
-                ),
-            )),
+            error: Some(why),
             ..Default::default()
         };
     }
@@ -460,6 +511,8 @@ async fn run_session(
         auth_mechanism: None,
     };
     let use_tls = !no_tls && !matches!(req, TlsRequirement::NoTls);
+    // The next hop's chain once TLS is up, judged again before each message.
+    let mut tls_chain: Option<Vec<Vec<u8>>> = None;
     if use_tls {
         if !caps.starttls {
             if req.mandatory() {
@@ -498,8 +551,9 @@ async fn run_session(
                     return Attempt::RetryPlain(why);
                 }
                 Ok(StartTls::Established(chain)) => {
-                    let verdict =
-                        judge(&job.run.trust_context(), &job.requirement, &chain, &target);
+                    let now = (job.current)();
+                    let verdict = judge(&now.trust_context(), &job.requirement, &chain, &target);
+                    tls_chain = Some(chain);
                     let Some(facts) =
                         s.tls_facts(verdict.peer.clone(), verdict.trust, verdict.detail.clone())
                     else {
@@ -552,6 +606,11 @@ async fn run_session(
         ..Default::default()
     };
     for (env, rcpts, body) in &job.messages {
+        if let Err(why) = settings_still_allow(job, tls_chain.as_deref(), &target) {
+            s.event('*', &why, "policy");
+            result.error = Some(why);
+            break;
+        }
         match transaction(s, &caps, env, rcpts, body).await {
             Ok(outs) => {
                 for (rcpt, o) in rcpts.iter().zip(outs) {

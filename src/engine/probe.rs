@@ -250,12 +250,11 @@ pub async fn probe(
             None => format!("{} TLS: the certificate satisfies this policy", v.trust),
         };
         let mut pass = v.refusal.is_none();
-        if matches!(req, TlsRequirement::DomainSecure { .. }) && sc.certificate.is_none() {
+        if matches!(req, TlsRequirement::DomainSecure { .. })
+            && let Some(why) = super::outbound::missing_client_certificate(sc)
+        {
             pass = false;
-            reason = format!(
-                "send connector '{}' has no SMTP certificate to present as client certificate",
-                sc.name
-            );
+            reason = why;
         }
         report.verdicts.push(verdict(&name, pass, reason));
     }

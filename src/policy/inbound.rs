@@ -16,8 +16,17 @@
 //! covering the sender domain at any depth — the parent, and a name covering its subdomains,
 //! having at least two labels (`test` covers nothing under it). Senders not on the list are not
 //! judged here.
+//!
+//! The table applies only while the session is still anonymous (Exchange's rule): a user that
+//! authenticated with SMTP AUTH, or one of our own servers recognised by a Direct Trust pin,
+//! is not judged on its certificate whatever its envelope sender — our second relay forwarding
+//! partner mail, or a user's forwarding rule with a partner address as sender, is not refused.
+//! Who the session is, and the certificate facts, are judged afresh at every MAIL FROM against
+//! the settings of that moment ([`session_identity`]), so a removed pin, root or anchor, or a
+//! domain taken off the list, counts from the next transaction on.
 
-use super::submission::AuthMechanism;
+use super::submission::{AuthMechanism, Identity};
+use super::trust::PeerEvaluation;
 use crate::config::domain;
 use crate::smtp::reply::Reply;
 use std::collections::BTreeSet;
@@ -52,6 +61,9 @@ pub struct InboundTls {
 pub enum SenderVerdict {
     /// The sender domain is not on the receive list: ordinary (opportunistic) handling.
     NotListed,
+    /// The session is already authenticated (SMTP AUTH or Direct Trust): the receive list is
+    /// not applied, the session keeps its identity.
+    SessionAuthenticated,
     /// Authenticated as a partner for `domain`.
     Partner {
         domain: String,
@@ -81,6 +93,42 @@ fn reject(code: u16, e: (u8, u16, u16), text: &str, reason: String) -> SenderVer
     SenderVerdict::Reject {
         reply: Reply::new(code, e, text),
         reason,
+    }
+}
+
+/// Who the client is before its sender is judged, from what the session proved, judged
+/// against the settings of now: one of our own servers when its certificate matches a Direct
+/// Trust pin in `client` (an evaluation made with the current pins), else a user that
+/// authenticated with AUTH, else anonymous.
+pub fn session_identity(client: Option<&PeerEvaluation>, user: Option<&str>) -> Identity {
+    match (client.and_then(|e| e.pinned.as_deref()), user) {
+        (Some(name), _) => Identity::InternalServer {
+            name: name.to_string(),
+        },
+        (None, Some(user)) => Identity::User {
+            name: user.to_string(),
+        },
+        (None, None) => Identity::Anonymous,
+    }
+}
+
+/// Decides MAIL FROM for a session that is `session` so far: the decision table of
+/// [`sender_verdict`] while it is anonymous; an authenticated session is not judged by the
+/// receive list (Exchange applies it only to anonymous sessions).
+pub fn transaction_verdict(
+    session: &Identity,
+    sender_domain: Option<&str>,
+    receive_list: &BTreeSet<String>,
+    facts: &InboundTls,
+) -> SenderVerdict {
+    match session {
+        // A partner identity lasts one transaction: the next one is judged afresh.
+        Identity::Anonymous | Identity::Partner { .. } => {
+            sender_verdict(sender_domain, receive_list, facts)
+        }
+        Identity::User { .. } | Identity::InternalServer { .. } => {
+            SenderVerdict::SessionAuthenticated
+        }
     }
 }
 
@@ -368,6 +416,126 @@ mod tests {
             )),
             "454 4.7.5 Certificate validation failure",
             "the certificate must still name the domain"
+        );
+    }
+
+    /// Issue 9 §5: our own relay (Direct Trust) forwarding partner mail, or a user with a
+    /// partner address as sender, is not judged by the receive list — whatever its TLS facts;
+    /// an anonymous session with the same facts still is.
+    #[test]
+    fn the_receive_list_applies_only_while_the_session_is_anonymous() {
+        let w = Some("woodgrove.test");
+        let no_tls = facts(true, true, false, None);
+        let wrong_name = facts(true, true, true, cert(&["mail.contoso.test"], Ok(()), true));
+        let gate_off = facts(false, true, true, None);
+        let relay = Identity::InternalServer {
+            name: "relay2".into(),
+        };
+        let bob = Identity::User { name: "bob".into() };
+        for f in [&no_tls, &wrong_name, &gate_off] {
+            for who in [&relay, &bob] {
+                assert_eq!(
+                    transaction_verdict(who, w, &list(), f),
+                    SenderVerdict::SessionAuthenticated,
+                    "{who:?} {f:?}"
+                );
+            }
+        }
+        let anon = |f: &InboundTls| code(transaction_verdict(&Identity::Anonymous, w, &list(), f));
+        assert_eq!(anon(&no_tls), "530 5.7.1 Not authenticated");
+        assert_eq!(
+            anon(&wrong_name),
+            "454 4.7.5 Certificate validation failure"
+        );
+        assert_eq!(
+            anon(&gate_off),
+            "451 4.7.3 The admin has temporarily disallowed this secure domain"
+        );
+        // A partner of the previous transaction is judged again.
+        let partner = Identity::Partner {
+            domain: "woodgrove.test".into(),
+            mechanism: AuthMechanism::MutualTls,
+        };
+        assert_eq!(
+            code(transaction_verdict(&partner, w, &list(), &no_tls)),
+            "530 5.7.1 Not authenticated"
+        );
+    }
+
+    /// Issue 9 §6: the session's identity comes from an evaluation made with the settings of
+    /// now: once the Direct Trust pin is removed, the same certificate no longer makes the
+    /// session internal, and its partner sender is judged (and refused) again.
+    #[test]
+    fn a_removed_pin_ends_the_internal_identity_at_the_next_mail_from() {
+        use crate::config::{DirectTrustEntry, Pin};
+        use crate::pki::chain::Purpose;
+        use crate::pki::keys::KeySpec;
+        use crate::pki::subject::Subject;
+        use crate::policy::trust::{TrustContext, evaluate};
+        use time::macros::datetime;
+        let now = datetime!(2026-12-07 08:00 UTC);
+        let key = KeySpec::P256.generate().unwrap();
+        let der = crate::pki::ca::self_signed(
+            &Subject::parse("CN=relay2.contoso.test").unwrap(),
+            &["relay2.contoso.test".to_string()],
+            &key,
+            now - time::Duration::days(1),
+            30,
+        )
+        .unwrap();
+        let info = crate::pki::inspect::inspect_certificate(&der).unwrap();
+        let pins = [DirectTrustEntry {
+            name: "relay2".into(),
+            pin: Pin::Thumbprint(info.thumbprint.clone()),
+        }];
+        let ctx = |direct_trust| TrustContext {
+            roots: &[],
+            direct_trust,
+            partner_pins: &[],
+            partner_anchors: &[],
+            now,
+        };
+        let chain = [der];
+        let with_pin = evaluate(&chain, Purpose::Client, &ctx(&pins), None);
+        assert_eq!(
+            session_identity(with_pin.as_ref(), None),
+            Identity::InternalServer {
+                name: "relay2".into()
+            }
+        );
+        let without = evaluate(&chain, Purpose::Client, &ctx(&[]), None);
+        assert_eq!(
+            session_identity(without.as_ref(), None),
+            Identity::Anonymous
+        );
+        assert_eq!(
+            session_identity(without.as_ref(), Some("bob")),
+            Identity::User { name: "bob".into() }
+        );
+        assert_eq!(session_identity(None, None), Identity::Anonymous);
+        // The anonymous session's partner sender meets the table: a certificate that names
+        // our relay, not the partner, is refused.
+        let e = without.unwrap();
+        let f = facts(
+            true,
+            true,
+            true,
+            Some(ClientCertificate {
+                names: e.certificate.names.clone(),
+                chain: e.chain.clone(),
+                pinned: e.pinned.is_some(),
+                partner_pin: false,
+                names_note: None,
+            }),
+        );
+        assert_eq!(
+            code(transaction_verdict(
+                &Identity::Anonymous,
+                Some("woodgrove.test"),
+                &list(),
+                &f
+            )),
+            "454 4.7.5 Certificate validation failure"
         );
     }
 

@@ -222,6 +222,37 @@ fn names_cover(cert_names: &[String], target: &str) -> bool {
         })
 }
 
+/// Whether a connection set up under requirement `was` may carry the next message now that
+/// the settings say `now` (issue 9 §6: a trust change reaches a running job before its next
+/// message, not at its next connection). `chain` is what the next hop presented when TLS is
+/// up; `ctx` holds the roots, pins and anchors of now. `Err` says why the rest waits.
+pub fn connection_still_acceptable(
+    ctx: &TrustContext<'_>,
+    was: &TlsRequirement,
+    now: &TlsRequirement,
+    chain: Option<&[Vec<u8>]>,
+    target: &str,
+) -> Result<(), String> {
+    if let TlsRequirement::Refuse { reason } = now {
+        return Err(reason.clone());
+    }
+    if was != now {
+        return Err(format!(
+            "the TLS policy changed from {} to {} while connected to {target}",
+            was.describe(),
+            now.describe()
+        ));
+    }
+    match chain {
+        Some(chain) => match judge(ctx, now, chain, target).refusal {
+            Some(why) => Err(format!("{why} (under the trust settings of now)")),
+            None => Ok(()),
+        },
+        None if now.mandatory() => Err(format!("{} needs TLS", now.describe())),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,6 +509,68 @@ mod tests {
             // Opportunistic: anything goes, and is recorded as what it is.
             let v = judge(&ctx, &TlsRequirement::Opportunistic, &chain(&expired), t);
             assert!(v.refusal.is_none() && v.trust == TrustLevel::Untrusted && v.peer.is_some());
+        }
+
+        /// Issue 9 §6: before each message of a running job, the connection is judged again
+        /// under the settings of now.
+        #[test]
+        fn a_running_connection_is_judged_again_under_the_settings_of_now() {
+            let k = KeySpec::P256.generate().unwrap();
+            let root = (
+                ca::create_ca("Woodgrove Root", "W", &k, NOW - Duration::days(1), 5).unwrap(),
+                k,
+            );
+            let good = vec![leaf(&root, "woodgrove.test", NOW - Duration::days(1))];
+            let roots = vec![root.0.clone()];
+            let ctx = |roots| TrustContext {
+                roots,
+                direct_trust: &[],
+                partner_pins: &[],
+                partner_anchors: &[],
+                now: NOW,
+            };
+            let t = "127.0.0.1:2626";
+            let w = ds("woodgrove.test");
+            let still =
+                |ctx: &TrustContext<'_>, now: &TlsRequirement, chain: Option<&[Vec<u8>]>| {
+                    connection_still_acceptable(ctx, &w, now, chain, t)
+                };
+            assert_eq!(still(&ctx(&roots), &w, Some(&good)), Ok(()));
+            // The partner's root was removed (another one remains): the next message waits.
+            let k2 = KeySpec::P256.generate().unwrap();
+            let other =
+                vec![ca::create_ca("Other Root", "O", &k2, NOW - Duration::days(1), 5).unwrap()];
+            let e = still(&ctx(&other), &w, Some(&good)).unwrap_err();
+            assert!(
+                e.contains("not trusted") && e.contains("settings of now"),
+                "{e}"
+            );
+            // The domain left the send list (or joined another policy): the rest waits for a
+            // connection made under the new policy.
+            let e = still(&ctx(&roots), &TlsRequirement::Opportunistic, Some(&good)).unwrap_err();
+            assert_eq!(
+                e,
+                "the TLS policy changed from Domain Security for woodgrove.test to opportunistic TLS while connected to 127.0.0.1:2626"
+            );
+            let refuse = TlsRequirement::Refuse {
+                reason: "Domain Security off".into(),
+            };
+            assert_eq!(
+                still(&ctx(&roots), &refuse, Some(&good)),
+                Err("Domain Security off".into())
+            );
+            // Unchanged opportunistic plaintext goes on; a mandatory policy never in plaintext.
+            assert_eq!(
+                connection_still_acceptable(
+                    &ctx(&[]),
+                    &TlsRequirement::Opportunistic,
+                    &TlsRequirement::Opportunistic,
+                    None,
+                    t
+                ),
+                Ok(())
+            );
+            assert!(still(&ctx(&roots), &w, None).is_err());
         }
     }
 }

@@ -80,7 +80,7 @@ pub fn apply(ws: &mut Workspace, change: SettingsChange) -> Result<String> {
                 ws.change_send_connector(&name, |c| c.domain_secure_enabled = enabled)?;
             }
             Ok(format!(
-                "Domain Security is {} on {} connector '{name}'; it applies to new sessions.",
+                "Domain Security is {} on {} connector '{name}'; it applies from the next MAIL FROM or message, in open sessions too.",
                 on_off(enabled),
                 if receive { "receive" } else { "send" }
             ))

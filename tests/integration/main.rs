@@ -14,5 +14,6 @@ mod relay_attacks;
 mod relay_basic;
 mod relay_queue;
 mod relay_util;
+mod session_trust;
 mod settings_cli;
 mod util;

@@ -167,13 +167,13 @@ pub fn confirm_toggle(ui: &mut Ui, pending: &mut Option<Toggle>, cx: &mut Cx) {
     );
     let detail = match (t.receive, t.enable) {
         (true, true) => {
-            "Senders on the receive domain secure list must then use mutual TLS with a certificate naming their domain, or their mail is refused. AuthMechanism TLS is set with it. It takes effect for new sessions; sessions in progress finish as they started."
+            "Senders on the receive domain secure list must then use mutual TLS with a certificate naming their domain, or their mail is refused. AuthMechanism TLS is set with it. STARTTLS is offered to new sessions; sessions already open are judged by it from their next MAIL FROM."
         }
         (false, true) => {
             "Mail to domains on the send domain secure list then goes only over mutual TLS, with our SMTP certificate as client certificate and the partner's certificate checked against its domain. It takes effect for new deliveries."
         }
         (true, false) => {
-            "Partners on the receive domain secure list will be refused (451 4.7.3) on this connector until it is turned on again. It takes effect for new sessions."
+            "Partners on the receive domain secure list will be refused (451 4.7.3) on this connector until it is turned on again, from the next MAIL FROM of every session, open ones included."
         }
         (false, false) => {
             "Mail to domains on the send domain secure list will wait in the queue (it is never downgraded) until Domain Security is on again."

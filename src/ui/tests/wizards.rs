@@ -426,7 +426,10 @@ fn connector_switch_asks_then_applies_to_the_relay() {
         c.auth_mechanisms
             .contains(&crate::config::AuthMechanism::Tls)
     );
-    assert!(has_text(&h, "it applies to new sessions"));
+    assert!(has_text(
+        &h,
+        "it applies from the next MAIL FROM or message"
+    ));
     assert!(
         fake.applied
             .lock()
