@@ -666,7 +666,7 @@ impl DomainSecurityWizard {
             Some(m) => {
                 widgets::note(ui, GOOD, "✔", m);
                 ui.add_space(6.0);
-                ui.label("The relay uses the new settings for new sessions; sessions in progress finish as they started.");
+                ui.label("The relay uses the new settings at once: open sessions from their next message, deliveries before their next message.");
                 ui.add_space(6.0);
                 for c in self.checks(cx.data, cx.prober_available) {
                     widgets::check_line(ui, c.mark, &c.what, &c.detail);
