@@ -9,6 +9,7 @@ mod crash;
 mod domain_security;
 mod postfix;
 mod postfix_interop;
+mod queue_failures;
 mod relay_attacks;
 mod relay_basic;
 mod relay_queue;
