@@ -417,16 +417,14 @@ impl QueueCore {
                 continue;
             };
             // Notices whose storing failed before are tried again.
-            let retry: Vec<(u32, DsnKind, Vec<(String, String)>)> = due_notices(e, now)
-                .map(|n| (n.seq, n.kind, n.recipients.clone()))
-                .collect();
-            for (seq, kind, recipients) in retry {
-                e.notices_in_flight.insert(seq);
+            let retry: Vec<PendingNotice> = due_notices(e, now).cloned().collect();
+            for n in retry {
+                e.notices_in_flight.insert(n.seq);
                 changes.notices.push(Notice {
-                    kind,
+                    kind: n.kind,
                     envelope: e.envelope.clone(),
-                    recipients,
-                    seq,
+                    recipients: n.recipients,
+                    seq: n.seq,
                 });
             }
             if e.state.suspended {

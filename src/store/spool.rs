@@ -25,7 +25,9 @@
 //! [`Spool::load`] reads only the header and the envelope (and checks the envelope checksum), so
 //! loading 10 000 messages reads a few KB each; the body checksum is checked by
 //! [`Spool::read_body`], which returns [`StoreError::Corrupt`] on a mismatch so the caller can
-//! [`Spool::quarantine`] the message.
+//! [`Spool::quarantine`] the message; an error of the system (EMFILE, EIO) is `Io`, never
+//! `Corrupt`, and is no reason to quarantine. [`Spool::quarantined`] lists the quarantine and
+//! [`Spool::release`] moves a message back into the queue.
 //!
 //! # Crash safety
 //!
