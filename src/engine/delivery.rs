@@ -444,6 +444,8 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                 }
             }
         }
+        // Never handed out as a job: owed notices are stored by `persist`.
+        QueueKey::Notices => {}
         QueueKey::Unreachable { domain } => {
             queue_error = Some(format!(
                 "451 4.4.4 no enabled send connector covers {domain}: add an address space for it"

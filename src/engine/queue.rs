@@ -30,6 +30,10 @@ pub enum QueueKey {
     Unreachable {
         domain: String,
     },
+    /// Messages whose recipients are settled but whose NDR or delay notice is not stored yet
+    /// (e.g. the disk was full): they stay queued, and are listed here, until it is. Never a
+    /// next hop: no job is handed out for it.
+    Notices,
 }
 
 impl QueueKey {
@@ -39,6 +43,7 @@ impl QueueKey {
             QueueKey::Local => "Local delivery".into(),
             QueueKey::Remote { connector, domain } => format!("{domain} via {connector}"),
             QueueKey::Unreachable { domain } => format!("Unreachable: {domain}"),
+            QueueKey::Notices => NOTICES.into(),
         }
     }
 
@@ -47,6 +52,9 @@ impl QueueKey {
         let n = name.trim();
         if n.eq_ignore_ascii_case("local delivery") || n.eq_ignore_ascii_case("local") {
             return Some(QueueKey::Local);
+        }
+        if n.eq_ignore_ascii_case(NOTICES) {
+            return Some(QueueKey::Notices);
         }
         if let Some(d) = n.strip_prefix("Unreachable: ") {
             return Some(QueueKey::Unreachable {
@@ -58,6 +66,31 @@ impl QueueKey {
             domain: d.to_string(),
         })
     }
+}
+
+/// The name of [`QueueKey::Notices`].
+const NOTICES: &str = "Notices waiting to be stored";
+
+/// The owed notices of a message as a group of the [`QueueKey::Notices`] queue (their
+/// recipients, the earliest retry), or `None` when it owes none.
+fn notice_group(e: &Entry) -> Option<Group> {
+    if e.state.notices.is_empty() {
+        return None;
+    }
+    let mut g = Group {
+        due: i64::MAX,
+        ..Default::default()
+    };
+    for n in &e.state.notices {
+        if e.notices_in_flight.contains(&n.seq) {
+            g.busy = true;
+        } else {
+            g.due = g.due.min(n.next_attempt);
+            g.recipients
+                .extend(n.recipients.iter().map(|(addr, _)| addr.clone()));
+        }
+    }
+    Some(g)
 }
 
 /// Status words of the Queue Viewer.
@@ -387,8 +420,13 @@ impl QueueCore {
             .values()
             .flat_map(|e| self.candidates(e, now, checked, timing))
             .map(|(_, g)| g.due);
-        // Owed notices are retried whatever the message's suspension: the sender is owed them.
-        let notices = self.msgs.values().flat_map(|e| {
+        // Owed notices are retried whatever the message's suspension (the sender is owed them),
+        // unless their own queue is suspended.
+        let suspended = self
+            .meta
+            .get(&QueueKey::Notices)
+            .is_some_and(|m| m.suspended);
+        let notices = self.msgs.values().filter(|_| !suspended).flat_map(|e| {
             e.state
                 .notices
                 .iter()
@@ -412,12 +450,21 @@ impl QueueCore {
         let mut ids: Vec<&String> = self.msgs.keys().collect();
         ids.sort_by_key(|id| self.msgs[*id].envelope.received);
         let ids: Vec<String> = ids.into_iter().cloned().collect();
+        let notices_suspended = self
+            .meta
+            .get(&QueueKey::Notices)
+            .is_some_and(|m| m.suspended);
         for id in ids {
             let Some(e) = self.msgs.get_mut(&id) else {
                 continue;
             };
-            // Notices whose storing failed before are tried again.
-            let retry: Vec<PendingNotice> = due_notices(e, now).cloned().collect();
+            // Notices whose storing failed before are tried again (unless the administrator
+            // suspended their queue).
+            let retry: Vec<PendingNotice> = if notices_suspended {
+                Vec::new()
+            } else {
+                due_notices(e, now).cloned().collect()
+            };
             for n in retry {
                 e.notices_in_flight.insert(n.seq);
                 changes.notices.push(Notice {
@@ -504,7 +551,7 @@ impl QueueCore {
             let batch = match &key {
                 QueueKey::Local => 1,
                 QueueKey::Remote { connector, .. } => per_connection(connector).max(1),
-                QueueKey::Unreachable { .. } => usize::MAX,
+                QueueKey::Unreachable { .. } | QueueKey::Notices => usize::MAX,
             };
             let cap = connection_cap(&key);
             let meta = self.meta.entry(key.clone()).or_default();
@@ -640,6 +687,9 @@ impl QueueCore {
             for (k, g) in groups(e, checked) {
                 out.entry(k).or_default().push((e, g));
             }
+            if let Some(g) = notice_group(e) {
+                out.entry(QueueKey::Notices).or_default().push((e, g));
+            }
         }
         for (k, m) in &self.meta {
             if m.suspended || m.active > 0 {
@@ -667,11 +717,15 @@ impl QueueCore {
                     .get(&key)
                     .and_then(|m| m.last_error.clone())
                     .or_else(|| {
-                        entries.iter().find_map(|(e, g)| {
-                            e.state
+                        entries.iter().find_map(|(e, g)| match key {
+                            QueueKey::Notices => {
+                                e.state.notices.iter().find_map(|n| n.last_error.clone())
+                            }
+                            _ => e
+                                .state
                                 .pending()
                                 .filter(|r| g.recipients.contains(&r.address))
-                                .find_map(|r| r.last_error.clone())
+                                .find_map(|r| r.last_error.clone()),
                         })
                     }),
                 key,
@@ -694,7 +748,10 @@ impl QueueCore {
                 let (next_attempt, busy) = match key {
                     None => (e.state.next_attempt, e.busy()),
                     Some(k) => {
-                        let g = groups(e, checked).remove(k)?;
+                        let g = match k {
+                            QueueKey::Notices => notice_group(e)?,
+                            _ => groups(e, checked).remove(k)?,
+                        };
                         let due = if g.recipients.is_empty() {
                             e.state.next_attempt
                         } else {
@@ -734,10 +791,12 @@ impl QueueCore {
     pub fn queue_ids(&self, key: &QueueKey, checked: &CheckedSettings) -> Vec<String> {
         self.msgs
             .values()
-            .filter(|e| {
-                e.state
+            .filter(|e| match key {
+                QueueKey::Notices => !e.state.notices.is_empty(),
+                _ => e
+                    .state
                     .pending()
-                    .any(|r| &key_for(&r.address, checked) == key)
+                    .any(|r| &key_for(&r.address, checked) == key),
             })
             .map(|e| e.envelope.id.clone())
             .collect()
@@ -749,6 +808,11 @@ impl QueueCore {
         let mut ch = Changes::default();
         for id in self.queue_ids(key, checked) {
             if let Some(e) = self.msgs.get_mut(&id) {
+                if key == &QueueKey::Notices {
+                    for n in e.state.notices.iter_mut() {
+                        n.next_attempt = 0;
+                    }
+                }
                 for r in e.state.recipients.iter_mut().filter(|r| {
                     r.status == RecipientStatus::Pending && &key_for(&r.address, checked) == key
                 }) {
@@ -1107,8 +1171,37 @@ mod tests {
         let due = take(&mut q, T0 + 30);
         assert!(due.jobs.is_empty() && due.changes.notices.is_empty());
         assert_eq!(due.next_wake, Some(T0 + 20 + 60_000));
-        // At its retry time the same notice is handed out again (once while it is tried).
+        // The administrator sees it waiting, in a queue of its own, with why.
+        let c = checked();
+        let list = q.queues(&c, T0 + 30);
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list[0].key, QueueKey::Notices);
+        assert_eq!(
+            QueueKey::parse(&list[0].key.name()),
+            Some(QueueKey::Notices)
+        );
+        assert_eq!(list[0].status, QueueStatus::Retry);
+        assert_eq!(list[0].next_retry, Some(T0 + 20 + 60_000));
+        assert_eq!(
+            list[0].last_error.as_deref(),
+            Some("452 4.3.1 no space left on device")
+        );
+        let shown = q.messages(Some(&QueueKey::Notices), &c, T0 + 30);
+        assert_eq!(shown.len(), 1);
+        assert_eq!(
+            shown[0].last_error.as_deref(),
+            Some("452 4.3.1 no space left on device")
+        );
+        assert_eq!(q.queue_ids(&QueueKey::Notices, &c), vec!["m1".to_string()]);
+        // Suspending that queue holds the retries; resuming lets them go.
+        q.set_queue_suspended(&QueueKey::Notices, true);
         let due = take(&mut q, T0 + 20 + 60_000);
+        assert!(due.changes.notices.is_empty() && due.next_wake.is_none());
+        q.set_queue_suspended(&QueueKey::Notices, false);
+        // "Retry now" on that queue (or its retry time): the same notice is handed out again,
+        // once while it is tried.
+        assert_eq!(q.retry(&QueueKey::Notices, &c).save.len(), 1);
+        let due = take(&mut q, T0 + 40);
         assert_eq!(due.changes.notices.len(), 1);
         assert_eq!(due.changes.notices[0].seq, seq);
         assert_eq!(due.changes.notices[0].recipients.len(), 2);

@@ -353,6 +353,21 @@ fn a_full_spool_keeps_the_original_until_its_ndr_is_stored() {
     }
     let e = last_error().unwrap_or_default();
     assert!(e.contains("the NDR could not be stored"), "{e}");
+    // The Queue viewer (and `mailflow queue list`) shows it waiting, with why.
+    let Ok(QueueReply::Queues(rows)) = h.queue_op(QueueOp::List).recv() else {
+        panic!("no queue list");
+    };
+    let row = rows
+        .iter()
+        .find(|r| r.name == "Notices waiting to be stored")
+        .unwrap_or_else(|| panic!("{rows:?}"));
+    assert_eq!(row.messages, 1);
+    assert!(
+        row.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("could not be stored")),
+        "{row:?}"
+    );
     assert!(e.starts_with("452 4.3.1"), "{e}");
     assert!(e.contains("No space left on device"), "{e}");
     assert!(relay.track(&of_kind(EventKind::Dsn)).is_empty());
