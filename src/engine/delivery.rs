@@ -591,10 +591,19 @@ async fn read_bodies(
 async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<(), String> {
     let spool = svc.queue.spool.clone();
     let (id, reason) = (env.id.clone(), why.to_string());
-    let path = tokio::task::spawn_blocking(move || spool.quarantine(&id, &reason))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let moved = tokio::task::spawn_blocking(move || {
+        // A move that failed after the message left the queue (a folder fsync) still moved
+        // it: the queue must not keep waiting for a file that is in the quarantine.
+        spool
+            .quarantine(&id, &reason)
+            .or_else(|e| match spool.is_queued(&id) {
+                true => Err(e),
+                false => Ok(spool.root().join("quarantine")),
+            })
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let path = moved.map_err(|e| e.to_string())?;
     tracing::warn!(
         "message {} is damaged in the spool ({why}) and was quarantined as {}",
         env.id,

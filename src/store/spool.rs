@@ -934,6 +934,11 @@ impl Spool {
         Ok(QueuedMessage { envelope, state })
     }
 
+    /// Whether a message file for `id` is in the queue (no file is opened).
+    pub fn is_queued(&self, id: &str) -> bool {
+        check_id(id).is_ok() && fs::symlink_metadata(self.msg_path(id)).is_ok()
+    }
+
     /// The number of queued messages (a folder listing; no file is opened).
     pub fn len(&self) -> Result<usize> {
         let queue = self.queue();
@@ -1354,8 +1359,10 @@ mod tests {
         };
         assert_eq!(path, p);
         assert!(why.contains("body checksum mismatch"), "{why}");
+        assert!(s.is_queued(&id(1)));
         let to = s.quarantine(&id(1), &why).unwrap();
         assert!(to.exists());
+        assert!(!s.is_queued(&id(1)) && s.is_queued(&id(2)));
         assert!(
             s.quarantine_dir()
                 .join(format!("{}.reason", id(1)))
