@@ -454,7 +454,10 @@ fn a_quarantined_message_is_listed_and_released_from_the_command_line() {
     let mut bad = good.clone();
     let n = bad.len() - 3;
     bad[n] ^= 0x20;
-    std::fs::write(&msg, &bad).unwrap();
+    // Replaced whole (a rename), so the relay never reads it half written.
+    let tmp = org.dir.join("damaged.tmp");
+    std::fs::write(&tmp, &bad).unwrap();
+    std::fs::rename(&tmp, &msg).unwrap();
     wait_until("quarantined", Duration::from_secs(20), || {
         !events(&org.dir, EventKind::Quarantine).is_empty()
     });
