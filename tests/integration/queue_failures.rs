@@ -506,4 +506,13 @@ fn a_quarantined_message_is_listed_and_released_from_the_command_line() {
     assert!(msg.exists(), "back in the queue");
     assert!(files(&qdir, "msg").is_empty() && files(&qdir, "reason").is_empty());
     assert_eq!(events(&org.dir, EventKind::Release).len(), 2);
+    // Removed with an NDR while no relay runs: the NDR is stored, then the original goes.
+    let out = org.ok(&["queue", "remove", &id, "--ndr"]);
+    assert!(out.contains("removed with NDR"), "{out}");
+    assert!(!msg.exists());
+    let queued = files(&org.dir.join("spool/queue"), "msg");
+    assert_eq!(queued.len(), 1, "the NDR waits for the relay: {queued:?}");
+    let ndr = std::fs::read_to_string(&queued[0]).unwrap();
+    assert!(ndr.contains("removed from the queue by the administrator"));
+    assert_eq!(events(&org.dir, EventKind::Dsn).len(), 1);
 }
