@@ -61,7 +61,7 @@ pub enum Command {
     Domain(settings_cmd::DomainCommand),
     /// Run the relay without a console until SIGTERM/SIGINT
     Serve,
-    /// The queues: list, show, retry, suspend, resume, remove (Queue Viewer)
+    /// The queues: list, show, retry, suspend, resume, remove, quarantine, release (Queue Viewer)
     #[command(subcommand)]
     Queue(relay::QueueCommand),
     /// Message tracking: search events with their security status and TLS evidence
@@ -78,7 +78,7 @@ pub enum Command {
         /// A span back from now (1h, 2d) or a date (2026-11-29)
         #[arg(long)]
         since: Option<String>,
-        /// domainsecure | encrypted | plaintext, or an event: receive, send, deliver, defer, fail, dsn
+        /// domainsecure | encrypted | plaintext, or an event: receive, send, deliver, defer, fail, dsn, quarantine, release
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 100)]

@@ -30,6 +30,10 @@ pub enum QueueCommand {
         #[arg(long)]
         ndr: bool,
     },
+    /// Messages found damaged in the queue and set aside, with why
+    Quarantine,
+    /// Put a quarantined message back into the queue (by the name `queue quarantine` shows)
+    Release { name: String },
 }
 
 fn ms_text(ms: i64) -> String {
@@ -58,6 +62,8 @@ pub fn run_queue(dir: &Option<PathBuf>, cmd: &QueueCommand) -> CliResult {
         QueueCommand::Resume { target } => QueueOp::Resume {
             target: target.clone(),
         },
+        QueueCommand::Quarantine => QueueOp::Quarantined,
+        QueueCommand::Release { name } => QueueOp::Release { name: name.clone() },
         QueueCommand::Remove { target, ndr } => QueueOp::Remove {
             target: target.clone(),
             ndr: *ndr,
@@ -132,6 +138,37 @@ pub fn run_queue(dir: &Option<PathBuf>, cmd: &QueueCommand) -> CliResult {
                 &rows,
             );
         }
+        QueueReply::Quarantine(rows) if rows.is_empty() => {
+            println!("The quarantine is empty.");
+        }
+        QueueReply::Quarantine(rows) => {
+            let rows: Vec<Vec<String>> = rows
+                .into_iter()
+                .map(|q| {
+                    vec![
+                        q.name,
+                        ms_text(q.since),
+                        q.sender
+                            .map(|s| if s.is_empty() { "<>".into() } else { s })
+                            .unwrap_or_else(|| "(unreadable)".into()),
+                        q.recipients.join(", "),
+                        q.subject.unwrap_or_default(),
+                        q.reason,
+                    ]
+                })
+                .collect();
+            table(
+                &[
+                    "Name",
+                    "Quarantined",
+                    "FromAddress",
+                    "Recipients",
+                    "Subject",
+                    "Reason",
+                ],
+                &rows,
+            );
+        }
         QueueReply::Done(msg) => println!("{msg}."),
         QueueReply::Error(e) => return Err(CliError(e)),
     }
@@ -192,7 +229,7 @@ pub fn run_track(
             q.kind = Some(k);
         } else {
             return Err(CliError(format!(
-                "'{st}' is not a status: use domainsecure, encrypted, plaintext, or an event: receive, send, deliver, defer, fail, dsn"
+                "'{st}' is not a status: use domainsecure, encrypted, plaintext, or an event: receive, send, deliver, defer, fail, dsn, quarantine, release"
             )));
         }
     }

@@ -12,6 +12,7 @@ use crate::smtp::dsn::{self, DsnInput, DsnKind, DsnRecipient};
 use crate::smtp::envelope::{Envelope, new_message_id};
 use crate::smtp::evidence::{Direction, HopEvidence, SecurityStatus};
 use crate::smtp::reply::{Reply, ReplyReader};
+use crate::store::StoreError;
 use crate::store::spool::{DeliveryState, Spool};
 use crate::store::tracking::{EventKind, TrackingEvent};
 use std::collections::HashMap;
@@ -79,12 +80,16 @@ impl QueueHandle {
 
     /// Stores a message durably (fsynced before this returns `Ok`) and queues it.
     pub async fn accept(&self, envelope: Envelope, body: Vec<u8>) -> Result<(), String> {
+        self.store(envelope, body).await.map_err(|e| e.to_string())
+    }
+
+    /// [`Self::accept`] with the spool's own error, so a caller can tell a duplicate id.
+    async fn store(&self, envelope: Envelope, body: Vec<u8>) -> Result<(), StoreError> {
         let spool = self.spool.clone();
         let env = envelope.clone();
         tokio::task::spawn_blocking(move || spool.accept(&env, &body))
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| StoreError::io(self.spool.root(), std::io::Error::other(e)))??;
         let state = DeliveryState::new(&envelope.recipients);
         self.lock().insert(envelope, state);
         self.notify.notify_one();
@@ -96,44 +101,149 @@ fn sender_text(s: &ReversePath) -> String {
     s.to_string()
 }
 
-/// Saves, removes and notifies as the changes say (blocking file work off the runtime).
+/// Saves, notifies and removes as the changes say (blocking file work off the runtime).
+/// States first, so a notice a message owes is on disk before it is tried; then each notice,
+/// and the message it is about leaves the spool only once the notice is stored (a notice
+/// that cannot be stored, e.g. on a full disk, is retried and its original stays queued).
 pub async fn persist(svc: &Arc<Services>, run: &Arc<RunConfig>, changes: Changes) {
     if changes.save.is_empty() && changes.done.is_empty() && changes.notices.is_empty() {
         return;
     }
-    // Notices first: they quote the original message, which `done` removes.
+    write(svc, changes.save, changes.done).await;
+    let timing = Timing::from(&run.checked);
     for n in changes.notices {
-        send_notice(svc, run, n).await;
+        let result = send_notice(svc, run, &n).await;
+        let after =
+            svc.queue
+                .lock()
+                .notice_result(&n.envelope.id, n.seq, result, now_ms(), &timing);
+        write(svc, after.save, after.done).await;
+    }
+}
+
+async fn write(svc: &Arc<Services>, save: Vec<(String, DeliveryState)>, done: Vec<String>) {
+    if save.is_empty() && done.is_empty() {
+        return;
     }
     let queue = svc.queue.clone();
-    let save: Vec<String> = changes.save.into_iter().map(|(id, _)| id).collect();
-    let done = changes.done;
+    let save: Vec<String> = save.into_iter().map(|(id, _)| id).collect();
     let _ = tokio::task::spawn_blocking(move || queue.write(&save, &done)).await;
 }
 
-/// Builds and queues an NDR or delay notice; never for the null sender.
-async fn send_notice(svc: &Arc<Services>, run: &Arc<RunConfig>, n: Notice) {
-    let spool = svc.queue.spool.clone();
-    let id = n.envelope.id.clone();
-    let original = match tokio::task::spawn_blocking(move || spool.read_body(&id)).await {
-        Ok(Ok(b)) => b,
-        _ => Vec::new(),
-    };
-    let Some((env, body, event)) = build_notice(run, &n, &original) else {
-        return;
-    };
+/// Builds and stores an NDR or delay notice (never for the null sender: `Ok` with nothing
+/// stored). `Err` says why it could not be stored; the caller keeps the original and retries.
+async fn send_notice(svc: &Arc<Services>, run: &Arc<RunConfig>, n: &Notice) -> Result<(), String> {
     let what = if n.kind == DsnKind::Failure {
         "NDR"
     } else {
         "delay notice"
     };
-    svc.tracking.record(event);
-    if let Err(e) = svc.queue.accept(env, body).await {
-        tracing::error!(
-            "the {what} for message {} could not be queued: {e}",
-            n.envelope.id
-        );
+    let spool = svc.queue.spool.clone();
+    let id = n.envelope.id.clone();
+    let read = tokio::task::spawn_blocking(move || spool.read_body(&id))
+        .await
+        .map_err(|e| format!("the {what} could not be built: {e}"))?;
+    let original = match read {
+        Ok(b) => b,
+        // A damaged (or vanished) original: the sender is told all the same, without it.
+        Err(StoreError::Corrupt { .. }) => Vec::new(),
+        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Vec::new()
+        }
+        Err(e) => {
+            let why = format!(
+                "451 4.3.0 the {what} could not be built: the message cannot be read from the spool now ({e}); it is retried"
+            );
+            tracing::warn!("message {}: {why}", n.envelope.id);
+            return Err(why);
+        }
+    };
+    let Some((env, body, event)) = build_notice(run, n, &original) else {
+        return Ok(());
+    };
+    match svc.queue.store(env, body).await {
+        Ok(()) => {
+            svc.tracking.record(event);
+            Ok(())
+        }
+        // Stored before a crash came between storing it and saving that it was.
+        Err(StoreError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            Ok(())
+        }
+        Err(e) => {
+            let why = format!(
+                "452 4.3.1 the {what} could not be stored in the queue ({e}); the message stays queued until it is"
+            );
+            tracing::error!("message {}: {why}", n.envelope.id);
+            Err(why)
+        }
     }
+}
+
+/// [`send_notice`] for a queue operation while no relay runs (blocking, on the spool).
+pub fn store_notice_offline(
+    spool: &Spool,
+    run: &RunConfig,
+    n: &Notice,
+    tracking: &crate::store::tracking::TrackingWriter,
+) -> Result<(), String> {
+    let original = match spool.read_body(&n.envelope.id) {
+        Ok(b) => b,
+        Err(StoreError::Corrupt { .. }) => Vec::new(),
+        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Vec::new()
+        }
+        Err(e) => return Err(format!("the NDR could not be built: {e}")),
+    };
+    let Some((env, body, event)) = build_notice(run, n, &original) else {
+        return Ok(());
+    };
+    match spool.accept(&env, &body) {
+        Ok(()) => {
+            tracking.record(event);
+            Ok(())
+        }
+        Err(StoreError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "452 4.3.1 the NDR could not be stored in the queue ({e}); the message stays queued until it is"
+        )),
+    }
+}
+
+/// The tracking event of a message released from the quarantine.
+pub fn release_event(env: &Envelope) -> TrackingEvent {
+    let mut ev = event(
+        EventKind::Release,
+        env,
+        env.recipients.clone(),
+        None,
+        env.inbound.security,
+        "250 2.0.0 released from the quarantine by the administrator".into(),
+        None,
+    );
+    ev.connector = Some(env.inbound.connector.clone());
+    ev
+}
+
+/// The message id of a notice: derived from the original's id, the kind and the recipients
+/// it reports (each recipient is reported once per kind), so storing it a second time after a
+/// crash is refused as a duplicate instead of sending the sender two.
+fn notice_id(n: &Notice) -> String {
+    let mut text = format!("{}\n{:?}", n.envelope.id, n.kind);
+    for (addr, _) in &n.recipients {
+        text.push('\n');
+        text.push_str(addr);
+    }
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest.as_ref()[..16]);
+    new_message_id(id)
 }
 
 /// The DSN message for a notice, its envelope (null sender, to the original sender) and the
@@ -155,9 +265,7 @@ pub fn build_notice(
         );
         return None;
     };
-    let mut random = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut random).ok()?;
-    let dsn_id = new_message_id(random);
+    let dsn_id = notice_id(n);
     let now = time::OffsetDateTime::now_utc();
     let arrival = time::OffsetDateTime::from_unix_timestamp_nanos(
         i128::from(n.envelope.received) * 1_000_000,
@@ -272,25 +380,11 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
     let mut outcomes: HashMap<(String, String), Outcome> = HashMap::new();
     let mut queue_error = None;
     let mut connection_failure = false;
-    // Load the messages.
-    let mut loaded = Vec::new();
-    for (env, rcpts) in &job.items {
-        let spool = svc.queue.spool.clone();
-        let id = env.id.clone();
-        match tokio::task::spawn_blocking(move || spool.read_body(&id)).await {
-            Ok(Ok(body)) => loaded.push((env.clone(), rcpts.clone(), Arc::new(body))),
-            Ok(Err(e)) => {
-                let spool = svc.queue.spool.clone();
-                let id = env.id.clone();
-                let reason = e.to_string();
-                tracing::warn!(
-                    "message {id} cannot be read from the spool and is quarantined: {reason}"
-                );
-                let _ = tokio::task::spawn_blocking(move || spool.quarantine(&id, &reason)).await;
-                svc.queue.lock().remove(&env.id, false);
-            }
-            Err(e) => tracing::error!("spool read task failed: {e}"),
-        }
+    let loaded = read_bodies(&svc, &job, &mut outcomes).await;
+    if loaded.is_empty() {
+        // Nothing readable: no connection for nothing.
+        finish(&svc, &run, &job, outcomes, None, false).await;
+        return;
     }
     match &job.key {
         QueueKey::Local => {
@@ -350,6 +444,8 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                 }
             }
         }
+        // Never handed out as a job: owed notices are stored by `persist`.
+        QueueKey::Notices => {}
         QueueKey::Unreachable { domain } => {
             queue_error = Some(format!(
                 "451 4.4.4 no enabled send connector covers {domain}: add an address space for it"
@@ -436,6 +532,105 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
         }
     }
     finish(&svc, &run, &job, outcomes, queue_error, connection_failure).await;
+}
+
+/// A message of a job with its body, read from the spool.
+type Loaded = (Arc<Envelope>, Vec<String>, Arc<Vec<u8>>);
+
+/// Reads the bodies of a job's messages. Only a message the spool finds damaged
+/// ([`StoreError::Corrupt`]: checksum, length, format) is quarantined, with a tracking event;
+/// any other error (out of file descriptors, EIO, …) is the system's, not the message's: its
+/// recipients in this job are deferred with the reason and retried. A quarantine that fails
+/// leaves the message queued (deferred), never on disk but forgotten.
+async fn read_bodies(
+    svc: &Arc<Services>,
+    job: &Job,
+    outcomes: &mut HashMap<(String, String), Outcome>,
+) -> Vec<Loaded> {
+    let mut loaded = Vec::new();
+    for (env, rcpts) in &job.items {
+        let spool = svc.queue.spool.clone();
+        let id = env.id.clone();
+        let read = match tokio::task::spawn_blocking(move || spool.read_body(&id)).await {
+            Ok(r) => r,
+            Err(e) => Err(StoreError::io(
+                svc.queue.spool.root(),
+                std::io::Error::other(format!("the spool read task failed: {e}")),
+            )),
+        };
+        let defer = match read {
+            Ok(body) => {
+                loaded.push((env.clone(), rcpts.clone(), Arc::new(body)));
+                continue;
+            }
+            Err(StoreError::Corrupt { why, .. }) => match quarantine(svc, env, &why).await {
+                Ok(()) => continue,
+                Err(e) => format!(
+                    "451 4.3.0 the message is damaged in the spool ({why}) and could not be quarantined ({e}); it stays queued"
+                ),
+            },
+            Err(e) => format!(
+                "451 4.3.0 the message could not be read from the spool ({e}); it stays queued and is retried"
+            ),
+        };
+        tracing::warn!("message {}: {defer}", env.id);
+        svc.tracking.record(event(
+            EventKind::Defer,
+            env,
+            rcpts.clone(),
+            None,
+            env.inbound.security,
+            defer.clone(),
+            None,
+        ));
+        for rcpt in rcpts {
+            outcomes.insert(
+                (env.id.clone(), rcpt.clone()),
+                Outcome::Deferred(defer.clone()),
+            );
+        }
+    }
+    loaded
+}
+
+/// Moves a damaged message to the quarantine and out of the queue, and tracks it.
+async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<(), String> {
+    let spool = svc.queue.spool.clone();
+    let (id, reason) = (env.id.clone(), why.to_string());
+    let moved = tokio::task::spawn_blocking(move || {
+        // A move that failed after the message left the queue (a folder fsync) still moved
+        // it: the queue must not keep waiting for a file that is in the quarantine.
+        spool
+            .quarantine(&id, &reason)
+            .or_else(|e| match spool.is_queued(&id) {
+                true => Err(e),
+                false => Ok(spool.root().join("quarantine")),
+            })
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let path = moved.map_err(|e| e.to_string())?;
+    tracing::warn!(
+        "message {} is damaged in the spool ({why}) and was quarantined as {}",
+        env.id,
+        path.display()
+    );
+    svc.queue.lock().forget(&env.id);
+    let mut ev = event(
+        EventKind::Quarantine,
+        env,
+        env.recipients.clone(),
+        None,
+        env.inbound.security,
+        format!("554 5.3.0 the message is damaged in the spool: {why}"),
+        Some(format!(
+            "moved to {}; `mailflow queue quarantine` lists it, `mailflow queue release` puts it back",
+            path.display()
+        )),
+    );
+    ev.connector = Some(env.inbound.connector.clone());
+    svc.tracking.record(ev);
+    Ok(())
 }
 
 /// The send connector a remote queue names, or the deferral when it is gone (the settings

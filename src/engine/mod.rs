@@ -154,11 +154,46 @@ impl Services {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum QueueOp {
     List,
-    Messages { queue: Option<String> },
-    Retry { queue: String },
-    Suspend { target: String },
-    Resume { target: String },
-    Remove { target: String, ndr: bool },
+    Messages {
+        queue: Option<String>,
+    },
+    Retry {
+        queue: String,
+    },
+    Suspend {
+        target: String,
+    },
+    Resume {
+        target: String,
+    },
+    Remove {
+        target: String,
+        ndr: bool,
+    },
+    /// The quarantine: messages found damaged in the queue, with why.
+    Quarantined,
+    /// Puts a quarantined message (by its quarantine name) back into the queue.
+    Release {
+        name: String,
+    },
+}
+
+/// A quarantined message as reported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineRow {
+    /// The name to release it by (the message id, `.1`… when quarantined before).
+    pub name: String,
+    /// Why it was quarantined (its `.reason` file).
+    pub reason: String,
+    /// When (unix ms).
+    pub since: i64,
+    pub size: u64,
+    /// From the envelope, when it can still be read.
+    pub sender: Option<String>,
+    pub recipients: Vec<String>,
+    pub subject: Option<String>,
+    /// The quarantined file.
+    pub path: String,
 }
 
 /// A queued message as reported.
@@ -181,6 +216,7 @@ pub struct MessageRowOut {
 pub enum QueueReply {
     Queues(Vec<QueueRow>),
     Messages(Vec<MessageRowOut>),
+    Quarantine(Vec<QuarantineRow>),
     Done(String),
     Error(String),
 }
@@ -304,7 +340,8 @@ pub fn apply_queue_op(
             };
             let mut all = queue::Changes::default();
             for id in &ids {
-                if let Some(ch) = core.remove(id, *ndr) {
+                if let Some(ch) = core.remove(id, *ndr, now) {
+                    all.save.extend(ch.save);
                     all.done.extend(ch.done);
                     all.notices.extend(ch.notices);
                 }
@@ -315,6 +352,61 @@ pub fn apply_queue_op(
                 all,
             )
         }
+        QueueOp::Quarantined | QueueOp::Release { .. } => (
+            QueueReply::Error("the quarantine is read from the spool, not the queue".into()),
+            none(),
+        ),
+    }
+}
+
+/// The quarantine operations, on the spool itself (blocking). `None` for every other
+/// operation; a release answers with the message to queue (the caller inserts it).
+fn quarantine_op(
+    spool: &Spool,
+    op: &QueueOp,
+) -> Option<(QueueReply, Option<crate::store::spool::QueuedMessage>)> {
+    match op {
+        QueueOp::Quarantined => Some(match spool.quarantined() {
+            Ok(list) => (
+                QueueReply::Quarantine(
+                    list.into_iter()
+                        .map(|q| QuarantineRow {
+                            name: q.name,
+                            reason: q.reason,
+                            since: q.since,
+                            size: q.size,
+                            sender: q.envelope.as_ref().map(|e| e.sender.to_string()),
+                            recipients: q
+                                .envelope
+                                .as_ref()
+                                .map(|e| e.recipients.clone())
+                                .unwrap_or_default(),
+                            subject: q.envelope.and_then(|e| e.subject),
+                            path: q.path.display().to_string(),
+                        })
+                        .collect(),
+                ),
+                None,
+            ),
+            Err(e) => (
+                QueueReply::Error(format!("the quarantine cannot be read: {e}")),
+                None,
+            ),
+        }),
+        QueueOp::Release { name } => Some(match spool.release(name.trim()) {
+            Ok(m) => (
+                QueueReply::Done(format!(
+                    "message {} released from the quarantine back into the queue; it is tried now",
+                    m.envelope.id
+                )),
+                Some(m),
+            ),
+            Err(e) => (
+                QueueReply::Error(format!("'{name}' was not released: {e}")),
+                None,
+            ),
+        }),
+        _ => None,
     }
 }
 
@@ -322,6 +414,20 @@ pub fn apply_queue_op(
 /// what changed, wakes the scheduler and refreshes the queues in the live snapshot.
 pub async fn run_queue_op(svc: &Arc<Services>, op: &QueueOp) -> QueueReply {
     let run = svc.config();
+    if matches!(op, QueueOp::Quarantined | QueueOp::Release { .. }) {
+        let (spool, op2) = (svc.queue.spool.clone(), op.clone());
+        let done = tokio::task::spawn_blocking(move || quarantine_op(&spool, &op2)).await;
+        let Ok(Some((answer, released))) = done else {
+            return QueueReply::Error("the quarantine operation failed to run".into());
+        };
+        if let Some(m) = released {
+            svc.tracking.record(delivery::release_event(&m.envelope));
+            svc.queue.lock().insert(m.envelope, m.state);
+            svc.queue.notify.notify_one();
+            delivery::publish_queues(svc, &run);
+        }
+        return answer;
+    }
     let (answer, changes) = apply_queue_op(&mut svc.queue.lock(), &run, op, now_ms());
     delivery::persist(svc, &run, changes).await;
     svc.queue.notify.notify_one();
@@ -691,6 +797,14 @@ pub fn offline_queue_op(ws: &Workspace, op: &QueueOp) -> Result<QueueReply, Stri
     let _lock = lock_data_dir(&ws.dir)?;
     let run = RunConfig::build(ws, time::OffsetDateTime::now_utc())?;
     let spool = Spool::open(ws.dir.spool()).map_err(|e| e.to_string())?;
+    if let Some((reply, released)) = quarantine_op(&spool, op) {
+        if let Some(m) = released {
+            let tracking = open_tracking(ws, &run)?;
+            tracking.record(delivery::release_event(&m.envelope));
+            tracking.stop();
+        }
+        return Ok(reply);
+    }
     let (mut core, _) = load_queue(&spool)?;
     // A queue's suspension lives in the running relay only: it would be lost here.
     if let QueueOp::Suspend { target } | QueueOp::Resume { target } = op
@@ -699,21 +813,40 @@ pub fn offline_queue_op(ws: &Workspace, op: &QueueOp) -> Result<QueueReply, Stri
         return Err("queues exist only while the relay runs: start it (`mailflow serve` or the console), or suspend single messages by id".into());
     }
     let (reply, changes) = apply_queue_op(&mut core, &run, op, now_ms());
+    // As the running relay does: states (with the notices they owe) first, then each notice,
+    // and a message leaves the spool only once its notice is stored.
     for (id, st) in &changes.save {
         spool.save_state(id, st).map_err(|e| e.to_string())?;
     }
+    let mut done = changes.done;
     if !changes.notices.is_empty() {
         let tracking = open_tracking(ws, &run)?;
+        let timing = queue::Timing::from(&run.checked);
+        let mut failed = None;
         for n in &changes.notices {
-            let original = spool.read_body(&n.envelope.id).unwrap_or_default();
-            if let Some((env, body, event)) = delivery::build_notice(&run, n, &original) {
-                spool.accept(&env, &body).map_err(|e| e.to_string())?;
-                tracking.record(event);
+            let stored = delivery::store_notice_offline(&spool, &run, n, &tracking);
+            let after =
+                core.notice_result(&n.envelope.id, n.seq, stored.clone(), now_ms(), &timing);
+            for (id, st) in &after.save {
+                spool.save_state(id, st).map_err(|e| e.to_string())?;
+            }
+            done.extend(after.done);
+            if let Err(e) = stored {
+                failed.get_or_insert(format!(
+                    "message {}: {e} (the relay retries it when it runs)",
+                    n.envelope.id
+                ));
             }
         }
         tracking.stop();
+        if let Some(e) = failed {
+            for id in &done {
+                spool.remove(id).map_err(|e| e.to_string())?;
+            }
+            return Err(e);
+        }
     }
-    for id in &changes.done {
+    for id in &done {
         spool.remove(id).map_err(|e| e.to_string())?;
     }
     Ok(reply)

@@ -9,8 +9,9 @@
 
 use crate::config::CheckedSettings;
 use crate::policy::routing::{Route, route};
+use crate::smtp::dsn::DsnKind;
 use crate::smtp::envelope::Envelope;
-use crate::store::spool::{DeliveryState, RecipientState, RecipientStatus};
+use crate::store::spool::{DeliveryState, PendingNotice, RecipientState, RecipientStatus};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -29,6 +30,10 @@ pub enum QueueKey {
     Unreachable {
         domain: String,
     },
+    /// Messages whose recipients are settled but whose NDR or delay notice is not stored yet
+    /// (e.g. the disk was full): they stay queued, and are listed here, until it is. Never a
+    /// next hop: no job is handed out for it.
+    Notices,
 }
 
 impl QueueKey {
@@ -38,6 +43,7 @@ impl QueueKey {
             QueueKey::Local => "Local delivery".into(),
             QueueKey::Remote { connector, domain } => format!("{domain} via {connector}"),
             QueueKey::Unreachable { domain } => format!("Unreachable: {domain}"),
+            QueueKey::Notices => NOTICES.into(),
         }
     }
 
@@ -46,6 +52,9 @@ impl QueueKey {
         let n = name.trim();
         if n.eq_ignore_ascii_case("local delivery") || n.eq_ignore_ascii_case("local") {
             return Some(QueueKey::Local);
+        }
+        if n.eq_ignore_ascii_case(NOTICES) {
+            return Some(QueueKey::Notices);
         }
         if let Some(d) = n.strip_prefix("Unreachable: ") {
             return Some(QueueKey::Unreachable {
@@ -57,6 +66,31 @@ impl QueueKey {
             domain: d.to_string(),
         })
     }
+}
+
+/// The name of [`QueueKey::Notices`].
+const NOTICES: &str = "Notices waiting to be stored";
+
+/// The owed notices of a message as a group of the [`QueueKey::Notices`] queue (their
+/// recipients, the earliest retry), or `None` when it owes none.
+fn notice_group(e: &Entry) -> Option<Group> {
+    if e.state.notices.is_empty() {
+        return None;
+    }
+    let mut g = Group {
+        due: i64::MAX,
+        ..Default::default()
+    };
+    for n in &e.state.notices {
+        if e.notices_in_flight.contains(&n.seq) {
+            g.busy = true;
+        } else {
+            g.due = g.due.min(n.next_attempt);
+            g.recipients
+                .extend(n.recipients.iter().map(|(addr, _)| addr.clone()));
+        }
+    }
+    Some(g)
 }
 
 /// Status words of the Queue Viewer.
@@ -93,6 +127,8 @@ pub struct Entry {
     pub state: DeliveryState,
     /// Recipients handed to a job that has not reported yet.
     pub in_flight: BTreeSet<String>,
+    /// Owed notices (by `seq`) being stored right now.
+    pub notices_in_flight: BTreeSet<u32>,
 }
 
 impl Entry {
@@ -228,12 +264,50 @@ impl Timing {
     }
 }
 
-/// Notifications the queue wants sent (built by the caller).
+/// Notifications the queue wants sent (built and stored by the caller, who then reports with
+/// [`QueueCore::notice_result`]; until then the message owes it and stays queued).
 #[derive(Clone, Debug)]
 pub struct Notice {
-    pub kind: crate::smtp::dsn::DsnKind,
+    pub kind: DsnKind,
     pub envelope: Arc<Envelope>,
     pub recipients: Vec<(String, String)>,
+    /// The notice's number in the message's [`DeliveryState::notices`].
+    pub seq: u32,
+}
+
+/// Records a notice the message owes (in its state, saved before the notice is tried) and
+/// hands it out: the message is not done until the notice is stored.
+fn owe_notice(e: &mut Entry, kind: DsnKind, recipients: Vec<(String, String)>) -> Notice {
+    let seq = e
+        .state
+        .notices
+        .iter()
+        .map(|n| n.seq.saturating_add(1))
+        .max()
+        .unwrap_or(0);
+    e.state.notices.push(PendingNotice {
+        seq,
+        kind,
+        recipients: recipients.clone(),
+        attempts: 0,
+        next_attempt: 0,
+        last_error: None,
+    });
+    e.notices_in_flight.insert(seq);
+    Notice {
+        kind,
+        envelope: e.envelope.clone(),
+        recipients,
+        seq,
+    }
+}
+
+/// The owed notices of a message that are due and not being stored.
+fn due_notices(e: &Entry, now: i64) -> impl Iterator<Item = &PendingNotice> {
+    e.state
+        .notices
+        .iter()
+        .filter(move |n| n.next_attempt <= now && !e.notices_in_flight.contains(&n.seq))
 }
 
 /// What applying results or sweeping changed, for the caller to persist and report.
@@ -241,7 +315,7 @@ pub struct Notice {
 pub struct Changes {
     /// Messages whose state changed and must be saved.
     pub save: Vec<(String, DeliveryState)>,
-    /// Messages done (every recipient settled): remove from the spool.
+    /// Messages done (every recipient settled, every notice stored): remove from the spool.
     pub done: Vec<String>,
     pub notices: Vec<Notice>,
 }
@@ -302,6 +376,7 @@ impl QueueCore {
                 envelope: Arc::new(envelope),
                 state,
                 in_flight: BTreeSet::new(),
+                notices_in_flight: BTreeSet::new(),
             },
         );
     }
@@ -340,11 +415,25 @@ impl QueueCore {
     /// would hand out (a suspended queue or message, a queue at its connection cap, a group
     /// in a job do not count: resuming and job reports wake the scheduler).
     pub fn next_due(&self, now: i64, checked: &CheckedSettings, timing: &Timing) -> Option<i64> {
-        self.msgs
+        let groups = self
+            .msgs
             .values()
             .flat_map(|e| self.candidates(e, now, checked, timing))
-            .map(|(_, g)| g.due)
-            .min()
+            .map(|(_, g)| g.due);
+        // Owed notices are retried whatever the message's suspension (the sender is owed them),
+        // unless their own queue is suspended.
+        let suspended = self
+            .meta
+            .get(&QueueKey::Notices)
+            .is_some_and(|m| m.suspended);
+        let notices = self.msgs.values().filter(|_| !suspended).flat_map(|e| {
+            e.state
+                .notices
+                .iter()
+                .filter(|n| !e.notices_in_flight.contains(&n.seq))
+                .map(|n| n.next_attempt)
+        });
+        groups.chain(notices).min()
     }
 
     /// Expires old messages, asks for delay notices, and hands out due work: each due group
@@ -361,15 +450,35 @@ impl QueueCore {
         let mut ids: Vec<&String> = self.msgs.keys().collect();
         ids.sort_by_key(|id| self.msgs[*id].envelope.received);
         let ids: Vec<String> = ids.into_iter().cloned().collect();
+        let notices_suspended = self
+            .meta
+            .get(&QueueKey::Notices)
+            .is_some_and(|m| m.suspended);
         for id in ids {
             let Some(e) = self.msgs.get_mut(&id) else {
                 continue;
             };
+            // Notices whose storing failed before are tried again (unless the administrator
+            // suspended their queue).
+            let retry: Vec<PendingNotice> = if notices_suspended {
+                Vec::new()
+            } else {
+                due_notices(e, now).cloned().collect()
+            };
+            for n in retry {
+                e.notices_in_flight.insert(n.seq);
+                changes.notices.push(Notice {
+                    kind: n.kind,
+                    envelope: e.envelope.clone(),
+                    recipients: n.recipients,
+                    seq: n.seq,
+                });
+            }
             if e.state.suspended {
                 continue;
             }
             let age = now - e.envelope.received;
-            if !e.busy() && age >= timing.expiration_ms {
+            if !e.busy() && age >= timing.expiration_ms && e.state.pending().next().is_some() {
                 let mut failed = Vec::new();
                 for r in e
                     .state
@@ -392,14 +501,11 @@ impl QueueCore {
                     };
                     failed.push((r.address.clone(), format!("550 5.4.7 {why}")));
                 }
-                if !failed.is_empty() {
-                    changes.notices.push(Notice {
-                        kind: crate::smtp::dsn::DsnKind::Failure,
-                        envelope: e.envelope.clone(),
-                        recipients: failed,
-                    });
-                }
-                changes.done.push(id.clone());
+                changes
+                    .notices
+                    .push(owe_notice(e, DsnKind::Failure, failed));
+                // Saved with the notice it owes; removed once that is stored.
+                changes.save.push((id.clone(), e.state.clone()));
                 continue;
             }
             if !e.busy()
@@ -421,11 +527,7 @@ impl QueueCore {
                     })
                     .collect();
                 if !pending.is_empty() {
-                    changes.notices.push(Notice {
-                        kind: crate::smtp::dsn::DsnKind::Delay,
-                        envelope: e.envelope.clone(),
-                        recipients: pending,
-                    });
+                    changes.notices.push(owe_notice(e, DsnKind::Delay, pending));
                 }
                 changes.save.push((id.clone(), e.state.clone()));
             }
@@ -449,7 +551,7 @@ impl QueueCore {
             let batch = match &key {
                 QueueKey::Local => 1,
                 QueueKey::Remote { connector, .. } => per_connection(connector).max(1),
-                QueueKey::Unreachable { .. } => usize::MAX,
+                QueueKey::Unreachable { .. } | QueueKey::Notices => usize::MAX,
             };
             let cap = connection_cap(&key);
             let meta = self.meta.entry(key.clone()).or_default();
@@ -542,11 +644,9 @@ impl QueueCore {
             }
             refresh_next_attempt(&mut e.state);
             if !failed.is_empty() {
-                changes.notices.push(Notice {
-                    kind: crate::smtp::dsn::DsnKind::Failure,
-                    envelope: e.envelope.clone(),
-                    recipients: failed,
-                });
+                changes
+                    .notices
+                    .push(owe_notice(e, DsnKind::Failure, failed));
             }
             if e.state.is_done() {
                 changes.done.push(env.id.clone());
@@ -587,6 +687,9 @@ impl QueueCore {
             for (k, g) in groups(e, checked) {
                 out.entry(k).or_default().push((e, g));
             }
+            if let Some(g) = notice_group(e) {
+                out.entry(QueueKey::Notices).or_default().push((e, g));
+            }
         }
         for (k, m) in &self.meta {
             if m.suspended || m.active > 0 {
@@ -614,11 +717,15 @@ impl QueueCore {
                     .get(&key)
                     .and_then(|m| m.last_error.clone())
                     .or_else(|| {
-                        entries.iter().find_map(|(e, g)| {
-                            e.state
+                        entries.iter().find_map(|(e, g)| match key {
+                            QueueKey::Notices => {
+                                e.state.notices.iter().find_map(|n| n.last_error.clone())
+                            }
+                            _ => e
+                                .state
                                 .pending()
                                 .filter(|r| g.recipients.contains(&r.address))
-                                .find_map(|r| r.last_error.clone())
+                                .find_map(|r| r.last_error.clone()),
                         })
                     }),
                 key,
@@ -641,7 +748,10 @@ impl QueueCore {
                 let (next_attempt, busy) = match key {
                     None => (e.state.next_attempt, e.busy()),
                     Some(k) => {
-                        let g = groups(e, checked).remove(k)?;
+                        let g = match k {
+                            QueueKey::Notices => notice_group(e)?,
+                            _ => groups(e, checked).remove(k)?,
+                        };
                         let due = if g.recipients.is_empty() {
                             e.state.next_attempt
                         } else {
@@ -681,10 +791,12 @@ impl QueueCore {
     pub fn queue_ids(&self, key: &QueueKey, checked: &CheckedSettings) -> Vec<String> {
         self.msgs
             .values()
-            .filter(|e| {
-                e.state
+            .filter(|e| match key {
+                QueueKey::Notices => !e.state.notices.is_empty(),
+                _ => e
+                    .state
                     .pending()
-                    .any(|r| &key_for(&r.address, checked) == key)
+                    .any(|r| &key_for(&r.address, checked) == key),
             })
             .map(|e| e.envelope.id.clone())
             .collect()
@@ -696,6 +808,11 @@ impl QueueCore {
         let mut ch = Changes::default();
         for id in self.queue_ids(key, checked) {
             if let Some(e) = self.msgs.get_mut(&id) {
+                if key == &QueueKey::Notices {
+                    for n in e.state.notices.iter_mut() {
+                        n.next_attempt = 0;
+                    }
+                }
                 for r in e.state.recipients.iter_mut().filter(|r| {
                     r.status == RecipientStatus::Pending && &key_for(&r.address, checked) == key
                 }) {
@@ -727,36 +844,81 @@ impl QueueCore {
         })
     }
 
-    /// Removes a message; with `ndr` its pending recipients get a non-delivery report.
-    pub fn remove(&mut self, id: &str, ndr: bool) -> Option<Changes> {
-        let e = self.msgs.remove(id)?;
-        let mut ch = Changes {
-            done: vec![id.to_string()],
-            ..Default::default()
-        };
+    /// Removes a message; with `ndr` its pending recipients fail and get a non-delivery
+    /// report, and the message leaves the spool only once that report is stored.
+    pub fn remove(&mut self, id: &str, ndr: bool, now: i64) -> Option<Changes> {
+        let e = self.msgs.get_mut(id)?;
+        let why = "550 5.3.0 The message was removed from the queue by the administrator";
+        let mut failed = Vec::new();
         if ndr {
-            let rcpts: Vec<(String, String)> = e
+            for r in e
                 .state
                 .recipients
-                .iter()
+                .iter_mut()
                 .filter(|r| r.status == RecipientStatus::Pending)
-                .map(|r| {
-                    (
-                        r.address.clone(),
-                        "550 5.3.0 The message was removed from the queue by the administrator"
-                            .to_string(),
-                    )
-                })
-                .collect();
-            if !rcpts.is_empty() {
-                ch.notices.push(Notice {
-                    kind: crate::smtp::dsn::DsnKind::Failure,
-                    envelope: e.envelope.clone(),
-                    recipients: rcpts,
-                });
+            {
+                r.status = RecipientStatus::Failed {
+                    time: now,
+                    response: why.to_string(),
+                };
+                failed.push((r.address.clone(), why.to_string()));
             }
         }
-        Some(ch)
+        if failed.is_empty() {
+            self.msgs.remove(id);
+            return Some(Changes {
+                done: vec![id.to_string()],
+                ..Default::default()
+            });
+        }
+        let notice = owe_notice(e, DsnKind::Failure, failed);
+        refresh_next_attempt(&mut e.state);
+        Some(Changes {
+            save: vec![(id.to_string(), e.state.clone())],
+            notices: vec![notice],
+            ..Default::default()
+        })
+    }
+
+    /// Drops a message from memory only (its files went elsewhere, e.g. to the quarantine).
+    pub fn forget(&mut self, id: &str) {
+        self.msgs.remove(id);
+    }
+
+    /// A notice was stored (`Ok`) or could not be (`Err` with why: it is retried with backoff,
+    /// and the message stays queued meanwhile). Returns what to persist: the message's new
+    /// state, or its removal when nothing else is left to do.
+    pub fn notice_result(
+        &mut self,
+        id: &str,
+        seq: u32,
+        result: Result<(), String>,
+        now: i64,
+        timing: &Timing,
+    ) -> Changes {
+        let mut ch = Changes::default();
+        let Some(e) = self.msgs.get_mut(id) else {
+            return ch;
+        };
+        e.notices_in_flight.remove(&seq);
+        match result {
+            Ok(()) => e.state.notices.retain(|n| n.seq != seq),
+            Err(why) => {
+                if let Some(n) = e.state.notices.iter_mut().find(|n| n.seq == seq) {
+                    n.attempts += 1;
+                    n.next_attempt = now + timing.next_retry(n.attempts, false);
+                    n.last_error = Some(why.clone());
+                }
+                e.state.last_error = Some(why);
+            }
+        }
+        if e.state.is_done() {
+            self.msgs.remove(id);
+            ch.done.push(id.to_string());
+        } else {
+            ch.save.push((id.to_string(), e.state.clone()));
+        }
+        ch
     }
 }
 
@@ -955,13 +1117,117 @@ mod tests {
         let mut q = queue_with("m1", &["bob@woodgrove.test"]);
         let due = take(&mut q, T0 + timing().expiration_ms);
         assert!(due.jobs.is_empty());
-        assert_eq!(due.changes.done, vec!["m1".to_string()]);
+        assert!(due.changes.done.is_empty(), "not before its NDR is stored");
+        assert_eq!(due.changes.save[0].1.notices.len(), 1, "the NDR it owes");
         let n = &due.changes.notices[0];
         assert_eq!(n.kind, crate::smtp::dsn::DsnKind::Failure);
         assert!(
             n.recipients[0].1.starts_with("550 5.4.7 message expired"),
             "{n:?}"
         );
+        // Not expired a second time (no second NDR) while its NDR is being stored.
+        let again = take(&mut q, T0 + timing().expiration_ms + 1);
+        assert!(again.changes.notices.is_empty() && again.changes.done.is_empty());
+        let ch = q.notice_result("m1", n.seq, Ok(()), T0, &timing());
+        assert_eq!(ch.done, vec!["m1".to_string()]);
+        assert!(q.is_empty());
+    }
+
+    /// Regression (issue 9.4): when queueing the NDR failed (disk full), the original was
+    /// removed all the same and the sender was never told.
+    #[test]
+    fn an_ndr_that_cannot_be_stored_keeps_the_original_queued_and_is_retried() {
+        let mut q = queue_with("m1", &["bob@woodgrove.test", "carol@woodgrove.test"]);
+        let due = take(&mut q, T0);
+        let ch = complete(
+            &mut q,
+            &due.jobs[0],
+            Outcome::Failed("550 5.1.1 no such user".into()),
+            T0 + 10,
+        );
+        assert!(ch.done.is_empty(), "the NDR is not stored yet");
+        assert_eq!(ch.notices.len(), 1);
+        let (id, state) = &ch.save[0];
+        assert_eq!(id, "m1");
+        assert_eq!(state.notices.len(), 1, "saved with the NDR it owes");
+        assert_eq!(state.notices[0].recipients.len(), 2);
+        let seq = ch.notices[0].seq;
+        // Storing it fails: the message stays, with the reason, and is not handed out again
+        // until its retry time.
+        let ch = q.notice_result(
+            "m1",
+            seq,
+            Err("452 4.3.1 no space left on device".into()),
+            T0 + 20,
+            &timing(),
+        );
+        assert!(ch.done.is_empty());
+        assert_eq!(ch.save.len(), 1);
+        assert!(q.get("m1").is_some());
+        assert_eq!(
+            q.get("m1").and_then(|e| e.state.last_error.clone()),
+            Some("452 4.3.1 no space left on device".into())
+        );
+        let due = take(&mut q, T0 + 30);
+        assert!(due.jobs.is_empty() && due.changes.notices.is_empty());
+        assert_eq!(due.next_wake, Some(T0 + 20 + 60_000));
+        // The administrator sees it waiting, in a queue of its own, with why.
+        let c = checked();
+        let list = q.queues(&c, T0 + 30);
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list[0].key, QueueKey::Notices);
+        assert_eq!(
+            QueueKey::parse(&list[0].key.name()),
+            Some(QueueKey::Notices)
+        );
+        assert_eq!(list[0].status, QueueStatus::Retry);
+        assert_eq!(list[0].next_retry, Some(T0 + 20 + 60_000));
+        assert_eq!(
+            list[0].last_error.as_deref(),
+            Some("452 4.3.1 no space left on device")
+        );
+        let shown = q.messages(Some(&QueueKey::Notices), &c, T0 + 30);
+        assert_eq!(shown.len(), 1);
+        assert_eq!(
+            shown[0].last_error.as_deref(),
+            Some("452 4.3.1 no space left on device")
+        );
+        assert_eq!(q.queue_ids(&QueueKey::Notices, &c), vec!["m1".to_string()]);
+        // Suspending that queue holds the retries; resuming lets them go.
+        q.set_queue_suspended(&QueueKey::Notices, true);
+        let due = take(&mut q, T0 + 20 + 60_000);
+        assert!(due.changes.notices.is_empty() && due.next_wake.is_none());
+        q.set_queue_suspended(&QueueKey::Notices, false);
+        // "Retry now" on that queue (or its retry time): the same notice is handed out again,
+        // once while it is tried.
+        assert_eq!(q.retry(&QueueKey::Notices, &c).save.len(), 1);
+        let due = take(&mut q, T0 + 40);
+        assert_eq!(due.changes.notices.len(), 1);
+        assert_eq!(due.changes.notices[0].seq, seq);
+        assert_eq!(due.changes.notices[0].recipients.len(), 2);
+        assert!(due.jobs.is_empty(), "the recipients themselves are settled");
+        assert!(take(&mut q, T0 + 20 + 60_001).changes.notices.is_empty());
+        // Stored: now the original leaves the queue.
+        let ch = q.notice_result("m1", seq, Ok(()), T0 + 70_000, &timing());
+        assert_eq!(ch.done, vec!["m1".to_string()]);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn removing_with_an_ndr_keeps_the_message_until_the_ndr_is_stored() {
+        let mut q = queue_with("m1", &["bob@woodgrove.test"]);
+        let ch = q.remove("m1", true, T0).unwrap();
+        assert!(ch.done.is_empty());
+        assert_eq!(ch.notices.len(), 1);
+        assert!(ch.notices[0].recipients[0].1.starts_with("550 5.3.0"));
+        assert!(take(&mut q, T0).jobs.is_empty(), "nothing left to deliver");
+        let ch = q.notice_result("m1", ch.notices[0].seq, Ok(()), T0, &timing());
+        assert_eq!(ch.done, vec!["m1".to_string()]);
+        // Without an NDR it goes at once.
+        let mut q = queue_with("m2", &["bob@woodgrove.test"]);
+        let ch = q.remove("m2", false, T0).unwrap();
+        assert_eq!(ch.done, vec!["m2".to_string()]);
+        assert!(ch.notices.is_empty() && q.is_empty());
     }
 
     /// Regression: a suspended queue's due mail made the scheduler wake every 50 ms.

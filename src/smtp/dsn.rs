@@ -8,7 +8,7 @@ use super::reply::Reply;
 use time::OffsetDateTime;
 
 /// Failed (NDR) or still trying (delay notice).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DsnKind {
     Failure,
     Delay,

@@ -25,7 +25,9 @@
 //! [`Spool::load`] reads only the header and the envelope (and checks the envelope checksum), so
 //! loading 10 000 messages reads a few KB each; the body checksum is checked by
 //! [`Spool::read_body`], which returns [`StoreError::Corrupt`] on a mismatch so the caller can
-//! [`Spool::quarantine`] the message.
+//! [`Spool::quarantine`] the message; an error of the system (EMFILE, EIO) is `Io`, never
+//! `Corrupt`, and is no reason to quarantine. [`Spool::quarantined`] lists the quarantine and
+//! [`Spool::release`] moves a message back into the queue.
 //!
 //! # Crash safety
 //!
@@ -112,6 +114,28 @@ pub struct DeliveryState {
     pub delay_notified: bool,
     /// The administrator suspended the message.
     pub suspended: bool,
+    /// Notices (NDRs, delay notices) decided but not yet stored in the queue as messages of
+    /// their own. The message stays queued until each is on disk, so a notice that cannot be
+    /// stored (disk full) is retried, never lost with its original. Absent in states written
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<PendingNotice>,
+}
+
+/// A delivery status notification still to be stored (see [`DeliveryState::notices`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingNotice {
+    /// Numbers the notices of one message (the notice's own message id is derived from it, so
+    /// a notice stored twice after a crash is refused as a duplicate).
+    pub seq: u32,
+    pub kind: crate::smtp::dsn::DsnKind,
+    /// Each recipient the notice is about, with the reply that explains it.
+    pub recipients: Vec<(String, String)>,
+    /// Attempts to store it that failed.
+    pub attempts: u32,
+    /// Unix ms of the next attempt; 0 = now.
+    pub next_attempt: i64,
+    pub last_error: Option<String>,
 }
 
 impl DeliveryState {
@@ -133,6 +157,7 @@ impl DeliveryState {
             last_error: None,
             delay_notified: false,
             suspended: false,
+            notices: Vec::new(),
         }
     }
 
@@ -143,9 +168,9 @@ impl DeliveryState {
             .filter(|r| r.status == RecipientStatus::Pending)
     }
 
-    /// No recipient is pending: the message can be removed.
+    /// No recipient is pending and every notice is stored: the message can be removed.
     pub fn is_done(&self) -> bool {
-        self.pending().next().is_none()
+        self.pending().next().is_none() && self.notices.is_empty()
     }
 }
 
@@ -164,6 +189,39 @@ pub struct LoadReport {
     pub messages: Vec<QueuedMessage>,
     /// Files moved to the quarantine: their new path and why.
     pub quarantined: Vec<(PathBuf, String)>,
+}
+
+/// One item of the quarantine, as listed for the administrator.
+#[derive(Clone, Debug)]
+pub struct QuarantineEntry {
+    /// The name to release it by: the message id, with `.1`, `.2`, … when that id was
+    /// quarantined before (or the name of an unexpected file).
+    pub name: String,
+    /// Why it was quarantined (its `.reason` file).
+    pub reason: String,
+    /// When (unix ms; the time of the `.reason` file).
+    pub since: i64,
+    /// The size of the quarantined file in octets.
+    pub size: u64,
+    /// The envelope, when it can still be read (not for a damaged header or envelope).
+    pub envelope: Option<Envelope>,
+    /// The quarantined file.
+    pub path: PathBuf,
+}
+
+/// The envelope of a quarantined `.msg` (header and envelope checksum checked); a damaged one
+/// is [`StoreError::Corrupt`].
+fn read_quarantined_envelope(path: &Path) -> Result<Envelope> {
+    let corrupt = |why: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        why: format!("cannot be released: {why}"),
+    };
+    let (mut file, header, first) = open_msg(path)
+        .map_err(|e| StoreError::io(path, e))?
+        .map_err(corrupt)?;
+    read_envelope(&mut file, &header, &first)
+        .map_err(|e| StoreError::io(path, e))?
+        .map_err(corrupt)
 }
 
 /// A file judged: `Err` is the reason it is damaged (the quarantine reason).
@@ -753,6 +811,134 @@ impl Spool {
         Ok(first.unwrap_or_else(|| qdir.join(format!("{name}.reason"))))
     }
 
+    /// What the quarantine holds, oldest first: one entry per `.reason` file whose files are
+    /// still there, with the envelope where it can still be read.
+    pub fn quarantined(&self) -> Result<Vec<QuarantineEntry>> {
+        let qdir = self.quarantine_dir();
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&qdir).map_err(|e| StoreError::io(&qdir, e))? {
+            let entry = entry.map_err(|e| StoreError::io(&qdir, e))?;
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let Some(name) = file.strip_suffix(".reason") else {
+                continue;
+            };
+            let msg = qdir.join(format!("{name}.msg"));
+            let bare = qdir.join(name);
+            let held = if fs::symlink_metadata(&msg).is_ok() {
+                msg.clone()
+            } else if fs::symlink_metadata(&bare).is_ok() {
+                bare
+            } else {
+                continue; // a release interrupted after its message left
+            };
+            let reason_path = entry.path();
+            let reason = fs::read_to_string(&reason_path)
+                .map_err(|e| StoreError::io(&reason_path, e))?
+                .trim_end()
+                .to_string();
+            let since = entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_millis() as i64);
+            let size = fs::symlink_metadata(&held).map_or(0, |m| m.len());
+            let envelope = (held == msg)
+                .then(|| read_quarantined_envelope(&msg).ok())
+                .flatten();
+            out.push(QuarantineEntry {
+                name: name.to_string(),
+                reason,
+                since,
+                size,
+                envelope,
+                path: held,
+            });
+        }
+        out.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.name.cmp(&b.name)));
+        Ok(out)
+    }
+
+    /// Moves a quarantined message (by its quarantine name, as [`Spool::quarantined`] lists it)
+    /// back into the queue with its delivery state, due now; its `.reason` file is removed.
+    /// Recipients already delivered stay delivered. Refused with the message left where it is
+    /// when its envelope cannot be read (nothing to queue) or its id is already queued.
+    pub fn release(&self, name: &str) -> Result<QueuedMessage> {
+        let qdir = self.quarantine_dir();
+        let (base, n) = name.split_once('.').unwrap_or((name, "0"));
+        check_id(base)?;
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(StoreError::io(
+                qdir.join(name),
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not the name of a quarantined message (`mailflow queue quarantine` lists them)",
+                ),
+            ));
+        }
+        let qmsg = qdir.join(format!("{name}.msg"));
+        if fs::symlink_metadata(&qmsg).is_err() {
+            return Err(StoreError::io(
+                &qmsg,
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "no quarantined message by this name (`mailflow queue quarantine` lists them)",
+                ),
+            ));
+        }
+        let envelope = read_quarantined_envelope(&qmsg)?;
+        check_id(&envelope.id)?;
+        let target = self.msg_path(&envelope.id);
+        if fs::symlink_metadata(&target).is_ok() {
+            return Err(StoreError::io(
+                &target,
+                io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "a message with this id is already queued; remove it first or leave this one in quarantine",
+                ),
+            ));
+        }
+        let qstate = qdir.join(format!("{name}.state"));
+        let mut state = match fs::read_to_string(&qstate) {
+            Ok(text) => ron::from_str::<DeliveryState>(&text).unwrap_or_else(|e| {
+                tracing::warn!(
+                    "the delivery state of quarantined message {name} does not parse ({e}); it is released with every recipient pending"
+                );
+                DeliveryState::new(&envelope.recipients)
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                DeliveryState::new(&envelope.recipients)
+            }
+            Err(e) => return Err(StoreError::io(&qstate, e)),
+        };
+        state.next_attempt = 0;
+        for r in state.recipients.iter_mut() {
+            r.next_attempt = 0;
+        }
+        for n in state.notices.iter_mut() {
+            n.next_attempt = 0;
+        }
+        // State first, message second: a crash in between leaves an orphan state, which load
+        // handles (it joins its message in the quarantine, or goes).
+        let text = ron::to_string(&state).map_err(|e| StoreError::Corrupt {
+            path: qstate.clone(),
+            why: format!("the delivery state cannot be written as RON: {e}"),
+        })?;
+        write_atomic(&self.state_path(&envelope.id), text.as_bytes(), PRIVATE)?;
+        fs::rename(&qmsg, &target).map_err(|e| StoreError::io(&qmsg, e))?;
+        let queue = self.queue();
+        sync_dir(&queue).map_err(|e| StoreError::io(&queue, e))?;
+        remove_if_exists(&qstate)?;
+        remove_if_exists(&qdir.join(format!("{name}.reason")))?;
+        sync_dir(&qdir).map_err(|e| StoreError::io(&qdir, e))?;
+        Ok(QueuedMessage { envelope, state })
+    }
+
+    /// Whether a message file for `id` is in the queue (no file is opened).
+    pub fn is_queued(&self, id: &str) -> bool {
+        check_id(id).is_ok() && fs::symlink_metadata(self.msg_path(id)).is_ok()
+    }
+
     /// The number of queued messages (a folder listing; no file is opened).
     pub fn len(&self) -> Result<usize> {
         let queue = self.queue();
@@ -1173,8 +1359,10 @@ mod tests {
         };
         assert_eq!(path, p);
         assert!(why.contains("body checksum mismatch"), "{why}");
+        assert!(s.is_queued(&id(1)));
         let to = s.quarantine(&id(1), &why).unwrap();
         assert!(to.exists());
+        assert!(!s.is_queued(&id(1)) && s.is_queued(&id(2)));
         assert!(
             s.quarantine_dir()
                 .join(format!("{}.reason", id(1)))
@@ -1183,6 +1371,114 @@ mod tests {
         assert_eq!(s.load().unwrap().messages.len(), 1);
         assert_eq!(s.len().unwrap(), 1);
         assert!(s.quarantine(&id(1), "again").is_err(), "no longer queued");
+    }
+
+    #[test]
+    fn a_quarantined_message_is_listed_and_released_back_into_the_queue() {
+        let (_d, s) = spool();
+        fill(&s, 2);
+        let mut st = DeliveryState::new(&envelope(1).recipients);
+        st.recipients[0].status = RecipientStatus::Delivered {
+            time: 1,
+            response: "250 ok".into(),
+        };
+        st.next_attempt = i64::MAX;
+        st.recipients[1].next_attempt = i64::MAX;
+        s.save_state(&id(1), &st).unwrap();
+        s.quarantine(&id(1), "cannot be read: Too many open files (os error 24)")
+            .unwrap();
+        // A damaged one beside it: listed, not releasable.
+        let p = msg_file(&s, 2);
+        fs::write(&p, b"garbage").unwrap();
+        s.quarantine(&id(2), "wrong magic").unwrap();
+        let list = s.quarantined().unwrap();
+        assert_eq!(list.len(), 2, "{list:?}");
+        let first = list.iter().find(|q| q.name == id(1)).unwrap();
+        assert_eq!(
+            first.reason,
+            "cannot be read: Too many open files (os error 24)"
+        );
+        assert_eq!(first.envelope.as_ref(), Some(&envelope(1)));
+        assert!(first.size > 0 && first.since > 0);
+        let bad = list.iter().find(|q| q.name == id(2)).unwrap();
+        assert!(bad.envelope.is_none());
+        assert_eq!(s.len().unwrap(), 0);
+
+        let back = s.release(&id(1)).unwrap();
+        assert_eq!(back.envelope, envelope(1));
+        assert!(
+            matches!(
+                back.state.recipients[0].status,
+                RecipientStatus::Delivered { .. }
+            ),
+            "a delivered recipient stays delivered"
+        );
+        assert_eq!(
+            (
+                back.state.next_attempt,
+                back.state.recipients[1].next_attempt
+            ),
+            (0, 0),
+            "due now"
+        );
+        let r = s.load().unwrap();
+        assert_eq!(r.messages.len(), 1);
+        assert_eq!(r.messages[0].state, back.state);
+        assert_eq!(s.read_body(&id(1)).unwrap(), body(1));
+        assert_eq!(s.quarantined().unwrap().len(), 1);
+
+        // Refusals leave everything where it is.
+        let err = s.release(&id(2)).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Corrupt { why, .. } if why.contains("cannot be released") && why.contains("wrong magic")),
+            "{err:?}"
+        );
+        assert!(matches!(
+            s.release(&id(1)),
+            Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound
+        ));
+        let dotted = format!("{}.x", id(2));
+        for bad in ["../queue/x", "notes.txt", "", dotted.as_str()] {
+            assert!(s.release(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(s.quarantined().unwrap().len(), 1);
+        // Quarantined again and released while the same id is queued: refused.
+        fs::copy(
+            s.msg_path(&id(1)),
+            s.quarantine_dir().join(format!("{}.9.msg", id(1))),
+        )
+        .unwrap();
+        fs::write(
+            s.quarantine_dir().join(format!("{}.9.reason", id(1))),
+            "x\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            s.release(&format!("{}.9", id(1))),
+            Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists
+        ));
+    }
+
+    #[test]
+    fn states_without_owed_notices_still_parse() {
+        let (_d, s) = spool();
+        fill(&s, 1);
+        let mut st = DeliveryState::new(&envelope(1).recipients);
+        let old = ron::to_string(&st).unwrap();
+        assert!(!old.contains("notices"), "not written when empty: {old}");
+        st.notices.push(PendingNotice {
+            seq: 0,
+            kind: crate::smtp::dsn::DsnKind::Failure,
+            recipients: vec![("bob@contoso.test".into(), "550 5.1.1 no".into())],
+            attempts: 1,
+            next_attempt: 5,
+            last_error: Some("disk full".into()),
+        });
+        s.save_state(&id(1), &st).unwrap();
+        assert_eq!(s.load().unwrap().messages[0].state, st);
+        assert!(!st.is_done(), "a message owing a notice is not done");
+        fs::write(s.state_path(&id(1)), old).unwrap();
+        assert!(s.load().unwrap().messages[0].state.notices.is_empty());
     }
 
     #[test]

@@ -87,19 +87,27 @@ pub enum EventKind {
     Fail,
     /// We generated a delivery status notification for the message.
     Dsn,
+    /// The message was found damaged in the queue and moved to the quarantine (Exchange's
+    /// POISONMESSAGE/BADMAIL); the administrator can release it.
+    Quarantine,
+    /// The administrator released the message from the quarantine back into the queue.
+    Release,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::Receive,
         EventKind::Send,
         EventKind::Deliver,
         EventKind::Defer,
         EventKind::Fail,
         EventKind::Dsn,
+        EventKind::Quarantine,
+        EventKind::Release,
     ];
 
-    /// `RECEIVE`, `SEND`, `DELIVER`, `DEFER`, `FAIL`, `DSN` (as stored and shown).
+    /// `RECEIVE`, `SEND`, `DELIVER`, `DEFER`, `FAIL`, `DSN`, `QUARANTINE`, `RELEASE` (as
+    /// stored and shown).
     pub fn as_str(&self) -> &'static str {
         match self {
             EventKind::Receive => "RECEIVE",
@@ -108,6 +116,8 @@ impl EventKind {
             EventKind::Defer => "DEFER",
             EventKind::Fail => "FAIL",
             EventKind::Dsn => "DSN",
+            EventKind::Quarantine => "QUARANTINE",
+            EventKind::Release => "RELEASE",
         }
     }
 

@@ -167,8 +167,11 @@ pub enum TrackColumn {
 pub enum QueuePurpose {
     /// The messages of the selected queue.
     Messages,
-    /// A command (retry, suspend, resume, remove); its answer is shown, then the list refreshed.
+    /// A command (retry, suspend, resume, remove, release); its answer is shown, then the lists
+    /// refreshed.
     Command,
+    /// The quarantine list.
+    Quarantine,
 }
 
 /// One request from a page or wizard.

@@ -19,7 +19,7 @@ use super::widgets;
 use super::wizards::Wizard;
 use super::worker::{Waker, Worker};
 use crate::admin::Workspace;
-use crate::engine::QueueReply;
+use crate::engine::{QueueOp, QueueReply};
 use egui::{RichText, Ui};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -195,6 +195,7 @@ impl ConsoleApp {
     fn queue_reply(&mut self, purpose: QueuePurpose, reply: QueueReply) {
         match (purpose, reply) {
             (_, QueueReply::Messages(rows)) => self.views.queues.set_messages(rows),
+            (_, QueueReply::Quarantine(rows)) => self.views.queues.set_quarantine(rows),
             (_, QueueReply::Queues(_)) => {}
             (QueuePurpose::Command, QueueReply::Done(text)) => {
                 self.feedback
@@ -208,6 +209,10 @@ impl ConsoleApp {
                         purpose: QueuePurpose::Messages,
                     });
                 }
+                self.actions.push(Action::Queue {
+                    op: QueueOp::Quarantined,
+                    purpose: QueuePurpose::Quarantine,
+                });
             }
             (_, QueueReply::Done(_)) => {}
             (_, QueueReply::Error(e)) => self

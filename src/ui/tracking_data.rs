@@ -50,6 +50,8 @@ pub fn status_word(kind: EventKind) -> &'static str {
         EventKind::Defer => "Deferred",
         EventKind::Fail => "Failed",
         EventKind::Dsn => "Notified",
+        EventKind::Quarantine => "Quarantined",
+        EventKind::Release => "Released",
     }
 }
 

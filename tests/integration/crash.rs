@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A minimal SMTP sink recording the `X-Test-Id` of every message it accepts.
-fn sink(port: u16, got: Arc<Mutex<Vec<String>>>) {
+pub fn sink(port: u16, got: Arc<Mutex<Vec<String>>>) {
     let l = TcpListener::bind(("127.0.0.1", port)).expect("sink port");
     std::thread::spawn(move || {
         for s in l.incoming().flatten() {
@@ -114,7 +114,8 @@ fn submit(addr: SocketAddr, id: &str, rcpt: &str, tls: bool) -> Option<()> {
     read(&mut r)?.starts_with("250 2.6.0").then_some(())
 }
 
-fn serve(org: &Org) -> Child {
+/// `mailflow serve` on the organization's data directory, as a child process.
+pub fn serve(org: &Org) -> Child {
     Command::new(env!("CARGO_BIN_EXE_mailflow"))
         .args(["--data-dir", p(&org.dir), "serve"])
         .env("RUST_LOG", "warn")

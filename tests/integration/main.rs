@@ -10,6 +10,7 @@ mod domain_security;
 mod identity;
 mod postfix;
 mod postfix_interop;
+mod queue_failures;
 mod relay_attacks;
 mod relay_basic;
 mod relay_queue;

@@ -1,10 +1,11 @@
 //! Toolbox › Queue viewer: the relay's queues by next hop (status, messages, next retry, last
 //! error) from its live snapshot, and the messages of the selected queue (asked of the relay,
 //! answered through a channel). Retry, suspend, resume, and remove with or without an NDR,
-//! each after a confirmation where it loses mail.
+//! each after a confirmation where it loses mail. Below them, the quarantine: messages found
+//! damaged in the queue, each with its reason, and Release to put one back.
 
 use super::Cx;
-use crate::engine::{MessageRowOut, QueueOp};
+use crate::engine::{MessageRowOut, QuarantineRow, QueueOp};
 use crate::ui::actions::{Action, Form, QueuePurpose};
 use crate::ui::format;
 use crate::ui::theme::{BAD, GOOD, MUTED, WARN};
@@ -28,6 +29,9 @@ pub struct QueuesView {
     pub selected_message: Option<String>,
     loaded_for: Option<String>,
     confirm: Option<Removal>,
+    pub quarantine: Vec<QuarantineRow>,
+    pub selected_quarantined: Option<String>,
+    quarantine_asked: bool,
 }
 
 impl QueuesView {
@@ -40,6 +44,17 @@ impl QueuesView {
             self.selected_message = None;
         }
         self.messages = rows;
+    }
+
+    pub fn set_quarantine(&mut self, rows: Vec<QuarantineRow>) {
+        if self
+            .selected_quarantined
+            .as_ref()
+            .is_some_and(|n| !rows.iter().any(|q| &q.name == n))
+        {
+            self.selected_quarantined = None;
+        }
+        self.quarantine = rows;
     }
 
     /// The operation that reloads the messages shown.
@@ -81,6 +96,13 @@ pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
         return;
     }
     cx.feedback(ui, FORM);
+    if !v.quarantine_asked {
+        v.quarantine_asked = true;
+        cx.push(Action::Queue {
+            op: QueueOp::Quarantined,
+            purpose: QueuePurpose::Quarantine,
+        });
+    }
     let queues = cx.live.snapshot.queues.clone();
     if v.selected_queue.is_some() && v.loaded_for != v.selected_queue {
         v.loaded_for = v.selected_queue.clone();
@@ -317,6 +339,7 @@ pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             v.selected_message = Some(id);
         }
     }
+    quarantine(ui, v, cx);
     if let Some(r) = v.confirm.clone() {
         let detail = if r.ndr {
             "The senders get a non-delivery report. The messages cannot be recovered."
@@ -343,5 +366,93 @@ pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             Some(Answer::No) => v.confirm = None,
             None => {}
         }
+    }
+}
+
+/// The quarantine: what was set aside, why, and Release.
+fn quarantine(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
+    widgets::section(ui, &format!("Quarantine ({})", v.quarantine.len()));
+    ui.label(
+        RichText::new(
+            "Messages found damaged in the queue are set aside here with the reason, never deleted. Release puts one back into the queue; a message that is still damaged comes back here.",
+        )
+        .color(MUTED),
+    );
+    let sel = v.selected_quarantined.clone();
+    ui.horizontal(|ui| {
+        let releasable = sel.as_ref().is_some_and(|n| {
+            v.quarantine
+                .iter()
+                .any(|q| &q.name == n && q.sender.is_some())
+        });
+        if ui
+            .add_enabled(releasable, egui::Button::new("↩ Release to the queue"))
+            .on_disabled_hover_text("Select a quarantined message whose envelope can be read")
+            .clicked()
+            && let Some(name) = &sel
+        {
+            cx.push(Action::Queue {
+                op: QueueOp::Release { name: name.clone() },
+                purpose: QueuePurpose::Command,
+            });
+        }
+        if ui.button("Refresh quarantine").clicked() {
+            cx.push(Action::Queue {
+                op: QueueOp::Quarantined,
+                purpose: QueuePurpose::Quarantine,
+            });
+        }
+    });
+    if v.quarantine.is_empty() {
+        widgets::note(ui, GOOD, "✔", "The quarantine is empty.");
+        return;
+    }
+    let rows = &v.quarantine;
+    let mut clicked = None;
+    ui.push_id("quarantine-table", |ui| {
+        widgets::table(ui, "quarantine")
+            .column(Column::initial(150.0))
+            .column(Column::initial(170.0).clip(true))
+            .column(Column::initial(170.0).clip(true))
+            .column(Column::initial(70.0))
+            .column(Column::remainder().clip(true))
+            .max_scroll_height(180.0)
+            .header(24.0, |mut h| {
+                for t in ["Quarantined", "Sender", "Subject", "Size", "Reason"] {
+                    h.col(|ui| widgets::header(ui, t));
+                }
+            })
+            .body(|body| {
+                body.rows(26.0, rows.len(), |mut row| {
+                    let q = &rows[row.index()];
+                    row.set_selected(sel.as_deref() == Some(q.name.as_str()));
+                    row.col(|ui| {
+                        ui.label(format::time_ms(q.since));
+                    });
+                    row.col(|ui| {
+                        match q.sender.as_deref() {
+                            Some("") => ui.label("<>"),
+                            Some(s) => ui.label(s),
+                            None => ui.label(RichText::new("(envelope unreadable)").color(MUTED)),
+                        };
+                    });
+                    row.col(|ui| {
+                        ui.label(q.subject.as_deref().unwrap_or(""));
+                    });
+                    row.col(|ui| {
+                        ui.label(format::bytes(q.size));
+                    });
+                    row.col(|ui| {
+                        ui.label(RichText::new(&q.reason).color(BAD))
+                            .on_hover_text(format!("{}\n{}", q.reason, q.path));
+                    });
+                    if row.response().clicked() {
+                        clicked = Some(q.name.clone());
+                    }
+                });
+            });
+    });
+    if let Some(n) = clicked {
+        v.selected_quarantined = Some(n);
     }
 }

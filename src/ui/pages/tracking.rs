@@ -431,6 +431,8 @@ fn kind_text(k: EventKind) -> &'static str {
         EventKind::Defer => "Deferred",
         EventKind::Fail => "Failed",
         EventKind::Dsn => "Notification generated",
+        EventKind::Quarantine => "Quarantined (damaged in the queue)",
+        EventKind::Release => "Released from quarantine",
     }
 }
 

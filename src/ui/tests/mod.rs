@@ -5,6 +5,7 @@
 //! clock, a scripted stand-in for the relay, and harness helpers.
 
 mod direct_trust;
+mod queue_viewer;
 mod relay_pages;
 mod responsive;
 mod sample;
@@ -146,6 +147,9 @@ pub fn act(h: &mut Harness<'static, ConsoleApp>, a: Action) {
 pub struct FakeRelay {
     pub snapshot: Mutex<Snapshot>,
     pub messages: Mutex<Vec<crate::engine::MessageRowOut>>,
+    pub quarantine: Mutex<Vec<crate::engine::QuarantineRow>>,
+    /// Every queue operation asked of it, in order.
+    pub ops: Mutex<Vec<QueueOp>>,
     pub stalled: bool,
     pub applied: Mutex<Vec<Workspace>>,
     events: Mutex<Vec<EngineEvent>>,
@@ -158,6 +162,8 @@ impl FakeRelay {
         FakeRelay {
             snapshot: Mutex::new(snapshot),
             messages: Mutex::new(Vec::new()),
+            quarantine: Mutex::new(Vec::new()),
+            ops: Mutex::new(Vec::new()),
             stalled: false,
             applied: Mutex::new(Vec::new()),
             events: Mutex::new(Vec::new()),
@@ -184,6 +190,7 @@ impl Relay for std::sync::Arc<FakeRelay> {
     }
     fn queue_op(&self, op: QueueOp) -> Receiver<QueueReply> {
         let (tx, rx) = mpsc::channel();
+        self.ops.lock().expect("lock").push(op.clone());
         if self.stalled {
             self.held.lock().expect("lock").push(tx);
             return rx;
@@ -193,6 +200,16 @@ impl Relay for std::sync::Arc<FakeRelay> {
                 QueueReply::Messages(self.messages.lock().expect("lock").clone())
             }
             QueueOp::List => QueueReply::Queues(Vec::new()),
+            QueueOp::Quarantined => {
+                QueueReply::Quarantine(self.quarantine.lock().expect("lock").clone())
+            }
+            QueueOp::Release { name } => {
+                self.quarantine
+                    .lock()
+                    .expect("lock")
+                    .retain(|q| q.name != name);
+                QueueReply::Done(format!("message {name} released to the queue"))
+            }
             other => QueueReply::Done(format!("{other:?} done")),
         };
         let _ = tx.send(reply);

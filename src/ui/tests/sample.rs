@@ -479,3 +479,29 @@ pub fn queue_messages() -> Vec<MessageRowOut> {
         })
         .collect()
 }
+
+/// The quarantine: one message set aside with its reason, one file whose envelope is unreadable.
+pub fn quarantine() -> Vec<crate::engine::QuarantineRow> {
+    vec![
+        crate::engine::QuarantineRow {
+            name: "5d2c9e41-2222-4000-8000-000000000001".into(),
+            reason: "body checksum mismatch (bit rot or a damaged write)".into(),
+            since: now_ms() - 7_200_000,
+            size: 24_310,
+            sender: Some("carol@fabrikam.test".into()),
+            recipients: vec!["bob@contoso.test".into()],
+            subject: Some("Quarterly figures".into()),
+            path: "spool/quarantine/5d2c9e41-2222-4000-8000-000000000001.msg".into(),
+        },
+        crate::engine::QuarantineRow {
+            name: "notes.txt".into(),
+            reason: "unexpected file in the queue".into(),
+            since: now_ms() - 3_600_000,
+            size: 112,
+            sender: None,
+            recipients: Vec::new(),
+            subject: None,
+            path: "spool/quarantine/notes.txt".into(),
+        },
+    ]
+}

@@ -45,6 +45,7 @@ fn app_with_relay(name: &str) -> (PathBuf, ConsoleApp, Arc<FakeRelay>) {
     let mut app = console(ws);
     let fake = attach_fake(&mut app, sample::snapshot());
     *fake.messages.lock().expect("lock") = sample::queue_messages();
+    *fake.quarantine.lock().expect("lock") = sample::quarantine();
     (root, app, fake)
 }
 
