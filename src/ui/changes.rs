@@ -29,7 +29,7 @@ pub fn apply(ws: &mut Workspace, change: SettingsChange) -> Result<String> {
                 s.transport = *t;
                 Ok(())
             })?;
-            Ok("Transport settings saved; the relay uses them for new sessions.".into())
+            Ok("Transport settings saved; the relay uses them from the next message of every session.".into())
         }
         SettingsChange::ReceiveConnector { index, connector } => {
             let name = connector.name.clone();

@@ -176,7 +176,7 @@ pub fn show(ui: &mut Ui, v: &mut ReceiveView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Receive connectors",
-        "Where this server listens, whom it serves, and how it authenticates them. Changes apply to new sessions without a restart.",
+        "Where this server listens, whom it serves, and how it authenticates them. Changes apply without a restart: Domain Security and permissions from the next message of open sessions, the rest to new sessions.",
     );
     cx.relay_problems(ui, Page::ReceiveConnectors);
     cx.feedback(ui, FORM);
@@ -461,7 +461,7 @@ fn properties(
                         } else if let Some(t) = common::domain_secure_box(ui, on, true, &d.c.name, "Enable Domain Security (Mutual Auth TLS)") {
                             *toggle = Some(t);
                         }
-                        ui.label(RichText::new("Partners on the receive domain secure list must present a certificate naming their domain, over TLS. Applies to new sessions.").color(MUTED).size(12.0));
+                        ui.label(RichText::new("Partners on the receive domain secure list must present a certificate naming their domain, over TLS. Applies from the next message of every session.").color(MUTED).size(12.0));
                     });
                     if ui.checkbox(&mut basic, "Basic authentication (AUTH PLAIN/LOGIN)").changed() {
                         has(AuthMechanism::BasicAuth, basic, &mut d.c.auth_mechanisms);
