@@ -594,7 +594,7 @@ impl Spool {
                 self.orphan_state(&id)?;
                 continue;
             }
-            match self.load_one(&id, files.state) {
+            match self.load_one(&id, files.state)? {
                 Ok(Some(m)) => report.messages.push(m),
                 Ok(None) => {} // removed while we were reading
                 Err(why) => {
@@ -610,37 +610,52 @@ impl Spool {
         Ok(report)
     }
 
-    /// Reads one message's envelope and state. `Err` is the quarantine reason.
-    fn load_one(&self, id: &str, has_state: bool) -> Verdict<Option<QueuedMessage>> {
+    /// Reads one message's envelope and state. The inner `Err` is the quarantine reason (the
+    /// file is damaged); the outer `Err` is an error of the system (EMFILE, EIO), which is no
+    /// reason to quarantine anything: the load fails with it and the files stay where they are.
+    fn load_one(&self, id: &str, has_state: bool) -> Result<Verdict<Option<QueuedMessage>>> {
         let path = self.msg_path(id);
-        let io_reason = |e: io::Error| format!("cannot be read: {e}");
         let (mut file, header, first) = match open_msg(&path) {
-            Ok(r) => r?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_reason(e)),
+            Ok(Ok(r)) => r,
+            Ok(Err(damaged)) => return Ok(Err(damaged)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Ok(None)),
+            Err(e) => return Err(StoreError::io(&path, e)),
         };
-        let envelope = read_envelope(&mut file, &header, &first).map_err(io_reason)??;
+        let envelope = match read_envelope(&mut file, &header, &first) {
+            Ok(Ok(envelope)) => envelope,
+            Ok(Err(damaged)) => return Ok(Err(damaged)),
+            Err(e) => return Err(StoreError::io(&path, e)),
+        };
         drop(file);
         if envelope.id != id {
-            return Err(format!(
+            return Ok(Err(format!(
                 "envelope id {:?} does not match the file name",
                 envelope.id
-            ));
+            )));
         }
         let state = if has_state {
             let spath = self.state_path(id);
             match fs::read_to_string(&spath) {
-                Ok(text) => ron::from_str::<DeliveryState>(&text)
-                    .map_err(|e| format!("delivery state {id}.state does not parse: {e}"))?,
+                Ok(text) => match ron::from_str::<DeliveryState>(&text) {
+                    Ok(state) => state,
+                    Err(e) => {
+                        return Ok(Err(format!(
+                            "delivery state {id}.state does not parse: {e}"
+                        )));
+                    }
+                },
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     DeliveryState::new(&envelope.recipients)
                 }
-                Err(e) => return Err(format!("delivery state {id}.state cannot be read: {e}")),
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Ok(Err(format!("delivery state {id}.state is not text: {e}")));
+                }
+                Err(e) => return Err(StoreError::io(&spath, e)),
             }
         } else {
             DeliveryState::new(&envelope.recipients)
         };
-        Ok(Some(QueuedMessage { envelope, state }))
+        Ok(Ok(Some(QueuedMessage { envelope, state })))
     }
 
     /// A `.state` without its `.msg`: the message was removed (or quarantined) and the crash came
@@ -1342,6 +1357,33 @@ mod tests {
             |p| fs::write(p.with_extension("state"), b"(recipients: [").unwrap(),
             "does not parse",
         );
+    }
+
+    /// Regression (issue 9 §3): at load, an error of the system reading a message (here EISDIR:
+    /// its `.msg` and `.state` replaced by folders, which open but cannot be read) was taken
+    /// for damage and the message quarantined. It is an I/O error that fails the load; no
+    /// file moves.
+    #[test]
+    fn a_read_error_at_load_is_no_damage() {
+        let (_d, s) = spool();
+        fill(&s, 1);
+        let msg = msg_file(&s, 1);
+        let state = msg.with_extension("state");
+        fs::write(&state, b"").unwrap();
+        fs::remove_file(&state).unwrap();
+        fs::create_dir(&state).unwrap();
+        match s.load_one(&id(1), true) {
+            Err(StoreError::Io { path, .. }) => assert_eq!(path, state),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+        fs::remove_dir(&state).unwrap();
+        fs::remove_file(&msg).unwrap();
+        fs::create_dir(&msg).unwrap();
+        match s.load_one(&id(1), false) {
+            Err(StoreError::Io { path, .. }) => assert_eq!(path, msg),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+        assert!(names(&s.quarantine_dir()).is_empty(), "nothing quarantined");
     }
 
     #[test]
