@@ -3,7 +3,7 @@
 
 use super::{AdminError, Result, Workspace};
 use crate::config::{CertificateSelection, Pin, domain};
-use crate::pki::chain::{ChainVerdict, Purpose, verify_chain};
+use crate::pki::chain::{ChainFailure, ChainVerdict, Purpose, verify_chain_checked};
 use crate::pki::import::{self, FileFormat};
 use crate::pki::inspect::{self, CertStatus, CertificateInfo, Finding, InspectContext};
 use crate::pki::keys::KeySpec;
@@ -215,15 +215,26 @@ impl Workspace {
         own: Option<(&crate::store::certstore::StoredCert, bool)>,
     ) -> Result<CertificateReport> {
         let info = inspect::inspect_certificate(der)?;
-        let verdict = if info.self_signed && (info.is_ca || own.is_some()) {
+        let revocation = self.revocation();
+        let lists = revocation.lists();
+        let verdict = if revocation.is_blocked(&info.thumbprint) {
+            Some(ChainVerdict::Untrusted {
+                reason: format!(
+                    "blocked: certificate {} is on this organization's deny-list (`mailflow cert unblock` takes it off)",
+                    info.thumbprint
+                ),
+                kind: ChainFailure::Revoked,
+            })
+        } else if info.self_signed && (info.is_ca || own.is_some()) {
             None
         } else {
-            Some(verify_chain(
+            Some(verify_chain_checked(
                 der,
                 intermediates,
                 &self.store.root_ders(),
                 now,
                 Purpose::Server,
+                Some(revocation.check(&lists)),
             ))
         };
         let path = match &verdict {

@@ -5,6 +5,7 @@
 pub mod classify;
 pub mod inbound;
 pub mod outbound;
+pub mod revocation;
 pub mod routing;
 pub mod submission;
 pub mod trust;

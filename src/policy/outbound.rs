@@ -343,6 +343,7 @@ mod tests {
                 direct_trust: &pins,
                 partner_anchors: &[],
                 now: NOW,
+                revocation: crate::policy::revocation::Revocation::none(),
             };
             let t = "127.0.0.1:2626";
             let chain = |c: &Vec<u8>| vec![c.clone()];
