@@ -10,6 +10,7 @@ mod crl;
 mod domain_security;
 mod postfix;
 mod postfix_interop;
+mod postfix_revocation;
 mod relay_attacks;
 mod relay_basic;
 mod relay_queue;
