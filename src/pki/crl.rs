@@ -256,3 +256,169 @@ pub fn refresh_due(info: &CrlInfo) -> OffsetDateTime {
     let margin = std::cmp::max(period / 10_i32, time::Duration::minutes(5));
     info.next_update - margin
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::chain::tests::crl_of;
+    use crate::pki::keys::KeySpec;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+
+    fn ca(name: &str) -> (Vec<u8>, rcgen::KeyPair) {
+        let key = KeySpec::P256.generate().unwrap();
+        let der = crate::pki::ca::create_ca(name, "Test", &key, NOW - time::Duration::days(1), 5)
+            .unwrap();
+        (der, key)
+    }
+
+    #[test]
+    fn reads_pem_and_der_and_says_what_is_wrong_otherwise() {
+        let root = ca("Woodgrove Root");
+        let list = crl_of(
+            &root,
+            &[],
+            NOW - time::Duration::hours(1),
+            NOW + time::Duration::days(7),
+        );
+        let pem = ::pem::encode(&::pem::Pem::new("X509 CRL", list.der.clone()));
+        for bytes in [list.der.clone(), pem.into_bytes()] {
+            let c = read_crl(&bytes).unwrap();
+            assert_eq!(c.info, list.info);
+            assert_eq!(c.info.issuer, "O=Test, CN=Woodgrove Root");
+            assert_eq!(c.info.number.as_deref(), Some("1"));
+            assert!(!c.info.is_out_of_date(NOW));
+            assert!(
+                c.info
+                    .next_update_words(NOW)
+                    .starts_with("next update 2026-12-06")
+            );
+            assert!(
+                c.info
+                    .next_update_words(NOW + time::Duration::days(8))
+                    .contains("out of date since 2026-12-06")
+            );
+        }
+        let cert_pem = crate::pki::builder::to_pem(&root.0);
+        let e = read_crl(cert_pem.as_bytes()).unwrap_err().to_string();
+        assert!(
+            e.contains("no `X509 CRL` block (found: CERTIFICATE)"),
+            "{e}"
+        );
+        let e = read_crl(&root.0).unwrap_err().to_string();
+        assert!(e.contains("not a certificate revocation list"), "{e}");
+        let e = read_crl(b"").unwrap_err().to_string();
+        assert!(e.contains("not a certificate revocation list"), "{e}");
+    }
+
+    #[test]
+    fn the_signer_must_have_the_name_the_key_and_the_usage() {
+        let root = ca("Woodgrove Root");
+        let same_name = ca("Woodgrove Root");
+        let other = ca("Fabrikam Root");
+        let list = crl_of(
+            &root,
+            &[],
+            NOW - time::Duration::hours(1),
+            NOW + time::Duration::days(7),
+        );
+        assert_eq!(
+            find_signer(&list, &[other.0.clone(), root.0.clone()]).unwrap(),
+            1
+        );
+        let e = find_signer(&list, std::slice::from_ref(&other.0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("neither a trusted root nor a chain certificate"),
+            "{e}"
+        );
+        let e = find_signer(&list, std::slice::from_ref(&same_name.0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("signature does not verify"), "{e}");
+    }
+
+    #[test]
+    fn the_newest_list_of_each_ca_is_used_and_refreshed_before_it_runs_out() {
+        let a = ca("Woodgrove Root");
+        let b = ca("Fabrikam Root");
+        let old = crl_of(
+            &a,
+            &[],
+            NOW - time::Duration::days(8),
+            NOW - time::Duration::days(1),
+        );
+        let new = crl_of(
+            &a,
+            &[],
+            NOW - time::Duration::hours(1),
+            NOW + time::Duration::days(7),
+        );
+        let other = crl_of(
+            &b,
+            &[],
+            NOW - time::Duration::hours(1),
+            NOW + time::Duration::days(10),
+        );
+        for order in [
+            vec![old.clone(), new.clone(), other.clone()],
+            vec![new.clone(), other.clone(), old.clone()],
+        ] {
+            let picked = newest_per_issuer(&order);
+            assert_eq!(picked.len(), 2);
+            assert!(picked.iter().any(|c| c.info.id == new.info.id));
+            assert!(picked.iter().all(|c| c.info.id != old.info.id));
+        }
+        // A week's list is fetched again about 17 hours before it runs out; a short one at
+        // least five minutes before.
+        let due = refresh_due(&new.info);
+        assert!(due < new.info.next_update && due > NOW, "{due}");
+        assert_eq!(
+            new.info.next_update - due,
+            (new.info.next_update - new.info.this_update) / 10_i32
+        );
+        let short = crl_of(&a, &[], NOW, NOW + time::Duration::minutes(10));
+        assert_eq!(
+            short.info.next_update - refresh_due(&short.info),
+            time::Duration::minutes(5)
+        );
+    }
+
+    #[test]
+    fn only_http_distribution_points_are_listed() {
+        let root = ca("Woodgrove Root");
+        let issuer = rcgen::Issuer::from_ca_cert_der(
+            &rustls::pki_types::CertificateDer::from(root.0.as_slice()),
+            &root.1,
+        )
+        .unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["mail.woodgrove.test".into()]).unwrap();
+        params.crl_distribution_points = vec![
+            rcgen::CrlDistributionPoint {
+                uris: vec![
+                    "ldap://ldap.woodgrove.test/cn=crl".into(),
+                    "http://crl.woodgrove.test/root.crl".into(),
+                ],
+            },
+            rcgen::CrlDistributionPoint {
+                uris: vec![
+                    "HTTP://crl2.woodgrove.test/root.crl".into(),
+                    "https://x.test/c.crl".into(),
+                ],
+            },
+        ];
+        let key = KeySpec::P256.generate().unwrap();
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        assert_eq!(
+            distribution_points(cert.der()),
+            vec![
+                "http://crl.woodgrove.test/root.crl".to_string(),
+                "HTTP://crl2.woodgrove.test/root.crl".to_string()
+            ]
+        );
+        assert!(distribution_points(&root.0).is_empty());
+        assert!(distribution_points(b"junk").is_empty());
+    }
+}

@@ -529,4 +529,59 @@ mod tests {
         let e = evaluate(&[cert], Purpose::Client, &ctx, Some("woodgrove.test")).unwrap();
         assert!(e.chain.is_ok(), "{:?}", e.chain);
     }
+
+    /// A leaf of `ca` for `name` naming `url` as its CRL distribution point.
+    fn leaf_with_crl_url(ca: &(Vec<u8>, rcgen::KeyPair), name: &str, url: &str) -> Vec<u8> {
+        let issuer = rcgen::Issuer::from_ca_cert_der(
+            &rustls::pki_types::CertificateDer::from(ca.0.as_slice()),
+            &ca.1,
+        )
+        .unwrap();
+        let mut p = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+        p.not_before = NOW - Duration::days(1);
+        p.not_after = NOW + Duration::days(30);
+        p.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+            uris: vec![url.to_string()],
+        }];
+        let k = KeySpec::P256.generate().unwrap();
+        p.signed_by(&k, &issuer).unwrap().der().to_vec()
+    }
+
+    /// Only certificates a trusted CA vouches for make the relay download a list: a stranger
+    /// cannot make it fetch any URL it likes.
+    #[test]
+    fn only_chains_from_trusted_cas_ask_for_their_lists() {
+        let a = org("Woodgrove");
+        let stranger = org("Stranger");
+        let roots = vec![a.0.clone()];
+        let r = Revocation::default();
+        let ctx = TrustContext {
+            roots: &roots,
+            direct_trust: &[],
+            partner_anchors: &[],
+            now: NOW,
+            revocation: &r,
+        };
+        let foreign = leaf_with_crl_url(&stranger, "woodgrove.test", "http://10.0.0.1/x.crl");
+        let e = evaluate(&[foreign], Purpose::Client, &ctx, None).unwrap();
+        assert!(e.chain.is_err());
+        assert!(
+            r.downloaded.take_wanted().is_empty(),
+            "nothing noted for a stranger"
+        );
+        let own = leaf_with_crl_url(&a, "woodgrove.test", "http://127.0.0.1:9/w.crl");
+        let e = evaluate(std::slice::from_ref(&own), Purpose::Client, &ctx, None).unwrap();
+        assert!(e.chain.is_ok(), "{:?}", e.chain);
+        let wanted = r.downloaded.take_wanted();
+        assert_eq!(wanted.len(), 1);
+        assert_eq!(wanted[0].url, "http://127.0.0.1:9/w.crl");
+        assert_eq!(wanted[0].issuers, vec![a.0.clone()]);
+        // Noted once.
+        evaluate(&[own], Purpose::Client, &ctx, None).unwrap();
+        assert!(r.downloaded.take_wanted().is_empty());
+    }
 }

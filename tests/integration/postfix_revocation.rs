@@ -18,9 +18,7 @@ const PARTNER_FQDN: &str = "mail.woodgrove.test";
 /// Contoso's relay with Woodgrove on both domain secure lists, Woodgrove's (openssl) root
 /// trusted and its CRL added; Woodgrove's certificate, issued and then revoked.
 fn contoso_with_revoked_partner() -> Option<(Relay, PemFiles)> {
-    if peer("openssl").is_none() {
-        return None;
-    }
+    peer("openssl")?;
     let relay = Relay::start("mail.contoso.test", "contoso.test", |s| {
         s.receive_connectors[0]
             .permission_groups
