@@ -395,3 +395,21 @@ fn trusted_roots_add_a_revocation_list_and_see_it_is_out_of_date() {
     );
     shoot(&mut h, "console-trusted-roots-revocation");
 }
+
+/// Transport settings › Certificate revocation: strict mode is chosen by its label and saved.
+#[test]
+fn transport_settings_save_the_strict_revocation_mode() {
+    let (_tmp, ws) = fixture();
+    let dir = ws.dir.clone();
+    let mut h = harness(console(ws));
+    settle(&mut h);
+    page(&mut h, Page::TransportSettings);
+    click(&mut h, "Refuse it (strict: Domain Security mail waits until a current list is at hand)");
+    click(&mut h, "Save");
+    settle(&mut h);
+    let saved = crate::admin::Workspace::open(&dir).unwrap();
+    assert_eq!(
+        saved.settings.transport.unknown_revocation_status,
+        crate::config::UnknownRevocationStatus::Refuse
+    );
+}
