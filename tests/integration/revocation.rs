@@ -460,10 +460,20 @@ fn the_relay_downloads_the_list_from_the_distribution_point_without_holding_up_a
     let url = format!("http://127.0.0.1:{}/fabrikam.crl", http.port);
     let root = OpensslCa::root(&scratch, "root", "Fabrikam Root");
     let leaf = root.leaf("leaf", "mail.fabrikam.test", &["fabrikam.test"], Some(&url));
+    let good = root.leaf("good", "mail.fabrikam.test", &["fabrikam.test"], Some(&url));
+    let missing = format!("http://127.0.0.1:{}/missing.crl", http.port);
+    // Another CA of the partner whose list is missing from the server.
+    let second = OpensslCa::root(&scratch, "second", "Fabrikam Second Root");
+    let orphan = second.leaf(
+        "orphan",
+        "mail.fabrikam.test",
+        &["fabrikam.test"],
+        Some(&missing),
+    );
     root.revoke(&leaf.pem);
     std::fs::copy(root.crl("fabrikam.crl"), served.join("fabrikam.crl")).unwrap();
     trust(&b, &root);
-    b.change(|_| {});
+    trust(&b, &second);
     let file = leaf.pem.clone();
     let server = b.addr().to_string();
     // The first session meets the distribution point: it never waits for the download.
@@ -495,5 +505,12 @@ fn the_relay_downloads_the_list_from_the_distribution_point_without_holding_up_a
         list.contains("Downloaded") && list.contains("Fabrikam Root"),
         "{list}"
     );
+    // Strict mode: a certificate the downloaded list answers for is accepted (the root's list
+    // covers every certificate it issued); one whose CA's list cannot be had (404) is refused.
+    b.change(|s| s.transport.unknown_revocation_status = UnknownRevocationStatus::Refuse);
+    let t = swaks_as(&server, &good.pem, &good.key, "alice@fabrikam.test");
+    assert!(t.contains("250 2.6.0"), "strict, current list\n{t}");
+    let t = swaks_as(&server, &orphan.pem, &orphan.key, "alice@fabrikam.test");
+    assert!(t.contains("454 4.7.5"), "strict, no list to be had\n{t}");
     drop(http);
 }

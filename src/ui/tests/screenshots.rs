@@ -404,7 +404,10 @@ fn transport_settings_save_the_strict_revocation_mode() {
     let mut h = harness(console(ws));
     settle(&mut h);
     page(&mut h, Page::TransportSettings);
-    click(&mut h, "Refuse it (strict: Domain Security mail waits until a current list is at hand)");
+    click(
+        &mut h,
+        "Refuse it (strict: Domain Security mail waits until a current list is at hand)",
+    );
     click(&mut h, "Save");
     settle(&mut h);
     let saved = crate::admin::Workspace::open(&dir).unwrap();
