@@ -173,6 +173,8 @@ impl Workspace {
 
     /// Rows for the certificate list: our certificates, then pending requests.
     pub fn certificate_rows(&self, now: OffsetDateTime) -> Vec<CertRow> {
+        let revocation = self.revocation();
+        let lists = revocation.lists();
         let mut rows: Vec<CertRow> = self
             .store
             .certificates()
@@ -185,7 +187,25 @@ impl Workspace {
                     "None".into()
                 },
                 subject: c.info.subject.clone(),
-                status: self.store.status(c, now),
+                status: match self.store.status(c, now) {
+                    // A CA-issued certificate of ours may be revoked (or blocked) too.
+                    CertStatus::Valid if revocation.is_blocked(&c.info.thumbprint) => {
+                        CertStatus::Revoked
+                    }
+                    CertStatus::Valid if !c.info.self_signed => inspect::status(
+                        &c.info,
+                        now,
+                        Some(&verify_chain_checked(
+                            &c.der,
+                            &c.chain,
+                            &self.store.root_ders(),
+                            now,
+                            Purpose::Server,
+                            Some(revocation.check(&lists)),
+                        )),
+                    ),
+                    other => other,
+                },
                 not_after: Some(c.info.not_after),
                 has_private_key: c.entry.has_private_key,
                 self_signed: c.info.self_signed,

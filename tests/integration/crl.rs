@@ -55,7 +55,7 @@ fn serial() -> String {
 impl OpensslCa {
     /// A new self-signed root CA `CN=name` in `parent/folder`.
     pub fn root(parent: &Path, folder: &str, name: &str) -> OpensslCa {
-        let ca = OpensslCa::prepare(parent, folder, name);
+        let ca = OpensslCa::prepare(parent, folder);
         openssl(&[
             "req",
             "-x509",
@@ -82,7 +82,7 @@ impl OpensslCa {
 
     /// An intermediate CA issued by this one (with `crl_url` as its distribution point).
     pub fn intermediate(&self, folder: &str, name: &str, crl_url: Option<&str>) -> OpensslCa {
-        let ca = OpensslCa::prepare(self.dir.parent().unwrap(), folder, name);
+        let ca = OpensslCa::prepare(self.dir.parent().unwrap(), folder);
         let mut ext = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n".to_string();
         if let Some(u) = crl_url {
             ext.push_str(&format!("crlDistributionPoints=URI:{u}\n"));
@@ -166,7 +166,7 @@ impl OpensslCa {
         self.dir.join("ca.cnf")
     }
 
-    fn prepare(parent: &Path, folder: &str, name: &str) -> OpensslCa {
+    fn prepare(parent: &Path, folder: &str) -> OpensslCa {
         let dir = parent.join(folder);
         std::fs::create_dir_all(dir.join("newcerts")).unwrap();
         std::fs::write(dir.join("index.txt"), "").unwrap();
@@ -179,7 +179,6 @@ impl OpensslCa {
             ),
         )
         .unwrap();
-        let _ = name;
         OpensslCa { dir }
     }
 

@@ -51,6 +51,16 @@ fn crl_add_list_remove_with_pem_der_and_refusals() {
         "{out}"
     );
     refused(&org, &["crl", "add", p(&first)], "already in the store");
+    // One of our own certificates, revoked: `cert list` says so.
+    let bundle = org.file("own.pem");
+    std::fs::write(&bundle, leaf.bundle(&[])).unwrap();
+    org.ok(&["cert", "import", p(&bundle)]);
+    let list = org.ok(&["cert", "list"]);
+    let row = list
+        .lines()
+        .find(|l| l.starts_with(&leaf.thumbprint()))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(row.contains("Revoked"), "{list}");
     // `cert show` of the revoked certificate says so.
     let show = org.ok(&["cert", "show", p(&leaf.pem)]);
     assert!(
