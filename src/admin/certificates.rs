@@ -3,7 +3,7 @@
 
 use super::{AdminError, Result, Workspace};
 use crate::config::{CertificateSelection, Pin, domain};
-use crate::pki::chain::{ChainVerdict, Purpose, verify_chain};
+use crate::pki::chain::{ChainFailure, ChainVerdict, Purpose, verify_chain_checked};
 use crate::pki::import::{self, FileFormat};
 use crate::pki::inspect::{self, CertStatus, CertificateInfo, Finding, InspectContext};
 use crate::pki::keys::KeySpec;
@@ -173,6 +173,8 @@ impl Workspace {
 
     /// Rows for the certificate list: our certificates, then pending requests.
     pub fn certificate_rows(&self, now: OffsetDateTime) -> Vec<CertRow> {
+        let revocation = self.revocation();
+        let lists = revocation.lists();
         let mut rows: Vec<CertRow> = self
             .store
             .certificates()
@@ -185,7 +187,25 @@ impl Workspace {
                     "None".into()
                 },
                 subject: c.info.subject.clone(),
-                status: self.store.status(c, now),
+                status: match self.store.status(c, now) {
+                    // A CA-issued certificate of ours may be revoked (or blocked) too.
+                    CertStatus::Valid if revocation.is_blocked(&c.info.thumbprint) => {
+                        CertStatus::Revoked
+                    }
+                    CertStatus::Valid if !c.info.self_signed => inspect::status(
+                        &c.info,
+                        now,
+                        Some(&verify_chain_checked(
+                            &c.der,
+                            &c.chain,
+                            &self.store.root_ders(),
+                            now,
+                            Purpose::Server,
+                            Some(revocation.check(&lists)),
+                        )),
+                    ),
+                    other => other,
+                },
                 not_after: Some(c.info.not_after),
                 has_private_key: c.entry.has_private_key,
                 self_signed: c.info.self_signed,
@@ -215,15 +235,26 @@ impl Workspace {
         own: Option<(&crate::store::certstore::StoredCert, bool)>,
     ) -> Result<CertificateReport> {
         let info = inspect::inspect_certificate(der)?;
-        let verdict = if info.self_signed && (info.is_ca || own.is_some()) {
+        let revocation = self.revocation();
+        let lists = revocation.lists();
+        let verdict = if revocation.is_blocked(&info.thumbprint) {
+            Some(ChainVerdict::Untrusted {
+                reason: format!(
+                    "blocked: certificate {} is on this organization's deny-list (`mailflow cert unblock` takes it off)",
+                    info.thumbprint
+                ),
+                kind: ChainFailure::Revoked,
+            })
+        } else if info.self_signed && (info.is_ca || own.is_some()) {
             None
         } else {
-            Some(verify_chain(
+            Some(verify_chain_checked(
                 der,
                 intermediates,
                 &self.store.root_ders(),
                 now,
                 Purpose::Server,
+                Some(revocation.check(&lists)),
             ))
         };
         let path = match &verdict {

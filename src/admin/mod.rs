@@ -6,10 +6,12 @@
 
 mod accounts;
 mod certificates;
+mod revocation;
 mod settings_ops;
 
 pub use accounts::*;
 pub use certificates::*;
+pub use revocation::*;
 pub use settings_ops::pin_from;
 
 use crate::config::{CertificateSelection, Problems, Settings, validate};

@@ -69,6 +69,28 @@ pub enum CertCommand {
     },
     /// Remove a certificate and its private key, or a pending request
     Remove { thumbprint: String },
+    /// Never trust this certificate again, whoever vouches for it (its key leaked)
+    Block {
+        /// SHA-1 thumbprint (40 hex digits)
+        thumbprint: String,
+        /// Why (shown in `cert blocked`)
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Take a certificate off the deny-list
+    Unblock { thumbprint: String },
+    /// List blocked certificates
+    Blocked,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CrlCommand {
+    /// Add a CRL file (PEM or DER) signed by a trusted root or a chain certificate
+    Add { file: PathBuf },
+    /// List revocation lists, added and downloaded, with their next-update dates
+    List,
+    /// Remove an added revocation list (by id or its first 6+ digits)
+    Remove { id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -308,7 +330,105 @@ pub fn run_cert(dir: &Option<PathBuf>, cmd: &CertCommand) -> CliResult {
             }
             Ok(())
         }
+        CertCommand::Block { thumbprint, note } => {
+            let mut ws = open(dir)?;
+            let b = ws.block_certificate(thumbprint, note.clone(), now())?;
+            println!(
+                "Certificate {} is blocked: it fails every trust decision (chain, Direct Trust, partner anchor) from the next connection on.",
+                b.thumbprint
+            );
+            Ok(())
+        }
+        CertCommand::Unblock { thumbprint } => {
+            let mut ws = open(dir)?;
+            let tp = ws.unblock_certificate(thumbprint)?;
+            println!("Certificate {tp} is no longer blocked.");
+            Ok(())
+        }
+        CertCommand::Blocked => {
+            let ws = open(dir)?;
+            let rows: Vec<Vec<String>> = ws
+                .store
+                .blocked()
+                .iter()
+                .map(|b| {
+                    vec![
+                        b.thumbprint.clone(),
+                        time::OffsetDateTime::from_unix_timestamp(b.added)
+                            .map(date)
+                            .unwrap_or_default(),
+                        b.note.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            table(&["Thumbprint", "Blocked", "Note"], &rows);
+            Ok(())
+        }
     }
+}
+
+pub fn run_crl(dir: &Option<PathBuf>, cmd: &CrlCommand) -> CliResult {
+    let mut ws = open(dir)?;
+    match cmd {
+        CrlCommand::Add { file } => {
+            let a = ws.crl_add(&read(file)?, now())?;
+            println!(
+                "Revocation list {} of {} added (signed by {}; {} revoked certificate(s)).",
+                a.entry.id, a.info.issuer, a.signer_subject, a.info.revoked
+            );
+            if let Some(r) = &a.replaced {
+                println!("It replaces the older list {r}.");
+            }
+            if a.out_of_date {
+                println!(
+                    "WARNING: this list is {}. It still proves revocations, but says nothing about other certificates.",
+                    a.info.next_update_words(now())
+                );
+            }
+        }
+        CrlCommand::List => {
+            let rows: Vec<Vec<String>> = ws
+                .crl_rows(now())
+                .into_iter()
+                .map(|r| {
+                    vec![
+                        r.info.id.clone(),
+                        r.source.to_string(),
+                        r.info.issuer.clone(),
+                        date(r.info.this_update),
+                        if r.out_of_date {
+                            format!("{} (OUT OF DATE)", date(r.info.next_update))
+                        } else {
+                            date(r.info.next_update)
+                        },
+                        r.info.revoked.to_string(),
+                    ]
+                })
+                .collect();
+            table(
+                &[
+                    "Id",
+                    "Source",
+                    "Issuer",
+                    "ThisUpdate",
+                    "NextUpdate",
+                    "Revoked",
+                ],
+                &rows,
+            );
+            for r in ws.crl_rows(now()).iter().filter(|r| r.out_of_date) {
+                println!(
+                    "WARNING: the list of {} is {}.",
+                    r.info.issuer, r.date_words
+                );
+            }
+        }
+        CrlCommand::Remove { id } => {
+            let e = ws.crl_remove(id)?;
+            println!("Revocation list {} of {} removed.", e.id, e.issuer);
+        }
+    }
+    Ok(())
 }
 
 fn print_report(r: &CertificateReport) {

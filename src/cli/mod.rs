@@ -47,6 +47,9 @@ pub enum Command {
     /// Trusted root CAs (a partner organization's root goes here)
     #[command(subcommand)]
     Trust(cert::TrustCommand),
+    /// Certificate revocation lists (CRLs) of partner CAs: add, list, remove
+    #[command(subcommand)]
+    Crl(cert::CrlCommand),
     /// The lab CA: an organization CA for issuing certificates offline
     #[command(subcommand)]
     Ca(cert::CaCommand),
@@ -154,6 +157,7 @@ pub fn run() -> i32 {
         }) => init(&cli.data_dir, org, fqdn, domain),
         Some(Command::Cert(ref c)) => cert::run_cert(&cli.data_dir, c),
         Some(Command::Trust(ref c)) => cert::run_trust(&cli.data_dir, c),
+        Some(Command::Crl(ref c)) => cert::run_crl(&cli.data_dir, c),
         Some(Command::Ca(ref c)) => cert::run_ca(&cli.data_dir, c),
         Some(Command::Transport(ref c)) => settings_cmd::run_transport(&cli.data_dir, c),
         Some(Command::Connector(ref c)) => settings_cmd::run_connector(&cli.data_dir, c),

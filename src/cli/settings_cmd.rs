@@ -31,7 +31,18 @@ pub enum TransportCommand {
         /// Retry interval after connection failures (e.g. 10m)
         #[arg(long)]
         connection_retry_interval: Option<String>,
+        /// When a certificate's revocation status is unknown (no current CRL): allow (default,
+        /// as Exchange) or refuse (strict)
+        #[arg(long, value_enum, value_name = "allow|refuse")]
+        unknown_revocation_status: Option<UnknownRevocationArg>,
     },
+}
+
+/// `--unknown-revocation-status`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum UnknownRevocationArg {
+    Allow,
+    Refuse,
 }
 
 #[derive(Subcommand, Debug)]
@@ -453,6 +464,10 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                     "MessageTrackingMaxAge",
                     t.message_tracking_max_age.to_string(),
                 ),
+                (
+                    "UnknownRevocationStatus",
+                    format!("{:?}", t.unknown_revocation_status),
+                ),
             ]);
         }
         TransportCommand::Set {
@@ -462,6 +477,7 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
             message_expiration,
             retry_interval,
             connection_retry_interval,
+            unknown_revocation_status,
         } => {
             let parsed = (
                 delay_notification.as_deref().map(span).transpose()?,
@@ -487,6 +503,12 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                 }
                 if let Some(v) = parsed.3 {
                     s.transport.outbound_connection_failure_retry_interval = v;
+                }
+                if let Some(v) = unknown_revocation_status {
+                    s.transport.unknown_revocation_status = match v {
+                        UnknownRevocationArg::Allow => UnknownRevocationStatus::Allow,
+                        UnknownRevocationArg::Refuse => UnknownRevocationStatus::Refuse,
+                    };
                 }
                 Ok(())
             })?;

@@ -76,6 +76,21 @@ pub struct TransportSettings {
     pub message_expiration_timeout: TimeSpan,
     /// Message tracking events older than this are pruned.
     pub message_tracking_max_age: TimeSpan,
+    /// What a certificate whose revocation status cannot be determined (no revocation list
+    /// from its CA, an out-of-date list, a download that failed) counts as. A certificate on
+    /// its CA's list is refused whatever this says.
+    pub unknown_revocation_status: UnknownRevocationStatus,
+}
+
+/// What an unknown revocation status means for a certificate chain.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum UnknownRevocationStatus {
+    /// The chain is accepted (Exchange's behaviour: a CRL that cannot be had for the moment
+    /// does not stop mail).
+    #[default]
+    Allow,
+    /// The chain fails (strict): Domain Security mail waits until a current list is at hand.
+    Refuse,
 }
 
 impl Default for TransportSettings {
@@ -88,6 +103,7 @@ impl Default for TransportSettings {
             delay_notification_timeout: TimeSpan::secs(4 * 3600),
             message_expiration_timeout: TimeSpan::secs(2 * 86_400),
             message_tracking_max_age: TimeSpan::secs(30 * 86_400),
+            unknown_revocation_status: UnknownRevocationStatus::Allow,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::config::net::IpRange;
 use crate::config::{
     AuthMechanism, CertificateSelection, CheckedSettings, ReceiveConnector, SendConnector, validate,
 };
+use crate::policy::revocation::{CrlShelf, Revocation};
 use crate::store::DataDir;
 use crate::store::certstore::{CertStore, StoredCert};
 use std::net::{IpAddr, SocketAddr};
@@ -53,6 +54,8 @@ pub struct RunConfig {
     pub receive: Vec<ReceiveRuntime>,
     pub send: Vec<SendRuntime>,
     pub roots: Vec<Vec<u8>>,
+    /// Revocation lists (added and downloaded), the deny-list and the unknown-status mode.
+    pub revocation: Revocation,
     /// Things the administrator must know (shown in the console, logged by `serve`).
     pub problems: Vec<String>,
 }
@@ -71,6 +74,7 @@ impl RunConfig {
             partner_pins: &self.checked.settings.partner_pins,
             partner_anchors: &self.checked.settings.partner_anchors,
             now: time::OffsetDateTime::now_utc(),
+            revocation: &self.revocation,
         }
     }
 
@@ -167,8 +171,19 @@ fn select<'a>(
 }
 
 impl RunConfig {
-    /// Builds the run configuration from a workspace. Never fails: problems are collected.
+    /// Builds the run configuration from a workspace, with the downloaded revocation lists as
+    /// the cache folder holds them. Never fails: problems are collected.
     pub fn build(ws: &Workspace, now: OffsetDateTime) -> Result<RunConfig, String> {
+        Self::build_with(ws, now, ws.revocation().downloaded)
+    }
+
+    /// Builds the run configuration sharing `downloaded`, the running relay's shelf of
+    /// downloaded revocation lists.
+    pub fn build_with(
+        ws: &Workspace,
+        now: OffsetDateTime,
+        downloaded: Arc<CrlShelf>,
+    ) -> Result<RunConfig, String> {
         let checked = validate(&ws.settings).map_err(|p| p.to_string())?;
         let roots = ws.store.root_ders();
         let root_subjects: Vec<Vec<u8>> = roots
@@ -259,12 +274,23 @@ impl RunConfig {
                 settings: s,
             });
         }
+        let revocation = ws.revocation_with(downloaded);
+        for c in ws.store.crls() {
+            if c.crl.info.is_out_of_date(now) {
+                problems.push(format!(
+                    "the revocation list of {} is {}",
+                    c.crl.info.issuer,
+                    c.crl.info.next_update_words(now)
+                ));
+            }
+        }
         Ok(RunConfig {
             data_dir: ws.dir.clone(),
             checked,
             receive,
             send,
             roots,
+            revocation,
             problems,
         })
     }

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod control;
+pub mod crl_fetch;
 pub mod delivery;
 pub mod inbound;
 pub mod local;
@@ -529,6 +530,17 @@ impl EngineHandle {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
         let live2 = live.clone();
         let data_dir = ws.dir.clone();
+        // The store's own chains name distribution points worth fetching from the start.
+        let crl_seed: Vec<Vec<Vec<u8>>> = ws
+            .store
+            .certificates()
+            .iter()
+            .map(|c| {
+                std::iter::once(c.der.clone())
+                    .chain(c.chain.clone())
+                    .collect()
+            })
+            .collect();
         let thread = std::thread::Builder::new()
             .name("mailflow-engine".into())
             .spawn(move || {
@@ -562,6 +574,13 @@ impl EngineHandle {
                     svc.live.set_problems(run.problems.clone());
                     svc.live.set_running(true);
                     tokio::spawn(delivery::scheduler(svc.clone()));
+                    tokio::spawn(crl_fetch::run(
+                        data_dir.clone(),
+                        run.revocation.downloaded.clone(),
+                        crl_seed,
+                        run.roots.clone(),
+                        svc.shutdown.clone(),
+                    ));
                     let control = control::start(&data_dir, svc.clone());
                     tracing::info!("relay started: {} message(s) in the queue", loaded);
                     let _ = ready_tx.send(Ok(()));
@@ -570,7 +589,12 @@ impl EngineHandle {
                     while let Some(cmd) = rx.recv().await {
                         match cmd {
                             Cmd::Apply(ws) => {
-                                match RunConfig::build(&ws, time::OffsetDateTime::now_utc()) {
+                                let shelf = svc.config().revocation.downloaded.clone();
+                                match RunConfig::build_with(
+                                    &ws,
+                                    time::OffsetDateTime::now_utc(),
+                                    shelf,
+                                ) {
                                     Ok(new) => {
                                         let new = Arc::new(new);
                                         *svc.config.write().unwrap_or_else(|p| p.into_inner()) =

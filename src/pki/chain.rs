@@ -1,8 +1,13 @@
 //! Chain validation with rustls-webpki: does a certificate lead, through the intermediates we
 //! hold, to one of the trusted roots, at a given time and for a given purpose? The answer is a
-//! verdict in words an administrator can act on. Pure: the time is passed in.
+//! verdict in words an administrator can act on. With revocation lists
+//! ([`verify_chain_checked`]), rustls-webpki also checks every certificate below the root
+//! against its CA's CRL while it builds the path (RFC 5280 §6.3). Pure: the time is passed in.
 
+use super::crl::Crl;
+use crate::config::UnknownRevocationStatus;
 use rustls::pki_types::{CertificateDer, UnixTime};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The TLS purpose a certificate is checked for.
@@ -49,7 +54,22 @@ pub enum ChainFailure {
     BadSignature,
     CaAsEndEntity,
     Malformed,
+    /// A certificate of the path is on its CA's revocation list.
+    Revoked,
+    /// No current revocation list answers for a certificate of the path, and the settings
+    /// refuse an unknown status (strict mode).
+    RevocationUnknown,
     Other,
+}
+
+/// The revocation lists a chain is checked against, and what an unknown status means.
+#[derive(Clone, Copy, Debug)]
+pub struct RevocationCheck<'a> {
+    /// The lists available now (the newest per CA; see [`super::crl::newest_per_issuer`]).
+    pub crls: &'a [Arc<Crl>],
+    /// No list for a certificate's CA, or only an out-of-date one: allowed (Exchange's
+    /// default: a CRL that cannot be had does not stop mail) or a failure (strict).
+    pub unknown: UnknownRevocationStatus,
 }
 
 fn unix(t: OffsetDateTime) -> UnixTime {
@@ -64,13 +84,134 @@ fn date_of(t: UnixTime) -> String {
         .unwrap_or_else(|_| "an unreadable date".into())
 }
 
-/// Validates `leaf` against `roots` through `intermediates` at `now` for `purpose`.
+/// Validates `leaf` against `roots` through `intermediates` at `now` for `purpose`, without
+/// revocation checks.
 pub fn verify_chain(
     leaf: &[u8],
     intermediates: &[Vec<u8>],
     roots: &[Vec<u8>],
     now: OffsetDateTime,
     purpose: Purpose,
+) -> ChainVerdict {
+    verify_chain_checked(leaf, intermediates, roots, now, purpose, None)
+}
+
+/// Validates as [`verify_chain`] does and, with `revocation`, checks the leaf and every
+/// intermediate against their CA's revocation list. A revoked certificate fails the chain in
+/// every mode; an unknown status (no list, an out-of-date list, a list that does not verify)
+/// fails it only when `revocation.unknown` refuses it.
+pub fn verify_chain_checked(
+    leaf: &[u8],
+    intermediates: &[Vec<u8>],
+    roots: &[Vec<u8>],
+    now: OffsetDateTime,
+    purpose: Purpose,
+    revocation: Option<RevocationCheck<'_>>,
+) -> ChainVerdict {
+    let Some(rc) = revocation else {
+        return verify_once(leaf, intermediates, roots, now, purpose, None);
+    };
+    let strict = rc.unknown == UnknownRevocationStatus::Refuse;
+    let lists: Vec<&webpki::CertRevocationList<'_>> = rc.crls.iter().map(|c| c.webpki()).collect();
+    let Ok(builder) = webpki::RevocationOptionsBuilder::new(&lists) else {
+        // No list at all: every status is unknown.
+        let verdict = verify_once(leaf, intermediates, roots, now, purpose, None);
+        if strict && verdict.is_trusted() {
+            return unknown_status(leaf, "no revocation list is installed or cached");
+        }
+        return verdict;
+    };
+    let options = if strict {
+        builder
+            .with_depth(webpki::RevocationCheckDepth::Chain)
+            .with_status_policy(webpki::UnknownStatusPolicy::Deny)
+            .with_expiration_policy(webpki::ExpirationPolicy::Enforce)
+            .build()
+    } else {
+        // An out-of-date list still proves a revocation (revocation is final), and says
+        // nothing about the others: their status is unknown, which is allowed here.
+        builder
+            .with_depth(webpki::RevocationCheckDepth::Chain)
+            .with_status_policy(webpki::UnknownStatusPolicy::Allow)
+            .with_expiration_policy(webpki::ExpirationPolicy::Ignore)
+            .build()
+    };
+    let verdict = verify_once(leaf, intermediates, roots, now, purpose, Some(options));
+    match &verdict {
+        ChainVerdict::Untrusted {
+            kind: ChainFailure::Revoked,
+            ..
+        } => {
+            // Name the revoked certificate, its date and reason.
+            let mut certs = vec![leaf];
+            certs.extend(intermediates.iter().map(|c| c.as_slice()));
+            match revoked_entry(&certs, rc.crls) {
+                Some(reason) => ChainVerdict::Untrusted {
+                    reason,
+                    kind: ChainFailure::Revoked,
+                },
+                None => verdict,
+            }
+        }
+        // A list that cannot be used (its signature does not verify with the CA the path
+        // found, say): in the default mode that is an unknown status, not a refusal.
+        ChainVerdict::Untrusted {
+            kind: ChainFailure::RevocationUnknown,
+            ..
+        } if !strict => verify_once(leaf, intermediates, roots, now, purpose, None),
+        _ => verdict,
+    }
+}
+
+fn unknown_status(leaf: &[u8], why: &str) -> ChainVerdict {
+    let issuer = x509_parser::parse_x509_certificate(leaf)
+        .map(|(_, c)| super::inspect::escape_controls(c.issuer().to_string()))
+        .unwrap_or_else(|_| "its CA".into());
+    ChainVerdict::Untrusted {
+        reason: format!(
+            "its revocation status is unknown ({why} for {issuer}) and the settings refuse an unknown status (UnknownRevocationStatus: Refuse)"
+        ),
+        kind: ChainFailure::RevocationUnknown,
+    }
+}
+
+/// Words for the first of `certs` that a list from its issuer names as revoked.
+fn revoked_entry(certs: &[&[u8]], crls: &[Arc<Crl>]) -> Option<String> {
+    for der in certs {
+        let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+            continue;
+        };
+        let issuer = cert.issuer().as_raw();
+        for crl in crls.iter().filter(|c| c.issued_by_name(issuer)) {
+            if let Ok(Some(entry)) = crl.webpki().find_serial(cert.tbs_certificate.raw_serial()) {
+                let what = if cert.is_ca() {
+                    "the intermediate CA"
+                } else {
+                    "the certificate"
+                };
+                let reason = entry
+                    .reason_code
+                    .map(|r| format!(", reason {r:?}"))
+                    .unwrap_or_default();
+                return Some(format!(
+                    "revoked: {what} {} was revoked by {} on {}{reason}",
+                    super::inspect::escape_controls(cert.subject().to_string()),
+                    crl.info.issuer,
+                    date_of(entry.revocation_date),
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn verify_once(
+    leaf: &[u8],
+    intermediates: &[Vec<u8>],
+    roots: &[Vec<u8>],
+    now: OffsetDateTime,
+    purpose: Purpose,
+    revocation: Option<webpki::RevocationOptions<'_>>,
 ) -> ChainVerdict {
     let untrusted = |kind: ChainFailure, reason: String| ChainVerdict::Untrusted { reason, kind };
     let leaf_der = CertificateDer::from(leaf);
@@ -115,7 +256,7 @@ pub fn verify_chain(
         &inter,
         unix(now),
         usage,
-        None,
+        revocation,
         None,
     ) {
         Ok(path) => {
@@ -167,6 +308,30 @@ pub fn verify_chain(
                 webpki::Error::BadDer | webpki::Error::BadDerTime | webpki::Error::MalformedExtensions => {
                     (ChainFailure::Malformed, format!("malformed certificate ({e:?})"))
                 }
+                webpki::Error::CertRevoked => (
+                    ChainFailure::Revoked,
+                    "revoked: a certificate of the chain is on its CA's revocation list".into(),
+                ),
+                webpki::Error::UnknownRevocationStatus => (
+                    ChainFailure::RevocationUnknown,
+                    "its revocation status is unknown: no revocation list from its CA is installed or cached, and the settings refuse an unknown status (UnknownRevocationStatus: Refuse)".into(),
+                ),
+                webpki::Error::CrlExpired { next_update, .. } => (
+                    ChainFailure::RevocationUnknown,
+                    format!(
+                        "its revocation status is unknown: its CA's revocation list is out of date since {}, and the settings refuse an unknown status (UnknownRevocationStatus: Refuse)",
+                        date_of(next_update)
+                    ),
+                ),
+                webpki::Error::InvalidCrlSignatureForPublicKey
+                | webpki::Error::UnsupportedCrlSignatureAlgorithm
+                | webpki::Error::UnsupportedCrlSignatureAlgorithmContext(_)
+                | webpki::Error::UnsupportedCrlSignatureAlgorithmForPublicKey
+                | webpki::Error::UnsupportedCrlSignatureAlgorithmForPublicKeyContext(_)
+                | webpki::Error::IssuerNotCrlSigner => (
+                    ChainFailure::RevocationUnknown,
+                    format!("its revocation status is unknown: the revocation list of its CA cannot be used ({e:?})"),
+                ),
                 other => (ChainFailure::Other, format!("not valid: {other:?}")),
             };
             untrusted(kind, reason)
@@ -175,7 +340,7 @@ pub fn verify_chain(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::pki::ca::{self, LeafUsage};
     use crate::pki::keys::{self, KeySpec};
@@ -316,5 +481,218 @@ mod tests {
         let n = tampered.len();
         tampered[n - 5] ^= 0x55;
         assert!(!verify_chain(&tampered, &[], roots, NOW, Purpose::Server).is_trusted());
+    }
+
+    /// A CRL of `ca` listing `revoked` (certificates' DER), issued at `this`, due at `next`.
+    pub(crate) fn crl_of(
+        ca: &(Vec<u8>, rcgen::KeyPair),
+        revoked: &[&[u8]],
+        this: OffsetDateTime,
+        next: OffsetDateTime,
+    ) -> Arc<Crl> {
+        let issuer =
+            rcgen::Issuer::from_ca_cert_der(&CertificateDer::from(ca.0.as_slice()), &ca.1).unwrap();
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: this,
+            next_update: next,
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|c| rcgen::RevokedCertParams {
+                    serial_number: rcgen::SerialNumber::from_slice(
+                        x509_parser::parse_x509_certificate(c)
+                            .unwrap()
+                            .1
+                            .tbs_certificate
+                            .raw_serial(),
+                    ),
+                    revocation_time: this,
+                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        let crl = params.signed_by(&issuer).unwrap();
+        Arc::new(crate::pki::crl::parse_der(crl.der().to_vec()).unwrap())
+    }
+
+    fn check(crls: &[Arc<Crl>], unknown: UnknownRevocationStatus) -> Option<RevocationCheck<'_>> {
+        Some(RevocationCheck { crls, unknown })
+    }
+
+    #[test]
+    fn a_revoked_certificate_fails_in_every_mode_and_says_so() {
+        let ca = ca_pair("Woodgrove Root");
+        let window = (NOW - Duration::days(1), NOW + Duration::days(30));
+        let revoked = leaf(&ca, LeafUsage::SMTP, window.0, window.1);
+        let good = leaf(&ca, LeafUsage::SMTP, window.0, window.1);
+        let list = crl_of(
+            &ca,
+            &[&revoked],
+            NOW - Duration::hours(1),
+            NOW + Duration::days(7),
+        );
+        let lists = std::slice::from_ref(&list);
+        let roots = std::slice::from_ref(&ca.0);
+        for mode in [
+            UnknownRevocationStatus::Allow,
+            UnknownRevocationStatus::Refuse,
+        ] {
+            for purpose in [Purpose::Server, Purpose::Client] {
+                match verify_chain_checked(&revoked, &[], roots, NOW, purpose, check(lists, mode)) {
+                    ChainVerdict::Untrusted { kind, reason } => {
+                        assert_eq!(kind, ChainFailure::Revoked, "{reason}");
+                        assert!(reason.starts_with("revoked: the certificate CN=mail.woodgrove.test was revoked by O=Test, CN=Woodgrove Root"), "{reason}");
+                        assert!(reason.contains("KeyCompromise"), "{reason}");
+                    }
+                    t => panic!("{mode:?}: a revoked certificate was trusted: {t:?}"),
+                }
+                assert!(
+                    verify_chain_checked(&good, &[], roots, NOW, purpose, check(lists, mode))
+                        .is_trusted(),
+                    "{mode:?}: a certificate the list does not name is good"
+                );
+            }
+        }
+        // Without the list (the state before this fix) the revoked certificate validates.
+        assert!(verify_chain(&revoked, &[], roots, NOW, Purpose::Client).is_trusted());
+        // An out-of-date list still proves the revocation (revocation is final).
+        let old = crl_of(
+            &ca,
+            &[&revoked],
+            NOW - Duration::days(9),
+            NOW - Duration::days(2),
+        );
+        for mode in [
+            UnknownRevocationStatus::Allow,
+            UnknownRevocationStatus::Refuse,
+        ] {
+            assert!(
+                !verify_chain_checked(
+                    &revoked,
+                    &[],
+                    roots,
+                    NOW,
+                    Purpose::Client,
+                    check(std::slice::from_ref(&old), mode)
+                )
+                .is_trusted()
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_status_is_allowed_by_default_and_refused_in_strict_mode() {
+        let ca = ca_pair("Woodgrove Root");
+        let other = ca_pair("Fabrikam Root");
+        let cert = leaf(
+            &ca,
+            LeafUsage::SMTP,
+            NOW - Duration::days(1),
+            NOW + Duration::days(30),
+        );
+        let roots = vec![ca.0.clone(), other.0.clone()];
+        let expired = crl_of(&ca, &[], NOW - Duration::days(9), NOW - Duration::days(2));
+        let elsewhere = crl_of(
+            &other,
+            &[],
+            NOW - Duration::hours(1),
+            NOW + Duration::days(7),
+        );
+        let cases: [(&str, Vec<Arc<Crl>>, &str); 3] = [
+            ("no list at all", vec![], "no revocation list is installed"),
+            (
+                "a list of another CA only",
+                vec![elsewhere],
+                "no revocation list from its CA",
+            ),
+            ("an out-of-date list", vec![expired], "out of date since"),
+        ];
+        for (what, lists, words) in cases {
+            assert!(
+                verify_chain_checked(
+                    &cert,
+                    &[],
+                    &roots,
+                    NOW,
+                    Purpose::Client,
+                    check(&lists, UnknownRevocationStatus::Allow)
+                )
+                .is_trusted(),
+                "{what}: the default allows an unknown status"
+            );
+            match verify_chain_checked(
+                &cert,
+                &[],
+                &roots,
+                NOW,
+                Purpose::Client,
+                check(&lists, UnknownRevocationStatus::Refuse),
+            ) {
+                ChainVerdict::Untrusted { kind, reason } => {
+                    assert_eq!(kind, ChainFailure::RevocationUnknown, "{what}: {reason}");
+                    assert!(
+                        reason.contains(words)
+                            && reason.contains("UnknownRevocationStatus: Refuse"),
+                        "{what}: {reason}"
+                    );
+                }
+                t => panic!("{what}: strict mode trusted an unknown status: {t:?}"),
+            }
+        }
+    }
+
+    /// A list with the CA's name but another key's signature proves nothing: unknown, not
+    /// revoked and not good.
+    #[test]
+    fn a_list_signed_by_another_key_is_not_believed() {
+        let ca = ca_pair("Woodgrove Root");
+        let impostor = ca_pair("Woodgrove Root");
+        let cert = leaf(
+            &ca,
+            LeafUsage::SMTP,
+            NOW - Duration::days(1),
+            NOW + Duration::days(30),
+        );
+        let forged = crl_of(
+            &impostor,
+            &[&cert],
+            NOW - Duration::hours(1),
+            NOW + Duration::days(7),
+        );
+        let lists = std::slice::from_ref(&forged);
+        let roots = std::slice::from_ref(&ca.0);
+        assert!(
+            verify_chain_checked(
+                &cert,
+                &[],
+                roots,
+                NOW,
+                Purpose::Client,
+                check(lists, UnknownRevocationStatus::Allow)
+            )
+            .is_trusted()
+        );
+        assert_eq!(
+            match verify_chain_checked(
+                &cert,
+                &[],
+                roots,
+                NOW,
+                Purpose::Client,
+                check(lists, UnknownRevocationStatus::Refuse)
+            ) {
+                ChainVerdict::Untrusted { kind, .. } => kind,
+                t => panic!("{t:?}"),
+            },
+            ChainFailure::RevocationUnknown
+        );
+        assert!(crate::pki::crl::find_signer(&forged, roots).is_err());
+        assert_eq!(
+            crate::pki::crl::find_signer(&forged, std::slice::from_ref(&impostor.0)).unwrap(),
+            0
+        );
     }
 }

@@ -301,6 +301,10 @@ pub enum CertStatus {
     PendingRequest,
     Untrusted,
     Invalid,
+    /// On its CA's revocation list (or on our deny-list).
+    Revoked,
+    /// Its revocation status is unknown and the settings refuse that (strict mode).
+    RevocationCheckFailure,
 }
 
 impl std::fmt::Display for CertStatus {
@@ -311,6 +315,8 @@ impl std::fmt::Display for CertStatus {
             CertStatus::PendingRequest => "PendingRequest",
             CertStatus::Untrusted => "Untrusted",
             CertStatus::Invalid => "Invalid",
+            CertStatus::Revoked => "Revoked",
+            CertStatus::RevocationCheckFailure => "RevocationCheckFailure",
         })
     }
 }
@@ -478,11 +484,26 @@ pub fn findings(
             ));
         }
     }
-    if let Some(ChainVerdict::Untrusted { reason, .. }) = ctx.trust {
-        out.push(Finding::new(
+    match ctx.trust {
+        Some(ChainVerdict::Untrusted {
+            reason,
+            kind: super::chain::ChainFailure::Revoked,
+        }) => out.push(Finding::new(
+            Severity::Problem,
+            format!("{reason}: it must not be trusted; the holder needs a new certificate with a new key"),
+        )),
+        Some(ChainVerdict::Untrusted {
+            reason,
+            kind: super::chain::ChainFailure::RevocationUnknown,
+        }) => out.push(Finding::new(
+            Severity::Problem,
+            format!("{reason}; add the CA's current list with `mailflow crl add`, or let the relay download it"),
+        )),
+        Some(ChainVerdict::Untrusted { reason, .. }) => out.push(Finding::new(
             Severity::Problem,
             format!("untrusted chain: {reason}; add the issuing CA's root with `mailflow trust add` if you trust it"),
-        ));
+        )),
+        _ => {}
     }
     out.sort_by_key(|f| f.severity);
     out
@@ -505,6 +526,14 @@ pub fn status(
             kind: super::chain::ChainFailure::BadSignature,
             ..
         }) => CertStatus::Invalid,
+        Some(ChainVerdict::Untrusted {
+            kind: super::chain::ChainFailure::Revoked,
+            ..
+        }) => CertStatus::Revoked,
+        Some(ChainVerdict::Untrusted {
+            kind: super::chain::ChainFailure::RevocationUnknown,
+            ..
+        }) => CertStatus::RevocationCheckFailure,
         Some(ChainVerdict::Untrusted { .. }) => CertStatus::Untrusted,
         _ => CertStatus::Valid,
     }

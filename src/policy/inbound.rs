@@ -494,6 +494,7 @@ mod tests {
             partner_pins: &[],
             partner_anchors: &[],
             now,
+            revocation: crate::policy::revocation::Revocation::none(),
         };
         let chain = [der];
         let with_pin = evaluate(&chain, Purpose::Client, &ctx(&pins), None);

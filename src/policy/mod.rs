@@ -6,6 +6,7 @@ pub mod classify;
 pub mod header_firewall;
 pub mod inbound;
 pub mod outbound;
+pub mod revocation;
 pub mod routing;
 pub mod submission;
 pub mod trust;

@@ -396,6 +396,7 @@ mod tests {
                 partner_pins: &[],
                 partner_anchors: &[],
                 now: NOW,
+                revocation: crate::policy::revocation::Revocation::none(),
             };
             let t = "127.0.0.1:2626";
             let chain = |c: &Vec<u8>| vec![c.clone()];
@@ -528,6 +529,7 @@ mod tests {
                 partner_pins: &[],
                 partner_anchors: &[],
                 now: NOW,
+                revocation: crate::policy::revocation::Revocation::none(),
             };
             let t = "127.0.0.1:2626";
             let w = ds("woodgrove.test");

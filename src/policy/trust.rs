@@ -4,12 +4,15 @@
 //! partner's domains only — never making it one of our servers), then the chain against the trusted roots for the purpose (serverAuth or
 //! clientAuth) at the given time, then — for a partner domain with its own anchors — whether
 //! the validated path contains one of those anchors, so that partner B's CA cannot vouch for
-//! partner A.
+//! partner A. Revocation ([`super::revocation`]): a blocked thumbprint anywhere in the chain
+//! fails it, pins and anchors included; the chain is checked against the revocation lists at
+//! hand while it is built.
 
+use super::revocation::Revocation;
 use crate::config::{
     DirectTrustEntry, PartnerAnchor, PartnerPin, Pin, domain, validate::normalize_hex,
 };
-use crate::pki::chain::{ChainVerdict, Purpose, verify_chain};
+use crate::pki::chain::{ChainFailure, ChainVerdict, Purpose, verify_chain_checked};
 use crate::pki::digest;
 use crate::pki::inspect::{CertificateInfo, inspect_certificate};
 use crate::smtp::evidence::{PeerCertificate, TrustLevel};
@@ -24,6 +27,9 @@ pub struct TrustContext<'a> {
     pub partner_pins: &'a [PartnerPin],
     pub partner_anchors: &'a [PartnerAnchor],
     pub now: OffsetDateTime,
+    /// Revocation lists, the thumbprint deny-list and the unknown-status mode
+    /// ([`Revocation::none`] for none).
+    pub revocation: &'a Revocation,
 }
 
 /// The evaluation of a presented chain.
@@ -136,6 +142,12 @@ pub fn anchors_hold(
     }
 }
 
+fn blocked_reason(thumbprint: &str) -> String {
+    format!(
+        "blocked: certificate {thumbprint} is on this organization's deny-list (`mailflow cert unblock` takes it off)"
+    )
+}
+
 /// Evaluates a peer chain (leaf first) for `purpose`. `anchor_domain` is the partner domain
 /// whose own anchors (if any are configured) the path must contain.
 pub fn evaluate(
@@ -167,6 +179,21 @@ pub fn evaluate(
             });
         }
     };
+    // The deny-list first: nothing vouches for a blocked certificate, not even a pin.
+    if let Some(tp) = chain
+        .iter()
+        .map(|c| digest::thumbprint(c))
+        .find(|t| ctx.revocation.is_blocked(t))
+    {
+        return Some(PeerEvaluation {
+            certificate: peer_record(&info),
+            pinned: None,
+            partner_pin: None,
+            chain: Err(blocked_reason(&tp)),
+            path: Vec::new(),
+            names_note: None,
+        });
+    }
     // A pin replaces chain building, not the validity period.
     let pinned = ctx
         .direct_trust
@@ -183,7 +210,48 @@ pub fn evaluate(
     // A certificate pinned both ways (say, by thumbprint as a partner and by key as ours) is
     // taken for the lesser: a partner, never one of our servers.
     let pinned = pinned.filter(|_| partner_pin.is_none());
-    let verdict = verify_chain(leaf, &chain[1..], ctx.roots, ctx.now, purpose);
+    let lists = ctx.revocation.lists();
+    let verdict = verify_chain_checked(
+        leaf,
+        &chain[1..],
+        ctx.roots,
+        ctx.now,
+        purpose,
+        Some(ctx.revocation.check(&lists)),
+    );
+    // Certificates from a CA we trust: their lists are worth fetching (never a URL from a
+    // chain nobody vouches for).
+    if matches!(
+        verdict,
+        ChainVerdict::Trusted { .. }
+            | ChainVerdict::Untrusted {
+                kind: ChainFailure::Revoked | ChainFailure::RevocationUnknown,
+                ..
+            }
+    ) {
+        ctx.revocation.downloaded.note_chain(chain, ctx.roots);
+    }
+    let verdict = match verdict {
+        // A blocked root or intermediate the path was built through.
+        ChainVerdict::Trusted { path } => match path
+            .iter()
+            .map(|c| digest::thumbprint(c))
+            .find(|t| ctx.revocation.is_blocked(t))
+        {
+            Some(tp) => {
+                return Some(PeerEvaluation {
+                    certificate: peer_record(&info),
+                    pinned: None,
+                    partner_pin: None,
+                    chain: Err(blocked_reason(&tp)),
+                    path: Vec::new(),
+                    names_note: None,
+                });
+            }
+            None => ChainVerdict::Trusted { path },
+        },
+        other => other,
+    };
     let (mut result, path) = match verdict {
         // The path ends with the root webpki anchored it on.
         ChainVerdict::Trusted { path } => (Ok(()), path),
@@ -263,6 +331,7 @@ mod tests {
             partner_pins: &[],
             partner_anchors: &anchors,
             now: NOW,
+            revocation: Revocation::none(),
         };
         let genuine = leaf(&a, "woodgrove.test");
         let forged = leaf(&b, "woodgrove.test");
@@ -339,6 +408,7 @@ mod tests {
             partner_pins: &[],
             partner_anchors: &anchors,
             now: NOW,
+            revocation: Revocation::none(),
         };
         let forged = leaf(&b, "woodgrove.test");
         let e = evaluate(
@@ -409,6 +479,7 @@ mod tests {
             partner_pins: &[],
             partner_anchors: &[],
             now: NOW,
+            revocation: Revocation::none(),
         };
         let e = evaluate(&[forged], Purpose::Client, &ctx, None).unwrap();
         assert!(e.chain.is_ok(), "webpki accepts it: {:?}", e.chain);
@@ -494,6 +565,7 @@ mod tests {
             partner_pins: &[],
             partner_anchors: &[],
             now: NOW,
+            revocation: Revocation::none(),
         };
         let e = evaluate(std::slice::from_ref(&own), Purpose::Server, &ctx, None).unwrap();
         assert_eq!(e.pinned.as_deref(), Some("relay2"));
@@ -522,6 +594,7 @@ mod tests {
         );
         let ctx = TrustContext {
             direct_trust: &[],
+            partner_pins: &[],
             ..ctx
         };
         assert_eq!(
@@ -530,5 +603,170 @@ mod tests {
                 .trust_level(),
             TrustLevel::Untrusted
         );
+    }
+
+    /// The deny-list beats every way of vouching: the chain, a partner anchor and a Direct
+    /// Trust pin.
+    #[test]
+    fn a_blocked_certificate_fails_even_a_pin_or_an_anchor() {
+        let a = org("Woodgrove");
+        let cert = leaf(&a, "woodgrove.test");
+        let info = inspect_certificate(&cert).unwrap();
+        let root_tp = inspect_certificate(&a.0).unwrap().thumbprint;
+        let pins = vec![DirectTrustEntry {
+            name: "relay2".into(),
+            pin: Pin::Thumbprint(info.thumbprint.clone()),
+        }];
+        let anchors = vec![PartnerAnchor {
+            domain: "woodgrove.test".into(),
+            anchors: vec![Pin::Thumbprint(root_tp.clone())],
+        }];
+        let roots = vec![a.0.clone()];
+        let open = Revocation::default();
+        let ctx = TrustContext {
+            roots: &roots,
+            direct_trust: &pins,
+            partner_pins: &[],
+            partner_anchors: &anchors,
+            now: NOW,
+            revocation: &open,
+        };
+        let e = evaluate(
+            std::slice::from_ref(&cert),
+            Purpose::Client,
+            &ctx,
+            Some("woodgrove.test"),
+        )
+        .unwrap();
+        assert!(
+            e.chain.is_ok() && e.pinned.is_some(),
+            "before blocking: {e:?}"
+        );
+        for blocked in [info.thumbprint.clone(), root_tp.to_lowercase()] {
+            let r = Revocation {
+                blocked: vec![blocked.clone()],
+                ..Default::default()
+            };
+            let ctx = TrustContext {
+                revocation: &r,
+                ..ctx
+            };
+            let e = evaluate(
+                std::slice::from_ref(&cert),
+                Purpose::Client,
+                &ctx,
+                Some("woodgrove.test"),
+            )
+            .unwrap();
+            assert_eq!(e.pinned, None, "{blocked}");
+            assert_eq!(e.trust_level(), TrustLevel::Untrusted, "{blocked}");
+            let why = e.chain.unwrap_err();
+            assert!(
+                why.starts_with("blocked: certificate ") && why.contains("deny-list"),
+                "{why}"
+            );
+        }
+    }
+
+    /// A revoked partner certificate fails the evaluation.
+    #[test]
+    fn a_revoked_certificate_fails_the_evaluation() {
+        let a = org("Woodgrove");
+        let cert = leaf(&a, "woodgrove.test");
+        let list = crate::pki::chain::tests::crl_of(
+            &a,
+            &[&cert],
+            NOW - Duration::hours(1),
+            NOW + Duration::days(7),
+        );
+        let roots = vec![a.0.clone()];
+        let r = Revocation {
+            stored: vec![list],
+            ..Default::default()
+        };
+        let ctx = TrustContext {
+            roots: &roots,
+            direct_trust: &[],
+            partner_pins: &[],
+            partner_anchors: &[],
+            now: NOW,
+            revocation: &r,
+        };
+        let e = evaluate(
+            std::slice::from_ref(&cert),
+            Purpose::Client,
+            &ctx,
+            Some("woodgrove.test"),
+        )
+        .unwrap();
+        assert!(
+            e.chain.as_ref().unwrap_err().starts_with("revoked: "),
+            "{:?}",
+            e.chain
+        );
+        assert_eq!(e.trust_level(), TrustLevel::Untrusted);
+        // The same chain without the list (as before revocation checks) is trusted.
+        let ctx = TrustContext {
+            revocation: Revocation::none(),
+            ..ctx
+        };
+        let e = evaluate(&[cert], Purpose::Client, &ctx, Some("woodgrove.test")).unwrap();
+        assert!(e.chain.is_ok(), "{:?}", e.chain);
+    }
+
+    /// A leaf of `ca` for `name` naming `url` as its CRL distribution point.
+    fn leaf_with_crl_url(ca: &(Vec<u8>, rcgen::KeyPair), name: &str, url: &str) -> Vec<u8> {
+        let issuer = rcgen::Issuer::from_ca_cert_der(
+            &rustls::pki_types::CertificateDer::from(ca.0.as_slice()),
+            &ca.1,
+        )
+        .unwrap();
+        let mut p = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+        p.not_before = NOW - Duration::days(1);
+        p.not_after = NOW + Duration::days(30);
+        p.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+            uris: vec![url.to_string()],
+        }];
+        let k = KeySpec::P256.generate().unwrap();
+        p.signed_by(&k, &issuer).unwrap().der().to_vec()
+    }
+
+    /// Only certificates a trusted CA vouches for make the relay download a list: a stranger
+    /// cannot make it fetch any URL it likes.
+    #[test]
+    fn only_chains_from_trusted_cas_ask_for_their_lists() {
+        let a = org("Woodgrove");
+        let stranger = org("Stranger");
+        let roots = vec![a.0.clone()];
+        let r = Revocation::default();
+        let ctx = TrustContext {
+            roots: &roots,
+            direct_trust: &[],
+            partner_pins: &[],
+            partner_anchors: &[],
+            now: NOW,
+            revocation: &r,
+        };
+        let foreign = leaf_with_crl_url(&stranger, "woodgrove.test", "http://10.0.0.1/x.crl");
+        let e = evaluate(&[foreign], Purpose::Client, &ctx, None).unwrap();
+        assert!(e.chain.is_err());
+        assert!(
+            r.downloaded.take_wanted().is_empty(),
+            "nothing noted for a stranger"
+        );
+        let own = leaf_with_crl_url(&a, "woodgrove.test", "http://127.0.0.1:9/w.crl");
+        let e = evaluate(std::slice::from_ref(&own), Purpose::Client, &ctx, None).unwrap();
+        assert!(e.chain.is_ok(), "{:?}", e.chain);
+        let wanted = r.downloaded.take_wanted();
+        assert_eq!(wanted.len(), 1);
+        assert_eq!(wanted[0].url, "http://127.0.0.1:9/w.crl");
+        assert_eq!(wanted[0].issuers, vec![a.0.clone()]);
+        // Noted once.
+        evaluate(&[own], Purpose::Client, &ctx, None).unwrap();
+        assert!(r.downloaded.take_wanted().is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! The certificate store on disk: our certificates with their keys and chains, pending requests
-//! with their keys, trusted root CAs and the lab CA, tied together by `certstore.ron`. Every
+//! with their keys, trusted root CAs, the lab CA, revocation lists and the thumbprint
+//! deny-list, tied together by `certstore.ron`. Every
 //! change first writes its new files, then replaces the index atomically (the commit point),
 //! then removes files no longer referenced — so a failure leaves the store as it was, and a
 //! crash leaves at most an unreferenced file. Bad input is refused before anything is written.
@@ -9,6 +10,7 @@ use super::error::{Result, StoreError};
 use super::layout::DataDir;
 use crate::pki::builder::to_pem;
 use crate::pki::chain::{ChainVerdict, Purpose, verify_chain};
+use crate::pki::crl::Crl;
 use crate::pki::import::{FileContents, SecretDer};
 use crate::pki::inspect::{CertStatus, CertificateInfo, inspect_certificate};
 use crate::pki::keys::{self, KeySpec};
@@ -68,6 +70,30 @@ pub struct LabCaEntry {
     pub created: i64,
 }
 
+/// A revocation list the administrator added; its DER is in `crls/<id>.crl`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CrlEntry {
+    /// SHA-1 of the CRL's DER.
+    pub id: String,
+    pub issuer: String,
+    /// Thumbprint of the CA certificate whose key verified the list when it was added.
+    pub signer: String,
+    pub added: i64,
+}
+
+/// A certificate that must never be trusted again, whoever vouches for it (`mailflow cert
+/// block`): the day a partner says its key leaked, before its CA's list says so.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BlockedEntry {
+    /// SHA-1 thumbprint, 40 upper-case hex digits.
+    pub thumbprint: String,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub added: i64,
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CertIndex {
@@ -80,6 +106,10 @@ pub struct CertIndex {
     pub trusted_roots: Vec<RootEntry>,
     #[serde(default)]
     pub lab_ca: Option<LabCaEntry>,
+    #[serde(default)]
+    pub crls: Vec<CrlEntry>,
+    #[serde(default)]
+    pub blocked: Vec<BlockedEntry>,
 }
 
 /// What a new pending request is about (its request file and key are given separately).
@@ -115,6 +145,13 @@ pub struct StoredRoot {
     pub info: CertificateInfo,
 }
 
+/// A revocation list of the store, loaded.
+#[derive(Clone, Debug)]
+pub struct StoredCrl {
+    pub entry: CrlEntry,
+    pub crl: std::sync::Arc<Crl>,
+}
+
 /// What an import did.
 #[derive(Clone, Debug)]
 pub struct ImportOutcome {
@@ -136,6 +173,7 @@ pub struct CertStore {
     index: CertIndex,
     certs: Vec<StoredCert>,
     roots: Vec<StoredRoot>,
+    crls: Vec<StoredCrl>,
 }
 
 fn corrupt(path: PathBuf, why: impl Into<String>) -> StoreError {
@@ -228,6 +266,20 @@ impl CertStore {
                 info,
             });
         }
+        let mut crls = Vec::new();
+        for entry in &index.crls {
+            let p = crl_path(dir, &entry.id);
+            let der = std::fs::read(&p).map_err(|e| StoreError::io(&p, e))?;
+            let crl =
+                crate::pki::crl::parse_der(der).map_err(|e| corrupt(p.clone(), e.to_string()))?;
+            if crl.info.id != entry.id {
+                return Err(corrupt(p, "holds a different list than the index says"));
+            }
+            crls.push(StoredCrl {
+                entry: entry.clone(),
+                crl: std::sync::Arc::new(crl),
+            });
+        }
         for r in &index.requests {
             for p in [request_path(dir, &r.id), request_key_path(dir, &r.id)] {
                 if !p.exists() {
@@ -241,6 +293,7 @@ impl CertStore {
             index,
             certs,
             roots,
+            crls,
         })
     }
 
@@ -255,6 +308,14 @@ impl CertStore {
     }
     pub fn lab_ca(&self) -> Option<&LabCaEntry> {
         self.index.lab_ca.as_ref()
+    }
+    /// Revocation lists the administrator added.
+    pub fn crls(&self) -> &[StoredCrl] {
+        &self.crls
+    }
+    /// The thumbprint deny-list.
+    pub fn blocked(&self) -> &[BlockedEntry] {
+        &self.index.blocked
     }
 
     /// DER of every trusted root.
@@ -702,6 +763,77 @@ impl CertStore {
         Ok(entry)
     }
 
+    /// Keeps a revocation list whose signer the caller has checked (`signer`: the thumbprint
+    /// of the CA certificate that verified it), replacing `replaces` (an older list of the same
+    /// CA) in the same commit.
+    pub fn crl_add(
+        &mut self,
+        crl: &Crl,
+        signer: &str,
+        replaces: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<CrlEntry> {
+        self.ensure_fresh()?;
+        let entry = CrlEntry {
+            id: crl.info.id.clone(),
+            issuer: crl.info.issuer.clone(),
+            signer: signer.to_string(),
+            added: now.unix_timestamp(),
+        };
+        atomic::ensure_dir(&self.dir.crls(), 0o755)?;
+        atomic::write_atomic(&crl_path(&self.dir, &entry.id), &crl.der, PUBLIC)?;
+        let mut index = self.index.clone();
+        index
+            .crls
+            .retain(|c| c.id != entry.id && Some(c.id.as_str()) != replaces);
+        index.crls.push(entry.clone());
+        if let Err(e) = self.commit(index) {
+            let _ = atomic::remove_if_exists(&crl_path(&self.dir, &entry.id));
+            return Err(e);
+        }
+        if let Some(old) = replaces.filter(|o| *o != entry.id) {
+            let _ = atomic::remove_if_exists(&crl_path(&self.dir, old));
+        }
+        self.reload()?;
+        Ok(entry)
+    }
+
+    /// Removes a revocation list by id or unique prefix.
+    pub fn crl_remove(&mut self, id: &str) -> std::result::Result<CrlEntry, ImportError> {
+        let entry = find_by_prefix(&self.crls, id, |c| &c.entry.id, "revocation list")
+            .map_err(ImportError::Refused)?
+            .entry
+            .clone();
+        let mut index = self.index.clone();
+        index.crls.retain(|c| c.id != entry.id);
+        self.commit(index).map_err(ImportError::Store)?;
+        let _ = atomic::remove_if_exists(&crl_path(&self.dir, &entry.id));
+        self.reload().map_err(ImportError::Store)?;
+        Ok(entry)
+    }
+
+    /// Puts a thumbprint (checked by the caller) on the deny-list.
+    pub fn block(&mut self, entry: BlockedEntry) -> Result<()> {
+        self.ensure_fresh()?;
+        let mut index = self.index.clone();
+        index.blocked.retain(|b| b.thumbprint != entry.thumbprint);
+        index.blocked.push(entry);
+        self.commit(index)
+    }
+
+    /// Takes a thumbprint off the deny-list; false when it was not on it.
+    pub fn unblock(&mut self, thumbprint: &str) -> Result<bool> {
+        self.ensure_fresh()?;
+        let mut index = self.index.clone();
+        let before = index.blocked.len();
+        index.blocked.retain(|b| b.thumbprint != thumbprint);
+        if index.blocked.len() == before {
+            return Ok(false);
+        }
+        self.commit(index)?;
+        Ok(true)
+    }
+
     /// Installs the lab CA (certificate and key) and trusts its root.
     pub fn set_lab_ca(
         &mut self,
@@ -808,6 +940,9 @@ fn find_by_prefix<'a, T>(
     let hits: Vec<&T> = items.iter().filter(|i| tp(i).starts_with(&w)).collect();
     match hits.as_slice() {
         [one] => Ok(one),
+        [] if what == "revocation list" => Err(format!(
+            "no {what} with id {wanted}: `mailflow crl list` shows them"
+        )),
         [] => Err(format!(
             "no {what} with thumbprint {wanted}: `mailflow cert list` and `mailflow trust list` show them"
         )),
@@ -826,6 +961,9 @@ fn key_path(dir: &DataDir, tp: &str) -> PathBuf {
 }
 fn root_path(dir: &DataDir, tp: &str) -> PathBuf {
     dir.trusted_roots().join(format!("{tp}.pem"))
+}
+fn crl_path(dir: &DataDir, id: &str) -> PathBuf {
+    dir.crls().join(format!("{id}.crl"))
 }
 fn request_path(dir: &DataDir, id: &str) -> PathBuf {
     dir.requests().join(format!("{id}.csr"))

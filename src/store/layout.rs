@@ -9,6 +9,8 @@
 //!   requests/<ID>.csr, <ID>.key      pending certificate requests and their keys (0600)
 //!   trusted-roots/<THUMBPRINT>.pem   trusted root CA certificates (partner organizations' roots)
 //!   ca/ca.pem, ca/ca.key             the lab CA (key 0600)
+//!   crls/<ID>.crl                    revocation lists the administrator added (DER)
+//!   crl-cache/<URL-SHA1>.crl         revocation lists the relay downloaded (DER)
 //!   spool/                           the durable message queue
 //!   mailboxes/<domain>/<user>/       local delivery (Maildir)
 //!   logs/                            protocol logs
@@ -59,6 +61,14 @@ impl DataDir {
     }
     pub fn ca(&self) -> PathBuf {
         self.root.join("ca")
+    }
+    /// Revocation lists added by the administrator (`mailflow crl add`).
+    pub fn crls(&self) -> PathBuf {
+        self.root.join("crls")
+    }
+    /// Revocation lists downloaded from distribution points (a cache: may be deleted).
+    pub fn crl_cache(&self) -> PathBuf {
+        self.root.join("crl-cache")
     }
     pub fn spool(&self) -> PathBuf {
         self.root.join("spool")

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod atomic;
 pub mod certstore;
+pub mod crl_cache;
 pub mod csv;
 pub mod error;
 pub mod layout;

@@ -117,6 +117,7 @@ pub enum PickTarget {
     ImportFile,
     InspectorFile,
     TrustRootFile,
+    CrlFile,
     DomainSecurityRoot,
     RequestSave,
     ExportCertificate(String),
@@ -217,6 +218,10 @@ pub enum Action {
     Import(ImportSpec),
     TrustAdd(PathBuf),
     TrustRemove(String),
+    /// Adds a revocation list file (`mailflow crl add`).
+    CrlAdd(PathBuf),
+    /// Removes an added revocation list by id.
+    CrlRemove(String),
     DomainSecurity(Box<DomainSecurityPlan>),
     Pick {
         target: PickTarget,

@@ -346,6 +346,7 @@ impl ConsoleApp {
                 });
             }
             PickTarget::TrustRootFile => self.views.roots.path = text,
+            PickTarget::CrlFile => self.views.roots.crl_path = text,
             PickTarget::ExportCertificate(tp) => self.actions.push(Action::ExportCertificate {
                 thumbprint: tp,
                 path,
@@ -383,6 +384,13 @@ impl ConsoleApp {
                         path,
                         password: None,
                     });
+                }
+                Page::TrustedRoots
+                    if path
+                        .extension()
+                        .is_some_and(|x| x.eq_ignore_ascii_case("crl")) =>
+                {
+                    self.views.roots.crl_path = path.display().to_string()
                 }
                 Page::TrustedRoots => self.views.roots.path = path.display().to_string(),
                 _ => {
@@ -489,6 +497,15 @@ impl ConsoleApp {
             Action::TrustRemove(tp) => {
                 self.feedback.working(Form::TrustedRoots, "Removing…");
                 self.admin.submit(move |s| jobs::trust_remove(s, tp));
+            }
+            Action::CrlAdd(path) => {
+                self.feedback
+                    .working(Form::TrustedRoots, "Adding the revocation list…");
+                self.admin.submit(move |s| jobs::crl_add(s, path));
+            }
+            Action::CrlRemove(id) => {
+                self.feedback.working(Form::TrustedRoots, "Removing…");
+                self.admin.submit(move |s| jobs::crl_remove(s, id));
             }
             Action::DomainSecurity(plan) => {
                 self.feedback
@@ -704,7 +721,7 @@ fn pick_form(t: &PickTarget) -> Form {
     match t {
         PickTarget::ImportFile => Form::ImportWizard,
         PickTarget::InspectorFile => Form::Inspector,
-        PickTarget::TrustRootFile => Form::TrustedRoots,
+        PickTarget::TrustRootFile | PickTarget::CrlFile => Form::TrustedRoots,
         PickTarget::DomainSecurityRoot => Form::DomainSecurityWizard,
         PickTarget::RequestSave => Form::RequestWizard,
         PickTarget::ExportCertificate(_) => Form::Certificates,

@@ -324,6 +324,34 @@ pub fn trust_remove(s: &mut AdminState, tp: String) -> Outcome {
     admin(Form::TrustedRoots, s, r)
 }
 
+pub fn crl_add(s: &mut AdminState, path: PathBuf) -> Outcome {
+    let now = s.clock.now();
+    let r = read_limited(&path)
+        .map_err(AdminError::Refused)
+        .and_then(|bytes| s.ws.crl_add(&bytes, now))
+        .map(|a| {
+            let mut m = format!(
+                "Revocation list of {} added ({} revoked).",
+                a.info.issuer, a.info.revoked
+            );
+            if a.out_of_date {
+                m.push_str(&format!(
+                    " Warning: it is {}.",
+                    a.info.next_update_words(now)
+                ));
+            }
+            Done::Message(m)
+        });
+    admin(Form::TrustedRoots, s, r)
+}
+
+pub fn crl_remove(s: &mut AdminState, id: String) -> Outcome {
+    let r =
+        s.ws.crl_remove(&id)
+            .map(|e| Done::Message(format!("The revocation list of {} was removed.", e.issuer)));
+    admin(Form::TrustedRoots, s, r)
+}
+
 /// Writes a new file; refuses to replace one unless `overwrite` (a save dialog asked).
 pub fn save_file(form: Form, path: &Path, bytes: &[u8], what: &str, overwrite: bool) -> Outcome {
     let result = if path.as_os_str().is_empty() {

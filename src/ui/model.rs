@@ -54,6 +54,8 @@ pub struct ConsoleData {
     pub certificates: Vec<OwnCert>,
     pub requests: Vec<RequestEntry>,
     pub roots: Vec<RootRow>,
+    /// Revocation lists the administrator added.
+    pub crls: Vec<crate::admin::CrlRow>,
     pub lab_ca: Option<String>,
     /// The certificate the relay presents for the organization FQDN, if any.
     pub smtp_identity: Option<String>,
@@ -102,6 +104,17 @@ impl ConsoleData {
                     not_after: r.info.not_after,
                     current: r.info.is_current(now),
                     lab_ca: lab_tp.as_deref() == Some(r.info.thumbprint.as_str()),
+                })
+                .collect(),
+            crls: ws
+                .store
+                .crls()
+                .iter()
+                .map(|c| crate::admin::CrlRow {
+                    info: c.crl.info.clone(),
+                    source: crate::admin::CrlSource::Added,
+                    out_of_date: c.crl.info.is_out_of_date(now),
+                    date_words: c.crl.info.next_update_words(now),
                 })
                 .collect(),
             lab_ca: ws.store.lab_ca().map(|c| c.name.clone()),

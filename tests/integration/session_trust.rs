@@ -203,6 +203,23 @@ fn trust_changes_reach_an_open_session_at_its_next_mail_from() {
     b.relay.reload();
     assert_eq!(s.cmd("MAIL FROM:<alice@contoso.test>"), SENDER_OK);
     assert!(s.cmd("RSET").starts_with("250"));
+    // The partner's certificate blocked (its key leaked): refused in the open session at its
+    // next MAIL FROM; unblocked, accepted again.
+    let leaked = thumbprint(&good.1);
+    b.relay
+        .workspace()
+        .block_certificate(
+            &leaked,
+            Some("key leaked".into()),
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    b.relay.reload();
+    assert_eq!(s.cmd("MAIL FROM:<alice@contoso.test>"), REFUSED);
+    b.relay.workspace().unblock_certificate(&leaked).unwrap();
+    b.relay.reload();
+    assert_eq!(s.cmd("MAIL FROM:<alice@contoso.test>"), SENDER_OK);
+    assert!(s.cmd("RSET").starts_with("250"));
     // contoso.test pinned to another CA (anchor): its own CA may no longer vouch for it.
     let other = TestCa::new("Other Root");
     b.relay

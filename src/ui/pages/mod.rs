@@ -103,7 +103,10 @@ impl Views {
             Form::SendConnectors => self.send.saved(),
             Form::ReceiveConnectors => self.receive.saved(),
             Form::AcceptedDomains => self.domains.input.clear(),
-            Form::TrustedRoots => self.roots.path.clear(),
+            Form::TrustedRoots => {
+                self.roots.path.clear();
+                self.roots.crl_path.clear();
+            }
             Form::DirectTrust => self.direct.saved(),
             _ => {}
         }

@@ -1,10 +1,10 @@
 //! Organization › Transport settings (Set-TransportConfig): the send and receive domain secure
-//! lists and the queue timing. Edits are a draft until Save; the admin worker checks and saves
+//! lists, the queue timing and what an unknown revocation status means. Edits are a draft until Save; the admin worker checks and saves
 //! them, and problems appear at the field they concern (`transport.tls_send_domain_secure_list[1]`).
 
 use super::Cx;
-use crate::config::TransportSettings;
 use crate::config::units::TimeSpan;
+use crate::config::{TransportSettings, UnknownRevocationStatus};
 use crate::ui::actions::{Action, Form, SettingsChange};
 use crate::ui::model::ConsoleData;
 use crate::ui::theme::MUTED;
@@ -26,6 +26,7 @@ pub struct TransportDraft {
     pub delay_notice: String,
     pub expiration: String,
     pub tracking_age: String,
+    pub unknown_revocation: UnknownRevocationStatus,
     base: TransportSettings,
 }
 
@@ -41,6 +42,7 @@ impl TransportDraft {
             delay_notice: t.delay_notification_timeout.to_string(),
             expiration: t.message_expiration_timeout.to_string(),
             tracking_age: t.message_tracking_max_age.to_string(),
+            unknown_revocation: t.unknown_revocation_status,
             base: t.clone(),
         }
     }
@@ -57,6 +59,7 @@ impl TransportDraft {
         let mut t = self.base.clone();
         t.tls_send_domain_secure_list = self.send.clone();
         t.tls_receive_domain_secure_list = self.receive.clone();
+        t.unknown_revocation_status = self.unknown_revocation;
         let mut span = |field: &'static str, text: &str, out: &mut TimeSpan| match text
             .trim()
             .parse::<TimeSpan>(
@@ -195,6 +198,26 @@ pub fn show(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) {
                     row(ui, "Return (NDR) after", "message_expiration_timeout", &mut d.expiration);
                     row(ui, "Keep tracking events for", "message_tracking_max_age", &mut d.tracking_age);
                 });
+            });
+            ui.add_space(10.0);
+            widgets::card(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(RichText::new("Certificate revocation").strong().size(15.5));
+                ui.label(
+                    RichText::new("A revoked certificate always fails. When no current revocation list answers for a certificate (none from its CA, out of date, download failed):")
+                        .color(MUTED),
+                );
+                ui.add_space(6.0);
+                ui.radio_value(
+                    &mut d.unknown_revocation,
+                    UnknownRevocationStatus::Allow,
+                    "Allow it (as Exchange does: a CRL that cannot be had does not stop mail)",
+                );
+                ui.radio_value(
+                    &mut d.unknown_revocation,
+                    UnknownRevocationStatus::Refuse,
+                    "Refuse it (strict: Domain Security mail waits until a current list is at hand)",
+                );
             });
             ui.add_space(12.0);
             ui.horizontal(|ui| {

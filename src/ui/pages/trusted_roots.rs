@@ -1,11 +1,12 @@
 //! Server › Trusted roots: the root CAs whose certificates this server accepts. A partner
 //! organization's root goes here (from a file: typed, chosen in a dialog, or dropped on the
-//! window). Removing one asks first.
+//! window). Removing one asks first. Below them, the revocation lists (CRLs) of partner CAs:
+//! added from a file, with their next-update date, marked when it has passed.
 
 use super::Cx;
 use crate::ui::actions::{Action, Form, PickTarget};
 use crate::ui::format;
-use crate::ui::theme::{BAD, GOOD, MUTED};
+use crate::ui::theme::{BAD, GOOD, MUTED, WARN};
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -15,6 +16,8 @@ const FORM: Form = Form::TrustedRoots;
 #[derive(Default)]
 pub struct RootsView {
     pub path: String,
+    /// The CRL file to add.
+    pub crl_path: String,
     selected: Option<String>,
     confirm_remove: Option<(String, String)>,
 }
@@ -61,61 +64,66 @@ pub fn show(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
     let mut clicked = None;
     let mut remove = None;
     let mut inspect = None;
-    widgets::table(ui, "roots")
-        .column(Column::initial(330.0).clip(true))
-        .column(Column::initial(330.0).clip(true))
-        .column(Column::initial(110.0))
-        .column(Column::initial(100.0))
-        .column(Column::remainder())
-        .header(24.0, |mut h| {
-            for t in ["Thumbprint", "Subject", "Expires", "Status", ""] {
-                h.col(|ui| widgets::header(ui, t));
-            }
-        })
-        .body(|body| {
-            body.rows(26.0, roots.len(), |mut row| {
-                let r = &roots[row.index()];
-                row.set_selected(v.selected.as_deref() == Some(r.thumbprint.as_str()));
-                row.col(|ui| {
-                    ui.label(RichText::new(&r.thumbprint).monospace());
-                });
-                row.col(|ui| {
-                    ui.label(&r.subject);
-                    if r.lab_ca {
-                        ui.label(RichText::new("lab CA").color(MUTED).size(12.0));
-                    }
-                });
-                row.col(|ui| {
-                    ui.label(format::date(r.not_after));
-                });
-                row.col(|ui| {
-                    if r.current {
-                        ui.label(RichText::new("Valid").color(GOOD));
-                    } else {
-                        ui.label(RichText::new("DateInvalid").color(BAD));
-                    }
-                });
-                row.col(|ui| {
-                    if ui
-                        .small_button("Inspect")
-                        .on_hover_text(format!("Inspect {}", r.subject))
-                        .clicked()
-                    {
-                        inspect = Some(r.thumbprint.clone());
-                    }
-                    if ui
-                        .small_button("Remove")
-                        .on_hover_text(format!("Stop trusting {}", r.subject))
-                        .clicked()
-                    {
-                        remove = Some((r.thumbprint.clone(), r.subject.clone()));
-                    }
-                });
-                if row.response().clicked() {
-                    clicked = Some(r.thumbprint.clone());
+    let width = ui.available_width();
+    // As tall as its rows (scrolling beyond 12), so the revocation lists follow right below.
+    let height = 30.0 + 26.0 * roots.len().clamp(1, 12) as f32;
+    ui.allocate_ui(egui::vec2(width, height), |ui| {
+        widgets::table(ui, "roots")
+            .column(Column::initial(330.0).clip(true))
+            .column(Column::initial(330.0).clip(true))
+            .column(Column::initial(110.0))
+            .column(Column::initial(100.0))
+            .column(Column::remainder())
+            .header(24.0, |mut h| {
+                for t in ["Thumbprint", "Subject", "Expires", "Status", ""] {
+                    h.col(|ui| widgets::header(ui, t));
                 }
+            })
+            .body(|body| {
+                body.rows(26.0, roots.len(), |mut row| {
+                    let r = &roots[row.index()];
+                    row.set_selected(v.selected.as_deref() == Some(r.thumbprint.as_str()));
+                    row.col(|ui| {
+                        ui.label(RichText::new(&r.thumbprint).monospace());
+                    });
+                    row.col(|ui| {
+                        ui.label(&r.subject);
+                        if r.lab_ca {
+                            ui.label(RichText::new("lab CA").color(MUTED).size(12.0));
+                        }
+                    });
+                    row.col(|ui| {
+                        ui.label(format::date(r.not_after));
+                    });
+                    row.col(|ui| {
+                        if r.current {
+                            ui.label(RichText::new("Valid").color(GOOD));
+                        } else {
+                            ui.label(RichText::new("DateInvalid").color(BAD));
+                        }
+                    });
+                    row.col(|ui| {
+                        if ui
+                            .small_button("Inspect")
+                            .on_hover_text(format!("Inspect {}", r.subject))
+                            .clicked()
+                        {
+                            inspect = Some(r.thumbprint.clone());
+                        }
+                        if ui
+                            .small_button("Remove")
+                            .on_hover_text(format!("Stop trusting {}", r.subject))
+                            .clicked()
+                        {
+                            remove = Some((r.thumbprint.clone(), r.subject.clone()));
+                        }
+                    });
+                    if row.response().clicked() {
+                        clicked = Some(r.thumbprint.clone());
+                    }
+                });
             });
-        });
+    });
     if clicked.is_some() {
         v.selected = clicked;
     }
@@ -125,6 +133,11 @@ pub fn show(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
     if remove.is_some() {
         v.confirm_remove = remove;
     }
+    ui.add_space(14.0);
+    ui.scope(|ui| {
+        ui.set_max_width(width);
+        revocation_lists(ui, v, cx);
+    });
     if let Some((tp, subject)) = v.confirm_remove.clone() {
         match widgets::confirm(
             ui,
@@ -140,5 +153,110 @@ pub fn show(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
             Some(Answer::No) => v.confirm_remove = None,
             None => {}
         }
+    }
+}
+
+/// The revocation lists section: add a CRL file, the lists with their dates, remove.
+fn revocation_lists(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
+    ui.heading("Revocation lists");
+    ui.label(
+        RichText::new(
+            "A partner certificate its CA has revoked fails Domain Security. Add the CA's CRL here (PEM or DER); lists named by certificates are also downloaded by the relay.",
+        )
+        .color(MUTED),
+    );
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        widgets::form_grid(ui, "crl-add", |ui| {
+            if widgets::path_field(ui, "Revocation list (CRL) file", &mut v.crl_path, &[]) {
+                cx.push(Action::Pick {
+                    target: PickTarget::CrlFile,
+                    save: false,
+                    file_name: String::new(),
+                });
+            }
+        });
+        ui.horizontal(|ui| {
+            let ok = !v.crl_path.trim().is_empty() && !cx.busy(FORM);
+            if widgets::primary_button(ui, "Add revocation list", ok).clicked() {
+                cx.push(Action::CrlAdd(v.crl_path.trim().into()));
+            }
+            ui.label(
+                RichText::new(format!(
+                    "Equivalent: mailflow crl add {}",
+                    if v.crl_path.trim().is_empty() {
+                        "FILE".to_string()
+                    } else {
+                        format::shell_arg(v.crl_path.trim())
+                    }
+                ))
+                .color(MUTED)
+                .size(12.0),
+            );
+        });
+    });
+    ui.add_space(6.0);
+    let crls = cx.data.crls.clone();
+    if crls.is_empty() {
+        ui.label(RichText::new("No revocation list added.").color(MUTED));
+        return;
+    }
+    let mut remove = None;
+    let height = 30.0 + 26.0 * crls.len().clamp(1, 12) as f32;
+    ui.allocate_ui(egui::vec2(ui.available_width(), height), |ui| {
+        widgets::table(ui, "crls")
+            .column(Column::initial(330.0).clip(true))
+            .column(Column::initial(150.0))
+            .column(Column::initial(260.0))
+            .column(Column::initial(80.0))
+            .column(Column::remainder())
+            .header(24.0, |mut h| {
+                for t in ["Issuer", "This update", "Next update", "Revoked", ""] {
+                    h.col(|ui| widgets::header(ui, t));
+                }
+            })
+            .body(|body| {
+                body.rows(26.0, crls.len(), |mut row| {
+                    let c = &crls[row.index()];
+                    row.col(|ui| {
+                        ui.label(&c.info.issuer);
+                    });
+                    row.col(|ui| {
+                        ui.label(format::date(c.info.this_update));
+                    });
+                    row.col(|ui| {
+                        if c.out_of_date {
+                            ui.label(
+                                RichText::new(format!(
+                                    "⚠ {} — out of date",
+                                    format::date(c.info.next_update)
+                                ))
+                                .color(WARN),
+                            )
+                            .on_hover_text(&c.date_words);
+                        } else {
+                            ui.label(RichText::new(format::date(c.info.next_update)).color(GOOD));
+                        }
+                    });
+                    row.col(|ui| {
+                        ui.label(c.info.revoked.to_string());
+                    });
+                    row.col(|ui| {
+                        if ui
+                            .small_button("Remove")
+                            .on_hover_text(format!(
+                                "Remove the revocation list of {}",
+                                c.info.issuer
+                            ))
+                            .clicked()
+                        {
+                            remove = Some(c.info.id.clone());
+                        }
+                    });
+                });
+            });
+    });
+    if let Some(id) = remove {
+        cx.push(Action::CrlRemove(id));
     }
 }

@@ -349,3 +349,71 @@ fn domain_security_wizard_pages() {
     settle(&mut h);
     shoot(&mut h, "wizard-domain-security-6-done");
 }
+
+/// Trusted roots › Revocation lists: a CRL added from a file (by its label and button) is
+/// listed with its next-update date, marked when that date has passed.
+#[test]
+fn trusted_roots_add_a_revocation_list_and_see_it_is_out_of_date() {
+    let (root, ws) = sample::shots("crl");
+    let (ca_der, ca_key) = ws.store.lab_ca_material().unwrap().unwrap();
+    let issuer = rcgen::Issuer::from_ca_cert_der(
+        &rustls::pki_types::CertificateDer::from(ca_der.as_slice()),
+        &ca_key,
+    )
+    .unwrap();
+    let crl = rcgen::CertificateRevocationListParams {
+        this_update: time::macros::datetime!(2026-11-01 08:00 UTC),
+        next_update: time::macros::datetime!(2026-11-20 08:00 UTC),
+        crl_number: rcgen::SerialNumber::from(7u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![rcgen::RevokedCertParams {
+            serial_number: rcgen::SerialNumber::from(0x1234u64),
+            revocation_time: time::macros::datetime!(2026-10-30 08:00 UTC),
+            reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        }],
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .unwrap();
+    let file = root.join("files").join("contoso-lab.crl");
+    std::fs::write(&file, crl.pem().unwrap()).unwrap();
+    let mut h = harness(console(ws));
+    settle(&mut h);
+    page(&mut h, Page::TrustedRoots);
+    h.get_by_label("No revocation list added.");
+    h.state_mut().views.roots.crl_path = file.display().to_string();
+    h.step();
+    click(&mut h, "Add revocation list");
+    settle(&mut h);
+    let crls = h.state().data.crls.clone();
+    assert_eq!(crls.len(), 1, "{crls:?}");
+    assert!(crls[0].out_of_date && crls[0].info.revoked == 1, "{crls:?}");
+    assert!(
+        h.query_all_by_label_contains("out of date")
+            .next()
+            .is_some()
+    );
+    shoot(&mut h, "console-trusted-roots-revocation");
+}
+
+/// Transport settings › Certificate revocation: strict mode is chosen by its label and saved.
+#[test]
+fn transport_settings_save_the_strict_revocation_mode() {
+    let (_tmp, ws) = fixture();
+    let dir = ws.dir.clone();
+    let mut h = harness(console(ws));
+    settle(&mut h);
+    page(&mut h, Page::TransportSettings);
+    click(
+        &mut h,
+        "Refuse it (strict: Domain Security mail waits until a current list is at hand)",
+    );
+    click(&mut h, "Save");
+    settle(&mut h);
+    let saved = crate::admin::Workspace::open(&dir).unwrap();
+    assert_eq!(
+        saved.settings.transport.unknown_revocation_status,
+        crate::config::UnknownRevocationStatus::Refuse
+    );
+}
