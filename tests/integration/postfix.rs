@@ -642,9 +642,10 @@ impl Postfix {
         }
     }
 
-    /// `postqueue -f`: retry deferred mail now. A message being delivered at that moment is
-    /// skipped (`still being delivered`); the instance retries by itself within two seconds
-    /// (see the backoff times in [`Postfix::start`]), so a test never depends on a flush.
+    /// `postqueue -f`: retry queued mail now. A message being delivered at that moment is
+    /// skipped (`still being delivered`), so a test that waits for a delivery flushes again
+    /// while it waits; deferred mail is also retried by the instance itself within two seconds
+    /// (see the backoff times in [`Postfix::start`]).
     pub fn flush(&self) {
         self.tool("postqueue", &["-f"]);
     }
