@@ -239,6 +239,10 @@ replies! {
     UNPARSED_FAILURE = 550 (5, 0, 0) "{}";
 }
 
+/// DATA accepted, go ahead (RFC 5321 §4.2.2 "354 Start mail input; end with <CRLF>.<CRLF>"):
+/// an intermediate reply, sent without an enhanced code as it always has been.
+pub const START_MAIL_INPUT: &str = "Start mail input; end with <CRLF>.<CRLF>";
+
 /// `214 2.0.0` HELP: the commands, then `End of HELP info`.
 pub fn help() -> Reply {
     let mut reply = HELP.reply();

@@ -506,10 +506,7 @@ impl Server {
                 if self.tx.chunked {
                     return self.fail(out, replies::DATA_AFTER_BDAT.reply());
                 }
-                Self::ok(
-                    out,
-                    Reply::plain(354, "Start mail input; end with <CRLF>.<CRLF>"),
-                );
+                Self::ok(out, Reply::plain(354, replies::START_MAIL_INPUT));
                 self.phase = Phase::Data(DataReceiver::new(self.cfg.max_message_size));
             }
             Command::Bdat { size, last } => {
@@ -600,7 +597,7 @@ impl Server {
                         user: user.to_string(),
                     });
                 }
-                Err(e) => self.fail(out, replies::auth_bad_response(&e.0)),
+                Err(e) => self.fail(out, replies::auth_bad_response(e.0)),
             },
             _ => self.fail(out, replies::AUTH_UNKNOWN_MECHANISM.reply()),
         }
@@ -625,11 +622,11 @@ impl Server {
                         user: user.to_string(),
                     });
                 }
-                Err(e) => self.fail(out, replies::auth_bad_response(&e.0)),
+                Err(e) => self.fail(out, replies::auth_bad_response(e.0)),
             },
             AuthStep::LoginPassword { user } => match sasl::decode_text(&text) {
                 Ok(password) => self.credentials(Ok(Credentials { user, password }), out),
-                Err(e) => self.fail(out, replies::auth_bad_response(&e.0)),
+                Err(e) => self.fail(out, replies::auth_bad_response(e.0)),
             },
         }
     }
@@ -645,7 +642,7 @@ impl Server {
                 out.push(Action::Authenticate(c));
                 self.phase = Phase::WaitAuth;
             }
-            Err(e) => self.fail(out, replies::auth_bad_response(&e.0)),
+            Err(e) => self.fail(out, replies::auth_bad_response(e.0)),
         }
     }
 

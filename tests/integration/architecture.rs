@@ -164,9 +164,15 @@ fn product_uses(needle: &str) -> Vec<String> {
 /// comments say why that is safe (issue 10 §4).
 #[test]
 fn certificates_are_accepted_unjudged_only_in_the_danger_module() {
-    for needle in ["ServerCertVerified::assertion", "ClientCertVerified::assertion"] {
+    for needle in [
+        "ServerCertVerified::assertion",
+        "ClientCertVerified::assertion",
+    ] {
         let found = product_uses(needle);
-        assert!(!found.is_empty(), "`{needle}` is used nowhere: update this test");
+        assert!(
+            !found.is_empty(),
+            "`{needle}` is used nowhere: update this test"
+        );
         for at in found {
             assert!(
                 at.contains("src/engine/tls/danger.rs:"),
