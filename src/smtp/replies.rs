@@ -64,7 +64,7 @@ replies! {
     pub RESETTING = 250 (2, 0, 0) "Resetting";
     /// NOOP (RFC 5321 §4.1.1.9: 250 OK); X.0.0.
     pub OK = 250 (2, 0, 0) "OK";
-    /// VRFY is not answered truthfully (RFC 5321 §3.5.3, §7.3: this exact 252 text); X.1.5
+    /// VRFY is not answered (RFC 5321 §4.2.2 gives this 252 text, see §3.5.3 and §7.3); X.1.5
     /// "destination address valid".
     pub CANNOT_VRFY = 252 (2, 1, 5) "Cannot VRFY user, but will accept message and attempt delivery";
     /// HELP, first line (RFC 5321 §4.1.1.8, 214 help message); X.0.0. Built by [`help`].
@@ -88,9 +88,11 @@ replies! {
     /// A CR, NUL or other control byte inside a command line (RFC 5321 §2.3.8 lines end only in
     /// CRLF; 501); X.5.2 "syntax error".
     pub CONTROL_CHARACTERS = 501 (5, 5, 2) "Syntax error: control characters are not allowed in commands";
-    /// A command line over 512 octets (RFC 5321 §4.5.3.1.4, §4.2.2 "500 Line too long"); X.5.2.
+    /// A command line over 512 octets (RFC 5321 §4.5.3.1.4; §4.2.2: 500 covers "command line
+    /// too long"); X.5.2.
     pub COMMAND_LINE_TOO_LONG = 500 (5, 5, 2) "Line too long";
-    /// A message line over 1000 octets (RFC 5321 §4.5.3.1.6, 500 "Line too long"); X.5.2.
+    /// A message line over 1000 octets (RFC 5321 §4.5.3.1.6; 500 as for a long command line);
+    /// X.5.2.
     pub MESSAGE_LINE_TOO_LONG = 500 (5, 5, 2) "Line too long: a message line exceeds 1000 octets";
     /// MAIL before HELO/EHLO (RFC 5321 §4.1.4, "503 Bad sequence of commands"); X.5.1 "invalid
     /// command".
@@ -101,11 +103,11 @@ replies! {
     pub SENDER_ALREADY_SPECIFIED = 503 (5, 5, 1) "Sender already specified";
     /// DATA without an accepted recipient (RFC 5321 §3.3: "554 No valid recipients"); X.5.1.
     pub NO_VALID_RECIPIENTS = 554 (5, 5, 1) "No valid recipients";
-    /// BDAT without an accepted recipient (RFC 3030 §2: the chunk is read and discarded; 503
-    /// bad sequence); X.5.1.
+    /// BDAT without an accepted recipient (RFC 3030 §2: the chunk is still read, then refused;
+    /// RFC 5321 §3.3 allows 503 here); X.5.1.
     pub NO_VALID_RECIPIENTS_FOR_BDAT = 503 (5, 5, 1) "No valid recipients";
-    /// DATA inside a BDAT transaction (RFC 3030 §2: "503 5.5.1 ... DATA may not be used");
-    /// X.5.1.
+    /// DATA inside a BDAT transaction (RFC 3030 §2: DATA and BDAT do not mix in one
+    /// transaction; 503 bad sequence); X.5.1.
     pub DATA_AFTER_BDAT = 503 (5, 5, 1) "DATA cannot follow BDAT";
     /// The recipient limit (RFC 5321 §4.5.3.1.10: MUST be 452; 4.5.3 "too many recipients").
     pub TOO_MANY_RECIPIENTS = 452 (4, 5, 3) "Too many recipients";
@@ -116,7 +118,8 @@ replies! {
     pub SENDER_OK = 250 (2, 1, 0) "Sender OK";
     /// RCPT accepted (RFC 5321 §4.2.2 250; Exchange's text); X.1.5 "destination address valid".
     pub RECIPIENT_OK = 250 (2, 1, 5) "Recipient OK";
-    /// A non-last BDAT chunk received (RFC 3030 §2: 250 with the octet count); X.0.0.
+    /// A BDAT chunk that is not the last, received (RFC 3030 §2: 250; the octet count as in
+    /// RFC 3030's examples); X.0.0.
     CHUNK_RECEIVED = 250 (2, 0, 0) "{} octets received";
     /// End of DATA / last BDAT: the message is fsynced in the queue (RFC 5321 §4.1.1.4 250;
     /// Exchange's text with the message id); X.6.0 "other or undefined media error" (Exchange's
@@ -180,19 +183,20 @@ replies! {
     pub AUTH_NEEDS_TLS = 538 (5, 7, 11) "Encryption required for requested authentication mechanism: issue STARTTLS first";
     /// AUTH after HELO (RFC 4954 §3: AUTH is an EHLO extension; 503); X.5.1.
     pub AUTH_NEEDS_EHLO = 503 (5, 5, 1) "Send EHLO first";
-    /// A second AUTH (RFC 4954 §4 "503 ... already authenticated"); X.5.1.
+    /// A second AUTH (RFC 4954 §4: after a successful AUTH, another is rejected with 503); X.5.1.
     pub ALREADY_AUTHENTICATED = 503 (5, 5, 1) "Already authenticated";
-    /// AUTH after MAIL (RFC 4954 §4: "MUST NOT be issued during a mail transaction", 503); X.5.1.
+    /// AUTH after MAIL (RFC 4954 §4: AUTH during a mail transaction "MUST be rejected with a
+    /// 503 reply"); X.5.1.
     pub AUTH_IN_TRANSACTION = 503 (5, 5, 1) "AUTH is not allowed during a mail transaction";
     /// A mechanism other than PLAIN or LOGIN (RFC 4954 §4 "504 5.5.4 Unrecognized authentication
     /// type").
     pub AUTH_UNKNOWN_MECHANISM = 504 (5, 5, 4) "Unrecognized authentication type: use PLAIN or LOGIN";
-    /// The client answered `*` (RFC 4954 §4: cancelled, "501"); X.0.0.
+    /// The client answered `*` (RFC 4954 §4: the exchange is cancelled with a 501 reply); X.0.0.
     pub AUTH_CANCELLED = 501 (5, 0, 0) "Authentication cancelled";
     /// PLAIN/LOGIN with an empty user name (RFC 4954 §4 501, RFC 4616 §2); X.5.2.
     pub AUTH_EMPTY_USER = 501 (5, 5, 2) "The user name is empty";
-    /// A response that is not valid base64 or text (RFC 4954 §4 "501 ... cannot Base64 decode");
-    /// X.5.2. Text: what is wrong.
+    /// A response that is not valid base64 or text (RFC 4954 §4: a response the server cannot
+    /// decode is rejected with 501 and 5.5.2). Text: what is wrong.
     AUTH_BAD_RESPONSE = 501 (5, 5, 2) "{}";
 
     // ----- Domain Security at MAIL FROM: Exchange 2007 (reference facts §1.4, rows 1-6) -----
@@ -231,8 +235,8 @@ replies! {
     pub TRANSACTION_ENDED = 451 (4, 4, 0) "The transaction ended before the message was sent";
     /// The message is bigger than the next hop's SIZE (RFC 1870 §6.1, 552); X.3.4.
     TOO_BIG_FOR_NEXT_HOP = 552 (5, 3, 4) "Message of {} octets exceeds the {} octets {} accepts";
-    /// The addresses need SMTPUTF8 and the next hop lacks it (RFC 6531 §3.5: "553 5.6.7
-    /// ... non-ASCII addresses not permitted").
+    /// The addresses need SMTPUTF8 and the next hop lacks it (RFC 5321 553 "mailbox name not
+    /// allowed"; RFC 6531 registers X.6.7 "non-ASCII addresses not permitted").
     NEXT_HOP_LACKS_SMTPUTF8 = 553 (5, 6, 7) "{} does not support SMTPUTF8, which the addresses need";
     /// A recorded failure whose text is not an SMTP reply (RFC 3463 X.0.0 "other undefined
     /// status"), for its delivery status notification.
@@ -344,12 +348,9 @@ mod tests {
         }
     }
 
+    /// A row's text is one line (a line break would forge a reply line) and says something.
     #[test]
-    fn names_and_texts_are_what_an_auditor_reads() {
-        let mut names: Vec<&str> = TABLE.iter().map(|(n, _)| *n).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), TABLE.len());
+    fn every_text_is_one_line_and_not_empty() {
         for (name, row) in TABLE {
             assert!(!row.text.is_empty(), "{name} has no text");
             assert!(!row.text.contains(['\r', '\n']), "{name} breaks its line");
@@ -365,6 +366,18 @@ mod tests {
         assert_eq!(
             too_big_for_next_hop(10, 5, "mx.test").one_line(),
             "552 5.3.4 Message of 10 octets exceeds the 5 octets mx.test accepts"
+        );
+        assert_eq!(
+            no_receive_connector("192.0.2.1").to_bytes(),
+            b"421 4.3.2 No receive connector accepts connections from [192.0.2.1]\r\n"
+        );
+        assert_eq!(
+            next_hop_lacks_smtputf8("mx.test").one_line(),
+            "553 5.6.7 mx.test does not support SMTPUTF8, which the addresses need"
+        );
+        assert_eq!(
+            user_unknown("bob@contoso.test").one_line(),
+            "550 5.1.1 User unknown: no mailbox bob@contoso.test here"
         );
         // A placeholder inside a filled-in part stays as it came.
         assert_eq!(syntax_error("a {} b").one_line(), "501 5.5.4 a {} b");
