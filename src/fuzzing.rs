@@ -75,7 +75,7 @@ impl SessionPolicy for AcceptAll {
         if to.domain.ends_with("example") {
             Ok(())
         } else {
-            Err(Reply::new(550, (5, 7, 1), "Unable to relay"))
+            Err(crate::smtp::replies::UNABLE_TO_RELAY.reply())
         }
     }
 }

@@ -11,7 +11,8 @@ use crate::smtp::address::ReversePath;
 use crate::smtp::dsn::{self, DsnInput, DsnKind, DsnRecipient};
 use crate::smtp::envelope::{Envelope, new_message_id};
 use crate::smtp::evidence::{Direction, HopEvidence, SecurityStatus};
-use crate::smtp::reply::{Reply, ReplyReader};
+use crate::smtp::replies;
+use crate::smtp::reply::ReplyReader;
 use crate::store::StoreError;
 use crate::store::spool::{DeliveryState, Spool};
 use crate::store::tracking::{EventKind, TrackingEvent};
@@ -282,7 +283,7 @@ pub fn build_notice(
                 .next_reply()
                 .ok()
                 .flatten()
-                .unwrap_or_else(|| Reply::new(550, (5, 0, 0), resp.clone()));
+                .unwrap_or_else(|| replies::unparsed_failure(resp));
             DsnRecipient {
                 address: addr.clone(),
                 reply,

@@ -31,6 +31,7 @@ use crate::smtp::envelope::{Envelope, new_message_id};
 use crate::smtp::evidence::{Direction, HopEvidence, TlsFacts, TrustLevel};
 use crate::smtp::headers::{self, ReceivedInfo};
 use crate::smtp::printable::printable;
+use crate::smtp::replies;
 use crate::smtp::reply::Reply;
 use crate::smtp::server::{
     AcceptedMessage, Action, AuthOffer, Server, ServerConfig, SessionInfo, SessionPolicy,
@@ -189,13 +190,7 @@ pub async fn serve(
     let Some(rc) = run.receive_connector_for(binding, peer.ip()) else {
         let mut s = stream;
         let _ = s
-            .write_all(
-                format!(
-                    "421 4.3.2 No receive connector accepts connections from [{}]\r\n",
-                    peer.ip()
-                )
-                .as_bytes(),
-            )
+            .write_all(&replies::no_receive_connector(&peer.ip().to_string()).to_bytes())
             .await;
         return;
     };
@@ -206,7 +201,9 @@ pub async fn serve(
         rc.settings.max_inbound_connections_per_source as usize,
     ) else {
         let mut s = stream;
-        let _ = s.write_all(b"421 4.3.2 The maximum number of concurrent connections has been exceeded, closing transmission channel\r\n").await;
+        let _ = s
+            .write_all(&replies::TOO_MANY_CONNECTIONS.reply().to_bytes())
+            .await;
         svc.live.count(|c| c.rejected += 1);
         return;
     };
@@ -472,7 +469,7 @@ async fn session(
         // Read more.
         let remaining = total.checked_sub(started.elapsed()).unwrap_or_default();
         if remaining.is_zero() {
-            let r = Server::closing("Connection timed out: the session lasted too long");
+            let r = replies::SESSION_TOO_LONG.reply();
             let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
             return Err("session time limit reached".into());
         }
@@ -480,7 +477,7 @@ async fn session(
         // Once the relay stops, a session between messages is turned away; one in the middle
         // of a message may finish it (the 250 means it is on disk).
         if *shutdown.borrow() && !server.in_message() {
-            let r = Server::closing("Service shutting down, closing transmission channel");
+            let r = replies::SHUTTING_DOWN.reply();
             let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
             return Err("relay shutting down".into());
         }
@@ -491,7 +488,7 @@ async fn session(
             r = tokio::time::timeout(wait, c.read(&mut rbuf)) => r,
             _ = shutdown.changed() => {
                 if !server.in_message() {
-                    let r = Server::closing("Service shutting down, closing transmission channel");
+                    let r = replies::SHUTTING_DOWN.reply();
                     let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
                     return Err("relay shutting down".into());
                 }
@@ -502,11 +499,11 @@ async fn session(
         match read {
             Err(_) => {
                 let why = if remaining <= idle {
-                    "Connection timed out: the session lasted too long"
+                    replies::SESSION_TOO_LONG
                 } else {
-                    "Connection timed out: no command received"
+                    replies::NO_COMMAND_RECEIVED
                 };
-                let r = Server::closing(why);
+                let r = why.reply();
                 let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
                 return Err("inactivity timeout".into());
             }
@@ -551,8 +548,7 @@ async fn accept(
     esmtp: bool,
 ) -> Result<String, Reply> {
     let mut random = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut random)
-        .map_err(|_| Reply::new(451, (4, 3, 0), "Temporary failure: no randomness"))?;
+    aws_lc_rs::rand::fill(&mut random).map_err(|_| replies::NO_RANDOMNESS.reply())?;
     let id = new_message_id(random);
     let now = time::OffsetDateTime::now_utc();
     let tls = policy.tls.as_ref().map(|t| t.facts.clone());
@@ -665,7 +661,7 @@ async fn accept(
         connector: Some(rc.name.clone()),
         tls: tls.clone(),
         security,
-        response: Some(format!("250 2.6.0 <{id}> Queued mail for delivery")),
+        response: Some(replies::queued(&id).one_line()),
         detail: Some(detail),
     };
     match svc.queue.accept(envelope, body).await {
@@ -676,11 +672,7 @@ async fn accept(
         }
         Err(e) => {
             tracing::error!("message from [{}] could not be queued: {e}", peer.ip());
-            Err(Reply::new(
-                451,
-                (4, 3, 0),
-                "Temporary failure: the message could not be stored; try again later",
-            ))
+            Err(replies::NOT_STORED.reply())
         }
     }
 }

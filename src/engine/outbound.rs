@@ -22,6 +22,7 @@ use crate::smtp::client::{
 use crate::smtp::data::dot_stuff;
 use crate::smtp::envelope::Envelope;
 use crate::smtp::evidence::{Direction, HopEvidence, SecurityStatus, TrustLevel};
+use crate::smtp::replies;
 use crate::smtp::reply::{Reply, ReplyReader};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -674,28 +675,14 @@ async fn transaction(
     ) {
         Ok(m) => m,
         Err(EnvelopeProblem::TooBig { size, limit }) => {
-            let r = Reply::new(
-                552,
-                (5, 3, 4),
-                format!(
-                    "Message of {size} octets exceeds the {limit} octets {} accepts",
-                    s.host
-                ),
-            );
+            let r = replies::too_big_for_next_hop(size, limit, &s.host);
             return Ok(rcpts
                 .iter()
                 .map(|_| RecipientOutcome::Failed(r.clone()))
                 .collect());
         }
         Err(EnvelopeProblem::NeedsSmtpUtf8) => {
-            let r = Reply::new(
-                553,
-                (5, 6, 7),
-                format!(
-                    "{} does not support SMTPUTF8, which the addresses need",
-                    s.host
-                ),
-            );
+            let r = replies::next_hop_lacks_smtputf8(&s.host);
             return Ok(rcpts
                 .iter()
                 .map(|_| RecipientOutcome::Failed(r.clone()))

@@ -28,6 +28,7 @@
 use super::submission::{AuthMechanism, Identity};
 use super::trust::PeerEvaluation;
 use crate::config::domain;
+use crate::smtp::replies::{self, NamedReply};
 use crate::smtp::reply::Reply;
 use std::collections::BTreeSet;
 
@@ -89,9 +90,9 @@ pub fn name_covers_sender(cert_name: &str, sender_domain: &str) -> bool {
         .is_ok_and(|n| sender == n || (n.contains('.') && sender.ends_with(&format!(".{n}"))))
 }
 
-fn reject(code: u16, e: (u8, u16, u16), text: &str, reason: String) -> SenderVerdict {
+fn reject(row: NamedReply, reason: String) -> SenderVerdict {
     SenderVerdict::Reject {
-        reply: Reply::new(code, e, text),
+        reply: row.reply(),
         reason,
     }
 }
@@ -146,9 +147,7 @@ pub fn sender_verdict(
     }
     if !facts.connector_domain_secure {
         return reject(
-            451,
-            (4, 7, 3),
-            "The admin has temporarily disallowed this secure domain",
+            replies::DOMAIN_SECURE_DISALLOWED,
             format!(
                 "{d} is on the receive domain secure list but this receive connector has Domain Security off"
             ),
@@ -157,25 +156,19 @@ pub fn sender_verdict(
     if !facts.tls_active {
         return if facts.starttls_advertised {
             reject(
-                530,
-                (5, 7, 1),
-                "Not authenticated",
+                replies::DOMAIN_SECURE_NOT_AUTHENTICATED,
                 format!("{d} is domain secured but the client did not use STARTTLS"),
             )
         } else {
             reject(
-                454,
-                (4, 7, 0),
-                "Temporary authentication failure",
+                replies::DOMAIN_SECURE_NO_STARTTLS,
                 format!("{d} is domain secured but this connector does not offer STARTTLS"),
             )
         };
     }
     let Some(cert) = &facts.client_certificate else {
         return reject(
-            530,
-            (5, 7, 1),
-            "Not authenticated",
+            replies::DOMAIN_SECURE_NOT_AUTHENTICATED,
             format!("{d} is domain secured but the client presented no certificate"),
         );
     };
@@ -186,9 +179,7 @@ pub fn sender_verdict(
             cert.names.join(", ")
         };
         return reject(
-            454,
-            (4, 7, 5),
-            "Certificate validation failure",
+            replies::DOMAIN_SECURE_CERTIFICATE_FAILURE,
             match &cert.names_note {
                 None => format!(
                     "the TLS certificate does not contain the domain name {d} (names: {names})"
@@ -204,9 +195,7 @@ pub fn sender_verdict(
         && let Err(why) = &cert.chain
     {
         return reject(
-            454,
-            (4, 7, 5),
-            "Certificate validation failure",
+            replies::DOMAIN_SECURE_CERTIFICATE_FAILURE,
             format!("the client certificate for {d} is not valid: {why}"),
         );
     }

@@ -6,6 +6,7 @@
 use super::routing::{Route, route};
 use crate::config::{CheckedSettings, PermissionGroup};
 use crate::smtp::address::Mailbox;
+use crate::smtp::replies;
 use crate::smtp::reply::Reply;
 
 /// How Domain Security or Direct Trust authenticated a peer.
@@ -67,7 +68,7 @@ pub fn sender_allowed(groups: &[PermissionGroup], identity: &Identity) -> Result
     if ok {
         Ok(())
     } else {
-        Err(Reply::new(530, (5, 7, 1), "Client was not authenticated"))
+        Err(replies::CLIENT_NOT_AUTHENTICATED.reply())
     }
 }
 
@@ -101,11 +102,7 @@ pub fn recipient_decision(
                     if !rcpt.is_postmaster()
                         && !list.iter().any(|l| l.eq_ignore_ascii_case(&rcpt.local)) =>
                 {
-                    Err(Reply::new(
-                        550,
-                        (5, 1, 1),
-                        format!("User unknown: no mailbox {rcpt} here"),
-                    ))
+                    Err(replies::user_unknown(&rcpt.to_string()))
                 }
                 _ => Ok(RecipientRoute::Local),
             }
@@ -120,15 +117,11 @@ pub fn recipient_decision(
                 _ => groups.contains(&PermissionGroup::AnonymousRelay),
             };
             if !may_relay {
-                return Err(Reply::new(550, (5, 7, 1), "Unable to relay"));
+                return Err(replies::UNABLE_TO_RELAY.reply());
             }
             match other {
                 Route::Connector { index, .. } => Ok(RecipientRoute::Relay { connector: index }),
-                _ => Err(Reply::new(
-                    550,
-                    (5, 4, 4),
-                    format!("No send connector covers {domain}"),
-                )),
+                _ => Err(replies::no_send_connector(domain)),
             }
         }
     }

@@ -3,6 +3,7 @@
 //! recipient — delivered, deferred (4xx) or failed (5xx).
 
 use super::address::ReversePath;
+use super::replies;
 use super::reply::Reply;
 
 /// The extensions a server offered in its EHLO reply.
@@ -117,11 +118,7 @@ pub fn settle(mail: &Reply, rcpts: &[Reply], data_end: Option<&Reply>) -> Vec<Re
             }
             match data_end {
                 Some(d) => RecipientOutcome::from_reply(d),
-                None => RecipientOutcome::Deferred(Reply::new(
-                    451,
-                    (4, 4, 0),
-                    "The transaction ended before the message was sent",
-                )),
+                None => RecipientOutcome::Deferred(replies::TRANSACTION_ENDED.reply()),
             }
         })
         .collect()

@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod evidence;
 pub mod headers;
 pub mod printable;
+pub mod replies;
 pub mod reply;
 pub mod sasl;
 pub mod server;

@@ -14,6 +14,8 @@ pub struct Reply {
 
 impl Reply {
     /// A one-line reply with an enhanced status code: `Reply::new(250, (2,1,0), "Sender OK")`.
+    /// The relay's own replies come from the named table in [`super::replies`] (a source test
+    /// keeps it so); this is for that table and for replies read or made up in tests.
     pub fn new(code: u16, enhanced: (u8, u16, u16), text: impl Into<String>) -> Reply {
         Reply {
             code,

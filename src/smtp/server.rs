@@ -10,6 +10,7 @@ use super::address::{Mailbox, ReversePath};
 use super::command::{self, Command, CommandError, MAX_COMMAND_LINE, MailParams, Recipient};
 use super::data::{DataReceiver, normalize_line_endings};
 use super::printable::has_control_bytes;
+use super::replies;
 use super::reply::Reply;
 use super::sasl::{self, Credentials};
 
@@ -154,10 +155,6 @@ pub struct Server {
     line: Vec<u8>,
 }
 
-fn r(code: u16, e: (u8, u16, u16), text: impl Into<String>) -> Reply {
-    Reply::new(code, e, text)
-}
-
 impl Server {
     pub fn new(cfg: ServerConfig) -> Server {
         Server {
@@ -183,11 +180,6 @@ impl Server {
             .unwrap_or(&self.cfg.banner)
             .trim_start();
         Reply::plain(220, text)
-    }
-
-    /// `421` when the relay shuts down or a limit closes the session.
-    pub fn closing(reason: &str) -> Reply {
-        r(421, (4, 3, 2), reason)
     }
 
     pub fn info(&self) -> SessionInfo {
@@ -233,9 +225,9 @@ impl Server {
         match user {
             Some(u) => {
                 self.authenticated = Some(u);
-                Self::ok(out, r(235, (2, 7, 0), "Authentication successful"));
+                Self::ok(out, replies::AUTH_SUCCEEDED.reply());
             }
-            None => self.fail(out, r(535, (5, 7, 8), "Authentication credentials invalid")),
+            None => self.fail(out, replies::AUTH_CREDENTIALS_INVALID.reply()),
         }
     }
 
@@ -243,7 +235,7 @@ impl Server {
     /// counted as the client's error).
     pub fn auth_unavailable(&mut self, out: &mut Vec<Action>) {
         self.phase = Phase::Command;
-        Self::ok(out, r(454, (4, 7, 0), "Temporary authentication failure"));
+        Self::ok(out, replies::AUTH_TEMPORARY_FAILURE.reply());
     }
 
     /// After queueing: the reply to the end of DATA (or last BDAT).
@@ -251,7 +243,7 @@ impl Server {
         self.tx = Transaction::default();
         self.phase = Phase::Command;
         match result {
-            Ok(id) => r(250, (2, 6, 0), format!("<{id}> Queued mail for delivery")),
+            Ok(id) => replies::queued(&id),
             Err(reply) => reply,
         }
     }
@@ -275,24 +267,10 @@ impl Server {
                         Some(outcome) => {
                             if outcome.too_big {
                                 self.reset_transaction();
-                                self.fail(
-                                    out,
-                                    r(
-                                        552,
-                                        (5, 3, 4),
-                                        "Message size exceeds fixed maximum message size",
-                                    ),
-                                );
+                                self.fail(out, replies::MESSAGE_TOO_BIG.reply());
                             } else if outcome.line_too_long {
                                 self.reset_transaction();
-                                self.fail(
-                                    out,
-                                    r(
-                                        500,
-                                        (5, 5, 2),
-                                        "Line too long: a message line exceeds 1000 octets",
-                                    ),
-                                );
+                                self.fail(out, replies::MESSAGE_LINE_TOO_LONG.reply());
                             } else {
                                 let msg = AcceptedMessage {
                                     helo: self.helo.clone().unwrap_or_default(),
@@ -359,7 +337,7 @@ impl Server {
                                 if matches!(self.phase, Phase::Auth(_)) {
                                     self.phase = Phase::Command;
                                 }
-                                self.fail(out, r(500, (5, 5, 2), "Line too long"));
+                                self.fail(out, replies::COMMAND_LINE_TOO_LONG.reply());
                             } else if let Phase::Auth(_) = self.phase {
                                 self.auth_response(&line, out);
                             } else {
@@ -391,11 +369,7 @@ impl Server {
         self.errors += 1;
         out.push(Action::Reply(reply));
         if self.errors >= self.cfg.max_errors {
-            out.push(Action::Reply(r(
-                421,
-                (4, 7, 0),
-                "Too many errors on this connection, closing transmission channel",
-            )));
+            out.push(Action::Reply(replies::TOO_MANY_ERRORS.reply()));
             out.push(Action::Close);
             self.phase = Phase::Closed;
         }
@@ -413,14 +387,7 @@ impl Server {
             out.push(Action::Command(
                 "(a command with control characters)".into(),
             ));
-            return self.fail(
-                out,
-                r(
-                    501,
-                    (5, 5, 2),
-                    "Syntax error: control characters are not allowed in commands",
-                ),
-            );
+            return self.fail(out, replies::CONTROL_CHARACTERS.reply());
         }
         let text = String::from_utf8_lossy(line);
         let logged = if text.trim_start().to_ascii_uppercase().starts_with("AUTH ") {
@@ -436,13 +403,15 @@ impl Server {
             Ok(c) => c,
             Err(e) => {
                 let reply = match e {
-                    CommandError::Unrecognized(v) => {
-                        r(500, (5, 3, 3), format!("Unrecognized command '{v}'"))
+                    CommandError::Unrecognized(v) => replies::unrecognized_command(&v),
+                    CommandError::Syntax(why) => replies::syntax_error(&why),
+                    CommandError::BadAddress { sender: true, why } => {
+                        replies::bad_sender_address(&why)
                     }
-                    CommandError::Syntax(why) => r(501, (5, 5, 4), why),
-                    CommandError::BadAddress { sender: true, why } => r(501, (5, 1, 7), why),
-                    CommandError::BadAddress { sender: false, why } => r(501, (5, 1, 3), why),
-                    CommandError::BadParameter(why) => r(555, (5, 5, 4), why),
+                    CommandError::BadAddress { sender: false, why } => {
+                        replies::bad_recipient_address(&why)
+                    }
+                    CommandError::BadParameter(why) => replies::parameter_not_recognized(&why),
                 };
                 self.fail(out, reply);
                 return;
@@ -482,43 +451,33 @@ impl Server {
             }
             Command::Mail { from, params } => {
                 if self.helo.is_none() {
-                    return self.fail(out, r(503, (5, 5, 1), "Send HELO/EHLO first"));
+                    return self.fail(out, replies::SEND_HELO_FIRST.reply());
                 }
                 if self.cfg.require_tls && !self.tls {
-                    return self.fail(
-                        out,
-                        r(530, (5, 7, 0), "Must issue a STARTTLS command first"),
-                    );
+                    return self.fail(out, replies::STARTTLS_FIRST.reply());
                 }
                 if self.tx.sender.is_some() {
-                    return self.fail(out, r(503, (5, 5, 1), "Sender already specified"));
+                    return self.fail(out, replies::SENDER_ALREADY_SPECIFIED.reply());
                 }
                 if params.size.is_some_and(|s| s > self.cfg.max_message_size) {
-                    return self.fail(
-                        out,
-                        r(
-                            552,
-                            (5, 3, 4),
-                            "Message size exceeds fixed maximum message size",
-                        ),
-                    );
+                    return self.fail(out, replies::MESSAGE_TOO_BIG.reply());
                 }
                 match policy.mail_from(&self.info(), &from, &params) {
                     Ok(()) => {
                         self.tx.sender = Some(from);
                         self.tx.params = params;
-                        Self::ok(out, r(250, (2, 1, 0), "Sender OK"));
+                        Self::ok(out, replies::SENDER_OK.reply());
                     }
                     Err(reply) => self.fail(out, reply),
                 }
             }
             Command::Rcpt { to } => {
                 if self.tx.sender.is_none() {
-                    return self.fail(out, r(503, (5, 5, 1), "Need MAIL command"));
+                    return self.fail(out, replies::NEED_MAIL.reply());
                 }
                 if self.tx.recipients.len() >= self.cfg.max_recipients {
                     // RFC 5321 §4.5.3.1.10: the recipient limit MUST be answered with 452.
-                    return self.fail(out, r(452, (4, 5, 3), "Too many recipients"));
+                    return self.fail(out, replies::TOO_MANY_RECIPIENTS.reply());
                 }
                 let mb = match to {
                     Recipient::Postmaster => Mailbox {
@@ -532,25 +491,22 @@ impl Server {
                         if !self.tx.recipients.contains(&mb) {
                             self.tx.recipients.push(mb);
                         }
-                        Self::ok(out, r(250, (2, 1, 5), "Recipient OK"));
+                        Self::ok(out, replies::RECIPIENT_OK.reply());
                     }
                     Err(reply) => self.fail(out, reply),
                 }
             }
             Command::Data => {
                 if self.tx.sender.is_none() {
-                    return self.fail(out, r(503, (5, 5, 1), "Need MAIL command"));
+                    return self.fail(out, replies::NEED_MAIL.reply());
                 }
                 if self.tx.recipients.is_empty() {
-                    return self.fail(out, r(554, (5, 5, 1), "No valid recipients"));
+                    return self.fail(out, replies::NO_VALID_RECIPIENTS.reply());
                 }
                 if self.tx.chunked {
-                    return self.fail(out, r(503, (5, 5, 1), "DATA cannot follow BDAT"));
+                    return self.fail(out, replies::DATA_AFTER_BDAT.reply());
                 }
-                Self::ok(
-                    out,
-                    Reply::plain(354, "Start mail input; end with <CRLF>.<CRLF>"),
-                );
+                Self::ok(out, Reply::plain(354, replies::START_MAIL_INPUT));
                 self.phase = Phase::Data(DataReceiver::new(self.cfg.max_message_size));
             }
             Command::Bdat { size, last } => {
@@ -570,52 +526,28 @@ impl Server {
             }
             Command::Rset => {
                 self.tx = Transaction::default();
-                Self::ok(out, r(250, (2, 0, 0), "Resetting"));
+                Self::ok(out, replies::RESETTING.reply());
             }
-            Command::Noop => Self::ok(out, r(250, (2, 0, 0), "OK")),
+            Command::Noop => Self::ok(out, replies::OK.reply()),
             Command::Quit => {
-                Self::ok(
-                    out,
-                    r(221, (2, 0, 0), "Service closing transmission channel"),
-                );
+                Self::ok(out, replies::SERVICE_CLOSING.reply());
                 out.push(Action::Close);
                 self.phase = Phase::Closed;
             }
-            Command::Vrfy(_) => Self::ok(
-                out,
-                r(
-                    252,
-                    (2, 1, 5),
-                    "Cannot VRFY user, but will accept message and attempt delivery",
-                ),
-            ),
-            Command::Expn(_) => self.fail(out, r(502, (5, 3, 3), "Command not implemented")),
-            Command::Help => Self::ok(
-                out,
-                Reply {
-                    code: 214,
-                    enhanced: Some((2, 0, 0)),
-                    lines: vec![
-                        "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH"
-                            .into(),
-                        "End of HELP info".into(),
-                    ],
-                },
-            ),
+            Command::Vrfy(_) => Self::ok(out, replies::CANNOT_VRFY.reply()),
+            Command::Expn(_) => self.fail(out, replies::EXPN_NOT_IMPLEMENTED.reply()),
+            Command::Help => Self::ok(out, replies::help()),
             Command::StartTls { has_argument } => {
                 if !self.cfg.starttls {
-                    return self.fail(
-                        out,
-                        r(502, (5, 5, 1), "STARTTLS is not offered on this connector"),
-                    );
+                    return self.fail(out, replies::STARTTLS_NOT_OFFERED.reply());
                 }
                 if self.tls {
-                    return self.fail(out, r(503, (5, 5, 1), "TLS is already active"));
+                    return self.fail(out, replies::TLS_ALREADY_ACTIVE.reply());
                 }
                 if has_argument {
-                    return self.fail(out, r(501, (5, 5, 4), "STARTTLS takes no arguments"));
+                    return self.fail(out, replies::STARTTLS_TAKES_NO_ARGUMENTS.reply());
                 }
-                Self::ok(out, r(220, (2, 0, 0), "SMTP server ready"));
+                Self::ok(out, replies::READY_TO_START_TLS.reply());
                 out.push(Action::StartTls);
                 self.phase = Phase::WaitTls;
             }
@@ -634,33 +566,19 @@ impl Server {
 
     fn auth(&mut self, mechanism: &str, initial: Option<String>, out: &mut Vec<Action>) {
         if self.cfg.auth == AuthOffer::None {
-            return self.fail(out, r(504, (5, 7, 4), "Unrecognized authentication type"));
+            return self.fail(out, replies::AUTH_NOT_OFFERED.reply());
         }
         if !self.auth_allowed() {
-            return self.fail(
-                out,
-                r(
-                    538,
-                    (5, 7, 11),
-                    "Encryption required for requested authentication mechanism: issue STARTTLS first",
-                ),
-            );
+            return self.fail(out, replies::AUTH_NEEDS_TLS.reply());
         }
         if !self.esmtp {
-            return self.fail(out, r(503, (5, 5, 1), "Send EHLO first"));
+            return self.fail(out, replies::AUTH_NEEDS_EHLO.reply());
         }
         if self.authenticated.is_some() {
-            return self.fail(out, r(503, (5, 5, 1), "Already authenticated"));
+            return self.fail(out, replies::ALREADY_AUTHENTICATED.reply());
         }
         if self.tx.sender.is_some() {
-            return self.fail(
-                out,
-                r(
-                    503,
-                    (5, 5, 1),
-                    "AUTH is not allowed during a mail transaction",
-                ),
-            );
+            return self.fail(out, replies::AUTH_IN_TRANSACTION.reply());
         }
         match (mechanism, initial) {
             ("PLAIN", None) => {
@@ -679,16 +597,9 @@ impl Server {
                         user: user.to_string(),
                     });
                 }
-                Err(e) => self.fail(out, r(501, (5, 5, 2), e.0)),
+                Err(e) => self.fail(out, replies::auth_bad_response(e.0)),
             },
-            _ => self.fail(
-                out,
-                r(
-                    504,
-                    (5, 5, 4),
-                    "Unrecognized authentication type: use PLAIN or LOGIN",
-                ),
-            ),
+            _ => self.fail(out, replies::AUTH_UNKNOWN_MECHANISM.reply()),
         }
     }
 
@@ -700,7 +611,7 @@ impl Server {
         };
         let text = String::from_utf8_lossy(line);
         if text.trim() == "*" {
-            return self.fail(out, r(501, (5, 0, 0), "Authentication cancelled"));
+            return self.fail(out, replies::AUTH_CANCELLED.reply());
         }
         match step {
             AuthStep::PlainResponse => self.credentials(sasl::decode_plain(&text), out),
@@ -711,11 +622,11 @@ impl Server {
                         user: user.to_string(),
                     });
                 }
-                Err(e) => self.fail(out, r(501, (5, 5, 2), e.0)),
+                Err(e) => self.fail(out, replies::auth_bad_response(e.0)),
             },
             AuthStep::LoginPassword { user } => match sasl::decode_text(&text) {
                 Ok(password) => self.credentials(Ok(Credentials { user, password }), out),
-                Err(e) => self.fail(out, r(501, (5, 5, 2), e.0)),
+                Err(e) => self.fail(out, replies::auth_bad_response(e.0)),
             },
         }
     }
@@ -726,40 +637,31 @@ impl Server {
         out: &mut Vec<Action>,
     ) {
         match decoded {
-            Ok(c) if c.user.is_empty() => {
-                self.fail(out, r(501, (5, 5, 2), "The user name is empty"))
-            }
+            Ok(c) if c.user.is_empty() => self.fail(out, replies::AUTH_EMPTY_USER.reply()),
             Ok(c) => {
                 out.push(Action::Authenticate(c));
                 self.phase = Phase::WaitAuth;
             }
-            Err(e) => self.fail(out, r(501, (5, 5, 2), e.0)),
+            Err(e) => self.fail(out, replies::auth_bad_response(e.0)),
         }
     }
 
     fn chunk_done(&mut self, last: bool, discard: bool, out: &mut Vec<Action>) {
         if discard {
             let reply = if self.tx.sender.is_none() {
-                "Need MAIL command"
+                replies::NEED_MAIL
             } else {
-                "No valid recipients"
+                replies::NO_VALID_RECIPIENTS_FOR_BDAT
             };
-            return self.fail(out, r(503, (5, 5, 1), reply));
+            return self.fail(out, reply.reply());
         }
         if !last {
             let n = self.tx.chunk_size;
-            return Self::ok(out, r(250, (2, 0, 0), format!("{n} octets received")));
+            return Self::ok(out, replies::chunk_received(n));
         }
         if self.tx.chunk_size > self.cfg.max_message_size {
             self.reset_transaction();
-            return self.fail(
-                out,
-                r(
-                    552,
-                    (5, 3, 4),
-                    "Message size exceeds fixed maximum message size",
-                ),
-            );
+            return self.fail(out, replies::MESSAGE_TOO_BIG.reply());
         }
         let (body, bare) = normalize_line_endings(&self.tx.chunks);
         let msg = AcceptedMessage {

@@ -12,7 +12,7 @@ impl SessionPolicy for TestPolicy {
         if to.domain == "domaene.tld" || to.domain == "contoso.test" {
             Ok(())
         } else {
-            Err(Reply::new(550, (5, 7, 1), "Unable to relay"))
+            Err(crate::smtp::replies::UNABLE_TO_RELAY.reply())
         }
     }
 }

@@ -136,3 +136,61 @@ fn the_console_never_touches_sockets_or_tokio() {
         }
     }
 }
+
+/// Product code (each file up to its first `#[cfg(test)]`, test-only files left out) of all
+/// of `src/` where `needle` appears, as `path:line`.
+fn product_uses(needle: &str) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    let mut found = Vec::new();
+    for (path, text) in files {
+        let unix = path.replace('\\', "/");
+        if unix.ends_with("_tests.rs") || unix.contains("/tests/") {
+            continue;
+        }
+        let product = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (n, line) in product.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if code.contains(needle) {
+                found.push(format!("{unix}:{}", n + 1));
+            }
+        }
+    }
+    found
+}
+
+/// A verifier that accepts any certificate lives only in `engine::tls::danger`, where the
+/// comments say why that is safe (issue 10 §4).
+#[test]
+fn certificates_are_accepted_unjudged_only_in_the_danger_module() {
+    for needle in [
+        "ServerCertVerified::assertion",
+        "ClientCertVerified::assertion",
+    ] {
+        let found = product_uses(needle);
+        assert!(
+            !found.is_empty(),
+            "`{needle}` is used nowhere: update this test"
+        );
+        for at in found {
+            assert!(
+                at.contains("src/engine/tls/danger.rs:"),
+                "`{needle}` outside engine/tls/danger.rs at {at}"
+            );
+        }
+    }
+}
+
+/// Replies with an enhanced code are named in the one table `smtp::replies` (issue 10 §4): no
+/// product code builds one from loose numbers.
+#[test]
+fn replies_are_built_only_from_the_named_table() {
+    let found = product_uses("Reply::new(");
+    for at in found {
+        assert!(
+            at.contains("src/smtp/replies.rs:") || at.contains("src/smtp/reply.rs:"),
+            "`Reply::new(` outside smtp/replies.rs at {at}: add a named row to smtp::replies"
+        );
+    }
+}
