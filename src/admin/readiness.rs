@@ -1,0 +1,178 @@
+//! What will be in place after a Domain Security set-up with a partner: our SMTP certificate
+//! (serverAuth and clientAuth, our domain among its names, issued by a CA), the partner's root,
+//! the domain secure lists and the connectors — each a check with a mark and a sentence. The
+//! console's wizard shows them; the facts come from what the caller already holds in memory,
+//! so the checks never read the disk.
+
+use super::domain_security::DomainSecurityPlan;
+use crate::config::Settings;
+
+/// The verdict of one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckMark {
+    Pass,
+    Fail,
+    Warn,
+    /// Not checked (not applicable, or not available).
+    Skip,
+}
+
+impl CheckMark {
+    pub fn from_bool(ok: bool) -> CheckMark {
+        if ok { CheckMark::Pass } else { CheckMark::Fail }
+    }
+}
+
+/// One check of the summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadinessCheck {
+    pub mark: CheckMark,
+    pub what: String,
+    pub detail: String,
+}
+
+/// The certificate the relay presents as its SMTP identity.
+#[derive(Clone, Copy, Debug)]
+pub struct OurCertificate<'a> {
+    pub subject: &'a str,
+    pub names: &'a [String],
+    pub server_auth: bool,
+    pub client_auth: bool,
+    pub self_signed: bool,
+}
+
+/// What is known of the partner's root the plan names.
+#[derive(Clone, Copy, Debug)]
+pub enum PartnerRoot<'a> {
+    /// A file to import: the subject of the CA certificate read from it, if it holds one.
+    File(Option<&'a str>),
+    /// A trusted root: its subject and whether it is current, when it was found.
+    Existing(Option<(&'a str, bool)>),
+    /// Relying on the roots already trusted.
+    AlreadyTrusted,
+}
+
+/// The checks of a plan, in the order the administrator reads them.
+pub fn readiness(
+    plan: &DomainSecurityPlan,
+    settings: &Settings,
+    ours: Option<OurCertificate<'_>>,
+    root: PartnerRoot<'_>,
+) -> Vec<ReadinessCheck> {
+    let mut out = Vec::new();
+    let mut add = |mark: CheckMark, what: String, detail: String| {
+        out.push(ReadinessCheck { mark, what, detail })
+    };
+    let org = settings
+        .accepted_domains
+        .first()
+        .map(|d| d.domain.as_str())
+        .unwrap_or("");
+    match ours {
+        None => add(
+            CheckMark::Fail,
+            "Our SMTP certificate".into(),
+            "no certificate is enabled for SMTP: request one, import it and enable it for SMTP"
+                .into(),
+        ),
+        Some(c) => {
+            add(
+                CheckMark::from_bool(c.server_auth && c.client_auth),
+                "Our SMTP certificate has serverAuth and clientAuth".into(),
+                format!(
+                    "{} — serverAuth {}, clientAuth {}",
+                    c.subject,
+                    if c.server_auth { "yes" } else { "NO" },
+                    if c.client_auth { "yes" } else { "NO" }
+                ),
+            );
+            let names = c
+                .names
+                .iter()
+                .any(|n| crate::pki::names::matches_exact(n, org));
+            add(
+                CheckMark::from_bool(names),
+                format!("Our SMTP certificate names our domain {org}"),
+                if names {
+                    format!("names: {}", c.names.join(", "))
+                } else {
+                    format!(
+                        "names only {}: the partner will refuse it",
+                        c.names.join(", ")
+                    )
+                },
+            );
+            if c.self_signed {
+                add(
+                    CheckMark::Fail,
+                    "Our SMTP certificate is issued by a CA".into(),
+                    "it is self-signed: a partner cannot validate it (use a certificate from a CA the partner trusts)".into(),
+                );
+            }
+        }
+    }
+    match root {
+        PartnerRoot::File(Some(subject)) => add(
+            CheckMark::Pass,
+            "The partner's root CA will be trusted".into(),
+            format!("{subject} (imported on Apply)"),
+        ),
+        PartnerRoot::File(None) => add(
+            CheckMark::Fail,
+            "The partner's root CA is trusted".into(),
+            "no CA certificate read from the file".into(),
+        ),
+        PartnerRoot::Existing(r) => add(
+            CheckMark::from_bool(r.is_some_and(|(_, current)| current)),
+            "The partner's root CA is trusted".into(),
+            r.map(|(subject, _)| subject.to_string())
+                .unwrap_or_else(|| "no root chosen".into()),
+        ),
+        PartnerRoot::AlreadyTrusted => add(
+            CheckMark::Warn,
+            "The partner's root CA is trusted".into(),
+            "relying on the roots already trusted; any of them may vouch for the partner".into(),
+        ),
+    }
+    add(
+        CheckMark::from_bool(plan.send_list && plan.receive_list),
+        "The partner is on the send and receive domain secure lists".into(),
+        format!(
+            "send list: {}, receive list: {}",
+            if plan.send_list { "yes" } else { "no" },
+            if plan.receive_list { "yes" } else { "no" }
+        ),
+    );
+    let enabled = |receive: bool, name: &String| {
+        if receive {
+            settings.receive_connector(name).is_some_and(|c| c.enabled)
+        } else {
+            settings.send_connector(name).is_some_and(|c| c.enabled)
+        }
+    };
+    add(
+        CheckMark::from_bool(
+            !plan.send_connectors.is_empty()
+                && plan.send_connectors.iter().all(|n| enabled(false, n)),
+        ),
+        "Domain Security on a send connector".into(),
+        if plan.send_connectors.is_empty() {
+            "no send connector chosen".into()
+        } else {
+            plan.send_connectors.join(", ")
+        },
+    );
+    add(
+        CheckMark::from_bool(
+            !plan.receive_connectors.is_empty()
+                && plan.receive_connectors.iter().all(|n| enabled(true, n)),
+        ),
+        "Domain Security on a receive connector (with AuthMechanism TLS)".into(),
+        if plan.receive_connectors.is_empty() {
+            "no receive connector chosen".into()
+        } else {
+            plan.receive_connectors.join(", ")
+        },
+    );
+    out
+}
