@@ -3,7 +3,16 @@
 //! a problem). Each returns a sentence saying what was done.
 
 use super::actions::SettingsChange;
-use crate::admin::{Result, Workspace};
+use crate::admin::{AdminError, Result, Workspace};
+
+/// A switch is clicked in a list, away from the fields where validation problems are shown:
+/// its refusal says the problems in full.
+fn said_in_full(e: AdminError) -> AdminError {
+    match e {
+        AdminError::Invalid(p) => AdminError::Refused(format!("Nothing was saved: {p}")),
+        other => other,
+    }
+}
 
 /// Applies one change; the sentence says what changed.
 pub fn apply(ws: &mut Workspace, change: SettingsChange) -> Result<String> {
@@ -57,7 +66,9 @@ pub fn apply(ws: &mut Workspace, change: SettingsChange) -> Result<String> {
             receive,
             name,
             enabled,
-        } => ws.set_domain_security(receive, &name, enabled),
+        } => ws
+            .set_domain_security(receive, &name, enabled)
+            .map_err(said_in_full),
         SettingsChange::AddAcceptedDomain(d) => {
             ws.add_accepted_domain(&d, None)?;
             Ok(format!("{} is now an accepted domain.", d.trim()))
