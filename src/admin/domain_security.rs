@@ -346,3 +346,147 @@ impl DomainSecurityPlan {
             .find_map(|c| c.smart_hosts.first().cloned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::DataDir;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    fn org() -> (tempfile::TempDir, Workspace) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path().join("org"));
+        super::super::init(&dir, "Contoso", "mail.contoso.test", "contoso.test", now()).unwrap();
+        let ws = Workspace::open(&dir).unwrap();
+        (tmp, ws)
+    }
+
+    fn partner_root(tmp: &tempfile::TempDir) -> PathBuf {
+        let key = crate::pki::keys::KeySpec::P256.generate().unwrap();
+        let der =
+            crate::pki::ca::create_ca("Fabrikam Root CA", "Fabrikam", &key, now(), 1).unwrap();
+        let path = tmp.path().join("fabrikam-root.cer");
+        std::fs::write(&path, crate::pki::builder::to_pem(&der)).unwrap();
+        path
+    }
+
+    fn plan(root: RootChoice) -> DomainSecurityPlan {
+        DomainSecurityPlan {
+            domain: "Fabrikam.test".into(),
+            root,
+            pin: true,
+            send_list: true,
+            receive_list: true,
+            send_connectors: vec!["Outbound".into()],
+            receive_connectors: vec!["Default".into()],
+        }
+    }
+
+    #[test]
+    fn the_switch_changes_only_domain_security_and_needs_tls() {
+        let (_tmp, mut ws) = org();
+        let said = ws.set_domain_security(true, "Default", true).unwrap();
+        assert!(said.contains("Domain Security is on on receive connector 'Default'"));
+        let c = ws.settings.receive_connector("Default").unwrap();
+        assert!(c.domain_secure_enabled);
+        assert_eq!(c.auth_mechanisms, vec![AuthMechanism::Tls]);
+        ws.set_domain_security(true, "Default", false).unwrap();
+        ws.change_receive_connector("Default", |c| {
+            c.auth_mechanisms = vec![AuthMechanism::BasicAuth]
+        })
+        .unwrap();
+        let before = std::fs::read(ws.dir.settings()).unwrap();
+        let err = ws.set_domain_security(true, "Default", true).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("Domain Security needs the Tls authentication mechanism"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(ws.dir.settings()).unwrap(), before);
+        let c = ws.settings.receive_connector("Default").unwrap();
+        assert_eq!(c.auth_mechanisms, vec![AuthMechanism::BasicAuth]);
+        assert!(!c.domain_secure_enabled);
+        let err = ws.set_domain_security(false, "Nowhere", true).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("there is no send connector 'Nowhere'")
+        );
+    }
+
+    #[test]
+    fn a_set_up_offers_starttls_keeping_the_other_mechanisms() {
+        let (tmp, mut ws) = org();
+        ws.change_receive_connector("Default", |c| {
+            c.auth_mechanisms = vec![AuthMechanism::BasicAuth]
+        })
+        .unwrap();
+        let root = partner_root(&tmp);
+        let p = plan(RootChoice::File(root));
+        let commands = p.commands(&ws.settings);
+        assert!(
+            commands.contains(
+                &"mailflow connector receive set Default --domain-secure true --auth basicauth,tls"
+                    .to_string()
+            ),
+            "{commands:?}"
+        );
+        let said = ws.set_up_domain_security(&p, now()).unwrap();
+        assert!(
+            said.contains("Domain Security with fabrikam.test is set up"),
+            "{said}"
+        );
+        let c = ws.settings.receive_connector("Default").unwrap();
+        assert_eq!(
+            c.auth_mechanisms,
+            vec![AuthMechanism::BasicAuth, AuthMechanism::Tls]
+        );
+        assert!(c.domain_secure_enabled);
+        assert_eq!(
+            ws.settings.transport.tls_send_domain_secure_list,
+            vec!["fabrikam.test".to_string()]
+        );
+        assert_eq!(ws.settings.partner_anchors[0].domain, "fabrikam.test");
+    }
+
+    #[test]
+    fn a_refused_set_up_forgets_the_root_it_trusted() {
+        let (tmp, mut ws) = org();
+        let root = partner_root(&tmp);
+        let mut p = plan(RootChoice::File(root));
+        p.receive_connectors = vec!["Nowhere".into()];
+        let before = std::fs::read(ws.dir.settings()).unwrap();
+        let err = ws.set_up_domain_security(&p, now()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("there is no receive connector 'Nowhere'")
+        );
+        assert!(
+            ws.store.trusted_roots().is_empty(),
+            "the root is gone again"
+        );
+        assert_eq!(std::fs::read(ws.dir.settings()).unwrap(), before);
+    }
+
+    #[test]
+    fn the_probe_goes_to_the_smart_host_that_routes_the_partner() {
+        let (_tmp, mut ws) = org();
+        let err = ws.smart_host_for("fabrikam.test").unwrap_err();
+        assert!(err.to_string().contains("has no smart host"), "{err}");
+        let err = ws.smart_host_for("contoso.test").unwrap_err();
+        assert!(
+            err.to_string().contains("one of our accepted domains"),
+            "{err}"
+        );
+        ws.change_send_connector("Outbound", |c| {
+            c.smart_hosts = vec!["mail.fabrikam.test:2525".into()]
+        })
+        .unwrap();
+        assert_eq!(
+            ws.smart_host_for("fabrikam.test").unwrap(),
+            "mail.fabrikam.test:2525"
+        );
+    }
+}

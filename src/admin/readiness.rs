@@ -176,3 +176,63 @@ pub fn readiness(
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::RootChoice;
+
+    #[test]
+    fn each_missing_piece_is_a_red_mark_with_its_reason() {
+        let settings = Settings::initial("Contoso", "mail.contoso.test", "contoso.test");
+        let plan = DomainSecurityPlan {
+            domain: "fabrikam.test".into(),
+            root: RootChoice::AlreadyTrusted,
+            pin: false,
+            send_list: true,
+            receive_list: false,
+            send_connectors: vec!["Outbound".into()],
+            receive_connectors: vec![],
+        };
+        let names = vec!["mail.contoso.test".to_string()];
+        let ours = OurCertificate {
+            subject: "CN=mail.contoso.test",
+            names: &names,
+            server_auth: true,
+            client_auth: false,
+            self_signed: true,
+        };
+        let checks = readiness(&plan, &settings, Some(ours), PartnerRoot::AlreadyTrusted);
+        let mark = |what: &str| {
+            checks
+                .iter()
+                .find(|c| c.what.starts_with(what))
+                .map(|c| c.mark)
+        };
+        assert_eq!(
+            mark("Our SMTP certificate has serverAuth"),
+            Some(CheckMark::Fail)
+        );
+        assert_eq!(
+            mark("Our SMTP certificate names our domain contoso.test"),
+            Some(CheckMark::Fail)
+        );
+        assert_eq!(
+            mark("Our SMTP certificate is issued by a CA"),
+            Some(CheckMark::Fail)
+        );
+        assert_eq!(mark("The partner's root CA"), Some(CheckMark::Warn));
+        assert_eq!(mark("The partner is on the send"), Some(CheckMark::Fail));
+        assert_eq!(
+            mark("Domain Security on a send connector"),
+            Some(CheckMark::Pass)
+        );
+        assert_eq!(
+            mark("Domain Security on a receive connector"),
+            Some(CheckMark::Fail)
+        );
+        let none = readiness(&plan, &settings, None, PartnerRoot::File(None));
+        assert!(none.iter().any(|c| c.what == "Our SMTP certificate"
+            && c.detail.contains("no certificate is enabled for SMTP")));
+    }
+}
