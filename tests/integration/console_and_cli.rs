@@ -1,7 +1,7 @@
 //! One home for the rules of administration: the console (driven by its labels with
-//! egui_kittest) and the command line make the same Domain Security change on two copies of
-//! the same data directory, and settings.ron ends byte for byte the same — or both refuse it
-//! and neither changes.
+//! egui_kittest) and the command line make the same Domain Security change on copies of the
+//! same data directory, and settings.ron ends byte for byte the same — or both refuse it and
+//! neither changes. The wizard's set-up is also one command, `mailflow partner setup`.
 
 use crate::util::{Org, openssl_self_signed, p, peer};
 use egui_kittest::Harness;
@@ -13,17 +13,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Two identical organizations: `cli` for the command line, `console` for the console.
-fn twins() -> (Org, Org) {
-    let cli = Org::new("mail.contoso.test", "contoso.test");
-    let console = Org::empty();
+/// Another organization with a copy of `org`'s data directory.
+fn copy_of(org: &Org) -> Org {
+    let copy = Org::empty();
     let status = std::process::Command::new("cp")
         .arg("-a")
-        .arg(&cli.dir)
-        .arg(&console.dir)
+        .arg(&org.dir)
+        .arg(&copy.dir)
         .status()
         .expect("cp runs");
     assert!(status.success(), "copy the data directory");
+    copy
+}
+
+/// Two identical organizations: `cli` for the command line, `console` for the console.
+fn twins() -> (Org, Org) {
+    let cli = Org::new("mail.contoso.test", "contoso.test");
+    let console = copy_of(&cli);
     (cli, console)
 }
 
@@ -215,6 +221,7 @@ fn the_wizard_and_its_equivalent_commands_reach_the_same_settings() {
             "basicauth,tls",
         ]);
     }
+    let one_command = copy_of(&cli);
     let Some(root) = partner_root(&con) else {
         return;
     };
@@ -253,4 +260,23 @@ fn the_wizard_and_its_equivalent_commands_reach_the_same_settings() {
     assert!(after.contains("fabrikam.test"), "{after}");
     assert!(after.contains("BasicAuth"), "{after}");
     assert_eq!(settings(&cli), after);
+
+    // The same operation as one command.
+    let said = one_command.ok(&[
+        "partner",
+        "setup",
+        "fabrikam.test",
+        "--root",
+        p(&root),
+        "--pin",
+        "--send-connector",
+        "Outbound",
+        "--receive-connector",
+        "Default",
+    ]);
+    assert!(
+        said.contains("Domain Security with fabrikam.test is set up"),
+        "{said}"
+    );
+    assert_eq!(settings(&one_command), after);
 }
