@@ -150,30 +150,31 @@ pub fn readiness(
             settings.send_connector(name).is_some_and(|c| c.enabled)
         }
     };
-    add(
-        CheckMark::from_bool(
-            !plan.send_connectors.is_empty()
-                && plan.send_connectors.iter().all(|n| enabled(false, n)),
+    for (receive, names, what) in [
+        (
+            false,
+            &plan.send_connectors,
+            "Domain Security on a send connector",
         ),
-        "Domain Security on a send connector".into(),
-        if plan.send_connectors.is_empty() {
-            "no send connector chosen".into()
-        } else {
-            plan.send_connectors.join(", ")
-        },
-    );
-    add(
-        CheckMark::from_bool(
-            !plan.receive_connectors.is_empty()
-                && plan.receive_connectors.iter().all(|n| enabled(true, n)),
+        (
+            true,
+            &plan.receive_connectors,
+            "Domain Security on a receive connector (with AuthMechanism TLS)",
         ),
-        "Domain Security on a receive connector (with AuthMechanism TLS)".into(),
-        if plan.receive_connectors.is_empty() {
-            "no receive connector chosen".into()
-        } else {
-            plan.receive_connectors.join(", ")
-        },
-    );
+    ] {
+        add(
+            CheckMark::from_bool(!names.is_empty() && names.iter().all(|n| enabled(receive, n))),
+            what.into(),
+            if names.is_empty() {
+                format!(
+                    "no {} connector chosen",
+                    if receive { "receive" } else { "send" }
+                )
+            } else {
+                names.join(", ")
+            },
+        );
+    }
     out
 }
 

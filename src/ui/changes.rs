@@ -4,6 +4,7 @@
 
 use super::actions::SettingsChange;
 use crate::admin::{AdminError, Result, Workspace};
+use crate::config::Settings;
 
 /// A switch is clicked in a list, away from the fields where validation problems are shown:
 /// its refusal says the problems in full.
@@ -12,6 +13,33 @@ fn said_in_full(e: AdminError) -> AdminError {
         AdminError::Invalid(p) => AdminError::Refused(format!("Nothing was saved: {p}")),
         other => other,
     }
+}
+
+/// Replaces the connector at `index` in the list `of` picks, or adds it when `index` is the
+/// end, as one checked settings change. Whether it was added.
+fn put<T>(
+    ws: &mut Workspace,
+    of: impl FnOnce(&mut Settings) -> &mut Vec<T>,
+    index: usize,
+    item: T,
+) -> Result<bool> {
+    let mut added = false;
+    ws.change_settings(|s| {
+        let list = of(s);
+        match list.get_mut(index) {
+            Some(c) => *c = item,
+            None => {
+                list.push(item);
+                added = true;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(added)
+}
+
+fn created_or_saved(added: bool) -> &'static str {
+    if added { "created" } else { "saved" }
 }
 
 /// Applies one change; the sentence says what changed.
@@ -26,32 +54,18 @@ pub fn apply(ws: &mut Workspace, change: SettingsChange) -> Result<String> {
         }
         SettingsChange::ReceiveConnector { index, connector } => {
             let name = connector.name.clone();
-            let added = index >= ws.settings.receive_connectors.len();
-            ws.change_settings(|s| {
-                match s.receive_connectors.get_mut(index) {
-                    Some(c) => *c = *connector,
-                    None => s.receive_connectors.push(*connector),
-                }
-                Ok(())
-            })?;
+            let added = put(ws, |s| &mut s.receive_connectors, index, *connector)?;
             Ok(format!(
                 "Receive connector '{name}' {}; new sessions use it.",
-                if added { "created" } else { "saved" }
+                created_or_saved(added)
             ))
         }
         SettingsChange::SendConnector { index, connector } => {
             let name = connector.name.clone();
-            let added = index >= ws.settings.send_connectors.len();
-            ws.change_settings(|s| {
-                match s.send_connectors.get_mut(index) {
-                    Some(c) => *c = *connector,
-                    None => s.send_connectors.push(*connector),
-                }
-                Ok(())
-            })?;
+            let added = put(ws, |s| &mut s.send_connectors, index, *connector)?;
             Ok(format!(
                 "Send connector '{name}' {}; new deliveries use it.",
-                if added { "created" } else { "saved" }
+                created_or_saved(added)
             ))
         }
         SettingsChange::RemoveReceiveConnector(name) => {
