@@ -1,16 +1,20 @@
 //! The administrator's operations — the same for the command line and the console: initialize
 //! an organization, request, import, enable and remove certificates, trust roots, run the lab
-//! CA, change transport settings, connectors and accepted domains, manage the accounts of SMTP
-//! AUTH. Each operation loads what it needs, checks everything, and writes only when all is
+//! CA, change transport settings, connectors and accepted domains, set up Domain Security with a
+//! partner, manage the accounts of SMTP AUTH. Each operation loads what it needs, checks everything, and writes only when all is
 //! well; a refused operation leaves the data directory byte for byte as it was.
 
 mod accounts;
 mod certificates;
+mod domain_security;
+mod readiness;
 mod revocation;
 mod settings_ops;
 
 pub use accounts::*;
 pub use certificates::*;
+pub use domain_security::*;
+pub use readiness::*;
 pub use revocation::*;
 pub use settings_ops::pin_from;
 

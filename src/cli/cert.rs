@@ -712,6 +712,29 @@ pub enum PartnerCommand {
     List,
     /// Remove a partner's anchors (any trusted root may vouch for it again)
     Remove { domain: String },
+    /// Set up Domain Security with a partner in one go, as the console's wizard does: trust
+    /// its root CA (--root FILE) or name a trusted one (--root-thumbprint), add its domain to
+    /// the send and receive domain secure lists, pin it to that root (--pin), and turn Domain
+    /// Security on the named connectors (receive connectors get AuthMechanism Tls with it).
+    /// Nothing is half applied: when the change is refused, a root it trusted is removed again
+    Setup {
+        domain: String,
+        /// The partner's root CA certificate file, trusted by this command
+        #[arg(long, conflicts_with = "root_thumbprint")]
+        root: Option<PathBuf>,
+        /// A root that is trusted already
+        #[arg(long)]
+        root_thumbprint: Option<String>,
+        /// Pin the partner to that root: no other CA may vouch for it
+        #[arg(long)]
+        pin: bool,
+        /// A send connector to turn Domain Security on (repeat for several)
+        #[arg(long = "send-connector")]
+        send_connectors: Vec<String>,
+        /// A receive connector to turn Domain Security on (repeat for several)
+        #[arg(long = "receive-connector")]
+        receive_connectors: Vec<String>,
+    },
 }
 
 fn pin_text(p: &mailflow::config::Pin) -> String {
@@ -804,6 +827,30 @@ pub fn run_partner(dir: &Option<PathBuf>, cmd: &PartnerCommand) -> CliResult {
         PartnerCommand::Remove { domain } => {
             ws.remove_partner_anchors(domain)?;
             println!("Partner {domain} has no anchors any more.");
+        }
+        PartnerCommand::Setup {
+            domain,
+            root,
+            root_thumbprint,
+            pin,
+            send_connectors,
+            receive_connectors,
+        } => {
+            let root = match (root, root_thumbprint) {
+                (Some(file), _) => mailflow::admin::RootChoice::File(file.clone()),
+                (None, Some(tp)) => mailflow::admin::RootChoice::Existing(tp.clone()),
+                (None, None) => mailflow::admin::RootChoice::AlreadyTrusted,
+            };
+            let plan = mailflow::admin::DomainSecurityPlan {
+                domain: domain.clone(),
+                root,
+                pin: *pin,
+                send_list: true,
+                receive_list: true,
+                send_connectors: send_connectors.clone(),
+                receive_connectors: receive_connectors.clone(),
+            };
+            println!("{}", ws.set_up_domain_security(&plan, now())?);
         }
     }
     Ok(())

@@ -5,6 +5,7 @@
 
 use super::nav::Page;
 use super::probe::ProbeRequest;
+pub use crate::admin::{DomainSecurityPlan, RootChoice};
 use crate::config::{
     DirectTrustEntry, PartnerPin, ReceiveConnector, SendConnector, TransportSettings,
 };
@@ -63,7 +64,7 @@ pub enum SettingsChange {
     },
     RemoveReceiveConnector(String),
     RemoveSendConnector(String),
-    /// Domain Security on one connector (on a receive connector, AuthMechanism Tls with it).
+    /// Domain Security on one connector (a receive connector needs AuthMechanism Tls already).
     DomainSecure {
         receive: bool,
         name: String,
@@ -77,30 +78,6 @@ pub enum SettingsChange {
     /// A partner's own certificate pinned for its domains (Partner only, never internal).
     AddPartnerPin(PartnerPin),
     RemovePartnerPin(String),
-}
-
-/// Where a partner's root CA comes from in the Domain Security wizard.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RootChoice {
-    /// The partner's certificates chain to a root we already trust; nothing to add.
-    AlreadyTrusted,
-    /// One of our trusted roots, by thumbprint.
-    Existing(String),
-    /// A file to import into the trusted roots.
-    File(PathBuf),
-}
-
-/// Everything the Domain Security wizard applies, in one go.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DomainSecurityPlan {
-    pub domain: String,
-    pub root: RootChoice,
-    /// Pin the partner domain to this root: no other CA may vouch for it.
-    pub pin: bool,
-    pub send_list: bool,
-    pub receive_list: bool,
-    pub send_connectors: Vec<String>,
-    pub receive_connectors: Vec<String>,
 }
 
 /// Where a file that was read and inspected goes.

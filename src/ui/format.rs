@@ -79,17 +79,9 @@ pub fn list(items: &[String]) -> String {
     }
 }
 
-/// Quotes a command-line argument for a POSIX shell when it needs it.
-pub fn shell_arg(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.,:/@=+".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
+/// Quotes a command-line argument for a POSIX shell when it needs it (the admin layer's rule,
+/// also used for a Domain Security plan's equivalent commands).
+pub use crate::admin::shell_arg;
 
 #[cfg(test)]
 mod tests {

@@ -223,7 +223,7 @@ pub fn change(s: &mut AdminState, form: Form, c: SettingsChange) -> Outcome {
 
 pub fn domain_security(s: &mut AdminState, plan: DomainSecurityPlan) -> Outcome {
     let now = s.clock.now();
-    let r = changes::apply_domain_security(&mut s.ws, &plan, now).map(Done::Message);
+    let r = s.ws.set_up_domain_security(&plan, now).map(Done::Message);
     admin(Form::DomainSecurityWizard, s, r)
 }
 

@@ -91,7 +91,7 @@ impl Prober for EngineProber {
             .filter(|h| !h.is_empty())
         {
             Some(h) => h.to_string(),
-            None => smart_host_for(ws, &domain)?,
+            None => ws.smart_host_for(&domain).map_err(|e| e.to_string())?,
         };
         let target =
             crate::config::net::SmartHost::parse(&target, 25).map_err(|e| e.to_string())?;
@@ -141,30 +141,6 @@ impl Prober for EngineProber {
                 .collect(),
             transcript,
         })
-    }
-}
-
-/// The first smart host of the send connector that routes `domain`.
-fn smart_host_for(ws: &Workspace, domain: &str) -> Result<String, String> {
-    let checked = crate::config::validate(&ws.settings).map_err(|p| p.to_string())?;
-    match crate::policy::routing::route(domain, &checked) {
-        crate::policy::routing::Route::Connector { index, name } => checked
-            .send_connectors
-            .iter()
-            .find(|c| c.index == index)
-            .and_then(|c| c.smart_hosts.first())
-            .map(|h| h.to_string())
-            .ok_or_else(|| {
-                format!(
-                    "send connector '{name}' has no smart host for {domain}: type the host to probe"
-                )
-            }),
-        crate::policy::routing::Route::Local => Err(format!(
-            "{domain} is one of our accepted domains: type the host to probe"
-        )),
-        crate::policy::routing::Route::NoRoute => Err(format!(
-            "no send connector covers {domain}: type the host to probe"
-        )),
     }
 }
 

@@ -5,6 +5,7 @@
 mod architecture;
 mod bad_input;
 mod certificates;
+mod console_and_cli;
 mod crash;
 mod crl;
 mod domain_security;

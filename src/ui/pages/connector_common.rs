@@ -167,7 +167,7 @@ pub fn confirm_toggle(ui: &mut Ui, pending: &mut Option<Toggle>, cx: &mut Cx) {
     );
     let detail = match (t.receive, t.enable) {
         (true, true) => {
-            "Senders on the receive domain secure list must then use mutual TLS with a certificate naming their domain, or their mail is refused. AuthMechanism TLS is set with it. STARTTLS is offered to new sessions; sessions already open are judged by it from their next MAIL FROM."
+            "Senders on the receive domain secure list must then use mutual TLS with a certificate naming their domain, or their mail is refused. The connector must offer AuthMechanism TLS (STARTTLS); nothing else on it changes. STARTTLS is offered to new sessions; sessions already open are judged by it from their next MAIL FROM."
         }
         (false, true) => {
             "Mail to domains on the send domain secure list then goes only over mutual TLS, with our SMTP certificate as client certificate and the partner's certificate checked against its domain. It takes effect for new deliveries."

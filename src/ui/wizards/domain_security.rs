@@ -5,9 +5,9 @@
 //! go, with the equivalent commands.
 
 use super::{Buttons, frame};
+use crate::admin::{CheckMark, OurCertificate, PartnerRoot, readiness};
 use crate::config::domain;
 use crate::ui::actions::{Action, DomainSecurityPlan, FileTarget, Form, PickTarget, RootChoice};
-use crate::ui::changes::domain_security_commands;
 use crate::ui::feedback::Feedback;
 use crate::ui::jobs::{Done, Failure, LoadedFile};
 use crate::ui::model::ConsoleData;
@@ -193,140 +193,46 @@ impl DomainSecurityWizard {
 
     /// The smart host the partner's mail goes to, when one is configured.
     fn smart_host(&self, data: &ConsoleData) -> Option<String> {
-        let plan = self.plan();
-        data.settings
-            .send_connectors
-            .iter()
-            .filter(|c| plan.send_connectors.contains(&c.name))
-            .find_map(|c| c.smart_hosts.first().cloned())
+        self.plan().smart_host(&data.settings)
     }
 
-    /// The summary's checks.
+    /// The summary's checks: the admin layer's readiness checks of the plan, then the probe.
     pub fn checks(&self, data: &ConsoleData, prober_available: bool) -> Vec<Check> {
-        let mut out = Vec::new();
+        let ours = data.smtp_certificate().map(|c| OurCertificate {
+            subject: &c.subject,
+            names: &c.names,
+            server_auth: c.server_auth,
+            client_auth: c.client_auth,
+            self_signed: c.self_signed,
+        });
+        let loaded = self.loaded_root();
+        let root = match self.root_mode {
+            RootMode::File => {
+                PartnerRoot::File(loaded.as_ref().map(|(subject, _)| subject.as_str()))
+            }
+            RootMode::Existing => PartnerRoot::Existing(
+                self.existing
+                    .as_ref()
+                    .and_then(|tp| data.roots.iter().find(|r| &r.thumbprint == tp))
+                    .map(|r| (r.subject.as_str(), r.current)),
+            ),
+            RootMode::AlreadyTrusted => PartnerRoot::AlreadyTrusted,
+        };
+        let mut out: Vec<Check> = readiness(&self.plan(), &data.settings, ours, root)
+            .into_iter()
+            .map(|c| Check {
+                mark: match c.mark {
+                    CheckMark::Pass => Mark::Pass,
+                    CheckMark::Fail => Mark::Fail,
+                    CheckMark::Warn => Mark::Warn,
+                    CheckMark::Skip => Mark::Skip,
+                },
+                what: c.what,
+                detail: c.detail,
+            })
+            .collect();
         let mut add =
             |mark: Mark, what: String, detail: String| out.push(Check { mark, what, detail });
-        let org = data.org_domain().unwrap_or("").to_string();
-        match data.smtp_certificate() {
-            None => add(
-                Mark::Fail,
-                "Our SMTP certificate".into(),
-                "no certificate is enabled for SMTP: request one, import it and enable it for SMTP"
-                    .into(),
-            ),
-            Some(c) => {
-                add(
-                    Mark::from_bool(c.server_auth && c.client_auth),
-                    "Our SMTP certificate has serverAuth and clientAuth".into(),
-                    format!(
-                        "{} — serverAuth {}, clientAuth {}",
-                        c.subject,
-                        if c.server_auth { "yes" } else { "NO" },
-                        if c.client_auth { "yes" } else { "NO" }
-                    ),
-                );
-                let names = c
-                    .names
-                    .iter()
-                    .any(|n| crate::pki::names::matches_exact(n, &org));
-                add(
-                    Mark::from_bool(names),
-                    format!("Our SMTP certificate names our domain {org}"),
-                    if names {
-                        format!("names: {}", c.names.join(", "))
-                    } else {
-                        format!(
-                            "names only {}: the partner will refuse it",
-                            c.names.join(", ")
-                        )
-                    },
-                );
-                if c.self_signed {
-                    add(
-                        Mark::Fail,
-                        "Our SMTP certificate is issued by a CA".into(),
-                        "it is self-signed: a partner cannot validate it (use a certificate from a CA the partner trusts)".into(),
-                    );
-                }
-            }
-        }
-        match self.root_mode {
-            RootMode::File => match self.loaded_root() {
-                Some((subject, _)) => add(
-                    Mark::Pass,
-                    "The partner's root CA will be trusted".into(),
-                    format!("{subject} (imported on Apply)"),
-                ),
-                None => add(
-                    Mark::Fail,
-                    "The partner's root CA is trusted".into(),
-                    "no CA certificate read from the file".into(),
-                ),
-            },
-            RootMode::Existing => {
-                let r = self
-                    .existing
-                    .as_ref()
-                    .and_then(|tp| data.roots.iter().find(|r| &r.thumbprint == tp));
-                add(
-                    Mark::from_bool(r.is_some_and(|r| r.current)),
-                    "The partner's root CA is trusted".into(),
-                    r.map(|r| r.subject.clone())
-                        .unwrap_or_else(|| "no root chosen".into()),
-                );
-            }
-            RootMode::AlreadyTrusted => add(
-                Mark::Warn,
-                "The partner's root CA is trusted".into(),
-                "relying on the roots already trusted; any of them may vouch for the partner"
-                    .into(),
-            ),
-        }
-        add(
-            Mark::from_bool(self.send_list && self.receive_list),
-            "The partner is on the send and receive domain secure lists".into(),
-            format!(
-                "send list: {}, receive list: {}",
-                if self.send_list { "yes" } else { "no" },
-                if self.receive_list { "yes" } else { "no" }
-            ),
-        );
-        let plan = self.plan();
-        let enabled = |receive: bool, name: &String| {
-            if receive {
-                data.settings
-                    .receive_connector(name)
-                    .is_some_and(|c| c.enabled)
-            } else {
-                data.settings
-                    .send_connector(name)
-                    .is_some_and(|c| c.enabled)
-            }
-        };
-        add(
-            Mark::from_bool(
-                !plan.send_connectors.is_empty()
-                    && plan.send_connectors.iter().all(|n| enabled(false, n)),
-            ),
-            "Domain Security on a send connector".into(),
-            if plan.send_connectors.is_empty() {
-                "no send connector chosen".into()
-            } else {
-                plan.send_connectors.join(", ")
-            },
-        );
-        add(
-            Mark::from_bool(
-                !plan.receive_connectors.is_empty()
-                    && plan.receive_connectors.iter().all(|n| enabled(true, n)),
-            ),
-            "Domain Security on a receive connector (with AuthMechanism TLS)".into(),
-            if plan.receive_connectors.is_empty() {
-                "no receive connector chosen".into()
-            } else {
-                plan.receive_connectors.join(", ")
-            },
-        );
         match (self.smart_host(data), &self.probe) {
             (None, _) => add(
                 Mark::Skip,
@@ -649,14 +555,7 @@ impl DomainSecurityWizard {
         });
         ui.add_space(8.0);
         ui.label(RichText::new("Equivalent commands").strong());
-        let t = &cx.data.settings.transport;
-        let cmds = domain_security_commands(
-            &self.plan(),
-            (
-                &t.tls_send_domain_secure_list,
-                &t.tls_receive_domain_secure_list,
-            ),
-        );
+        let cmds = self.plan().commands(&cx.data.settings);
         widgets::code_block(ui, &cmds.join("\n"));
         cx.feedback(ui, FORM);
     }
