@@ -14,8 +14,8 @@
 
 use super::config::{ReceiveRuntime, RunConfig};
 use super::protolog::{LogKind, SessionLog};
+use super::services::Services;
 use super::stream::Conn;
-use super::{Services, now_ms};
 use crate::config::{AuthMechanism as ConnectorAuth, ProtocolLoggingLevel, domain};
 use crate::pki::chain::Purpose;
 use crate::policy::classify::hop_status;
@@ -35,6 +35,7 @@ use crate::smtp::reply::Reply;
 use crate::smtp::server::{
     AcceptedMessage, Action, AuthOffer, Server, ServerConfig, SessionInfo, SessionPolicy,
 };
+use crate::store::clock::now_ms;
 use crate::store::tracking::{EventKind, TrackingEvent};
 use std::net::SocketAddr;
 use std::sync::Arc;
