@@ -4,6 +4,7 @@
 //! notices, saving states — is in `engine::queue`, whose doc walks a message's path.
 
 use super::config::{RunConfig, SendRuntime};
+use super::error::EngineError;
 use super::outbound::{RemoteJob, deliver as deliver_remote};
 use super::queue::handle::publish_queues;
 use super::queue::persist::persist;
@@ -104,7 +105,7 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
             let sc = match send_connector(&run, connector) {
                 Ok(sc) => sc,
                 Err(why) => {
-                    finish(&svc, &run, &job, outcomes, Some(why), true).await;
+                    finish(&svc, &run, &job, outcomes, Some(why.to_string()), true).await;
                     return;
                 }
             };
@@ -238,7 +239,7 @@ async fn read_bodies(
 }
 
 /// Moves a damaged message to the quarantine and out of the queue, and tracks it.
-async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<(), String> {
+async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<(), EngineError> {
     let spool = svc.queue.spool.clone();
     let (id, reason) = (env.id.clone(), why.to_string());
     let moved = tokio::task::spawn_blocking(move || {
@@ -252,8 +253,11 @@ async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<()
             })
     })
     .await
-    .map_err(|e| e.to_string())?;
-    let path = moved.map_err(|e| e.to_string())?;
+    .map_err(|source| EngineError::Task {
+        what: "moving a damaged message into the quarantine",
+        source,
+    })?;
+    let path = moved?;
     tracing::warn!(
         "message {} is damaged in the spool ({why}) and was quarantined as {}",
         env.id,
@@ -279,11 +283,11 @@ async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<()
 
 /// The send connector a remote queue names, or the deferral when it is gone (the settings
 /// changed): never another connector in its place (another certificate, other smart hosts).
-fn send_connector<'a>(run: &'a RunConfig, name: &str) -> Result<&'a SendRuntime, String> {
+fn send_connector<'a>(run: &'a RunConfig, name: &str) -> Result<&'a SendRuntime, EngineError> {
     run.send
         .iter()
         .find(|s| s.name == name)
-        .ok_or_else(|| format!("451 4.4.0 send connector '{name}' no longer exists"))
+        .ok_or_else(|| EngineError::SendConnectorGone(name.to_string()))
 }
 
 async fn finish(
@@ -396,14 +400,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let run = run_config(tmp.path());
         for name in ["Outbound", "Partners"] {
-            assert_eq!(
-                send_connector(&run, name).map(|s| s.name.as_str()),
-                Ok(name)
-            );
+            assert_eq!(send_connector(&run, name).unwrap().name, name);
         }
         assert_eq!(
-            send_connector(&run, "Gone").map(|s| s.name.as_str()),
-            Err("451 4.4.0 send connector 'Gone' no longer exists".to_string())
+            send_connector(&run, "Gone").err().map(|e| e.to_string()),
+            Some("451 4.4.0 send connector 'Gone' no longer exists".to_string())
         );
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod control;
 pub mod crl_fetch;
 pub mod delivery;
+pub mod error;
 pub mod inbound;
 pub mod listeners;
 pub mod local;
@@ -38,6 +39,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
+pub use error::EngineError;
 pub use queue::operations::{
     MessageRowOut, QuarantineRow, QueueOp, QueueReply, offline_queue_op, run_queue_op,
 };
@@ -78,16 +80,16 @@ impl EngineHandle {
     pub fn start(
         ws: Workspace,
         waker: Option<Arc<dyn Fn() + Send + Sync>>,
-    ) -> Result<EngineHandle, String> {
+    ) -> Result<EngineHandle, EngineError> {
         let lock = lock_data_dir(&ws.dir)?;
         let run = Arc::new(RunConfig::build(&ws, time::OffsetDateTime::now_utc())?);
-        let spool = Arc::new(Spool::open(ws.dir.spool()).map_err(|e| e.to_string())?);
+        let spool = Arc::new(Spool::open(ws.dir.spool())?);
         let (core, loaded) = load_queue(&spool)?;
         let tracking = open_tracking(&ws, &run)?;
         let live = Live::new(waker);
         let (tx, mut rx) = mpsc::unbounded_channel::<Cmd>();
         let (ev_tx, ev_rx) = std::sync::mpsc::channel::<EngineEvent>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), EngineError>>();
         let live2 = live.clone();
         let data_dir = ws.dir.clone();
         // The store's own chains name distribution points worth fetching from the start.
@@ -111,8 +113,7 @@ impl EngineHandle {
                 {
                     Ok(rt) => rt,
                     Err(e) => {
-                        let _ =
-                            ready_tx.send(Err(format!("the relay runtime could not start: {e}")));
+                        let _ = ready_tx.send(Err(EngineError::Runtime(e)));
                         return;
                     }
                 };
@@ -168,7 +169,7 @@ impl EngineHandle {
                                             ev_tx.send(EngineEvent::SettingsApplied { problems });
                                     }
                                     Err(e) => {
-                                        let _ = ev_tx.send(EngineEvent::Problem(e));
+                                        let _ = ev_tx.send(EngineEvent::Problem(e.to_string()));
                                     }
                                 }
                             }
@@ -207,11 +208,11 @@ impl EngineHandle {
                 });
                 rt.shutdown_timeout(Duration::from_secs(5));
             })
-            .map_err(|e| format!("the relay thread could not start: {e}"))?;
+            .map_err(EngineError::Thread)?;
         match ready_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(e),
-            Err(_) => return Err("the relay did not start within 30 seconds".into()),
+            Err(_) => return Err(EngineError::StartTimeout),
         }
         Ok(EngineHandle {
             tx,
@@ -291,10 +292,16 @@ pub fn probe_now(
     target: &str,
     domain: &str,
     client_cert: Option<&str>,
-) -> Result<probe::ProbeReport, String> {
+) -> Result<probe::ProbeReport, EngineError> {
     let mut ws = ws.clone();
     if let Some(tp) = client_cert {
-        let found = ws.store.find(tp)?.info.thumbprint.clone();
+        let found = ws
+            .store
+            .find(tp)
+            .map_err(EngineError::Certificate)?
+            .info
+            .thumbprint
+            .clone();
         if let Some(sc) = ws.settings.send_connectors.first_mut() {
             sc.certificate = crate::config::CertificateSelection::Thumbprint(found);
         }
@@ -303,6 +310,6 @@ pub fn probe_now(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(EngineError::Runtime)?;
     Ok(rt.block_on(probe::probe(&run, target, domain, None)))
 }

@@ -4,12 +4,13 @@
 //! its whole run (the data directory's lock, message tracking).
 
 use super::config::RunConfig;
+use super::error::EngineError;
 use super::monitor::Live;
 use super::protolog;
 use super::queue::QueueHandle;
 use crate::admin::Workspace;
-use crate::store::DataDir;
 use crate::store::tracking::TrackingWriter;
+use crate::store::{DataDir, StoreError};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -135,7 +136,10 @@ impl Services {
 }
 
 /// Opens message tracking with the retention of the transport settings.
-pub(crate) fn open_tracking(ws: &Workspace, run: &RunConfig) -> Result<TrackingWriter, String> {
+pub(crate) fn open_tracking(
+    ws: &Workspace,
+    run: &RunConfig,
+) -> Result<TrackingWriter, EngineError> {
     let retention = run
         .checked
         .settings
@@ -143,10 +147,10 @@ pub(crate) fn open_tracking(ws: &Workspace, run: &RunConfig) -> Result<TrackingW
         .message_tracking_max_age
         .as_duration()
         .as_millis() as i64;
-    TrackingWriter::start(ws.dir.tracking_db(), retention).map_err(|e| e.to_string())
+    Ok(TrackingWriter::start(ws.dir.tracking_db(), retention)?)
 }
 
-pub(crate) fn lock_data_dir(dir: &DataDir) -> Result<std::fs::File, String> {
+pub(crate) fn lock_data_dir(dir: &DataDir) -> Result<std::fs::File, EngineError> {
     let path = dir.root().join("relay.lock");
     let f = std::fs::OpenOptions::new()
         .create(true)
@@ -154,14 +158,11 @@ pub(crate) fn lock_data_dir(dir: &DataDir) -> Result<std::fs::File, String> {
         .read(true)
         .write(true)
         .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| StoreError::io(&path, e))?;
     // SAFETY: flock on a file descriptor we own; no memory is shared.
     let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if rc != 0 {
-        return Err(format!(
-            "another Mailflow relay is already running on {} (console or `mailflow serve`); stop it first",
-            dir.root().display()
-        ));
+        return Err(EngineError::AlreadyRunning(dir.root().to_path_buf()));
     }
     Ok(f)
 }

@@ -71,13 +71,9 @@ impl QueueHandle {
         }
     }
 
-    /// Stores a message durably (fsynced before this returns `Ok`) and queues it.
-    pub async fn accept(&self, envelope: Envelope, body: Vec<u8>) -> Result<(), String> {
-        self.store(envelope, body).await.map_err(|e| e.to_string())
-    }
-
-    /// [`Self::accept`] with the spool's own error, so a caller can tell a duplicate id.
-    pub(super) async fn store(&self, envelope: Envelope, body: Vec<u8>) -> Result<(), StoreError> {
+    /// Stores a message durably (fsynced before this returns `Ok`) and queues it. The spool's
+    /// own error, so a caller can tell a duplicate id.
+    pub async fn accept(&self, envelope: Envelope, body: Vec<u8>) -> Result<(), StoreError> {
         let spool = self.spool.clone();
         let env = envelope.clone();
         tokio::task::spawn_blocking(move || spool.accept(&env, &body))
@@ -91,8 +87,8 @@ impl QueueHandle {
 }
 
 /// Loads the spool into a queue core; returns it and how many messages it holds.
-pub(crate) fn load_queue(spool: &Spool) -> Result<(QueueCore, usize), String> {
-    let report = spool.load().map_err(|e| e.to_string())?;
+pub(crate) fn load_queue(spool: &Spool) -> Result<(QueueCore, usize), StoreError> {
+    let report = spool.load()?;
     for (path, why) in &report.quarantined {
         tracing::warn!("spool file quarantined: {} ({why})", path.display());
     }

@@ -4,6 +4,7 @@
 
 use super::bookkeeping::{Notice, Timing};
 use crate::engine::config::RunConfig;
+use crate::engine::error::EngineError;
 use crate::engine::services::Services;
 use crate::smtp::address::ReversePath;
 use crate::smtp::dsn::{self, DsnInput, DsnKind, DsnRecipient};
@@ -26,7 +27,7 @@ pub(super) async fn send_notice(
     svc: &Arc<Services>,
     run: &Arc<RunConfig>,
     n: &Notice,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     let what = if n.kind == DsnKind::Failure {
         "NDR"
     } else {
@@ -36,7 +37,9 @@ pub(super) async fn send_notice(
     let id = n.envelope.id.clone();
     let read = tokio::task::spawn_blocking(move || spool.read_body(&id))
         .await
-        .map_err(|e| format!("the {what} could not be built: {e}"))?;
+        .map_err(|e| EngineError::Notice {
+            why: format!("the {what} could not be built: {e}"),
+        })?;
     let original = match read {
         Ok(b) => b,
         // A damaged (or vanished) original: the sender is told all the same, without it.
@@ -49,13 +52,13 @@ pub(super) async fn send_notice(
                 "451 4.3.0 the {what} could not be built: the message cannot be read from the spool now ({e}); it is retried"
             );
             tracing::warn!("message {}: {why}", n.envelope.id);
-            return Err(why);
+            return Err(EngineError::Notice { why });
         }
     };
     let Some((env, body, event)) = build_notice(run, n, &original) else {
         return Ok(());
     };
-    match svc.queue.store(env, body).await {
+    match svc.queue.accept(env, body).await {
         Ok(()) => {
             svc.tracking.record(event);
             Ok(())
@@ -71,7 +74,7 @@ pub(super) async fn send_notice(
                 "452 4.3.1 the {what} could not be stored in the queue ({e}); the message stays queued until it is"
             );
             tracing::error!("message {}: {why}", n.envelope.id);
-            Err(why)
+            Err(EngineError::Notice { why })
         }
     }
 }
@@ -82,14 +85,18 @@ pub fn store_notice_offline(
     run: &RunConfig,
     n: &Notice,
     tracking: &crate::store::tracking::TrackingWriter,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     let original = match spool.read_body(&n.envelope.id) {
         Ok(b) => b,
         Err(StoreError::Corrupt { .. }) => Vec::new(),
         Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             Vec::new()
         }
-        Err(e) => return Err(format!("the NDR could not be built: {e}")),
+        Err(e) => {
+            return Err(EngineError::Notice {
+                why: format!("the NDR could not be built: {e}"),
+            });
+        }
     };
     let Some((env, body, event)) = build_notice(run, n, &original) else {
         return Ok(());
@@ -104,9 +111,11 @@ pub fn store_notice_offline(
         {
             Ok(())
         }
-        Err(e) => Err(format!(
-            "452 4.3.1 the NDR could not be stored in the queue ({e}); the message stays queued until it is"
-        )),
+        Err(e) => Err(EngineError::Notice {
+            why: format!(
+                "452 4.3.1 the NDR could not be stored in the queue ({e}); the message stays queued until it is"
+            ),
+        }),
     }
 }
 

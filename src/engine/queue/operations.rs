@@ -8,6 +8,7 @@ use super::notices::store_notice_offline;
 use super::persist::persist;
 use crate::admin::Workspace;
 use crate::engine::config::RunConfig;
+use crate::engine::error::EngineError;
 use crate::engine::monitor::QueueRow;
 use crate::engine::services::{Services, lock_data_dir, open_tracking};
 use crate::engine::tracking_events::release_event;
@@ -298,10 +299,10 @@ pub async fn run_queue_op(svc: &Arc<Services>, op: &QueueOp) -> QueueReply {
 
 /// Queue operations while no relay runs: applied to the spool directly (the data directory is
 /// locked meanwhile, so a relay cannot start in between).
-pub fn offline_queue_op(ws: &Workspace, op: &QueueOp) -> Result<QueueReply, String> {
+pub fn offline_queue_op(ws: &Workspace, op: &QueueOp) -> Result<QueueReply, EngineError> {
     let _lock = lock_data_dir(&ws.dir)?;
     let run = RunConfig::build(ws, time::OffsetDateTime::now_utc())?;
-    let spool = Spool::open(ws.dir.spool()).map_err(|e| e.to_string())?;
+    let spool = Spool::open(ws.dir.spool())?;
     if let Some((reply, released)) = quarantine_op(&spool, op) {
         if let Some(m) = released {
             let tracking = open_tracking(ws, &run)?;
@@ -315,13 +316,13 @@ pub fn offline_queue_op(ws: &Workspace, op: &QueueOp) -> Result<QueueReply, Stri
     if let QueueOp::Suspend { target } | QueueOp::Resume { target } = op
         && let Some(Target::Queue(_)) = target_of(&core, target)
     {
-        return Err("queues exist only while the relay runs: start it (`mailflow serve` or the console), or suspend single messages by id".into());
+        return Err(EngineError::QueuesNeedTheRelay);
     }
     let (reply, changes) = apply_queue_op(&mut core, &run, op, now_ms());
     // As the running relay does: states (with the notices they owe) first, then each notice,
     // and a message leaves the spool only once its notice is stored.
     for (id, st) in &changes.save {
-        spool.save_state(id, st).map_err(|e| e.to_string())?;
+        spool.save_state(id, st)?;
     }
     let mut done = changes.done;
     if !changes.notices.is_empty() {
@@ -330,29 +331,34 @@ pub fn offline_queue_op(ws: &Workspace, op: &QueueOp) -> Result<QueueReply, Stri
         let mut failed = None;
         for n in &changes.notices {
             let stored = store_notice_offline(&spool, &run, n, &tracking);
-            let after =
-                core.notice_result(&n.envelope.id, n.seq, stored.clone(), now_ms(), &timing);
+            let after = core.notice_result(
+                &n.envelope.id,
+                n.seq,
+                stored.as_ref().map(|_| ()),
+                now_ms(),
+                &timing,
+            );
             for (id, st) in &after.save {
-                spool.save_state(id, st).map_err(|e| e.to_string())?;
+                spool.save_state(id, st)?;
             }
             done.extend(after.done);
             if let Err(e) = stored {
-                failed.get_or_insert(format!(
-                    "message {}: {e} (the relay retries it when it runs)",
-                    n.envelope.id
-                ));
+                failed.get_or_insert(EngineError::NoticeNotStored {
+                    id: n.envelope.id.clone(),
+                    why: Box::new(e),
+                });
             }
         }
         tracking.stop();
         if let Some(e) = failed {
             for id in &done {
-                spool.remove(id).map_err(|e| e.to_string())?;
+                spool.remove(id)?;
             }
             return Err(e);
         }
     }
     for id in &done {
-        spool.remove(id).map_err(|e| e.to_string())?;
+        spool.remove(id)?;
     }
     Ok(reply)
 }
@@ -382,10 +388,7 @@ mod tests {
             },
         ] {
             let err = offline_queue_op(&ws, &op).unwrap_err();
-            assert!(
-                err.contains("queues exist only while the relay runs"),
-                "{err}"
-            );
+            assert!(matches!(err, EngineError::QueuesNeedTheRelay), "{err}");
         }
         // An id that is not queued is neither.
         let id = crate::smtp::envelope::new_message_id([7; 16]);

@@ -22,10 +22,13 @@ pub async fn persist(svc: &Arc<Services>, run: &Arc<RunConfig>, changes: Changes
     let timing = Timing::from(&run.checked);
     for n in changes.notices {
         let result = send_notice(svc, run, &n).await;
-        let after =
-            svc.queue
-                .lock()
-                .notice_result(&n.envelope.id, n.seq, result, now_ms(), &timing);
+        let after = svc.queue.lock().notice_result(
+            &n.envelope.id,
+            n.seq,
+            result.as_ref().map(|_| ()),
+            now_ms(),
+            &timing,
+        );
         write(svc, after.save, after.done).await;
     }
 }
