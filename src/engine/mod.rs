@@ -295,15 +295,10 @@ pub fn probe_now(
 ) -> Result<probe::ProbeReport, EngineError> {
     let mut ws = ws.clone();
     if let Some(tp) = client_cert {
-        let found = ws
-            .store
-            .find(tp)
-            .map_err(EngineError::Certificate)?
-            .info
-            .thumbprint
-            .clone();
+        let found = ws.store.find(tp).map_err(EngineError::Certificate)?;
+        let thumbprint = found.info.thumbprint.clone();
         if let Some(sc) = ws.settings.send_connectors.first_mut() {
-            sc.certificate = crate::config::CertificateSelection::Thumbprint(found);
+            sc.certificate = crate::config::CertificateSelection::Thumbprint(thumbprint);
         }
     }
     let run = RunConfig::build(&ws, time::OffsetDateTime::now_utc())?;
