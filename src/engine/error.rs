@@ -77,6 +77,40 @@ pub enum EngineError {
     /// lacks what it needs: a build problem, not a setting).
     #[error("the TLS configuration could not be built: {0}")]
     Tls(String),
+    /// An inbound session: STARTTLS on a connector without a TLS configuration.
+    #[error("STARTTLS without a TLS configuration")]
+    NoTlsConfiguration,
+    /// An inbound session: STARTTLS once TLS is up.
+    #[error("STARTTLS on a TLS connection")]
+    StartTlsOnTls,
+    /// An inbound session: the TLS handshake failed (the client's certificate, versions or
+    /// ciphers; the protocol log says which).
+    #[error("TLS negotiation failed with error {0}")]
+    TlsNegotiation(std::io::Error),
+    /// An inbound session: the TLS handshake did not finish within the inactivity timeout.
+    #[error("TLS negotiation timed out")]
+    TlsTimeout,
+    /// An inbound session outlasted the connector's connection timeout.
+    #[error("session time limit reached")]
+    SessionTimeLimit,
+    /// An inbound session between messages was turned away because the relay stops.
+    #[error("relay shutting down")]
+    ShuttingDown,
+    /// An inbound session sent no command within the connector's inactivity timeout.
+    #[error("inactivity timeout")]
+    Inactivity,
+    /// An inbound session: reading from the client failed.
+    #[error("read failed: {0}")]
+    Read(std::io::Error),
+    /// An inbound session: the client closed the connection.
+    #[error("the client closed the connection")]
+    ClientClosed,
+    /// An inbound session: writing to the client failed.
+    #[error("write failed: {0}")]
+    Write(std::io::Error),
+    /// An inbound session: the connection was already closed when a reply was due.
+    #[error("connection closed")]
+    ConnectionClosed,
     /// The HTTP client for revocation list downloads could not be built.
     #[error("the CRL download client could not start: {0}")]
     HttpClient(String),
