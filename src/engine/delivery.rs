@@ -374,8 +374,6 @@ pub async fn scheduler(svc: Arc<Services>) {
     }
 }
 
-/// Puts the queue overview into the live snapshot.
-
 #[cfg(test)]
 mod tests {
     use super::*;

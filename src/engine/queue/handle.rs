@@ -100,6 +100,7 @@ pub(crate) fn load_queue(spool: &Spool) -> Result<(QueueCore, usize), StoreError
     Ok((core, loaded))
 }
 
+/// Puts the queue overview into the live snapshot.
 pub fn publish_queues(svc: &Services, run: &RunConfig) {
     let now = now_ms();
     let core = svc.queue.lock();
