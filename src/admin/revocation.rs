@@ -126,8 +126,8 @@ impl Workspace {
             return Err(AdminError::Refused(format!(
                 "the store already has a list of {} issued {} — newer than (or as new as) this one, issued {}; nothing was added",
                 list.info.issuer,
-                crate::pki::inspect::format_date(o.crl.info.this_update),
-                crate::pki::inspect::format_date(list.info.this_update)
+                crate::pki::text::format_date(o.crl.info.this_update),
+                crate::pki::text::format_date(list.info.this_update)
             )));
         }
         let replaced = older.map(|o| o.entry.id.clone());
@@ -184,7 +184,7 @@ impl Workspace {
             return Err(AdminError::Refused(format!(
                 "certificate {tp} is already blocked (since {})",
                 OffsetDateTime::from_unix_timestamp(b.added)
-                    .map(crate::pki::inspect::format_date)
+                    .map(crate::pki::text::format_date)
                     .unwrap_or_default()
             )));
         }

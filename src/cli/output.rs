@@ -55,5 +55,5 @@ pub fn yes_no(b: bool) -> String {
 }
 
 pub fn date(t: time::OffsetDateTime) -> String {
-    mailflow::pki::inspect::format_date(t)
+    mailflow::pki::text::format_date(t)
 }

@@ -74,7 +74,7 @@ pub fn run_queue(dir: &Option<PathBuf>, cmd: &QueueCommand) -> CliResult {
         Some(r) => r,
         None => {
             let ws = Workspace::open(&d)?;
-            engine::offline_queue_op(&ws, &op).map_err(CliError)?
+            engine::offline_queue_op(&ws, &op).map_err(|e| CliError(e.to_string()))?
         }
     };
     match reply {
@@ -351,7 +351,7 @@ pub fn run_serve(dir: &Option<PathBuf>) -> CliResult {
             r.fqdn
         );
     }
-    let handle = EngineHandle::start(ws, None).map_err(CliError)?;
+    let handle = EngineHandle::start(ws, None).map_err(|e| CliError(e.to_string()))?;
     let snap = handle.snapshot();
     for l in &snap.listeners {
         match &l.error {
@@ -419,7 +419,8 @@ pub fn run_probe(
     client_cert: &Option<String>,
 ) -> CliResult {
     let ws = Workspace::open(&data_dir(dir))?;
-    let r = engine::probe_now(&ws, target, domain, client_cert.as_deref()).map_err(CliError)?;
+    let r = engine::probe_now(&ws, target, domain, client_cert.as_deref())
+        .map_err(|e| CliError(e.to_string()))?;
     println!("Target          {}", r.target);
     if let Some(b) = &r.banner {
         println!("Banner          {b}");

@@ -6,6 +6,7 @@
 //! TLS configuration) and take the current one again at each MAIL FROM, and deliveries before
 //! each message, so trust changes reach them without disturbing anything else.
 
+use super::error::EngineError;
 use super::tls::{TlsIdentity, client_config, server_config};
 use crate::admin::Workspace;
 use crate::config::net::IpRange;
@@ -134,10 +135,8 @@ impl RunConfig {
     }
 }
 
-fn identity_of(store: &CertStore, cert: &StoredCert) -> Result<TlsIdentity, String> {
-    let key = store
-        .load_key(&cert.info.thumbprint)
-        .map_err(|e| e.to_string())?;
+fn identity_of(store: &CertStore, cert: &StoredCert) -> Result<TlsIdentity, EngineError> {
+    let key = store.load_key(&cert.info.thumbprint)?;
     Ok(TlsIdentity::new(
         &cert.der,
         &cert.chain,
@@ -152,28 +151,32 @@ fn select<'a>(
     sel: &CertificateSelection,
     fqdn: &str,
     now: OffsetDateTime,
-) -> Result<&'a StoredCert, String> {
+) -> Result<&'a StoredCert, EngineError> {
     match sel {
         CertificateSelection::Thumbprint(tp) => {
-            let c = store.find(tp)?;
+            let c = store.find(tp).map_err(EngineError::Certificate)?;
             if !c.entry.has_private_key {
-                return Err(format!(
+                return Err(EngineError::Certificate(format!(
                     "certificate {} has no private key",
                     c.info.thumbprint
-                ));
+                )));
             }
             Ok(c)
         }
         CertificateSelection::Automatic => store.smtp_certificate_for(fqdn, now).ok_or_else(|| {
-            "no certificate is enabled for SMTP (with a private key, currently valid)".to_string()
+            EngineError::Certificate(
+                "no certificate is enabled for SMTP (with a private key, currently valid)".into(),
+            )
         }),
     }
 }
 
 impl RunConfig {
     /// Builds the run configuration from a workspace, with the downloaded revocation lists as
-    /// the cache folder holds them. Never fails: problems are collected.
-    pub fn build(ws: &Workspace, now: OffsetDateTime) -> Result<RunConfig, String> {
+    /// the cache folder holds them. Fails only when the settings break rules; a connector
+    /// that cannot get its certificate or TLS configuration is a problem collected in
+    /// [`RunConfig::problems`], and the rest runs.
+    pub fn build(ws: &Workspace, now: OffsetDateTime) -> Result<RunConfig, EngineError> {
         Self::build_with(ws, now, ws.revocation().downloaded)
     }
 
@@ -183,8 +186,8 @@ impl RunConfig {
         ws: &Workspace,
         now: OffsetDateTime,
         downloaded: Arc<CrlShelf>,
-    ) -> Result<RunConfig, String> {
-        let checked = validate(&ws.settings).map_err(|p| p.to_string())?;
+    ) -> Result<RunConfig, EngineError> {
+        let checked = validate(&ws.settings).map_err(EngineError::InvalidSettings)?;
         let roots = ws.store.root_ders();
         let root_subjects: Vec<Vec<u8>> = roots
             .iter()
@@ -254,14 +257,22 @@ impl RunConfig {
                                 "send connector '{}': {e}; it presents no client certificate, and Domain Security deliveries wait in the queue until it has a usable one",
                                 s.name
                             ));
-                        (client_config(None)?, None, Some(e))
+                        (
+                            client_config(None).map_err(EngineError::Tls)?,
+                            None,
+                            Some(e),
+                        )
                     }
                 },
                 Err(e) => {
                     if s.domain_secure_enabled {
                         problems.push(format!("send connector '{}': {e}; Domain Security cannot present a client certificate", s.name));
                     }
-                    (client_config(None)?, None, Some(e))
+                    (
+                        client_config(None).map_err(EngineError::Tls)?,
+                        None,
+                        Some(e.to_string()),
+                    )
                 }
             };
             send.push(SendRuntime {

@@ -2,7 +2,8 @@
 //! sends one queue operation (a RON line) and reads one reply (a RON line). Only the local
 //! user can reach it (mode 0600).
 
-use super::{QueueOp, QueueReply, Services, run_queue_op};
+use super::queue::operations::{QueueOp, QueueReply, run_queue_op};
+use super::services::Services;
 use crate::store::DataDir;
 use std::path::Path;
 use std::sync::Arc;

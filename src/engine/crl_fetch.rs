@@ -7,6 +7,7 @@
 //! hour). Sessions never wait for it: until a list is here the status is unknown, which the
 //! settings allow (Exchange's default) or refuse (strict).
 
+use super::error::EngineError;
 use crate::pki::crl::{self, Crl, MAX_CRL_BYTES};
 use crate::policy::revocation::{CrlShelf, WantedList};
 use crate::store::DataDir;
@@ -88,7 +89,7 @@ async fn fetch_list(
 
 /// The HTTP client of the service: plain HTTP (CRLs are signed), no proxy from the
 /// environment, a few redirects at most, the timeout on everything.
-pub fn client() -> Result<reqwest::Client, String> {
+pub fn client() -> Result<reqwest::Client, EngineError> {
     reqwest::Client::builder()
         .timeout(FETCH_TIMEOUT)
         .connect_timeout(FETCH_TIMEOUT)
@@ -100,7 +101,7 @@ pub fn client() -> Result<reqwest::Client, String> {
             " CRL fetch"
         ))
         .build()
-        .map_err(|e| format!("the CRL download client could not start: {e}"))
+        .map_err(|e| EngineError::HttpClient(e.to_string()))
 }
 
 /// Runs the service until `shutdown` turns true. `seed` are chains (leaf first) whose

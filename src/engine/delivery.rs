@@ -1,380 +1,24 @@
-//! The delivery side: the queue over the spool (`QueueHandle`), the scheduler that hands due
-//! work to local delivery and to outbound sessions, and the bookkeeping after each job —
-//! states saved, finished messages removed, tracking events, NDRs and delay notices.
+//! The delivery side: the scheduler that hands due work from the queue to local delivery and
+//! to outbound sessions, and what happens after each job (tracking events, the outcomes
+//! reported to the queue and saved by `queue::persist`). The queue itself — storing a message,
+//! notices, saving states — is in `engine::queue`, whose doc walks a message's path.
 
 use super::config::{RunConfig, SendRuntime};
+use super::error::EngineError;
 use super::outbound::{RemoteJob, deliver as deliver_remote};
-use super::queue::{Changes, Job, Notice, Outcome, QueueCore, QueueKey, Timing};
-use super::{Services, now_ms};
+use super::queue::handle::publish_queues;
+use super::queue::persist::persist;
+use super::queue::{Job, Outcome, QueueKey, Timing};
+use super::services::Services;
+use super::tracking_events::event;
 use crate::policy::outbound::requirement;
-use crate::smtp::address::ReversePath;
-use crate::smtp::dsn::{self, DsnInput, DsnKind, DsnRecipient};
-use crate::smtp::envelope::{Envelope, new_message_id};
-use crate::smtp::evidence::{Direction, HopEvidence, SecurityStatus};
-use crate::smtp::replies;
-use crate::smtp::reply::ReplyReader;
+use crate::smtp::envelope::Envelope;
+use crate::smtp::evidence::SecurityStatus;
 use crate::store::StoreError;
-use crate::store::spool::{DeliveryState, Spool};
-use crate::store::tracking::{EventKind, TrackingEvent};
+use crate::store::clock::now_ms;
+use crate::store::tracking::EventKind;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
-
-/// Stripes of the lock that orders state writes of one message (see [`QueueHandle::write`]).
-const SAVE_STRIPES: usize = 16;
-
-/// The queue: in memory over the durable spool.
-pub struct QueueHandle {
-    pub core: Mutex<QueueCore>,
-    pub spool: Arc<Spool>,
-    pub notify: Notify,
-    /// Held while a message's state is read from `core` and written (by a hash of its id).
-    save_order: [Mutex<()>; SAVE_STRIPES],
-}
-
-impl QueueHandle {
-    pub fn new(core: QueueCore, spool: Arc<Spool>) -> QueueHandle {
-        QueueHandle {
-            core: Mutex::new(core),
-            spool,
-            notify: Notify::new(),
-            save_order: Default::default(),
-        }
-    }
-
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, QueueCore> {
-        match self.core.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
-    }
-
-    fn order(&self, id: &str) -> std::sync::MutexGuard<'_, ()> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        id.hash(&mut h);
-        let m = &self.save_order[(h.finish() as usize) % SAVE_STRIPES];
-        m.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Writes the states of `save` and removes `done` from the spool (blocking). Two jobs of
-    /// one message (different next hops) may report at once: each write takes the message's
-    /// newest state under its stripe lock, so an older state never overwrites a newer one, and
-    /// a message no longer queued is not written back.
-    fn write(&self, save: &[String], done: &[String]) {
-        for id in save {
-            let _order = self.order(id);
-            let Some(state) = self.lock().get(id).map(|e| e.state.clone()) else {
-                continue;
-            };
-            if let Err(e) = self.spool.save_state(id, &state) {
-                tracing::error!("queue state of {id} could not be saved: {e}");
-            }
-        }
-        for id in done {
-            let _order = self.order(id);
-            if let Err(e) = self.spool.remove(id) {
-                tracing::error!("finished message {id} could not be removed from the spool: {e}");
-            }
-        }
-    }
-
-    /// Stores a message durably (fsynced before this returns `Ok`) and queues it.
-    pub async fn accept(&self, envelope: Envelope, body: Vec<u8>) -> Result<(), String> {
-        self.store(envelope, body).await.map_err(|e| e.to_string())
-    }
-
-    /// [`Self::accept`] with the spool's own error, so a caller can tell a duplicate id.
-    async fn store(&self, envelope: Envelope, body: Vec<u8>) -> Result<(), StoreError> {
-        let spool = self.spool.clone();
-        let env = envelope.clone();
-        tokio::task::spawn_blocking(move || spool.accept(&env, &body))
-            .await
-            .map_err(|e| StoreError::io(self.spool.root(), std::io::Error::other(e)))??;
-        let state = DeliveryState::new(&envelope.recipients);
-        self.lock().insert(envelope, state);
-        self.notify.notify_one();
-        Ok(())
-    }
-}
-
-fn sender_text(s: &ReversePath) -> String {
-    s.to_string()
-}
-
-/// Saves, notifies and removes as the changes say (blocking file work off the runtime).
-/// States first, so a notice a message owes is on disk before it is tried; then each notice,
-/// and the message it is about leaves the spool only once the notice is stored (a notice
-/// that cannot be stored, e.g. on a full disk, is retried and its original stays queued).
-pub async fn persist(svc: &Arc<Services>, run: &Arc<RunConfig>, changes: Changes) {
-    if changes.save.is_empty() && changes.done.is_empty() && changes.notices.is_empty() {
-        return;
-    }
-    write(svc, changes.save, changes.done).await;
-    let timing = Timing::from(&run.checked);
-    for n in changes.notices {
-        let result = send_notice(svc, run, &n).await;
-        let after =
-            svc.queue
-                .lock()
-                .notice_result(&n.envelope.id, n.seq, result, now_ms(), &timing);
-        write(svc, after.save, after.done).await;
-    }
-}
-
-async fn write(svc: &Arc<Services>, save: Vec<(String, DeliveryState)>, done: Vec<String>) {
-    if save.is_empty() && done.is_empty() {
-        return;
-    }
-    let queue = svc.queue.clone();
-    let save: Vec<String> = save.into_iter().map(|(id, _)| id).collect();
-    let _ = tokio::task::spawn_blocking(move || queue.write(&save, &done)).await;
-}
-
-/// Builds and stores an NDR or delay notice (never for the null sender: `Ok` with nothing
-/// stored). `Err` says why it could not be stored; the caller keeps the original and retries.
-async fn send_notice(svc: &Arc<Services>, run: &Arc<RunConfig>, n: &Notice) -> Result<(), String> {
-    let what = if n.kind == DsnKind::Failure {
-        "NDR"
-    } else {
-        "delay notice"
-    };
-    let spool = svc.queue.spool.clone();
-    let id = n.envelope.id.clone();
-    let read = tokio::task::spawn_blocking(move || spool.read_body(&id))
-        .await
-        .map_err(|e| format!("the {what} could not be built: {e}"))?;
-    let original = match read {
-        Ok(b) => b,
-        // A damaged (or vanished) original: the sender is told all the same, without it.
-        Err(StoreError::Corrupt { .. }) => Vec::new(),
-        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            Vec::new()
-        }
-        Err(e) => {
-            let why = format!(
-                "451 4.3.0 the {what} could not be built: the message cannot be read from the spool now ({e}); it is retried"
-            );
-            tracing::warn!("message {}: {why}", n.envelope.id);
-            return Err(why);
-        }
-    };
-    let Some((env, body, event)) = build_notice(run, n, &original) else {
-        return Ok(());
-    };
-    match svc.queue.store(env, body).await {
-        Ok(()) => {
-            svc.tracking.record(event);
-            Ok(())
-        }
-        // Stored before a crash came between storing it and saving that it was.
-        Err(StoreError::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::AlreadyExists =>
-        {
-            Ok(())
-        }
-        Err(e) => {
-            let why = format!(
-                "452 4.3.1 the {what} could not be stored in the queue ({e}); the message stays queued until it is"
-            );
-            tracing::error!("message {}: {why}", n.envelope.id);
-            Err(why)
-        }
-    }
-}
-
-/// [`send_notice`] for a queue operation while no relay runs (blocking, on the spool).
-pub fn store_notice_offline(
-    spool: &Spool,
-    run: &RunConfig,
-    n: &Notice,
-    tracking: &crate::store::tracking::TrackingWriter,
-) -> Result<(), String> {
-    let original = match spool.read_body(&n.envelope.id) {
-        Ok(b) => b,
-        Err(StoreError::Corrupt { .. }) => Vec::new(),
-        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            Vec::new()
-        }
-        Err(e) => return Err(format!("the NDR could not be built: {e}")),
-    };
-    let Some((env, body, event)) = build_notice(run, n, &original) else {
-        return Ok(());
-    };
-    match spool.accept(&env, &body) {
-        Ok(()) => {
-            tracking.record(event);
-            Ok(())
-        }
-        Err(StoreError::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::AlreadyExists =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(format!(
-            "452 4.3.1 the NDR could not be stored in the queue ({e}); the message stays queued until it is"
-        )),
-    }
-}
-
-/// The tracking event of a message released from the quarantine.
-pub fn release_event(env: &Envelope) -> TrackingEvent {
-    let mut ev = event(
-        EventKind::Release,
-        env,
-        env.recipients.clone(),
-        None,
-        env.inbound.security,
-        "250 2.0.0 released from the quarantine by the administrator".into(),
-        None,
-    );
-    ev.connector = Some(env.inbound.connector.clone());
-    ev
-}
-
-/// The message id of a notice: derived from the original's id, the kind and the recipients
-/// it reports (each recipient is reported once per kind), so storing it a second time after a
-/// crash is refused as a duplicate instead of sending the sender two.
-fn notice_id(n: &Notice) -> String {
-    let mut text = format!("{}\n{:?}", n.envelope.id, n.kind);
-    for (addr, _) in &n.recipients {
-        text.push('\n');
-        text.push_str(addr);
-    }
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&digest.as_ref()[..16]);
-    new_message_id(id)
-}
-
-/// The DSN message for a notice, its envelope (null sender, to the original sender) and the
-/// tracking event; `None` for a null original sender (no DSN about a DSN).
-pub fn build_notice(
-    run: &RunConfig,
-    n: &Notice,
-    original: &[u8],
-) -> Option<(Envelope, Vec<u8>, TrackingEvent)> {
-    let what = if n.kind == DsnKind::Failure {
-        "NDR"
-    } else {
-        "delay notice"
-    };
-    let ReversePath::Mailbox(sender) = &n.envelope.sender else {
-        tracing::info!(
-            "no {what} for message {}: its sender is null",
-            n.envelope.id
-        );
-        return None;
-    };
-    let dsn_id = notice_id(n);
-    let now = time::OffsetDateTime::now_utc();
-    let arrival = time::OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(n.envelope.received) * 1_000_000,
-    )
-    .unwrap_or(now);
-    let timing = Timing::from(&run.checked);
-    let recipients: Vec<DsnRecipient> = n
-        .recipients
-        .iter()
-        .map(|(addr, resp)| {
-            let mut rd = ReplyReader::default();
-            rd.push(format!("{resp}\r\n").as_bytes());
-            let reply = rd
-                .next_reply()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| replies::unparsed_failure(resp));
-            DsnRecipient {
-                address: addr.clone(),
-                reply,
-                remote_mta: None,
-            }
-        })
-        .collect();
-    let body = dsn::build(&DsnInput {
-        kind: n.kind,
-        reporting_mta: run.fqdn(),
-        original_sender: &sender.to_string(),
-        original_id: &n.envelope.id,
-        arrival,
-        now,
-        retry_until: (n.kind == DsnKind::Delay)
-            .then(|| arrival + time::Duration::milliseconds(timing.expiration_ms)),
-        recipients: &recipients,
-        original,
-        dsn_id: &dsn_id,
-    });
-    let env = Envelope {
-        id: dsn_id.clone(),
-        sender: ReversePath::Null,
-        recipients: vec![sender.to_string()],
-        received: now_ms(),
-        size: body.len() as u64,
-        message_id: Some(format!("<{dsn_id}@{}>", run.fqdn())),
-        subject: crate::smtp::headers::header_value(&body, "Subject"),
-        eight_bit: false,
-        smtputf8: false,
-        inbound: HopEvidence {
-            direction: Direction::Inbound,
-            time: now_ms(),
-            connector: "Mailflow".into(),
-            local: String::new(),
-            remote: String::new(),
-            peer_name: run.fqdn().to_string(),
-            tls: None,
-            security: SecurityStatus::Plaintext,
-            policy: "generated by Mailflow (no network hop)".into(),
-            auth_domain: None,
-            auth_mechanism: None,
-        },
-    };
-    let event = TrackingEvent {
-        time: now_ms(),
-        kind: EventKind::Dsn,
-        internal_id: n.envelope.id.clone(),
-        message_id: n.envelope.message_id.clone(),
-        sender: sender_text(&n.envelope.sender),
-        recipients: n.recipients.iter().map(|(a, _)| a.clone()).collect(),
-        subject: n.envelope.subject.clone(),
-        size: n.envelope.size,
-        client: None,
-        server: None,
-        connector: None,
-        tls: None,
-        security: n.envelope.inbound.security,
-        response: n.recipients.first().map(|(_, r)| r.clone()),
-        detail: Some(format!("{what} {dsn_id} sent to {sender}")),
-    };
-    Some((env, body, event))
-}
-
-fn event(
-    kind: EventKind,
-    env: &Envelope,
-    rcpts: Vec<String>,
-    hop: Option<&HopEvidence>,
-    security: SecurityStatus,
-    response: String,
-    detail: Option<String>,
-) -> TrackingEvent {
-    TrackingEvent {
-        time: now_ms(),
-        kind,
-        internal_id: env.id.clone(),
-        message_id: env.message_id.clone(),
-        sender: env.sender.to_string(),
-        recipients: rcpts,
-        subject: env.subject.clone(),
-        size: env.size,
-        client: hop.map(|h| h.local.clone()),
-        server: hop.map(|h| h.remote.clone()),
-        connector: hop.map(|h| h.connector.clone()),
-        tls: hop.and_then(|h| h.tls.clone()),
-        security,
-        response: Some(response),
-        detail,
-    }
-}
+use std::sync::Arc;
 
 /// Runs one job and applies its results.
 pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
@@ -461,7 +105,7 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
             let sc = match send_connector(&run, connector) {
                 Ok(sc) => sc,
                 Err(why) => {
-                    finish(&svc, &run, &job, outcomes, Some(why), true).await;
+                    finish(&svc, &run, &job, outcomes, Some(why.to_string()), true).await;
                     return;
                 }
             };
@@ -595,7 +239,7 @@ async fn read_bodies(
 }
 
 /// Moves a damaged message to the quarantine and out of the queue, and tracks it.
-async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<(), String> {
+async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<(), EngineError> {
     let spool = svc.queue.spool.clone();
     let (id, reason) = (env.id.clone(), why.to_string());
     let moved = tokio::task::spawn_blocking(move || {
@@ -609,8 +253,11 @@ async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<()
             })
     })
     .await
-    .map_err(|e| e.to_string())?;
-    let path = moved.map_err(|e| e.to_string())?;
+    .map_err(|source| EngineError::Task {
+        what: "moving a damaged message into the quarantine",
+        source,
+    })?;
+    let path = moved?;
     tracing::warn!(
         "message {} is damaged in the spool ({why}) and was quarantined as {}",
         env.id,
@@ -636,11 +283,11 @@ async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<()
 
 /// The send connector a remote queue names, or the deferral when it is gone (the settings
 /// changed): never another connector in its place (another certificate, other smart hosts).
-fn send_connector<'a>(run: &'a RunConfig, name: &str) -> Result<&'a SendRuntime, String> {
+fn send_connector<'a>(run: &'a RunConfig, name: &str) -> Result<&'a SendRuntime, EngineError> {
     run.send
         .iter()
         .find(|s| s.name == name)
-        .ok_or_else(|| format!("451 4.4.0 send connector '{name}' no longer exists"))
+        .ok_or_else(|| EngineError::SendConnectorGone(name.to_string()))
 }
 
 async fn finish(
@@ -727,20 +374,6 @@ pub async fn scheduler(svc: Arc<Services>) {
     }
 }
 
-/// Puts the queue overview into the live snapshot.
-pub fn publish_queues(svc: &Services, run: &RunConfig) {
-    let now = now_ms();
-    let core = svc.queue.lock();
-    let rows = core
-        .queues(&run.checked, now)
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    let n = core.len();
-    drop(core);
-    svc.live.set_queues(rows, n);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -765,14 +398,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let run = run_config(tmp.path());
         for name in ["Outbound", "Partners"] {
-            assert_eq!(
-                send_connector(&run, name).map(|s| s.name.as_str()),
-                Ok(name)
-            );
+            assert_eq!(send_connector(&run, name).unwrap().name, name);
         }
         assert_eq!(
-            send_connector(&run, "Gone").map(|s| s.name.as_str()),
-            Err("451 4.4.0 send connector 'Gone' no longer exists".to_string())
+            send_connector(&run, "Gone").err().map(|e| e.to_string()),
+            Some("451 4.4.0 send connector 'Gone' no longer exists".to_string())
         );
     }
 }

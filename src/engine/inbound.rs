@@ -13,9 +13,10 @@
 //! reaches open sessions at their next transaction (issue 9 §6).
 
 use super::config::{ReceiveRuntime, RunConfig};
+use super::error::EngineError;
 use super::protolog::{LogKind, SessionLog};
+use super::services::Services;
 use super::stream::Conn;
-use super::{Services, now_ms};
 use crate::config::{AuthMechanism as ConnectorAuth, ProtocolLoggingLevel, domain};
 use crate::pki::chain::Purpose;
 use crate::policy::classify::hop_status;
@@ -36,6 +37,7 @@ use crate::smtp::reply::Reply;
 use crate::smtp::server::{
     AcceptedMessage, Action, AuthOffer, Server, ServerConfig, SessionInfo, SessionPolicy,
 };
+use crate::store::clock::now_ms;
 use crate::store::tracking::{EventKind, TrackingEvent};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -230,7 +232,7 @@ pub async fn serve(
     log.event('+', "", "");
     let result = session(stream, local, peer, &svc, &run, rc, live_id, &mut log).await;
     if let Err(e) = result {
-        log.event('*', &e, "session ended");
+        log.event('*', &e.to_string(), "session ended");
     }
     log.event('-', "", "");
     svc.live.close_session(live_id);
@@ -246,7 +248,7 @@ async fn session(
     rc: &ReceiveRuntime,
     live_id: u64,
     log: &mut SessionLog,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     let s = &rc.settings;
     let cfg = ServerConfig {
         hostname: rc.fqdn.clone(),
@@ -344,16 +346,16 @@ async fn session(
                         svc.live.transcript(live_id, format!("* {note}"));
                     }
                     let Some(tls_cfg) = rc.tls.clone() else {
-                        return Err("STARTTLS without a TLS configuration".into());
+                        return Err(EngineError::NoTlsConfiguration);
                     };
                     let Some(Conn::Plain(tcp)) = conn.take() else {
-                        return Err("STARTTLS on a TLS connection".into());
+                        return Err(EngineError::StartTlsOnTls);
                     };
                     let acceptor = tokio_rustls::TlsAcceptor::from(tls_cfg);
                     let tls = match tokio::time::timeout(idle, acceptor.accept(tcp)).await {
                         Ok(Ok(t)) => t,
-                        Ok(Err(e)) => return Err(format!("TLS negotiation failed with error {e}")),
-                        Err(_) => return Err("TLS negotiation timed out".into()),
+                        Ok(Err(e)) => return Err(EngineError::TlsNegotiation(e)),
+                        Err(_) => return Err(EngineError::TlsTimeout),
                     };
                     let chain = super::tls::peer_chain(tls.get_ref().1);
                     let now = svc.config();
@@ -471,7 +473,7 @@ async fn session(
         if remaining.is_zero() {
             let r = replies::SESSION_TOO_LONG.reply();
             let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
-            return Err("session time limit reached".into());
+            return Err(EngineError::SessionTimeLimit);
         }
         let wait = idle.min(remaining);
         // Once the relay stops, a session between messages is turned away; one in the middle
@@ -479,7 +481,7 @@ async fn session(
         if *shutdown.borrow() && !server.in_message() {
             let r = replies::SHUTTING_DOWN.reply();
             let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
-            return Err("relay shutting down".into());
+            return Err(EngineError::ShuttingDown);
         }
         let Some(c) = conn.as_mut() else {
             return Ok(());
@@ -490,7 +492,7 @@ async fn session(
                 if !server.in_message() {
                     let r = replies::SHUTTING_DOWN.reply();
                     let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
-                    return Err("relay shutting down".into());
+                    return Err(EngineError::ShuttingDown);
                 }
                 // Finish the message in progress (up to the inactivity timeout).
                 tokio::time::timeout(wait, c.read(&mut rbuf)).await
@@ -505,10 +507,10 @@ async fn session(
                 };
                 let r = why.reply();
                 let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
-                return Err("inactivity timeout".into());
+                return Err(EngineError::Inactivity);
             }
-            Ok(Err(e)) => return Err(format!("read failed: {e}")),
-            Ok(Ok(0)) => return Err("the client closed the connection".into()),
+            Ok(Err(e)) => return Err(EngineError::Read(e)),
+            Ok(Ok(0)) => return Err(EngineError::ClientClosed),
             Ok(Ok(n)) => {
                 inbuf.extend_from_slice(&rbuf[..n]);
                 svc.live.update(live_id, |r| r.bytes_in += n as u64);
@@ -522,15 +524,13 @@ async fn write(
     bytes: &[u8],
     svc: &Services,
     live_id: u64,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     if bytes.is_empty() {
         return Ok(());
     }
-    let c = conn.as_mut().ok_or("connection closed")?;
-    c.write_all(bytes)
-        .await
-        .map_err(|e| format!("write failed: {e}"))?;
-    c.flush().await.map_err(|e| format!("write failed: {e}"))?;
+    let c = conn.as_mut().ok_or(EngineError::ConnectionClosed)?;
+    c.write_all(bytes).await.map_err(EngineError::Write)?;
+    c.flush().await.map_err(EngineError::Write)?;
     svc.live
         .update(live_id, |r| r.bytes_out += bytes.len() as u64);
     Ok(())

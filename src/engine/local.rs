@@ -3,6 +3,7 @@
 //! into `new/` (the Maildir protocol), with `Return-Path:`, `Delivered-To:` and a
 //! `X-Mailflow-Security:` line saying how it travelled; line endings become LF.
 
+use super::error::EngineError;
 use crate::smtp::envelope::Envelope;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -34,22 +35,26 @@ pub fn deliver(
     body: &[u8],
     security_line: &str,
     hostname: &str,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, EngineError> {
     let (local, domain) = recipient
         .rsplit_once('@')
-        .ok_or_else(|| format!("{recipient} has no domain"))?;
+        .ok_or_else(|| EngineError::NoDomain(recipient.to_string()))?;
     let domain = mailbox_folder(domain);
     let mbox = mailboxes.join(domain).join(mailbox_folder(local));
-    let err = |what: &str, e: std::io::Error| {
-        format!(
-            "local delivery to {recipient} failed: {what} {}: {e}",
-            mbox.display()
-        )
+    let err = |what: &'static str, source: std::io::Error| EngineError::Mailbox {
+        recipient: recipient.to_string(),
+        what,
+        folder: mbox.clone(),
+        source,
     };
     for sub in ["tmp", "new", "cur"] {
         // A new mailbox folder is fsynced into its parent: the delivery below is durable.
-        crate::store::atomic::ensure_dir(&mbox.join(sub), 0o700)
-            .map_err(|e| format!("local delivery to {recipient} failed: {e}"))?;
+        crate::store::atomic::ensure_dir(&mbox.join(sub), 0o700).map_err(|source| {
+            EngineError::MailboxFolder {
+                recipient: recipient.to_string(),
+                source,
+            }
+        })?;
     }
     let now = time::OffsetDateTime::now_utc();
     let unique = format!(

@@ -2,9 +2,9 @@
 //! state, TLS, client certificate, bytes, age, a short redacted transcript), counters, queues
 //! and per-minute history. The engine updates it; the console copies it whole each frame.
 
-use super::now_ms;
 use super::queue::QueueInfo;
 use crate::smtp::evidence::{Direction, SecurityStatus};
+use crate::store::clock::now_ms;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;

@@ -500,7 +500,7 @@ async fn run_session(
     let req = &job.requirement;
     let mut hop = HopEvidence {
         direction: Direction::Outbound,
-        time: super::now_ms(),
+        time: crate::store::clock::now_ms(),
         connector: sc.name.clone(),
         local: local.to_string(),
         remote: remote.to_string(),

@@ -200,7 +200,7 @@ pub async fn probe(
                 subject: info.subject.clone(),
                 issuer: info.issuer.clone(),
                 thumbprint: info.thumbprint.clone(),
-                not_after: inspect::format_date(info.not_after),
+                not_after: crate::pki::text::format_date(info.not_after),
                 names: info.names(),
                 findings: findings
                     .into_iter()

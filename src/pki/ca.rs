@@ -8,10 +8,11 @@
 use super::builder::{CertificateSpec, build_certificate, random_serial};
 use super::der::{self, key_usage, oid};
 use super::error::{PkiError, Result};
-use super::inspect::{self, format_date};
+use super::inspect;
 use super::keys;
 use super::request;
 use super::subject::Subject;
+use super::text::format_date;
 use rcgen::KeyPair;
 use time::{Duration, OffsetDateTime};
 

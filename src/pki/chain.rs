@@ -80,7 +80,7 @@ fn unix(t: OffsetDateTime) -> UnixTime {
 fn date_of(t: UnixTime) -> String {
     let secs = t.as_secs() as i64;
     OffsetDateTime::from_unix_timestamp(secs)
-        .map(super::inspect::format_date)
+        .map(super::text::format_date)
         .unwrap_or_else(|_| "an unreadable date".into())
 }
 
@@ -165,7 +165,7 @@ pub fn verify_chain_checked(
 
 fn unknown_status(leaf: &[u8], why: &str) -> ChainVerdict {
     let issuer = x509_parser::parse_x509_certificate(leaf)
-        .map(|(_, c)| super::inspect::escape_controls(c.issuer().to_string()))
+        .map(|(_, c)| super::text::escape_controls(c.issuer().to_string()))
         .unwrap_or_else(|_| "its CA".into());
     ChainVerdict::Untrusted {
         reason: format!(
@@ -195,7 +195,7 @@ fn revoked_entry(certs: &[&[u8]], crls: &[Arc<Crl>]) -> Option<String> {
                     .unwrap_or_default();
                 return Some(format!(
                     "revoked: {what} {} was revoked by {} on {}{reason}",
-                    super::inspect::escape_controls(cert.subject().to_string()),
+                    super::text::escape_controls(cert.subject().to_string()),
                     crl.info.issuer,
                     date_of(entry.revocation_date),
                 ));

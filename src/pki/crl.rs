@@ -7,7 +7,7 @@
 //! passed in.
 
 use super::PkiError;
-use super::inspect::{escape_controls, format_date};
+use super::text::{escape_controls, format_date};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};

@@ -8,6 +8,7 @@ use super::chain::{ChainVerdict, Purpose};
 use super::digest;
 use super::error::{PkiError, Result};
 use super::names;
+use super::text::{escape_controls, format_date};
 use ::time::OffsetDateTime;
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::*;
@@ -56,24 +57,6 @@ pub struct CertificateInfo {
     pub self_signed: bool,
     /// Other extension OIDs, shown as they are.
     pub other_extensions: Vec<String>,
-}
-
-/// A name as text with every control character written `\XX` (RFC 4514's hex escape): a CN
-/// or SAN is chosen by whoever made the certificate, and a CR or LF in it must never become a
-/// line break in a header field, a log line or the console.
-pub fn escape_controls(s: String) -> String {
-    if !s.chars().any(char::is_control) {
-        return s;
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if c.is_control() {
-            out.push_str(&format!("\\{:02X}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn common_names(name: &x509_parser::x509::X509Name<'_>) -> Vec<String> {
@@ -583,19 +566,6 @@ pub fn algorithm_name(oid: &Oid<'_>) -> String {
         "1.3.101.112" => "Ed25519".into(),
         other => other.to_string(),
     }
-}
-
-/// `2026-10-01 12:00 UTC`.
-pub fn format_date(t: OffsetDateTime) -> String {
-    let t = t.to_offset(::time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
 }
 
 fn ip_text(b: &[u8]) -> String {

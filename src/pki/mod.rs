@@ -15,5 +15,6 @@ pub mod keys;
 pub mod names;
 pub mod request;
 pub mod subject;
+pub mod text;
 
 pub use error::PkiError;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod atomic;
 pub mod certstore;
+pub mod clock;
 pub mod crl_cache;
 pub mod csv;
 pub mod error;

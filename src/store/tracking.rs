@@ -7,6 +7,7 @@
 //! waits on SQLite. The database runs in WAL mode, so `mailflow track` and the console can read
 //! ([`TrackingDb::open_read_only`]) while a relay writes.
 
+use super::clock::now_ms;
 use super::error::{Result, StoreError};
 use crate::smtp::evidence::{SecurityStatus, TlsFacts};
 use rusqlite::types::{Type, Value};
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The schema this build reads and writes. Bump it with a migration in [`TrackingDb::open`].
 const SCHEMA_VERSION: i64 = 1;
@@ -655,13 +656,6 @@ fn db_err(path: &Path, doing: &str, e: rusqlite::Error) -> StoreError {
         path: path.to_path_buf(),
         why: format!("{doing}: {e}{hint}"),
     }
-}
-
-/// Now, in unix milliseconds.
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Most events the writer commits in one transaction.

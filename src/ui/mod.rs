@@ -68,7 +68,7 @@ const NO_DISPLAY: &str = "no graphical display (neither DISPLAY nor WAYLAND_DISP
 pub fn start_relay(ws: crate::admin::Workspace, waker: Waker) -> RelayState {
     match EngineHandle::start(ws, Some(waker)) {
         Ok(h) => RelayState::Running(Box::new(h)),
-        Err(e) => RelayState::Unavailable(e),
+        Err(e) => RelayState::Unavailable(e.to_string()),
     }
 }
 

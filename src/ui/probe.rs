@@ -100,7 +100,7 @@ impl Prober for EngineProber {
         } else {
             target.to_string()
         };
-        let r = crate::engine::probe_now(ws, &addr, &domain, None)?;
+        let r = crate::engine::probe_now(ws, &addr, &domain, None).map_err(|e| e.to_string())?;
         if let Some(e) = r.error {
             return Err(e);
         }

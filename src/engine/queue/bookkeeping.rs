@@ -8,6 +8,7 @@
 //! Pure bookkeeping: the scheduler in `delivery` asks it for due work and reports results.
 
 use crate::config::CheckedSettings;
+use crate::engine::error::EngineError;
 use crate::policy::routing::{Route, route};
 use crate::smtp::dsn::DsnKind;
 use crate::smtp::envelope::Envelope;
@@ -892,7 +893,7 @@ impl QueueCore {
         &mut self,
         id: &str,
         seq: u32,
-        result: Result<(), String>,
+        result: Result<(), &EngineError>,
         now: i64,
         timing: &Timing,
     ) -> Changes {
@@ -907,9 +908,9 @@ impl QueueCore {
                 if let Some(n) = e.state.notices.iter_mut().find(|n| n.seq == seq) {
                     n.attempts += 1;
                     n.next_attempt = now + timing.next_retry(n.attempts, false);
-                    n.last_error = Some(why.clone());
+                    n.last_error = Some(why.to_string());
                 }
-                e.state.last_error = Some(why);
+                e.state.last_error = Some(why.to_string());
             }
         }
         if e.state.is_done() {
@@ -1157,7 +1158,9 @@ mod tests {
         let ch = q.notice_result(
             "m1",
             seq,
-            Err("452 4.3.1 no space left on device".into()),
+            Err(&EngineError::Notice {
+                why: "452 4.3.1 no space left on device".into(),
+            }),
             T0 + 20,
             &timing(),
         );
