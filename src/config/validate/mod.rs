@@ -918,3 +918,6 @@ pub fn is_valid_local_part(text: &str) -> bool {
             .chars()
             .all(|ch| ch.is_alphanumeric() || ch == '.' || SPECIALS.contains(ch))
 }
+
+#[cfg(test)]
+mod tests;
