@@ -4,6 +4,7 @@
 use super::output::{list, table, yes_no};
 use super::{CliError, CliResult, open};
 use clap::{Args, Subcommand};
+use mailflow::admin::Workspace;
 use mailflow::config::*;
 use std::path::PathBuf;
 
@@ -640,132 +641,241 @@ fn cert_text(c: &CertificateSelection) -> String {
     }
 }
 
+/// One step on a connector of either kind, as the command line asked for it.
+enum ConnectorStep<'a, O> {
+    List,
+    Show(&'a str),
+    New(&'a str, &'a O),
+    Set(&'a str, &'a O),
+    Remove(&'a str),
+}
+
+impl ReceiveCommand {
+    fn step(&self) -> ConnectorStep<'_, ReceiveOptions> {
+        match self {
+            ReceiveCommand::List => ConnectorStep::List,
+            ReceiveCommand::Show { name } => ConnectorStep::Show(name),
+            ReceiveCommand::New { name, opts } => ConnectorStep::New(name, opts),
+            ReceiveCommand::Set { name, opts } => ConnectorStep::Set(name, opts),
+            ReceiveCommand::Remove { name } => ConnectorStep::Remove(name),
+        }
+    }
+}
+
+impl SendCommand {
+    fn step(&self) -> ConnectorStep<'_, SendOptions> {
+        match self {
+            SendCommand::List => ConnectorStep::List,
+            SendCommand::Show { name } => ConnectorStep::Show(name),
+            SendCommand::New { name, opts } => ConnectorStep::New(name, opts),
+            SendCommand::Set { name, opts } => ConnectorStep::Set(name, opts),
+            SendCommand::Remove { name } => ConnectorStep::Remove(name),
+        }
+    }
+}
+
+/// What the command line does differently for a receive and a send connector: the settings,
+/// the options that change them, and what `list` and `show` print.
+trait ConnectorKind {
+    type Connector: Default;
+    type Options;
+    /// "receive" or "send".
+    const KIND: &'static str;
+    const HEADERS: &'static [&'static str];
+    fn list(s: &Settings) -> &[Self::Connector];
+    fn row(c: &Self::Connector) -> Vec<String>;
+    fn find<'s>(s: &'s Settings, name: &str) -> Option<&'s Self::Connector>;
+    fn show(c: &Self::Connector, org_fqdn: &str);
+    fn named(name: &str) -> Self::Connector;
+    fn apply(opts: &Self::Options, c: &mut Self::Connector) -> Result<(), CliError>;
+    fn add(ws: &mut Workspace, c: Self::Connector) -> Result<(), CliError>;
+    fn change(
+        ws: &mut Workspace,
+        name: &str,
+        change: impl FnOnce(&mut Self::Connector),
+    ) -> Result<(), CliError>;
+    fn remove(ws: &mut Workspace, name: &str) -> Result<(), CliError>;
+}
+
+struct ReceiveKind;
+struct SendKind;
+
+impl ConnectorKind for ReceiveKind {
+    type Connector = ReceiveConnector;
+    type Options = ReceiveOptions;
+    const KIND: &'static str = "receive";
+    const HEADERS: &'static [&'static str] = &[
+        "Name",
+        "Enabled",
+        "Bindings",
+        "DomainSecureEnabled",
+        "AuthMechanism",
+    ];
+
+    fn list(s: &Settings) -> &[ReceiveConnector] {
+        &s.receive_connectors
+    }
+
+    fn row(c: &ReceiveConnector) -> Vec<String> {
+        vec![
+            c.name.clone(),
+            yes_no(c.enabled),
+            c.bindings.join(","),
+            yes_no(c.domain_secure_enabled),
+            c.auth_mechanisms
+                .iter()
+                .map(|m| format!("{m:?}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        ]
+    }
+
+    fn find<'s>(s: &'s Settings, name: &str) -> Option<&'s ReceiveConnector> {
+        s.receive_connector(name)
+    }
+
+    fn show(c: &ReceiveConnector, org_fqdn: &str) {
+        show_receive(c, org_fqdn);
+    }
+
+    fn named(name: &str) -> ReceiveConnector {
+        ReceiveConnector {
+            name: name.to_string(),
+            ..ReceiveConnector::default()
+        }
+    }
+
+    fn apply(opts: &ReceiveOptions, c: &mut ReceiveConnector) -> Result<(), CliError> {
+        opts.apply(c)
+    }
+
+    fn add(ws: &mut Workspace, c: ReceiveConnector) -> Result<(), CliError> {
+        Ok(ws.add_receive_connector(c)?)
+    }
+
+    fn change(
+        ws: &mut Workspace,
+        name: &str,
+        change: impl FnOnce(&mut ReceiveConnector),
+    ) -> Result<(), CliError> {
+        Ok(ws.change_receive_connector(name, change)?)
+    }
+
+    fn remove(ws: &mut Workspace, name: &str) -> Result<(), CliError> {
+        Ok(ws.remove_connector(true, name)?)
+    }
+}
+
+impl ConnectorKind for SendKind {
+    type Connector = SendConnector;
+    type Options = SendOptions;
+    const KIND: &'static str = "send";
+    const HEADERS: &'static [&'static str] = &[
+        "Name",
+        "Enabled",
+        "AddressSpaces",
+        "SmartHosts",
+        "DomainSecureEnabled",
+    ];
+
+    fn list(s: &Settings) -> &[SendConnector] {
+        &s.send_connectors
+    }
+
+    fn row(c: &SendConnector) -> Vec<String> {
+        vec![
+            c.name.clone(),
+            yes_no(c.enabled),
+            c.address_spaces
+                .iter()
+                .map(|a| format!("{};{}", a.address, a.cost))
+                .collect::<Vec<_>>()
+                .join(","),
+            c.smart_hosts.join(","),
+            yes_no(c.domain_secure_enabled),
+        ]
+    }
+
+    fn find<'s>(s: &'s Settings, name: &str) -> Option<&'s SendConnector> {
+        s.send_connector(name)
+    }
+
+    fn show(c: &SendConnector, org_fqdn: &str) {
+        show_send(c, org_fqdn);
+    }
+
+    fn named(name: &str) -> SendConnector {
+        SendConnector {
+            name: name.to_string(),
+            ..SendConnector::default()
+        }
+    }
+
+    fn apply(opts: &SendOptions, c: &mut SendConnector) -> Result<(), CliError> {
+        opts.apply(c)
+    }
+
+    fn add(ws: &mut Workspace, c: SendConnector) -> Result<(), CliError> {
+        Ok(ws.add_send_connector(c)?)
+    }
+
+    fn change(
+        ws: &mut Workspace,
+        name: &str,
+        change: impl FnOnce(&mut SendConnector),
+    ) -> Result<(), CliError> {
+        Ok(ws.change_send_connector(name, change)?)
+    }
+
+    fn remove(ws: &mut Workspace, name: &str) -> Result<(), CliError> {
+        Ok(ws.remove_connector(false, name)?)
+    }
+}
+
 pub fn run_connector(dir: &Option<PathBuf>, cmd: &ConnectorCommand) -> CliResult {
-    let mut ws = open(dir)?;
-    let fqdn = ws.settings.organization.fqdn.clone();
     match cmd {
-        ConnectorCommand::Receive(c) => match c {
-            ReceiveCommand::List => {
-                let rows = ws
-                    .settings
-                    .receive_connectors
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            c.name.clone(),
-                            yes_no(c.enabled),
-                            c.bindings.join(","),
-                            yes_no(c.domain_secure_enabled),
-                            c.auth_mechanisms
-                                .iter()
-                                .map(|m| format!("{m:?}"))
-                                .collect::<Vec<_>>()
-                                .join(","),
-                        ]
-                    })
-                    .collect::<Vec<_>>();
-                table(
-                    &[
-                        "Name",
-                        "Enabled",
-                        "Bindings",
-                        "DomainSecureEnabled",
-                        "AuthMechanism",
-                    ],
-                    &rows,
-                );
-            }
-            ReceiveCommand::Show { name } => {
-                let c = ws
-                    .settings
-                    .receive_connector(name)
-                    .ok_or_else(|| CliError(format!("there is no receive connector '{name}'")))?;
-                show_receive(c, &fqdn);
-            }
-            ReceiveCommand::New { name, opts } => {
-                let mut c = ReceiveConnector {
-                    name: name.clone(),
-                    ..ReceiveConnector::default()
-                };
-                opts.apply(&mut c)?;
-                ws.add_receive_connector(c)?;
-                println!("Receive connector '{name}' created.");
-            }
-            ReceiveCommand::Set { name, opts } => {
-                // Parse options before touching anything.
-                let mut probe = ReceiveConnector::default();
-                opts.apply(&mut probe)?;
-                ws.change_receive_connector(name, |c| {
-                    let _ = opts.apply(c);
-                })?;
-                println!("Receive connector '{name}' saved; new sessions use the change.");
-            }
-            ReceiveCommand::Remove { name } => {
-                ws.remove_connector(true, name)?;
-                println!("Receive connector '{name}' removed.");
-            }
-        },
-        ConnectorCommand::Send(c) => match c {
-            SendCommand::List => {
-                let rows = ws
-                    .settings
-                    .send_connectors
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            c.name.clone(),
-                            yes_no(c.enabled),
-                            c.address_spaces
-                                .iter()
-                                .map(|a| format!("{};{}", a.address, a.cost))
-                                .collect::<Vec<_>>()
-                                .join(","),
-                            c.smart_hosts.join(","),
-                            yes_no(c.domain_secure_enabled),
-                        ]
-                    })
-                    .collect::<Vec<_>>();
-                table(
-                    &[
-                        "Name",
-                        "Enabled",
-                        "AddressSpaces",
-                        "SmartHosts",
-                        "DomainSecureEnabled",
-                    ],
-                    &rows,
-                );
-            }
-            SendCommand::Show { name } => {
-                let c = ws
-                    .settings
-                    .send_connector(name)
-                    .ok_or_else(|| CliError(format!("there is no send connector '{name}'")))?;
-                show_send(c, &fqdn);
-            }
-            SendCommand::New { name, opts } => {
-                let mut c = SendConnector {
-                    name: name.clone(),
-                    ..SendConnector::default()
-                };
-                opts.apply(&mut c)?;
-                ws.add_send_connector(c)?;
-                println!("Send connector '{name}' created.");
-            }
-            SendCommand::Set { name, opts } => {
-                // Parse options before touching anything.
-                let mut probe = SendConnector::default();
-                opts.apply(&mut probe)?;
-                ws.change_send_connector(name, |c| {
-                    let _ = opts.apply(c);
-                })?;
-                println!("Send connector '{name}' saved; new sessions use the change.");
-            }
-            SendCommand::Remove { name } => {
-                ws.remove_connector(false, name)?;
-                println!("Send connector '{name}' removed.");
-            }
-        },
+        ConnectorCommand::Receive(c) => run_step::<ReceiveKind>(dir, c.step()),
+        ConnectorCommand::Send(c) => run_step::<SendKind>(dir, c.step()),
+    }
+}
+
+fn run_step<K: ConnectorKind>(
+    dir: &Option<PathBuf>,
+    step: ConnectorStep<'_, K::Options>,
+) -> CliResult {
+    let mut ws = open(dir)?;
+    let kind = K::KIND;
+    // "Receive" or "Send", to start a sentence.
+    let title = format!("{}{}", kind[..1].to_uppercase(), &kind[1..]);
+    match step {
+        ConnectorStep::List => {
+            let rows = K::list(&ws.settings).iter().map(K::row).collect::<Vec<_>>();
+            table(K::HEADERS, &rows);
+        }
+        ConnectorStep::Show(name) => {
+            let c = K::find(&ws.settings, name)
+                .ok_or_else(|| CliError(format!("there is no {kind} connector '{name}'")))?;
+            K::show(c, &ws.settings.organization.fqdn);
+        }
+        ConnectorStep::New(name, opts) => {
+            let mut c = K::named(name);
+            K::apply(opts, &mut c)?;
+            K::add(&mut ws, c)?;
+            println!("{title} connector '{name}' created.");
+        }
+        ConnectorStep::Set(name, opts) => {
+            // Parse options before touching anything.
+            let mut probe = K::Connector::default();
+            K::apply(opts, &mut probe)?;
+            K::change(&mut ws, name, |c| {
+                let _ = K::apply(opts, c);
+            })?;
+            println!("{title} connector '{name}' saved; new sessions use the change.");
+        }
+        ConnectorStep::Remove(name) => {
+            K::remove(&mut ws, name)?;
+            println!("{title} connector '{name}' removed.");
+        }
     }
     Ok(())
 }

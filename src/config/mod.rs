@@ -9,8 +9,5 @@ pub mod net;
 pub mod units;
 pub mod validate;
 
-#[cfg(test)]
-mod validate_tests;
-
 pub use model::*;
 pub use validate::{CheckedSettings, Problem, Problems, validate};

@@ -279,3 +279,110 @@ fn init_creates_a_self_signed_smtp_certificate_named_after_the_fqdn() {
     assert!(s.contains("SMTP:*;1") && s.contains("(none)"), "{s}");
     assert!(org.ok(&["domain", "list"]).contains("contoso.test"));
 }
+
+/// Both connector kinds go through one list/show/new/set/remove path on the command line; each
+/// still says what it did in its own words, and a removed connector is gone from list and show.
+#[test]
+fn connector_list_new_set_remove_for_both_kinds() {
+    let org = Org::new("mail.contoso.test", "contoso.test");
+    let out = org.ok(&[
+        "connector",
+        "receive",
+        "new",
+        "Inbound",
+        "--bindings",
+        "127.0.0.1:2626",
+    ]);
+    assert!(
+        out.contains("Receive connector 'Inbound' created."),
+        "{out}"
+    );
+    let out = org.ok(&[
+        "connector",
+        "send",
+        "new",
+        "Partner",
+        "--address-spaces",
+        "fabrikam.test;5",
+        "--smart-hosts",
+        "mx.fabrikam.test:2525",
+    ]);
+    assert!(out.contains("Send connector 'Partner' created."), "{out}");
+    let out = org.ok(&[
+        "connector",
+        "receive",
+        "set",
+        "Inbound",
+        "--enabled",
+        "false",
+    ]);
+    assert!(
+        out.contains("Receive connector 'Inbound' saved; new sessions use the change."),
+        "{out}"
+    );
+    let out = org.ok(&["connector", "send", "set", "Partner", "--port", "2525"]);
+    assert!(
+        out.contains("Send connector 'Partner' saved; new sessions use the change."),
+        "{out}"
+    );
+
+    let list = org.ok(&["connector", "receive", "list"]);
+    let header = list.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("Name")
+            && header.contains("Enabled")
+            && header.contains("Bindings")
+            && header.ends_with("DomainSecureEnabled  AuthMechanism"),
+        "{list}"
+    );
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("Inbound"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("False") && row.contains("127.0.0.1:2626"),
+        "{list}"
+    );
+    let list = org.ok(&["connector", "send", "list"]);
+    let header = list.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("Name")
+            && header.contains("AddressSpaces")
+            && header.contains("SmartHosts")
+            && header.ends_with("DomainSecureEnabled"),
+        "{list}"
+    );
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("Partner"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("fabrikam.test;5") && row.contains("mx.fabrikam.test:2525"),
+        "{list}"
+    );
+    let show = org.ok(&["connector", "send", "show", "Partner"]);
+    assert!(show.contains("SMTP:fabrikam.test;5"), "{show}");
+
+    let out = org.ok(&["connector", "receive", "remove", "Inbound"]);
+    assert!(
+        out.contains("Receive connector 'Inbound' removed."),
+        "{out}"
+    );
+    let out = org.ok(&["connector", "send", "remove", "Partner"]);
+    assert!(out.contains("Send connector 'Partner' removed."), "{out}");
+    assert!(
+        !org.ok(&["connector", "receive", "list"])
+            .contains("Inbound")
+    );
+    assert!(!org.ok(&["connector", "send", "list"]).contains("Partner"));
+    refused(
+        &org,
+        &["connector", "receive", "show", "Inbound"],
+        "no receive connector 'Inbound'",
+    );
+    refused(
+        &org,
+        &["connector", "send", "show", "Partner"],
+        "no send connector 'Partner'",
+    );
+}

@@ -6,6 +6,7 @@
 pub mod accepted_domains;
 pub mod certificates;
 pub mod connector_common;
+pub mod connector_page;
 pub mod direct_trust;
 pub mod inspector;
 pub mod monitor;

@@ -1,9 +1,9 @@
 //! One test per validate() rule: each breaks a valid configuration in one place and checks that
 //! exactly that field is reported, with a message a person can act on.
 
-use super::model::*;
-use super::units::{ByteSize, TimeSpan};
-use super::validate::validate;
+use super::validate;
+use crate::config::model::*;
+use crate::config::units::{ByteSize, TimeSpan};
 
 fn base() -> Settings {
     let mut s = Settings::initial("Contoso", "mail.contoso.test", "contoso.test");

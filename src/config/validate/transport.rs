@@ -1,0 +1,146 @@
+//! The rules of the organization and transport settings (Set-TransportConfig): the organization
+//! FQDN, accepted domains and their mailboxes, the domain secure lists, and the retry,
+//! notification, expiration and tracking intervals.
+
+use super::Checker;
+use crate::config::domain;
+use crate::config::model::*;
+use crate::config::units::TimeSpan;
+use std::collections::BTreeSet;
+
+/// The organization's name and FQDN; returns the normalised FQDN (empty when it is invalid).
+pub(super) fn organization(c: &mut Checker, settings: &Settings) -> String {
+    if settings.organization.name.trim().is_empty() {
+        c.add(
+            "organization.name",
+            "organization name",
+            "the organization needs a name",
+        );
+    }
+    match domain::normalize(&settings.organization.fqdn) {
+        Ok(f) => f,
+        Err(e) => {
+            c.add("organization.fqdn", "organization FQDN", e.to_string());
+            String::new()
+        }
+    }
+}
+
+/// The accepted domains; returns them normalised.
+pub(super) fn accepted_domains(c: &mut Checker, settings: &Settings) -> BTreeSet<String> {
+    let mut accepted = BTreeSet::new();
+    for (i, d) in settings.accepted_domains.iter().enumerate() {
+        let path = format!("accepted_domains[{i}]");
+        match domain::normalize(&d.domain) {
+            Ok(n) => {
+                if !accepted.insert(n.clone()) {
+                    c.add(
+                        format!("{path}.domain"),
+                        "accepted domains",
+                        format!("'{n}' is listed twice"),
+                    );
+                }
+            }
+            Err(e) => c.add(format!("{path}.domain"), "accepted domains", e.to_string()),
+        }
+        if let Some(rcpts) = &d.recipients {
+            for (j, r) in rcpts.iter().enumerate() {
+                if !is_valid_local_part(r) {
+                    c.add(
+                        format!("{path}.recipients[{j}]"),
+                        format!("accepted domain '{}', recipients", d.domain),
+                        format!("'{r}' is not a valid mailbox name (the part before @)"),
+                    );
+                }
+            }
+        }
+    }
+
+    accepted
+}
+
+/// The domain secure lists, normalised.
+pub(super) struct DomainSecureLists {
+    pub send: BTreeSet<String>,
+    pub receive: BTreeSet<String>,
+}
+
+/// The transport settings; returns the domain secure lists, normalised.
+pub(super) fn transport(c: &mut Checker, settings: &Settings) -> DomainSecureLists {
+    let t = &settings.transport;
+    let send_ds = c.domain_list(
+        &t.tls_send_domain_secure_list,
+        "transport.tls_send_domain_secure_list",
+        "send domain secure list",
+    );
+    let recv_ds = c.domain_list(
+        &t.tls_receive_domain_secure_list,
+        "transport.tls_receive_domain_secure_list",
+        "receive domain secure list",
+    );
+    let second = TimeSpan::secs(1);
+    let ninety_days = TimeSpan::secs(90 * 86_400);
+    for (value, field, place) in [
+        (
+            t.transient_failure_retry_interval,
+            "transient_failure_retry_interval",
+            "transient failure retry interval",
+        ),
+        (
+            t.outbound_connection_failure_retry_interval,
+            "outbound_connection_failure_retry_interval",
+            "connection failure retry interval",
+        ),
+        (
+            t.delay_notification_timeout,
+            "delay_notification_timeout",
+            "delay notification timeout",
+        ),
+        (
+            t.message_expiration_timeout,
+            "message_expiration_timeout",
+            "message expiration timeout",
+        ),
+        (
+            t.message_tracking_max_age,
+            "message_tracking_max_age",
+            "message tracking age",
+        ),
+    ] {
+        c.span_between(
+            value,
+            second,
+            ninety_days,
+            format!("transport.{field}"),
+            place.to_string(),
+        );
+    }
+    if t.delay_notification_timeout >= t.message_expiration_timeout {
+        c.add(
+            "transport.delay_notification_timeout",
+            "delay notification timeout",
+            format!(
+                "{} must be shorter than the message expiration timeout ({})",
+                t.delay_notification_timeout, t.message_expiration_timeout
+            ),
+        );
+    }
+
+    DomainSecureLists {
+        send: send_ds,
+        receive: recv_ds,
+    }
+}
+
+/// A local part (before `@`): dot-atom text of RFC 5322 §3.2.3, up to 64 octets.
+pub fn is_valid_local_part(text: &str) -> bool {
+    const SPECIALS: &str = "!#$%&'*+-/=?^_`{|}~";
+    !text.is_empty()
+        && text.len() <= 64
+        && !text.starts_with('.')
+        && !text.ends_with('.')
+        && !text.contains("..")
+        && text
+            .chars()
+            .all(|ch| ch.is_alphanumeric() || ch == '.' || SPECIALS.contains(ch))
+}

@@ -1,0 +1,422 @@
+//! The page both connector kinds are shown on: the list with each connector's status and a
+//! one-click Domain Security switch, New and Remove with their confirmations, and the property
+//! pages edited as a draft and saved as one checked change. What differs between a receive and
+//! a send connector (its settings, columns and tabs) is told by a [`ConnectorKind`].
+
+use super::Cx;
+use super::connector_common::{self as common, LocalErrors, Toggle, field_problems};
+use crate::ui::actions::{Action, Form, SettingsChange};
+use crate::ui::model::ConsoleData;
+use crate::ui::nav::Page;
+use crate::ui::theme::{GOOD, MUTED};
+use crate::ui::widgets::{self, Answer};
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableRow};
+use std::fmt::Debug;
+
+/// A kind of connector (receive or send): its settings, and what its page shows of them.
+pub trait ConnectorKind: Sized {
+    /// The connector's settings, as stored.
+    type Connector: Clone + Debug + PartialEq;
+    /// The settings typed as text in the draft (numbers, sizes, spans, list inputs).
+    type Text: Clone + Debug + PartialEq;
+    /// The property pages.
+    type Tab: Copy + Debug + PartialEq + Default + 'static;
+
+    const FORM: Form;
+    const PAGE: Page;
+    /// "receive" or "send", as in `mailflow connector receive …`.
+    const KIND: &'static str;
+    const TITLE: &'static str;
+    const SUMMARY: &'static str;
+    const NEW_BUTTON: &'static str;
+    /// What removing one does, for the confirmation.
+    const REMOVE_DETAIL: &'static str;
+    const HEADERS: &'static [&'static str];
+    const TABS: &'static [(Self::Tab, &'static str)];
+
+    fn list(data: &ConsoleData) -> &[Self::Connector];
+    fn name(c: &Self::Connector) -> &str;
+    fn enabled(c: &Self::Connector) -> bool;
+    fn domain_secure(c: &Self::Connector) -> &bool;
+    fn domain_secure_mut(c: &mut Self::Connector) -> &mut bool;
+    /// What "New" starts from.
+    fn new_connector() -> Self::Connector;
+    fn text(c: &Self::Connector) -> Self::Text;
+    /// The connector with the draft's text parsed into it, or the fields that do not parse.
+    fn build(c: &Self::Connector, text: &Self::Text) -> Result<Self::Connector, LocalErrors>;
+    /// Takes over a Domain Security switch saved while the draft was being edited.
+    fn follow_switch(draft: &mut Self::Connector, saved: &Self::Connector);
+    fn columns() -> Vec<Column>;
+    /// The cells between Status and Domain Security.
+    fn middle_cells(row: &mut TableRow, c: &Self::Connector, cx: &Cx);
+    /// The cells after Domain Security.
+    fn last_cells(row: &mut TableRow, c: &Self::Connector);
+    /// One property page.
+    fn tab(
+        ui: &mut Ui,
+        tab: Self::Tab,
+        d: &mut Draft<Self>,
+        toggle: &mut Option<Toggle>,
+        p: &FieldProblems,
+    );
+    fn save(index: usize, c: Self::Connector) -> SettingsChange;
+    fn remove(name: String) -> SettingsChange;
+}
+
+/// An unsaved edit of one connector.
+#[derive(Clone, Debug)]
+pub struct Draft<K: ConnectorKind> {
+    pub index: usize,
+    pub c: K::Connector,
+    /// The saved connector; `None` for a new one.
+    pub base: Option<K::Connector>,
+    pub text: K::Text,
+}
+
+impl<K: ConnectorKind> PartialEq for Draft<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index
+            && self.c == other.c
+            && self.base == other.base
+            && self.text == other.text
+    }
+}
+
+impl<K: ConnectorKind> Draft<K> {
+    pub fn of(index: usize, c: &K::Connector, is_new: bool) -> Draft<K> {
+        Draft {
+            index,
+            base: (!is_new).then(|| c.clone()),
+            text: K::text(c),
+            c: c.clone(),
+        }
+    }
+
+    pub fn is_new(&self) -> bool {
+        self.base.is_none()
+    }
+
+    fn dirty(&self) -> bool {
+        match &self.base {
+            None => true,
+            Some(b) => *self != Draft::of(self.index, b, false),
+        }
+    }
+
+    /// The "Enable Domain Security (Mutual Auth TLS)" box of the property pages: a plain
+    /// check box on a new connector, the confirmed switch on a saved one.
+    pub fn domain_secure_box(&mut self, ui: &mut Ui, receive: bool, toggle: &mut Option<Toggle>) {
+        const TEXT: &str = "Enable Domain Security (Mutual Auth TLS)";
+        let on = *self
+            .base
+            .as_ref()
+            .map(K::domain_secure)
+            .unwrap_or(K::domain_secure(&self.c));
+        if self.is_new() {
+            ui.checkbox(K::domain_secure_mut(&mut self.c), TEXT);
+        } else if let Some(t) = common::domain_secure_box(ui, on, receive, K::name(&self.c), TEXT) {
+            *toggle = Some(t);
+        }
+    }
+}
+
+/// The problems of a draft's fields: the worker's, by path, and the local parse errors.
+pub struct FieldProblems<'a, 'c> {
+    pub cx: &'a Cx<'c>,
+    form: Form,
+    base: String,
+    local: &'a LocalErrors,
+}
+
+impl FieldProblems<'_, '_> {
+    /// The problems of `field` and below it.
+    pub fn at(&self, field: &str) -> Vec<String> {
+        field_problems(self.cx, self.form, &self.base, field, self.local)
+    }
+
+    /// The problems of `field` itself.
+    pub fn exact(&self, field: &str) -> Vec<String> {
+        self.cx
+            .feedback
+            .problems_exact(self.form, &format!("{}.{field}", self.base))
+    }
+}
+
+/// The view state of a connector page.
+pub struct View<K: ConnectorKind> {
+    pub selected: Option<usize>,
+    pub draft: Option<Draft<K>>,
+    pub tab: K::Tab,
+    local: LocalErrors,
+    pub toggle: Option<Toggle>,
+    confirm_remove: Option<String>,
+}
+
+impl<K: ConnectorKind> Default for View<K> {
+    fn default() -> Self {
+        View {
+            selected: None,
+            draft: None,
+            tab: K::Tab::default(),
+            local: LocalErrors::new(),
+            toggle: None,
+            confirm_remove: None,
+        }
+    }
+}
+
+impl<K: ConnectorKind> View<K> {
+    pub fn reloaded(&mut self, data: &ConsoleData) {
+        let list = K::list(data);
+        if let Some(d) = &mut self.draft {
+            match list.get(d.index) {
+                Some(c) if !d.dirty() => *d = Draft::of(d.index, c, false),
+                Some(c) => {
+                    // Keep the edit, but follow a Domain Security switch made meanwhile.
+                    K::follow_switch(&mut d.c, c);
+                    if let Some(b) = &mut d.base {
+                        K::follow_switch(b, c);
+                    }
+                }
+                None if d.base.is_some() => self.draft = None,
+                None => {}
+            }
+        }
+        if self.selected.is_some_and(|i| i >= list.len()) {
+            self.selected = None;
+        }
+    }
+
+    pub fn saved(&mut self) {
+        if let Some(d) = &self.draft {
+            self.selected = Some(d.index);
+        }
+        self.draft = None;
+        self.local.clear();
+    }
+}
+
+pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
+    widgets::page_header(ui, K::TITLE, K::SUMMARY);
+    cx.relay_problems(ui, K::PAGE);
+    cx.feedback(ui, K::FORM);
+    let list = K::list(cx.data).to_vec();
+    ui.horizontal(|ui| {
+        if ui.button(K::NEW_BUTTON).clicked() {
+            v.draft = Some(Draft::of(list.len(), &K::new_connector(), true));
+            v.selected = None;
+            v.tab = K::Tab::default();
+            v.local.clear();
+            cx.push(Action::Dismiss(K::FORM));
+        }
+        let sel = v.selected.and_then(|i| list.get(i));
+        if ui
+            .add_enabled(sel.is_some(), egui::Button::new("Remove…"))
+            .clicked()
+            && let Some(c) = sel
+        {
+            v.confirm_remove = Some(K::name(c).to_string());
+        }
+    });
+    ui.add_space(4.0);
+    let (clicked_row, toggle) = table::<K>(ui, &list, v.selected, cx);
+    if let Some(t) = toggle {
+        v.toggle = Some(t);
+    }
+    if let Some(i) = clicked_row
+        && v.selected != Some(i)
+    {
+        v.selected = Some(i);
+        v.draft = None;
+        v.local.clear();
+        cx.push(Action::Dismiss(K::FORM));
+    }
+    common::confirm_toggle(ui, &mut v.toggle, cx);
+    if let Some(name) = v.confirm_remove.clone() {
+        match widgets::confirm(
+            ui,
+            &format!("remove-{}", K::KIND),
+            &format!("Remove {} connector '{name}'?", K::KIND),
+            K::REMOVE_DETAIL,
+            "Remove",
+        ) {
+            Some(Answer::Yes) => {
+                cx.push(Action::Change {
+                    form: K::FORM,
+                    change: K::remove(name),
+                });
+                v.confirm_remove = None;
+                v.selected = None;
+                v.draft = None;
+            }
+            Some(Answer::No) => v.confirm_remove = None,
+            None => {}
+        }
+    }
+    ui.add_space(10.0);
+    if v.draft.is_none()
+        && let Some(i) = v.selected
+        && let Some(c) = list.get(i)
+    {
+        v.draft = Some(Draft::of(i, c, false));
+    }
+    match v.draft.as_mut() {
+        None => {
+            ui.label(
+                RichText::new("Select a connector to see and change its properties.").color(MUTED),
+            );
+        }
+        Some(d) => {
+            if properties(ui, d, &mut v.tab, &mut v.local, &mut v.toggle, cx) {
+                v.draft = None;
+            }
+        }
+    }
+}
+
+/// The list of connectors; returns the row clicked and the Domain Security switch clicked.
+fn table<K: ConnectorKind>(
+    ui: &mut Ui,
+    list: &[K::Connector],
+    selected: Option<usize>,
+    cx: &Cx,
+) -> (Option<usize>, Option<Toggle>) {
+    let mut clicked_row = None;
+    let mut toggle = None;
+    ui.push_id(format!("{}-table", K::KIND), |ui| {
+        let mut t = widgets::table(ui, K::KIND);
+        for c in K::columns() {
+            t = t.column(c);
+        }
+        t.max_scroll_height(170.0)
+            .header(24.0, |mut h| {
+                for t in K::HEADERS {
+                    h.col(|ui| widgets::header(ui, t));
+                }
+            })
+            .body(|body| {
+                body.rows(26.0, list.len(), |mut row| {
+                    let i = row.index();
+                    let c = &list[i];
+                    row.set_selected(selected == Some(i));
+                    row.col(|ui| {
+                        ui.label(RichText::new(K::name(c)).strong());
+                    });
+                    row.col(|ui| {
+                        if K::enabled(c) {
+                            ui.label(RichText::new("Enabled").color(GOOD));
+                        } else {
+                            ui.label(RichText::new("Disabled").color(MUTED));
+                        }
+                    });
+                    K::middle_cells(&mut row, c, cx);
+                    row.col(|ui| {
+                        let on = *K::domain_secure(c);
+                        let text = if on { "On" } else { "Off" };
+                        let receive = K::FORM == Form::ReceiveConnectors;
+                        if let Some(t) =
+                            common::domain_secure_box(ui, on, receive, K::name(c), text)
+                        {
+                            toggle = Some(t);
+                        }
+                    });
+                    K::last_cells(&mut row, c);
+                    if row.response().clicked() {
+                        clicked_row = Some(i);
+                    }
+                });
+            });
+    });
+    (clicked_row, toggle)
+}
+
+fn properties<K: ConnectorKind>(
+    ui: &mut Ui,
+    d: &mut Draft<K>,
+    tab: &mut K::Tab,
+    local: &mut LocalErrors,
+    toggle: &mut Option<Toggle>,
+    cx: &mut Cx,
+) -> bool {
+    let mut discard = false;
+    let base = format!("{}_connectors[{}]", K::KIND, d.index);
+    let is_new = d.is_new();
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(
+            RichText::new(if is_new {
+                format!("New {} connector", K::KIND)
+            } else {
+                format!(
+                    "Properties of '{}'",
+                    d.base.as_ref().map(K::name).unwrap_or("")
+                )
+            })
+            .strong()
+            .size(15.5),
+        );
+        widgets::problems(ui, &cx.feedback.problems_exact(K::FORM, &base));
+        ui.add_space(4.0);
+        super::tabs(ui, tab, K::TABS);
+        let problems = FieldProblems {
+            cx,
+            form: K::FORM,
+            base: base.clone(),
+            local,
+        };
+        egui::ScrollArea::vertical()
+            .id_salt(format!("{}-props", K::KIND))
+            .max_height((ui.available_height() - 50.0).max(120.0))
+            .auto_shrink([false, true])
+            .show(ui, |ui| K::tab(ui, *tab, d, toggle, &problems));
+        ui.add_space(6.0);
+        ui.separator();
+        ui.horizontal(|ui| {
+            let busy = cx.busy(K::FORM);
+            if widgets::primary_button(
+                ui,
+                if is_new { "Create" } else { "Save" },
+                d.dirty() && !busy,
+            )
+            .clicked()
+            {
+                match K::build(&d.c, &d.text) {
+                    Ok(c) => {
+                        local.clear();
+                        cx.push(Action::Change {
+                            form: K::FORM,
+                            change: K::save(d.index, c),
+                        });
+                    }
+                    Err(e) => *local = e,
+                }
+            }
+            if ui
+                .add_enabled(
+                    d.dirty(),
+                    egui::Button::new(if is_new { "Cancel" } else { "Revert" }),
+                )
+                .clicked()
+            {
+                match d.base.clone() {
+                    Some(b) => *d = Draft::of(d.index, &b, false),
+                    None => discard = true,
+                }
+                local.clear();
+                cx.push(Action::Dismiss(K::FORM));
+            }
+            ui.label(
+                RichText::new(format!(
+                    "Equivalent: mailflow connector {} {} {} …",
+                    K::KIND,
+                    if is_new { "new" } else { "set" },
+                    crate::ui::format::shell_arg(K::name(&d.c))
+                ))
+                .color(MUTED)
+                .size(12.0),
+            );
+        });
+    });
+    discard
+}
