@@ -677,16 +677,11 @@ impl SendCommand {
 /// What the command line does differently for a receive and a send connector: the settings,
 /// the options that change them, and what `list` and `show` print.
 trait ConnectorKind {
-    type Connector: Default;
+    type Connector: Connector;
     type Options;
-    /// "receive" or "send".
-    const KIND: &'static str;
     const HEADERS: &'static [&'static str];
-    fn list(s: &Settings) -> &[Self::Connector];
     fn row(c: &Self::Connector) -> Vec<String>;
-    fn find<'s>(s: &'s Settings, name: &str) -> Option<&'s Self::Connector>;
     fn show(c: &Self::Connector, org_fqdn: &str);
-    fn named(name: &str) -> Self::Connector;
     fn apply(opts: &Self::Options, c: &mut Self::Connector) -> Result<(), CliError>;
     fn add(ws: &mut Workspace, c: Self::Connector) -> Result<(), CliError>;
     fn change(
@@ -703,7 +698,6 @@ struct SendKind;
 impl ConnectorKind for ReceiveKind {
     type Connector = ReceiveConnector;
     type Options = ReceiveOptions;
-    const KIND: &'static str = "receive";
     const HEADERS: &'static [&'static str] = &[
         "Name",
         "Enabled",
@@ -711,10 +705,6 @@ impl ConnectorKind for ReceiveKind {
         "DomainSecureEnabled",
         "AuthMechanism",
     ];
-
-    fn list(s: &Settings) -> &[ReceiveConnector] {
-        &s.receive_connectors
-    }
 
     fn row(c: &ReceiveConnector) -> Vec<String> {
         vec![
@@ -730,19 +720,8 @@ impl ConnectorKind for ReceiveKind {
         ]
     }
 
-    fn find<'s>(s: &'s Settings, name: &str) -> Option<&'s ReceiveConnector> {
-        s.receive_connector(name)
-    }
-
     fn show(c: &ReceiveConnector, org_fqdn: &str) {
         show_receive(c, org_fqdn);
-    }
-
-    fn named(name: &str) -> ReceiveConnector {
-        ReceiveConnector {
-            name: name.to_string(),
-            ..ReceiveConnector::default()
-        }
     }
 
     fn apply(opts: &ReceiveOptions, c: &mut ReceiveConnector) -> Result<(), CliError> {
@@ -769,7 +748,6 @@ impl ConnectorKind for ReceiveKind {
 impl ConnectorKind for SendKind {
     type Connector = SendConnector;
     type Options = SendOptions;
-    const KIND: &'static str = "send";
     const HEADERS: &'static [&'static str] = &[
         "Name",
         "Enabled",
@@ -777,10 +755,6 @@ impl ConnectorKind for SendKind {
         "SmartHosts",
         "DomainSecureEnabled",
     ];
-
-    fn list(s: &Settings) -> &[SendConnector] {
-        &s.send_connectors
-    }
 
     fn row(c: &SendConnector) -> Vec<String> {
         vec![
@@ -796,19 +770,8 @@ impl ConnectorKind for SendKind {
         ]
     }
 
-    fn find<'s>(s: &'s Settings, name: &str) -> Option<&'s SendConnector> {
-        s.send_connector(name)
-    }
-
     fn show(c: &SendConnector, org_fqdn: &str) {
         show_send(c, org_fqdn);
-    }
-
-    fn named(name: &str) -> SendConnector {
-        SendConnector {
-            name: name.to_string(),
-            ..SendConnector::default()
-        }
     }
 
     fn apply(opts: &SendOptions, c: &mut SendConnector) -> Result<(), CliError> {
@@ -844,21 +807,25 @@ fn run_step<K: ConnectorKind>(
     step: ConnectorStep<'_, K::Options>,
 ) -> CliResult {
     let mut ws = open(dir)?;
-    let kind = K::KIND;
+    let kind = K::Connector::KIND;
     // "Receive" or "Send", to start a sentence.
     let title = format!("{}{}", kind[..1].to_uppercase(), &kind[1..]);
     match step {
         ConnectorStep::List => {
-            let rows = K::list(&ws.settings).iter().map(K::row).collect::<Vec<_>>();
+            let rows = K::Connector::all(&ws.settings)
+                .iter()
+                .map(K::row)
+                .collect::<Vec<_>>();
             table(K::HEADERS, &rows);
         }
         ConnectorStep::Show(name) => {
-            let c = K::find(&ws.settings, name)
+            let c = K::Connector::named(&ws.settings, name)
                 .ok_or_else(|| CliError(format!("there is no {kind} connector '{name}'")))?;
             K::show(c, &ws.settings.organization.fqdn);
         }
         ConnectorStep::New(name, opts) => {
-            let mut c = K::named(name);
+            let mut c = K::Connector::default();
+            *c.name_mut() = name.to_string();
             K::apply(opts, &mut c)?;
             K::add(&mut ws, c)?;
             println!("{title} connector '{name}' created.");

@@ -38,25 +38,14 @@ pub(super) fn check(c: &mut Checker, settings: &Settings) {
     for (i, pa) in settings.partner_anchors.iter().enumerate() {
         let base = format!("partner_anchors[{i}]");
         let place = format!("partner anchors for '{}'", pa.domain);
-        if pa.domain.contains('*') {
+        if let Some(d) = partner_domain(c, &pa.domain, format!("{base}.domain"), &place)
+            && !partner_domains.insert(d.clone())
+        {
             c.add(
                 format!("{base}.domain"),
                 place.clone(),
-                "a partner domain is named exactly; wildcards are not allowed",
+                format!("'{d}' has anchors twice; merge them"),
             );
-        } else {
-            match domain::normalize(&pa.domain) {
-                Ok(d) => {
-                    if !partner_domains.insert(d.clone()) {
-                        c.add(
-                            format!("{base}.domain"),
-                            place.clone(),
-                            format!("'{d}' has anchors twice; merge them"),
-                        );
-                    }
-                }
-                Err(e) => c.add(format!("{base}.domain"), place.clone(), e.to_string()),
-            }
         }
         if pa.anchors.is_empty() {
             c.add(
@@ -96,15 +85,7 @@ pub(super) fn check(c: &mut Checker, settings: &Settings) {
             );
         }
         for (j, d) in pp.domains.iter().enumerate() {
-            if d.contains('*') {
-                c.add(
-                    format!("{base}.domains[{j}]"),
-                    place.clone(),
-                    "a partner domain is named exactly; wildcards are not allowed",
-                );
-            } else if let Err(e) = domain::normalize(d) {
-                c.add(format!("{base}.domains[{j}]"), place.clone(), e.to_string());
-            }
+            partner_domain(c, d, format!("{base}.domains[{j}]"), &place);
         }
         c.pin(&pp.pin, format!("{base}.pin"), place.clone());
         let same = |p: &Pin| normalize_hex(pin_hex(p)) == normalize_hex(pin_hex(&pp.pin));
@@ -117,6 +98,25 @@ pub(super) fn check(c: &mut Checker, settings: &Settings) {
                     e.name
                 ),
             );
+        }
+    }
+}
+
+/// A partner's domain, named exactly (no wildcard): normalised, or `None` after reporting why not.
+fn partner_domain(c: &mut Checker, text: &str, path: String, place: &str) -> Option<String> {
+    if text.contains('*') {
+        c.add(
+            path,
+            place,
+            "a partner domain is named exactly; wildcards are not allowed",
+        );
+        return None;
+    }
+    match domain::normalize(text) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            c.add(path, place, e.to_string());
+            None
         }
     }
 }

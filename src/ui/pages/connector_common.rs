@@ -10,51 +10,49 @@ use crate::ui::model::ConsoleData;
 use crate::ui::widgets::{self, Answer};
 use egui::Ui;
 use std::collections::HashMap;
+use std::str::FromStr;
 
 /// Field name → parse error, for fields typed as text.
 pub type LocalErrors = HashMap<&'static str, String>;
 
-pub fn parse_u32(text: &str, field: &'static str, errors: &mut LocalErrors) -> Option<u32> {
-    match text.trim().parse::<u32>() {
+/// Parses a field typed as text; when it does not parse, records `explain`'s words for it.
+fn parse_field<T: FromStr>(
+    text: &str,
+    field: &'static str,
+    errors: &mut LocalErrors,
+    explain: impl FnOnce(T::Err) -> String,
+) -> Option<T> {
+    match text.trim().parse::<T>() {
         Ok(v) => Some(v),
-        Err(_) => {
-            errors.insert(field, format!("'{}' is not a whole number", text.trim()));
+        Err(e) => {
+            errors.insert(field, explain(e));
             None
         }
     }
+}
+
+pub fn parse_u32(text: &str, field: &'static str, errors: &mut LocalErrors) -> Option<u32> {
+    parse_field::<u32>(text, field, errors, |_| {
+        format!("'{}' is not a whole number", text.trim())
+    })
 }
 
 pub fn parse_u16(text: &str, field: &'static str, errors: &mut LocalErrors) -> Option<u16> {
-    match text.trim().parse::<u16>() {
-        Ok(v) => Some(v),
-        Err(_) => {
-            errors.insert(
-                field,
-                format!("'{}' is not a port number (1-65535)", text.trim()),
-            );
-            None
-        }
-    }
+    parse_field::<u16>(text, field, errors, |_| {
+        format!("'{}' is not a port number (1-65535)", text.trim())
+    })
 }
 
 pub fn parse_span(text: &str, field: &'static str, errors: &mut LocalErrors) -> Option<TimeSpan> {
-    match text.trim().parse::<TimeSpan>() {
-        Ok(v) => Some(v),
-        Err(e) => {
-            errors.insert(field, format!("{e} (for example 30s, 5m, 4h)"));
-            None
-        }
-    }
+    parse_field::<TimeSpan>(text, field, errors, |e| {
+        format!("{e} (for example 30s, 5m, 4h)")
+    })
 }
 
 pub fn parse_size(text: &str, field: &'static str, errors: &mut LocalErrors) -> Option<ByteSize> {
-    match text.trim().parse::<ByteSize>() {
-        Ok(v) => Some(v),
-        Err(e) => {
-            errors.insert(field, format!("{e} (for example 36MB, 512KB)"));
-            None
-        }
-    }
+    parse_field::<ByteSize>(text, field, errors, |e| {
+        format!("{e} (for example 36MB, 512KB)")
+    })
 }
 
 /// Optional text: blank means "not set".

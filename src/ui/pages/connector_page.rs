@@ -5,6 +5,7 @@
 
 use super::Cx;
 use super::connector_common::{self as common, LocalErrors, Toggle, field_problems};
+use crate::config::Connector;
 use crate::ui::actions::{Action, Form, SettingsChange};
 use crate::ui::model::ConsoleData;
 use crate::ui::nav::Page;
@@ -17,7 +18,7 @@ use std::fmt::Debug;
 /// A kind of connector (receive or send): its settings, and what its page shows of them.
 pub trait ConnectorKind: Sized {
     /// The connector's settings, as stored.
-    type Connector: Clone + Debug + PartialEq;
+    type Connector: Connector;
     /// The settings typed as text in the draft (numbers, sizes, spans, list inputs).
     type Text: Clone + Debug + PartialEq;
     /// The property pages.
@@ -25,8 +26,6 @@ pub trait ConnectorKind: Sized {
 
     const FORM: Form;
     const PAGE: Page;
-    /// "receive" or "send", as in `mailflow connector receive …`.
-    const KIND: &'static str;
     const TITLE: &'static str;
     const SUMMARY: &'static str;
     const NEW_BUTTON: &'static str;
@@ -35,11 +34,6 @@ pub trait ConnectorKind: Sized {
     const HEADERS: &'static [&'static str];
     const TABS: &'static [(Self::Tab, &'static str)];
 
-    fn list(data: &ConsoleData) -> &[Self::Connector];
-    fn name(c: &Self::Connector) -> &str;
-    fn enabled(c: &Self::Connector) -> bool;
-    fn domain_secure(c: &Self::Connector) -> &bool;
-    fn domain_secure_mut(c: &mut Self::Connector) -> &mut bool;
     /// What "New" starts from.
     fn new_connector() -> Self::Connector;
     fn text(c: &Self::Connector) -> Self::Text;
@@ -108,14 +102,10 @@ impl<K: ConnectorKind> Draft<K> {
     /// check box on a new connector, the confirmed switch on a saved one.
     pub fn domain_secure_box(&mut self, ui: &mut Ui, receive: bool, toggle: &mut Option<Toggle>) {
         const TEXT: &str = "Enable Domain Security (Mutual Auth TLS)";
-        let on = *self
-            .base
-            .as_ref()
-            .map(K::domain_secure)
-            .unwrap_or(K::domain_secure(&self.c));
+        let on = self.base.as_ref().unwrap_or(&self.c).domain_secure();
         if self.is_new() {
-            ui.checkbox(K::domain_secure_mut(&mut self.c), TEXT);
-        } else if let Some(t) = common::domain_secure_box(ui, on, receive, K::name(&self.c), TEXT) {
+            ui.checkbox(self.c.domain_secure_mut(), TEXT);
+        } else if let Some(t) = common::domain_secure_box(ui, on, receive, self.c.name(), TEXT) {
             *toggle = Some(t);
         }
     }
@@ -168,7 +158,7 @@ impl<K: ConnectorKind> Default for View<K> {
 
 impl<K: ConnectorKind> View<K> {
     pub fn reloaded(&mut self, data: &ConsoleData) {
-        let list = K::list(data);
+        let list = K::Connector::all(&data.settings);
         if let Some(d) = &mut self.draft {
             match list.get(d.index) {
                 Some(c) if !d.dirty() => *d = Draft::of(d.index, c, false),
@@ -201,7 +191,7 @@ pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
     widgets::page_header(ui, K::TITLE, K::SUMMARY);
     cx.relay_problems(ui, K::PAGE);
     cx.feedback(ui, K::FORM);
-    let list = K::list(cx.data).to_vec();
+    let list = K::Connector::all(&cx.data.settings).to_vec();
     ui.horizontal(|ui| {
         if ui.button(K::NEW_BUTTON).clicked() {
             v.draft = Some(Draft::of(list.len(), &K::new_connector(), true));
@@ -216,7 +206,7 @@ pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
             .clicked()
             && let Some(c) = sel
         {
-            v.confirm_remove = Some(K::name(c).to_string());
+            v.confirm_remove = Some(c.name().to_string());
         }
     });
     ui.add_space(4.0);
@@ -236,8 +226,8 @@ pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
     if let Some(name) = v.confirm_remove.clone() {
         match widgets::confirm(
             ui,
-            &format!("remove-{}", K::KIND),
-            &format!("Remove {} connector '{name}'?", K::KIND),
+            &format!("remove-{}", K::Connector::KIND),
+            &format!("Remove {} connector '{name}'?", K::Connector::KIND),
             K::REMOVE_DETAIL,
             "Remove",
         ) {
@@ -284,8 +274,8 @@ fn table<K: ConnectorKind>(
 ) -> (Option<usize>, Option<Toggle>) {
     let mut clicked_row = None;
     let mut toggle = None;
-    ui.push_id(format!("{}-table", K::KIND), |ui| {
-        let mut t = widgets::table(ui, K::KIND);
+    ui.push_id(format!("{}-table", K::Connector::KIND), |ui| {
+        let mut t = widgets::table(ui, K::Connector::KIND);
         for c in K::columns() {
             t = t.column(c);
         }
@@ -301,10 +291,10 @@ fn table<K: ConnectorKind>(
                     let c = &list[i];
                     row.set_selected(selected == Some(i));
                     row.col(|ui| {
-                        ui.label(RichText::new(K::name(c)).strong());
+                        ui.label(RichText::new(c.name()).strong());
                     });
                     row.col(|ui| {
-                        if K::enabled(c) {
+                        if c.enabled() {
                             ui.label(RichText::new("Enabled").color(GOOD));
                         } else {
                             ui.label(RichText::new("Disabled").color(MUTED));
@@ -312,11 +302,10 @@ fn table<K: ConnectorKind>(
                     });
                     K::middle_cells(&mut row, c, cx);
                     row.col(|ui| {
-                        let on = *K::domain_secure(c);
+                        let on = c.domain_secure();
                         let text = if on { "On" } else { "Off" };
                         let receive = K::FORM == Form::ReceiveConnectors;
-                        if let Some(t) =
-                            common::domain_secure_box(ui, on, receive, K::name(c), text)
+                        if let Some(t) = common::domain_secure_box(ui, on, receive, c.name(), text)
                         {
                             toggle = Some(t);
                         }
@@ -340,17 +329,17 @@ fn properties<K: ConnectorKind>(
     cx: &mut Cx,
 ) -> bool {
     let mut discard = false;
-    let base = format!("{}_connectors[{}]", K::KIND, d.index);
+    let base = format!("{}_connectors[{}]", K::Connector::KIND, d.index);
     let is_new = d.is_new();
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(
             RichText::new(if is_new {
-                format!("New {} connector", K::KIND)
+                format!("New {} connector", K::Connector::KIND)
             } else {
                 format!(
                     "Properties of '{}'",
-                    d.base.as_ref().map(K::name).unwrap_or("")
+                    d.base.as_ref().map(|b| b.name()).unwrap_or("")
                 )
             })
             .strong()
@@ -366,7 +355,7 @@ fn properties<K: ConnectorKind>(
             local,
         };
         egui::ScrollArea::vertical()
-            .id_salt(format!("{}-props", K::KIND))
+            .id_salt(format!("{}-props", K::Connector::KIND))
             .max_height((ui.available_height() - 50.0).max(120.0))
             .auto_shrink([false, true])
             .show(ui, |ui| K::tab(ui, *tab, d, toggle, &problems));
@@ -409,9 +398,9 @@ fn properties<K: ConnectorKind>(
             ui.label(
                 RichText::new(format!(
                     "Equivalent: mailflow connector {} {} {} …",
-                    K::KIND,
+                    K::Connector::KIND,
                     if is_new { "new" } else { "set" },
-                    crate::ui::format::shell_arg(K::name(&d.c))
+                    crate::ui::format::shell_arg(d.c.name())
                 ))
                 .color(MUTED)
                 .size(12.0),

@@ -8,7 +8,6 @@ use super::connector_common::{self as common, LocalErrors, Toggle, certificate_c
 use super::connector_page::{self, ConnectorKind, FieldProblems};
 use crate::config::{AuthMechanism, PermissionGroup, ProtocolLoggingLevel, ReceiveConnector};
 use crate::ui::actions::{Form, SettingsChange};
-use crate::ui::model::ConsoleData;
 use crate::ui::nav::Page;
 use crate::ui::theme::{BAD, GOOD, MUTED};
 use crate::ui::widgets;
@@ -71,7 +70,6 @@ impl ConnectorKind for ReceiveKind {
 
     const FORM: Form = Form::ReceiveConnectors;
     const PAGE: Page = Page::ReceiveConnectors;
-    const KIND: &'static str = "receive";
     const TITLE: &'static str = "Receive connectors";
     const SUMMARY: &'static str = "Where this server listens, whom it serves, and how it authenticates them. Changes apply without a restart: Domain Security and permissions from the next message of open sessions, the rest to new sessions.";
     const NEW_BUTTON: &'static str = "➕ New receive connector…";
@@ -91,26 +89,6 @@ impl ConnectorKind for ReceiveKind {
         (Tab::Authentication, "Authentication"),
         (Tab::Permissions, "Permission groups"),
     ];
-
-    fn list(data: &ConsoleData) -> &[ReceiveConnector] {
-        &data.settings.receive_connectors
-    }
-
-    fn name(c: &ReceiveConnector) -> &str {
-        &c.name
-    }
-
-    fn enabled(c: &ReceiveConnector) -> bool {
-        c.enabled
-    }
-
-    fn domain_secure(c: &ReceiveConnector) -> &bool {
-        &c.domain_secure_enabled
-    }
-
-    fn domain_secure_mut(c: &mut ReceiveConnector) -> &mut bool {
-        &mut c.domain_secure_enabled
-    }
 
     fn new_connector() -> ReceiveConnector {
         ReceiveConnector {

@@ -8,7 +8,6 @@ use super::connector_common::{self as common, LocalErrors, Toggle, certificate_c
 use super::connector_page::{self, ConnectorKind, FieldProblems};
 use crate::config::{AddressSpace, ProtocolLoggingLevel, SendConnector, TlsAuthLevel};
 use crate::ui::actions::{Form, SettingsChange};
-use crate::ui::model::ConsoleData;
 use crate::ui::nav::Page;
 use crate::ui::theme::MUTED;
 use crate::ui::widgets;
@@ -73,7 +72,6 @@ impl ConnectorKind for SendKind {
 
     const FORM: Form = Form::SendConnectors;
     const PAGE: Page = Page::SendConnectors;
-    const KIND: &'static str = "send";
     const TITLE: &'static str = "Send connectors";
     const SUMMARY: &'static str = "Where mail for other domains goes: address spaces, smart hosts and TLS. Changes apply to new deliveries without a restart.";
     const NEW_BUTTON: &'static str = "➕ New send connector…";
@@ -92,26 +90,6 @@ impl ConnectorKind for SendKind {
         (Tab::Network, "Network"),
         (Tab::Tls, "TLS"),
     ];
-
-    fn list(data: &ConsoleData) -> &[SendConnector] {
-        &data.settings.send_connectors
-    }
-
-    fn name(c: &SendConnector) -> &str {
-        &c.name
-    }
-
-    fn enabled(c: &SendConnector) -> bool {
-        c.enabled
-    }
-
-    fn domain_secure(c: &SendConnector) -> &bool {
-        &c.domain_secure_enabled
-    }
-
-    fn domain_secure_mut(c: &mut SendConnector) -> &mut bool {
-        &mut c.domain_secure_enabled
-    }
 
     fn new_connector() -> SendConnector {
         SendConnector {
