@@ -136,7 +136,7 @@ impl Workspace {
 
     /// Removes one of our certificates, unless a connector names it.
     pub fn remove_certificate(&mut self, thumbprint: &str) -> Result<String> {
-        let tp = self
+        let thumbprint = self
             .store
             .find(thumbprint)
             .map_err(AdminError::Refused)?
@@ -147,23 +147,23 @@ impl Workspace {
             .settings
             .receive_connectors
             .iter()
-            .filter(|c| matches!(&c.certificate, CertificateSelection::Thumbprint(t) if crate::config::validate::normalize_hex(t) == tp))
+            .filter(|c| matches!(&c.certificate, CertificateSelection::Thumbprint(t) if crate::config::validate::normalize_hex(t) == thumbprint))
             .map(|c| format!("receive connector '{}'", c.name))
             .chain(
                 self.settings
                     .send_connectors
                     .iter()
-                    .filter(|c| matches!(&c.certificate, CertificateSelection::Thumbprint(t) if crate::config::validate::normalize_hex(t) == tp))
+                    .filter(|c| matches!(&c.certificate, CertificateSelection::Thumbprint(t) if crate::config::validate::normalize_hex(t) == thumbprint))
                     .map(|c| format!("send connector '{}'", c.name)),
             )
             .collect();
         if !users.is_empty() {
             return Err(AdminError::Refused(format!(
-                "certificate {tp} is used by {}: give the connector another certificate (or automatic) first",
+                "certificate {thumbprint} is used by {}: give the connector another certificate (or automatic) first",
                 users.join(", ")
             )));
         }
-        Ok(self.store.remove(&tp)?)
+        Ok(self.store.remove(&thumbprint)?)
     }
 
     /// Removes a pending request and its private key.
@@ -405,21 +405,25 @@ impl Workspace {
             .store
             .find_root(thumbprint)
             .map_err(AdminError::Refused)?;
-        let tp = root.info.thumbprint.clone();
+        let thumbprint = root.info.thumbprint.clone();
         if let Some(p) = self.settings.partner_anchors.iter().find(|p| {
-            p.anchors.iter().any(|a| matches!(a, Pin::Thumbprint(t) if crate::config::validate::normalize_hex(t) == tp))
+            p.anchors.iter().any(|a| matches!(a, Pin::Thumbprint(t) if crate::config::validate::normalize_hex(t) == thumbprint))
         }) {
             return Err(AdminError::Refused(format!(
-                "{tp} is pinned as the anchor of partner {}: remove that pin first",
+                "{thumbprint} is pinned as the anchor of partner {}: remove that pin first",
                 p.domain
             )));
         }
-        if self.store.lab_ca().is_some_and(|ca| ca.thumbprint == tp) {
+        if self
+            .store
+            .lab_ca()
+            .is_some_and(|ca| ca.thumbprint == thumbprint)
+        {
             return Err(AdminError::Refused(format!(
-                "{tp} is this organization's own lab CA: certificates it issued would become untrusted"
+                "{thumbprint} is this organization's own lab CA: certificates it issued would become untrusted"
             )));
         }
-        Ok(self.store.trust_remove(&tp)?)
+        Ok(self.store.trust_remove(&thumbprint)?)
     }
 
     /// Creates the lab CA and trusts its root.

@@ -11,7 +11,10 @@
 //! in its equivalent commands (`--auth ...,tls`).
 
 use super::{AdminError, Result, Workspace};
-use crate::config::{AuthMechanism, PartnerAnchor, Pin, ReceiveConnector, Settings, domain};
+use crate::config::{
+    AuthMechanism, ConnectorType, PartnerAnchor, Pin, ReceiveConnector, SendConnector, Settings,
+    domain,
+};
 use std::path::PathBuf;
 use time::OffsetDateTime;
 
@@ -87,16 +90,24 @@ impl Workspace {
     /// connector changes: a receive connector without AuthMechanism Tls, or without the
     /// Partners permission group, is refused by validation and nothing is saved.
     /// Returns the sentence saying what changed.
-    pub fn set_domain_security(&mut self, receive: bool, name: &str, on: bool) -> Result<String> {
-        if receive {
-            self.change_receive_connector(name, |c| c.domain_secure_enabled = on)?;
-        } else {
-            self.change_send_connector(name, |c| c.domain_secure_enabled = on)?;
+    pub fn set_domain_security(
+        &mut self,
+        kind: ConnectorType,
+        name: &str,
+        on: bool,
+    ) -> Result<String> {
+        match kind {
+            ConnectorType::Receive => self.change_connector(name, |c: &mut ReceiveConnector| {
+                c.domain_secure_enabled = on
+            })?,
+            ConnectorType::Send => {
+                self.change_connector(name, |c: &mut SendConnector| c.domain_secure_enabled = on)?
+            }
         }
         Ok(format!(
             "Domain Security is {} on {} connector '{name}'; it applies from the next MAIL FROM or message, in open sessions too.",
             on_off(on),
-            if receive { "receive" } else { "send" }
+            kind.word()
         ))
     }
 
@@ -388,18 +399,23 @@ mod tests {
     #[test]
     fn the_switch_changes_only_domain_security_and_needs_tls() {
         let (_tmp, mut ws) = org();
-        let said = ws.set_domain_security(true, "Default", true).unwrap();
+        let said = ws
+            .set_domain_security(ConnectorType::Receive, "Default", true)
+            .unwrap();
         assert!(said.contains("Domain Security is on on receive connector 'Default'"));
         let c = ws.settings.receive_connector("Default").unwrap();
         assert!(c.domain_secure_enabled);
         assert_eq!(c.auth_mechanisms, vec![AuthMechanism::Tls]);
-        ws.set_domain_security(true, "Default", false).unwrap();
-        ws.change_receive_connector("Default", |c| {
+        ws.set_domain_security(ConnectorType::Receive, "Default", false)
+            .unwrap();
+        ws.change_connector("Default", |c: &mut ReceiveConnector| {
             c.auth_mechanisms = vec![AuthMechanism::BasicAuth]
         })
         .unwrap();
         let before = std::fs::read(ws.dir.settings()).unwrap();
-        let err = ws.set_domain_security(true, "Default", true).unwrap_err();
+        let err = ws
+            .set_domain_security(ConnectorType::Receive, "Default", true)
+            .unwrap_err();
         assert!(
             err.to_string()
                 .contains("Domain Security needs the Tls authentication mechanism"),
@@ -409,7 +425,9 @@ mod tests {
         let c = ws.settings.receive_connector("Default").unwrap();
         assert_eq!(c.auth_mechanisms, vec![AuthMechanism::BasicAuth]);
         assert!(!c.domain_secure_enabled);
-        let err = ws.set_domain_security(false, "Nowhere", true).unwrap_err();
+        let err = ws
+            .set_domain_security(ConnectorType::Send, "Nowhere", true)
+            .unwrap_err();
         assert!(
             err.to_string()
                 .contains("there is no send connector 'Nowhere'")
@@ -419,7 +437,7 @@ mod tests {
     #[test]
     fn a_set_up_offers_starttls_keeping_the_other_mechanisms() {
         let (tmp, mut ws) = org();
-        ws.change_receive_connector("Default", |c| {
+        ws.change_connector("Default", |c: &mut ReceiveConnector| {
             c.auth_mechanisms = vec![AuthMechanism::BasicAuth]
         })
         .unwrap();
@@ -480,7 +498,7 @@ mod tests {
             err.to_string().contains("one of our accepted domains"),
             "{err}"
         );
-        ws.change_send_connector("Outbound", |c| {
+        ws.change_connector("Outbound", |c: &mut SendConnector| {
             c.smart_hosts = vec!["mail.fabrikam.test:2525".into()]
         })
         .unwrap();

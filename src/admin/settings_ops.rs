@@ -3,7 +3,9 @@
 //! completely before anything is saved.
 
 use super::{AdminError, Result, Workspace};
-use crate::config::{AcceptedDomain, ReceiveConnector, SendConnector, domain};
+use crate::config::{
+    AcceptedDomain, Connector, ConnectorType, ReceiveConnector, SendConnector, domain,
+};
 
 impl Workspace {
     /// Replaces the send and/or receive domain secure lists (Set-TransportConfig).
@@ -23,68 +25,45 @@ impl Workspace {
         })
     }
 
-    /// Changes a receive connector by name.
-    pub fn change_receive_connector(
+    /// Changes a connector of kind `C` by name.
+    pub fn change_connector<C: Connector>(
         &mut self,
         name: &str,
-        change: impl FnOnce(&mut ReceiveConnector),
+        change: impl FnOnce(&mut C),
     ) -> Result<()> {
         self.change_settings(|s| {
-            let c = s.receive_connector_mut(name).ok_or_else(|| {
-                AdminError::Refused(format!("there is no receive connector '{name}'"))
-            })?;
+            let c = C::all_mut(s)
+                .iter_mut()
+                .find(|c| c.name().eq_ignore_ascii_case(name))
+                .ok_or_else(|| no_such_connector(C::TYPE, name))?;
             change(c);
             Ok(())
         })
     }
 
-    /// Changes a send connector by name.
-    pub fn change_send_connector(
-        &mut self,
-        name: &str,
-        change: impl FnOnce(&mut SendConnector),
-    ) -> Result<()> {
+    /// Adds a connector of kind `C`.
+    pub fn add_connector<C: Connector>(&mut self, connector: C) -> Result<()> {
         self.change_settings(|s| {
-            let c = s.send_connector_mut(name).ok_or_else(|| {
-                AdminError::Refused(format!("there is no send connector '{name}'"))
-            })?;
-            change(c);
+            C::all_mut(s).push(connector);
             Ok(())
         })
     }
 
-    /// Adds a receive connector.
-    pub fn add_receive_connector(&mut self, connector: ReceiveConnector) -> Result<()> {
-        self.change_settings(|s| {
-            s.receive_connectors.push(connector);
-            Ok(())
-        })
+    /// Removes a connector by name.
+    pub fn remove_connector(&mut self, kind: ConnectorType, name: &str) -> Result<()> {
+        match kind {
+            ConnectorType::Receive => self.remove_connector_of::<ReceiveConnector>(name),
+            ConnectorType::Send => self.remove_connector_of::<SendConnector>(name),
+        }
     }
 
-    /// Adds a send connector.
-    pub fn add_send_connector(&mut self, connector: SendConnector) -> Result<()> {
+    fn remove_connector_of<C: Connector>(&mut self, name: &str) -> Result<()> {
         self.change_settings(|s| {
-            s.send_connectors.push(connector);
-            Ok(())
-        })
-    }
-
-    /// Removes a connector by name (receive or send).
-    pub fn remove_connector(&mut self, receive: bool, name: &str) -> Result<()> {
-        self.change_settings(|s| {
-            let before = s.receive_connectors.len() + s.send_connectors.len();
-            if receive {
-                s.receive_connectors
-                    .retain(|c| !c.name.eq_ignore_ascii_case(name));
-            } else {
-                s.send_connectors
-                    .retain(|c| !c.name.eq_ignore_ascii_case(name));
-            }
-            if s.receive_connectors.len() + s.send_connectors.len() == before {
-                return Err(AdminError::Refused(format!(
-                    "there is no {} connector '{name}'",
-                    if receive { "receive" } else { "send" }
-                )));
+            let list = C::all_mut(s);
+            let before = list.len();
+            list.retain(|c| !c.name().eq_ignore_ascii_case(name));
+            if list.len() == before {
+                return Err(no_such_connector(C::TYPE, name));
             }
             Ok(())
         })
@@ -284,4 +263,9 @@ impl Workspace {
             Ok(())
         })
     }
+}
+
+/// The refusal for a connector name that is not in the settings.
+fn no_such_connector(kind: ConnectorType, name: &str) -> AdminError {
+    AdminError::Refused(format!("there is no {} connector '{name}'", kind.word()))
 }

@@ -4,7 +4,6 @@
 use super::output::{list, table, yes_no};
 use super::{CliError, CliResult, open};
 use clap::{Args, Subcommand};
-use mailflow::admin::Workspace;
 use mailflow::config::*;
 use std::path::PathBuf;
 
@@ -432,10 +431,10 @@ impl SendOptions {
 }
 
 pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult {
-    let mut ws = open(dir)?;
+    let mut workspace = open(dir)?;
     match cmd {
         TransportCommand::Show => {
-            let t = &ws.settings.transport;
+            let t = &workspace.settings.transport;
             list(&[
                 (
                     "TLSSendDomainSecureList",
@@ -486,7 +485,7 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                 retry_interval.as_deref().map(span).transpose()?,
                 connection_retry_interval.as_deref().map(span).transpose()?,
             );
-            ws.change_settings(|s| {
+            workspace.change_settings(|s| {
                 if let Some(l) = send_domain_secure {
                     s.transport.tls_send_domain_secure_list = split_list(l);
                 }
@@ -683,13 +682,6 @@ trait ConnectorKind {
     fn row(c: &Self::Connector) -> Vec<String>;
     fn show(c: &Self::Connector, org_fqdn: &str);
     fn apply(opts: &Self::Options, c: &mut Self::Connector) -> Result<(), CliError>;
-    fn add(ws: &mut Workspace, c: Self::Connector) -> Result<(), CliError>;
-    fn change(
-        ws: &mut Workspace,
-        name: &str,
-        change: impl FnOnce(&mut Self::Connector),
-    ) -> Result<(), CliError>;
-    fn remove(ws: &mut Workspace, name: &str) -> Result<(), CliError>;
 }
 
 struct ReceiveKind;
@@ -727,22 +719,6 @@ impl ConnectorKind for ReceiveKind {
     fn apply(opts: &ReceiveOptions, c: &mut ReceiveConnector) -> Result<(), CliError> {
         opts.apply(c)
     }
-
-    fn add(ws: &mut Workspace, c: ReceiveConnector) -> Result<(), CliError> {
-        Ok(ws.add_receive_connector(c)?)
-    }
-
-    fn change(
-        ws: &mut Workspace,
-        name: &str,
-        change: impl FnOnce(&mut ReceiveConnector),
-    ) -> Result<(), CliError> {
-        Ok(ws.change_receive_connector(name, change)?)
-    }
-
-    fn remove(ws: &mut Workspace, name: &str) -> Result<(), CliError> {
-        Ok(ws.remove_connector(true, name)?)
-    }
 }
 
 impl ConnectorKind for SendKind {
@@ -777,22 +753,6 @@ impl ConnectorKind for SendKind {
     fn apply(opts: &SendOptions, c: &mut SendConnector) -> Result<(), CliError> {
         opts.apply(c)
     }
-
-    fn add(ws: &mut Workspace, c: SendConnector) -> Result<(), CliError> {
-        Ok(ws.add_send_connector(c)?)
-    }
-
-    fn change(
-        ws: &mut Workspace,
-        name: &str,
-        change: impl FnOnce(&mut SendConnector),
-    ) -> Result<(), CliError> {
-        Ok(ws.change_send_connector(name, change)?)
-    }
-
-    fn remove(ws: &mut Workspace, name: &str) -> Result<(), CliError> {
-        Ok(ws.remove_connector(false, name)?)
-    }
 }
 
 pub fn run_connector(dir: &Option<PathBuf>, cmd: &ConnectorCommand) -> CliResult {
@@ -806,41 +766,41 @@ fn run_step<K: ConnectorKind>(
     dir: &Option<PathBuf>,
     step: ConnectorStep<'_, K::Options>,
 ) -> CliResult {
-    let mut ws = open(dir)?;
+    let mut workspace = open(dir)?;
     let kind = K::Connector::KIND;
     // "Receive" or "Send", to start a sentence.
     let title = format!("{}{}", kind[..1].to_uppercase(), &kind[1..]);
     match step {
         ConnectorStep::List => {
-            let rows = K::Connector::all(&ws.settings)
+            let rows = K::Connector::all(&workspace.settings)
                 .iter()
                 .map(K::row)
                 .collect::<Vec<_>>();
             table(K::HEADERS, &rows);
         }
         ConnectorStep::Show(name) => {
-            let c = K::Connector::named(&ws.settings, name)
+            let c = K::Connector::named(&workspace.settings, name)
                 .ok_or_else(|| CliError(format!("there is no {kind} connector '{name}'")))?;
-            K::show(c, &ws.settings.organization.fqdn);
+            K::show(c, &workspace.settings.organization.fqdn);
         }
         ConnectorStep::New(name, opts) => {
             let mut c = K::Connector::default();
             *c.name_mut() = name.to_string();
             K::apply(opts, &mut c)?;
-            K::add(&mut ws, c)?;
+            workspace.add_connector(c)?;
             println!("{title} connector '{name}' created.");
         }
         ConnectorStep::Set(name, opts) => {
             // Parse options before touching anything.
             let mut probe = K::Connector::default();
             K::apply(opts, &mut probe)?;
-            K::change(&mut ws, name, |c| {
+            workspace.change_connector(name, |c: &mut K::Connector| {
                 let _ = K::apply(opts, c);
             })?;
             println!("{title} connector '{name}' saved; new sessions use the change.");
         }
         ConnectorStep::Remove(name) => {
-            K::remove(&mut ws, name)?;
+            workspace.remove_connector(K::Connector::TYPE, name)?;
             println!("{title} connector '{name}' removed.");
         }
     }
@@ -848,10 +808,10 @@ fn run_step<K: ConnectorKind>(
 }
 
 pub fn run_domain(dir: &Option<PathBuf>, cmd: &DomainCommand) -> CliResult {
-    let mut ws = open(dir)?;
+    let mut workspace = open(dir)?;
     match cmd {
         DomainCommand::List => {
-            let rows = ws
+            let rows = workspace
                 .settings
                 .accepted_domains
                 .iter()
@@ -868,11 +828,11 @@ pub fn run_domain(dir: &Option<PathBuf>, cmd: &DomainCommand) -> CliResult {
             table(&["DomainName", "Recipients"], &rows);
         }
         DomainCommand::Add { domain, recipients } => {
-            ws.add_accepted_domain(domain, recipients.as_deref().map(split_list))?;
+            workspace.add_accepted_domain(domain, recipients.as_deref().map(split_list))?;
             println!("Accepted domain {domain} added.");
         }
         DomainCommand::Remove { domain } => {
-            ws.remove_accepted_domain(domain)?;
+            workspace.remove_accepted_domain(domain)?;
             println!("Accepted domain {domain} removed.");
         }
     }

@@ -6,12 +6,34 @@
 use super::model::{ReceiveConnector, SendConnector, Settings};
 use std::fmt::Debug;
 
+/// Which of the two kinds of connector an operation is about, where the caller picks it at run
+/// time (a console action, a command-line subcommand).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectorType {
+    Receive,
+    Send,
+}
+
+impl ConnectorType {
+    /// "receive" or "send", as the command line and the console say it.
+    pub fn word(self) -> &'static str {
+        match self {
+            ConnectorType::Receive => ReceiveConnector::KIND,
+            ConnectorType::Send => SendConnector::KIND,
+        }
+    }
+}
+
 /// A receive or a send connector.
 pub trait Connector: Clone + Debug + Default + PartialEq + 'static {
     /// "receive" or "send", as the command line and the console say it.
     const KIND: &'static str;
+    /// Which kind this is.
+    const TYPE: ConnectorType;
     /// The connectors of this kind in `settings`.
     fn all(settings: &Settings) -> &[Self];
+    /// The connectors of this kind in `settings`, to change.
+    fn all_mut(settings: &mut Settings) -> &mut Vec<Self>;
     /// The connector of this kind named `name`; names compare regardless of case.
     fn named<'s>(settings: &'s Settings, name: &str) -> Option<&'s Self> {
         Self::all(settings)
@@ -26,11 +48,15 @@ pub trait Connector: Clone + Debug + Default + PartialEq + 'static {
 }
 
 macro_rules! connector {
-    ($type:ty, $kind:literal, $list:ident) => {
+    ($type:ty, $variant:ident, $kind:literal, $list:ident) => {
         impl Connector for $type {
             const KIND: &'static str = $kind;
+            const TYPE: ConnectorType = ConnectorType::$variant;
             fn all(settings: &Settings) -> &[Self] {
                 &settings.$list
+            }
+            fn all_mut(settings: &mut Settings) -> &mut Vec<Self> {
+                &mut settings.$list
             }
             fn name(&self) -> &str {
                 &self.name
@@ -51,8 +77,8 @@ macro_rules! connector {
     };
 }
 
-connector!(ReceiveConnector, "receive", receive_connectors);
-connector!(SendConnector, "send", send_connectors);
+connector!(ReceiveConnector, Receive, "receive", receive_connectors);
+connector!(SendConnector, Send, "send", send_connectors);
 
 #[cfg(test)]
 mod tests {
@@ -76,5 +102,7 @@ mod tests {
             (ReceiveConnector::KIND, SendConnector::KIND),
             ("receive", "send")
         );
+        assert_eq!(ConnectorType::Receive.word(), "receive");
+        assert_eq!(SendConnector::TYPE, ConnectorType::Send);
     }
 }

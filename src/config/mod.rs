@@ -10,6 +10,6 @@ pub mod net;
 pub mod units;
 pub mod validate;
 
-pub use connector::Connector;
+pub use connector::{Connector, ConnectorType};
 pub use model::*;
 pub use validate::{CheckedSettings, Problem, Problems, validate};

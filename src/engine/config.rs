@@ -176,19 +176,19 @@ impl RunConfig {
     /// the cache folder holds them. Fails only when the settings break rules; a connector
     /// that cannot get its certificate or TLS configuration is a problem collected in
     /// [`RunConfig::problems`], and the rest runs.
-    pub fn build(ws: &Workspace, now: OffsetDateTime) -> Result<RunConfig, EngineError> {
-        Self::build_with(ws, now, ws.revocation().downloaded)
+    pub fn build(workspace: &Workspace, now: OffsetDateTime) -> Result<RunConfig, EngineError> {
+        Self::build_with(workspace, now, workspace.revocation().downloaded)
     }
 
     /// Builds the run configuration sharing `downloaded`, the running relay's shelf of
     /// downloaded revocation lists.
     pub fn build_with(
-        ws: &Workspace,
+        workspace: &Workspace,
         now: OffsetDateTime,
         downloaded: Arc<CrlShelf>,
     ) -> Result<RunConfig, EngineError> {
-        let checked = validate(&ws.settings).map_err(EngineError::InvalidSettings)?;
-        let roots = ws.store.root_ders();
+        let checked = validate(&workspace.settings).map_err(EngineError::InvalidSettings)?;
+        let roots = workspace.store.root_ders();
         let root_subjects: Vec<Vec<u8>> = roots
             .iter()
             .filter_map(|r| {
@@ -199,13 +199,18 @@ impl RunConfig {
             .collect();
         let mut problems = Vec::new();
         let mut receive = Vec::new();
-        for rc in &checked.receive_connectors {
-            let s = ws.settings.receive_connectors[rc.index].clone();
+        for receive_connector in &checked.receive_connectors {
+            let s = workspace.settings.receive_connectors[receive_connector.index].clone();
             let mut tls = None;
             let mut certificate = None;
             if s.auth_mechanisms.contains(&AuthMechanism::Tls) {
-                match select(&ws.store, &s.certificate, &rc.fqdn, now)
-                    .and_then(|c| identity_of(&ws.store, c))
+                match select(
+                    &workspace.store,
+                    &s.certificate,
+                    &receive_connector.fqdn,
+                    now,
+                )
+                .and_then(|c| identity_of(&workspace.store, c))
                 {
                     Ok(id) => match server_config(&id, s.domain_secure_enabled, &root_subjects) {
                         Ok(cfg) => {
@@ -224,31 +229,31 @@ impl RunConfig {
                 }
             }
             receive.push(ReceiveRuntime {
-                index: rc.index,
+                index: receive_connector.index,
                 name: s.name.clone(),
-                fqdn: rc.fqdn.clone(),
-                banner: rc.banner.clone(),
-                bindings: rc.bindings.clone(),
-                remote_ranges: rc.remote_ip_ranges.clone(),
+                fqdn: receive_connector.fqdn.clone(),
+                banner: receive_connector.banner.clone(),
+                bindings: receive_connector.bindings.clone(),
+                remote_ranges: receive_connector.remote_ip_ranges.clone(),
                 tls,
                 certificate,
                 settings: s,
             });
         }
         let mut send = Vec::new();
-        for sc in &checked.send_connectors {
-            let s = ws.settings.send_connectors[sc.index].clone();
+        for send_connector in &checked.send_connectors {
+            let s = workspace.settings.send_connectors[send_connector.index].clone();
             // Issue 9 §7: a certificate rustls refuses (a key file that does not match it, a
             // key type it cannot sign with) is no client certificate at all — the connector
             // presents none and says why, so that Domain Security defers with that reason
             // instead of meeting the partner's 530 (a bounce).
             let (client_tls, certificate, certificate_problem) = match select(
-                &ws.store,
+                &workspace.store,
                 &s.certificate,
-                &sc.fqdn,
+                &send_connector.fqdn,
                 now,
             )
-            .and_then(|c| identity_of(&ws.store, c))
+            .and_then(|c| identity_of(&workspace.store, c))
             {
                 Ok(id) => match client_config(Some(&id)) {
                     Ok(cfg) => (cfg, Some(id.thumbprint), None),
@@ -276,17 +281,17 @@ impl RunConfig {
                 }
             };
             send.push(SendRuntime {
-                index: sc.index,
+                index: send_connector.index,
                 name: s.name.clone(),
-                fqdn: sc.fqdn.clone(),
+                fqdn: send_connector.fqdn.clone(),
                 client_tls,
                 certificate,
                 certificate_problem,
                 settings: s,
             });
         }
-        let revocation = ws.revocation_with(downloaded);
-        for c in ws.store.crls() {
+        let revocation = workspace.revocation_with(downloaded);
+        for c in workspace.store.crls() {
             if c.crl.info.is_out_of_date(now) {
                 problems.push(format!(
                     "the revocation list of {} is {}",
@@ -296,7 +301,7 @@ impl RunConfig {
             }
         }
         Ok(RunConfig {
-            data_dir: ws.dir.clone(),
+            data_dir: workspace.dir.clone(),
             checked,
             receive,
             send,

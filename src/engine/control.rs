@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// Starts listening; returns the task (None when the socket cannot be created).
-pub fn start(dir: &DataDir, svc: Arc<Services>) -> Option<tokio::task::JoinHandle<()>> {
+pub fn start(dir: &DataDir, services: Arc<Services>) -> Option<tokio::task::JoinHandle<()>> {
     let path = dir.root().join("control.sock");
     let _ = std::fs::remove_file(&path);
     let listener = match tokio::net::UnixListener::bind(&path) {
@@ -36,7 +36,7 @@ pub fn start(dir: &DataDir, svc: Arc<Services>) -> Option<tokio::task::JoinHandl
                     continue;
                 }
             };
-            let svc = svc.clone();
+            let services = services.clone();
             tokio::spawn(async move {
                 let (r, mut w) = stream.into_split();
                 let mut lines = BufReader::new(r).lines();
@@ -44,7 +44,7 @@ pub fn start(dir: &DataDir, svc: Arc<Services>) -> Option<tokio::task::JoinHandl
                     return;
                 };
                 let reply = match ron::from_str::<QueueOp>(&line) {
-                    Ok(op) => run_queue_op(&svc, &op).await,
+                    Ok(op) => run_queue_op(&services, &op).await,
                     Err(e) => QueueReply::Error(format!("bad request: {e}")),
                 };
                 let text = ron::to_string(&reply).unwrap_or_else(|e| format!("Error(\"{e}\")"));

@@ -8,7 +8,7 @@ use super::error::EngineError;
 use super::outbound::{RemoteJob, deliver as deliver_remote};
 use super::queue::handle::publish_queues;
 use super::queue::persist::persist;
-use super::queue::{Job, Outcome, QueueKey, Timing};
+use super::queue::{Failure, Job, Outcome, QueueKey, Timing};
 use super::services::Services;
 use super::tracking_events::event;
 use crate::policy::outbound::requirement;
@@ -21,14 +21,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Runs one job and applies its results.
-pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
+pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
     let mut outcomes: HashMap<(String, String), Outcome> = HashMap::new();
     let mut queue_error = None;
-    let mut connection_failure = false;
-    let loaded = read_bodies(&svc, &job, &mut outcomes).await;
+    let mut failure = Failure::Transient;
+    let loaded = read_bodies(&services, &job, &mut outcomes).await;
     if loaded.is_empty() {
         // Nothing readable: no connection for nothing.
-        finish(&svc, &run, &job, outcomes, None, false).await;
+        finish(&services, &run, &job, outcomes, None, Failure::Transient).await;
         return;
     }
     match &job.key {
@@ -62,15 +62,16 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                             ev.client = Some(env.inbound.remote.clone()).filter(|r| !r.is_empty());
                             ev.connector = Some(env.inbound.connector.clone());
                             ev.tls = env.inbound.tls.clone();
-                            svc.tracking.record(ev);
-                            svc.live
+                            services.tracking.record(ev);
+                            services
+                                .live
                                 .count_message(env.inbound.security, |c| c.delivered_local += 1);
                             outcomes
                                 .insert((env.id.clone(), rcpt.clone()), Outcome::Delivered(resp));
                         }
                         Ok(Err(why)) => {
                             let resp = format!("451 4.3.0 {why}");
-                            svc.tracking.record(event(
+                            services.tracking.record(event(
                                 EventKind::Defer,
                                 env,
                                 vec![rcpt.clone()],
@@ -95,31 +96,39 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
             queue_error = Some(format!(
                 "451 4.4.4 no enabled send connector covers {domain}: add an address space for it"
             ));
-            connection_failure = true;
+            failure = Failure::Connection;
         }
         QueueKey::Remote { connector, domain } => {
             // Each batch reads the settings as they are when it starts, not as they were when
             // the scheduler handed it out (the send list, certificates, roots: issue 9 §6);
             // the outbound session checks them again before each message.
-            let run = svc.config();
-            let sc = match send_connector(&run, connector) {
-                Ok(sc) => sc,
+            let run = services.config();
+            let send_connector = match send_connector(&run, connector) {
+                Ok(send_connector) => send_connector,
                 Err(why) => {
-                    finish(&svc, &run, &job, outcomes, Some(why.to_string()), true).await;
+                    finish(
+                        &services,
+                        &run,
+                        &job,
+                        outcomes,
+                        Some(why.to_string()),
+                        Failure::Connection,
+                    )
+                    .await;
                     return;
                 }
             };
-            let req = requirement(domain, sc.index, &run.checked);
-            let current = || svc.config();
+            let req = requirement(domain, send_connector.index, &run.checked);
+            let current = || services.config();
             let result = deliver_remote(RemoteJob {
                 run: run.clone(),
                 current: &current,
-                connector: sc,
+                connector: send_connector,
                 domain: domain.clone(),
                 requirement: req,
                 messages: loaded.clone(),
-                live: svc.live.clone(),
-                log: Some(svc.log.clone()),
+                live: services.live.clone(),
+                log: Some(services.log.clone()),
             })
             .await;
             let hop = result.hop.clone();
@@ -163,20 +172,29 @@ pub async fn run_job(svc: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                         .map(|h| format!("{}; {}", h.policy, h.tls_summary()));
                     // Each event carries the status of its own hop; the console shows the
                     // message's overall status as its weakest hop.
-                    svc.tracking
-                        .record(event(kind, env, rs, hop.as_ref(), security, resp, detail));
+                    services.tracking.record(event(
+                        kind,
+                        env,
+                        rs,
+                        hop.as_ref(),
+                        security,
+                        resp,
+                        detail,
+                    ));
                     match kind {
-                        EventKind::Send => svc.live.count_message(security, |c| c.sent += 1),
-                        EventKind::Fail => svc.live.count(|c| c.failed += 1),
-                        _ => svc.live.count(|c| c.deferred += 1),
+                        EventKind::Send => services.live.count_message(security, |c| c.sent += 1),
+                        EventKind::Fail => services.live.count(|c| c.failed += 1),
+                        _ => services.live.count(|c| c.deferred += 1),
                     }
                 }
             }
             queue_error = result.error.clone();
-            connection_failure = result.connection_failure && result.outcomes.is_empty();
+            if result.connection_failure && result.outcomes.is_empty() {
+                failure = Failure::Connection;
+            }
         }
     }
-    finish(&svc, &run, &job, outcomes, queue_error, connection_failure).await;
+    finish(&services, &run, &job, outcomes, queue_error, failure).await;
 }
 
 /// A message of a job with its body, read from the spool.
@@ -188,18 +206,18 @@ type Loaded = (Arc<Envelope>, Vec<String>, Arc<Vec<u8>>);
 /// recipients in this job are deferred with the reason and retried. A quarantine that fails
 /// leaves the message queued (deferred), never on disk but forgotten.
 async fn read_bodies(
-    svc: &Arc<Services>,
+    services: &Arc<Services>,
     job: &Job,
     outcomes: &mut HashMap<(String, String), Outcome>,
 ) -> Vec<Loaded> {
     let mut loaded = Vec::new();
     for (env, rcpts) in &job.items {
-        let spool = svc.queue.spool.clone();
+        let spool = services.queue.spool.clone();
         let id = env.id.clone();
         let read = match tokio::task::spawn_blocking(move || spool.read_body(&id)).await {
             Ok(r) => r,
             Err(e) => Err(StoreError::io(
-                svc.queue.spool.root(),
+                services.queue.spool.root(),
                 std::io::Error::other(format!("the spool read task failed: {e}")),
             )),
         };
@@ -208,7 +226,7 @@ async fn read_bodies(
                 loaded.push((env.clone(), rcpts.clone(), Arc::new(body)));
                 continue;
             }
-            Err(StoreError::Corrupt { why, .. }) => match quarantine(svc, env, &why).await {
+            Err(StoreError::Corrupt { why, .. }) => match quarantine(services, env, &why).await {
                 Ok(()) => continue,
                 Err(e) => format!(
                     "451 4.3.0 the message is damaged in the spool ({why}) and could not be quarantined ({e}); it stays queued"
@@ -219,7 +237,7 @@ async fn read_bodies(
             ),
         };
         tracing::warn!("message {}: {defer}", env.id);
-        svc.tracking.record(event(
+        services.tracking.record(event(
             EventKind::Defer,
             env,
             rcpts.clone(),
@@ -239,8 +257,12 @@ async fn read_bodies(
 }
 
 /// Moves a damaged message to the quarantine and out of the queue, and tracks it.
-async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<(), EngineError> {
-    let spool = svc.queue.spool.clone();
+async fn quarantine(
+    services: &Arc<Services>,
+    env: &Envelope,
+    why: &str,
+) -> Result<(), EngineError> {
+    let spool = services.queue.spool.clone();
     let (id, reason) = (env.id.clone(), why.to_string());
     let moved = tokio::task::spawn_blocking(move || {
         // A move that failed after the message left the queue (a folder fsync) still moved
@@ -263,7 +285,7 @@ async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<()
         env.id,
         path.display()
     );
-    svc.queue.lock().forget(&env.id);
+    services.queue.lock().forget(&env.id);
     let mut ev = event(
         EventKind::Quarantine,
         env,
@@ -277,7 +299,7 @@ async fn quarantine(svc: &Arc<Services>, env: &Envelope, why: &str) -> Result<()
         )),
     );
     ev.connector = Some(env.inbound.connector.clone());
-    svc.tracking.record(ev);
+    services.tracking.record(ev);
     Ok(())
 }
 
@@ -291,24 +313,21 @@ fn send_connector<'a>(run: &'a RunConfig, name: &str) -> Result<&'a SendRuntime,
 }
 
 async fn finish(
-    svc: &Arc<Services>,
+    services: &Arc<Services>,
     run: &Arc<RunConfig>,
     job: &Job,
     outcomes: HashMap<(String, String), Outcome>,
     queue_error: Option<String>,
-    connection_failure: bool,
+    failure: Failure,
 ) {
     let timing = Timing::from(&run.checked);
-    let changes = svc.queue.lock().complete(
-        job,
-        &outcomes,
-        queue_error,
-        connection_failure,
-        now_ms(),
-        &timing,
-    );
-    persist(svc, run, changes).await;
-    svc.queue.notify.notify_one();
+    let changes =
+        services
+            .queue
+            .lock()
+            .complete(job, &outcomes, queue_error, failure, now_ms(), &timing);
+    persist(services, run, changes).await;
+    services.queue.notify.notify_one();
 }
 
 /// The `X-Mailflow-Security:` line written into a delivered message.
@@ -332,13 +351,13 @@ fn security_line(env: &Envelope) -> String {
 }
 
 /// The scheduler: hands out due work, sleeps until the next due time or a wake-up.
-pub async fn scheduler(svc: Arc<Services>) {
-    let mut shutdown = svc.shutdown.clone();
+pub async fn scheduler(services: Arc<Services>) {
+    let mut shutdown = services.shutdown.clone();
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let run = svc.config();
+        let run = services.config();
         let timing = Timing::from(&run.checked);
         let now = now_ms();
         let per_conn = |name: &str| {
@@ -348,17 +367,18 @@ pub async fn scheduler(svc: Arc<Services>) {
                 .map(|s| s.settings.smtp_max_messages_per_connection as usize)
                 .unwrap_or(20)
         };
-        let due = svc
+        let due = services
             .queue
             .lock()
             .take_due(now, &run.checked, &timing, per_conn);
-        persist(&svc, &run, due.changes).await;
+        persist(&services, &run, due.changes).await;
         for job in due.jobs {
-            let (svc2, run2) = (svc.clone(), run.clone());
-            svc.jobs
+            let (svc2, run2) = (services.clone(), run.clone());
+            services
+                .jobs
                 .spawn(async move { run_job(svc2, run2, job).await });
         }
-        publish_queues(&svc, &run);
+        publish_queues(&services, &run);
         // Only what would be handed out counts (not a suspended queue's mail); accepted
         // messages, job reports and queue operations wake the scheduler.
         let wait = match due.next_wake {
@@ -367,7 +387,7 @@ pub async fn scheduler(svc: Arc<Services>) {
             None => std::time::Duration::from_secs(30),
         };
         tokio::select! {
-            _ = svc.queue.notify.notified() => {}
+            _ = services.queue.notify.notified() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => return,
         }
@@ -385,11 +405,11 @@ mod tests {
         let dir = DataDir::new(tmp);
         let now = OffsetDateTime::now_utc();
         admin::init(&dir, "Contoso", "mail.contoso.test", "contoso.test", now).unwrap();
-        let mut ws = Workspace::open(&dir).unwrap();
-        let mut second = ws.settings.send_connectors[0].clone();
+        let mut workspace = Workspace::open(&dir).unwrap();
+        let mut second = workspace.settings.send_connectors[0].clone();
         second.name = "Partners".into();
-        ws.settings.send_connectors.push(second);
-        RunConfig::build(&ws, now).unwrap()
+        workspace.settings.send_connectors.push(second);
+        RunConfig::build(&workspace, now).unwrap()
     }
 
     /// A queue's connector is found by name, never replaced by another one.

@@ -61,11 +61,11 @@ struct TlsState {
 /// The relay's policy for one session.
 struct InboundPolicy<'a> {
     /// Where the settings of now come from.
-    svc: &'a Services,
+    services: &'a Services,
     /// The settings of the current transaction: taken again at each MAIL FROM.
     run: Arc<RunConfig>,
     /// The receive connector as the session started (its name, what it advertised).
-    rc: &'a ReceiveRuntime,
+    receive_connector: &'a ReceiveRuntime,
     tls: Option<TlsState>,
     /// Set when the client certificate matches a Direct Trust pin (as of the last MAIL FROM):
     /// one of our own servers.
@@ -82,15 +82,15 @@ impl InboundPolicy<'_> {
         self.run
             .receive
             .iter()
-            .find(|r| r.name == self.rc.name)
-            .unwrap_or(self.rc)
+            .find(|r| r.name == self.receive_connector.name)
+            .unwrap_or(self.receive_connector)
     }
 
     /// Takes the settings of now and judges the client certificate against them: trusted
     /// roots, Direct Trust pins (whether the session is one of our servers) and the trust
     /// recorded for the message.
     fn refresh(&mut self) {
-        self.run = self.svc.config();
+        self.run = self.services.config();
         let Some(t) = self.tls.as_mut() else {
             self.internal = None;
             return;
@@ -139,9 +139,9 @@ impl SessionPolicy for InboundPolicy<'_> {
         };
         let facts = InboundTls {
             connector_domain_secure: self.connector().settings.domain_secure_enabled,
-            starttls_advertised: self.rc.tls.is_some()
+            starttls_advertised: self.receive_connector.tls.is_some()
                 && self
-                    .rc
+                    .receive_connector
                     .settings
                     .auth_mechanisms
                     .contains(&ConnectorAuth::Tls),
@@ -186,56 +186,68 @@ pub async fn serve(
     binding: SocketAddr,
     local: SocketAddr,
     peer: SocketAddr,
-    svc: Arc<Services>,
+    services: Arc<Services>,
 ) {
-    let run = svc.config();
-    let Some(rc) = run.receive_connector_for(binding, peer.ip()) else {
+    let run = services.config();
+    let Some(receive_connector) = run.receive_connector_for(binding, peer.ip()) else {
         let mut s = stream;
         let _ = s
             .write_all(&replies::no_receive_connector(&peer.ip().to_string()).to_bytes())
             .await;
         return;
     };
-    let Some(_guard) = svc.limits.acquire(
-        &rc.name,
+    let Some(_guard) = services.limits.acquire(
+        &receive_connector.name,
         peer.ip(),
-        rc.settings.max_inbound_connections as usize,
-        rc.settings.max_inbound_connections_per_source as usize,
+        receive_connector.settings.max_inbound_connections as usize,
+        receive_connector
+            .settings
+            .max_inbound_connections_per_source as usize,
     ) else {
         let mut s = stream;
         let _ = s
             .write_all(&replies::TOO_MANY_CONNECTIONS.reply().to_bytes())
             .await;
-        svc.live.count(|c| c.rejected += 1);
+        services.live.count(|c| c.rejected += 1);
         return;
     };
     let _ = stream.set_nodelay(true);
-    let live_id = svc.live.open_session(
+    let live_id = services.live.open_session(
         Direction::Inbound,
-        &rc.name,
+        &receive_connector.name,
         local.to_string(),
         peer.to_string(),
     );
     let mut log = SessionLog {
-        log: if rc.settings.protocol_logging_level == ProtocolLoggingLevel::Verbose {
-            Some(svc.log.clone())
+        log: if receive_connector.settings.protocol_logging_level == ProtocolLoggingLevel::Verbose {
+            Some(services.log.clone())
         } else {
             None
         },
         kind: LogKind::Receive,
-        connector: rc.name.clone(),
+        connector: receive_connector.name.clone(),
         session: format!("{live_id:016X}"),
         local: local.to_string(),
         remote: peer.to_string(),
         sequence: 0,
     };
     log.event('+', "", "");
-    let result = session(stream, local, peer, &svc, &run, rc, live_id, &mut log).await;
+    let result = session(
+        stream,
+        local,
+        peer,
+        &services,
+        &run,
+        receive_connector,
+        live_id,
+        &mut log,
+    )
+    .await;
     if let Err(e) = result {
         log.event('*', &e.to_string(), "session ended");
     }
     log.event('-', "", "");
-    svc.live.close_session(live_id);
+    services.live.close_session(live_id);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -243,18 +255,18 @@ async fn session(
     stream: TcpStream,
     local: SocketAddr,
     peer: SocketAddr,
-    svc: &Arc<Services>,
+    services: &Arc<Services>,
     run: &Arc<RunConfig>,
-    rc: &ReceiveRuntime,
+    receive_connector: &ReceiveRuntime,
     live_id: u64,
     log: &mut SessionLog,
 ) -> Result<(), EngineError> {
-    let s = &rc.settings;
+    let s = &receive_connector.settings;
     let cfg = ServerConfig {
-        hostname: rc.fqdn.clone(),
-        banner: rc.banner.clone(),
+        hostname: receive_connector.fqdn.clone(),
+        banner: receive_connector.banner.clone(),
         peer_ip: peer.ip().to_string(),
-        starttls: rc.tls.is_some(),
+        starttls: receive_connector.tls.is_some(),
         require_tls: s.require_tls,
         max_message_size: s.max_message_size.bytes(),
         max_recipients: s.max_recipients_per_message as usize,
@@ -270,9 +282,9 @@ async fn session(
     };
     let mut server = Server::new(cfg);
     let mut policy = InboundPolicy {
-        svc,
+        services,
         run: run.clone(),
-        rc,
+        receive_connector,
         tls: None,
         internal: None,
         identity: Identity::Anonymous,
@@ -285,10 +297,10 @@ async fn session(
     let total = s.connection_timeout.as_duration();
     let idle = s.connection_inactivity_timeout.as_duration();
     let tarpit = s.tarpit_interval.as_duration();
-    let mut shutdown = svc.shutdown.clone();
+    let mut shutdown = services.shutdown.clone();
 
     let greeting = server.greeting();
-    write(&mut conn, &greeting.to_bytes(), svc, live_id).await?;
+    write(&mut conn, &greeting.to_bytes(), services, live_id).await?;
     log.event('>', &greeting.one_line(), "");
 
     loop {
@@ -302,13 +314,13 @@ async fn session(
             match a {
                 Action::Command(line) => {
                     log.event('<', &line, "");
-                    svc.live.transcript(live_id, format!("< {line}"));
+                    services.live.transcript(live_id, format!("< {line}"));
                     let state = line
                         .split_whitespace()
                         .next()
                         .unwrap_or("")
                         .to_ascii_uppercase();
-                    svc.live.update(live_id, |r| r.state = state);
+                    services.live.update(live_id, |r| r.state = state);
                 }
                 Action::Reply(r) => {
                     if r.code >= 500
@@ -316,25 +328,27 @@ async fn session(
                         && !tarpit.is_zero()
                         && policy.internal.is_none()
                     {
-                        write(&mut conn, &out, svc, live_id).await?;
+                        write(&mut conn, &out, services, live_id).await?;
                         out.clear();
                         tokio::time::sleep(tarpit).await;
                     }
                     let line = r.one_line();
                     if let Some(reason) = policy.rejection.take() {
                         log.event('*', &reason, "Domain Security");
-                        svc.live.transcript(live_id, format!("* {reason}"));
+                        services.live.transcript(live_id, format!("* {reason}"));
                     }
                     log.event('>', &line, "");
-                    svc.live.transcript(live_id, format!("> {line}"));
+                    services.live.transcript(live_id, format!("> {line}"));
                     // The session's security as the console's monitor shows it, as it stands.
                     let partner = matches!(policy.identity, Identity::Partner { .. });
                     let status = hop_status(policy.tls.as_ref().map(|t| &t.facts), partner);
-                    svc.live.update(live_id, |row| row.security = Some(status));
+                    services
+                        .live
+                        .update(live_id, |row| row.security = Some(status));
                     out.extend_from_slice(&r.to_bytes());
                 }
                 Action::StartTls => {
-                    write(&mut conn, &out, svc, live_id).await?;
+                    write(&mut conn, &out, services, live_id).await?;
                     out.clear();
                     if !inbuf.is_empty() {
                         let n = inbuf.len();
@@ -343,9 +357,9 @@ async fn session(
                             "STARTTLS injection: {n} octets sent after STARTTLS in plaintext were discarded"
                         );
                         log.event('*', &note, "CVE-2011-0411");
-                        svc.live.transcript(live_id, format!("* {note}"));
+                        services.live.transcript(live_id, format!("* {note}"));
                     }
-                    let Some(tls_cfg) = rc.tls.clone() else {
+                    let Some(tls_cfg) = receive_connector.tls.clone() else {
                         return Err(EngineError::NoTlsConfiguration);
                     };
                     let Some(Conn::Plain(tcp)) = conn.take() else {
@@ -358,7 +372,7 @@ async fn session(
                         Err(_) => return Err(EngineError::TlsTimeout),
                     };
                     let chain = super::tls::peer_chain(tls.get_ref().1);
-                    let now = svc.config();
+                    let now = services.config();
                     let eval = evaluate(&chain, Purpose::Client, &now.trust_context(), None);
                     let (peer_cert, trust, detail) = match &eval {
                         None => (None, TrustLevel::Anonymous, None),
@@ -393,7 +407,7 @@ async fn session(
                             "TLS",
                         );
                     }
-                    svc.live.update(live_id, |r| {
+                    services.live.update(live_id, |r| {
                         r.tls_version = Some(facts.version.clone());
                         r.cipher = Some(facts.cipher.clone());
                         r.client_certificate =
@@ -410,12 +424,21 @@ async fn session(
                 }
                 Action::Message(m) => {
                     let now = policy.run.clone();
-                    let result =
-                        accept(*m, svc, &now, rc, &policy, local, peer, server.info().esmtp).await;
+                    let result = accept(
+                        *m,
+                        services,
+                        &now,
+                        receive_connector,
+                        &policy,
+                        local,
+                        peer,
+                        server.info().esmtp,
+                    )
+                    .await;
                     let reply = server.message_queued(result);
                     let line = reply.one_line();
                     log.event('>', &line, "");
-                    svc.live.transcript(live_id, format!("> {line}"));
+                    services.live.transcript(live_id, format!("> {line}"));
                     out.extend_from_slice(&reply.to_bytes());
                 }
                 Action::Authenticate(c) => {
@@ -431,14 +454,15 @@ async fn session(
                     match checked {
                         Ok(Ok(Some(name))) => {
                             log.event('*', &format!("authenticated as {name}"), "AUTH");
-                            svc.live
+                            services
+                                .live
                                 .transcript(live_id, format!("* authenticated as {name}"));
                             server.auth_result(Some(name), &mut more);
                         }
                         Ok(Ok(None)) => {
                             let note = format!("authentication failed for user {user}");
                             log.event('*', &note, "AUTH");
-                            svc.live.transcript(live_id, format!("* {note}"));
+                            services.live.transcript(live_id, format!("* {note}"));
                             server.auth_result(None, &mut more);
                         }
                         Ok(Err(e)) => {
@@ -454,7 +478,7 @@ async fn session(
                     actions.extend(more);
                 }
                 Action::Close => {
-                    write(&mut conn, &out, svc, live_id).await?;
+                    write(&mut conn, &out, services, live_id).await?;
                     if let Some(mut c) = conn.take() {
                         let _ = tokio::time::timeout(Duration::from_secs(2), c.shutdown()).await;
                     }
@@ -463,7 +487,7 @@ async fn session(
             }
         }
         if !out.is_empty() {
-            write(&mut conn, &out, svc, live_id).await?;
+            write(&mut conn, &out, services, live_id).await?;
         }
         if progressed && !inbuf.is_empty() {
             continue;
@@ -472,7 +496,7 @@ async fn session(
         let remaining = total.checked_sub(started.elapsed()).unwrap_or_default();
         if remaining.is_zero() {
             let r = replies::SESSION_TOO_LONG.reply();
-            let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
+            let _ = write(&mut conn, &r.to_bytes(), services, live_id).await;
             return Err(EngineError::SessionTimeLimit);
         }
         let wait = idle.min(remaining);
@@ -480,7 +504,7 @@ async fn session(
         // of a message may finish it (the 250 means it is on disk).
         if *shutdown.borrow() && !server.in_message() {
             let r = replies::SHUTTING_DOWN.reply();
-            let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
+            let _ = write(&mut conn, &r.to_bytes(), services, live_id).await;
             return Err(EngineError::ShuttingDown);
         }
         let Some(c) = conn.as_mut() else {
@@ -491,7 +515,7 @@ async fn session(
             _ = shutdown.changed() => {
                 if !server.in_message() {
                     let r = replies::SHUTTING_DOWN.reply();
-                    let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
+                    let _ = write(&mut conn, &r.to_bytes(), services, live_id).await;
                     return Err(EngineError::ShuttingDown);
                 }
                 // Finish the message in progress (up to the inactivity timeout).
@@ -506,14 +530,14 @@ async fn session(
                     replies::NO_COMMAND_RECEIVED
                 };
                 let r = why.reply();
-                let _ = write(&mut conn, &r.to_bytes(), svc, live_id).await;
+                let _ = write(&mut conn, &r.to_bytes(), services, live_id).await;
                 return Err(EngineError::Inactivity);
             }
             Ok(Err(e)) => return Err(EngineError::Read(e)),
             Ok(Ok(0)) => return Err(EngineError::ClientClosed),
             Ok(Ok(n)) => {
                 inbuf.extend_from_slice(&rbuf[..n]);
-                svc.live.update(live_id, |r| r.bytes_in += n as u64);
+                services.live.update(live_id, |r| r.bytes_in += n as u64);
             }
         }
     }
@@ -522,7 +546,7 @@ async fn session(
 async fn write(
     conn: &mut Option<Conn>,
     bytes: &[u8],
-    svc: &Services,
+    services: &Services,
     live_id: u64,
 ) -> Result<(), EngineError> {
     if bytes.is_empty() {
@@ -531,7 +555,8 @@ async fn write(
     let c = conn.as_mut().ok_or(EngineError::ConnectionClosed)?;
     c.write_all(bytes).await.map_err(EngineError::Write)?;
     c.flush().await.map_err(EngineError::Write)?;
-    svc.live
+    services
+        .live
         .update(live_id, |r| r.bytes_out += bytes.len() as u64);
     Ok(())
 }
@@ -539,9 +564,9 @@ async fn write(
 #[allow(clippy::too_many_arguments)]
 async fn accept(
     m: AcceptedMessage,
-    svc: &Arc<Services>,
+    services: &Arc<Services>,
     run: &Arc<RunConfig>,
-    rc: &ReceiveRuntime,
+    receive_connector: &ReceiveRuntime,
     policy: &InboundPolicy<'_>,
     local: SocketAddr,
     peer: SocketAddr,
@@ -577,11 +602,11 @@ async fn accept(
     let received = headers::received_header(&ReceivedInfo {
         helo: &m.helo,
         peer_ip: &peer.ip().to_string(),
-        by: &rc.fqdn,
+        by: &receive_connector.fqdn,
         esmtp,
         authenticated: user.is_some(),
         tls: tls.as_ref(),
-        client_cert_requested: rc.settings.domain_secure_enabled,
+        client_cert_requested: receive_connector.settings.domain_secure_enabled,
         id: &id,
         for_recipient: single.as_deref(),
         time: now,
@@ -606,7 +631,7 @@ async fn accept(
     let hop = HopEvidence {
         direction: Direction::Inbound,
         time: now_ms(),
-        connector: rc.name.clone(),
+        connector: receive_connector.name.clone(),
         local: local.to_string(),
         remote: peer.to_string(),
         peer_name: m.helo.clone(),
@@ -658,16 +683,16 @@ async fn accept(
         size,
         client: Some(peer.to_string()),
         server: Some(local.to_string()),
-        connector: Some(rc.name.clone()),
+        connector: Some(receive_connector.name.clone()),
         tls: tls.clone(),
         security,
         response: Some(replies::queued(&id).one_line()),
         detail: Some(detail),
     };
-    match svc.queue.accept(envelope, body).await {
+    match services.queue.accept(envelope, body).await {
         Ok(()) => {
-            svc.tracking.record(event);
-            svc.live.count_message(security, |c| c.received += 1);
+            services.tracking.record(event);
+            services.live.count_message(security, |c| c.received += 1);
             Ok(id)
         }
         Err(e) => {

@@ -19,7 +19,7 @@ pub(crate) struct Listeners {
 }
 
 impl Listeners {
-    pub(crate) async fn reconcile(&mut self, svc: &Arc<Services>, run: &RunConfig) {
+    pub(crate) async fn reconcile(&mut self, services: &Arc<Services>, run: &RunConfig) {
         let wanted = run.listen_addresses();
         let gone: Vec<SocketAddr> = self
             .running
@@ -41,7 +41,7 @@ impl Listeners {
                 Ok(l) => {
                     let actual = l.local_addr().unwrap_or(addr);
                     tracing::info!("listening on {actual}");
-                    let svc2 = svc.clone();
+                    let svc2 = services.clone();
                     let h = tokio::spawn(accept_loop(l, addr, svc2));
                     self.running.insert(addr, (actual, h));
                 }
@@ -70,7 +70,7 @@ impl Listeners {
                 }
             }
         }
-        svc.live.set_listeners(rows);
+        services.live.set_listeners(rows);
     }
 
     pub(crate) fn errors(&self) -> Vec<String> {
@@ -84,14 +84,19 @@ impl Listeners {
     }
 }
 
-async fn accept_loop(listener: tokio::net::TcpListener, binding: SocketAddr, svc: Arc<Services>) {
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    binding: SocketAddr,
+    services: Arc<Services>,
+) {
     let local = listener.local_addr().ok();
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let local = stream.local_addr().ok().or(local).unwrap_or(peer);
-                let svc2 = svc.clone();
-                svc.sessions
+                let svc2 = services.clone();
+                services
+                    .sessions
                     .spawn(async move { inbound::serve(stream, binding, local, peer, svc2).await });
             }
             Err(e) => {

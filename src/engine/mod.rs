@@ -78,22 +78,25 @@ impl EngineHandle {
     /// Starts the relay on a workspace: loads the queue from the spool, opens tracking, binds
     /// the listeners (a port in use is reported, not fatal) and starts delivering.
     pub fn start(
-        ws: Workspace,
+        workspace: Workspace,
         waker: Option<Arc<dyn Fn() + Send + Sync>>,
     ) -> Result<EngineHandle, EngineError> {
-        let lock = lock_data_dir(&ws.dir)?;
-        let run = Arc::new(RunConfig::build(&ws, time::OffsetDateTime::now_utc())?);
-        let spool = Arc::new(Spool::open(ws.dir.spool())?);
+        let lock = lock_data_dir(&workspace.dir)?;
+        let run = Arc::new(RunConfig::build(
+            &workspace,
+            time::OffsetDateTime::now_utc(),
+        )?);
+        let spool = Arc::new(Spool::open(workspace.dir.spool())?);
         let (core, loaded) = load_queue(&spool)?;
-        let tracking = open_tracking(&ws, &run)?;
+        let tracking = open_tracking(&workspace, &run)?;
         let live = Live::new(waker);
         let (tx, mut rx) = mpsc::unbounded_channel::<Cmd>();
         let (ev_tx, ev_rx) = std::sync::mpsc::channel::<EngineEvent>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), EngineError>>();
         let live2 = live.clone();
-        let data_dir = ws.dir.clone();
+        let data_dir = workspace.dir.clone();
         // The store's own chains name distribution points worth fetching from the start.
-        let crl_seed: Vec<Vec<Vec<u8>>> = ws
+        let crl_seed: Vec<Vec<Vec<u8>>> = workspace
             .store
             .certificates()
             .iter()
@@ -119,7 +122,7 @@ impl EngineHandle {
                 };
                 rt.block_on(async move {
                     let (stop_tx, stop_rx) = watch::channel(false);
-                    let svc = Arc::new(Services {
+                    let services = Arc::new(Services {
                         config: RwLock::new(run.clone()),
                         live: live2.clone(),
                         log: protolog::ProtocolLog::start(data_dir.logs()),
@@ -131,40 +134,42 @@ impl EngineHandle {
                         sessions: Arc::new(Tasks::default()),
                     });
                     let mut listeners = Listeners::default();
-                    listeners.reconcile(&svc, &run).await;
-                    svc.live.set_problems(run.problems.clone());
-                    svc.live.set_running(true);
-                    tokio::spawn(delivery::scheduler(svc.clone()));
+                    listeners.reconcile(&services, &run).await;
+                    services.live.set_problems(run.problems.clone());
+                    services.live.set_running(true);
+                    tokio::spawn(delivery::scheduler(services.clone()));
                     tokio::spawn(crl_fetch::run(
                         data_dir.clone(),
                         run.revocation.downloaded.clone(),
                         crl_seed,
                         run.roots.clone(),
-                        svc.shutdown.clone(),
+                        services.shutdown.clone(),
                     ));
-                    let control = control::start(&data_dir, svc.clone());
+                    let control = control::start(&data_dir, services.clone());
                     tracing::info!("relay started: {} message(s) in the queue", loaded);
                     let _ = ready_tx.send(Ok(()));
                     let _ = ev_tx.send(EngineEvent::Started);
-                    svc.live.wake();
+                    services.live.wake();
                     while let Some(cmd) = rx.recv().await {
                         match cmd {
-                            Cmd::Apply(ws) => {
-                                let shelf = svc.config().revocation.downloaded.clone();
+                            Cmd::Apply(workspace) => {
+                                let shelf = services.config().revocation.downloaded.clone();
                                 match RunConfig::build_with(
-                                    &ws,
+                                    &workspace,
                                     time::OffsetDateTime::now_utc(),
                                     shelf,
                                 ) {
                                     Ok(new) => {
                                         let new = Arc::new(new);
-                                        *svc.config.write().unwrap_or_else(|p| p.into_inner()) =
-                                            new.clone();
-                                        listeners.reconcile(&svc, &new).await;
+                                        *services
+                                            .config
+                                            .write()
+                                            .unwrap_or_else(|p| p.into_inner()) = new.clone();
+                                        listeners.reconcile(&services, &new).await;
                                         let mut problems = new.problems.clone();
                                         problems.extend(listeners.errors());
-                                        svc.live.set_problems(problems.clone());
-                                        svc.queue.notify.notify_one();
+                                        services.live.set_problems(problems.clone());
+                                        services.queue.notify.notify_one();
                                         let _ =
                                             ev_tx.send(EngineEvent::SettingsApplied { problems });
                                     }
@@ -174,7 +179,7 @@ impl EngineHandle {
                                 }
                             }
                             Cmd::Queue(op, reply) => {
-                                let _ = reply.send(run_queue_op(&svc, &op).await);
+                                let _ = reply.send(run_queue_op(&services, &op).await);
                             }
                             Cmd::Probe {
                                 target,
@@ -182,7 +187,7 @@ impl EngineHandle {
                                 connector,
                                 reply,
                             } => {
-                                let run = svc.config();
+                                let run = services.config();
                                 tokio::spawn(async move {
                                     let report =
                                         probe::probe(&run, &target, &domain, connector).await;
@@ -191,19 +196,19 @@ impl EngineHandle {
                             }
                             Cmd::Stop => break,
                         }
-                        svc.live.wake();
+                        services.live.wake();
                     }
                     // Graceful stop: no new connections; sessions finish their message or get 421.
                     listeners.close_all();
                     let _ = stop_tx.send(true);
-                    svc.sessions.wait_idle(Duration::from_secs(10)).await;
-                    svc.jobs.wait_idle(Duration::from_secs(10)).await;
+                    services.sessions.wait_idle(Duration::from_secs(10)).await;
+                    services.jobs.wait_idle(Duration::from_secs(10)).await;
                     if let Some(c) = control {
                         c.abort();
                     }
                     let _ = std::fs::remove_file(data_dir.root().join("control.sock"));
-                    svc.tracking.flush();
-                    svc.live.set_running(false);
+                    services.tracking.flush();
+                    services.live.set_running(false);
                     let _ = ev_tx.send(EngineEvent::Stopped);
                 });
                 rt.shutdown_timeout(Duration::from_secs(5));
@@ -236,8 +241,8 @@ impl EngineHandle {
 
     /// New settings: new sessions use them; open sessions judge trust by them from their next
     /// MAIL FROM, running deliveries before their next message.
-    pub fn apply(&self, ws: Workspace) {
-        let _ = self.tx.send(Cmd::Apply(Box::new(ws)));
+    pub fn apply(&self, workspace: Workspace) {
+        let _ = self.tx.send(Cmd::Apply(Box::new(workspace)));
     }
 
     /// Starts a queue operation; the answer arrives on the returned channel.
@@ -288,20 +293,21 @@ impl Drop for EngineHandle {
 /// Runs a connectivity probe without a running relay (for `mailflow probe`). `client_cert`
 /// names the certificate to present (by thumbprint); otherwise the send connector's.
 pub fn probe_now(
-    ws: &Workspace,
+    workspace: &Workspace,
     target: &str,
     domain: &str,
     client_cert: Option<&str>,
 ) -> Result<probe::ProbeReport, EngineError> {
-    let mut ws = ws.clone();
+    let mut workspace = workspace.clone();
     if let Some(tp) = client_cert {
-        let found = ws.store.find(tp).map_err(EngineError::Certificate)?;
+        let found = workspace.store.find(tp).map_err(EngineError::Certificate)?;
         let thumbprint = found.info.thumbprint.clone();
-        if let Some(sc) = ws.settings.send_connectors.first_mut() {
-            sc.certificate = crate::config::CertificateSelection::Thumbprint(thumbprint);
+        if let Some(send_connector) = workspace.settings.send_connectors.first_mut() {
+            send_connector.certificate =
+                crate::config::CertificateSelection::Thumbprint(thumbprint);
         }
     }
-    let run = RunConfig::build(&ws, time::OffsetDateTime::now_utc())?;
+    let run = RunConfig::build(&workspace, time::OffsetDateTime::now_utc())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

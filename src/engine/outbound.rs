@@ -273,17 +273,17 @@ fn deferral(code: &str, reason: &str) -> String {
 /// The deferral of a Domain Security delivery when the send connector presents no client
 /// certificate — none selected, or ours cannot be used (issue 9 §7): `454 4.7.5`, transient
 /// as in Exchange, so the message stays queued instead of meeting the partner's `530 5.7.1`.
-pub(crate) fn missing_client_certificate(sc: &SendRuntime) -> Option<String> {
-    if sc.certificate.is_some() {
+pub(crate) fn missing_client_certificate(send_connector: &SendRuntime) -> Option<String> {
+    if send_connector.certificate.is_some() {
         return None;
     }
-    let why = sc
+    let why = send_connector
         .certificate_problem
         .as_deref()
         .unwrap_or("no SMTP certificate is selected");
     Some(format!(
         "454 4.7.5 send connector '{}' cannot present a client certificate for Domain Security: {why}; enable a certificate with serverAuth and clientAuth for SMTP, with its own key",
-        sc.name
+        send_connector.name
     ))
 }
 
@@ -297,7 +297,7 @@ fn settings_still_allow(
     target: &str,
 ) -> Result<(), String> {
     let now = (job.current)();
-    let Some(sc) = now.send.iter().find(|s| s.name == job.connector.name) else {
+    let Some(send_connector) = now.send.iter().find(|s| s.name == job.connector.name) else {
         return Err(deferral(
             "4.4.0",
             &format!(
@@ -306,9 +306,9 @@ fn settings_still_allow(
             ),
         ));
     };
-    let req = requirement(&job.domain, sc.index, &now.checked);
+    let req = requirement(&job.domain, send_connector.index, &now.checked);
     if matches!(req, TlsRequirement::DomainSecure { .. })
-        && let Some(why) = missing_client_certificate(sc)
+        && let Some(why) = missing_client_certificate(send_connector)
     {
         return Err(why);
     }
@@ -323,7 +323,7 @@ fn settings_still_allow(
 
 /// Delivers the job's messages, trying smart hosts in order.
 pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
-    let sc = job.connector;
+    let send_connector = job.connector;
     if let TlsRequirement::Refuse { reason } = &job.requirement {
         return RemoteResult {
             error: Some(deferral("4.7.3", reason)),
@@ -331,7 +331,7 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
         };
     }
     if matches!(job.requirement, TlsRequirement::DomainSecure { .. })
-        && let Some(why) = missing_client_certificate(sc)
+        && let Some(why) = missing_client_certificate(send_connector)
     {
         return RemoteResult {
             error: Some(why),
@@ -343,7 +343,7 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
         .checked
         .send_connectors
         .iter()
-        .find(|c| c.index == sc.index)
+        .find(|c| c.index == send_connector.index)
         .map(|c| c.smart_hosts.clone())
         .unwrap_or_default();
     if hosts.is_empty() {
@@ -352,7 +352,7 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
                 "4.4.0",
                 &format!(
                     "send connector '{}' has no smart host, and DNS routing is not available: add a smart host",
-                    sc.name
+                    send_connector.name
                 ),
             )),
             connection_failure: true,
@@ -365,7 +365,7 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
     for host in &hosts {
         let mut plaintext_retry = false;
         loop {
-            match attempt(&job, sc, host, plaintext_retry).await {
+            match attempt(&job, send_connector, host, plaintext_retry).await {
                 Attempt::Done(result) => return result,
                 Attempt::RetryPlain(why) => {
                     errors.push(why);
@@ -407,7 +407,12 @@ enum Attempt {
     },
 }
 
-async fn attempt(job: &RemoteJob<'_>, sc: &SendRuntime, host: &SmartHost, no_tls: bool) -> Attempt {
+async fn attempt(
+    job: &RemoteJob<'_>,
+    send_connector: &SendRuntime,
+    host: &SmartHost,
+    no_tls: bool,
+) -> Attempt {
     let target = host.to_string();
     let fail = |reason: String, connected: bool| Attempt::Failed {
         reason,
@@ -436,17 +441,20 @@ async fn attempt(job: &RemoteJob<'_>, sc: &SendRuntime, host: &SmartHost, no_tls
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| target.clone());
-    let live_id =
-        job.live
-            .open_session(Direction::Outbound, &sc.name, local.clone(), remote.clone());
+    let live_id = job.live.open_session(
+        Direction::Outbound,
+        &send_connector.name,
+        local.clone(),
+        remote.clone(),
+    );
     let log = SessionLog {
-        log: if sc.settings.protocol_logging_level == ProtocolLoggingLevel::Verbose {
+        log: if send_connector.settings.protocol_logging_level == ProtocolLoggingLevel::Verbose {
             job.log.clone()
         } else {
             None
         },
         kind: LogKind::Send,
-        connector: sc.name.clone(),
+        connector: send_connector.name.clone(),
         session: format!("{live_id:016X}"),
         local: local.clone(),
         remote: remote.clone(),
@@ -455,12 +463,15 @@ async fn attempt(job: &RemoteJob<'_>, sc: &SendRuntime, host: &SmartHost, no_tls
     let mut s = Session::new(
         tcp,
         target.clone(),
-        sc.settings.connection_inactivity_timeout.as_duration(),
+        send_connector
+            .settings
+            .connection_inactivity_timeout
+            .as_duration(),
         Some(log),
         Some((job.live.clone(), live_id)),
     );
     s.event('+', "", "");
-    let out = run_session(job, sc, host, no_tls, &mut s, &local, &remote).await;
+    let out = run_session(job, send_connector, host, no_tls, &mut s, &local, &remote).await;
     s.event('-', "", "");
     s.close().await;
     job.live.close_session(live_id);
@@ -470,7 +481,7 @@ async fn attempt(job: &RemoteJob<'_>, sc: &SendRuntime, host: &SmartHost, no_tls
 #[allow(clippy::too_many_arguments)]
 async fn run_session(
     job: &RemoteJob<'_>,
-    sc: &SendRuntime,
+    send_connector: &SendRuntime,
     host: &SmartHost,
     no_tls: bool,
     s: &mut Session,
@@ -493,7 +504,7 @@ async fn run_session(
             None,
         );
     }
-    let mut caps = match ehlo(s, &sc.fqdn).await {
+    let mut caps = match ehlo(s, &send_connector.fqdn).await {
         Ok(c) => c,
         Err(e) => return failed(e, None),
     };
@@ -501,7 +512,7 @@ async fn run_session(
     let mut hop = HopEvidence {
         direction: Direction::Outbound,
         time: crate::store::clock::now_ms(),
-        connector: sc.name.clone(),
+        connector: send_connector.name.clone(),
         local: local.to_string(),
         remote: remote.to_string(),
         peer_name: host.host.clone(),
@@ -524,7 +535,10 @@ async fn run_session(
                 );
             }
         } else {
-            match s.starttls(sc.client_tls.clone(), &host.host).await {
+            match s
+                .starttls(send_connector.client_tls.clone(), &host.host)
+                .await
+            {
                 Err(StartTlsError::Io(e)) => return failed(deferral("4.4.2", &e), None),
                 Err(StartTlsError::Injection(why)) => {
                     s.event('*', &why, "CVE-2011-0411");
@@ -587,7 +601,7 @@ async fn run_session(
                         let _ = s.command("QUIT\r\n").await;
                         return failed(deferral("4.7.5", &reason), Some(hop));
                     }
-                    caps = match ehlo(s, &sc.fqdn).await {
+                    caps = match ehlo(s, &send_connector.fqdn).await {
                         Ok(c) => c,
                         Err(e) => return failed(e, Some(hop)),
                     };

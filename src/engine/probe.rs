@@ -64,14 +64,14 @@ pub async fn probe(
         domain: domain.to_string(),
         ..Default::default()
     };
-    let Some(sc) = connector
+    let Some(send_connector) = connector
         .and_then(|i| run.send.get(i))
         .or_else(|| run.send.first())
     else {
         report.error = Some("there is no send connector to probe with".into());
         return report;
     };
-    report.client_certificate = sc.certificate.clone();
+    report.client_certificate = send_connector.certificate.clone();
     let t = Duration::from_secs(20);
     let verdict = |policy: &str, pass: bool, reason: String| PolicyVerdict {
         policy: policy.into(),
@@ -108,7 +108,10 @@ pub async fn probe(
         }
     };
     report.banner = Some(greeting.one_line());
-    let ehlo = match s.command(&format!("EHLO {}\r\n", sc.fqdn)).await {
+    let ehlo = match s
+        .command(&format!("EHLO {}\r\n", send_connector.fqdn))
+        .await
+    {
         Ok(r) if r.code == 250 => r,
         Ok(r) => {
             report.error = Some(format!("{target} refused EHLO: {}", r.one_line()));
@@ -130,11 +133,16 @@ pub async fn probe(
         format!("Domain Security for {domain}"),
     ];
     if caps.starttls {
-        match s.starttls(sc.client_tls.clone(), &host.host).await {
+        match s
+            .starttls(send_connector.client_tls.clone(), &host.host)
+            .await
+        {
             Ok(StartTls::Established(chain)) => {
                 chain_ders = chain;
                 report.tls = s.tls_facts(None, TrustLevel::Anonymous, None);
-                let _ = s.command(&format!("EHLO {}\r\n", sc.fqdn)).await;
+                let _ = s
+                    .command(&format!("EHLO {}\r\n", send_connector.fqdn))
+                    .await;
             }
             Ok(StartTls::HandshakeFailed(why)) => {
                 report.verdicts.push(verdict(
@@ -251,7 +259,7 @@ pub async fn probe(
         };
         let mut pass = v.refusal.is_none();
         if matches!(req, TlsRequirement::DomainSecure { .. })
-            && let Some(why) = super::outbound::missing_client_certificate(sc)
+            && let Some(why) = super::outbound::missing_client_certificate(send_connector)
         {
             pass = false;
             reason = why;

@@ -137,7 +137,7 @@ impl Services {
 
 /// Opens message tracking with the retention of the transport settings.
 pub(crate) fn open_tracking(
-    ws: &Workspace,
+    workspace: &Workspace,
     run: &RunConfig,
 ) -> Result<TrackingWriter, EngineError> {
     let retention = run
@@ -147,7 +147,10 @@ pub(crate) fn open_tracking(
         .message_tracking_max_age
         .as_duration()
         .as_millis() as i64;
-    Ok(TrackingWriter::start(ws.dir.tracking_db(), retention)?)
+    Ok(TrackingWriter::start(
+        workspace.dir.tracking_db(),
+        retention,
+    )?)
 }
 
 pub(crate) fn lock_data_dir(dir: &DataDir) -> Result<std::fs::File, EngineError> {
@@ -160,8 +163,8 @@ pub(crate) fn lock_data_dir(dir: &DataDir) -> Result<std::fs::File, EngineError>
         .open(&path)
         .map_err(|e| StoreError::io(&path, e))?;
     // SAFETY: flock on a file descriptor we own; no memory is shared.
-    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
+    let status = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if status != 0 {
         return Err(EngineError::AlreadyRunning(dir.root().to_path_buf()));
     }
     Ok(f)

@@ -579,28 +579,28 @@ impl CertStore {
             None => None,
         };
         // Write new files, then commit the index.
-        let tp = info.thumbprint.clone();
+        let thumbprint = info.thumbprint.clone();
         atomic::ensure_dir(&self.dir.certificates(), 0o700).map_err(ImportError::Store)?;
         let mut all: Vec<&[u8]> = vec![&contents.certificates[leaf]];
         all.extend(chain.iter().copied());
         let written = (|| -> Result<()> {
             if let Some(k) = &key_pem {
-                atomic::write_atomic(&key_path(&self.dir, &tp), k.as_bytes(), PRIVATE)?;
+                atomic::write_atomic(&key_path(&self.dir, &thumbprint), k.as_bytes(), PRIVATE)?;
             }
             atomic::write_atomic(
-                &cert_path(&self.dir, &tp),
+                &cert_path(&self.dir, &thumbprint),
                 pem_chain(&all).as_bytes(),
                 PUBLIC,
             )
         })();
         if let Err(e) = written {
-            let _ = atomic::remove_if_exists(&key_path(&self.dir, &tp));
-            let _ = atomic::remove_if_exists(&cert_path(&self.dir, &tp));
+            let _ = atomic::remove_if_exists(&key_path(&self.dir, &thumbprint));
+            let _ = atomic::remove_if_exists(&cert_path(&self.dir, &thumbprint));
             return Err(ImportError::Store(e));
         }
         let mut index = self.index.clone();
         index.certificates.push(CertEntry {
-            thumbprint: tp.clone(),
+            thumbprint: thumbprint.clone(),
             friendly_name,
             services: Vec::new(),
             has_private_key: key_pem.is_some(),
@@ -614,8 +614,8 @@ impl CertStore {
             _ => None,
         };
         if let Err(e) = self.commit(index) {
-            let _ = atomic::remove_if_exists(&key_path(&self.dir, &tp));
-            let _ = atomic::remove_if_exists(&cert_path(&self.dir, &tp));
+            let _ = atomic::remove_if_exists(&key_path(&self.dir, &thumbprint));
+            let _ = atomic::remove_if_exists(&cert_path(&self.dir, &thumbprint));
             return Err(ImportError::Store(e));
         }
         if let Some(r) = &completed {
@@ -624,7 +624,7 @@ impl CertStore {
         }
         self.reload().map_err(ImportError::Store)?;
         Ok(ImportOutcome {
-            thumbprint: tp,
+            thumbprint,
             info,
             has_private_key: key_pem.is_some(),
             completed_request: completed,
@@ -644,14 +644,22 @@ impl CertStore {
         self.ensure_fresh()?;
         let info = inspect_certificate(der)
             .map_err(|e| corrupt(self.dir.certificates(), e.to_string()))?;
-        let tp = info.thumbprint.clone();
+        let thumbprint = info.thumbprint.clone();
         atomic::ensure_dir(&self.dir.certificates(), 0o700)?;
         let key_pem = zeroize::Zeroizing::new(key.serialize_pem());
-        atomic::write_atomic(&key_path(&self.dir, &tp), key_pem.as_bytes(), PRIVATE)?;
-        atomic::write_atomic(&cert_path(&self.dir, &tp), to_pem(der).as_bytes(), PUBLIC)?;
+        atomic::write_atomic(
+            &key_path(&self.dir, &thumbprint),
+            key_pem.as_bytes(),
+            PRIVATE,
+        )?;
+        atomic::write_atomic(
+            &cert_path(&self.dir, &thumbprint),
+            to_pem(der).as_bytes(),
+            PUBLIC,
+        )?;
         let mut index = self.index.clone();
         index.certificates.push(CertEntry {
-            thumbprint: tp.clone(),
+            thumbprint: thumbprint.clone(),
             friendly_name,
             services,
             has_private_key: true,
@@ -659,45 +667,49 @@ impl CertStore {
         });
         self.commit(index)?;
         self.reload()?;
-        Ok(tp)
+        Ok(thumbprint)
     }
 
     /// Enables a certificate for SMTP. Refused without a private key.
     pub fn enable_smtp(&mut self, thumbprint: &str) -> std::result::Result<String, ImportError> {
         let cert = self.find(thumbprint).map_err(ImportError::Refused)?;
-        let tp = cert.info.thumbprint.clone();
+        let thumbprint = cert.info.thumbprint.clone();
         if !cert.entry.has_private_key {
             return Err(ImportError::Refused(format!(
-                "certificate {tp} has no private key, so it can never be our SMTP identity: import it with its key (PKCS#12), or import the certificate issued for one of our pending requests"
+                "certificate {thumbprint} has no private key, so it can never be our SMTP identity: import it with its key (PKCS#12), or import the certificate issued for one of our pending requests"
             )));
         }
         if cert.is_smtp() {
-            return Ok(tp);
+            return Ok(thumbprint);
         }
         let mut index = self.index.clone();
-        if let Some(e) = index.certificates.iter_mut().find(|e| e.thumbprint == tp) {
+        if let Some(e) = index
+            .certificates
+            .iter_mut()
+            .find(|e| e.thumbprint == thumbprint)
+        {
             e.services.push(Service::Smtp);
         }
         self.commit(index).map_err(ImportError::Store)?;
         self.reload().map_err(ImportError::Store)?;
-        Ok(tp)
+        Ok(thumbprint)
     }
 
     /// Removes one of our certificates and its key.
     pub fn remove(&mut self, thumbprint: &str) -> std::result::Result<String, ImportError> {
-        let tp = self
+        let thumbprint = self
             .find(thumbprint)
             .map_err(ImportError::Refused)?
             .info
             .thumbprint
             .clone();
         let mut index = self.index.clone();
-        index.certificates.retain(|e| e.thumbprint != tp);
+        index.certificates.retain(|e| e.thumbprint != thumbprint);
         self.commit(index).map_err(ImportError::Store)?;
-        let _ = atomic::remove_if_exists(&cert_path(&self.dir, &tp));
-        let _ = atomic::remove_if_exists(&key_path(&self.dir, &tp));
+        let _ = atomic::remove_if_exists(&cert_path(&self.dir, &thumbprint));
+        let _ = atomic::remove_if_exists(&key_path(&self.dir, &thumbprint));
         self.reload().map_err(ImportError::Store)?;
-        Ok(tp)
+        Ok(thumbprint)
     }
 
     /// Adds a trusted root CA certificate.
@@ -928,7 +940,7 @@ fn load_key_file(path: &PathBuf) -> Result<KeyPair> {
 fn find_by_prefix<'a, T>(
     items: &'a [T],
     wanted: &str,
-    tp: impl Fn(&T) -> &String,
+    thumbprint_of: impl Fn(&T) -> &String,
     what: &str,
 ) -> std::result::Result<&'a T, String> {
     let w = crate::config::validate::normalize_hex(wanted);
@@ -937,7 +949,10 @@ fn find_by_prefix<'a, T>(
             "'{wanted}' is not a thumbprint: give the 40 hex digits (or at least the first 6)"
         ));
     }
-    let hits: Vec<&T> = items.iter().filter(|i| tp(i).starts_with(&w)).collect();
+    let hits: Vec<&T> = items
+        .iter()
+        .filter(|i| thumbprint_of(i).starts_with(&w))
+        .collect();
     match hits.as_slice() {
         [one] => Ok(one),
         [] if what == "revocation list" => Err(format!(
@@ -953,14 +968,14 @@ fn find_by_prefix<'a, T>(
     }
 }
 
-fn cert_path(dir: &DataDir, tp: &str) -> PathBuf {
-    dir.certificates().join(format!("{tp}.pem"))
+fn cert_path(dir: &DataDir, thumbprint: &str) -> PathBuf {
+    dir.certificates().join(format!("{thumbprint}.pem"))
 }
-fn key_path(dir: &DataDir, tp: &str) -> PathBuf {
-    dir.certificates().join(format!("{tp}.key"))
+fn key_path(dir: &DataDir, thumbprint: &str) -> PathBuf {
+    dir.certificates().join(format!("{thumbprint}.key"))
 }
-fn root_path(dir: &DataDir, tp: &str) -> PathBuf {
-    dir.trusted_roots().join(format!("{tp}.pem"))
+fn root_path(dir: &DataDir, thumbprint: &str) -> PathBuf {
+    dir.trusted_roots().join(format!("{thumbprint}.pem"))
 }
 fn crl_path(dir: &DataDir, id: &str) -> PathBuf {
     dir.crls().join(format!("{id}.crl"))

@@ -7,7 +7,7 @@ use super::nav::Page;
 use super::probe::ProbeRequest;
 pub use crate::admin::{DomainSecurityPlan, RootChoice};
 use crate::config::{
-    DirectTrustEntry, PartnerPin, ReceiveConnector, SendConnector, TransportSettings,
+    ConnectorType, DirectTrustEntry, PartnerPin, ReceiveConnector, SendConnector, TransportSettings,
 };
 use crate::engine::QueueOp;
 use crate::pki::keys::KeySpec;
@@ -66,7 +66,7 @@ pub enum SettingsChange {
     RemoveSendConnector(String),
     /// Domain Security on one connector (a receive connector needs AuthMechanism Tls already).
     DomainSecure {
-        receive: bool,
+        kind: ConnectorType,
         name: String,
         enabled: bool,
     },

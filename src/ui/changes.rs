@@ -4,7 +4,7 @@
 
 use super::actions::SettingsChange;
 use crate::admin::{AdminError, Result, Workspace};
-use crate::config::Settings;
+use crate::config::{ConnectorType, Settings};
 
 /// A switch is clicked in a list, away from the fields where validation problems are shown:
 /// its refusal says the problems in full.
@@ -69,19 +69,19 @@ pub fn apply(ws: &mut Workspace, change: SettingsChange) -> Result<String> {
             ))
         }
         SettingsChange::RemoveReceiveConnector(name) => {
-            ws.remove_connector(true, &name)?;
+            ws.remove_connector(ConnectorType::Receive, &name)?;
             Ok(format!("Receive connector '{name}' removed."))
         }
         SettingsChange::RemoveSendConnector(name) => {
-            ws.remove_connector(false, &name)?;
+            ws.remove_connector(ConnectorType::Send, &name)?;
             Ok(format!("Send connector '{name}' removed."))
         }
         SettingsChange::DomainSecure {
-            receive,
+            kind,
             name,
             enabled,
         } => ws
-            .set_domain_security(receive, &name, enabled)
+            .set_domain_security(kind, &name, enabled)
             .map_err(said_in_full),
         SettingsChange::AddAcceptedDomain(d) => {
             ws.add_accepted_domain(&d, None)?;

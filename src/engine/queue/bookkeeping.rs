@@ -255,14 +255,23 @@ impl Timing {
     }
 
     /// Backoff: the interval doubles with each attempt, up to eight times the base.
-    pub fn next_retry(&self, attempts: u32, connection_failure: bool) -> i64 {
-        let base = if connection_failure {
-            self.connection_retry_ms
-        } else {
-            self.retry_ms
+    pub fn next_retry(&self, attempts: u32, failure: Failure) -> i64 {
+        let base = match failure {
+            Failure::Connection => self.connection_retry_ms,
+            Failure::Transient => self.retry_ms,
         };
         base.saturating_mul(1i64 << attempts.saturating_sub(1).min(3))
     }
+}
+
+/// What kind of failure a deferred attempt had, which decides the interval it waits: Exchange's
+/// `OutboundConnectionFailureRetryInterval` or `TransientFailureRetryInterval`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Before any transaction: no connection, no usable greeting, TLS refused.
+    Connection,
+    /// In a transaction, or anything else that is worth another try.
+    Transient,
 }
 
 /// Notifications the queue wants sent (built and stored by the caller, who then reports with
@@ -581,13 +590,13 @@ impl QueueCore {
         }
     }
 
-    /// Applies a job's results. `connection_failure` marks failures before any transaction.
+    /// Applies a job's results. `failure` says which retry interval the deferred ones wait.
     pub fn complete(
         &mut self,
         job: &Job,
         results: &HashMap<(String, String), Outcome>,
         queue_error: Option<String>,
-        connection_failure: bool,
+        failure: Failure,
         now: i64,
         timing: &Timing,
     ) -> Changes {
@@ -638,7 +647,7 @@ impl QueueCore {
                 };
                 if let Some(why) = deferred_by {
                     // Only this group waits; the message's other groups keep their own times.
-                    r.next_attempt = now + timing.next_retry(r.attempts, connection_failure);
+                    r.next_attempt = now + timing.next_retry(r.attempts, failure);
                     r.last_error = Some(why.clone());
                     e.state.last_error = Some(why);
                 }
@@ -907,7 +916,7 @@ impl QueueCore {
             Err(why) => {
                 if let Some(n) = e.state.notices.iter_mut().find(|n| n.seq == seq) {
                     n.attempts += 1;
-                    n.next_attempt = now + timing.next_retry(n.attempts, false);
+                    n.next_attempt = now + timing.next_retry(n.attempts, Failure::Transient);
                     n.last_error = Some(why.to_string());
                 }
                 e.state.last_error = Some(why.to_string());
@@ -1008,7 +1017,7 @@ mod tests {
                 results.insert((env.id.clone(), r.clone()), o.clone());
             }
         }
-        q.complete(job, &results, None, false, now, &timing())
+        q.complete(job, &results, None, Failure::Transient, now, &timing())
     }
 
     /// Regression: the first next hop of a message (in queue order) took the whole message, and

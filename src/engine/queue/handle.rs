@@ -101,9 +101,9 @@ pub(crate) fn load_queue(spool: &Spool) -> Result<(QueueCore, usize), StoreError
 }
 
 /// Puts the queue overview into the live snapshot.
-pub fn publish_queues(svc: &Services, run: &RunConfig) {
+pub fn publish_queues(services: &Services, run: &RunConfig) {
     let now = now_ms();
-    let core = svc.queue.lock();
+    let core = services.queue.lock();
     let rows = core
         .queues(&run.checked, now)
         .into_iter()
@@ -111,5 +111,5 @@ pub fn publish_queues(svc: &Services, run: &RunConfig) {
         .collect();
     let n = core.len();
     drop(core);
-    svc.live.set_queues(rows, n);
+    services.live.set_queues(rows, n);
 }

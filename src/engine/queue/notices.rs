@@ -25,7 +25,7 @@ fn sender_text(s: &ReversePath) -> String {
 /// Builds and stores an NDR or delay notice (never for the null sender: `Ok` with nothing
 /// stored). `Err` says why it could not be stored; the caller keeps the original and retries.
 pub(super) async fn send_notice(
-    svc: &Arc<Services>,
+    services: &Arc<Services>,
     run: &Arc<RunConfig>,
     n: &Notice,
 ) -> Result<(), EngineError> {
@@ -34,7 +34,7 @@ pub(super) async fn send_notice(
     } else {
         "delay notice"
     };
-    let spool = svc.queue.spool.clone();
+    let spool = services.queue.spool.clone();
     let id = n.envelope.id.clone();
     let read = tokio::task::spawn_blocking(move || spool.read_body(&id))
         .await
@@ -59,9 +59,9 @@ pub(super) async fn send_notice(
     let Some((env, body, event)) = build_notice(run, n, &original) else {
         return Ok(());
     };
-    match svc.queue.accept(env, body).await {
+    match services.queue.accept(env, body).await {
         Ok(()) => {
-            svc.tracking.record(event);
+            services.tracking.record(event);
             Ok(())
         }
         // Stored before a crash came between storing it and saving that it was.

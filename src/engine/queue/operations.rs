@@ -274,38 +274,38 @@ fn quarantine_op(
 
 /// Runs a queue operation on the running relay (console, control socket): applies it, saves
 /// what changed, wakes the scheduler and refreshes the queues in the live snapshot.
-pub async fn run_queue_op(svc: &Arc<Services>, op: &QueueOp) -> QueueReply {
-    let run = svc.config();
+pub async fn run_queue_op(services: &Arc<Services>, op: &QueueOp) -> QueueReply {
+    let run = services.config();
     if matches!(op, QueueOp::Quarantined | QueueOp::Release { .. }) {
-        let (spool, op2) = (svc.queue.spool.clone(), op.clone());
+        let (spool, op2) = (services.queue.spool.clone(), op.clone());
         let done = tokio::task::spawn_blocking(move || quarantine_op(&spool, &op2)).await;
         let Ok(Some((answer, released))) = done else {
             return QueueReply::Error("the quarantine operation failed to run".into());
         };
         if let Some(m) = released {
-            svc.tracking.record(release_event(&m.envelope));
-            svc.queue.lock().insert(m.envelope, m.state);
-            svc.queue.notify.notify_one();
-            publish_queues(svc, &run);
+            services.tracking.record(release_event(&m.envelope));
+            services.queue.lock().insert(m.envelope, m.state);
+            services.queue.notify.notify_one();
+            publish_queues(services, &run);
         }
         return answer;
     }
-    let (answer, changes) = apply_queue_op(&mut svc.queue.lock(), &run, op, now_ms());
-    persist(svc, &run, changes).await;
-    svc.queue.notify.notify_one();
-    publish_queues(svc, &run);
+    let (answer, changes) = apply_queue_op(&mut services.queue.lock(), &run, op, now_ms());
+    persist(services, &run, changes).await;
+    services.queue.notify.notify_one();
+    publish_queues(services, &run);
     answer
 }
 
 /// Queue operations while no relay runs: applied to the spool directly (the data directory is
 /// locked meanwhile, so a relay cannot start in between).
-pub fn offline_queue_op(ws: &Workspace, op: &QueueOp) -> Result<QueueReply, EngineError> {
-    let _lock = lock_data_dir(&ws.dir)?;
-    let run = RunConfig::build(ws, time::OffsetDateTime::now_utc())?;
-    let spool = Spool::open(ws.dir.spool())?;
+pub fn offline_queue_op(workspace: &Workspace, op: &QueueOp) -> Result<QueueReply, EngineError> {
+    let _lock = lock_data_dir(&workspace.dir)?;
+    let run = RunConfig::build(workspace, time::OffsetDateTime::now_utc())?;
+    let spool = Spool::open(workspace.dir.spool())?;
     if let Some((reply, released)) = quarantine_op(&spool, op) {
         if let Some(m) = released {
-            let tracking = open_tracking(ws, &run)?;
+            let tracking = open_tracking(workspace, &run)?;
             tracking.record(release_event(&m.envelope));
             tracking.stop();
         }
@@ -326,7 +326,7 @@ pub fn offline_queue_op(ws: &Workspace, op: &QueueOp) -> Result<QueueReply, Engi
     }
     let mut done = changes.done;
     if !changes.notices.is_empty() {
-        let tracking = open_tracking(ws, &run)?;
+        let tracking = open_tracking(workspace, &run)?;
         let timing = queue::Timing::from(&run.checked);
         let mut failed = None;
         for n in &changes.notices {
@@ -376,7 +376,7 @@ mod tests {
         let dir = DataDir::new(tmp.path());
         let now = time::OffsetDateTime::now_utc();
         crate::admin::init(&dir, "Contoso", "mail.contoso.test", "contoso.test", now).unwrap();
-        let ws = Workspace::open(&dir).unwrap();
+        let workspace = Workspace::open(&dir).unwrap();
         let queue = "woodgrove-partners.test via Outbound";
         assert_eq!(queue.len(), 36);
         for op in [
@@ -387,12 +387,12 @@ mod tests {
                 target: queue.into(),
             },
         ] {
-            let err = offline_queue_op(&ws, &op).unwrap_err();
+            let err = offline_queue_op(&workspace, &op).unwrap_err();
             assert!(matches!(err, EngineError::QueuesNeedTheRelay), "{err}");
         }
         // An id that is not queued is neither.
         let id = crate::smtp::envelope::new_message_id([7; 16]);
-        match offline_queue_op(&ws, &QueueOp::Suspend { target: id }) {
+        match offline_queue_op(&workspace, &QueueOp::Suspend { target: id }) {
             Ok(QueueReply::Error(e)) => assert!(e.contains("neither a queue nor a message id")),
             other => panic!("{other:?}"),
         }

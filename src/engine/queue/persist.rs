@@ -14,30 +14,30 @@ use std::sync::Arc;
 /// States first, so a notice a message owes is on disk before it is tried; then each notice,
 /// and the message it is about leaves the spool only once the notice is stored (a notice
 /// that cannot be stored, e.g. on a full disk, is retried and its original stays queued).
-pub async fn persist(svc: &Arc<Services>, run: &Arc<RunConfig>, changes: Changes) {
+pub async fn persist(services: &Arc<Services>, run: &Arc<RunConfig>, changes: Changes) {
     if changes.save.is_empty() && changes.done.is_empty() && changes.notices.is_empty() {
         return;
     }
-    write(svc, changes.save, changes.done).await;
+    write(services, changes.save, changes.done).await;
     let timing = Timing::from(&run.checked);
     for n in changes.notices {
-        let result = send_notice(svc, run, &n).await;
-        let after = svc.queue.lock().notice_result(
+        let result = send_notice(services, run, &n).await;
+        let after = services.queue.lock().notice_result(
             &n.envelope.id,
             n.seq,
             result.as_ref().map(|_| ()),
             now_ms(),
             &timing,
         );
-        write(svc, after.save, after.done).await;
+        write(services, after.save, after.done).await;
     }
 }
 
-async fn write(svc: &Arc<Services>, save: Vec<(String, DeliveryState)>, done: Vec<String>) {
+async fn write(services: &Arc<Services>, save: Vec<(String, DeliveryState)>, done: Vec<String>) {
     if save.is_empty() && done.is_empty() {
         return;
     }
-    let queue = svc.queue.clone();
+    let queue = services.queue.clone();
     let save: Vec<String> = save.into_iter().map(|(id, _)| id).collect();
     let _ = tokio::task::spawn_blocking(move || queue.write(&save, &done)).await;
 }

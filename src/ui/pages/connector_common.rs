@@ -3,8 +3,8 @@
 //! one click, a confirmation, and the change applies to new sessions.
 
 use super::Cx;
-use crate::config::CertificateSelection;
 use crate::config::units::{ByteSize, TimeSpan};
+use crate::config::{CertificateSelection, ConnectorType};
 use crate::ui::actions::{Action, Form, SettingsChange};
 use crate::ui::model::ConsoleData;
 use crate::ui::widgets::{self, Answer};
@@ -124,7 +124,7 @@ pub fn short(tp: &str) -> String {
 /// A pending Domain Security switch, waiting for confirmation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Toggle {
-    pub receive: bool,
+    pub kind: ConnectorType,
     pub name: String,
     pub enable: bool,
 }
@@ -134,7 +134,7 @@ pub struct Toggle {
 pub fn domain_secure_box(
     ui: &mut Ui,
     on: bool,
-    receive: bool,
+    kind: ConnectorType,
     name: &str,
     text: &str,
 ) -> Option<Toggle> {
@@ -148,7 +148,7 @@ pub fn domain_secure_box(
         format!("Domain Security is off for '{name}'. Click to turn it on.")
     });
     r.clicked().then(|| Toggle {
-        receive,
+        kind,
         name: name.to_string(),
         enable: !on,
     })
@@ -157,23 +157,23 @@ pub fn domain_secure_box(
 /// Shows the confirmation for a pending switch and applies it on Yes.
 pub fn confirm_toggle(ui: &mut Ui, pending: &mut Option<Toggle>, cx: &mut Cx) {
     let Some(t) = pending.clone() else { return };
-    let kind = if t.receive { "receive" } else { "send" };
+    let kind = t.kind.word();
     let question = format!(
         "Turn {} Domain Security on {kind} connector '{}'?",
         if t.enable { "on" } else { "off" },
         t.name
     );
-    let detail = match (t.receive, t.enable) {
-        (true, true) => {
+    let detail = match (t.kind, t.enable) {
+        (ConnectorType::Receive, true) => {
             "Senders on the receive domain secure list must then use mutual TLS with a certificate naming their domain, or their mail is refused. The connector must offer AuthMechanism TLS (STARTTLS); nothing else on it changes. STARTTLS is offered to new sessions; sessions already open are judged by it from their next MAIL FROM."
         }
-        (false, true) => {
+        (ConnectorType::Send, true) => {
             "Mail to domains on the send domain secure list then goes only over mutual TLS, with our SMTP certificate as client certificate and the partner's certificate checked against its domain. It takes effect for new deliveries."
         }
-        (true, false) => {
+        (ConnectorType::Receive, false) => {
             "Partners on the receive domain secure list will be refused (451 4.7.3) on this connector until it is turned on again, from the next MAIL FROM of every session, open ones included."
         }
-        (false, false) => {
+        (ConnectorType::Send, false) => {
             "Mail to domains on the send domain secure list will wait in the queue (it is never downgraded) until Domain Security is on again."
         }
     };
@@ -181,13 +181,12 @@ pub fn confirm_toggle(ui: &mut Ui, pending: &mut Option<Toggle>, cx: &mut Cx) {
     match widgets::confirm(ui, "domain-secure-confirm", &question, detail, yes) {
         Some(Answer::Yes) => {
             cx.push(Action::Change {
-                form: if t.receive {
-                    Form::ReceiveConnectors
-                } else {
-                    Form::SendConnectors
+                form: match t.kind {
+                    ConnectorType::Receive => Form::ReceiveConnectors,
+                    ConnectorType::Send => Form::SendConnectors,
                 },
                 change: SettingsChange::DomainSecure {
-                    receive: t.receive,
+                    kind: t.kind,
                     name: t.name,
                     enabled: t.enable,
                 },

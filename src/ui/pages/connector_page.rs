@@ -100,12 +100,14 @@ impl<K: ConnectorKind> Draft<K> {
 
     /// The "Enable Domain Security (Mutual Auth TLS)" box of the property pages: a plain
     /// check box on a new connector, the confirmed switch on a saved one.
-    pub fn domain_secure_box(&mut self, ui: &mut Ui, receive: bool, toggle: &mut Option<Toggle>) {
+    pub fn domain_secure_box(&mut self, ui: &mut Ui, toggle: &mut Option<Toggle>) {
         const TEXT: &str = "Enable Domain Security (Mutual Auth TLS)";
         let on = self.base.as_ref().unwrap_or(&self.c).domain_secure();
         if self.is_new() {
             ui.checkbox(self.c.domain_secure_mut(), TEXT);
-        } else if let Some(t) = common::domain_secure_box(ui, on, receive, self.c.name(), TEXT) {
+        } else if let Some(t) =
+            common::domain_secure_box(ui, on, K::Connector::TYPE, self.c.name(), TEXT)
+        {
             *toggle = Some(t);
         }
     }
@@ -304,8 +306,8 @@ fn table<K: ConnectorKind>(
                     row.col(|ui| {
                         let on = c.domain_secure();
                         let text = if on { "On" } else { "Off" };
-                        let receive = K::FORM == Form::ReceiveConnectors;
-                        if let Some(t) = common::domain_secure_box(ui, on, receive, c.name(), text)
+                        if let Some(t) =
+                            common::domain_secure_box(ui, on, K::Connector::TYPE, c.name(), text)
                         {
                             toggle = Some(t);
                         }

@@ -78,7 +78,7 @@ fn main_screens() {
     shoot(&mut h, "console-receive-connectors");
 
     h.state_mut().views.receive.toggle = Some(Toggle {
-        receive: true,
+        kind: crate::config::ConnectorType::Receive,
         name: "Default".into(),
         enable: false,
     });
