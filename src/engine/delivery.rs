@@ -14,6 +14,7 @@ use super::tracking_events::event;
 use crate::policy::outbound::requirement;
 use crate::smtp::envelope::Envelope;
 use crate::smtp::evidence::SecurityStatus;
+use crate::smtp::replies;
 use crate::store::StoreError;
 use crate::store::clock::now_ms;
 use crate::store::tracking::EventKind;
@@ -49,7 +50,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                     .await;
                     match res {
                         Ok(Ok(path)) => {
-                            let resp = "250 2.0.0 delivered to mailbox".to_string();
+                            let resp = replies::DELIVERED_TO_MAILBOX.reply().one_line();
                             let mut ev = event(
                                 EventKind::Deliver,
                                 env,
@@ -70,7 +71,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                                 .insert((env.id.clone(), rcpt.clone()), Outcome::Delivered(resp));
                         }
                         Ok(Err(why)) => {
-                            let resp = format!("451 4.3.0 {why}");
+                            let resp = replies::mail_system_deferred(&why.to_string()).one_line();
                             services.tracking.record(event(
                                 EventKind::Defer,
                                 env,
@@ -84,7 +85,12 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                                 .insert((env.id.clone(), rcpt.clone()), Outcome::Deferred(resp));
                         }
                         Err(e) => {
-                            queue_error = Some(format!("451 4.3.0 local delivery task failed: {e}"))
+                            queue_error = Some(
+                                replies::mail_system_deferred(&format!(
+                                    "local delivery task failed: {e}"
+                                ))
+                                .one_line(),
+                            )
                         }
                     }
                 }
@@ -93,9 +99,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
         // Never handed out as a job: owed notices are stored by `persist`.
         QueueKey::Notices => {}
         QueueKey::Unreachable { domain } => {
-            queue_error = Some(format!(
-                "451 4.4.4 no enabled send connector covers {domain}: add an address space for it"
-            ));
+            queue_error = Some(replies::no_enabled_send_connector(domain).one_line());
             failure = Failure::Connection;
         }
         QueueKey::Remote { connector, domain } => {
@@ -152,7 +156,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                             result
                                 .error
                                 .clone()
-                                .unwrap_or_else(|| "451 4.4.0 not attempted".into()),
+                                .unwrap_or_else(|| replies::NOT_ATTEMPTED.reply().one_line()),
                         ),
                     };
                     let entry = by_kind.entry(k).or_insert_with(|| (Vec::new(), resp));
@@ -228,13 +232,15 @@ async fn read_bodies(
             }
             Err(StoreError::Corrupt { why, .. }) => match quarantine(services, env, &why).await {
                 Ok(()) => continue,
-                Err(e) => format!(
-                    "451 4.3.0 the message is damaged in the spool ({why}) and could not be quarantined ({e}); it stays queued"
-                ),
+                Err(e) => replies::mail_system_deferred(&format!(
+                    "the message is damaged in the spool ({why}) and could not be quarantined ({e}); it stays queued"
+                ))
+                .one_line(),
             },
-            Err(e) => format!(
-                "451 4.3.0 the message could not be read from the spool ({e}); it stays queued and is retried"
-            ),
+            Err(e) => replies::mail_system_deferred(&format!(
+                "the message could not be read from the spool ({e}); it stays queued and is retried"
+            ))
+            .one_line(),
         };
         tracing::warn!("message {}: {defer}", env.id);
         services.tracking.record(event(
@@ -292,7 +298,7 @@ async fn quarantine(
         env.recipients.clone(),
         None,
         env.inbound.security,
-        format!("554 5.3.0 the message is damaged in the spool: {why}"),
+        replies::damaged_in_spool(why).one_line(),
         Some(format!(
             "moved to {}; `mailflow queue quarantine` lists it, `mailflow queue release` puts it back",
             path.display()

@@ -48,7 +48,7 @@ pub enum EngineError {
     #[error("message {id}: {why} (the relay retries it when it runs)")]
     NoticeNotStored { id: String, why: Box<EngineError> },
     /// A queue names a send connector the settings no longer have.
-    #[error("451 4.4.0 send connector '{0}' no longer exists")]
+    #[error("{}", crate::smtp::replies::routing_deferred(&format!("send connector '{}' no longer exists", .0)))]
     SendConnectorGone(String),
     /// A blocking task of the relay (spool work) panicked or was cancelled.
     #[error("{what} did not finish: {source}")]

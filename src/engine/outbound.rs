@@ -266,8 +266,9 @@ impl Session {
     }
 }
 
-fn deferral(code: &str, reason: &str) -> String {
-    format!("451 {code} {reason}")
+/// A deferral as the queue records it: the named reply for its kind, with the reason.
+fn deferral(named: fn(&str) -> Reply, reason: &str) -> String {
+    named(reason).one_line()
 }
 
 /// The deferral of a Domain Security delivery when the send connector presents no client
@@ -281,10 +282,7 @@ pub(crate) fn missing_client_certificate(send_connector: &SendRuntime) -> Option
         .certificate_problem
         .as_deref()
         .unwrap_or("no SMTP certificate is selected");
-    Some(format!(
-        "454 4.7.5 send connector '{}' cannot present a client certificate for Domain Security: {why}; enable a certificate with serverAuth and clientAuth for SMTP, with its own key",
-        send_connector.name
-    ))
+    Some(replies::no_client_certificate(&send_connector.name, why).one_line())
 }
 
 /// Whether the connection may carry the next message under the settings of now (issue 9 §6):
@@ -299,7 +297,7 @@ fn settings_still_allow(
     let now = (job.current)();
     let Some(send_connector) = now.send.iter().find(|s| s.name == job.connector.name) else {
         return Err(deferral(
-            "4.4.0",
+            replies::routing_deferred,
             &format!(
                 "send connector '{}' no longer exists; the rest waits",
                 job.connector.name
@@ -315,7 +313,7 @@ fn settings_still_allow(
     connection_still_acceptable(&now.trust_context(), &job.requirement, &req, chain, target)
         .map_err(|why| {
             deferral(
-                "4.7.5",
+                replies::certificate_not_accepted,
                 &format!("{why}; the rest waits for the next attempt"),
             )
         })
@@ -326,7 +324,7 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
     let send_connector = job.connector;
     if let TlsRequirement::Refuse { reason } = &job.requirement {
         return RemoteResult {
-            error: Some(deferral("4.7.3", reason)),
+            error: Some(deferral(replies::sending_disallowed, reason)),
             ..Default::default()
         };
     }
@@ -349,7 +347,7 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
     if hosts.is_empty() {
         return RemoteResult {
             error: Some(deferral(
-                "4.4.0",
+                replies::routing_deferred,
                 &format!(
                     "send connector '{}' has no smart host, and DNS routing is not available: add a smart host",
                     send_connector.name
@@ -424,13 +422,19 @@ async fn attempt(
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             return fail(
-                deferral("4.4.1", &format!("connection to {target} failed: {e}")),
+                deferral(
+                    replies::no_answer_from_host,
+                    &format!("connection to {target} failed: {e}"),
+                ),
                 false,
             );
         }
         Err(_) => {
             return fail(
-                deferral("4.4.1", &format!("connection to {target} timed out")),
+                deferral(
+                    replies::no_answer_from_host,
+                    &format!("connection to {target} timed out"),
+                ),
                 false,
             );
         }
@@ -496,7 +500,7 @@ async fn run_session(
     };
     let greeting = match s.reply().await {
         Ok(r) => r,
-        Err(e) => return failed(deferral("4.4.2", &e), None),
+        Err(e) => return failed(deferral(replies::bad_connection, &e), None),
     };
     if greeting.code != 220 {
         return failed(
@@ -530,7 +534,10 @@ async fn run_session(
             if req.mandatory() {
                 let _ = s.command("QUIT\r\n").await;
                 return failed(
-                    deferral("4.7.4", &format!("STARTTLS not offered by {target}")),
+                    deferral(
+                        replies::tls_not_available,
+                        &format!("STARTTLS not offered by {target}"),
+                    ),
                     Some(hop),
                 );
             }
@@ -539,10 +546,12 @@ async fn run_session(
                 .starttls(send_connector.client_tls.clone(), &host.host)
                 .await
             {
-                Err(StartTlsError::Io(e)) => return failed(deferral("4.4.2", &e), None),
+                Err(StartTlsError::Io(e)) => {
+                    return failed(deferral(replies::bad_connection, &e), None);
+                }
                 Err(StartTlsError::Injection(why)) => {
                     s.event('*', &why, "CVE-2011-0411");
-                    return failed(deferral("4.7.0", &why), Some(hop));
+                    return failed(deferral(replies::tls_failed, &why), Some(hop));
                 }
                 Err(StartTlsError::Setup(why)) => return failed(why, None),
                 Ok(StartTls::Refused(r)) => {
@@ -550,7 +559,7 @@ async fn run_session(
                         let _ = s.command("QUIT\r\n").await;
                         return failed(
                             deferral(
-                                "4.7.4",
+                                replies::tls_not_available,
                                 &format!("{target} refused to start TLS: {}", r.one_line()),
                             ),
                             Some(hop),
@@ -561,7 +570,10 @@ async fn run_session(
                 }
                 Ok(StartTls::HandshakeFailed(why)) => {
                     if req.mandatory() {
-                        return failed(deferral("4.7.5", &why), Some(hop));
+                        return failed(
+                            deferral(replies::certificate_not_accepted, &why),
+                            Some(hop),
+                        );
                     }
                     return Attempt::RetryPlain(why);
                 }
@@ -599,7 +611,10 @@ async fn run_session(
                         // Not one SMTP command over a channel the policy does not accept.
                         s.event('*', &reason, "policy");
                         let _ = s.command("QUIT\r\n").await;
-                        return failed(deferral("4.7.5", &reason), Some(hop));
+                        return failed(
+                            deferral(replies::certificate_not_accepted, &reason),
+                            Some(hop),
+                        );
                     }
                     caps = match ehlo(s, &send_connector.fqdn).await {
                         Ok(c) => c,
@@ -640,7 +655,7 @@ async fn run_session(
                 }
             }
             Err(e) => {
-                result.error = Some(deferral("4.4.2", &e));
+                result.error = Some(deferral(replies::bad_connection, &e));
                 break;
             }
         }
@@ -654,14 +669,14 @@ async fn ehlo(s: &mut Session, fqdn: &str) -> Result<Capabilities, String> {
     let r = s
         .command(&format!("EHLO {fqdn}\r\n"))
         .await
-        .map_err(|e| deferral("4.4.2", &e))?;
+        .map_err(|e| deferral(replies::bad_connection, &e))?;
     if r.code == 250 {
         return Ok(Capabilities::from_ehlo(&r));
     }
     let r2 = s
         .command(&format!("HELO {fqdn}\r\n"))
         .await
-        .map_err(|e| deferral("4.4.2", &e))?;
+        .map_err(|e| deferral(replies::bad_connection, &e))?;
     if r2.code == 250 {
         Ok(Capabilities::default())
     } else {

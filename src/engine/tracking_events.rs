@@ -3,6 +3,7 @@
 
 use crate::smtp::envelope::Envelope;
 use crate::smtp::evidence::{HopEvidence, SecurityStatus};
+use crate::smtp::replies;
 use crate::store::clock::now_ms;
 use crate::store::tracking::{EventKind, TrackingEvent};
 
@@ -14,7 +15,7 @@ pub fn release_event(env: &Envelope) -> TrackingEvent {
         env.recipients.clone(),
         None,
         env.inbound.security,
-        "250 2.0.0 released from the quarantine by the administrator".into(),
+        replies::RELEASED_FROM_QUARANTINE.reply().one_line(),
         None,
     );
     ev.connector = Some(env.inbound.connector.clone());

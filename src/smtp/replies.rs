@@ -241,6 +241,56 @@ replies! {
     /// A recorded failure whose text is not an SMTP reply (RFC 3463 X.0.0 "other undefined
     /// status"), for its delivery status notification.
     UNPARSED_FAILURE = 550 (5, 0, 0) "{}";
+
+    // ----- Deferrals of our own outbound sessions (recorded, never sent) -----
+
+    /// The next hop did not answer: refused, timed out (RFC 3463 X.4.1 "no answer from host").
+    /// Text: what was tried and how it failed.
+    NO_ANSWER_FROM_HOST = 451 (4, 4, 1) "{}";
+    /// The connection broke or the next hop's replies made no sense (X.4.2 "bad connection").
+    BAD_CONNECTION = 451 (4, 4, 2) "{}";
+    /// The delivery cannot be routed as configured now: the send connector is gone or has no
+    /// smart host (X.4.0 "other or undefined network or routing status").
+    ROUTING_DEFERRED = 451 (4, 4, 0) "{}";
+    /// The recipient's domain is covered by no enabled send connector (X.4.4 "unable to route").
+    NO_ENABLED_SEND_CONNECTOR = 451 (4, 4, 4) "no enabled send connector covers {}: add an address space for it";
+    /// TLS is mandatory and the next hop does not offer or refuses STARTTLS (X.7.4 "security
+    /// features not supported").
+    TLS_NOT_AVAILABLE = 451 (4, 7, 4) "{}";
+    /// The TLS negotiation failed or was attacked (X.7.0 "other or undefined security status").
+    TLS_FAILED = 451 (4, 7, 0) "{}";
+    /// The next hop's certificate does not satisfy the requirement (X.7.5 "cryptographic
+    /// failure"; Exchange defers Domain Security certificate failures the same way).
+    CERTIFICATE_NOT_ACCEPTED = 451 (4, 7, 5) "{}";
+    /// The relay will not send to this domain under the settings of now, e.g. a domain on the
+    /// send list whose connector has Domain Security off (Exchange's 4.7.3, as in
+    /// DOMAIN_SECURE_DISALLOWED).
+    SENDING_DISALLOWED = 451 (4, 7, 3) "{}";
+    /// Domain Security needs our client certificate and the send connector has none it can
+    /// present (Exchange: "454 4.7.5", transient, so the message waits instead of meeting the
+    /// partner's 530 5.7.1).
+    NO_CLIENT_CERTIFICATE = 454 (4, 7, 5) "send connector '{}' cannot present a client certificate for Domain Security: {}; enable a certificate with serverAuth and clientAuth for SMTP, with its own key";
+
+    // ----- The queue's own outcomes (recorded, never sent) -----
+
+    /// Local delivery wrote the message into the mailbox.
+    pub DELIVERED_TO_MAILBOX = 250 (2, 0, 0) "delivered to mailbox";
+    /// A message put back from the quarantine by the administrator.
+    pub RELEASED_FROM_QUARANTINE = 250 (2, 0, 0) "released from the quarantine by the administrator";
+    /// Our own disk or mailbox failed for now (RFC 3463 X.3.0 "other or undefined mail system
+    /// status"). Text: what failed; the message stays queued.
+    MAIL_SYSTEM_DEFERRED = 451 (4, 3, 0) "{}";
+    /// A notice could not be stored: the disk is full or failing (X.3.1 "mail system full").
+    NOTICE_NOT_STORED = 452 (4, 3, 1) "the {} could not be stored in the queue ({}); the message stays queued until it is";
+    /// A recipient not yet delivered or not attempted in this job (X.4.0).
+    pub NOT_DELIVERED_YET = 451 (4, 4, 0) "not delivered yet";
+    pub NOT_ATTEMPTED = 451 (4, 4, 0) "not attempted";
+    /// The message's expiration timeout passed (X.4.7 "delivery time expired").
+    EXPIRED = 550 (5, 4, 7) "{}";
+    /// The administrator removed the message with an NDR (X.3.0: a mail system decision).
+    pub REMOVED_BY_ADMINISTRATOR = 550 (5, 3, 0) "The message was removed from the queue by the administrator";
+    /// A spool file that cannot be read as a message (X.3.0); it is quarantined.
+    DAMAGED_IN_SPOOL = 554 (5, 3, 0) "the message is damaged in the spool: {}";
 }
 
 /// DATA accepted, go ahead (RFC 5321 §4.2.2 "354 Start mail input; end with <CRLF>.<CRLF>"):
@@ -324,6 +374,71 @@ pub fn unparsed_failure(text: &str) -> Reply {
     UNPARSED_FAILURE.fill(&[text])
 }
 
+/// `451 4.4.1`: the next hop did not answer (`why` says what was tried).
+pub fn no_answer_from_host(why: &str) -> Reply {
+    NO_ANSWER_FROM_HOST.fill(&[why])
+}
+
+/// `451 4.4.2`: the connection broke or made no sense.
+pub fn bad_connection(why: &str) -> Reply {
+    BAD_CONNECTION.fill(&[why])
+}
+
+/// `451 4.4.0`: the delivery cannot be routed as configured now.
+pub fn routing_deferred(why: &str) -> Reply {
+    ROUTING_DEFERRED.fill(&[why])
+}
+
+/// `451 4.4.4`: no enabled send connector covers `domain`.
+pub fn no_enabled_send_connector(domain: &str) -> Reply {
+    NO_ENABLED_SEND_CONNECTOR.fill(&[domain])
+}
+
+/// `451 4.7.4`: mandatory TLS that the next hop does not offer or refuses.
+pub fn tls_not_available(why: &str) -> Reply {
+    TLS_NOT_AVAILABLE.fill(&[why])
+}
+
+/// `451 4.7.0`: the TLS negotiation failed.
+pub fn tls_failed(why: &str) -> Reply {
+    TLS_FAILED.fill(&[why])
+}
+
+/// `451 4.7.5`: the next hop's certificate does not satisfy the requirement.
+pub fn certificate_not_accepted(why: &str) -> Reply {
+    CERTIFICATE_NOT_ACCEPTED.fill(&[why])
+}
+
+/// `451 4.7.3`: the settings of now do not allow sending to this domain.
+pub fn sending_disallowed(why: &str) -> Reply {
+    SENDING_DISALLOWED.fill(&[why])
+}
+
+/// `454 4.7.5`: send connector `connector` has no client certificate it can present.
+pub fn no_client_certificate(connector: &str, why: &str) -> Reply {
+    NO_CLIENT_CERTIFICATE.fill(&[connector, why])
+}
+
+/// `451 4.3.0`: our own disk or mailbox failed for now.
+pub fn mail_system_deferred(why: &str) -> Reply {
+    MAIL_SYSTEM_DEFERRED.fill(&[why])
+}
+
+/// `452 4.3.1`: the notice (`what`: "NDR" or "delay notice") could not be stored.
+pub fn notice_not_stored(what: &str, error: &str) -> Reply {
+    NOTICE_NOT_STORED.fill(&[what, error])
+}
+
+/// `550 5.4.7`: the message expired in the queue.
+pub fn expired(why: &str) -> Reply {
+    EXPIRED.fill(&[why])
+}
+
+/// `554 5.3.0`: a spool file that cannot be read as a message.
+pub fn damaged_in_spool(why: &str) -> Reply {
+    DAMAGED_IN_SPOOL.fill(&[why])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +493,18 @@ mod tests {
         assert_eq!(
             user_unknown("bob@contoso.test").one_line(),
             "550 5.1.1 User unknown: no mailbox bob@contoso.test here"
+        );
+        assert_eq!(
+            no_enabled_send_connector("woodgrove.test").one_line(),
+            "451 4.4.4 no enabled send connector covers woodgrove.test: add an address space for it"
+        );
+        assert_eq!(
+            notice_not_stored("NDR", "No space left on device").one_line(),
+            "452 4.3.1 the NDR could not be stored in the queue (No space left on device); the message stays queued until it is"
+        );
+        assert_eq!(
+            no_client_certificate("To partners", "no SMTP certificate is selected").one_line(),
+            "454 4.7.5 send connector 'To partners' cannot present a client certificate for Domain Security: no SMTP certificate is selected; enable a certificate with serverAuth and clientAuth for SMTP, with its own key"
         );
         // A placeholder inside a filled-in part stays as it came.
         assert_eq!(syntax_error("a {} b").one_line(), "501 5.5.4 a {} b");

@@ -12,6 +12,7 @@ use crate::engine::error::EngineError;
 use crate::policy::routing::{Route, route};
 use crate::smtp::dsn::DsnKind;
 use crate::smtp::envelope::Envelope;
+use crate::smtp::replies;
 use crate::store::spool::{DeliveryState, PendingNotice, RecipientState, RecipientStatus};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -505,11 +506,12 @@ impl QueueCore {
                             .unwrap_or_else(|| "none".into())
                     );
                     // RFC 3463 X.4.7: delivery time expired.
+                    let response = replies::expired(&why).one_line();
                     r.status = RecipientStatus::Failed {
                         time: now,
-                        response: format!("550 5.4.7 {why}"),
+                        response: response.clone(),
                     };
-                    failed.push((r.address.clone(), format!("550 5.4.7 {why}")));
+                    failed.push((r.address.clone(), response));
                 }
                 changes
                     .notices
@@ -532,7 +534,7 @@ impl QueueCore {
                             r.address.clone(),
                             r.last_error
                                 .clone()
-                                .unwrap_or_else(|| "451 4.4.0 not delivered yet".into()),
+                                .unwrap_or_else(|| replies::NOT_DELIVERED_YET.reply().one_line()),
                         )
                     })
                     .collect();
@@ -642,7 +644,7 @@ impl QueueCore {
                     None => Some(
                         queue_error
                             .clone()
-                            .unwrap_or_else(|| "451 4.4.0 not attempted".into()),
+                            .unwrap_or_else(|| replies::NOT_ATTEMPTED.reply().one_line()),
                     ),
                 };
                 if let Some(why) = deferred_by {
@@ -858,7 +860,7 @@ impl QueueCore {
     /// report, and the message leaves the spool only once that report is stored.
     pub fn remove(&mut self, id: &str, ndr: bool, now: i64) -> Option<Changes> {
         let e = self.msgs.get_mut(id)?;
-        let why = "550 5.3.0 The message was removed from the queue by the administrator";
+        let why = replies::REMOVED_BY_ADMINISTRATOR.reply().one_line();
         let mut failed = Vec::new();
         if ndr {
             for r in e

@@ -50,7 +50,10 @@ pub(super) async fn send_notice(
         }
         Err(e) => {
             let why = format!(
-                "451 4.3.0 the {what} could not be built: the message cannot be read from the spool now ({e}); it is retried"
+                "{}",
+                replies::mail_system_deferred(&format!(
+                    "the {what} could not be built: the message cannot be read from the spool now ({e}); it is retried"
+                ))
             );
             tracing::warn!("message {}: {why}", n.envelope.id);
             return Err(EngineError::Notice { why });
@@ -71,9 +74,7 @@ pub(super) async fn send_notice(
             Ok(())
         }
         Err(e) => {
-            let why = format!(
-                "452 4.3.1 the {what} could not be stored in the queue ({e}); the message stays queued until it is"
-            );
+            let why = format!("{}", replies::notice_not_stored(what, &e.to_string()));
             tracing::error!("message {}: {why}", n.envelope.id);
             Err(EngineError::Notice { why })
         }
@@ -113,9 +114,7 @@ pub fn store_notice_offline(
             Ok(())
         }
         Err(e) => Err(EngineError::Notice {
-            why: format!(
-                "452 4.3.1 the NDR could not be stored in the queue ({e}); the message stays queued until it is"
-            ),
+            why: format!("{}", replies::notice_not_stored("NDR", &e.to_string())),
         }),
     }
 }
