@@ -283,6 +283,23 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
 
+    /// The evaluation of `cert` as the client certificate of a session from `domain`.
+    fn client_for(cert: &[u8], ctx: &TrustContext<'_>, domain: &str) -> PeerEvaluation {
+        evaluate(&[cert.to_vec()], Purpose::Client, ctx, Some(domain)).unwrap()
+    }
+
+    /// The context of the tests: these roots, nothing else trusted, at NOW, no revocation.
+    fn trusting(roots: &[Vec<u8>]) -> TrustContext<'_> {
+        TrustContext {
+            roots,
+            direct_trust: &[],
+            partner_pins: &[],
+            partner_anchors: &[],
+            now: NOW,
+            revocation: Revocation::none(),
+        }
+    }
+
     fn org(name: &str) -> (Vec<u8>, rcgen::KeyPair) {
         let k = KeySpec::P256.generate().unwrap();
         (
@@ -326,25 +343,15 @@ mod tests {
             anchors: vec![Pin::Thumbprint(a_tp)],
         }];
         let ctx = TrustContext {
-            roots: &roots,
-            direct_trust: &[],
-            partner_pins: &[],
             partner_anchors: &anchors,
-            now: NOW,
-            revocation: Revocation::none(),
+            ..trusting(&roots)
         };
         let genuine = leaf(&a, "woodgrove.test");
         let forged = leaf(&b, "woodgrove.test");
         let e = evaluate(&[genuine], Purpose::Client, &ctx, Some("woodgrove.test")).unwrap();
         assert!(e.chain.is_ok(), "{:?}", e.chain);
         assert_eq!(e.path.len(), 2, "leaf and anchoring root");
-        let e = evaluate(
-            std::slice::from_ref(&forged),
-            Purpose::Client,
-            &ctx,
-            Some("woodgrove.test"),
-        )
-        .unwrap();
+        let e = client_for(&forged, &ctx, "woodgrove.test");
         assert!(
             e.chain
                 .as_ref()
@@ -403,21 +410,11 @@ mod tests {
         // The pinned root comes first, so a search by name would find it.
         let roots = vec![a.0.clone(), b.0.clone()];
         let ctx = TrustContext {
-            roots: &roots,
-            direct_trust: &[],
-            partner_pins: &[],
             partner_anchors: &anchors,
-            now: NOW,
-            revocation: Revocation::none(),
+            ..trusting(&roots)
         };
         let forged = leaf(&b, "woodgrove.test");
-        let e = evaluate(
-            std::slice::from_ref(&forged),
-            Purpose::Client,
-            &ctx,
-            Some("woodgrove.test"),
-        )
-        .unwrap();
+        let e = client_for(&forged, &ctx, "woodgrove.test");
         assert!(e.chain.is_err(), "{:?}", e.chain);
         // Without the pin it validates, anchored on the second root (not the first).
         let ctx = TrustContext {
@@ -473,14 +470,7 @@ mod tests {
     fn under_a_name_constrained_ca_the_cn_is_no_name() {
         let (ca, forged) = constrained_ca_and_leaf("CN=fabrikam.test", None);
         let roots = vec![ca.clone()];
-        let ctx = TrustContext {
-            roots: &roots,
-            direct_trust: &[],
-            partner_pins: &[],
-            partner_anchors: &[],
-            now: NOW,
-            revocation: Revocation::none(),
-        };
+        let ctx = trusting(&roots);
         let e = evaluate(&[forged], Purpose::Client, &ctx, None).unwrap();
         assert!(e.chain.is_ok(), "webpki accepts it: {:?}", e.chain);
         assert_eq!(e.certificate.subject_cn, "fabrikam.test");
@@ -624,20 +614,12 @@ mod tests {
         let roots = vec![a.0.clone()];
         let open = Revocation::default();
         let ctx = TrustContext {
-            roots: &roots,
             direct_trust: &pins,
-            partner_pins: &[],
             partner_anchors: &anchors,
-            now: NOW,
             revocation: &open,
+            ..trusting(&roots)
         };
-        let e = evaluate(
-            std::slice::from_ref(&cert),
-            Purpose::Client,
-            &ctx,
-            Some("woodgrove.test"),
-        )
-        .unwrap();
+        let e = client_for(&cert, &ctx, "woodgrove.test");
         assert!(
             e.chain.is_ok() && e.pinned.is_some(),
             "before blocking: {e:?}"
@@ -651,13 +633,7 @@ mod tests {
                 revocation: &r,
                 ..ctx
             };
-            let e = evaluate(
-                std::slice::from_ref(&cert),
-                Purpose::Client,
-                &ctx,
-                Some("woodgrove.test"),
-            )
-            .unwrap();
+            let e = client_for(&cert, &ctx, "woodgrove.test");
             assert_eq!(e.pinned, None, "{blocked}");
             assert_eq!(e.trust_level(), TrustLevel::Untrusted, "{blocked}");
             let why = e.chain.unwrap_err();
@@ -685,20 +661,10 @@ mod tests {
             ..Default::default()
         };
         let ctx = TrustContext {
-            roots: &roots,
-            direct_trust: &[],
-            partner_pins: &[],
-            partner_anchors: &[],
-            now: NOW,
             revocation: &r,
+            ..trusting(&roots)
         };
-        let e = evaluate(
-            std::slice::from_ref(&cert),
-            Purpose::Client,
-            &ctx,
-            Some("woodgrove.test"),
-        )
-        .unwrap();
+        let e = client_for(&cert, &ctx, "woodgrove.test");
         assert!(
             e.chain.as_ref().unwrap_err().starts_with("revoked: "),
             "{:?}",
@@ -744,12 +710,8 @@ mod tests {
         let roots = vec![a.0.clone()];
         let r = Revocation::default();
         let ctx = TrustContext {
-            roots: &roots,
-            direct_trust: &[],
-            partner_pins: &[],
-            partner_anchors: &[],
-            now: NOW,
             revocation: &r,
+            ..trusting(&roots)
         };
         let foreign = leaf_with_crl_url(&stranger, "woodgrove.test", "http://10.0.0.1/x.crl");
         let e = evaluate(&[foreign], Purpose::Client, &ctx, None).unwrap();
