@@ -4,8 +4,8 @@
 //! duplicates counted and reported. Also: damaged spool files are quarantined with a clear
 //! reason while the rest of the queue flows.
 
-use crate::relay_util::{Relay, send_mail, wait_until};
-use crate::util::{Org, free_port, p};
+use crate::support::relay_util::{Relay, send_mail, wait_until};
+use crate::support::util::{Org, free_port, p};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

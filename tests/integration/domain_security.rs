@@ -4,7 +4,7 @@
 //! gate, opportunistic senders with invalid certificates, the connectivity probe, and a
 //! recording proxy proving that no plaintext byte of a Domain Secure message crosses the wire.
 
-use crate::relay_util::{Relay, of_kind, send_mail};
+use crate::support::relay_util::{Relay, of_kind, send_mail};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{CertificateSelection, PermissionGroup, Pin, Settings};
 use mailflow::engine::tls::{TlsIdentity, client_config};

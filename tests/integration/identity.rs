@@ -8,8 +8,8 @@
 use crate::domain_security::{
     ehlo_tls, identity, install, mail_from_over_tls, self_signed, tls_command,
 };
-use crate::relay_util::{Relay, send_mail};
-use crate::util::{Org, free_port, openssl, openssl_self_signed, p, peer, refused};
+use crate::support::relay_util::{Relay, send_mail};
+use crate::support::util::{Org, free_port, openssl, openssl_self_signed, p, peer, refused};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{
     CertificateSelection, DirectTrustEntry, PartnerPin, PermissionGroup, Pin, Settings,
@@ -494,7 +494,7 @@ fn a_name_constrained_ca_cannot_vouch_for_another_domain_by_a_cn() {
         "{why}"
     );
     assert!(
-        fake.track(&crate::relay_util::of_kind(EventKind::Receive))
+        fake.track(&crate::support::relay_util::of_kind(EventKind::Receive))
             .is_empty(),
         "nothing reached the impostor"
     );
@@ -548,7 +548,7 @@ fn a_partner_pin_lets_us_deliver_domain_secure_to_its_self_signed_server() {
     server.wait_mailbox("fabrikam.test", "bob", 1);
     let sent = relay.wait_track(
         "SEND to fabrikam",
-        &crate::relay_util::of_kind(EventKind::Send),
+        &crate::support::relay_util::of_kind(EventKind::Send),
         |e| !e.is_empty(),
     );
     assert_eq!(

@@ -3,10 +3,10 @@
 //! `454 4.7.5` (Postfix keeps the mail); Woodgrove's Postfix serves with a revoked certificate
 //! and our message to it stays in our queue with the reason, never delivered.
 
-use crate::crl::OpensslCa;
-use crate::postfix::{ClientTls, PemFiles, Postfix, PostfixOptions, ServerTls, TlsLevel};
-use crate::relay_util::{Relay, send_mail};
-use crate::util::peer;
+use crate::support::openssl_ca::OpensslCa;
+use crate::support::postfix::{ClientTls, PemFiles, Postfix, PostfixOptions, ServerTls, TlsLevel};
+use crate::support::relay_util::{Relay, send_mail};
+use crate::support::util::peer;
 use mailflow::config::PermissionGroup;
 use mailflow::config::units::TimeSpan;
 use mailflow::store::tracking::{EventKind, TrackingQuery};

@@ -8,8 +8,8 @@
 //! - a quarantined message is listed with its reason and released back by `mailflow queue`.
 
 use crate::crash::{serve, sink};
-use crate::relay_util::{Relay, of_kind, send_mail, wait_until};
-use crate::util::{Org, free_port, in_ci};
+use crate::support::relay_util::{Relay, of_kind, send_mail, wait_until};
+use crate::support::util::{Org, free_port, in_ci};
 use mailflow::engine::{QueueOp, QueueReply};
 use mailflow::store::tracking::{EventKind, TrackingDb, TrackingEvent};
 use std::io::{BufRead, BufReader, Write};

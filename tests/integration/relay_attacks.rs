@@ -3,7 +3,7 @@
 //! messages and too many recipients — each with the expected reply, and the session (or the
 //! relay) keeps serving.
 
-use crate::relay_util::{Client, Relay, send_mail};
+use crate::support::relay_util::{Client, Relay, send_mail};
 use mailflow::config::units::ByteSize;
 use mailflow::engine::tls::TlsIdentity;
 use mailflow::store::tracking::EventKind;
@@ -358,7 +358,7 @@ fn swaks_auth(server: &str, to: &str, password: &str) -> (bool, String) {
 #[test]
 fn auth_is_refused_before_tls_and_lets_an_account_relay_inside_it() {
     use mailflow::config::{AuthMechanism, PermissionGroup};
-    if crate::util::peer("swaks").is_none() {
+    if crate::support::util::peer("swaks").is_none() {
         return;
     }
     let partner = Relay::start("mail.fabrikam.test", "fabrikam.test", |_| {});
@@ -381,7 +381,7 @@ fn auth_is_refused_before_tls_and_lets_an_account_relay_inside_it() {
         "add",
         "bob",
         "--password-file",
-        crate::util::p(&pw),
+        crate::support::util::p(&pw),
     ]);
     // In plaintext AUTH is neither offered nor taken, and relaying is refused.
     let secret = "AGJvYgBjb3JyZWN0IGhvcnNlIGJhdHRlcnk="; // \0bob\0correct horse battery

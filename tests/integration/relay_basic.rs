@@ -2,8 +2,8 @@
 //! organizations exchanging mail over opportunistic TLS, a peer without STARTTLS, retry and
 //! NDR, and a restart with queued mail.
 
-use crate::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
-use crate::util::{free_port, p, peer};
+use crate::support::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
+use crate::support::util::{free_port, p, peer};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{PermissionGroup, Settings};
 
@@ -425,7 +425,7 @@ fn a_restart_with_queued_mail_delivers_it() {
 
 #[test]
 fn serve_runs_headless_and_stops_on_sigterm() {
-    let org = crate::util::Org::new("mail.contoso.test", "contoso.test");
+    let org = crate::support::util::Org::new("mail.contoso.test", "contoso.test");
     let port = free_port();
     org.ok(&[
         "connector",
@@ -478,7 +478,7 @@ fn serve_runs_headless_and_stops_on_sigterm() {
 
 #[test]
 fn without_a_display_the_console_points_to_serve() {
-    let org = crate::util::Org::empty();
+    let org = crate::support::util::Org::empty();
     let out = Command::new(env!("CARGO_BIN_EXE_mailflow"))
         .args(["--data-dir", p(&org.dir)])
         .env_remove("DISPLAY")

@@ -2,8 +2,8 @@
 //! the running relay's control socket, smart host failover, connector choice by remote IP
 //! range, recipient filtering, and the idle timeout.
 
-use crate::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
-use crate::util::free_port;
+use crate::support::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
+use crate::support::util::free_port;
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{AcceptedDomain, PermissionGroup, ReceiveConnector, Settings};
 use mailflow::store::tracking::EventKind;

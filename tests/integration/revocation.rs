@@ -6,9 +6,9 @@
 //! and the list downloaded from its distribution point on a loopback HTTP server
 //! (`python3 -m http.server`) without holding up a session.
 
-use crate::crl::OpensslCa;
-use crate::relay_util::{Relay, wait_until};
-use crate::util::{Org, p, peer, refused};
+use crate::support::openssl_ca::OpensslCa;
+use crate::support::relay_util::{Relay, wait_until};
+use crate::support::util::{Org, p, peer, refused};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{PermissionGroup, Settings, UnknownRevocationStatus};
 use mailflow::store::tracking::{EventKind, TrackingQuery};
@@ -70,7 +70,7 @@ fn crl_add_list_remove_with_pem_der_and_refusals() {
     // A newer list in DER replaces the first one.
     let second = ca.crl_between("second.crl", 60, 8 * 86_400);
     let der = org.file("second.der");
-    crate::util::openssl(&["crl", "-in", p(&second), "-outform", "DER", "-out", p(&der)]);
+    crate::support::util::openssl(&["crl", "-in", p(&second), "-outform", "DER", "-out", p(&der)]);
     let out = org.ok(&["crl", "add", p(&der)]);
     assert!(out.contains("replaces the older list"), "{out}");
     refused(
@@ -274,7 +274,7 @@ fn a_partner_under_a_revoked_intermediate_is_refused_inbound() {
         s.send_connectors[0].domain_secure_enabled = false;
     });
     let send = |subject: &str| {
-        let r = crate::relay_util::send_mail(
+        let r = crate::support::relay_util::send_mail(
             a.addr(),
             "alice@fabrikam.test",
             &["bob@woodgrove.test"],
@@ -380,7 +380,7 @@ fn a_revoked_partner_server_certificate_defers_outbound_with_the_reason() {
     });
     trust(&a, &root);
     add_crl(&a, &root.crl("root.crl"));
-    let r = crate::relay_util::send_mail(
+    let r = crate::support::relay_util::send_mail(
         a.addr(),
         "alice@contoso.test",
         &["bob@woodgrove.test"],
@@ -426,7 +426,7 @@ struct HttpServer {
 impl HttpServer {
     fn start(dir: &Path) -> Option<HttpServer> {
         peer("python3")?;
-        let port = crate::util::free_port();
+        let port = crate::support::util::free_port();
         let child = Command::new("python3")
             .args([
                 "-m",

@@ -8,7 +8,7 @@
 use crate::domain_security::{
     TestCa, expect_deferred, identity, install, pair, self_signed, trust,
 };
-use crate::relay_util::{Client, of_kind, send_mail};
+use crate::support::relay_util::{Client, of_kind, send_mail};
 use mailflow::config::{AuthMechanism, CertificateSelection, PermissionGroup, Pin};
 use mailflow::engine::QueueOp;
 use mailflow::engine::tls::{TlsIdentity, client_config};

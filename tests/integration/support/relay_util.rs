@@ -1,7 +1,7 @@
 //! Relays started in-process for tests (each with its own data directory, listening on a free
 //! loopback port), a tiny blocking SMTP client for scripted conversations, and waiting helpers.
 
-use crate::util::Org;
+use crate::support::util::Org;
 use mailflow::admin::{self, Workspace};
 use mailflow::config::Settings;
 use mailflow::config::units::TimeSpan;
