@@ -9,6 +9,7 @@ use crate::domain_security::{
     ehlo_tls, identity, install, mail_from_over_tls, self_signed, tls_command,
 };
 use crate::support::relay_util::{Relay, send_mail};
+use crate::support::swaks;
 use crate::support::util::{Org, free_port, openssl, openssl_self_signed, p, peer, refused};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{
@@ -20,7 +21,6 @@ use mailflow::store::tracking::{EventKind, TrackingQuery};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,21 +77,6 @@ fn pem_files(dir: &Path, name: &str, b: &Bundle) -> (String, String) {
     (p(&cert).to_string(), p(&key).to_string())
 }
 
-fn swaks(args: &[&str]) -> String {
-    let out = Command::new("swaks")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("swaks runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "swaks {args:?} failed:\n{text}");
-    text
-}
-
 /// The header section of a delivered message.
 fn head(m: &str) -> &str {
     let end = [m.find("\r\n\r\n"), m.find("\n\n")]
@@ -141,7 +126,7 @@ fn the_header_firewall_through_the_relay_with_swaks() {
         "Subject: from outside",
     ];
     args.extend(forged);
-    swaks(&args);
+    swaks::run_ok(&args);
     // 2. Fabrikam, authenticated as Partner by its partner pin.
     let (fc, fk) = pem_files(&dir, "fabrikam", &g.fabrikam);
     let mut args = vec![
@@ -160,7 +145,7 @@ fn the_header_firewall_through_the_relay_with_swaks() {
         "Subject: from the pinned partner",
     ];
     args.extend(forged);
-    swaks(&args);
+    swaks::run_ok(&args);
     // 3. Our own relay2, an internal server by Direct Trust: its marks pass.
     let (rc, rk) = pem_files(&dir, "relay2", &g.relay2);
     let mut args = vec![
@@ -179,7 +164,7 @@ fn the_header_firewall_through_the_relay_with_swaks() {
         "Subject: from relay2",
     ];
     args.extend(forged);
-    swaks(&args);
+    swaks::run_ok(&args);
 
     let inbox = g.relay.wait_mailbox("contoso.test", "bob", 3);
     for subject in ["from outside", "from the pinned partner"] {

@@ -4,6 +4,7 @@
 //! relay) keeps serving.
 
 use crate::support::relay_util::{Client, Relay, send_mail};
+use crate::support::swaks;
 use mailflow::config::units::ByteSize;
 use mailflow::engine::tls::TlsIdentity;
 use mailflow::store::tracking::EventKind;
@@ -326,33 +327,23 @@ fn limits_on_connections_per_source_refuse_politely() {
 
 /// swaks with AUTH inside TLS; returns its exit status and transcript.
 fn swaks_auth(server: &str, to: &str, password: &str) -> (bool, String) {
-    let out = std::process::Command::new("swaks")
-        .args([
-            "--server",
-            server,
-            "--from",
-            "bob@contoso.test",
-            "--to",
-            to,
-            "--tls",
-            "--auth",
-            "PLAIN",
-            "--auth-user",
-            "bob",
-            "--auth-password",
-            password,
-            "--header",
-            "Subject: sent by an authenticated user",
-        ])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("swaks runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    swaks::run(&[
+        "--server",
+        server,
+        "--from",
+        "bob@contoso.test",
+        "--to",
+        to,
+        "--tls",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        "bob",
+        "--auth-password",
+        password,
+        "--header",
+        "Subject: sent by an authenticated user",
+    ])
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! NDR, and a restart with queued mail.
 
 use crate::support::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
+use crate::support::swaks;
 use crate::support::util::{free_port, p, peer};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{PermissionGroup, Settings};
@@ -64,21 +65,6 @@ fn the_articles_telnet_dialogue_lands_in_the_maildir_as_plaintext() {
     });
 }
 
-fn swaks(args: &[&str]) -> String {
-    let out = Command::new("swaks")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("swaks runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "swaks {args:?} failed:\n{text}");
-    text
-}
-
 #[test]
 fn swaks_plain_starttls_and_pipelining_are_tracked_with_their_tls_facts() {
     if peer("swaks").is_none() {
@@ -86,7 +72,7 @@ fn swaks_plain_starttls_and_pipelining_are_tracked_with_their_tls_facts() {
     }
     let relay = Relay::start("mail.contoso.test", "contoso.test", |_| {});
     let server = relay.addr().to_string();
-    swaks(&[
+    swaks::run_ok(&[
         "--server",
         &server,
         "--from",
@@ -96,7 +82,7 @@ fn swaks_plain_starttls_and_pipelining_are_tracked_with_their_tls_facts() {
         "--header",
         "Subject: plain",
     ]);
-    let t = swaks(&[
+    let t = swaks::run_ok(&[
         "--server",
         &server,
         "--from",
@@ -108,7 +94,7 @@ fn swaks_plain_starttls_and_pipelining_are_tracked_with_their_tls_facts() {
         "Subject: starttls",
     ]);
     assert!(t.contains("<~  250 2.6.0"), "{t}");
-    let p = swaks(&[
+    let p = swaks::run_ok(&[
         "--server",
         &server,
         "--from",

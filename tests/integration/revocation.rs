@@ -8,6 +8,7 @@
 
 use crate::support::openssl_ca::OpensslCa;
 use crate::support::relay_util::{Relay, wait_until};
+use crate::support::swaks;
 use crate::support::util::{Org, p, peer, refused};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{PermissionGroup, Settings, UnknownRevocationStatus};
@@ -127,32 +128,24 @@ fn cert_block_unblock_and_refusals() {
 /// swaks as a partner's client presenting `cert` (leaf and chain in one file) and `key`:
 /// sends from `from` and returns the transcript.
 fn swaks_as(server: &str, cert: &Path, key: &Path, from: &str) -> String {
-    let out = Command::new("swaks")
-        .args([
-            "--server",
-            server,
-            "--from",
-            from,
-            "--to",
-            "bob@woodgrove.test",
-            "--tls",
-            "--tls-cert",
-            p(cert),
-            "--tls-key",
-            p(key),
-            "--header",
-            "Subject: revocation test",
-            "--timeout",
-            "20",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .expect("swaks runs");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    swaks::run(&[
+        "--server",
+        server,
+        "--from",
+        from,
+        "--to",
+        "bob@woodgrove.test",
+        "--tls",
+        "--tls-cert",
+        p(cert),
+        "--tls-key",
+        p(key),
+        "--header",
+        "Subject: revocation test",
+        "--timeout",
+        "20",
+    ])
+    .1
 }
 
 fn receiver(tweak: impl FnOnce(&mut Settings)) -> Relay {

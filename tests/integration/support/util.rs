@@ -188,6 +188,11 @@ pub fn openssl(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    transcript(&out)
+}
+
+/// What a finished peer tool printed: its standard output, then its standard error.
+pub fn transcript(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
