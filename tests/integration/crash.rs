@@ -5,6 +5,7 @@
 //! reason while the rest of the queue flows.
 
 use crate::support::relay_util::{Relay, send_mail, wait_until};
+use crate::support::tls;
 use crate::support::util::{Org, free_port, p};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -88,13 +89,7 @@ fn submit(addr: SocketAddr, id: &str, rcpt: &str, tls: bool) -> Option<()> {
         if !read(&mut r)?.starts_with("220") {
             return None;
         }
-        let cfg = mailflow::engine::tls::client_config(None).ok()?;
-        let conn = rustls::ClientConnection::new(
-            cfg,
-            rustls::pki_types::ServerName::try_from("mail.contoso.test").ok()?,
-        )
-        .ok()?;
-        let mut s = rustls::StreamOwned::new(conn, tcp);
+        let mut s = tls::client(tcp, None, "mail.contoso.test");
         s.write_all(b"EHLO load.test\r\n").ok()?;
         let mut r = BufReader::new(s);
         read(&mut r)?;

@@ -5,9 +5,10 @@
 //! recording proxy proving that no plaintext byte of a Domain Secure message crosses the wire.
 
 use crate::support::relay_util::{Relay, of_kind, send_mail};
+use crate::support::tls::{self, TlsSession, mail_from, thumbprint};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{CertificateSelection, PermissionGroup, Pin, Settings};
-use mailflow::engine::tls::{TlsIdentity, client_config};
+use mailflow::engine::tls::TlsIdentity;
 use mailflow::pki::builder::to_pem;
 use mailflow::pki::ca::{self, LeafUsage};
 use mailflow::pki::der::san_dns_ext;
@@ -16,7 +17,7 @@ use mailflow::pki::keys::{KeySpec, spki_der};
 use mailflow::pki::subject::Subject;
 use mailflow::smtp::evidence::SecurityStatus;
 use mailflow::store::tracking::{EventKind, TrackingQuery};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -455,7 +456,7 @@ fn partner_b_ca_cannot_vouch_for_partner_a() {
     let fabrikam = TestCa::new("Fabrikam Root");
     trust(&a.relay, &fabrikam);
     // A pins woodgrove.test to woodgrove's own root.
-    let root_tp = inspect_certificate(&b.ca.der).unwrap().thumbprint;
+    let root_tp = thumbprint(&b.ca.der);
     let mut ws = a.relay.workspace();
     ws.add_partner_anchor("woodgrove.test", Pin::Thumbprint(root_tp))
         .unwrap();
@@ -482,73 +483,9 @@ fn partner_b_ca_cannot_vouch_for_partner_a() {
     );
 }
 
-/// A TLS client presenting `identity` (or none) to B, sending MAIL FROM for `sender`.
-pub(crate) fn mail_from_over_tls(
-    addr: SocketAddr,
-    identity: Option<&TlsIdentity>,
-    sender: &str,
-    starttls: bool,
-) -> String {
-    let mut tcp = TcpStream::connect(addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut rd = BufReader::new(tcp.try_clone().unwrap());
-    let line = |r: &mut dyn BufRead| {
-        let mut l = String::new();
-        r.read_line(&mut l).unwrap();
-        l.trim_end().to_string()
-    };
-    let ehlo = |w: &mut dyn Write, r: &mut dyn BufRead| {
-        w.write_all(b"EHLO partner.test\r\n").unwrap();
-        loop {
-            let l = line(r);
-            if !l.starts_with("250-") {
-                break;
-            }
-        }
-    };
-    assert!(line(&mut rd).starts_with("220"));
-    ehlo(&mut tcp, &mut rd);
-    if !starttls {
-        tcp.write_all(format!("MAIL FROM:<{sender}>\r\n").as_bytes())
-            .unwrap();
-        return line(&mut rd);
-    }
-    tcp.write_all(b"STARTTLS\r\n").unwrap();
-    assert!(line(&mut rd).starts_with("220"));
-    let cfg = client_config(identity).unwrap();
-    let conn = rustls::ClientConnection::new(
-        Arc::clone(&cfg),
-        rustls::pki_types::ServerName::try_from("mail.woodgrove.test").unwrap(),
-    )
-    .unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    ehlo_tls(&mut tls);
-    tls.write_all(format!("MAIL FROM:<{sender}>\r\n").as_bytes())
-        .unwrap();
-    let mut r = BufReader::new(tls);
-    line(&mut r)
-}
-
-pub(crate) fn ehlo_tls(tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) {
-    tls.write_all(b"EHLO partner.test\r\n").unwrap();
-    let mut buf = Vec::new();
-    let mut b = [0u8; 1];
-    loop {
-        tls.read_exact(&mut b).unwrap();
-        buf.push(b[0]);
-        if buf.ends_with(b"\r\n") {
-            let text = String::from_utf8_lossy(&buf).to_string();
-            let last = text.lines().last().unwrap_or("").to_string();
-            if last.starts_with("250 ") {
-                return;
-            }
-        }
-    }
-}
-
+/// The identity a TLS client presents with a certificate made here.
 pub(crate) fn identity(bundle: &(String, Vec<u8>, rcgen::KeyPair)) -> TlsIdentity {
-    let info = inspect_certificate(&bundle.1).unwrap();
-    TlsIdentity::new(&bundle.1, &[], bundle.2.serialize_der(), info)
+    tls::identity(&bundle.1, &bundle.2)
 }
 
 #[test]
@@ -559,17 +496,17 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     let good = a.ca.good("mail.contoso.test", &["contoso.test"]);
     // The partner authenticates: 250.
     assert_eq!(
-        mail_from_over_tls(addr, Some(&identity(&good)), "alice@contoso.test", true),
+        mail_from(addr, Some(&identity(&good)), "alice@contoso.test", true),
         "250 2.1.0 Sender OK"
     );
     // STARTTLS advertised but not used: 530.
     assert_eq!(
-        mail_from_over_tls(addr, None, "alice@contoso.test", false),
+        mail_from(addr, None, "alice@contoso.test", false),
         "530 5.7.1 Not authenticated"
     );
     // TLS without a client certificate: 530.
     assert_eq!(
-        mail_from_over_tls(addr, None, "alice@contoso.test", true),
+        mail_from(addr, None, "alice@contoso.test", true),
         "530 5.7.1 Not authenticated"
     );
     let stranger = TestCa::new("Stranger Root");
@@ -625,7 +562,7 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
         ),
     ];
     for (name, cert) in &cases {
-        let r = mail_from_over_tls(addr, Some(&identity(cert)), "alice@contoso.test", true);
+        let r = mail_from(addr, Some(&identity(cert)), "alice@contoso.test", true);
         if *name == "issued by the partner itself (woodgrove's CA) for contoso" {
             // B trusts its own root: without anchors Exchange's rule accepts it.
             assert_eq!(r, "250 2.1.0 Sender OK", "{name}");
@@ -635,14 +572,11 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     }
     // With contoso.test pinned to its own root, B's own CA may no longer vouch for it.
     let mut ws = b.relay.workspace();
-    ws.add_partner_anchor(
-        "contoso.test",
-        Pin::Thumbprint(inspect_certificate(&a.ca.der).unwrap().thumbprint),
-    )
-    .unwrap();
+    ws.add_partner_anchor("contoso.test", Pin::Thumbprint(thumbprint(&a.ca.der)))
+        .unwrap();
     b.relay.reload();
     assert_eq!(
-        mail_from_over_tls(
+        mail_from(
             addr,
             Some(&identity(&cases[5].1)),
             "alice@contoso.test",
@@ -651,12 +585,12 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
         "454 4.7.5 Certificate validation failure"
     );
     assert_eq!(
-        mail_from_over_tls(addr, Some(&identity(&good)), "alice@contoso.test", true),
+        mail_from(addr, Some(&identity(&good)), "alice@contoso.test", true),
         "250 2.1.0 Sender OK"
     );
     // Senders not on the list keep opportunistic TLS even with a bad certificate.
     assert_eq!(
-        mail_from_over_tls(
+        mail_from(
             addr,
             Some(&identity(&cases[0].1)),
             "someone@fabrikam.test",
@@ -665,7 +599,7 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
         "250 2.1.0 Sender OK"
     );
     assert_eq!(
-        mail_from_over_tls(
+        mail_from(
             addr,
             Some(&identity(&cases[2].1)),
             "someone@fabrikam.test",
@@ -677,7 +611,7 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     b.relay
         .change(|s| s.receive_connectors[0].domain_secure_enabled = false);
     assert_eq!(
-        mail_from_over_tls(addr, Some(&identity(&good)), "alice@contoso.test", true),
+        mail_from(addr, Some(&identity(&good)), "alice@contoso.test", true),
         "451 4.7.3 The admin has temporarily disallowed this secure domain"
     );
     // STARTTLS not advertised: 454 4.7.0.
@@ -700,36 +634,9 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
         "{problems:?}"
     );
     assert_eq!(
-        mail_from_over_tls(addr, None, "alice@contoso.test", false),
+        mail_from(addr, None, "alice@contoso.test", false),
         "454 4.7.0 Temporary authentication failure"
     );
-}
-
-/// One SMTP reply over TLS, up to its last line (returned).
-pub(crate) fn tls_reply(
-    tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
-) -> String {
-    let mut line = Vec::new();
-    let mut b = [0u8; 1];
-    loop {
-        tls.read_exact(&mut b).unwrap();
-        line.push(b[0]);
-        if line.ends_with(b"\r\n") {
-            let text = String::from_utf8_lossy(&line).trim_end().to_string();
-            if text.len() < 4 || text.as_bytes()[3] != b'-' {
-                return text;
-            }
-            line.clear();
-        }
-    }
-}
-
-pub(crate) fn tls_command(
-    tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
-    line: &str,
-) -> String {
-    tls.write_all(format!("{line}\r\n").as_bytes()).unwrap();
-    tls_reply(tls)
 }
 
 /// Regression: after a partner's message, a later message on the same TLS connection from a
@@ -738,45 +645,27 @@ pub(crate) fn tls_command(
 fn the_partner_trust_is_reset_before_the_next_mail_from() {
     let (a, b) = pair();
     let good = a.ca.good("mail.contoso.test", &["contoso.test"]);
-    let mut tcp = TcpStream::connect(b.relay.addr()).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut rd = BufReader::new(tcp.try_clone().unwrap());
-    let mut line = String::new();
-    rd.read_line(&mut line).unwrap();
-    assert!(line.starts_with("220"), "{line}");
-    tcp.write_all(b"EHLO mail.contoso.test\r\n").unwrap();
-    loop {
-        line.clear();
-        rd.read_line(&mut line).unwrap();
-        if !line.starts_with("250-") {
-            break;
-        }
-    }
-    tcp.write_all(b"STARTTLS\r\n").unwrap();
-    line.clear();
-    rd.read_line(&mut line).unwrap();
-    assert!(line.starts_with("220"), "{line}");
-    let cfg = client_config(Some(&identity(&good))).unwrap();
-    let conn = rustls::ClientConnection::new(
-        cfg,
-        rustls::pki_types::ServerName::try_from("mail.woodgrove.test").unwrap(),
-    )
-    .unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    ehlo_tls(&mut tls);
+    let mut tls = TlsSession::starttls(
+        b.relay.addr(),
+        Some(&identity(&good)),
+        "mail.contoso.test",
+        "mail.woodgrove.test",
+        Duration::from_secs(10),
+    );
+    tls.ehlo("partner.test");
     for (from, subject) in [
         ("alice@contoso.test", "from the partner"),
         ("someone@fabrikam.test", "from a stranger"),
     ] {
-        let r = tls_command(&mut tls, &format!("MAIL FROM:<{from}>"));
+        let r = tls.cmd(&format!("MAIL FROM:<{from}>"));
         assert!(r.starts_with("250"), "{from}: {r}");
-        let r = tls_command(&mut tls, "RCPT TO:<bob@woodgrove.test>");
+        let r = tls.cmd("RCPT TO:<bob@woodgrove.test>");
         assert!(r.starts_with("250"), "{from}: {r}");
-        assert!(tls_command(&mut tls, "DATA").starts_with("354"));
-        let r = tls_command(&mut tls, &format!("Subject: {subject}\r\n\r\nHello.\r\n."));
+        assert!(tls.cmd("DATA").starts_with("354"));
+        let r = tls.cmd(&format!("Subject: {subject}\r\n\r\nHello.\r\n."));
         assert!(r.starts_with("250 2.6.0"), "{from}: {r}");
     }
-    let _ = tls_command(&mut tls, "QUIT");
+    let _ = tls.cmd("QUIT");
     let inbox = b.relay.wait_mailbox("woodgrove.test", "bob", 2);
     let find = |subject: &str| {
         inbox
@@ -861,11 +750,8 @@ fn direct_trust_pins_accept_self_signed_certificates_both_ways() {
     .unwrap();
     a.relay.reload();
     let mut ws = b.relay.workspace();
-    ws.add_direct_trust(
-        "contoso relay",
-        Pin::Thumbprint(inspect_certificate(&a_der).unwrap().thumbprint),
-    )
-    .unwrap();
+    ws.add_direct_trust("contoso relay", Pin::Thumbprint(thumbprint(&a_der)))
+        .unwrap();
     b.relay.reload();
     a.relay
         .handle()
