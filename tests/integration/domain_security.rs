@@ -4,6 +4,7 @@
 //! gate, opportunistic senders with invalid certificates, the connectivity probe, and a
 //! recording proxy proving that no plaintext byte of a Domain Secure message crosses the wire.
 
+use crate::support::proxy;
 use crate::support::relay_util::{Relay, of_kind, send_mail};
 use crate::support::tls::{self, TlsSession, mail_from, thumbprint};
 use mailflow::config::units::TimeSpan;
@@ -17,9 +18,6 @@ use mailflow::pki::keys::{KeySpec, spki_der};
 use mailflow::pki::subject::Subject;
 use mailflow::smtp::evidence::SecurityStatus;
 use mailflow::store::tracking::{EventKind, TrackingQuery};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::{Duration as TDuration, OffsetDateTime};
 
@@ -775,49 +773,10 @@ fn direct_trust_pins_accept_self_signed_certificates_both_ways() {
     assert!(m.contains("(Trusted TLS)"), "{m}");
 }
 
-/// A TCP proxy that records everything passing in both directions.
-fn recording_proxy(target: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<u8>>>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let log2 = log.clone();
-    std::thread::spawn(move || {
-        for client in l.incoming().flatten() {
-            let Ok(server) = TcpStream::connect(target) else {
-                continue;
-            };
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server, client),
-            ] {
-                let log = log2.clone();
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 8192];
-                    loop {
-                        match from.read(&mut buf) {
-                            Ok(0) | Err(_) => {
-                                let _ = to.shutdown(std::net::Shutdown::Write);
-                                return;
-                            }
-                            Ok(n) => {
-                                log.lock().unwrap().extend_from_slice(&buf[..n]);
-                                if to.write_all(&buf[..n]).is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                });
-            }
-        }
-    });
-    (addr, log)
-}
-
 #[test]
 fn no_plaintext_byte_of_a_domain_secure_message_crosses_the_wire() {
     let (a, b) = pair();
-    let (proxy, wire) = recording_proxy(b.relay.addr());
+    let (proxy, wire) = proxy::recording(b.relay.addr());
     a.relay
         .change(|s| s.send_connectors[0].smart_hosts = vec![proxy.to_string()]);
     let marker = "TOPSECRET-7f3a9c";

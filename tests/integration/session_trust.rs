@@ -8,6 +8,7 @@
 use crate::domain_security::{
     TestCa, expect_deferred, identity, install, pair, self_signed, trust,
 };
+use crate::support::proxy;
 use crate::support::relay_util::{Client, of_kind, send_mail};
 use crate::support::tls::{TlsSession, thumbprint};
 use mailflow::config::{AuthMechanism, CertificateSelection, PermissionGroup, Pin};
@@ -15,8 +16,7 @@ use mailflow::engine::QueueOp;
 use mailflow::engine::tls::TlsIdentity;
 use mailflow::smtp::evidence::SecurityStatus;
 use mailflow::store::tracking::{EventKind, TrackingQuery};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc;
+use std::net::SocketAddr;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -231,42 +231,12 @@ fn a_removed_pin_stops_making_an_open_session_internal() {
     assert!(!m.contains("X-Mailflow-Auth"), "{m}");
 }
 
-/// A proxy to `target` that holds its first connection until released (it reports when that
-/// connection arrives); later connections pass at once.
-fn held_proxy(target: SocketAddr) -> (SocketAddr, mpsc::Receiver<()>, mpsc::Sender<()>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    let (arrived_tx, arrived) = mpsc::channel();
-    let (release, released) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        for (n, client) in l.incoming().flatten().enumerate() {
-            let _ = arrived_tx.send(());
-            if n == 0 && released.recv_timeout(Duration::from_secs(60)).is_err() {
-                return;
-            }
-            let Ok(server) = TcpStream::connect(target) else {
-                continue;
-            };
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server, client),
-            ] {
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut from, &mut to);
-                    let _ = to.shutdown(std::net::Shutdown::Write);
-                });
-            }
-        }
-    });
-    (addr, arrived, release)
-}
-
 /// §6: a delivery that is already connecting when the partner's root is removed does not
 /// send: the next hop is judged under the settings of now, and the message stays queued.
 #[test]
 fn a_root_removed_while_a_delivery_runs_stops_it_before_the_message() {
     let (a, b) = pair();
-    let (proxy, arrived, release) = held_proxy(b.relay.addr());
+    let (proxy, arrived, release) = proxy::held(b.relay.addr());
     a.relay
         .change(|s| s.send_connectors[0].smart_hosts = vec![proxy.to_string()]);
     let r = send_mail(
