@@ -3,6 +3,7 @@
 //! NDR, and a restart with queued mail.
 
 use crate::support::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
+use crate::support::serve::wait_listening;
 use crate::support::swaks;
 use crate::support::util::{free_port, p, peer};
 use mailflow::config::units::TimeSpan;
@@ -428,9 +429,7 @@ fn serve_runs_headless_and_stops_on_sigterm() {
         .spawn()
         .expect("serve starts");
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    wait_until("listening", Duration::from_secs(60), || {
-        std::net::TcpStream::connect(addr).is_ok()
-    });
+    wait_listening("listening", addr, Duration::from_secs(60));
     let r = send_mail(
         addr,
         "a@example.test",
