@@ -5,7 +5,7 @@
 //! is refused inbound and not matched outbound, and a partner pin for Domain Secure delivery to
 //! a partner's self-signed server.
 
-use crate::domain_security::{identity, install, self_signed};
+use crate::support::partners::{identity, install, self_signed};
 use crate::support::relay_util::{Relay, send_mail};
 use crate::support::swaks;
 use crate::support::tls::{self, TlsSession, mail_from, thumbprint};

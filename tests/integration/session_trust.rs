@@ -5,7 +5,7 @@
 //! running delivery before its next message; and a send connector whose certificate cannot be
 //! used as a client certificate defers Domain Security mail instead of bouncing it.
 
-use crate::domain_security::{
+use crate::support::partners::{
     TestCa, expect_deferred, identity, install, pair, self_signed, trust,
 };
 use crate::support::proxy;

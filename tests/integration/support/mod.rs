@@ -9,6 +9,8 @@
 //!   command line, and stops it with SIGTERM;
 //! - `next_hop` makes scripted SMTP servers for a relay to deliver to, and the sink that
 //!   records which test messages arrived;
+//! - `partners` makes two organizations (relays with their own lab CAs) that secure mail
+//!   between them, for the Domain Security tests;
 //! - `tls` opens TLS client sessions (STARTTLS, a client certificate) against a relay;
 //! - `proxy` records or holds what passes between a relay and its next hop;
 //! - `swaks` runs swaks, the outside SMTP client;
@@ -19,6 +21,7 @@
 
 pub mod next_hop;
 pub mod openssl_ca;
+pub mod partners;
 pub mod postfix;
 pub mod proxy;
 pub mod relay_util;
