@@ -534,12 +534,7 @@ fn direct_trust_pins_accept_self_signed_certificates_both_ways() {
         .unwrap();
     b.relay.reload();
     a.relay
-        .handle()
-        .queue_op(mailflow::engine::QueueOp::Retry {
-            queue: "woodgrove.test via Outbound".into(),
-        })
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap();
+        .retry_now("woodgrove.test via Outbound", Duration::from_secs(60));
     let m = b.relay.wait_mailbox("woodgrove.test", "bob", 1).remove(0);
     // The sender authenticated the receiver by its pin: Domain Secure by Direct Trust.
     let sent = a.relay.wait_kind(EventKind::Send, 1);
@@ -681,12 +676,7 @@ fn require_tls_and_tls_auth_levels_work_the_same_way_for_unlisted_domains() {
     a.relay
         .change(|s| s.send_connectors[0].tls_auth_level = Some(TlsAuthLevel::EncryptionOnly));
     a.relay
-        .handle()
-        .queue_op(mailflow::engine::QueueOp::Retry {
-            queue: "woodgrove.test via Outbound".into(),
-        })
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap();
+        .retry_now("woodgrove.test via Outbound", Duration::from_secs(60));
     b.relay.wait_mailbox("woodgrove.test", "bob", 1);
     let sent = a.relay.wait_kind(EventKind::Send, 1);
     assert_eq!(sent[0].security, SecurityStatus::Encrypted);

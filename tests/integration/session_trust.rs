@@ -12,7 +12,6 @@ use crate::support::proxy;
 use crate::support::relay_util::{Client, of_kind, send_mail};
 use crate::support::tls::{TlsSession, thumbprint};
 use mailflow::config::{AuthMechanism, CertificateSelection, PermissionGroup, Pin};
-use mailflow::engine::QueueOp;
 use mailflow::engine::tls::TlsIdentity;
 use mailflow::smtp::evidence::SecurityStatus;
 use mailflow::store::tracking::{EventKind, TrackingQuery};
@@ -290,12 +289,7 @@ fn the_next_batch_after_the_send_list_changed_uses_the_new_list() {
         .unwrap();
     a.relay.reload();
     a.relay
-        .handle()
-        .queue_op(QueueOp::Retry {
-            queue: "woodgrove.test via Outbound".into(),
-        })
-        .recv_timeout(Duration::from_secs(10))
-        .unwrap();
+        .retry_now("woodgrove.test via Outbound", Duration::from_secs(10));
     b.relay.wait_mailbox("woodgrove.test", "bob", 1);
     let sent = a.relay.wait_kind(EventKind::Send, 1);
     assert_eq!(sent[0].security, SecurityStatus::Encrypted);

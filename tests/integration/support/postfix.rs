@@ -10,7 +10,7 @@
 //! Postfix or without root, [`Postfix::start`] says so loudly and returns `None` — except in CI,
 //! where a missing peer fails the test (the rule of [`crate::support::util::peer`]).
 
-use crate::support::util::{free_port, in_ci, peer};
+use crate::support::util::{free_port, in_ci, peer, texts_in};
 use mailflow::pki::builder::to_pem;
 use mailflow::pki::ca::{LeafUsage, create_ca, issue_leaf};
 use mailflow::pki::der::san_dns_ext;
@@ -673,15 +673,7 @@ impl Postfix {
 
     /// Messages delivered to `<local>@<domain>` (Maildir `new/`), oldest first.
     pub fn mailbox(&self, local: &str) -> Vec<String> {
-        let dir = self.mail_dir.join(local).join("new");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        files.sort();
-        files
-            .iter()
-            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
-            .collect()
+        texts_in(&self.mail_dir.join(local).join("new"))
     }
 
     pub fn wait_mailbox(&self, local: &str, count: usize) -> Vec<String> {
