@@ -7,20 +7,18 @@
 //! available). Postfix's smtp-source is the plain generator; where TLS is needed, a rustls
 //! generator in this program does the same work.
 
-#[path = "../tests/integration/postfix.rs"]
+#[path = "../tests/integration/support/mod.rs"]
 #[allow(dead_code)]
-mod postfix;
-#[path = "../tests/integration/util.rs"]
-#[allow(dead_code)]
-mod util;
+mod support;
 
-use postfix::{ClientTls, PemFiles, Postfix, PostfixOptions, ServerTls, TlsLevel};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use support::postfix::{self, ClientTls, PemFiles, Postfix, PostfixOptions, ServerTls, TlsLevel};
+use support::util;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 const SESSIONS: usize = 20;

@@ -1,7 +1,7 @@
 //! Bad input gets a clear one-line error and leaves the data directory byte for byte as it was
 //! (proved by hashing the whole tree before and after).
 
-use crate::util::{Org, openssl, openssl_self_signed, p, peer, refused};
+use crate::support::util::{Org, openssl, openssl_self_signed, p, peer, refused};
 
 #[test]
 fn garbage_and_truncated_files_are_refused_without_a_trace() {

@@ -2,7 +2,7 @@
 //! issue (lab CA and an openssl CA), import (PEM, DER, PKCS#7, PKCS#12 AES and legacy), enable,
 //! list.
 
-use crate::util::{Org, openssl, openssl_self_signed, p, peer};
+use crate::support::util::{Org, openssl, openssl_self_signed, p, peer};
 
 fn row_of<'a>(list: &'a str, needle: &str) -> &'a str {
     list.lines()

@@ -3,7 +3,7 @@
 //! same data directory, and settings.ron ends byte for byte the same — or both refuse it and
 //! neither changes. The wizard's set-up is also one command, `mailflow partner setup`.
 
-use crate::util::{Org, openssl_self_signed, p, peer};
+use crate::support::util::{Org, openssl_self_signed, p, peer};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use mailflow::admin::Workspace;
@@ -134,7 +134,7 @@ fn without_the_tls_mechanism_both_refuse_and_nothing_changes() {
         ]);
     }
     let before = settings(&cli);
-    crate::util::refused(
+    crate::support::util::refused(
         &cli,
         &[
             "connector",

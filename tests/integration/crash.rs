@@ -4,62 +4,17 @@
 //! duplicates counted and reported. Also: damaged spool files are quarantined with a clear
 //! reason while the rest of the queue flows.
 
-use crate::relay_util::{Relay, send_mail, wait_until};
-use crate::util::{Org, free_port, p};
+use crate::support::next_hop::sink;
+use crate::support::relay_util::{Relay, send_mail, wait_until};
+use crate::support::serve::{relaying_org, serve, wait_listening};
+use crate::support::tls;
+use crate::support::util::{Org, free_port};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A minimal SMTP sink recording the `X-Test-Id` of every message it accepts.
-pub fn sink(port: u16, got: Arc<Mutex<Vec<String>>>) {
-    let l = TcpListener::bind(("127.0.0.1", port)).expect("sink port");
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            let got = got.clone();
-            std::thread::spawn(move || {
-                let mut w = s.try_clone().unwrap();
-                let mut r = BufReader::new(s);
-                let _ = w.write_all(b"220 sink ESMTP\r\n");
-                let mut in_data = false;
-                let mut ids = Vec::new();
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let t = line.trim_end();
-                    if in_data {
-                        if t == "." {
-                            in_data = false;
-                            got.lock().unwrap().append(&mut ids);
-                            let _ = w.write_all(b"250 2.0.0 sunk\r\n");
-                        } else if let Some(id) = t.strip_prefix("X-Test-Id: ") {
-                            ids.push(id.to_string());
-                        }
-                        continue;
-                    }
-                    let up = t.to_ascii_uppercase();
-                    let reply: &[u8] = if up.starts_with("EHLO") {
-                        b"250-sink\r\n250 PIPELINING\r\n"
-                    } else if up == "DATA" {
-                        in_data = true;
-                        b"354 go\r\n"
-                    } else if up == "QUIT" {
-                        let _ = w.write_all(b"221 bye\r\n");
-                        return;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    let _ = w.write_all(reply);
-                }
-            });
-        }
-    });
-}
 
 /// Sends one message (optionally over STARTTLS); Some(()) only when it got `250 2.6.0`.
 fn submit(addr: SocketAddr, id: &str, rcpt: &str, tls: bool) -> Option<()> {
@@ -88,13 +43,7 @@ fn submit(addr: SocketAddr, id: &str, rcpt: &str, tls: bool) -> Option<()> {
         if !read(&mut r)?.starts_with("220") {
             return None;
         }
-        let cfg = mailflow::engine::tls::client_config(None).ok()?;
-        let conn = rustls::ClientConnection::new(
-            cfg,
-            rustls::pki_types::ServerName::try_from("mail.contoso.test").ok()?,
-        )
-        .ok()?;
-        let mut s = rustls::StreamOwned::new(conn, tcp);
+        let mut s = tls::client(tcp, None, "mail.contoso.test");
         s.write_all(b"EHLO load.test\r\n").ok()?;
         let mut r = BufReader::new(s);
         read(&mut r)?;
@@ -112,17 +61,6 @@ fn submit(addr: SocketAddr, id: &str, rcpt: &str, tls: bool) -> Option<()> {
     }
     w.write_all(body.as_bytes()).ok()?;
     read(&mut r)?.starts_with("250 2.6.0").then_some(())
-}
-
-/// `mailflow serve` on the organization's data directory, as a child process.
-pub fn serve(org: &Org) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_mailflow"))
-        .args(["--data-dir", p(&org.dir), "serve"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts")
 }
 
 fn local_ids(org: &Org) -> Vec<String> {
@@ -145,42 +83,10 @@ fn local_ids(org: &Org) -> Vec<String> {
 
 #[test]
 fn sigkill_twenty_times_under_load_loses_nothing_acknowledged() {
-    let org = Org::new("mail.contoso.test", "contoso.test");
-    let port = free_port();
     let sink_port = free_port();
-    org.ok(&[
-        "connector",
-        "receive",
-        "set",
-        "Default",
-        "--bindings",
-        &format!("127.0.0.1:{port}"),
-        "--tarpit",
-        "0s",
-        "--permission-groups",
-        "anonymoususers,partners,anonymousrelay",
-    ]);
-    org.ok(&[
-        "connector",
-        "send",
-        "set",
-        "Outbound",
-        "--smart-hosts",
-        &format!("127.0.0.1:{sink_port}"),
-    ]);
-    org.ok(&[
-        "transport",
-        "set",
-        "--retry-interval",
-        "1s",
-        "--connection-retry-interval",
-        "1s",
-    ]);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (org, addr) = relaying_org(sink_port);
     let mut child = serve(&org);
-    wait_until("listening", Duration::from_secs(60), || {
-        TcpStream::connect(addr).is_ok()
-    });
+    wait_listening("listening", addr, Duration::from_secs(60));
 
     let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -218,9 +124,7 @@ fn sigkill_twenty_times_under_load_loses_nothing_acknowledged() {
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         child = serve(&org);
-        wait_until("listening again", Duration::from_secs(60), || {
-            TcpStream::connect(addr).is_ok()
-        });
+        wait_listening("listening again", addr, Duration::from_secs(60));
     }
     stop.store(true, Ordering::SeqCst);
     for w in workers {
@@ -269,9 +173,7 @@ fn sigkill_twenty_times_under_load_loses_nothing_acknowledged() {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
+    crate::support::serve::stop(child);
 }
 
 #[test]

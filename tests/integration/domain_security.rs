@@ -4,183 +4,19 @@
 //! gate, opportunistic senders with invalid certificates, the connectivity probe, and a
 //! recording proxy proving that no plaintext byte of a Domain Secure message crosses the wire.
 
-use crate::relay_util::{Relay, of_kind, send_mail};
-use mailflow::config::units::TimeSpan;
-use mailflow::config::{CertificateSelection, PermissionGroup, Pin, Settings};
-use mailflow::engine::tls::{TlsIdentity, client_config};
-use mailflow::pki::builder::to_pem;
-use mailflow::pki::ca::{self, LeafUsage};
-use mailflow::pki::der::san_dns_ext;
+use crate::support::partners::{
+    PartnerOrg, TestCa, expect_deferred, identity, install, pair, self_signed, trust,
+};
+use crate::support::proxy;
+use crate::support::relay_util::{of_kind, send_mail};
+use crate::support::tls::{TlsSession, mail_from, thumbprint};
+use mailflow::config::{CertificateSelection, Pin};
+use mailflow::pki::ca::LeafUsage;
 use mailflow::pki::inspect::inspect_certificate;
-use mailflow::pki::keys::{KeySpec, spki_der};
-use mailflow::pki::subject::Subject;
 use mailflow::smtp::evidence::SecurityStatus;
 use mailflow::store::tracking::{EventKind, TrackingQuery};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::{Duration as TDuration, OffsetDateTime};
-
-pub(crate) fn quick(s: &mut Settings) {
-    s.receive_connectors[0]
-        .permission_groups
-        .push(PermissionGroup::AnonymousRelay);
-    s.transport.transient_failure_retry_interval = TimeSpan::secs(1);
-    s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(1);
-}
-
-/// A certificate authority for tests (an organization's lab CA or a stranger's).
-pub(crate) struct TestCa {
-    pub(crate) der: Vec<u8>,
-    key: rcgen::KeyPair,
-}
-
-impl TestCa {
-    pub(crate) fn new(name: &str) -> TestCa {
-        let key = KeySpec::P256.generate().unwrap();
-        let der = ca::create_ca(
-            name,
-            name,
-            &key,
-            OffsetDateTime::now_utc() - TDuration::days(2),
-            5,
-        )
-        .unwrap();
-        TestCa { der, key }
-    }
-
-    pub(crate) fn pem(&self) -> String {
-        to_pem(&self.der)
-    }
-
-    /// A leaf certificate with its key, as a PEM bundle (certificate, CA, key).
-    pub(crate) fn leaf(
-        &self,
-        cn: &str,
-        names: &[&str],
-        usage: LeafUsage,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-    ) -> (String, Vec<u8>, rcgen::KeyPair) {
-        let key = KeySpec::P256.generate().unwrap();
-        let subject = Subject::parse(&format!("CN={cn}")).unwrap().to_der();
-        let san = san_dns_ext(&names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).value;
-        let der = ca::issue_leaf(
-            &self.der,
-            &self.key,
-            &subject,
-            &spki_der(&key),
-            Some(san),
-            usage,
-            from,
-            to,
-        )
-        .unwrap();
-        let bundle = format!(
-            "{}{}{}",
-            to_pem(&der),
-            to_pem(&self.der),
-            key.serialize_pem()
-        );
-        (bundle, der, key)
-    }
-
-    pub(crate) fn good(&self, cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
-        let now = OffsetDateTime::now_utc();
-        self.leaf(
-            cn,
-            names,
-            LeafUsage::SMTP,
-            now - TDuration::days(1),
-            now + TDuration::days(60),
-        )
-    }
-}
-
-/// A self-signed P-256 certificate for `cn` naming `names`, valid from yesterday for 30 days:
-/// its bundle (certificate, key), DER and key, like [`TestCa::leaf`].
-pub(crate) fn self_signed(cn: &str, names: &[&str]) -> (String, Vec<u8>, rcgen::KeyPair) {
-    let key = KeySpec::P256.generate().unwrap();
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let der = ca::self_signed(
-        &Subject::parse(&format!("CN={cn}")).unwrap(),
-        &names,
-        &key,
-        OffsetDateTime::now_utc() - TDuration::days(1),
-        30,
-    )
-    .unwrap();
-    (format!("{}{}", to_pem(&der), key.serialize_pem()), der, key)
-}
-
-/// Imports a certificate bundle into a relay's store, enables it for SMTP; returns its thumbprint.
-pub(crate) fn install(relay: &Relay, bundle: &str) -> String {
-    let mut ws = relay.workspace();
-    let o = ws
-        .import_certificate(bundle.as_bytes(), None, None, OffsetDateTime::now_utc())
-        .expect("import");
-    ws.enable_certificate(&o.thumbprint).expect("enable");
-    o.thumbprint
-}
-
-pub(crate) fn trust(relay: &Relay, ca: &TestCa) {
-    let mut ws = relay.workspace();
-    ws.trust_add(ca.pem().as_bytes(), OffsetDateTime::now_utc())
-        .expect("trust");
-}
-
-/// An organization with its own CA and a good SMTP certificate naming its FQDN and domain.
-pub(crate) struct Org {
-    pub(crate) relay: Relay,
-    pub(crate) ca: TestCa,
-    domain: String,
-    fqdn: String,
-}
-
-fn org(fqdn: &str, domain: &str) -> Org {
-    let relay = Relay::start(fqdn, domain, quick);
-    let ca = TestCa::new(&format!("{domain} Root"));
-    trust(&relay, &ca);
-    let (bundle, _, _) = ca.good(fqdn, &[fqdn, domain]);
-    let cert = install(&relay, &bundle);
-    // Both connectors use the CA-issued certificate explicitly.
-    relay.change(|s| {
-        s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(cert.clone());
-        s.send_connectors[0].certificate = CertificateSelection::Thumbprint(cert.clone());
-    });
-    Org {
-        relay,
-        ca,
-        domain: domain.into(),
-        fqdn: fqdn.into(),
-    }
-}
-
-/// Two organizations that trust each other's root and secure mail between their domains.
-pub(crate) fn pair() -> (Org, Org) {
-    let a = org("mail.contoso.test", "contoso.test");
-    let b = org("mail.woodgrove.test", "woodgrove.test");
-    trust(&a.relay, &b.ca);
-    trust(&b.relay, &a.ca);
-    let (aa, ba) = (a.relay.addr().to_string(), b.relay.addr().to_string());
-    let (ad, bd) = (a.domain.clone(), b.domain.clone());
-    a.relay.change(|s| {
-        s.transport.tls_send_domain_secure_list = vec![bd.clone()];
-        s.transport.tls_receive_domain_secure_list = vec![bd.clone()];
-        s.send_connectors[0].domain_secure_enabled = true;
-        s.send_connectors[0].smart_hosts = vec![ba.clone()];
-        s.receive_connectors[0].domain_secure_enabled = true;
-    });
-    b.relay.change(|s| {
-        s.transport.tls_send_domain_secure_list = vec![ad.clone()];
-        s.transport.tls_receive_domain_secure_list = vec![ad.clone()];
-        s.send_connectors[0].domain_secure_enabled = true;
-        s.send_connectors[0].smart_hosts = vec![aa.clone()];
-        s.receive_connectors[0].domain_secure_enabled = true;
-    });
-    (a, b)
-}
 
 #[test]
 fn two_organizations_exchange_domain_secure_mail_both_ways() {
@@ -273,65 +109,15 @@ fn two_organizations_exchange_domain_secure_mail_both_ways() {
     );
 }
 
-/// Sends from A to B and expects a deferral whose reason contains `why`; B receives nothing.
-pub(crate) fn expect_deferred(a: &Org, b: &Org, subject: &str, why: &str) {
-    let r = send_mail(
-        a.relay.addr(),
-        "alice@contoso.test",
-        &["bob@woodgrove.test"],
-        &format!("Subject: {subject}\n\nsecret {subject}\n"),
-    );
-    assert!(r.starts_with("250 2.6.0"), "{r}");
-    let q = TrackingQuery {
-        kind: Some(EventKind::Defer),
-        ..Default::default()
-    };
-    let ev = a.relay.wait_track(&format!("DEFER: {why}"), &q, |e| {
-        e.iter().any(|x| x.subject.as_deref() == Some(subject))
-    });
-    let e = ev
-        .iter()
-        .find(|x| x.subject.as_deref() == Some(subject))
-        .unwrap();
-    let resp = e.response.clone().unwrap_or_default();
-    assert!(resp.contains(why), "{subject}: expected '{why}' in: {resp}");
-    assert!(
-        resp.starts_with("451 4.")
-            || resp.starts_with("454 4.")
-            || resp.starts_with("530 5.")
-            || resp.starts_with("451 5."),
-        "transient (or the partner's rejection): {resp}"
-    );
-    // Nothing was accepted by B.
-    assert!(
-        b.relay
-            .track(&of_kind(EventKind::Receive))
-            .iter()
-            .all(|x| x.subject.as_deref() != Some(subject)),
-        "{subject} reached B"
-    );
-    // The message waits in A's queue: deferred, never failed, no NDR.
-    assert!(a.relay.handle().snapshot().queued_messages > 0);
-    for kind in [EventKind::Fail, EventKind::Dsn, EventKind::Send] {
-        assert!(
-            a.relay
-                .track(&of_kind(kind))
-                .iter()
-                .all(|x| x.subject.as_deref() != Some(subject)),
-            "{subject}: a {kind:?} event; the failure must stay transient"
-        );
-    }
-}
-
 #[test]
 fn bad_server_certificates_are_never_used_for_a_domain_secure_delivery() {
     let now = OffsetDateTime::now_utc();
     let stranger = TestCa::new("Stranger Root");
-    type Make = Box<dyn Fn(&Org) -> (String, &'static str)>;
+    type Make = Box<dyn Fn(&PartnerOrg) -> (String, &'static str)>;
     let cases: Vec<(&str, Make)> = vec![
         (
             "expired",
-            Box::new(move |b: &Org| {
+            Box::new(move |b: &PartnerOrg| {
                 (
                     b.ca.leaf(
                         "mail.woodgrove.test",
@@ -347,7 +133,7 @@ fn bad_server_certificates_are_never_used_for_a_domain_secure_delivery() {
         ),
         (
             "not yet valid",
-            Box::new(move |b: &Org| {
+            Box::new(move |b: &PartnerOrg| {
                 (
                     b.ca.leaf(
                         "mail.woodgrove.test",
@@ -363,7 +149,7 @@ fn bad_server_certificates_are_never_used_for_a_domain_secure_delivery() {
         ),
         (
             "untrusted CA",
-            Box::new(move |_: &Org| {
+            Box::new(move |_: &PartnerOrg| {
                 (
                     stranger.good("mail.woodgrove.test", &["woodgrove.test"]).0,
                     "not trusted",
@@ -372,7 +158,7 @@ fn bad_server_certificates_are_never_used_for_a_domain_secure_delivery() {
         ),
         (
             "wrong name",
-            Box::new(|b: &Org| {
+            Box::new(|b: &PartnerOrg| {
                 (
                     b.ca.good("mail.other.test", &["mail.other.test"]).0,
                     "certificate names mail.other.test do not match woodgrove.test",
@@ -381,7 +167,7 @@ fn bad_server_certificates_are_never_used_for_a_domain_secure_delivery() {
         ),
         (
             "no serverAuth",
-            Box::new(move |b: &Org| {
+            Box::new(move |b: &PartnerOrg| {
                 (
                     b.ca.leaf(
                         "mail.woodgrove.test",
@@ -400,7 +186,7 @@ fn bad_server_certificates_are_never_used_for_a_domain_secure_delivery() {
         ),
         (
             "self-signed, not pinned",
-            Box::new(|_: &Org| {
+            Box::new(|_: &PartnerOrg| {
                 (
                     self_signed("woodgrove.test", &["woodgrove.test"]).0,
                     "not trusted",
@@ -455,7 +241,7 @@ fn partner_b_ca_cannot_vouch_for_partner_a() {
     let fabrikam = TestCa::new("Fabrikam Root");
     trust(&a.relay, &fabrikam);
     // A pins woodgrove.test to woodgrove's own root.
-    let root_tp = inspect_certificate(&b.ca.der).unwrap().thumbprint;
+    let root_tp = thumbprint(&b.ca.der);
     let mut ws = a.relay.workspace();
     ws.add_partner_anchor("woodgrove.test", Pin::Thumbprint(root_tp))
         .unwrap();
@@ -482,75 +268,6 @@ fn partner_b_ca_cannot_vouch_for_partner_a() {
     );
 }
 
-/// A TLS client presenting `identity` (or none) to B, sending MAIL FROM for `sender`.
-pub(crate) fn mail_from_over_tls(
-    addr: SocketAddr,
-    identity: Option<&TlsIdentity>,
-    sender: &str,
-    starttls: bool,
-) -> String {
-    let mut tcp = TcpStream::connect(addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut rd = BufReader::new(tcp.try_clone().unwrap());
-    let line = |r: &mut dyn BufRead| {
-        let mut l = String::new();
-        r.read_line(&mut l).unwrap();
-        l.trim_end().to_string()
-    };
-    let ehlo = |w: &mut dyn Write, r: &mut dyn BufRead| {
-        w.write_all(b"EHLO partner.test\r\n").unwrap();
-        loop {
-            let l = line(r);
-            if !l.starts_with("250-") {
-                break;
-            }
-        }
-    };
-    assert!(line(&mut rd).starts_with("220"));
-    ehlo(&mut tcp, &mut rd);
-    if !starttls {
-        tcp.write_all(format!("MAIL FROM:<{sender}>\r\n").as_bytes())
-            .unwrap();
-        return line(&mut rd);
-    }
-    tcp.write_all(b"STARTTLS\r\n").unwrap();
-    assert!(line(&mut rd).starts_with("220"));
-    let cfg = client_config(identity).unwrap();
-    let conn = rustls::ClientConnection::new(
-        Arc::clone(&cfg),
-        rustls::pki_types::ServerName::try_from("mail.woodgrove.test").unwrap(),
-    )
-    .unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    ehlo_tls(&mut tls);
-    tls.write_all(format!("MAIL FROM:<{sender}>\r\n").as_bytes())
-        .unwrap();
-    let mut r = BufReader::new(tls);
-    line(&mut r)
-}
-
-pub(crate) fn ehlo_tls(tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) {
-    tls.write_all(b"EHLO partner.test\r\n").unwrap();
-    let mut buf = Vec::new();
-    let mut b = [0u8; 1];
-    loop {
-        tls.read_exact(&mut b).unwrap();
-        buf.push(b[0]);
-        if buf.ends_with(b"\r\n") {
-            let text = String::from_utf8_lossy(&buf).to_string();
-            let last = text.lines().last().unwrap_or("").to_string();
-            if last.starts_with("250 ") {
-                return;
-            }
-        }
-    }
-}
-
-pub(crate) fn identity(bundle: &(String, Vec<u8>, rcgen::KeyPair)) -> TlsIdentity {
-    let info = inspect_certificate(&bundle.1).unwrap();
-    TlsIdentity::new(&bundle.1, &[], bundle.2.serialize_der(), info)
-}
-
 #[test]
 fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     let (a, b) = pair();
@@ -559,17 +276,17 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     let good = a.ca.good("mail.contoso.test", &["contoso.test"]);
     // The partner authenticates: 250.
     assert_eq!(
-        mail_from_over_tls(addr, Some(&identity(&good)), "alice@contoso.test", true),
+        mail_from(addr, Some(&identity(&good)), "alice@contoso.test", true),
         "250 2.1.0 Sender OK"
     );
     // STARTTLS advertised but not used: 530.
     assert_eq!(
-        mail_from_over_tls(addr, None, "alice@contoso.test", false),
+        mail_from(addr, None, "alice@contoso.test", false),
         "530 5.7.1 Not authenticated"
     );
     // TLS without a client certificate: 530.
     assert_eq!(
-        mail_from_over_tls(addr, None, "alice@contoso.test", true),
+        mail_from(addr, None, "alice@contoso.test", true),
         "530 5.7.1 Not authenticated"
     );
     let stranger = TestCa::new("Stranger Root");
@@ -625,7 +342,7 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
         ),
     ];
     for (name, cert) in &cases {
-        let r = mail_from_over_tls(addr, Some(&identity(cert)), "alice@contoso.test", true);
+        let r = mail_from(addr, Some(&identity(cert)), "alice@contoso.test", true);
         if *name == "issued by the partner itself (woodgrove's CA) for contoso" {
             // B trusts its own root: without anchors Exchange's rule accepts it.
             assert_eq!(r, "250 2.1.0 Sender OK", "{name}");
@@ -635,14 +352,11 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     }
     // With contoso.test pinned to its own root, B's own CA may no longer vouch for it.
     let mut ws = b.relay.workspace();
-    ws.add_partner_anchor(
-        "contoso.test",
-        Pin::Thumbprint(inspect_certificate(&a.ca.der).unwrap().thumbprint),
-    )
-    .unwrap();
+    ws.add_partner_anchor("contoso.test", Pin::Thumbprint(thumbprint(&a.ca.der)))
+        .unwrap();
     b.relay.reload();
     assert_eq!(
-        mail_from_over_tls(
+        mail_from(
             addr,
             Some(&identity(&cases[5].1)),
             "alice@contoso.test",
@@ -651,12 +365,12 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
         "454 4.7.5 Certificate validation failure"
     );
     assert_eq!(
-        mail_from_over_tls(addr, Some(&identity(&good)), "alice@contoso.test", true),
+        mail_from(addr, Some(&identity(&good)), "alice@contoso.test", true),
         "250 2.1.0 Sender OK"
     );
     // Senders not on the list keep opportunistic TLS even with a bad certificate.
     assert_eq!(
-        mail_from_over_tls(
+        mail_from(
             addr,
             Some(&identity(&cases[0].1)),
             "someone@fabrikam.test",
@@ -665,7 +379,7 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
         "250 2.1.0 Sender OK"
     );
     assert_eq!(
-        mail_from_over_tls(
+        mail_from(
             addr,
             Some(&identity(&cases[2].1)),
             "someone@fabrikam.test",
@@ -677,7 +391,7 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     b.relay
         .change(|s| s.receive_connectors[0].domain_secure_enabled = false);
     assert_eq!(
-        mail_from_over_tls(addr, Some(&identity(&good)), "alice@contoso.test", true),
+        mail_from(addr, Some(&identity(&good)), "alice@contoso.test", true),
         "451 4.7.3 The admin has temporarily disallowed this secure domain"
     );
     // STARTTLS not advertised: 454 4.7.0.
@@ -700,36 +414,9 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
         "{problems:?}"
     );
     assert_eq!(
-        mail_from_over_tls(addr, None, "alice@contoso.test", false),
+        mail_from(addr, None, "alice@contoso.test", false),
         "454 4.7.0 Temporary authentication failure"
     );
-}
-
-/// One SMTP reply over TLS, up to its last line (returned).
-pub(crate) fn tls_reply(
-    tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
-) -> String {
-    let mut line = Vec::new();
-    let mut b = [0u8; 1];
-    loop {
-        tls.read_exact(&mut b).unwrap();
-        line.push(b[0]);
-        if line.ends_with(b"\r\n") {
-            let text = String::from_utf8_lossy(&line).trim_end().to_string();
-            if text.len() < 4 || text.as_bytes()[3] != b'-' {
-                return text;
-            }
-            line.clear();
-        }
-    }
-}
-
-pub(crate) fn tls_command(
-    tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
-    line: &str,
-) -> String {
-    tls.write_all(format!("{line}\r\n").as_bytes()).unwrap();
-    tls_reply(tls)
 }
 
 /// Regression: after a partner's message, a later message on the same TLS connection from a
@@ -738,45 +425,27 @@ pub(crate) fn tls_command(
 fn the_partner_trust_is_reset_before_the_next_mail_from() {
     let (a, b) = pair();
     let good = a.ca.good("mail.contoso.test", &["contoso.test"]);
-    let mut tcp = TcpStream::connect(b.relay.addr()).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut rd = BufReader::new(tcp.try_clone().unwrap());
-    let mut line = String::new();
-    rd.read_line(&mut line).unwrap();
-    assert!(line.starts_with("220"), "{line}");
-    tcp.write_all(b"EHLO mail.contoso.test\r\n").unwrap();
-    loop {
-        line.clear();
-        rd.read_line(&mut line).unwrap();
-        if !line.starts_with("250-") {
-            break;
-        }
-    }
-    tcp.write_all(b"STARTTLS\r\n").unwrap();
-    line.clear();
-    rd.read_line(&mut line).unwrap();
-    assert!(line.starts_with("220"), "{line}");
-    let cfg = client_config(Some(&identity(&good))).unwrap();
-    let conn = rustls::ClientConnection::new(
-        cfg,
-        rustls::pki_types::ServerName::try_from("mail.woodgrove.test").unwrap(),
-    )
-    .unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    ehlo_tls(&mut tls);
+    let mut tls = TlsSession::starttls(
+        b.relay.addr(),
+        Some(&identity(&good)),
+        "mail.contoso.test",
+        "mail.woodgrove.test",
+        Duration::from_secs(10),
+    );
+    tls.ehlo("partner.test");
     for (from, subject) in [
         ("alice@contoso.test", "from the partner"),
         ("someone@fabrikam.test", "from a stranger"),
     ] {
-        let r = tls_command(&mut tls, &format!("MAIL FROM:<{from}>"));
+        let r = tls.cmd(&format!("MAIL FROM:<{from}>"));
         assert!(r.starts_with("250"), "{from}: {r}");
-        let r = tls_command(&mut tls, "RCPT TO:<bob@woodgrove.test>");
+        let r = tls.cmd("RCPT TO:<bob@woodgrove.test>");
         assert!(r.starts_with("250"), "{from}: {r}");
-        assert!(tls_command(&mut tls, "DATA").starts_with("354"));
-        let r = tls_command(&mut tls, &format!("Subject: {subject}\r\n\r\nHello.\r\n."));
+        assert!(tls.cmd("DATA").starts_with("354"));
+        let r = tls.cmd(&format!("Subject: {subject}\r\n\r\nHello.\r\n."));
         assert!(r.starts_with("250 2.6.0"), "{from}: {r}");
     }
-    let _ = tls_command(&mut tls, "QUIT");
+    let _ = tls.cmd("QUIT");
     let inbox = b.relay.wait_mailbox("woodgrove.test", "bob", 2);
     let find = |subject: &str| {
         inbox
@@ -861,19 +530,11 @@ fn direct_trust_pins_accept_self_signed_certificates_both_ways() {
     .unwrap();
     a.relay.reload();
     let mut ws = b.relay.workspace();
-    ws.add_direct_trust(
-        "contoso relay",
-        Pin::Thumbprint(inspect_certificate(&a_der).unwrap().thumbprint),
-    )
-    .unwrap();
+    ws.add_direct_trust("contoso relay", Pin::Thumbprint(thumbprint(&a_der)))
+        .unwrap();
     b.relay.reload();
     a.relay
-        .handle()
-        .queue_op(mailflow::engine::QueueOp::Retry {
-            queue: "woodgrove.test via Outbound".into(),
-        })
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap();
+        .retry_now("woodgrove.test via Outbound", Duration::from_secs(60));
     let m = b.relay.wait_mailbox("woodgrove.test", "bob", 1).remove(0);
     // The sender authenticated the receiver by its pin: Domain Secure by Direct Trust.
     let sent = a.relay.wait_kind(EventKind::Send, 1);
@@ -889,49 +550,10 @@ fn direct_trust_pins_accept_self_signed_certificates_both_ways() {
     assert!(m.contains("(Trusted TLS)"), "{m}");
 }
 
-/// A TCP proxy that records everything passing in both directions.
-fn recording_proxy(target: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<u8>>>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let log2 = log.clone();
-    std::thread::spawn(move || {
-        for client in l.incoming().flatten() {
-            let Ok(server) = TcpStream::connect(target) else {
-                continue;
-            };
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server, client),
-            ] {
-                let log = log2.clone();
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 8192];
-                    loop {
-                        match from.read(&mut buf) {
-                            Ok(0) | Err(_) => {
-                                let _ = to.shutdown(std::net::Shutdown::Write);
-                                return;
-                            }
-                            Ok(n) => {
-                                log.lock().unwrap().extend_from_slice(&buf[..n]);
-                                if to.write_all(&buf[..n]).is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                });
-            }
-        }
-    });
-    (addr, log)
-}
-
 #[test]
 fn no_plaintext_byte_of_a_domain_secure_message_crosses_the_wire() {
     let (a, b) = pair();
-    let (proxy, wire) = recording_proxy(b.relay.addr());
+    let (proxy, wire) = proxy::recording(b.relay.addr());
     a.relay
         .change(|s| s.send_connectors[0].smart_hosts = vec![proxy.to_string()]);
     let marker = "TOPSECRET-7f3a9c";
@@ -1054,12 +676,7 @@ fn require_tls_and_tls_auth_levels_work_the_same_way_for_unlisted_domains() {
     a.relay
         .change(|s| s.send_connectors[0].tls_auth_level = Some(TlsAuthLevel::EncryptionOnly));
     a.relay
-        .handle()
-        .queue_op(mailflow::engine::QueueOp::Retry {
-            queue: "woodgrove.test via Outbound".into(),
-        })
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap();
+        .retry_now("woodgrove.test via Outbound", Duration::from_secs(60));
     b.relay.wait_mailbox("woodgrove.test", "bob", 1);
     let sent = a.relay.wait_kind(EventKind::Send, 1);
     assert_eq!(sent[0].security, SecurityStatus::Encrypted);

@@ -5,23 +5,20 @@
 //! is refused inbound and not matched outbound, and a partner pin for Domain Secure delivery to
 //! a partner's self-signed server.
 
-use crate::domain_security::{
-    ehlo_tls, identity, install, mail_from_over_tls, self_signed, tls_command,
-};
-use crate::relay_util::{Relay, send_mail};
-use crate::util::{Org, free_port, openssl, openssl_self_signed, p, peer, refused};
+use crate::support::partners::{identity, install, self_signed};
+use crate::support::relay_util::{Relay, send_mail};
+use crate::support::swaks;
+use crate::support::tls::{self, TlsSession, mail_from, thumbprint};
+use crate::support::util::{Org, free_port, openssl, openssl_self_signed, p, peer, refused};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{
     CertificateSelection, DirectTrustEntry, PartnerPin, PermissionGroup, Pin, Settings,
 };
-use mailflow::engine::tls::{TlsIdentity, client_config};
+use mailflow::engine::tls::TlsIdentity;
 use mailflow::pki::inspect::inspect_certificate;
 use mailflow::store::tracking::{EventKind, TrackingQuery};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 type Bundle = (String, Vec<u8>, rcgen::KeyPair);
@@ -42,7 +39,7 @@ fn guarded() -> Guarded {
         &["mail.fabrikam.test", "fabrikam.test", "woodgrove.test"],
     );
     let relay2 = self_signed("relay2.contoso.test", &["relay2.contoso.test"]);
-    let fab_tp = inspect_certificate(&fabrikam.1).unwrap().thumbprint;
+    let fab_tp = thumbprint(&fabrikam.1);
     let r2_key = inspect_certificate(&relay2.1).unwrap().public_key_sha256;
     // Relayed mail goes to a loopback port where nothing listens (never to DNS).
     let nowhere = format!("127.0.0.1:{}", free_port());
@@ -75,21 +72,6 @@ fn pem_files(dir: &Path, name: &str, b: &Bundle) -> (String, String) {
     std::fs::write(&cert, mailflow::pki::builder::to_pem(&b.1)).unwrap();
     std::fs::write(&key, b.2.serialize_pem()).unwrap();
     (p(&cert).to_string(), p(&key).to_string())
-}
-
-fn swaks(args: &[&str]) -> String {
-    let out = Command::new("swaks")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("swaks runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "swaks {args:?} failed:\n{text}");
-    text
 }
 
 /// The header section of a delivered message.
@@ -141,7 +123,7 @@ fn the_header_firewall_through_the_relay_with_swaks() {
         "Subject: from outside",
     ];
     args.extend(forged);
-    swaks(&args);
+    swaks::run_ok(&args);
     // 2. Fabrikam, authenticated as Partner by its partner pin.
     let (fc, fk) = pem_files(&dir, "fabrikam", &g.fabrikam);
     let mut args = vec![
@@ -160,7 +142,7 @@ fn the_header_firewall_through_the_relay_with_swaks() {
         "Subject: from the pinned partner",
     ];
     args.extend(forged);
-    swaks(&args);
+    swaks::run_ok(&args);
     // 3. Our own relay2, an internal server by Direct Trust: its marks pass.
     let (rc, rk) = pem_files(&dir, "relay2", &g.relay2);
     let mut args = vec![
@@ -179,7 +161,7 @@ fn the_header_firewall_through_the_relay_with_swaks() {
         "Subject: from relay2",
     ];
     args.extend(forged);
-    swaks(&args);
+    swaks::run_ok(&args);
 
     let inbox = g.relay.wait_mailbox("contoso.test", "bob", 3);
     for subject in ["from outside", "from the pinned partner"] {
@@ -235,35 +217,15 @@ fn the_header_firewall_through_the_relay_with_swaks() {
 }
 
 /// A TLS session presenting `id`, after EHLO.
-fn tls_session(
-    addr: SocketAddr,
-    id: &TlsIdentity,
-) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
-    let mut tcp = TcpStream::connect(addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut rd = BufReader::new(tcp.try_clone().unwrap());
-    let mut line = String::new();
-    rd.read_line(&mut line).unwrap();
-    assert!(line.starts_with("220"), "{line}");
-    tcp.write_all(b"EHLO client.test\r\n").unwrap();
-    loop {
-        line.clear();
-        rd.read_line(&mut line).unwrap();
-        if !line.starts_with("250-") {
-            break;
-        }
-    }
-    tcp.write_all(b"STARTTLS\r\n").unwrap();
-    line.clear();
-    rd.read_line(&mut line).unwrap();
-    assert!(line.starts_with("220"), "{line}");
-    let conn = rustls::ClientConnection::new(
-        Arc::clone(&client_config(Some(id)).unwrap()),
-        rustls::pki_types::ServerName::try_from("mail.contoso.test").unwrap(),
-    )
-    .unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    ehlo_tls(&mut tls);
+fn tls_session(addr: SocketAddr, id: &TlsIdentity) -> TlsSession {
+    let mut tls = TlsSession::starttls(
+        addr,
+        Some(id),
+        "client.test",
+        "mail.contoso.test",
+        Duration::from_secs(10),
+    );
+    tls.ehlo("partner.test");
     tls
 }
 
@@ -271,30 +233,32 @@ fn tls_session(
 fn a_partner_pin_is_partner_for_its_own_domains_only_and_never_relays() {
     let g = guarded();
     let mut tls = tls_session(g.relay.addr(), &identity(&g.fabrikam));
-    let c = |tls: &mut _, l: &str| tls_command(tls, l);
-    assert!(c(&mut tls, "MAIL FROM:<alice@fabrikam.test>").starts_with("250"));
+    assert!(
+        tls.cmd("MAIL FROM:<alice@fabrikam.test>")
+            .starts_with("250")
+    );
     assert_eq!(
-        c(&mut tls, "RCPT TO:<someone@other.test>"),
+        tls.cmd("RCPT TO:<someone@other.test>"),
         "550 5.7.1 Unable to relay",
         "a partner is no internal server"
     );
-    assert!(c(&mut tls, "RCPT TO:<bob@contoso.test>").starts_with("250"));
-    assert!(c(&mut tls, "RSET").starts_with("250"));
+    assert!(tls.cmd("RCPT TO:<bob@contoso.test>").starts_with("250"));
+    assert!(tls.cmd("RSET").starts_with("250"));
     // The same certificate names woodgrove.test, but the pin is bound to fabrikam.test.
     assert_eq!(
-        c(&mut tls, "MAIL FROM:<eve@woodgrove.test>"),
+        tls.cmd("MAIL FROM:<eve@woodgrove.test>"),
         "454 4.7.5 Certificate validation failure"
     );
-    let _ = c(&mut tls, "QUIT");
+    let _ = tls.cmd("QUIT");
     g.relay.wait_protocol_log(
         "SmtpReceive",
         "the client certificate for woodgrove.test is not valid",
     );
     // Our own relay2 (Direct Trust) may relay.
     let mut tls = tls_session(g.relay.addr(), &identity(&g.relay2));
-    assert!(c(&mut tls, "MAIL FROM:<carol@contoso.test>").starts_with("250"));
-    assert!(c(&mut tls, "RCPT TO:<someone@other.test>").starts_with("250"));
-    let _ = c(&mut tls, "QUIT");
+    assert!(tls.cmd("MAIL FROM:<carol@contoso.test>").starts_with("250"));
+    assert!(tls.cmd("RCPT TO:<someone@other.test>").starts_with("250"));
+    let _ = tls.cmd("QUIT");
 }
 
 /// An openssl CA constrained to woodgrove.test (`nameConstraints=permitted;DNS:woodgrove.test`)
@@ -391,12 +355,7 @@ fn constrained_ca(dir: &Path) -> Constrained {
 
 fn tls_identity(leaf: &(String, String, Vec<u8>)) -> TlsIdentity {
     let key = rcgen::KeyPair::from_pem(&leaf.1).expect("openssl key");
-    TlsIdentity::new(
-        &leaf.2,
-        &[],
-        key.serialize_der(),
-        inspect_certificate(&leaf.2).unwrap(),
-    )
+    tls::identity(&leaf.2, &key)
 }
 
 #[test]
@@ -441,7 +400,7 @@ fn a_name_constrained_ca_cannot_vouch_for_another_domain_by_a_cn() {
         .expect("trust");
     relay.reload();
     assert_eq!(
-        mail_from_over_tls(
+        mail_from(
             relay.addr(),
             Some(&tls_identity(&k.forged)),
             "ceo@fabrikam.test",
@@ -452,7 +411,7 @@ fn a_name_constrained_ca_cannot_vouch_for_another_domain_by_a_cn() {
     relay.wait_protocol_log("SmtpReceive", "its CN fabrikam.test is not used as a name");
     // The CA itself is trusted: its proper certificate authenticates woodgrove.test.
     assert!(
-        mail_from_over_tls(
+        mail_from(
             relay.addr(),
             Some(&tls_identity(&k.genuine)),
             "ceo@woodgrove.test",
@@ -494,7 +453,7 @@ fn a_name_constrained_ca_cannot_vouch_for_another_domain_by_a_cn() {
         "{why}"
     );
     assert!(
-        fake.track(&crate::relay_util::of_kind(EventKind::Receive))
+        fake.track(&crate::support::relay_util::of_kind(EventKind::Receive))
             .is_empty(),
         "nothing reached the impostor"
     );
@@ -548,7 +507,7 @@ fn a_partner_pin_lets_us_deliver_domain_secure_to_its_self_signed_server() {
     server.wait_mailbox("fabrikam.test", "bob", 1);
     let sent = relay.wait_track(
         "SEND to fabrikam",
-        &crate::relay_util::of_kind(EventKind::Send),
+        &crate::support::relay_util::of_kind(EventKind::Send),
         |e| !e.is_empty(),
     );
     assert_eq!(

@@ -10,12 +10,14 @@
 //!   certificate is refused with Exchange's codes; on 4xx the mail stays in its deferred queue
 //!   (and goes through once the certificate is fixed), on 530 it is returned to the sender;
 //! - a Postfix server with an expired, untrusted or wrong-name certificate (or no STARTTLS)
-//!   receives nothing from us, and the message waits in our queue with the reason.
+//!   receives nothing from us, and the message waits in our queue with the reason;
+//! - the harness reads Postfix's queue (`postqueue -j`) right.
 
-use crate::postfix::{
+use crate::support::postfix::{
     ClientTls, LeafSpec, PemFiles, Postfix, PostfixOptions, ServerTls, TestCa, TlsLevel,
+    parse_postqueue_line,
 };
-use crate::relay_util::{Relay, send_mail, wait_until};
+use crate::support::relay_util::{Relay, send_mail, wait_until};
 use mailflow::config::PermissionGroup;
 use mailflow::config::units::TimeSpan;
 use mailflow::pki::builder::to_pem;
@@ -201,12 +203,12 @@ fn header_block(message: &str) -> &str {
 /// Domain Security on. `openssl s_client` lists the names it could parse.
 #[test]
 fn openssl_parses_the_client_ca_hints_postfix_choked_on() {
-    if crate::util::peer("openssl").is_none() {
+    if crate::support::util::peer("openssl").is_none() {
         return;
     }
     let partner = partner_ca();
     let us = contoso(&partner);
-    let out = crate::util::openssl(&[
+    let out = crate::support::util::openssl(&[
         "s_client",
         "-starttls",
         "smtp",
@@ -633,4 +635,26 @@ fn postfix_server_with_a_wrong_name_certificate_receives_nothing_and_our_mail_wa
 #[test]
 fn postfix_server_without_starttls_receives_nothing_and_our_mail_waits() {
     refused_server(BadServer::NoStartTls, "STARTTLS not offered by {hop}");
+}
+
+#[test]
+fn postqueue_lines_parse() {
+    let m = parse_postqueue_line(r#"{"queue_name": "deferred", "queue_id": "4273298E04D", "arrival_time": 1795984632, "message_size": 279, "forced_expire": false, "sender": "alice@woodgrove.test", "recipients": [{"address": "bob@contoso.test", "delay_reason": "host 127.0.0.1[127.0.0.1] said: 454 4.7.5 \"x\" \u00e9 (in reply to MAIL FROM command)"}, {"address": "carol@contoso.test"}]}"#).unwrap();
+    assert_eq!(m.queue_name, "deferred");
+    assert_eq!(m.queue_id, "4273298E04D");
+    assert_eq!(m.sender, "alice@woodgrove.test");
+    assert_eq!(
+        m.recipients,
+        vec![
+            (
+                "bob@contoso.test".to_string(),
+                Some(
+                    "host 127.0.0.1[127.0.0.1] said: 454 4.7.5 \"x\" é (in reply to MAIL FROM command)"
+                        .to_string()
+                )
+            ),
+            ("carol@contoso.test".to_string(), None)
+        ]
+    );
+    assert!(parse_postqueue_line("{\"queue_name\": ").is_err());
 }

@@ -7,13 +7,14 @@
 //!   and is retried until it is on disk; only then does the original leave;
 //! - a quarantined message is listed with its reason and released back by `mailflow queue`.
 
-use crate::crash::{serve, sink};
-use crate::relay_util::{Relay, of_kind, send_mail, wait_until};
-use crate::util::{Org, free_port, in_ci};
+use crate::support::next_hop::{scripted, sink};
+use crate::support::relay_util::{Relay, of_kind, send_mail, wait_until};
+use crate::support::serve::{relaying_org, serve, stop, wait_listening};
+use crate::support::util::{free_port, in_ci};
 use mailflow::engine::{QueueOp, QueueReply};
 use mailflow::store::tracking::{EventKind, TrackingDb, TrackingEvent};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -85,42 +86,10 @@ fn set_nofile(pid: u32, soft: u64) {
 /// — or, when the quarantine failed too, dropped it from the queue until a restart.
 #[test]
 fn out_of_file_descriptors_defers_and_neither_quarantines_nor_loses_mail() {
-    let org = Org::new("mail.contoso.test", "contoso.test");
-    let port = free_port();
     let next_hop = free_port();
-    org.ok(&[
-        "connector",
-        "receive",
-        "set",
-        "Default",
-        "--bindings",
-        &format!("127.0.0.1:{port}"),
-        "--tarpit",
-        "0s",
-        "--permission-groups",
-        "anonymoususers,partners,anonymousrelay",
-    ]);
-    org.ok(&[
-        "connector",
-        "send",
-        "set",
-        "Outbound",
-        "--smart-hosts",
-        &format!("127.0.0.1:{next_hop}"),
-    ]);
-    org.ok(&[
-        "transport",
-        "set",
-        "--retry-interval",
-        "1s",
-        "--connection-retry-interval",
-        "1s",
-    ]);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (org, addr) = relaying_org(next_hop);
     let mut child = serve(&org);
-    wait_until("listening", Duration::from_secs(20), || {
-        TcpStream::connect(addr).is_ok()
-    });
+    wait_listening("listening", addr, Duration::from_secs(20));
     let mut ids = Vec::new();
     for i in 0..3 {
         let r = send_mail(
@@ -199,12 +168,6 @@ fn out_of_file_descriptors_defers_and_neither_quarantines_nor_loses_mail() {
     stop(child);
 }
 
-fn stop(mut child: std::process::Child) {
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
-}
-
 /// A size-limited tmpfs mounted over a folder, unmounted on drop.
 struct SmallFs(PathBuf);
 
@@ -278,33 +241,25 @@ fn refusing_next_hop() -> (u16, std::sync::mpsc::Sender<()>) {
         if wait.recv().is_err() {
             return;
         }
-        for s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut w = s.try_clone().unwrap();
-                let mut r = BufReader::new(s);
-                let _ = w.write_all(b"220 refuser ESMTP\r\n");
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let up = line.trim_end().to_ascii_uppercase();
-                    let reply: &[u8] = if up.starts_with("EHLO") {
-                        b"250-refuser\r\n250 PIPELINING\r\n"
-                    } else if up.starts_with("RCPT") {
-                        b"550 5.1.1 no such user here\r\n"
-                    } else if up == "QUIT" {
-                        let _ = w.write_all(b"221 bye\r\n");
-                        return;
-                    } else if up == "DATA" {
-                        b"554 5.5.1 no valid recipients\r\n"
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    let _ = w.write_all(reply);
-                }
-            });
-        }
+        scripted(l, b"220 refuser ESMTP\r\n", || {
+            |line: &str, w: &mut TcpStream| {
+                let up = line.to_ascii_uppercase();
+                let reply: &[u8] = if up.starts_with("EHLO") {
+                    b"250-refuser\r\n250 PIPELINING\r\n"
+                } else if up.starts_with("RCPT") {
+                    b"550 5.1.1 no such user here\r\n"
+                } else if up == "QUIT" {
+                    let _ = w.write_all(b"221 bye\r\n");
+                    return false;
+                } else if up == "DATA" {
+                    b"554 5.5.1 no valid recipients\r\n"
+                } else {
+                    b"250 OK\r\n"
+                };
+                let _ = w.write_all(reply);
+                true
+            }
+        });
     });
     (port, go)
 }
@@ -402,46 +357,14 @@ fn a_full_spool_keeps_the_original_until_its_ndr_is_stored() {
 /// by `mailflow queue quarantine` and put back by `mailflow queue release` (relay running or not).
 #[test]
 fn a_quarantined_message_is_listed_and_released_from_the_command_line() {
-    let org = Org::new("mail.contoso.test", "contoso.test");
-    let port = free_port();
     let next_hop = free_port();
-    org.ok(&[
-        "connector",
-        "receive",
-        "set",
-        "Default",
-        "--bindings",
-        &format!("127.0.0.1:{port}"),
-        "--tarpit",
-        "0s",
-        "--permission-groups",
-        "anonymoususers,partners,anonymousrelay",
-    ]);
-    org.ok(&[
-        "connector",
-        "send",
-        "set",
-        "Outbound",
-        "--smart-hosts",
-        &format!("127.0.0.1:{next_hop}"),
-    ]);
-    org.ok(&[
-        "transport",
-        "set",
-        "--retry-interval",
-        "1s",
-        "--connection-retry-interval",
-        "1s",
-    ]);
+    let (org, addr) = relaying_org(next_hop);
     assert!(
         org.ok(&["queue", "quarantine"])
             .contains("The quarantine is empty")
     );
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let child = serve(&org);
-    wait_until("listening", Duration::from_secs(20), || {
-        TcpStream::connect(addr).is_ok()
-    });
+    wait_listening("listening", addr, Duration::from_secs(20));
     let id = queued_id(&send_mail(
         addr,
         "alice@contoso.test",

@@ -3,13 +3,14 @@
 //! messages and too many recipients — each with the expected reply, and the session (or the
 //! relay) keeps serving.
 
-use crate::relay_util::{Client, Relay, send_mail};
+use crate::support::relay_util::{Client, Relay, send_mail};
+use crate::support::swaks;
+use crate::support::tls::{self, TlsSession};
 use mailflow::config::units::ByteSize;
 use mailflow::engine::tls::TlsIdentity;
 use mailflow::store::tracking::EventKind;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[test]
@@ -46,18 +47,6 @@ fn smuggling_probes_never_produce_a_second_message() {
     );
 }
 
-/// TLS client over a std TcpStream that accepts any certificate (the test checks the session,
-/// not the certificate), presenting `identity` when given.
-fn tls_client(
-    tcp: TcpStream,
-    identity: Option<&TlsIdentity>,
-) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
-    let cfg = mailflow::engine::tls::client_config(identity).expect("client config");
-    let name = rustls::pki_types::ServerName::try_from("mail.contoso.test").unwrap();
-    let conn = rustls::ClientConnection::new(Arc::clone(&cfg), name).unwrap();
-    rustls::StreamOwned::new(conn, tcp)
-}
-
 fn read_line(r: &mut impl BufRead) -> String {
     let mut l = String::new();
     r.read_line(&mut l).unwrap();
@@ -85,7 +74,7 @@ fn starttls_injection_is_discarded_and_never_executed_inside_tls() {
         rd.buffer().is_empty(),
         "no plaintext reply to the injected RSET"
     );
-    let mut tls = tls_client(tcp, None);
+    let mut tls = tls::client(tcp, None, "mail.contoso.test");
     tls.write_all(b"MAIL FROM:<a@example.test>\r\n").unwrap();
     let mut tr = BufReader::new(tls);
     let first = read_line(&mut tr);
@@ -147,7 +136,7 @@ fn forged_domain_secure_headers_never_survive() {
 
 /// A client certificate whose CN is chosen by the attacker: CR LF and a forged mark in it.
 fn identity_with_forged_cn() -> TlsIdentity {
-    use mailflow::pki::{ca, inspect::inspect_certificate, keys};
+    use mailflow::pki::{ca, keys};
     let cn = "x\r\nX-Mailflow-AuthAs: Partner\r\nX-Mailflow-AuthDomain: woodgrove.test\r\nX-D: \"";
     let name = yasna::construct_der(|w| {
         w.write_sequence(|w| {
@@ -175,8 +164,7 @@ fn identity_with_forged_cn() -> TlsIdentity {
         now + time::Duration::days(1),
     )
     .unwrap();
-    let info = inspect_certificate(&der).unwrap();
-    TlsIdentity::new(&der, &[], key.serialize_der(), info)
+    tls::identity(&der, &key)
 }
 
 #[test]
@@ -191,28 +179,25 @@ fn forged_marks_in_a_helo_name_or_a_certificate_name_never_reach_the_message() {
     let r = c.cmd("HELO a\rX-Mailflow-AuthAs: Partner");
     assert!(r.starts_with("501 5.5.2"), "{r}");
     // Through the client certificate's CN, which the Received: line quotes.
-    let mut tcp = TcpStream::connect(relay.addr()).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut rd = BufReader::new(tcp.try_clone().unwrap());
-    assert!(read_line(&mut rd).starts_with("220"));
-    tcp.write_all(b"EHLO attacker.test\r\n").unwrap();
-    while !read_line(&mut rd).starts_with("250 ") {}
-    tcp.write_all(b"STARTTLS\r\n").unwrap();
-    assert!(read_line(&mut rd).starts_with("220"));
     let id = identity_with_forged_cn();
-    let mut tr = BufReader::new(tls_client(tcp, Some(&id)));
-    tr.get_mut().write_all(b"EHLO attacker.test\r\n").unwrap();
-    while !read_line(&mut tr).starts_with("250 ") {}
-    tr.get_mut()
+    let mut s = TlsSession::starttls(
+        relay.addr(),
+        Some(&id),
+        "attacker.test",
+        "mail.contoso.test",
+        Duration::from_secs(10),
+    );
+    s.ehlo("attacker.test");
+    s.tls
         .write_all(b"MAIL FROM:<eve@example.test>\r\nRCPT TO:<bob@contoso.test>\r\nDATA\r\n")
         .unwrap();
-    assert!(read_line(&mut tr).starts_with("250"));
-    assert!(read_line(&mut tr).starts_with("250"));
-    assert!(read_line(&mut tr).starts_with("354"));
-    tr.get_mut()
+    assert!(s.reply().starts_with("250"));
+    assert!(s.reply().starts_with("250"));
+    assert!(s.reply().starts_with("354"));
+    s.tls
         .write_all(b"Subject: hello\r\n\r\nhi\r\n.\r\n")
         .unwrap();
-    let r = read_line(&mut tr);
+    let r = s.reply();
     assert!(r.starts_with("250 2.6.0"), "{r}");
     let m = relay.wait_mailbox("contoso.test", "bob", 1).remove(0);
     let head = m.split("\n\n").next().unwrap();
@@ -326,39 +311,29 @@ fn limits_on_connections_per_source_refuse_politely() {
 
 /// swaks with AUTH inside TLS; returns its exit status and transcript.
 fn swaks_auth(server: &str, to: &str, password: &str) -> (bool, String) {
-    let out = std::process::Command::new("swaks")
-        .args([
-            "--server",
-            server,
-            "--from",
-            "bob@contoso.test",
-            "--to",
-            to,
-            "--tls",
-            "--auth",
-            "PLAIN",
-            "--auth-user",
-            "bob",
-            "--auth-password",
-            password,
-            "--header",
-            "Subject: sent by an authenticated user",
-        ])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("swaks runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    swaks::run(&[
+        "--server",
+        server,
+        "--from",
+        "bob@contoso.test",
+        "--to",
+        to,
+        "--tls",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        "bob",
+        "--auth-password",
+        password,
+        "--header",
+        "Subject: sent by an authenticated user",
+    ])
 }
 
 #[test]
 fn auth_is_refused_before_tls_and_lets_an_account_relay_inside_it() {
     use mailflow::config::{AuthMechanism, PermissionGroup};
-    if crate::util::peer("swaks").is_none() {
+    if crate::support::util::peer("swaks").is_none() {
         return;
     }
     let partner = Relay::start("mail.fabrikam.test", "fabrikam.test", |_| {});
@@ -381,7 +356,7 @@ fn auth_is_refused_before_tls_and_lets_an_account_relay_inside_it() {
         "add",
         "bob",
         "--password-file",
-        crate::util::p(&pw),
+        crate::support::util::p(&pw),
     ]);
     // In plaintext AUTH is neither offered nor taken, and relaying is refused.
     let secret = "AGJvYgBjb3JyZWN0IGhvcnNlIGJhdHRlcnk="; // \0bob\0correct horse battery

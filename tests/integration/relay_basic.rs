@@ -2,8 +2,10 @@
 //! organizations exchanging mail over opportunistic TLS, a peer without STARTTLS, retry and
 //! NDR, and a restart with queued mail.
 
-use crate::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
-use crate::util::{free_port, p, peer};
+use crate::support::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
+use crate::support::serve::wait_listening;
+use crate::support::swaks;
+use crate::support::util::{free_port, p, peer};
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{PermissionGroup, Settings};
 
@@ -64,21 +66,6 @@ fn the_articles_telnet_dialogue_lands_in_the_maildir_as_plaintext() {
     });
 }
 
-fn swaks(args: &[&str]) -> String {
-    let out = Command::new("swaks")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("swaks runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "swaks {args:?} failed:\n{text}");
-    text
-}
-
 #[test]
 fn swaks_plain_starttls_and_pipelining_are_tracked_with_their_tls_facts() {
     if peer("swaks").is_none() {
@@ -86,7 +73,7 @@ fn swaks_plain_starttls_and_pipelining_are_tracked_with_their_tls_facts() {
     }
     let relay = Relay::start("mail.contoso.test", "contoso.test", |_| {});
     let server = relay.addr().to_string();
-    swaks(&[
+    swaks::run_ok(&[
         "--server",
         &server,
         "--from",
@@ -96,7 +83,7 @@ fn swaks_plain_starttls_and_pipelining_are_tracked_with_their_tls_facts() {
         "--header",
         "Subject: plain",
     ]);
-    let t = swaks(&[
+    let t = swaks::run_ok(&[
         "--server",
         &server,
         "--from",
@@ -108,7 +95,7 @@ fn swaks_plain_starttls_and_pipelining_are_tracked_with_their_tls_facts() {
         "Subject: starttls",
     ]);
     assert!(t.contains("<~  250 2.6.0"), "{t}");
-    let p = swaks(&[
+    let p = swaks::run_ok(&[
         "--server",
         &server,
         "--from",
@@ -425,7 +412,7 @@ fn a_restart_with_queued_mail_delivers_it() {
 
 #[test]
 fn serve_runs_headless_and_stops_on_sigterm() {
-    let org = crate::util::Org::new("mail.contoso.test", "contoso.test");
+    let org = crate::support::util::Org::new("mail.contoso.test", "contoso.test");
     let port = free_port();
     org.ok(&[
         "connector",
@@ -442,9 +429,7 @@ fn serve_runs_headless_and_stops_on_sigterm() {
         .spawn()
         .expect("serve starts");
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    wait_until("listening", Duration::from_secs(60), || {
-        std::net::TcpStream::connect(addr).is_ok()
-    });
+    wait_listening("listening", addr, Duration::from_secs(60));
     let r = send_mail(
         addr,
         "a@example.test",
@@ -478,7 +463,7 @@ fn serve_runs_headless_and_stops_on_sigterm() {
 
 #[test]
 fn without_a_display_the_console_points_to_serve() {
-    let org = crate::util::Org::empty();
+    let org = crate::support::util::Org::empty();
     let out = Command::new(env!("CARGO_BIN_EXE_mailflow"))
         .args(["--data-dir", p(&org.dir)])
         .env_remove("DISPLAY")

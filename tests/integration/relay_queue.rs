@@ -2,8 +2,9 @@
 //! the running relay's control socket, smart host failover, connector choice by remote IP
 //! range, recipient filtering, and the idle timeout.
 
-use crate::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
-use crate::util::free_port;
+use crate::support::next_hop::scripted;
+use crate::support::relay_util::{Client, Relay, of_kind, send_mail, wait_until};
+use crate::support::util::free_port;
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{AcceptedDomain, PermissionGroup, ReceiveConnector, Settings};
 use mailflow::store::tracking::EventKind;
@@ -207,57 +208,46 @@ fn idle_clients_are_disconnected_while_others_are_served() {
 /// With `inject`, the bytes after the 220 come in the same write (STARTTLS injection on the
 /// client side); otherwise a moment later (a broken handshake).
 fn broken_tls_server(inject: bool) -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen2 = seen.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            let seen = seen2.clone();
-            std::thread::spawn(move || {
-                let mut w = s.try_clone().unwrap();
-                let mut r = BufReader::new(s);
-                let _ = w.write_all(b"220 broken.test ESMTP\r\n");
-                let mut in_data = false;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let cmd = line.trim_end().to_string();
-                    seen.lock().unwrap().push(cmd.clone());
-                    if in_data {
-                        if cmd == "." {
-                            in_data = false;
-                            let _ = w.write_all(b"250 2.0.0 accepted in plaintext\r\n");
-                        }
-                        continue;
-                    }
-                    let up = cmd.to_ascii_uppercase();
-                    let reply: &[u8] = if up.starts_with("EHLO") {
-                        b"250-broken.test\r\n250 STARTTLS\r\n"
-                    } else if up == "STARTTLS" {
-                        if inject {
-                            let _ = w.write_all(b"220 go ahead\r\n250 injected reply\r\n");
-                        } else {
-                            let _ = w.write_all(b"220 go ahead\r\n");
-                            std::thread::sleep(std::time::Duration::from_millis(300));
-                            let _ = w.write_all(b"this is not a TLS server hello\r\n");
-                        }
-                        return;
-                    } else if up == "DATA" {
-                        in_data = true;
-                        b"354 go\r\n"
-                    } else if up == "QUIT" {
-                        let _ = w.write_all(b"221 bye\r\n");
-                        return;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    let _ = w.write_all(reply);
+    scripted(l, b"220 broken.test ESMTP\r\n", move || {
+        let seen = seen2.clone();
+        let mut in_data = false;
+        move |cmd: &str, w: &mut std::net::TcpStream| {
+            seen.lock().unwrap().push(cmd.to_string());
+            if in_data {
+                if cmd == "." {
+                    in_data = false;
+                    let _ = w.write_all(b"250 2.0.0 accepted in plaintext\r\n");
                 }
-            });
+                return true;
+            }
+            let up = cmd.to_ascii_uppercase();
+            let reply: &[u8] = if up.starts_with("EHLO") {
+                b"250-broken.test\r\n250 STARTTLS\r\n"
+            } else if up == "STARTTLS" {
+                if inject {
+                    let _ = w.write_all(b"220 go ahead\r\n250 injected reply\r\n");
+                } else {
+                    let _ = w.write_all(b"220 go ahead\r\n");
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    let _ = w.write_all(b"this is not a TLS server hello\r\n");
+                }
+                return false;
+            } else if up == "DATA" {
+                in_data = true;
+                b"354 go\r\n"
+            } else if up == "QUIT" {
+                let _ = w.write_all(b"221 bye\r\n");
+                return false;
+            } else {
+                b"250 OK\r\n"
+            };
+            let _ = w.write_all(reply);
+            true
         }
     });
     (addr, seen)

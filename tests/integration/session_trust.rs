@@ -5,97 +5,35 @@
 //! running delivery before its next message; and a send connector whose certificate cannot be
 //! used as a client certificate defers Domain Security mail instead of bouncing it.
 
-use crate::domain_security::{
+use crate::support::partners::{
     TestCa, expect_deferred, identity, install, pair, self_signed, trust,
 };
-use crate::relay_util::{Client, of_kind, send_mail};
+use crate::support::proxy;
+use crate::support::relay_util::{Client, of_kind, send_mail};
+use crate::support::tls::{TlsSession, thumbprint};
 use mailflow::config::{AuthMechanism, CertificateSelection, PermissionGroup, Pin};
-use mailflow::engine::QueueOp;
-use mailflow::engine::tls::{TlsIdentity, client_config};
-use mailflow::pki::inspect::inspect_certificate;
+use mailflow::engine::tls::TlsIdentity;
 use mailflow::smtp::evidence::SecurityStatus;
 use mailflow::store::tracking::{EventKind, TrackingQuery};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc;
+use std::net::SocketAddr;
 use std::time::Duration;
 use time::OffsetDateTime;
-
-/// An SMTP session over STARTTLS presenting a client certificate (or none).
-struct TlsSession {
-    tls: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
-}
-
-impl TlsSession {
-    fn open(addr: SocketAddr, cert: Option<&TlsIdentity>) -> TlsSession {
-        let mut tcp = TcpStream::connect(addr).unwrap();
-        tcp.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-        let mut rd = BufReader::new(tcp.try_clone().unwrap());
-        let mut line = String::new();
-        rd.read_line(&mut line).unwrap();
-        assert!(line.starts_with("220"), "{line}");
-        tcp.write_all(b"EHLO relay2.woodgrove.test\r\n").unwrap();
-        loop {
-            line.clear();
-            rd.read_line(&mut line).unwrap();
-            if !line.starts_with("250-") {
-                break;
-            }
-        }
-        tcp.write_all(b"STARTTLS\r\n").unwrap();
-        line.clear();
-        rd.read_line(&mut line).unwrap();
-        assert!(line.starts_with("220"), "{line}");
-        let conn = rustls::ClientConnection::new(
-            client_config(cert).unwrap(),
-            rustls::pki_types::ServerName::try_from("mail.woodgrove.test").unwrap(),
-        )
-        .unwrap();
-        let mut s = TlsSession {
-            tls: rustls::StreamOwned::new(conn, tcp),
-        };
-        assert!(s.cmd("EHLO relay2.woodgrove.test").starts_with("250"));
-        s
-    }
-
-    /// The last line of the next reply.
-    fn reply(&mut self) -> String {
-        let mut line = Vec::new();
-        let mut b = [0u8; 1];
-        loop {
-            self.tls.read_exact(&mut b).unwrap();
-            line.push(b[0]);
-            if line.ends_with(b"\r\n") {
-                let text = String::from_utf8_lossy(&line).trim_end().to_string();
-                if text.len() < 4 || text.as_bytes()[3] != b'-' {
-                    return text;
-                }
-                line.clear();
-            }
-        }
-    }
-
-    fn cmd(&mut self, line: &str) -> String {
-        self.tls
-            .write_all(format!("{line}\r\n").as_bytes())
-            .unwrap();
-        self.reply()
-    }
-
-    /// RCPT, DATA and the message after an accepted MAIL FROM; the final reply.
-    fn message(&mut self, to: &str, text: &str) -> String {
-        let r = self.cmd(&format!("RCPT TO:<{to}>"));
-        assert!(r.starts_with("250"), "{r}");
-        assert!(self.cmd("DATA").starts_with("354"));
-        self.cmd(&format!("{}\r\n.", text.replace('\n', "\r\n")))
-    }
-}
 
 const SENDER_OK: &str = "250 2.1.0 Sender OK";
 const REFUSED: &str = "454 4.7.5 Certificate validation failure";
 
-fn thumbprint(der: &[u8]) -> String {
-    inspect_certificate(der).unwrap().thumbprint
+/// Our relay2 at Woodgrove opens an SMTP session over STARTTLS to `addr`, presenting a client
+/// certificate (or none).
+fn open_session(addr: SocketAddr, cert: Option<&TlsIdentity>) -> TlsSession {
+    let mut s = TlsSession::starttls(
+        addr,
+        cert,
+        "relay2.woodgrove.test",
+        "mail.woodgrove.test",
+        Duration::from_secs(15),
+    );
+    s.ehlo("relay2.woodgrove.test");
+    s
 }
 
 /// Upstream marks as our first relay wrote them.
@@ -158,7 +96,7 @@ fn our_own_relay_forwarding_partner_mail_is_accepted_and_its_marks_kept() {
         .add_direct_trust("relay2", Pin::Thumbprint(thumbprint(&relay2.1)))
         .unwrap();
     b.relay.reload();
-    let mut s = TlsSession::open(b.relay.addr(), Some(&identity(&relay2)));
+    let mut s = open_session(b.relay.addr(), Some(&identity(&relay2)));
     assert_eq!(s.cmd("MAIL FROM:<alice@contoso.test>"), SENDER_OK);
     let r = s.message("bob@woodgrove.test", MARKED);
     assert!(r.starts_with("250 2.6.0"), "{r}");
@@ -175,7 +113,7 @@ fn our_own_relay_forwarding_partner_mail_is_accepted_and_its_marks_kept() {
         "{m}"
     );
     // Not pinned: an anonymous session, judged by the table.
-    let mut s = TlsSession::open(b.relay.addr(), Some(&identity(&stranger)));
+    let mut s = open_session(b.relay.addr(), Some(&identity(&stranger)));
     assert_eq!(s.cmd("MAIL FROM:<alice@contoso.test>"), REFUSED);
 }
 
@@ -186,7 +124,7 @@ fn trust_changes_reach_an_open_session_at_its_next_mail_from() {
     let (a, b) = pair();
     let addr = b.relay.addr();
     let good = a.ca.good("mail.contoso.test", &["contoso.test"]);
-    let mut s = TlsSession::open(addr, Some(&identity(&good)));
+    let mut s = open_session(addr, Some(&identity(&good)));
     assert_eq!(s.cmd("MAIL FROM:<alice@contoso.test>"), SENDER_OK);
     assert!(s.cmd("RSET").starts_with("250"));
     // The partner's root is removed (compromised): refused at once.
@@ -237,7 +175,7 @@ fn trust_changes_reach_an_open_session_at_its_next_mail_from() {
     assert!(s.cmd("RSET").starts_with("250"));
     // The domain taken off the receive list: handled as not listed in a session without a
     // client certificate; put back on, refused again.
-    let mut n = TlsSession::open(addr, None);
+    let mut n = open_session(addr, None);
     assert_eq!(
         n.cmd("MAIL FROM:<alice@contoso.test>"),
         "530 5.7.1 Not authenticated"
@@ -278,7 +216,7 @@ fn a_removed_pin_stops_making_an_open_session_internal() {
         .add_direct_trust("relay2", Pin::Thumbprint(thumbprint(&relay2.1)))
         .unwrap();
     b.relay.reload();
-    let mut s = TlsSession::open(b.relay.addr(), Some(&identity(&relay2)));
+    let mut s = open_session(b.relay.addr(), Some(&identity(&relay2)));
     assert_eq!(s.cmd("MAIL FROM:<alice@contoso.test>"), SENDER_OK);
     assert!(s.cmd("RSET").starts_with("250"));
     b.relay.workspace().remove_direct_trust("relay2").unwrap();
@@ -292,42 +230,12 @@ fn a_removed_pin_stops_making_an_open_session_internal() {
     assert!(!m.contains("X-Mailflow-Auth"), "{m}");
 }
 
-/// A proxy to `target` that holds its first connection until released (it reports when that
-/// connection arrives); later connections pass at once.
-fn held_proxy(target: SocketAddr) -> (SocketAddr, mpsc::Receiver<()>, mpsc::Sender<()>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    let (arrived_tx, arrived) = mpsc::channel();
-    let (release, released) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        for (n, client) in l.incoming().flatten().enumerate() {
-            let _ = arrived_tx.send(());
-            if n == 0 && released.recv_timeout(Duration::from_secs(60)).is_err() {
-                return;
-            }
-            let Ok(server) = TcpStream::connect(target) else {
-                continue;
-            };
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server, client),
-            ] {
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut from, &mut to);
-                    let _ = to.shutdown(std::net::Shutdown::Write);
-                });
-            }
-        }
-    });
-    (addr, arrived, release)
-}
-
 /// §6: a delivery that is already connecting when the partner's root is removed does not
 /// send: the next hop is judged under the settings of now, and the message stays queued.
 #[test]
 fn a_root_removed_while_a_delivery_runs_stops_it_before_the_message() {
     let (a, b) = pair();
-    let (proxy, arrived, release) = held_proxy(b.relay.addr());
+    let (proxy, arrived, release) = proxy::held(b.relay.addr());
     a.relay
         .change(|s| s.send_connectors[0].smart_hosts = vec![proxy.to_string()]);
     let r = send_mail(
@@ -381,12 +289,7 @@ fn the_next_batch_after_the_send_list_changed_uses_the_new_list() {
         .unwrap();
     a.relay.reload();
     a.relay
-        .handle()
-        .queue_op(QueueOp::Retry {
-            queue: "woodgrove.test via Outbound".into(),
-        })
-        .recv_timeout(Duration::from_secs(10))
-        .unwrap();
+        .retry_now("woodgrove.test via Outbound", Duration::from_secs(10));
     b.relay.wait_mailbox("woodgrove.test", "bob", 1);
     let sent = a.relay.wait_kind(EventKind::Send, 1);
     assert_eq!(sent[0].security, SecurityStatus::Encrypted);

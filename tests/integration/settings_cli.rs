@@ -2,7 +2,7 @@
 //! Set-TransportConfig / Set-SendConnector / Set-ReceiveConnector steps, and refusals that
 //! leave settings.ron untouched.
 
-use crate::util::{Org, refused};
+use crate::support::util::{Org, refused};
 
 #[test]
 fn the_articles_domain_security_settings() {

@@ -4,7 +4,7 @@
 //! `openssl ca -gencrl` (with chosen lastUpdate/nextUpdate for out-of-date lists). A CA is a
 //! folder with its key, certificate, `index.txt`, `crlnumber` and a small `ca.cnf`.
 
-use crate::util::{openssl, p};
+use crate::support::util::{openssl, p};
 use std::path::{Path, PathBuf};
 
 pub struct OpensslCa {

@@ -8,9 +8,9 @@
 //!
 //! Postfix needs root (its master daemon runs as root and drops to `postfix`/`nobody`); without
 //! Postfix or without root, [`Postfix::start`] says so loudly and returns `None` — except in CI,
-//! where a missing peer fails the test (the rule of [`crate::util::peer`]).
+//! where a missing peer fails the test (the rule of [`crate::support::util::peer`]).
 
-use crate::util::{free_port, in_ci, peer};
+use crate::support::util::{free_port, in_ci, peer, texts_in};
 use mailflow::pki::builder::to_pem;
 use mailflow::pki::ca::{LeafUsage, create_ca, issue_leaf};
 use mailflow::pki::der::san_dns_ext;
@@ -673,15 +673,7 @@ impl Postfix {
 
     /// Messages delivered to `<local>@<domain>` (Maildir `new/`), oldest first.
     pub fn mailbox(&self, local: &str) -> Vec<String> {
-        let dir = self.mail_dir.join(local).join("new");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        files.sort();
-        files
-            .iter()
-            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
-            .collect()
+        texts_in(&self.mail_dir.join(local).join("new"))
     }
 
     pub fn wait_mailbox(&self, local: &str, count: usize) -> Vec<String> {
@@ -804,28 +796,8 @@ impl From<PostqueueLine> for QueuedMessage {
     }
 }
 
-fn parse_postqueue_line(line: &str) -> Result<QueuedMessage, serde_json::Error> {
+/// Reads one line of `postqueue -j` (public for the test that checks it in
+/// `postfix_interop`).
+pub fn parse_postqueue_line(line: &str) -> Result<QueuedMessage, serde_json::Error> {
     serde_json::from_str::<PostqueueLine>(line).map(QueuedMessage::from)
-}
-
-#[test]
-fn postqueue_lines_parse() {
-    let m = parse_postqueue_line(r#"{"queue_name": "deferred", "queue_id": "4273298E04D", "arrival_time": 1795984632, "message_size": 279, "forced_expire": false, "sender": "alice@woodgrove.test", "recipients": [{"address": "bob@contoso.test", "delay_reason": "host 127.0.0.1[127.0.0.1] said: 454 4.7.5 \"x\" \u00e9 (in reply to MAIL FROM command)"}, {"address": "carol@contoso.test"}]}"#).unwrap();
-    assert_eq!(m.queue_name, "deferred");
-    assert_eq!(m.queue_id, "4273298E04D");
-    assert_eq!(m.sender, "alice@woodgrove.test");
-    assert_eq!(
-        m.recipients,
-        vec![
-            (
-                "bob@contoso.test".to_string(),
-                Some(
-                    "host 127.0.0.1[127.0.0.1] said: 454 4.7.5 \"x\" é (in reply to MAIL FROM command)"
-                        .to_string()
-                )
-            ),
-            ("carol@contoso.test".to_string(), None)
-        ]
-    );
-    assert!(parse_postqueue_line("{\"queue_name\": ").is_err());
 }

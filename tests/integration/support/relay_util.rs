@@ -1,16 +1,15 @@
 //! Relays started in-process for tests (each with its own data directory, listening on a free
 //! loopback port), a tiny blocking SMTP client for scripted conversations, and waiting helpers.
 
-use crate::util::Org;
+use crate::support::util::{Org, texts_in};
 use mailflow::admin::{self, Workspace};
 use mailflow::config::Settings;
 use mailflow::config::units::TimeSpan;
-use mailflow::engine::{EngineEvent, EngineHandle};
+use mailflow::engine::{EngineEvent, EngineHandle, QueueOp};
 use mailflow::store::DataDir;
 use mailflow::store::tracking::{EventKind, TrackingDb, TrackingEvent, TrackingQuery};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// A running relay of one organization.
@@ -143,15 +142,7 @@ impl Relay {
 
     /// The protocol log of one kind of session (`SmtpReceive` or `SmtpSend`), all days.
     pub fn protocol_log(&self, kind: &str) -> String {
-        let dir = self.org.dir.join("logs").join(kind);
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        files.sort();
-        files
-            .iter()
-            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
-            .collect()
+        texts_in(&self.org.dir.join("logs").join(kind)).concat()
     }
 
     /// Waits for a protocol log line containing `part`; returns it.
@@ -172,22 +163,15 @@ impl Relay {
 
     /// Messages in a local mailbox (`new/`), as text.
     pub fn mailbox(&self, domain: &str, user: &str) -> Vec<String> {
-        let dir = self
-            .org
-            .dir
-            .join("mailboxes")
-            .join(domain)
-            .join(user)
-            .join("new");
-        let mut out = Vec::new();
-        if let Ok(rd) = std::fs::read_dir(&dir) {
-            let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-            files.sort();
-            for f in files {
-                out.push(std::fs::read_to_string(f).unwrap_or_default());
-            }
-        }
-        out
+        texts_in(
+            &self
+                .org
+                .dir
+                .join("mailboxes")
+                .join(domain)
+                .join(user)
+                .join("new"),
+        )
     }
 
     pub fn wait_mailbox(&self, domain: &str, user: &str, count: usize) -> Vec<String> {
@@ -305,5 +289,32 @@ impl Relay {
     /// Re-reads the data directory (certificates, settings) into the running relay.
     pub fn reload(&self) {
         self.change(|_| {});
+    }
+
+    /// Retries the queue `queue` now (as `mailflow queue retry` does); waits at most `timeout`
+    /// for the relay to take the order.
+    pub fn retry_now(&self, queue: &str, timeout: Duration) {
+        self.handle()
+            .queue_op(QueueOp::Retry {
+                queue: queue.into(),
+            })
+            .recv_timeout(timeout)
+            .unwrap();
+    }
+
+    /// Waits for the first deferral and checks that the failure stayed transient (no Send,
+    /// Fail or Dsn event); returns the deferral's response and detail, for its reason.
+    pub fn wait_deferral(&self) -> String {
+        let ev = self.wait_track("DEFER with the reason", &of_kind(EventKind::Defer), |e| {
+            !e.is_empty()
+        });
+        let why = format!("{:?} {:?}", ev[0].response, ev[0].detail);
+        for kind in [EventKind::Send, EventKind::Fail, EventKind::Dsn] {
+            assert!(
+                self.track(&of_kind(kind)).is_empty(),
+                "{kind:?}: the failure must stay transient"
+            );
+        }
+        why
     }
 }

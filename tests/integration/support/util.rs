@@ -188,6 +188,11 @@ pub fn openssl(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    transcript(&out)
+}
+
+/// What a finished peer tool printed: its standard output, then its standard error.
+pub fn transcript(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -226,6 +231,19 @@ pub fn openssl_self_signed(
     ]);
     args.extend(extra);
     openssl(&args);
+}
+
+/// The text of every file in a folder, in the order of their names; none when the folder is
+/// missing (a file that cannot be read counts as empty).
+pub fn texts_in(dir: &Path) -> Vec<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect()
 }
 
 pub fn p(path: &Path) -> &str {
