@@ -6,10 +6,10 @@
 use super::Cx;
 use super::connector_common::short;
 use crate::pki::inspect::CertStatus;
-use crate::ui::actions::{Action, Form, PickTarget, WizardStart};
-use crate::ui::format;
-use crate::ui::nav::Page;
-use crate::ui::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::app::actions::{Action, Form, PickTarget, WizardStart};
+use crate::ui::widgets::format;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
 use crate::ui::widgets::{self, Answer, Mark};
 use egui::{RichText, Ui};
 use egui_extras::Column;

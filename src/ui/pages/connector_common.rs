@@ -5,8 +5,8 @@
 use super::Cx;
 use crate::config::CertificateSelection;
 use crate::config::units::{ByteSize, TimeSpan};
-use crate::ui::actions::{Action, Form, SettingsChange};
-use crate::ui::model::ConsoleData;
+use crate::ui::app::actions::{Action, Form, SettingsChange};
+use crate::ui::state::model::ConsoleData;
 use crate::ui::widgets::{self, Answer};
 use egui::Ui;
 use std::collections::HashMap;

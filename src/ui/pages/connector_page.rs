@@ -6,10 +6,10 @@
 use super::Cx;
 use super::connector_common::{self as common, LocalErrors, Toggle, field_problems};
 use crate::config::Connector;
-use crate::ui::actions::{Action, Form, SettingsChange};
-use crate::ui::model::ConsoleData;
-use crate::ui::nav::Page;
-use crate::ui::theme::{GOOD, MUTED};
+use crate::ui::app::actions::{Action, Form, SettingsChange};
+use crate::ui::state::model::ConsoleData;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{GOOD, MUTED};
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableRow};
@@ -400,7 +400,7 @@ fn properties<K: ConnectorKind>(
                     "Equivalent: mailflow connector {} {} {} …",
                     K::Connector::KIND,
                     if is_new { "new" } else { "set" },
-                    crate::ui::format::shell_arg(d.c.name())
+                    crate::ui::widgets::format::shell_arg(d.c.name())
                 ))
                 .color(MUTED)
                 .size(12.0),

@@ -5,8 +5,8 @@
 
 use super::Cx;
 use crate::config::{DirectTrustEntry, PartnerPin, Pin};
-use crate::ui::actions::{Action, Form, SettingsChange};
-use crate::ui::theme::MUTED;
+use crate::ui::app::actions::{Action, Form, SettingsChange};
+use crate::ui::widgets::theme::MUTED;
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;

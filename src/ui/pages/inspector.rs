@@ -9,10 +9,10 @@ use crate::admin::{CertificateReport, FileReport};
 use crate::pki::chain::ChainVerdict;
 use crate::pki::inspect::{CertStatus, Severity};
 use crate::pki::request::RequestInfo;
-use crate::ui::actions::{Action, FileTarget, Form, PickTarget};
-use crate::ui::format;
-use crate::ui::jobs::{Failure, LoadedFile};
-use crate::ui::theme::{self, BAD, GOOD, INFO, MUTED, WARN};
+use crate::ui::app::actions::{Action, FileTarget, Form, PickTarget};
+use crate::ui::app::jobs::{Failure, LoadedFile};
+use crate::ui::widgets::format;
+use crate::ui::widgets::theme::{self, BAD, GOOD, INFO, MUTED, WARN};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
 use std::sync::Arc;
@@ -296,7 +296,7 @@ fn general(ui: &mut Ui, r: &CertificateReport, now: time::OffsetDateTime) {
     }
     for f in &r.findings {
         let (color, icon) = severity(f.severity);
-        widgets::note(ui, color, icon, &crate::ui::jobs::sentence(&f.text));
+        widgets::note(ui, color, icon, &crate::ui::app::jobs::sentence(&f.text));
         ui.add_space(3.0);
     }
 }
@@ -401,7 +401,7 @@ fn path(ui: &mut Ui, r: &CertificateReport) {
                 ui,
                 BAD,
                 "✖",
-                &crate::ui::jobs::sentence(&format!("The chain does not validate: {reason}")),
+                &crate::ui::app::jobs::sentence(&format!("The chain does not validate: {reason}")),
             );
         }
         None if r.info.self_signed && r.info.is_ca => {

@@ -18,13 +18,13 @@ pub mod tracking;
 pub mod transport;
 pub mod trusted_roots;
 
-use super::actions::{Action, Form};
-use super::feedback::Feedbacks;
-use super::live::{self, LiveView};
-use super::model::ConsoleData;
-use super::nav::Page;
-use super::theme;
+use super::app::actions::{Action, Form};
+use super::app::feedback::Feedbacks;
+use super::state::live::{self, LiveView};
+use super::state::model::ConsoleData;
 use super::widgets;
+use super::widgets::nav::Page;
+use super::widgets::theme;
 use egui::Ui;
 use time::OffsetDateTime;
 

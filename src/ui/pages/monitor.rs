@@ -7,9 +7,9 @@
 use super::Cx;
 use crate::engine::monitor::{MinutePoint, SessionRow};
 use crate::smtp::evidence::{Direction, SecurityStatus};
-use crate::ui::format;
-use crate::ui::theme::{self, MUTED};
 use crate::ui::widgets;
+use crate::ui::widgets::format;
+use crate::ui::widgets::theme::{self, MUTED};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 use egui_plot::{Bar, BarChart, Line, Plot};
@@ -30,7 +30,7 @@ pub fn show(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
             ui,
             theme::BAD,
             "⚠",
-            &crate::ui::jobs::sentence(&format!("The relay is not running: {why}")),
+            &crate::ui::app::jobs::sentence(&format!("The relay is not running: {why}")),
         );
         return;
     }

@@ -1,12 +1,12 @@
 //! Toolbox › Connectivity probe: connects to a partner's mail server through the engine's
 //! probe (on the query worker), and shows the certificate chain it presented and a verdict per
-//! policy. Until the engine's probe is wired in ([`crate::ui::probe`]), the page says the probe
-//! is not available in this build; it never shows invented results.
+//! policy. Until the engine's probe is wired in ([`crate::ui::state::probe`]), the page says the
+//! probe is not available in this build; it never shows invented results.
 
 use super::Cx;
-use crate::ui::actions::{Action, Form};
-use crate::ui::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
-use crate::ui::theme::{BAD, INFO, MUTED, WARN};
+use crate::ui::app::actions::{Action, Form};
+use crate::ui::state::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
+use crate::ui::widgets::theme::{BAD, INFO, MUTED, WARN};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
 

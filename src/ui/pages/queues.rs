@@ -6,9 +6,9 @@
 
 use super::Cx;
 use crate::engine::{MessageRowOut, QuarantineRow, QueueOp};
-use crate::ui::actions::{Action, Form, QueuePurpose};
-use crate::ui::format;
-use crate::ui::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::app::actions::{Action, Form, QueuePurpose};
+use crate::ui::widgets::format;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -89,7 +89,7 @@ pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             ui,
             BAD,
             "⚠",
-            &crate::ui::jobs::sentence(&format!(
+            &crate::ui::app::jobs::sentence(&format!(
                 "The relay is not running, so there are no live queues: {why}"
             )),
         );

@@ -7,10 +7,10 @@ use super::Cx;
 use super::connector_common::{self as common, LocalErrors, Toggle, certificate_combo, opt};
 use super::connector_page::{self, ConnectorKind, FieldProblems};
 use crate::config::{AuthMechanism, PermissionGroup, ProtocolLoggingLevel, ReceiveConnector};
-use crate::ui::actions::{Form, SettingsChange};
-use crate::ui::nav::Page;
-use crate::ui::theme::{BAD, GOOD, MUTED};
+use crate::ui::app::actions::{Form, SettingsChange};
 use crate::ui::widgets;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED};
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableRow};
 
@@ -179,7 +179,7 @@ impl ConnectorKind for ReceiveKind {
                 match &l.error {
                     Some(e) => {
                         ui.label(RichText::new(format!("✖ {}", l.address)).color(BAD))
-                            .on_hover_text(crate::ui::live::plain_problem(e));
+                            .on_hover_text(crate::ui::state::live::plain_problem(e));
                     }
                     None => {
                         ui.label(RichText::new(format!("✔ {}", l.address)).color(GOOD))

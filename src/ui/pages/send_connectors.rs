@@ -7,10 +7,10 @@ use super::Cx;
 use super::connector_common::{self as common, LocalErrors, Toggle, certificate_combo, opt};
 use super::connector_page::{self, ConnectorKind, FieldProblems};
 use crate::config::{AddressSpace, ProtocolLoggingLevel, SendConnector, TlsAuthLevel};
-use crate::ui::actions::{Form, SettingsChange};
-use crate::ui::nav::Page;
-use crate::ui::theme::MUTED;
+use crate::ui::app::actions::{Form, SettingsChange};
 use crate::ui::widgets;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::MUTED;
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableRow};
 

@@ -7,11 +7,11 @@
 use super::Cx;
 use crate::smtp::evidence::{SecurityStatus, TlsFacts};
 use crate::store::tracking::{EventKind, TrackingEvent, TrackingQuery};
-use crate::ui::actions::{Action, Form, PickTarget, TrackColumn};
-use crate::ui::format;
-use crate::ui::theme::{self, BAD, GOOD, MUTED, WARN};
-use crate::ui::tracking_data::{MAX_EVENTS, TrackingSet};
+use crate::ui::app::actions::{Action, Form, PickTarget, TrackColumn};
+use crate::ui::state::tracking_data::{MAX_EVENTS, TrackingSet};
 use crate::ui::widgets;
+use crate::ui::widgets::format;
+use crate::ui::widgets::theme::{self, BAD, GOOD, MUTED, WARN};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 use std::sync::Arc;

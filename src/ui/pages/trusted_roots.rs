@@ -4,9 +4,9 @@
 //! added from a file, with their next-update date, marked when it has passed.
 
 use super::Cx;
-use crate::ui::actions::{Action, Form, PickTarget};
-use crate::ui::format;
-use crate::ui::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::app::actions::{Action, Form, PickTarget};
+use crate::ui::widgets::format;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;

@@ -6,14 +6,14 @@
 
 use super::sample;
 use super::*;
-use crate::ui::actions::{FileTarget, Form, WizardStart};
-use crate::ui::feedback::Feedback;
-use crate::ui::jobs::{Failure, RequestCreated};
-use crate::ui::nav::Page;
+use crate::ui::app::actions::{FileTarget, Form, WizardStart};
+use crate::ui::app::feedback::Feedback;
+use crate::ui::app::jobs::{Failure, RequestCreated};
 use crate::ui::pages::connector_common::Toggle;
 use crate::ui::pages::inspector::Tab as InspectorTab;
 use crate::ui::pages::receive_connectors::Tab as ReceiveTab;
 use crate::ui::pages::send_connectors::Tab as SendTab;
+use crate::ui::widgets::nav::Page;
 use crate::ui::wizards::Wizard;
 use egui_kittest::SnapshotOptions;
 use egui_kittest::kittest::Queryable;

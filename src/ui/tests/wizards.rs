@@ -9,7 +9,7 @@ use crate::pki::builder;
 use crate::pki::inspect::CertStatus;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::Subject;
-use crate::ui::nav::Page;
+use crate::ui::widgets::nav::Page;
 use crate::ui::wizards::Wizard;
 use egui::accesskit::Toggled;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -487,7 +487,7 @@ fn validation_problems_appear_at_the_field_and_nothing_is_saved() {
     click(&mut h, "Save");
     settle(&mut h);
     let p = h.state().feedback.problems_at(
-        crate::ui::actions::Form::ReceiveConnectors,
+        crate::ui::app::actions::Form::ReceiveConnectors,
         "receive_connectors[0].banner",
     );
     assert!(!p.is_empty(), "banner problem kept with its path");

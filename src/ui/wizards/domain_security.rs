@@ -7,14 +7,16 @@
 use super::{Buttons, frame};
 use crate::admin::{CheckMark, OurCertificate, PartnerRoot, readiness};
 use crate::config::domain;
-use crate::ui::actions::{Action, DomainSecurityPlan, FileTarget, Form, PickTarget, RootChoice};
-use crate::ui::feedback::Feedback;
-use crate::ui::jobs::{Done, Failure, LoadedFile};
-use crate::ui::model::ConsoleData;
-use crate::ui::nav::Page;
+use crate::ui::app::actions::{
+    Action, DomainSecurityPlan, FileTarget, Form, PickTarget, RootChoice,
+};
+use crate::ui::app::feedback::Feedback;
+use crate::ui::app::jobs::{Done, Failure, LoadedFile};
 use crate::ui::pages::Cx;
-use crate::ui::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
-use crate::ui::theme::{BAD, GOOD, MUTED};
+use crate::ui::state::model::ConsoleData;
+use crate::ui::state::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
@@ -511,13 +513,13 @@ impl DomainSecurityWizard {
                 &mut self.send_list,
                 format!("Add {partner} to the send domain secure list"),
             );
-            ui.label(RichText::new(format!("Mail to {partner} then goes only over mutual TLS; it waits in the queue rather than being downgraded. Now: {}", crate::ui::format::list(&t.tls_send_domain_secure_list))).color(MUTED).size(12.0));
+            ui.label(RichText::new(format!("Mail to {partner} then goes only over mutual TLS; it waits in the queue rather than being downgraded. Now: {}", crate::ui::widgets::format::list(&t.tls_send_domain_secure_list))).color(MUTED).size(12.0));
             ui.add_space(6.0);
             ui.checkbox(
                 &mut self.receive_list,
                 format!("Add {partner} to the receive domain secure list"),
             );
-            ui.label(RichText::new(format!("Mail from {partner} is then accepted only over mutual TLS with a certificate naming {partner}. Now: {}", crate::ui::format::list(&t.tls_receive_domain_secure_list))).color(MUTED).size(12.0));
+            ui.label(RichText::new(format!("Mail from {partner} is then accepted only over mutual TLS with a certificate naming {partner}. Now: {}", crate::ui::widgets::format::list(&t.tls_receive_domain_secure_list))).color(MUTED).size(12.0));
         });
     }
 

@@ -5,15 +5,15 @@
 //! the store imports all or nothing.
 
 use super::{Buttons, frame};
-use crate::ui::actions::{Action, FileTarget, Form, ImportSpec, PickTarget};
-use crate::ui::feedback::Feedback;
-use crate::ui::format::shell_arg;
-use crate::ui::jobs::{Done, Failure, LoadedFile};
-use crate::ui::nav::Page;
+use crate::ui::app::actions::{Action, FileTarget, Form, ImportSpec, PickTarget};
+use crate::ui::app::feedback::Feedback;
+use crate::ui::app::jobs::{Done, Failure, LoadedFile};
 use crate::ui::pages::Cx;
 use crate::ui::pages::inspector::{self, Tab, file_name};
-use crate::ui::theme::{GOOD, INFO, MUTED, WARN};
 use crate::ui::widgets;
+use crate::ui::widgets::format::shell_arg;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{GOOD, INFO, MUTED, WARN};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 use zeroize::Zeroizing;

@@ -7,13 +7,13 @@ pub mod domain_security;
 pub mod import;
 pub mod request;
 
-use super::actions::{Action, FileTarget, Form, PickTarget, WizardStart};
-use super::jobs::{Done, Failure, LoadedFile};
-use super::model::ConsoleData;
+use super::app::actions::{Action, FileTarget, Form, PickTarget, WizardStart};
+use super::app::jobs::{Done, Failure, LoadedFile};
 use super::pages::Cx;
-use super::probe::ProbeReport;
-use super::theme::{self, GOOD, MUTED};
+use super::state::model::ConsoleData;
+use super::state::probe::ProbeReport;
 use super::widgets;
+use super::widgets::theme::{self, GOOD, MUTED};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 

@@ -9,15 +9,15 @@ use super::{Buttons, frame};
 use crate::admin::check_request_domains;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::{Rdn, RdnKind, Subject};
-use crate::ui::actions::{Action, Form, PickTarget, RequestSpec};
-use crate::ui::feedback::Feedback;
-use crate::ui::format::shell_arg;
-use crate::ui::jobs::{Done, RequestCreated};
-use crate::ui::model::ConsoleData;
-use crate::ui::nav::Page;
+use crate::ui::app::actions::{Action, Form, PickTarget, RequestSpec};
+use crate::ui::app::feedback::Feedback;
+use crate::ui::app::jobs::{Done, RequestCreated};
 use crate::ui::pages::Cx;
-use crate::ui::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::state::model::ConsoleData;
 use crate::ui::widgets;
+use crate::ui::widgets::format::shell_arg;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 use std::path::PathBuf;
@@ -327,7 +327,7 @@ impl RequestWizard {
         ui.add_space(8.0);
         widgets::note(
             ui,
-            crate::ui::theme::INFO,
+            crate::ui::widgets::theme::INFO,
             "ℹ",
             "The private key never leaves this server: it is kept in the data directory (mode 0600) until the certificate is imported.",
         );
@@ -371,7 +371,7 @@ impl RequestWizard {
                         ui.add_space(208.0);
                         ui.add(
                             egui::Label::new(
-                                RichText::new(crate::ui::jobs::sentence(p))
+                                RichText::new(crate::ui::app::jobs::sentence(p))
                                     .color(BAD)
                                     .size(12.5),
                             )
@@ -423,7 +423,7 @@ impl RequestWizard {
         ui.label(RichText::new("Subject preview").strong());
         match self.subject() {
             Ok(s) => widgets::code_block(ui, &s.to_string()),
-            Err(e) => widgets::note(ui, BAD, "✖", &crate::ui::jobs::sentence(&e)),
+            Err(e) => widgets::note(ui, BAD, "✖", &crate::ui::app::jobs::sentence(&e)),
         }
         ui.add_space(10.0);
         egui::CollapsingHeader::new("Table 1: the parts of a subject")
@@ -484,7 +484,7 @@ impl RequestWizard {
             );
         }
         if let Err(e) = self.checked_domains() {
-            widgets::note(ui, BAD, "✖", &crate::ui::jobs::sentence(&e));
+            widgets::note(ui, BAD, "✖", &crate::ui::app::jobs::sentence(&e));
         }
     }
 
@@ -532,7 +532,7 @@ impl RequestWizard {
                     "Subject",
                     self.subject().map(|s| s.to_string()).unwrap_or_else(|e| e),
                 ),
-                ("Domains", crate::ui::format::list(&self.domains)),
+                ("Domains", crate::ui::widgets::format::list(&self.domains)),
                 ("Key", self.key.to_string()),
                 (
                     "Friendly name",

@@ -3,8 +3,6 @@
 //! (`ConsoleApp::apply`), sending disk work to a background worker and queue operations to the
 //! relay. The other types here name where a result goes back to.
 
-use super::nav::Page;
-use super::probe::ProbeRequest;
 pub use crate::admin::{DomainSecurityPlan, RootChoice};
 use crate::config::{
     DirectTrustEntry, PartnerPin, ReceiveConnector, SendConnector, TransportSettings,
@@ -13,6 +11,8 @@ use crate::engine::QueueOp;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::Subject;
 use crate::store::tracking::TrackingQuery;
+use crate::ui::state::probe::ProbeRequest;
+use crate::ui::widgets::nav::Page;
 use std::path::PathBuf;
 use std::sync::Arc;
 use zeroize::Zeroizing;

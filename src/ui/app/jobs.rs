@@ -10,15 +10,15 @@ use super::actions::{
     TrackColumn,
 };
 use super::changes;
-use super::clock::Clock;
-use super::model::ConsoleData;
-use super::probe::{ProbeReport, ProbeRequest, Prober};
-use super::tracking_data::{self, MAX_EVENTS, TrackingSet};
 use crate::admin::{AdminError, CertificateReport, FileReport, Workspace};
 use crate::config::Problems;
 use crate::pki::PkiError;
 use crate::store::atomic;
 use crate::store::tracking::{TrackingDb, TrackingEvent, TrackingQuery};
+use crate::ui::state::clock::Clock;
+use crate::ui::state::model::ConsoleData;
+use crate::ui::state::probe::{ProbeReport, ProbeRequest, Prober};
+use crate::ui::state::tracking_data::{self, MAX_EVENTS, TrackingSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zeroize::Zeroizing;

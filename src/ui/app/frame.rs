@@ -4,22 +4,22 @@
 //! one place where work is handed to a worker or to the relay. It never waits for either.
 
 use super::actions::{Action, FileTarget, Form, PickTarget, QueuePurpose, WizardStart};
-use super::clock::Clock;
 use super::feedback::{Feedback, Feedbacks};
 use super::jobs::{self, AdminState, Done, Failure, Outcome, QueryState};
-use super::live::{self, LiveView};
-use super::model::ConsoleData;
-use super::nav::{Page, SECTIONS};
-use super::pages::{self, Cx, Views};
-use super::probe::Prober;
-use super::relay::RelayState;
-use super::theme::{self, MUTED};
-use super::tracking_data;
-use super::widgets;
-use super::wizards::Wizard;
 use super::worker::{Waker, Worker};
 use crate::admin::Workspace;
 use crate::engine::{QueueOp, QueueReply};
+use crate::ui::pages::{self, Cx, Views};
+use crate::ui::state::clock::Clock;
+use crate::ui::state::live::{self, LiveView};
+use crate::ui::state::model::ConsoleData;
+use crate::ui::state::probe::Prober;
+use crate::ui::state::relay::RelayState;
+use crate::ui::state::tracking_data;
+use crate::ui::widgets;
+use crate::ui::widgets::nav::{Page, SECTIONS};
+use crate::ui::widgets::theme::{self, MUTED};
+use crate::ui::wizards::Wizard;
 use egui::{RichText, Ui};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -594,7 +594,13 @@ impl ConsoleApp {
                     .stroke(egui::Stroke::new(1.0, theme::LINE)),
             )
             .show(ui, |ui| {
-                super::status::bar(ui, &self.data, &self.live, &self.relay, self.clock.now())
+                crate::ui::widgets::status::bar(
+                    ui,
+                    &self.data,
+                    &self.live,
+                    &self.relay,
+                    self.clock.now(),
+                )
             });
         egui::Panel::left("nav")
             .resizable(false)
@@ -732,6 +738,6 @@ fn pick_form(t: &PickTarget) -> Form {
 impl eframe::App for ConsoleApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.frame(ui);
-        super::report_first_frame();
+        crate::ui::report_first_frame();
     }
 }

@@ -90,19 +90,21 @@ pub fn plain_problem(p: &str) -> String {
                 "This computer has no address {addr}, so the relay cannot listen there. Choose one of its addresses, or 0.0.0.0 for all (Server › Receive connectors › Network)."
             );
         }
-        return super::jobs::sentence(&format!("The relay cannot listen on {addr}: {why}"));
+        return crate::ui::app::jobs::sentence(&format!(
+            "The relay cannot listen on {addr}: {why}"
+        ));
     }
     if p.contains("no certificate is enabled for SMTP") {
-        return super::jobs::sentence(&format!(
+        return crate::ui::app::jobs::sentence(&format!(
             "{p}. Import or request a certificate and enable it for SMTP (Server › Certificates)"
         ));
     }
-    super::jobs::sentence(p)
+    crate::ui::app::jobs::sentence(p)
 }
 
 /// Whether a problem concerns a page: receive connectors, send connectors or certificates.
-pub fn concerns(p: &str, page: super::nav::Page) -> bool {
-    use super::nav::Page;
+pub fn concerns(p: &str, page: crate::ui::widgets::nav::Page) -> bool {
+    use crate::ui::widgets::nav::Page;
     match page {
         Page::ReceiveConnectors => p.contains("receive connector") || p.contains("cannot listen"),
         Page::SendConnectors => p.contains("send connector"),
