@@ -140,7 +140,7 @@ impl ConsoleApp {
         self.frames += 1;
         self.collect();
         self.dropped_files(ui.ctx());
-        self.draw(ui);
+        self.console_panels(ui);
         let actions = std::mem::take(&mut self.actions);
         for a in actions {
             self.apply(ui.ctx(), a);
@@ -585,7 +585,7 @@ impl ConsoleApp {
 
     // ---- drawing -------------------------------------------------------------------------
 
-    fn draw(&mut self, ui: &mut Ui) {
+    fn console_panels(&mut self, ui: &mut Ui) {
         egui::Panel::bottom("status")
             .frame(
                 egui::Frame::new()
@@ -594,7 +594,7 @@ impl ConsoleApp {
                     .stroke(egui::Stroke::new(1.0, theme::LINE)),
             )
             .show(ui, |ui| {
-                crate::ui::widgets::status::bar(
+                crate::ui::widgets::status::status_bar(
                     ui,
                     &self.data,
                     &self.live,
@@ -642,8 +642,8 @@ impl ConsoleApp {
                     prober_available: self.prober_available,
                 };
                 match &mut self.wizard {
-                    Some(w) => w.show(ui, &mut cx),
-                    None => pages::show(ui, self.page, &mut self.views, &mut cx),
+                    Some(w) => w.wizard_page(ui, &mut cx),
+                    None => pages::current_page(ui, self.page, &mut self.views, &mut cx),
                 }
             });
     }

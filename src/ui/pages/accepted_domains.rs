@@ -16,7 +16,7 @@ pub struct DomainsView {
     confirm_remove: Option<String>,
 }
 
-pub fn show(ui: &mut Ui, v: &mut DomainsView, cx: &mut Cx) {
+pub fn accepted_domains_page(ui: &mut Ui, v: &mut DomainsView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Accepted domains",

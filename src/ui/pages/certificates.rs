@@ -42,7 +42,7 @@ struct Row {
     pending: bool,
 }
 
-pub fn show(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
+pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Certificates",

@@ -47,7 +47,7 @@ pub trait ConnectorKind: Sized {
     /// The cells after Domain Security.
     fn last_cells(row: &mut TableRow, c: &Self::Connector);
     /// One property page.
-    fn tab(
+    fn property_tab(
         ui: &mut Ui,
         tab: Self::Tab,
         d: &mut Draft<Self>,
@@ -187,7 +187,7 @@ impl<K: ConnectorKind> View<K> {
     }
 }
 
-pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
+pub fn connectors_page<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
     widgets::page_header(ui, K::TITLE, K::SUMMARY);
     cx.relay_problems(ui, K::PAGE);
     cx.feedback(ui, K::FORM);
@@ -210,7 +210,7 @@ pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
         }
     });
     ui.add_space(4.0);
-    let (clicked_row, toggle) = table::<K>(ui, &list, v.selected, cx);
+    let (clicked_row, toggle) = connector_table::<K>(ui, &list, v.selected, cx);
     if let Some(t) = toggle {
         v.toggle = Some(t);
     }
@@ -258,7 +258,7 @@ pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
             );
         }
         Some(d) => {
-            if properties(ui, d, &mut v.tab, &mut v.local, &mut v.toggle, cx) {
+            if connector_properties(ui, d, &mut v.tab, &mut v.local, &mut v.toggle, cx) {
                 v.draft = None;
             }
         }
@@ -266,7 +266,7 @@ pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
 }
 
 /// The list of connectors; returns the row clicked and the Domain Security switch clicked.
-fn table<K: ConnectorKind>(
+fn connector_table<K: ConnectorKind>(
     ui: &mut Ui,
     list: &[K::Connector],
     selected: Option<usize>,
@@ -320,7 +320,7 @@ fn table<K: ConnectorKind>(
     (clicked_row, toggle)
 }
 
-fn properties<K: ConnectorKind>(
+fn connector_properties<K: ConnectorKind>(
     ui: &mut Ui,
     d: &mut Draft<K>,
     tab: &mut K::Tab,
@@ -358,7 +358,7 @@ fn properties<K: ConnectorKind>(
             .id_salt(format!("{}-props", K::Connector::KIND))
             .max_height((ui.available_height() - 50.0).max(120.0))
             .auto_shrink([false, true])
-            .show(ui, |ui| K::tab(ui, *tab, d, toggle, &problems));
+            .show(ui, |ui| K::property_tab(ui, *tab, d, toggle, &problems));
         ui.add_space(6.0);
         ui.separator();
         ui.horizontal(|ui| {

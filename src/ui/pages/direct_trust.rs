@@ -49,7 +49,7 @@ fn pin_text(p: &Pin) -> (String, &'static str) {
     }
 }
 
-pub fn show(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
+pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Direct trust",

@@ -71,7 +71,7 @@ impl InspectorView {
     }
 }
 
-pub fn show(ui: &mut Ui, v: &mut InspectorView, cx: &mut Cx) {
+pub fn certificate_inspector_page(ui: &mut Ui, v: &mut InspectorView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Certificate inspector",
@@ -236,14 +236,14 @@ pub fn report_view(ui: &mut Ui, r: &CertificateReport, tab: &mut Tab, now: time:
             ],
         );
         match tab {
-            Tab::General => general(ui, r, now),
-            Tab::Details => details(ui, r),
-            Tab::Path => path(ui, r),
+            Tab::General => certificate_general_tab(ui, r, now),
+            Tab::Details => certificate_details_tab(ui, r),
+            Tab::Path => certificate_path_tab(ui, r),
         }
     });
 }
 
-fn general(ui: &mut Ui, r: &CertificateReport, now: time::OffsetDateTime) {
+fn certificate_general_tab(ui: &mut Ui, r: &CertificateReport, now: time::OffsetDateTime) {
     let i = &r.info;
     ui.label(RichText::new("This certificate is intended for:").strong());
     widgets::check_line(
@@ -301,7 +301,7 @@ fn general(ui: &mut Ui, r: &CertificateReport, now: time::OffsetDateTime) {
     }
 }
 
-fn details(ui: &mut Ui, r: &CertificateReport) {
+fn certificate_details_tab(ui: &mut Ui, r: &CertificateReport) {
     let i = &r.info;
     let mut rows: Vec<(&str, String)> = vec![
         ("Version", format!("V{}", i.version)),
@@ -370,7 +370,7 @@ fn details(ui: &mut Ui, r: &CertificateReport) {
         });
 }
 
-fn path(ui: &mut Ui, r: &CertificateReport) {
+fn certificate_path_tab(ui: &mut Ui, r: &CertificateReport) {
     ui.label(RichText::new("Certification path").strong());
     ui.add_space(4.0);
     let chain: Vec<String> = if r.path.is_empty() {

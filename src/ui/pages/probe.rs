@@ -25,7 +25,7 @@ impl ProbeView {
     }
 }
 
-pub fn show(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
+pub fn connectivity_probe_page(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Connectivity probe",
@@ -69,12 +69,12 @@ pub fn show(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
     match &v.result {
         None => {}
         Some(Err(e)) => widgets::note(ui, BAD, "✖", e),
-        Some(Ok(r)) => report(ui, r),
+        Some(Ok(r)) => probe_report(ui, r),
     }
 }
 
 /// A probe's findings: connection, TLS, chain, verdicts, transcript.
-pub fn report(ui: &mut Ui, r: &ProbeReport) {
+pub fn probe_report(ui: &mut Ui, r: &ProbeReport) {
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
         widgets::property_grid(

@@ -78,7 +78,7 @@ fn status_color(s: &str) -> egui::Color32 {
     }
 }
 
-pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
+pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Queue viewer",
@@ -339,7 +339,7 @@ pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             v.selected_message = Some(id);
         }
     }
-    quarantine(ui, v, cx);
+    quarantine_section(ui, v, cx);
     if let Some(r) = v.confirm.clone() {
         let detail = if r.ndr {
             "The senders get a non-delivery report. The messages cannot be recovered."
@@ -370,7 +370,7 @@ pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
 }
 
 /// The quarantine: what was set aside, why, and Release.
-fn quarantine(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
+fn quarantine_section(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
     widgets::section(ui, &format!("Quarantine ({})", v.quarantine.len()));
     ui.label(
         RichText::new(

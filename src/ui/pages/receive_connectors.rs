@@ -59,8 +59,8 @@ fn auth_text(c: &ReceiveConnector) -> String {
         .join(", ")
 }
 
-pub fn show(ui: &mut Ui, v: &mut ReceiveView, cx: &mut Cx) {
-    connector_page::show(ui, v, cx);
+pub fn receive_connectors_page(ui: &mut Ui, v: &mut ReceiveView, cx: &mut Cx) {
+    connector_page::connectors_page(ui, v, cx);
 }
 
 impl ConnectorKind for ReceiveKind {
@@ -203,7 +203,7 @@ impl ConnectorKind for ReceiveKind {
     }
 
     #[rustfmt::skip]
-    fn tab(ui: &mut Ui, tab: Tab, d: &mut ReceiveDraft, toggle: &mut Option<Toggle>, p: &FieldProblems) {
+    fn property_tab(ui: &mut Ui, tab: Tab, d: &mut ReceiveDraft, toggle: &mut Option<Toggle>, p: &FieldProblems) {
         match tab {
             Tab::General => {
             widgets::form_grid(ui, "rc-general", |ui| {

@@ -121,7 +121,7 @@ impl TransportView {
     }
 }
 
-pub fn show(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) {
+pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Transport settings",

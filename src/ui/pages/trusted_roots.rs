@@ -22,7 +22,7 @@ pub struct RootsView {
     confirm_remove: Option<(String, String)>,
 }
 
-pub fn show(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
+pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Trusted roots",

@@ -9,7 +9,7 @@ use egui::{RichText, Ui};
 use time::OffsetDateTime;
 
 /// Draws the bar.
-pub fn bar(
+pub fn status_bar(
     ui: &mut Ui,
     data: &ConsoleData,
     live: &LiveView,

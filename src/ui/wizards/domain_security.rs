@@ -4,7 +4,7 @@
 //! on receive connectors) → a summary of checks, each with a green or red mark → apply, in one
 //! go, with the equivalent commands.
 
-use super::{Buttons, frame};
+use super::{Buttons, wizard_frame};
 use crate::admin::{CheckMark, OurCertificate, PartnerRoot, readiness};
 use crate::config::domain;
 use crate::ui::app::actions::{
@@ -274,7 +274,7 @@ impl DomainSecurityWizard {
         out
     }
 
-    pub fn show(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    pub fn wizard_page(&mut self, ui: &mut Ui, cx: &mut Cx) {
         let working = cx.busy(FORM);
         let (next, back) = match self.step {
             0 => (Some(("Next >", self.partner().is_ok())), false),
@@ -287,7 +287,7 @@ impl DomainSecurityWizard {
                 self.applied.is_none() && !working,
             ),
         };
-        let nav = frame(
+        let nav = wizard_frame(
             ui,
             "Set up Domain Security with a partner",
             &STEPS,

@@ -4,7 +4,7 @@
 //! → done. The file is read and inspected on the query worker, imported on the admin worker;
 //! the store imports all or nothing.
 
-use super::{Buttons, frame};
+use super::{Buttons, wizard_frame};
 use crate::ui::app::actions::{Action, FileTarget, Form, ImportSpec, PickTarget};
 use crate::ui::app::feedback::Feedback;
 use crate::ui::app::jobs::{Done, Failure, LoadedFile};
@@ -86,7 +86,7 @@ impl ImportWizard {
             .is_some_and(|f| f.report.private_keys > 0 || f.report.completes_request.is_some())
     }
 
-    pub fn show(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    pub fn wizard_page(&mut self, ui: &mut Ui, cx: &mut Cx) {
         let working = cx.busy(FORM);
         let can_import = self
             .loaded
@@ -105,7 +105,7 @@ impl ImportWizard {
                 self.result.is_none() && !working,
             ),
         };
-        let nav = frame(
+        let nav = wizard_frame(
             ui,
             "Import certificate",
             &STEPS,
@@ -122,9 +122,9 @@ impl ImportWizard {
             |ui| match self.step {
                 0 => self.choose_step(ui, cx),
                 1 => self.password_step(ui, cx),
-                2 => self.preview(ui, cx),
-                3 => self.options(ui, cx),
-                _ => self.done(ui, cx),
+                2 => self.preview_step(ui, cx),
+                3 => self.options_step(ui, cx),
+                _ => self.done_step(ui, cx),
             },
         );
         if nav.cancel {
@@ -212,7 +212,7 @@ impl ImportWizard {
         cx.feedback(ui, FORM);
     }
 
-    fn preview(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    fn preview_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         let Some(f) = self.loaded.clone() else { return };
         if f.report.certificates.is_empty() {
             widgets::note(
@@ -249,7 +249,7 @@ impl ImportWizard {
         );
     }
 
-    fn options(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    fn options_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         let has_key = self.has_key();
         widgets::card(ui, |ui| {
             ui.set_width(ui.available_width());
@@ -302,7 +302,7 @@ impl ImportWizard {
         cx.feedback(ui, FORM);
     }
 
-    fn done(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    fn done_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         match &self.result {
             Some((message, tp)) => {
                 widgets::note(ui, GOOD, "✔", message);

@@ -45,11 +45,11 @@ impl Wizard {
         }
     }
 
-    pub fn show(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    pub fn wizard_page(&mut self, ui: &mut Ui, cx: &mut Cx) {
         match self {
-            Wizard::Request(w) => w.show(ui, cx),
-            Wizard::Import(w) => w.show(ui, cx),
-            Wizard::DomainSecurity(w) => w.show(ui, cx),
+            Wizard::Request(w) => w.wizard_page(ui, cx),
+            Wizard::Import(w) => w.wizard_page(ui, cx),
+            Wizard::DomainSecurity(w) => w.wizard_page(ui, cx),
         }
     }
 
@@ -115,7 +115,7 @@ pub struct Buttons<'a> {
 }
 
 /// Draws a wizard: title, steps on the left, the step's content, the buttons.
-pub fn frame(
+pub fn wizard_frame(
     ui: &mut Ui,
     title: &str,
     steps: &[&str],

@@ -5,7 +5,7 @@
 //! command) → Completion (the key is generated off the UI thread; save the request file, copy
 //! the PEM text).
 
-use super::{Buttons, frame};
+use super::{Buttons, wizard_frame};
 use crate::admin::check_request_domains;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::{Rdn, RdnKind, Subject};
@@ -236,7 +236,7 @@ impl RequestWizard {
         }
     }
 
-    pub fn show(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    pub fn wizard_page(&mut self, ui: &mut Ui, cx: &mut Cx) {
         let working = cx.busy(FORM);
         let subject_ok = self.subject().is_ok();
         let domains_ok = self.checked_domains().is_ok();
@@ -259,7 +259,7 @@ impl RequestWizard {
         } else {
             "New certificate request"
         };
-        let nav = frame(
+        let nav = wizard_frame(
             ui,
             title,
             &STEPS,
@@ -274,12 +274,12 @@ impl RequestWizard {
                 },
             },
             |ui| match self.step {
-                0 => self.intro(ui),
+                0 => self.intro_step(ui),
                 1 => self.subject_step(ui),
                 2 => self.domains_step(ui),
                 3 => self.key_step(ui),
-                4 => self.review(ui, cx),
-                _ => self.completion(ui, cx),
+                4 => self.review_step(ui, cx),
+                _ => self.completion_step(ui, cx),
             },
         );
         if nav.cancel {
@@ -312,7 +312,7 @@ impl RequestWizard {
         }
     }
 
-    fn intro(&mut self, ui: &mut Ui) {
+    fn intro_step(&mut self, ui: &mut Ui) {
         ui.label("This wizard creates a key pair and a certificate request (PKCS#10) for this server's SMTP certificate, as New-ExchangeCertificate -GenerateRequest does.");
         ui.add_space(6.0);
         for line in [
@@ -428,7 +428,7 @@ impl RequestWizard {
         ui.add_space(10.0);
         egui::CollapsingHeader::new("Table 1: the parts of a subject")
             .default_open(true)
-            .show(ui, table1);
+            .show(ui, subject_parts_table);
     }
 
     fn domains_step(&mut self, ui: &mut Ui) {
@@ -521,7 +521,7 @@ impl RequestWizard {
         });
     }
 
-    fn review(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    fn review_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         ui.label("Check the request. Generate creates the key pair and the request; it stays pending until its certificate is imported.");
         ui.add_space(6.0);
         widgets::property_grid(
@@ -550,7 +550,7 @@ impl RequestWizard {
         cx.feedback(ui, FORM);
     }
 
-    fn completion(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    fn completion_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         match (&self.created, cx.feedback.get(FORM)) {
             (None, Some(Feedback::Error(_))) => {
                 cx.feedback(ui, FORM);
@@ -650,7 +650,7 @@ impl RequestWizard {
     }
 }
 
-fn table1(ui: &mut Ui) {
+fn subject_parts_table(ui: &mut Ui) {
     egui_extras::TableBuilder::new(ui)
         .id_salt("table1")
         .striped(true)
