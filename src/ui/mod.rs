@@ -56,8 +56,8 @@ pub fn display_available() -> bool {
 const NO_DISPLAY: &str = "no graphical display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the console cannot open a window; to run the relay without a console use `mailflow serve`, and manage it with `mailflow cert|connector|transport ...`";
 
 /// Starts the relay for the console; when it cannot start, the reason in plain words.
-pub fn start_relay(ws: crate::admin::Workspace, waker: Waker) -> RelayState {
-    match EngineHandle::start(ws, Some(waker)) {
+pub fn start_relay(workspace: crate::admin::Workspace, waker: Waker) -> RelayState {
+    match EngineHandle::start(workspace, Some(waker)) {
         Ok(h) => RelayState::Running(Box::new(h)),
         Err(e) => RelayState::Unavailable(e.to_string()),
     }

@@ -6,7 +6,7 @@
 use super::Cx;
 use super::connector_common::short;
 use crate::pki::inspect::CertStatus;
-use crate::ui::app::actions::{Action, Form, PickTarget, WizardStart};
+use crate::ui::app::actions::{Action, Form, IfExists, PickTarget, WizardStart};
 use crate::ui::widgets::format;
 use crate::ui::widgets::nav::Page;
 use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
@@ -266,7 +266,7 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
                     cx.push(Action::ExportCertificate {
                         thumbprint: c.thumbprint.clone(),
                         path: v.export_path.trim().into(),
-                        overwrite: false,
+                        if_exists: IfExists::Refuse,
                     });
                 }
                 if ui

@@ -58,6 +58,13 @@ pub trait ConnectorKind: Sized {
     fn remove(name: String) -> SettingsChange;
 }
 
+/// What a [`Draft`] edits: a connector already saved, or one not created yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edits {
+    SavedConnector,
+    NewConnector,
+}
+
 /// An unsaved edit of one connector.
 #[derive(Clone, Debug)]
 pub struct Draft<K: ConnectorKind> {
@@ -78,10 +85,10 @@ impl<K: ConnectorKind> PartialEq for Draft<K> {
 }
 
 impl<K: ConnectorKind> Draft<K> {
-    pub fn of(index: usize, c: &K::Connector, is_new: bool) -> Draft<K> {
+    pub fn of(index: usize, c: &K::Connector, edits: Edits) -> Draft<K> {
         Draft {
             index,
-            base: (!is_new).then(|| c.clone()),
+            base: (edits == Edits::SavedConnector).then(|| c.clone()),
             text: K::text(c),
             c: c.clone(),
         }
@@ -94,15 +101,16 @@ impl<K: ConnectorKind> Draft<K> {
     fn dirty(&self) -> bool {
         match &self.base {
             None => true,
-            Some(b) => *self != Draft::of(self.index, b, false),
+            Some(b) => *self != Draft::of(self.index, b, Edits::SavedConnector),
         }
     }
 
     /// The "Enable Domain Security (Mutual Auth TLS)" box of the property pages: a plain
     /// check box on a new connector, the confirmed switch on a saved one.
-    pub fn domain_secure_box(&mut self, ui: &mut Ui, receive: bool, toggle: &mut Option<Toggle>) {
+    pub fn domain_secure_box(&mut self, ui: &mut Ui, toggle: &mut Option<Toggle>) {
         const TEXT: &str = "Enable Domain Security (Mutual Auth TLS)";
         let on = self.base.as_ref().unwrap_or(&self.c).domain_secure();
+        let receive = K::FORM == Form::ReceiveConnectors;
         if self.is_new() {
             ui.checkbox(self.c.domain_secure_mut(), TEXT);
         } else if let Some(t) = common::domain_secure_box(ui, on, receive, self.c.name(), TEXT) {
@@ -161,7 +169,7 @@ impl<K: ConnectorKind> View<K> {
         let list = K::Connector::all(&data.settings);
         if let Some(d) = &mut self.draft {
             match list.get(d.index) {
-                Some(c) if !d.dirty() => *d = Draft::of(d.index, c, false),
+                Some(c) if !d.dirty() => *d = Draft::of(d.index, c, Edits::SavedConnector),
                 Some(c) => {
                     // Keep the edit, but follow a Domain Security switch made meanwhile.
                     K::follow_switch(&mut d.c, c);
@@ -194,7 +202,11 @@ pub fn connectors_page<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut 
     let list = K::Connector::all(&cx.data.settings).to_vec();
     ui.horizontal(|ui| {
         if ui.button(K::NEW_BUTTON).clicked() {
-            v.draft = Some(Draft::of(list.len(), &K::new_connector(), true));
+            v.draft = Some(Draft::of(
+                list.len(),
+                &K::new_connector(),
+                Edits::NewConnector,
+            ));
             v.selected = None;
             v.tab = K::Tab::default();
             v.local.clear();
@@ -249,7 +261,7 @@ pub fn connectors_page<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut 
         && let Some(i) = v.selected
         && let Some(c) = list.get(i)
     {
-        v.draft = Some(Draft::of(i, c, false));
+        v.draft = Some(Draft::of(i, c, Edits::SavedConnector));
     }
     match v.draft.as_mut() {
         None => {
@@ -389,7 +401,7 @@ fn connector_properties<K: ConnectorKind>(
                 .clicked()
             {
                 match d.base.clone() {
-                    Some(b) => *d = Draft::of(d.index, &b, false),
+                    Some(b) => *d = Draft::of(d.index, &b, Edits::SavedConnector),
                     None => discard = true,
                 }
                 local.clear();

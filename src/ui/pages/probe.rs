@@ -1,7 +1,9 @@
 //! Toolbox › Connectivity probe: connects to a partner's mail server through the engine's
 //! probe (on the query worker), and shows the certificate chain it presented and a verdict per
-//! policy. Until the engine's probe is wired in ([`crate::ui::state::probe`]), the page says the
-//! probe is not available in this build; it never shows invented results.
+//! policy. When the console's prober is switched off (the tests' [`Unavailable`], which must not
+//! open connections), the page says so; it never shows invented results.
+//!
+//! [`Unavailable`]: crate::ui::state::probe::Unavailable
 
 use super::Cx;
 use crate::ui::app::actions::{Action, Form};

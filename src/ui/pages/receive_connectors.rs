@@ -267,7 +267,7 @@ impl ConnectorKind for ReceiveKind {
                 has(AuthMechanism::Tls, tls, &mut d.c.auth_mechanisms);
             }
             ui.indent("ds", |ui| {
-                d.domain_secure_box(ui, true, toggle);
+                d.domain_secure_box(ui, toggle);
                 ui.label(RichText::new("Partners on the receive domain secure list must present a certificate naming their domain, over TLS. Applies from the next message of every session.").color(MUTED).size(12.0));
             });
             if ui.checkbox(&mut basic, "Basic authentication (AUTH PLAIN/LOGIN)").changed() {

@@ -255,7 +255,7 @@ impl ConnectorKind for SendKind {
             });
         }
         Tab::Tls => {
-            d.domain_secure_box(ui, false, toggle);
+            d.domain_secure_box(ui, toggle);
             ui.label(RichText::new("Mail to domains on the send domain secure list goes only over mutual TLS; it waits in the queue rather than being downgraded.").color(MUTED).size(12.0));
             widgets::problems(ui, &p.at("domain_secure_enabled"));
             ui.add_space(6.0);

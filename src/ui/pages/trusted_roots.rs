@@ -127,8 +127,8 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
     if clicked.is_some() {
         v.selected = clicked;
     }
-    if let Some(tp) = inspect {
-        cx.push(Action::InspectStored(tp));
+    if let Some(thumbprint) = inspect {
+        cx.push(Action::InspectStored(thumbprint));
     }
     if remove.is_some() {
         v.confirm_remove = remove;
@@ -138,7 +138,7 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
         ui.set_max_width(width);
         revocation_lists(ui, v, cx);
     });
-    if let Some((tp, subject)) = v.confirm_remove.clone() {
+    if let Some((thumbprint, subject)) = v.confirm_remove.clone() {
         match widgets::confirm(
             ui,
             "remove-root",
@@ -147,7 +147,7 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
             "Remove",
         ) {
             Some(Answer::Yes) => {
-                cx.push(Action::TrustRemove(tp));
+                cx.push(Action::TrustRemove(thumbprint));
                 v.confirm_remove = None;
             }
             Some(Answer::No) => v.confirm_remove = None,

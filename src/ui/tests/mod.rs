@@ -78,10 +78,10 @@ pub fn fresh_org() -> (tempfile::TempDir, Workspace) {
     (tmp, ws)
 }
 
-/// A console on `ws` with the fixed clock and no relay.
-pub fn console(ws: Workspace) -> ConsoleApp {
+/// A console on `workspace` with the fixed clock and no relay.
+pub fn console(workspace: Workspace) -> ConsoleApp {
     ConsoleApp::new(
-        ws,
+        workspace,
         no_waker(),
         Clock::Fixed(NOW),
         std::sync::Arc::new(probe::Unavailable),
@@ -179,8 +179,8 @@ impl Relay for std::sync::Arc<FakeRelay> {
     fn poll_events(&self) -> Vec<EngineEvent> {
         std::mem::take(&mut *self.events.lock().expect("lock"))
     }
-    fn apply(&self, ws: Workspace) {
-        self.applied.lock().expect("lock").push(ws);
+    fn apply(&self, workspace: Workspace) {
+        self.applied.lock().expect("lock").push(workspace);
         self.events
             .lock()
             .expect("lock")

@@ -13,6 +13,7 @@ use crate::ui::pages::connector_common::Toggle;
 use crate::ui::pages::inspector::Tab as InspectorTab;
 use crate::ui::pages::receive_connectors::Tab as ReceiveTab;
 use crate::ui::pages::send_connectors::Tab as SendTab;
+use crate::ui::state::live::NextSnapshot;
 use crate::ui::widgets::nav::Page;
 use crate::ui::wizards::Wizard;
 use egui_kittest::SnapshotOptions;
@@ -162,7 +163,7 @@ fn main_screens() {
         s.problems =
             vec!["cannot listen on 127.0.0.1:2526: Address already in use (os error 98)".into()];
     }
-    h.state_mut().live.refresh(&fake, true, true);
+    h.state_mut().live.refresh(&fake, NextSnapshot::Now);
     h.state_mut().views.receive.selected = Some(1);
     h.state_mut().views.receive.tab = ReceiveTab::Network;
     h.state_mut().views.receive.draft = None;

@@ -215,7 +215,7 @@ impl DomainSecurityWizard {
             RootMode::Existing => PartnerRoot::Existing(
                 self.existing
                     .as_ref()
-                    .and_then(|tp| data.roots.iter().find(|r| &r.thumbprint == tp))
+                    .and_then(|thumbprint| data.roots.iter().find(|r| &r.thumbprint == thumbprint))
                     .map(|r| (r.subject.as_str(), r.current)),
             ),
             RootMode::AlreadyTrusted => PartnerRoot::AlreadyTrusted,
@@ -440,8 +440,8 @@ impl DomainSecurityWizard {
                             cx.push(a);
                         }
                         match self.loaded_root() {
-                            Some((subject, tp)) => {
-                                ui.label(RichText::new(format!("✔ {subject} ({tp})")).color(GOOD));
+                            Some((subject, thumbprint)) => {
+                                ui.label(RichText::new(format!("✔ {subject} ({thumbprint})")).color(GOOD));
                             }
                             None if self.root_loaded.is_some() => {
                                 ui.label(RichText::new("✖ The file holds no CA certificate: choose the partner's root, not its server certificate.").color(BAD));

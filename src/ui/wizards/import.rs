@@ -290,13 +290,15 @@ impl ImportWizard {
             ));
         }
         if self.enable_smtp && has_key {
-            let tp = self
+            let thumbprint = self
                 .loaded
                 .as_ref()
                 .and_then(|f| f.report.certificates.first())
                 .map(|c| c.info.thumbprint.clone())
                 .unwrap_or_else(|| "THUMBPRINT".into());
-            cmd.push_str(&format!("\nmailflow cert enable {tp} --services smtp"));
+            cmd.push_str(&format!(
+                "\nmailflow cert enable {thumbprint} --services smtp"
+            ));
         }
         widgets::code_block(ui, &cmd);
         cx.feedback(ui, FORM);
@@ -304,10 +306,10 @@ impl ImportWizard {
 
     fn done_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         match &self.result {
-            Some((message, tp)) => {
+            Some((message, thumbprint)) => {
                 widgets::note(ui, GOOD, "✔", message);
                 ui.add_space(6.0);
-                if let Some(c) = cx.data.certificate(tp) {
+                if let Some(c) = cx.data.certificate(thumbprint) {
                     widgets::property_grid(
                         ui,
                         "import-result",

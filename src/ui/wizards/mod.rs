@@ -7,7 +7,7 @@ pub mod domain_security;
 pub mod import;
 pub mod request;
 
-use super::app::actions::{Action, FileTarget, Form, PickTarget, WizardStart};
+use super::app::actions::{Action, FileTarget, Form, IfExists, PickTarget, WizardStart};
 use super::app::jobs::{Done, Failure, LoadedFile};
 use super::pages::Cx;
 use super::state::model::ConsoleData;
@@ -78,7 +78,7 @@ impl Wizard {
             (Wizard::DomainSecurity(w), PickTarget::DomainSecurityRoot) => {
                 Some(w.choose_root(path))
             }
-            (Wizard::Request(w), PickTarget::RequestSave) => w.save_to(path, true),
+            (Wizard::Request(w), PickTarget::RequestSave) => w.save_to(path, IfExists::Replace),
             _ => None,
         }
     }

@@ -9,7 +9,7 @@ use super::{Buttons, wizard_frame};
 use crate::admin::check_request_domains;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::{Rdn, RdnKind, Subject};
-use crate::ui::app::actions::{Action, Form, PickTarget, RequestSpec};
+use crate::ui::app::actions::{Action, Form, IfExists, PickTarget, RequestSpec};
 use crate::ui::app::feedback::Feedback;
 use crate::ui::app::jobs::{Done, RequestCreated};
 use crate::ui::pages::Cx;
@@ -211,7 +211,7 @@ impl RequestWizard {
     }
 
     /// Saves the request to `path` (a typed path refuses to replace a file).
-    pub fn save_to(&mut self, path: PathBuf, overwrite: bool) -> Option<Action> {
+    pub fn save_to(&mut self, path: PathBuf, if_exists: IfExists) -> Option<Action> {
         let created = self.created.as_ref()?;
         self.save_path = path.display().to_string();
         let bytes = if self.binary {
@@ -224,7 +224,7 @@ impl RequestWizard {
             path,
             bytes: Arc::new(bytes),
             what: "The request".into(),
-            overwrite,
+            if_exists,
         })
     }
 
@@ -620,7 +620,7 @@ impl RequestWizard {
                 }
             });
             if let Some(p) = save
-                && let Some(a) = self.save_to(p, false)
+                && let Some(a) = self.save_to(p, IfExists::Refuse)
             {
                 cx.push(a);
             }
