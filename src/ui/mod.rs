@@ -1,28 +1,18 @@
 //! The console (egui/eframe): navigation in the administrator's terms — Organization, Server,
 //! Toolbox — a page per area, wizards for the long tasks, and a status bar. The UI thread never
-//! waits: disk work runs on background workers ([`worker`]), the relay runs on its own runtime
-//! behind [`relay::Relay`], and results come back as messages polled each frame.
+//! waits: disk work runs on background workers ([`app::worker`]), the relay runs on its own
+//! runtime behind [`relay::Relay`], and results come back as messages polled each frame.
+//!
+//! The code is grouped by job: [`app`] is the frame and the work it hands out, [`state`] what the
+//! console holds between frames and the links to the relay and the probe, [`widgets`] the shared
+//! look and controls (theme, formats, status bar, navigation); `pages` draw one area each and
+//! `wizards` the long tasks.
 
-mod actions;
 mod app;
-mod changes;
-mod clock;
-mod dialogs;
-mod feedback;
-mod format;
-mod jobs;
-mod live;
-mod model;
-mod nav;
 mod pages;
-pub mod probe;
-pub mod relay;
-mod status;
-mod theme;
-mod tracking_data;
+mod state;
 mod widgets;
 mod wizards;
-mod worker;
 
 #[cfg(test)]
 mod tests;
@@ -44,11 +34,12 @@ fn report_first_frame() {
         }
     });
 }
-pub use clock::Clock;
-pub use model::ConsoleData;
-pub use nav::Page;
-pub use theme::install as install_theme;
-pub use worker::Waker;
+pub use app::worker::Waker;
+pub use state::clock::Clock;
+pub use state::model::ConsoleData;
+pub use state::{probe, relay};
+pub use widgets::nav::Page;
+pub use widgets::theme::install as install_theme;
 
 use crate::engine::EngineHandle;
 use crate::store::DataDir;
@@ -65,8 +56,8 @@ pub fn display_available() -> bool {
 const NO_DISPLAY: &str = "no graphical display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the console cannot open a window; to run the relay without a console use `mailflow serve`, and manage it with `mailflow cert|connector|transport ...`";
 
 /// Starts the relay for the console; when it cannot start, the reason in plain words.
-pub fn start_relay(ws: crate::admin::Workspace, waker: Waker) -> RelayState {
-    match EngineHandle::start(ws, Some(waker)) {
+pub fn start_relay(workspace: crate::admin::Workspace, waker: Waker) -> RelayState {
+    match EngineHandle::start(workspace, Some(waker)) {
         Ok(h) => RelayState::Running(Box::new(h)),
         Err(e) => RelayState::Unavailable(e.to_string()),
     }
@@ -103,7 +94,7 @@ pub fn run(dir: DataDir) -> Result<(), String> {
         "Mailflow",
         options,
         Box::new(move |cc| {
-            theme::install(&cc.egui_ctx);
+            install_theme(&cc.egui_ctx);
             let ctx = cc.egui_ctx.clone();
             let waker: Waker = Arc::new(move || ctx.request_repaint());
             let mut app = ConsoleApp::new(

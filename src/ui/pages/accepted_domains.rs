@@ -2,8 +2,8 @@
 //! Add one by name; remove one after a confirmation.
 
 use super::Cx;
-use crate::ui::actions::{Action, Form, SettingsChange};
-use crate::ui::theme::MUTED;
+use crate::ui::app::actions::{Action, Form, SettingsChange};
+use crate::ui::widgets::theme::MUTED;
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -16,7 +16,7 @@ pub struct DomainsView {
     confirm_remove: Option<String>,
 }
 
-pub fn show(ui: &mut Ui, v: &mut DomainsView, cx: &mut Cx) {
+pub fn accepted_domains_page(ui: &mut Ui, v: &mut DomainsView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Accepted domains",

@@ -6,10 +6,10 @@
 use super::Cx;
 use super::connector_common::short;
 use crate::pki::inspect::CertStatus;
-use crate::ui::actions::{Action, Form, PickTarget, WizardStart};
-use crate::ui::format;
-use crate::ui::nav::Page;
-use crate::ui::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::app::actions::{Action, Form, IfExists, PickTarget, WizardStart};
+use crate::ui::widgets::format;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
 use crate::ui::widgets::{self, Answer, Mark};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -42,7 +42,7 @@ struct Row {
     pending: bool,
 }
 
-pub fn show(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
+pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Certificates",
@@ -266,7 +266,7 @@ pub fn show(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
                     cx.push(Action::ExportCertificate {
                         thumbprint: c.thumbprint.clone(),
                         path: v.export_path.trim().into(),
-                        overwrite: false,
+                        if_exists: IfExists::Refuse,
                     });
                 }
                 if ui

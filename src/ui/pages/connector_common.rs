@@ -5,8 +5,8 @@
 use super::Cx;
 use crate::config::units::{ByteSize, TimeSpan};
 use crate::config::{CertificateSelection, ConnectorType};
-use crate::ui::actions::{Action, Form, SettingsChange};
-use crate::ui::model::ConsoleData;
+use crate::ui::app::actions::{Action, Form, SettingsChange};
+use crate::ui::state::model::ConsoleData;
 use crate::ui::widgets::{self, Answer};
 use egui::Ui;
 use std::collections::HashMap;
@@ -87,10 +87,10 @@ pub fn certificate_combo(
         CertificateSelection::Automatic => {
             "Automatic (the SMTP certificate naming the FQDN)".to_string()
         }
-        CertificateSelection::Thumbprint(tp) => data
-            .certificate(tp)
+        CertificateSelection::Thumbprint(thumbprint) => data
+            .certificate(thumbprint)
             .map(|c| format!("{} — {}", short(&c.thumbprint), c.subject))
-            .unwrap_or_else(|| tp.clone()),
+            .unwrap_or_else(|| thumbprint.clone()),
     };
     egui::ComboBox::from_id_salt(id)
         .selected_text(text)
@@ -113,11 +113,11 @@ pub fn certificate_combo(
 }
 
 /// The first 8 digits of a thumbprint, for narrow places.
-pub fn short(tp: &str) -> String {
-    if tp.len() > 12 {
-        format!("{}…", &tp[..8])
+pub fn short(thumbprint: &str) -> String {
+    if thumbprint.len() > 12 {
+        format!("{}…", &thumbprint[..8])
     } else {
-        tp.to_string()
+        thumbprint.to_string()
     }
 }
 

@@ -6,10 +6,10 @@
 use super::Cx;
 use super::connector_common::{self as common, LocalErrors, Toggle, field_problems};
 use crate::config::Connector;
-use crate::ui::actions::{Action, Form, SettingsChange};
-use crate::ui::model::ConsoleData;
-use crate::ui::nav::Page;
-use crate::ui::theme::{GOOD, MUTED};
+use crate::ui::app::actions::{Action, Form, SettingsChange};
+use crate::ui::state::model::ConsoleData;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{GOOD, MUTED};
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableRow};
@@ -47,7 +47,7 @@ pub trait ConnectorKind: Sized {
     /// The cells after Domain Security.
     fn last_cells(row: &mut TableRow, c: &Self::Connector);
     /// One property page.
-    fn tab(
+    fn property_tab(
         ui: &mut Ui,
         tab: Self::Tab,
         d: &mut Draft<Self>,
@@ -56,6 +56,13 @@ pub trait ConnectorKind: Sized {
     );
     fn save(index: usize, c: Self::Connector) -> SettingsChange;
     fn remove(name: String) -> SettingsChange;
+}
+
+/// What a [`Draft`] edits: a connector already saved, or one not created yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edits {
+    SavedConnector,
+    NewConnector,
 }
 
 /// An unsaved edit of one connector.
@@ -78,10 +85,10 @@ impl<K: ConnectorKind> PartialEq for Draft<K> {
 }
 
 impl<K: ConnectorKind> Draft<K> {
-    pub fn of(index: usize, c: &K::Connector, is_new: bool) -> Draft<K> {
+    pub fn of(index: usize, c: &K::Connector, edits: Edits) -> Draft<K> {
         Draft {
             index,
-            base: (!is_new).then(|| c.clone()),
+            base: (edits == Edits::SavedConnector).then(|| c.clone()),
             text: K::text(c),
             c: c.clone(),
         }
@@ -94,7 +101,7 @@ impl<K: ConnectorKind> Draft<K> {
     fn dirty(&self) -> bool {
         match &self.base {
             None => true,
-            Some(b) => *self != Draft::of(self.index, b, false),
+            Some(b) => *self != Draft::of(self.index, b, Edits::SavedConnector),
         }
     }
 
@@ -163,7 +170,7 @@ impl<K: ConnectorKind> View<K> {
         let list = K::Connector::all(&data.settings);
         if let Some(d) = &mut self.draft {
             match list.get(d.index) {
-                Some(c) if !d.dirty() => *d = Draft::of(d.index, c, false),
+                Some(c) if !d.dirty() => *d = Draft::of(d.index, c, Edits::SavedConnector),
                 Some(c) => {
                     // Keep the edit, but follow a Domain Security switch made meanwhile.
                     K::follow_switch(&mut d.c, c);
@@ -189,14 +196,18 @@ impl<K: ConnectorKind> View<K> {
     }
 }
 
-pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
+pub fn connectors_page<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
     widgets::page_header(ui, K::TITLE, K::SUMMARY);
     cx.relay_problems(ui, K::PAGE);
     cx.feedback(ui, K::FORM);
     let list = K::Connector::all(&cx.data.settings).to_vec();
     ui.horizontal(|ui| {
         if ui.button(K::NEW_BUTTON).clicked() {
-            v.draft = Some(Draft::of(list.len(), &K::new_connector(), true));
+            v.draft = Some(Draft::of(
+                list.len(),
+                &K::new_connector(),
+                Edits::NewConnector,
+            ));
             v.selected = None;
             v.tab = K::Tab::default();
             v.local.clear();
@@ -212,7 +223,7 @@ pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
         }
     });
     ui.add_space(4.0);
-    let (clicked_row, toggle) = table::<K>(ui, &list, v.selected, cx);
+    let (clicked_row, toggle) = connector_table::<K>(ui, &list, v.selected, cx);
     if let Some(t) = toggle {
         v.toggle = Some(t);
     }
@@ -251,7 +262,7 @@ pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
         && let Some(i) = v.selected
         && let Some(c) = list.get(i)
     {
-        v.draft = Some(Draft::of(i, c, false));
+        v.draft = Some(Draft::of(i, c, Edits::SavedConnector));
     }
     match v.draft.as_mut() {
         None => {
@@ -260,7 +271,7 @@ pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
             );
         }
         Some(d) => {
-            if properties(ui, d, &mut v.tab, &mut v.local, &mut v.toggle, cx) {
+            if connector_properties(ui, d, &mut v.tab, &mut v.local, &mut v.toggle, cx) {
                 v.draft = None;
             }
         }
@@ -268,7 +279,7 @@ pub fn show<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut Cx) {
 }
 
 /// The list of connectors; returns the row clicked and the Domain Security switch clicked.
-fn table<K: ConnectorKind>(
+fn connector_table<K: ConnectorKind>(
     ui: &mut Ui,
     list: &[K::Connector],
     selected: Option<usize>,
@@ -322,7 +333,7 @@ fn table<K: ConnectorKind>(
     (clicked_row, toggle)
 }
 
-fn properties<K: ConnectorKind>(
+fn connector_properties<K: ConnectorKind>(
     ui: &mut Ui,
     d: &mut Draft<K>,
     tab: &mut K::Tab,
@@ -360,7 +371,7 @@ fn properties<K: ConnectorKind>(
             .id_salt(format!("{}-props", K::Connector::KIND))
             .max_height((ui.available_height() - 50.0).max(120.0))
             .auto_shrink([false, true])
-            .show(ui, |ui| K::tab(ui, *tab, d, toggle, &problems));
+            .show(ui, |ui| K::property_tab(ui, *tab, d, toggle, &problems));
         ui.add_space(6.0);
         ui.separator();
         ui.horizontal(|ui| {
@@ -391,7 +402,7 @@ fn properties<K: ConnectorKind>(
                 .clicked()
             {
                 match d.base.clone() {
-                    Some(b) => *d = Draft::of(d.index, &b, false),
+                    Some(b) => *d = Draft::of(d.index, &b, Edits::SavedConnector),
                     None => discard = true,
                 }
                 local.clear();
@@ -402,7 +413,7 @@ fn properties<K: ConnectorKind>(
                     "Equivalent: mailflow connector {} {} {} …",
                     K::Connector::KIND,
                     if is_new { "new" } else { "set" },
-                    crate::ui::format::shell_arg(d.c.name())
+                    crate::ui::widgets::format::shell_arg(d.c.name())
                 ))
                 .color(MUTED)
                 .size(12.0),

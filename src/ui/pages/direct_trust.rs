@@ -5,8 +5,8 @@
 
 use super::Cx;
 use crate::config::{DirectTrustEntry, PartnerPin, Pin};
-use crate::ui::actions::{Action, Form, SettingsChange};
-use crate::ui::theme::MUTED;
+use crate::ui::app::actions::{Action, Form, SettingsChange};
+use crate::ui::widgets::theme::MUTED;
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -49,7 +49,7 @@ fn pin_text(p: &Pin) -> (String, &'static str) {
     }
 }
 
-pub fn show(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
+pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Direct trust",

@@ -9,10 +9,10 @@ use crate::admin::{CertificateReport, FileReport};
 use crate::pki::chain::ChainVerdict;
 use crate::pki::inspect::{CertStatus, Severity};
 use crate::pki::request::RequestInfo;
-use crate::ui::actions::{Action, FileTarget, Form, PickTarget};
-use crate::ui::format;
-use crate::ui::jobs::{Failure, LoadedFile};
-use crate::ui::theme::{self, BAD, GOOD, INFO, MUTED, WARN};
+use crate::ui::app::actions::{Action, FileTarget, Form, PickTarget};
+use crate::ui::app::jobs::{Failure, LoadedFile};
+use crate::ui::widgets::format;
+use crate::ui::widgets::theme::{self, BAD, GOOD, INFO, MUTED, WARN};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
 use std::sync::Arc;
@@ -71,7 +71,7 @@ impl InspectorView {
     }
 }
 
-pub fn show(ui: &mut Ui, v: &mut InspectorView, cx: &mut Cx) {
+pub fn certificate_inspector_page(ui: &mut Ui, v: &mut InspectorView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Certificate inspector",
@@ -236,14 +236,14 @@ pub fn report_view(ui: &mut Ui, r: &CertificateReport, tab: &mut Tab, now: time:
             ],
         );
         match tab {
-            Tab::General => general(ui, r, now),
-            Tab::Details => details(ui, r),
-            Tab::Path => path(ui, r),
+            Tab::General => certificate_general_tab(ui, r, now),
+            Tab::Details => certificate_details_tab(ui, r),
+            Tab::Path => certificate_path_tab(ui, r),
         }
     });
 }
 
-fn general(ui: &mut Ui, r: &CertificateReport, now: time::OffsetDateTime) {
+fn certificate_general_tab(ui: &mut Ui, r: &CertificateReport, now: time::OffsetDateTime) {
     let i = &r.info;
     ui.label(RichText::new("This certificate is intended for:").strong());
     widgets::check_line(
@@ -296,12 +296,12 @@ fn general(ui: &mut Ui, r: &CertificateReport, now: time::OffsetDateTime) {
     }
     for f in &r.findings {
         let (color, icon) = severity(f.severity);
-        widgets::note(ui, color, icon, &crate::ui::jobs::sentence(&f.text));
+        widgets::note(ui, color, icon, &crate::ui::app::jobs::sentence(&f.text));
         ui.add_space(3.0);
     }
 }
 
-fn details(ui: &mut Ui, r: &CertificateReport) {
+fn certificate_details_tab(ui: &mut Ui, r: &CertificateReport) {
     let i = &r.info;
     let mut rows: Vec<(&str, String)> = vec![
         ("Version", format!("V{}", i.version)),
@@ -370,7 +370,7 @@ fn details(ui: &mut Ui, r: &CertificateReport) {
         });
 }
 
-fn path(ui: &mut Ui, r: &CertificateReport) {
+fn certificate_path_tab(ui: &mut Ui, r: &CertificateReport) {
     ui.label(RichText::new("Certification path").strong());
     ui.add_space(4.0);
     let chain: Vec<String> = if r.path.is_empty() {
@@ -401,7 +401,7 @@ fn path(ui: &mut Ui, r: &CertificateReport) {
                 ui,
                 BAD,
                 "✖",
-                &crate::ui::jobs::sentence(&format!("The chain does not validate: {reason}")),
+                &crate::ui::app::jobs::sentence(&format!("The chain does not validate: {reason}")),
             );
         }
         None if r.info.self_signed && r.info.is_ca => {

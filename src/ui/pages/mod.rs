@@ -18,13 +18,13 @@ pub mod tracking;
 pub mod transport;
 pub mod trusted_roots;
 
-use super::actions::{Action, Form};
-use super::feedback::Feedbacks;
-use super::live::{self, LiveView};
-use super::model::ConsoleData;
-use super::nav::Page;
-use super::theme;
+use super::app::actions::{Action, Form};
+use super::app::feedback::Feedbacks;
+use super::state::live::{self, LiveView};
+use super::state::model::ConsoleData;
 use super::widgets;
+use super::widgets::nav::Page;
+use super::widgets::theme;
 use egui::Ui;
 use time::OffsetDateTime;
 
@@ -115,20 +115,26 @@ impl Views {
 }
 
 /// Draws `page`.
-pub fn show(ui: &mut Ui, page: Page, views: &mut Views, cx: &mut Cx) {
+pub fn current_page(ui: &mut Ui, page: Page, views: &mut Views, cx: &mut Cx) {
     match page {
-        Page::TransportSettings => transport::show(ui, &mut views.transport, cx),
-        Page::SendConnectors => send_connectors::show(ui, &mut views.send, cx),
-        Page::AcceptedDomains => accepted_domains::show(ui, &mut views.domains, cx),
-        Page::ReceiveConnectors => receive_connectors::show(ui, &mut views.receive, cx),
-        Page::Certificates => certificates::show(ui, &mut views.certificates, cx),
-        Page::TrustedRoots => trusted_roots::show(ui, &mut views.roots, cx),
-        Page::DirectTrust => direct_trust::show(ui, &mut views.direct, cx),
-        Page::MessageTracking => tracking::show(ui, &mut views.tracking, cx),
-        Page::QueueViewer => queues::show(ui, &mut views.queues, cx),
-        Page::LiveMonitor => monitor::show(ui, &mut views.monitor, cx),
-        Page::CertificateInspector => inspector::show(ui, &mut views.inspector, cx),
-        Page::ConnectivityProbe => probe::show(ui, &mut views.probe, cx),
+        Page::TransportSettings => transport::transport_settings_page(ui, &mut views.transport, cx),
+        Page::SendConnectors => send_connectors::send_connectors_page(ui, &mut views.send, cx),
+        Page::AcceptedDomains => {
+            accepted_domains::accepted_domains_page(ui, &mut views.domains, cx)
+        }
+        Page::ReceiveConnectors => {
+            receive_connectors::receive_connectors_page(ui, &mut views.receive, cx)
+        }
+        Page::Certificates => certificates::certificates_page(ui, &mut views.certificates, cx),
+        Page::TrustedRoots => trusted_roots::trusted_roots_page(ui, &mut views.roots, cx),
+        Page::DirectTrust => direct_trust::direct_trust_page(ui, &mut views.direct, cx),
+        Page::MessageTracking => tracking::message_tracking_page(ui, &mut views.tracking, cx),
+        Page::QueueViewer => queues::queue_viewer_page(ui, &mut views.queues, cx),
+        Page::LiveMonitor => monitor::live_monitor_page(ui, &mut views.monitor, cx),
+        Page::CertificateInspector => {
+            inspector::certificate_inspector_page(ui, &mut views.inspector, cx)
+        }
+        Page::ConnectivityProbe => probe::connectivity_probe_page(ui, &mut views.probe, cx),
     }
 }
 

@@ -7,9 +7,9 @@
 use super::Cx;
 use crate::engine::monitor::{MinutePoint, SessionRow};
 use crate::smtp::evidence::{Direction, SecurityStatus};
-use crate::ui::format;
-use crate::ui::theme::{self, MUTED};
 use crate::ui::widgets;
+use crate::ui::widgets::format;
+use crate::ui::widgets::theme::{self, MUTED};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 use egui_plot::{Bar, BarChart, Line, Plot};
@@ -19,7 +19,7 @@ pub struct MonitorView {
     pub selected: Option<u64>,
 }
 
-pub fn show(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
+pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Live monitor",
@@ -30,12 +30,12 @@ pub fn show(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
             ui,
             theme::BAD,
             "⚠",
-            &crate::ui::jobs::sentence(&format!("The relay is not running: {why}")),
+            &crate::ui::app::jobs::sentence(&format!("The relay is not running: {why}")),
         );
         return;
     }
     let snap = &cx.live.snapshot;
-    counters(ui, cx);
+    counter_tiles(ui, cx);
     ui.add_space(8.0);
     let sessions = &snap.sessions;
     let mut clicked = None;
@@ -57,10 +57,10 @@ pub fn show(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
     widgets::split_right(
         ui,
         390.0,
-        |ui| charts(ui, &snap.history, cx.now_ms),
+        |ui| traffic_charts(ui, &snap.history, cx.now_ms),
         |ui| {
             widgets::side_panel(ui, |ui| {
-                transcript(
+                session_transcript(
                     ui,
                     selected.and_then(|id| sessions.iter().find(|s| s.id == id)),
                 )
@@ -168,7 +168,7 @@ fn sessions_table(
         });
 }
 
-fn counters(ui: &mut Ui, cx: &Cx) {
+fn counter_tiles(ui: &mut Ui, cx: &Cx) {
     let c = &cx.live.snapshot.counters;
     ui.horizontal(|ui| {
         let tile = |ui: &mut Ui, label: &str, value: String, color: egui::Color32| {
@@ -199,7 +199,7 @@ fn counters(ui: &mut Ui, cx: &Cx) {
     });
 }
 
-fn transcript(ui: &mut Ui, s: Option<&SessionRow>) {
+fn session_transcript(ui: &mut Ui, s: Option<&SessionRow>) {
     widgets::section(ui, "Protocol transcript");
     let Some(s) = s else {
         ui.label(RichText::new("Select a session to follow its SMTP dialogue. Passwords and AUTH data are never shown.").color(MUTED));
@@ -231,10 +231,10 @@ fn transcript(ui: &mut Ui, s: Option<&SessionRow>) {
         });
 }
 
-fn charts(ui: &mut Ui, history: &[MinutePoint], now_ms: i64) {
+fn traffic_charts(ui: &mut Ui, history: &[MinutePoint], now_ms: i64) {
     let now_min = now_ms / 60_000;
     let x = |p: &MinutePoint| (p.minute - now_min) as f64;
-    share(ui, history);
+    security_share(ui, history);
     ui.add_space(6.0);
     let h = (ui.available_height() - 24.0).max(90.0);
     ui.columns(2, |cols| {
@@ -286,7 +286,7 @@ fn charts(ui: &mut Ui, history: &[MinutePoint], now_ms: i64) {
     });
 }
 
-fn share(ui: &mut Ui, history: &[MinutePoint]) {
+fn security_share(ui: &mut Ui, history: &[MinutePoint]) {
     let (ds, enc, plain) = history.iter().fold((0u64, 0u64, 0u64), |a, p| {
         (a.0 + p.domain_secure, a.1 + p.encrypted, a.2 + p.plaintext)
     });

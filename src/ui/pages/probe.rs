@@ -1,12 +1,14 @@
 //! Toolbox › Connectivity probe: connects to a partner's mail server through the engine's
 //! probe (on the query worker), and shows the certificate chain it presented and a verdict per
-//! policy. Until the engine's probe is wired in ([`crate::ui::probe`]), the page says the probe
-//! is not available in this build; it never shows invented results.
+//! policy. When the console's prober is switched off (the tests' [`Unavailable`], which must not
+//! open connections), the page says so; it never shows invented results.
+//!
+//! [`Unavailable`]: crate::ui::state::probe::Unavailable
 
 use super::Cx;
-use crate::ui::actions::{Action, Form};
-use crate::ui::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
-use crate::ui::theme::{BAD, INFO, MUTED, WARN};
+use crate::ui::app::actions::{Action, Form};
+use crate::ui::state::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
+use crate::ui::widgets::theme::{BAD, INFO, MUTED, WARN};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
 
@@ -25,7 +27,7 @@ impl ProbeView {
     }
 }
 
-pub fn show(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
+pub fn connectivity_probe_page(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Connectivity probe",
@@ -69,12 +71,12 @@ pub fn show(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
     match &v.result {
         None => {}
         Some(Err(e)) => widgets::note(ui, BAD, "✖", e),
-        Some(Ok(r)) => report(ui, r),
+        Some(Ok(r)) => probe_report(ui, r),
     }
 }
 
 /// A probe's findings: connection, TLS, chain, verdicts, transcript.
-pub fn report(ui: &mut Ui, r: &ProbeReport) {
+pub fn probe_report(ui: &mut Ui, r: &ProbeReport) {
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
         widgets::property_grid(

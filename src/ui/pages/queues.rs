@@ -6,9 +6,9 @@
 
 use super::Cx;
 use crate::engine::{MessageRowOut, QuarantineRow, QueueOp};
-use crate::ui::actions::{Action, Form, QueuePurpose};
-use crate::ui::format;
-use crate::ui::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::app::actions::{Action, Form, QueuePurpose};
+use crate::ui::widgets::format;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -78,7 +78,7 @@ fn status_color(s: &str) -> egui::Color32 {
     }
 }
 
-pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
+pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Queue viewer",
@@ -89,7 +89,7 @@ pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             ui,
             BAD,
             "⚠",
-            &crate::ui::jobs::sentence(&format!(
+            &crate::ui::app::jobs::sentence(&format!(
                 "The relay is not running, so there are no live queues: {why}"
             )),
         );
@@ -339,7 +339,7 @@ pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             v.selected_message = Some(id);
         }
     }
-    quarantine(ui, v, cx);
+    quarantine_section(ui, v, cx);
     if let Some(r) = v.confirm.clone() {
         let detail = if r.ndr {
             "The senders get a non-delivery report. The messages cannot be recovered."
@@ -370,7 +370,7 @@ pub fn show(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
 }
 
 /// The quarantine: what was set aside, why, and Release.
-fn quarantine(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
+fn quarantine_section(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
     widgets::section(ui, &format!("Quarantine ({})", v.quarantine.len()));
     ui.label(
         RichText::new(

@@ -7,10 +7,10 @@ use super::Cx;
 use super::connector_common::{self as common, LocalErrors, Toggle, certificate_combo, opt};
 use super::connector_page::{self, ConnectorKind, FieldProblems};
 use crate::config::{AuthMechanism, PermissionGroup, ProtocolLoggingLevel, ReceiveConnector};
-use crate::ui::actions::{Form, SettingsChange};
-use crate::ui::nav::Page;
-use crate::ui::theme::{BAD, GOOD, MUTED};
+use crate::ui::app::actions::{Form, SettingsChange};
 use crate::ui::widgets;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED};
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableRow};
 
@@ -59,8 +59,8 @@ fn auth_text(c: &ReceiveConnector) -> String {
         .join(", ")
 }
 
-pub fn show(ui: &mut Ui, v: &mut ReceiveView, cx: &mut Cx) {
-    connector_page::show(ui, v, cx);
+pub fn receive_connectors_page(ui: &mut Ui, v: &mut ReceiveView, cx: &mut Cx) {
+    connector_page::connectors_page(ui, v, cx);
 }
 
 impl ConnectorKind for ReceiveKind {
@@ -179,7 +179,7 @@ impl ConnectorKind for ReceiveKind {
                 match &l.error {
                     Some(e) => {
                         ui.label(RichText::new(format!("✖ {}", l.address)).color(BAD))
-                            .on_hover_text(crate::ui::live::plain_problem(e));
+                            .on_hover_text(crate::ui::state::live::plain_problem(e));
                     }
                     None => {
                         ui.label(RichText::new(format!("✔ {}", l.address)).color(GOOD))
@@ -203,7 +203,7 @@ impl ConnectorKind for ReceiveKind {
     }
 
     #[rustfmt::skip]
-    fn tab(ui: &mut Ui, tab: Tab, d: &mut ReceiveDraft, toggle: &mut Option<Toggle>, p: &FieldProblems) {
+    fn property_tab(ui: &mut Ui, tab: Tab, d: &mut ReceiveDraft, toggle: &mut Option<Toggle>, p: &FieldProblems) {
         match tab {
             Tab::General => {
             widgets::form_grid(ui, "rc-general", |ui| {

@@ -7,10 +7,10 @@ use super::Cx;
 use super::connector_common::{self as common, LocalErrors, Toggle, certificate_combo, opt};
 use super::connector_page::{self, ConnectorKind, FieldProblems};
 use crate::config::{AddressSpace, ProtocolLoggingLevel, SendConnector, TlsAuthLevel};
-use crate::ui::actions::{Form, SettingsChange};
-use crate::ui::nav::Page;
-use crate::ui::theme::MUTED;
+use crate::ui::app::actions::{Form, SettingsChange};
 use crate::ui::widgets;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::MUTED;
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableRow};
 
@@ -61,8 +61,8 @@ fn level_text(l: Option<TlsAuthLevel>) -> &'static str {
     }
 }
 
-pub fn show(ui: &mut Ui, v: &mut SendView, cx: &mut Cx) {
-    connector_page::show(ui, v, cx);
+pub fn send_connectors_page(ui: &mut Ui, v: &mut SendView, cx: &mut Cx) {
+    connector_page::connectors_page(ui, v, cx);
 }
 
 impl ConnectorKind for SendKind {
@@ -210,7 +210,7 @@ impl ConnectorKind for SendKind {
     }
 
     #[rustfmt::skip]
-    fn tab(ui: &mut Ui, tab: Tab, d: &mut SendDraft, toggle: &mut Option<Toggle>, p: &FieldProblems) {
+    fn property_tab(ui: &mut Ui, tab: Tab, d: &mut SendDraft, toggle: &mut Option<Toggle>, p: &FieldProblems) {
         match tab {
             Tab::General => {
             widgets::form_grid(ui, "sc-general", |ui| {

@@ -7,11 +7,11 @@
 use super::Cx;
 use crate::smtp::evidence::{SecurityStatus, TlsFacts};
 use crate::store::tracking::{EventKind, TrackingEvent, TrackingQuery};
-use crate::ui::actions::{Action, Form, PickTarget, TrackColumn};
-use crate::ui::format;
-use crate::ui::theme::{self, BAD, GOOD, MUTED, WARN};
-use crate::ui::tracking_data::{MAX_EVENTS, TrackingSet};
+use crate::ui::app::actions::{Action, Form, PickTarget, TrackColumn};
+use crate::ui::state::tracking_data::{MAX_EVENTS, TrackingSet};
 use crate::ui::widgets;
+use crate::ui::widgets::format;
+use crate::ui::widgets::theme::{self, BAD, GOOD, MUTED, WARN};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 use std::sync::Arc;
@@ -130,7 +130,7 @@ impl TrackingView {
 /// Most events one search loads into the console (the newest first): about 100 000 messages.
 pub const CONSOLE_LIMIT: usize = 250_000;
 
-pub fn show(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
+pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
     if !v.searched {
         v.searched = true;
         cx.push(Action::TrackSearch(Box::new(v.query(cx.now_ms))));
@@ -331,7 +331,7 @@ pub fn show(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
                     });
                 });
         },
-        |ui| widgets::side_panel(ui, |ui| details(ui, v, &set)),
+        |ui| widgets::side_panel(ui, |ui| message_details(ui, v, &set)),
     );
     if let Some(col) = sort {
         if v.column == col {
@@ -360,7 +360,7 @@ fn status_color(s: &str) -> egui::Color32 {
     }
 }
 
-fn details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet) {
+fn message_details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet) {
     let Some(id) = &v.selected else {
         ui.label(RichText::new("Select a message to see its hops.").color(MUTED));
         return;
@@ -415,7 +415,7 @@ fn details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet) {
                 }
                 Some((_, Ok(events))) => {
                     for e in events {
-                        hop(ui, e);
+                        hop_card(ui, e);
                         ui.add_space(6.0);
                     }
                 }
@@ -436,7 +436,7 @@ fn kind_text(k: EventKind) -> &'static str {
     }
 }
 
-fn hop(ui: &mut Ui, e: &TrackingEvent) {
+fn hop_card(ui: &mut Ui, e: &TrackingEvent) {
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.horizontal(|ui| {

@@ -5,10 +5,10 @@
 use super::Cx;
 use crate::config::units::TimeSpan;
 use crate::config::{TransportSettings, UnknownRevocationStatus};
-use crate::ui::actions::{Action, Form, SettingsChange};
-use crate::ui::model::ConsoleData;
-use crate::ui::theme::MUTED;
+use crate::ui::app::actions::{Action, Form, SettingsChange};
+use crate::ui::state::model::ConsoleData;
 use crate::ui::widgets;
+use crate::ui::widgets::theme::MUTED;
 use egui::{RichText, Ui};
 use std::collections::HashMap;
 
@@ -121,7 +121,7 @@ impl TransportView {
     }
 }
 
-pub fn show(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) {
+pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Transport settings",

@@ -4,9 +4,9 @@
 //! added from a file, with their next-update date, marked when it has passed.
 
 use super::Cx;
-use crate::ui::actions::{Action, Form, PickTarget};
-use crate::ui::format;
-use crate::ui::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::app::actions::{Action, Form, PickTarget};
+use crate::ui::widgets::format;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -22,7 +22,7 @@ pub struct RootsView {
     confirm_remove: Option<(String, String)>,
 }
 
-pub fn show(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
+pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Trusted roots",
@@ -127,8 +127,8 @@ pub fn show(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
     if clicked.is_some() {
         v.selected = clicked;
     }
-    if let Some(tp) = inspect {
-        cx.push(Action::InspectStored(tp));
+    if let Some(thumbprint) = inspect {
+        cx.push(Action::InspectStored(thumbprint));
     }
     if remove.is_some() {
         v.confirm_remove = remove;
@@ -138,7 +138,7 @@ pub fn show(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
         ui.set_max_width(width);
         revocation_lists(ui, v, cx);
     });
-    if let Some((tp, subject)) = v.confirm_remove.clone() {
+    if let Some((thumbprint, subject)) = v.confirm_remove.clone() {
         match widgets::confirm(
             ui,
             "remove-root",
@@ -147,7 +147,7 @@ pub fn show(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
             "Remove",
         ) {
             Some(Answer::Yes) => {
-                cx.push(Action::TrustRemove(tp));
+                cx.push(Action::TrustRemove(thumbprint));
                 v.confirm_remove = None;
             }
             Some(Answer::No) => v.confirm_remove = None,

@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::config::Pin;
-use crate::ui::nav::Page;
 use crate::ui::pages::direct_trust::{PARTNER_PIN_MEANS, RELAY_PIN_MEANS};
+use crate::ui::widgets::nav::Page;
 use egui_kittest::kittest::Queryable;
 
 #[test]

@@ -12,13 +12,13 @@ mod sample;
 mod screenshots;
 mod wizards;
 
-use super::actions::Action;
 use super::app::ConsoleApp;
-use super::clock::Clock;
-use super::jobs::Outcome;
-use super::probe;
-use super::relay::{Relay, RelayState};
-use super::worker::no_waker;
+use super::app::actions::Action;
+use super::app::jobs::Outcome;
+use super::app::worker::no_waker;
+use super::state::clock::Clock;
+use super::state::probe;
+use super::state::relay::{Relay, RelayState};
 use crate::admin::{self, Workspace};
 use crate::engine::monitor::Snapshot;
 use crate::engine::{EngineEvent, QueueOp, QueueReply};
@@ -78,10 +78,10 @@ pub fn fresh_org() -> (tempfile::TempDir, Workspace) {
     (tmp, ws)
 }
 
-/// A console on `ws` with the fixed clock and no relay.
-pub fn console(ws: Workspace) -> ConsoleApp {
+/// A console on `workspace` with the fixed clock and no relay.
+pub fn console(workspace: Workspace) -> ConsoleApp {
     ConsoleApp::new(
-        ws,
+        workspace,
         no_waker(),
         Clock::Fixed(NOW),
         std::sync::Arc::new(probe::Unavailable),
@@ -93,7 +93,7 @@ pub fn console(ws: Workspace) -> ConsoleApp {
 pub fn harness(app: ConsoleApp) -> Harness<'static, ConsoleApp> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
-        .with_context_setup(super::theme::install)
+        .with_context_setup(super::widgets::theme::install)
         .with_max_steps(20)
         .build_ui_state(
             |ui, app: &mut ConsoleApp| {
@@ -179,8 +179,8 @@ impl Relay for std::sync::Arc<FakeRelay> {
     fn poll_events(&self) -> Vec<EngineEvent> {
         std::mem::take(&mut *self.events.lock().expect("lock"))
     }
-    fn apply(&self, ws: Workspace) {
-        self.applied.lock().expect("lock").push(ws);
+    fn apply(&self, workspace: Workspace) {
+        self.applied.lock().expect("lock").push(workspace);
         self.events
             .lock()
             .expect("lock")

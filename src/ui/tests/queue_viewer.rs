@@ -3,7 +3,7 @@
 //! and a file whose envelope cannot be read cannot be released.
 
 use super::*;
-use crate::ui::nav::Page;
+use crate::ui::widgets::nav::Page;
 use egui_kittest::kittest::Queryable;
 
 fn frames(h: &mut Harness<'static, ConsoleApp>) {

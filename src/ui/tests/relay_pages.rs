@@ -12,7 +12,7 @@ use crate::pki::builder;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::Subject;
 use crate::smtp::evidence::SecurityStatus;
-use crate::ui::nav::Page;
+use crate::ui::widgets::nav::Page;
 use egui_kittest::kittest::Queryable;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -208,7 +208,7 @@ fn tracking_and_monitor_show_the_right_badges_from_a_running_relay() {
     let mut h = harness(app);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let a = crate::ui::actions::Action::TrackSearch(Box::new(
+        let a = crate::ui::app::actions::Action::TrackSearch(Box::new(
             h.state().views.tracking.query(Clock::System.now_ms()),
         ));
         act(&mut h, a);
@@ -259,7 +259,7 @@ fn tracking_and_monitor_show_the_right_badges_from_a_running_relay() {
         .map(|r| r.internal_id.clone())
         .expect("row");
     h.state_mut().views.tracking.selected = Some(id.clone());
-    act(&mut h, crate::ui::actions::Action::TrackHistory(id));
+    act(&mut h, crate::ui::app::actions::Action::TrackHistory(id));
     settle(&mut h);
     for part in [
         "CN=mail.woodgrove.test",
@@ -348,13 +348,16 @@ fn tracking_exports_csv_off_the_ui_thread() {
         Some(12)
     );
     let out = tmp.path().join("messages.csv");
-    act(&mut h, crate::ui::actions::Action::TrackExport(out.clone()));
+    act(
+        &mut h,
+        crate::ui::app::actions::Action::TrackExport(out.clone()),
+    );
     let csv = std::fs::read_to_string(&out).expect("csv written");
     assert!(csv.starts_with("Time (UTC),Sender,Recipients,Subject,Status,Security"));
     assert_eq!(csv.lines().count(), 13);
     assert!(csv.contains(",Domain Secure,"));
     // A second export to the same path is refused: nothing is overwritten silently.
-    act(&mut h, crate::ui::actions::Action::TrackExport(out));
+    act(&mut h, crate::ui::app::actions::Action::TrackExport(out));
     assert!(
         h.query_all_by_label_contains("already exists")
             .next()
@@ -417,8 +420,8 @@ fn the_probe_page_shows_the_engines_verdicts_for_a_real_server() {
     let mut h = harness(app);
     act(
         &mut h,
-        crate::ui::actions::Action::Probe {
-            form: crate::ui::actions::Form::Probe,
+        crate::ui::app::actions::Action::Probe {
+            form: crate::ui::app::actions::Form::Probe,
             request: probe::ProbeRequest {
                 domain: "woodgrove.test".into(),
                 host: Some(addr.to_string()),

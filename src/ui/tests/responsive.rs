@@ -6,9 +6,9 @@ use super::*;
 use crate::engine::monitor::SessionRow;
 use crate::smtp::evidence::{Direction, SecurityStatus};
 use crate::store::tracking::{EventKind, TrackingEvent};
-use crate::ui::actions::{Form, QueuePurpose, SettingsChange, TrackColumn};
-use crate::ui::nav::Page;
-use crate::ui::tracking_data;
+use crate::ui::app::actions::{Form, QueuePurpose, SettingsChange, TrackColumn};
+use crate::ui::state::tracking_data;
+use crate::ui::widgets::nav::Page;
 use std::collections::VecDeque;
 use std::sync::Arc;
 

@@ -6,14 +6,15 @@
 
 use super::sample;
 use super::*;
-use crate::ui::actions::{FileTarget, Form, WizardStart};
-use crate::ui::feedback::Feedback;
-use crate::ui::jobs::{Failure, RequestCreated};
-use crate::ui::nav::Page;
+use crate::ui::app::actions::{FileTarget, Form, WizardStart};
+use crate::ui::app::feedback::Feedback;
+use crate::ui::app::jobs::{Failure, RequestCreated};
 use crate::ui::pages::connector_common::Toggle;
 use crate::ui::pages::inspector::Tab as InspectorTab;
 use crate::ui::pages::receive_connectors::Tab as ReceiveTab;
 use crate::ui::pages::send_connectors::Tab as SendTab;
+use crate::ui::state::live::NextSnapshot;
+use crate::ui::widgets::nav::Page;
 use crate::ui::wizards::Wizard;
 use egui_kittest::SnapshotOptions;
 use egui_kittest::kittest::Queryable;
@@ -162,7 +163,7 @@ fn main_screens() {
         s.problems =
             vec!["cannot listen on 127.0.0.1:2526: Address already in use (os error 98)".into()];
     }
-    h.state_mut().live.refresh(&fake, true, true);
+    h.state_mut().live.refresh(&fake, NextSnapshot::Now);
     h.state_mut().views.receive.selected = Some(1);
     h.state_mut().views.receive.tab = ReceiveTab::Network;
     h.state_mut().views.receive.draft = None;

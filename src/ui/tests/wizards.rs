@@ -9,7 +9,7 @@ use crate::pki::builder;
 use crate::pki::inspect::CertStatus;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::Subject;
-use crate::ui::nav::Page;
+use crate::ui::widgets::nav::Page;
 use crate::ui::wizards::Wizard;
 use egui::accesskit::Toggled;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -156,11 +156,12 @@ fn request_wizard_writes_a_request_openssl_accepts() {
 }
 
 /// A CA-issued certificate for a pending request, written to a file.
-fn issued_for_pending(tmp: &Path, ws: &mut Workspace) -> PathBuf {
-    ws.ca_init("Contoso Lab CA", KeySpec::P256, 5, NOW)
+fn issued_for_pending(tmp: &Path, workspace: &mut Workspace) -> PathBuf {
+    workspace
+        .ca_init("Contoso Lab CA", KeySpec::P256, 5, NOW)
         .expect("ca");
     let subject = Subject::parse("O=Contoso, CN=mail.contoso.test").expect("subject");
-    let r = ws
+    let r = workspace
         .new_request(
             &subject,
             &["mail.contoso.test".into(), "contoso.test".into()],
@@ -169,7 +170,9 @@ fn issued_for_pending(tmp: &Path, ws: &mut Workspace) -> PathBuf {
             NOW,
         )
         .expect("request");
-    let (cert, ca) = ws.ca_issue(r.pem.as_bytes(), 365, NOW).expect("issue");
+    let (cert, ca) = workspace
+        .ca_issue(r.pem.as_bytes(), 365, NOW)
+        .expect("issue");
     let path = tmp.join("certnew.cer");
     std::fs::write(
         &path,
@@ -487,7 +490,7 @@ fn validation_problems_appear_at_the_field_and_nothing_is_saved() {
     click(&mut h, "Save");
     settle(&mut h);
     let p = h.state().feedback.problems_at(
-        crate::ui::actions::Form::ReceiveConnectors,
+        crate::ui::app::actions::Form::ReceiveConnectors,
         "receive_connectors[0].banner",
     );
     assert!(!p.is_empty(), "banner problem kept with its path");

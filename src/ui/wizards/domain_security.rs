@@ -4,17 +4,19 @@
 //! on receive connectors) → a summary of checks, each with a green or red mark → apply, in one
 //! go, with the equivalent commands.
 
-use super::{Buttons, frame};
+use super::{Buttons, wizard_frame};
 use crate::admin::{CheckMark, OurCertificate, PartnerRoot, readiness};
 use crate::config::domain;
-use crate::ui::actions::{Action, DomainSecurityPlan, FileTarget, Form, PickTarget, RootChoice};
-use crate::ui::feedback::Feedback;
-use crate::ui::jobs::{Done, Failure, LoadedFile};
-use crate::ui::model::ConsoleData;
-use crate::ui::nav::Page;
+use crate::ui::app::actions::{
+    Action, DomainSecurityPlan, FileTarget, Form, PickTarget, RootChoice,
+};
+use crate::ui::app::feedback::Feedback;
+use crate::ui::app::jobs::{Done, Failure, LoadedFile};
 use crate::ui::pages::Cx;
-use crate::ui::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
-use crate::ui::theme::{BAD, GOOD, MUTED};
+use crate::ui::state::model::ConsoleData;
+use crate::ui::state::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
@@ -213,7 +215,7 @@ impl DomainSecurityWizard {
             RootMode::Existing => PartnerRoot::Existing(
                 self.existing
                     .as_ref()
-                    .and_then(|tp| data.roots.iter().find(|r| &r.thumbprint == tp))
+                    .and_then(|thumbprint| data.roots.iter().find(|r| &r.thumbprint == thumbprint))
                     .map(|r| (r.subject.as_str(), r.current)),
             ),
             RootMode::AlreadyTrusted => PartnerRoot::AlreadyTrusted,
@@ -272,7 +274,7 @@ impl DomainSecurityWizard {
         out
     }
 
-    pub fn show(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    pub fn wizard_page(&mut self, ui: &mut Ui, cx: &mut Cx) {
         let working = cx.busy(FORM);
         let (next, back) = match self.step {
             0 => (Some(("Next >", self.partner().is_ok())), false),
@@ -285,7 +287,7 @@ impl DomainSecurityWizard {
                 self.applied.is_none() && !working,
             ),
         };
-        let nav = frame(
+        let nav = wizard_frame(
             ui,
             "Set up Domain Security with a partner",
             &STEPS,
@@ -438,8 +440,8 @@ impl DomainSecurityWizard {
                             cx.push(a);
                         }
                         match self.loaded_root() {
-                            Some((subject, tp)) => {
-                                ui.label(RichText::new(format!("✔ {subject} ({tp})")).color(GOOD));
+                            Some((subject, thumbprint)) => {
+                                ui.label(RichText::new(format!("✔ {subject} ({thumbprint})")).color(GOOD));
                             }
                             None if self.root_loaded.is_some() => {
                                 ui.label(RichText::new("✖ The file holds no CA certificate: choose the partner's root, not its server certificate.").color(BAD));
@@ -511,13 +513,13 @@ impl DomainSecurityWizard {
                 &mut self.send_list,
                 format!("Add {partner} to the send domain secure list"),
             );
-            ui.label(RichText::new(format!("Mail to {partner} then goes only over mutual TLS; it waits in the queue rather than being downgraded. Now: {}", crate::ui::format::list(&t.tls_send_domain_secure_list))).color(MUTED).size(12.0));
+            ui.label(RichText::new(format!("Mail to {partner} then goes only over mutual TLS; it waits in the queue rather than being downgraded. Now: {}", crate::ui::widgets::format::list(&t.tls_send_domain_secure_list))).color(MUTED).size(12.0));
             ui.add_space(6.0);
             ui.checkbox(
                 &mut self.receive_list,
                 format!("Add {partner} to the receive domain secure list"),
             );
-            ui.label(RichText::new(format!("Mail from {partner} is then accepted only over mutual TLS with a certificate naming {partner}. Now: {}", crate::ui::format::list(&t.tls_receive_domain_secure_list))).color(MUTED).size(12.0));
+            ui.label(RichText::new(format!("Mail from {partner} is then accepted only over mutual TLS with a certificate naming {partner}. Now: {}", crate::ui::widgets::format::list(&t.tls_receive_domain_secure_list))).color(MUTED).size(12.0));
         });
     }
 

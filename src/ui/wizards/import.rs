@@ -4,16 +4,16 @@
 //! → done. The file is read and inspected on the query worker, imported on the admin worker;
 //! the store imports all or nothing.
 
-use super::{Buttons, frame};
-use crate::ui::actions::{Action, FileTarget, Form, ImportSpec, PickTarget};
-use crate::ui::feedback::Feedback;
-use crate::ui::format::shell_arg;
-use crate::ui::jobs::{Done, Failure, LoadedFile};
-use crate::ui::nav::Page;
+use super::{Buttons, wizard_frame};
+use crate::ui::app::actions::{Action, FileTarget, Form, ImportSpec, PickTarget};
+use crate::ui::app::feedback::Feedback;
+use crate::ui::app::jobs::{Done, Failure, LoadedFile};
 use crate::ui::pages::Cx;
 use crate::ui::pages::inspector::{self, Tab, file_name};
-use crate::ui::theme::{GOOD, INFO, MUTED, WARN};
 use crate::ui::widgets;
+use crate::ui::widgets::format::shell_arg;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{GOOD, INFO, MUTED, WARN};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -86,7 +86,7 @@ impl ImportWizard {
             .is_some_and(|f| f.report.private_keys > 0 || f.report.completes_request.is_some())
     }
 
-    pub fn show(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    pub fn wizard_page(&mut self, ui: &mut Ui, cx: &mut Cx) {
         let working = cx.busy(FORM);
         let can_import = self
             .loaded
@@ -105,7 +105,7 @@ impl ImportWizard {
                 self.result.is_none() && !working,
             ),
         };
-        let nav = frame(
+        let nav = wizard_frame(
             ui,
             "Import certificate",
             &STEPS,
@@ -122,9 +122,9 @@ impl ImportWizard {
             |ui| match self.step {
                 0 => self.choose_step(ui, cx),
                 1 => self.password_step(ui, cx),
-                2 => self.preview(ui, cx),
-                3 => self.options(ui, cx),
-                _ => self.done(ui, cx),
+                2 => self.preview_step(ui, cx),
+                3 => self.options_step(ui, cx),
+                _ => self.done_step(ui, cx),
             },
         );
         if nav.cancel {
@@ -212,7 +212,7 @@ impl ImportWizard {
         cx.feedback(ui, FORM);
     }
 
-    fn preview(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    fn preview_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         let Some(f) = self.loaded.clone() else { return };
         if f.report.certificates.is_empty() {
             widgets::note(
@@ -249,7 +249,7 @@ impl ImportWizard {
         );
     }
 
-    fn options(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    fn options_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         let has_key = self.has_key();
         widgets::card(ui, |ui| {
             ui.set_width(ui.available_width());
@@ -290,24 +290,26 @@ impl ImportWizard {
             ));
         }
         if self.enable_smtp && has_key {
-            let tp = self
+            let thumbprint = self
                 .loaded
                 .as_ref()
                 .and_then(|f| f.report.certificates.first())
                 .map(|c| c.info.thumbprint.clone())
                 .unwrap_or_else(|| "THUMBPRINT".into());
-            cmd.push_str(&format!("\nmailflow cert enable {tp} --services smtp"));
+            cmd.push_str(&format!(
+                "\nmailflow cert enable {thumbprint} --services smtp"
+            ));
         }
         widgets::code_block(ui, &cmd);
         cx.feedback(ui, FORM);
     }
 
-    fn done(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    fn done_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         match &self.result {
-            Some((message, tp)) => {
+            Some((message, thumbprint)) => {
                 widgets::note(ui, GOOD, "✔", message);
                 ui.add_space(6.0);
-                if let Some(c) = cx.data.certificate(tp) {
+                if let Some(c) = cx.data.certificate(thumbprint) {
                     widgets::property_grid(
                         ui,
                         "import-result",

@@ -7,13 +7,13 @@ pub mod domain_security;
 pub mod import;
 pub mod request;
 
-use super::actions::{Action, FileTarget, Form, PickTarget, WizardStart};
-use super::jobs::{Done, Failure, LoadedFile};
-use super::model::ConsoleData;
+use super::app::actions::{Action, FileTarget, Form, IfExists, PickTarget, WizardStart};
+use super::app::jobs::{Done, Failure, LoadedFile};
 use super::pages::Cx;
-use super::probe::ProbeReport;
-use super::theme::{self, GOOD, MUTED};
+use super::state::model::ConsoleData;
+use super::state::probe::ProbeReport;
 use super::widgets;
+use super::widgets::theme::{self, GOOD, MUTED};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 
@@ -45,11 +45,11 @@ impl Wizard {
         }
     }
 
-    pub fn show(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    pub fn wizard_page(&mut self, ui: &mut Ui, cx: &mut Cx) {
         match self {
-            Wizard::Request(w) => w.show(ui, cx),
-            Wizard::Import(w) => w.show(ui, cx),
-            Wizard::DomainSecurity(w) => w.show(ui, cx),
+            Wizard::Request(w) => w.wizard_page(ui, cx),
+            Wizard::Import(w) => w.wizard_page(ui, cx),
+            Wizard::DomainSecurity(w) => w.wizard_page(ui, cx),
         }
     }
 
@@ -78,7 +78,7 @@ impl Wizard {
             (Wizard::DomainSecurity(w), PickTarget::DomainSecurityRoot) => {
                 Some(w.choose_root(path))
             }
-            (Wizard::Request(w), PickTarget::RequestSave) => w.save_to(path, true),
+            (Wizard::Request(w), PickTarget::RequestSave) => w.save_to(path, IfExists::Replace),
             _ => None,
         }
     }
@@ -115,7 +115,7 @@ pub struct Buttons<'a> {
 }
 
 /// Draws a wizard: title, steps on the left, the step's content, the buttons.
-pub fn frame(
+pub fn wizard_frame(
     ui: &mut Ui,
     title: &str,
     steps: &[&str],

@@ -5,19 +5,19 @@
 //! command) → Completion (the key is generated off the UI thread; save the request file, copy
 //! the PEM text).
 
-use super::{Buttons, frame};
+use super::{Buttons, wizard_frame};
 use crate::admin::check_request_domains;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::{Rdn, RdnKind, Subject};
-use crate::ui::actions::{Action, Form, PickTarget, RequestSpec};
-use crate::ui::feedback::Feedback;
-use crate::ui::format::shell_arg;
-use crate::ui::jobs::{Done, RequestCreated};
-use crate::ui::model::ConsoleData;
-use crate::ui::nav::Page;
+use crate::ui::app::actions::{Action, Form, IfExists, PickTarget, RequestSpec};
+use crate::ui::app::feedback::Feedback;
+use crate::ui::app::jobs::{Done, RequestCreated};
 use crate::ui::pages::Cx;
-use crate::ui::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::state::model::ConsoleData;
 use crate::ui::widgets;
+use crate::ui::widgets::format::shell_arg;
+use crate::ui::widgets::nav::Page;
+use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 use std::path::PathBuf;
@@ -211,7 +211,7 @@ impl RequestWizard {
     }
 
     /// Saves the request to `path` (a typed path refuses to replace a file).
-    pub fn save_to(&mut self, path: PathBuf, overwrite: bool) -> Option<Action> {
+    pub fn save_to(&mut self, path: PathBuf, if_exists: IfExists) -> Option<Action> {
         let created = self.created.as_ref()?;
         self.save_path = path.display().to_string();
         let bytes = if self.binary {
@@ -224,7 +224,7 @@ impl RequestWizard {
             path,
             bytes: Arc::new(bytes),
             what: "The request".into(),
-            overwrite,
+            if_exists,
         })
     }
 
@@ -236,7 +236,7 @@ impl RequestWizard {
         }
     }
 
-    pub fn show(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    pub fn wizard_page(&mut self, ui: &mut Ui, cx: &mut Cx) {
         let working = cx.busy(FORM);
         let subject_ok = self.subject().is_ok();
         let domains_ok = self.checked_domains().is_ok();
@@ -259,7 +259,7 @@ impl RequestWizard {
         } else {
             "New certificate request"
         };
-        let nav = frame(
+        let nav = wizard_frame(
             ui,
             title,
             &STEPS,
@@ -274,12 +274,12 @@ impl RequestWizard {
                 },
             },
             |ui| match self.step {
-                0 => self.intro(ui),
+                0 => self.intro_step(ui),
                 1 => self.subject_step(ui),
                 2 => self.domains_step(ui),
                 3 => self.key_step(ui),
-                4 => self.review(ui, cx),
-                _ => self.completion(ui, cx),
+                4 => self.review_step(ui, cx),
+                _ => self.completion_step(ui, cx),
             },
         );
         if nav.cancel {
@@ -312,7 +312,7 @@ impl RequestWizard {
         }
     }
 
-    fn intro(&mut self, ui: &mut Ui) {
+    fn intro_step(&mut self, ui: &mut Ui) {
         ui.label("This wizard creates a key pair and a certificate request (PKCS#10) for this server's SMTP certificate, as New-ExchangeCertificate -GenerateRequest does.");
         ui.add_space(6.0);
         for line in [
@@ -327,7 +327,7 @@ impl RequestWizard {
         ui.add_space(8.0);
         widgets::note(
             ui,
-            crate::ui::theme::INFO,
+            crate::ui::widgets::theme::INFO,
             "ℹ",
             "The private key never leaves this server: it is kept in the data directory (mode 0600) until the certificate is imported.",
         );
@@ -371,7 +371,7 @@ impl RequestWizard {
                         ui.add_space(208.0);
                         ui.add(
                             egui::Label::new(
-                                RichText::new(crate::ui::jobs::sentence(p))
+                                RichText::new(crate::ui::app::jobs::sentence(p))
                                     .color(BAD)
                                     .size(12.5),
                             )
@@ -423,12 +423,12 @@ impl RequestWizard {
         ui.label(RichText::new("Subject preview").strong());
         match self.subject() {
             Ok(s) => widgets::code_block(ui, &s.to_string()),
-            Err(e) => widgets::note(ui, BAD, "✖", &crate::ui::jobs::sentence(&e)),
+            Err(e) => widgets::note(ui, BAD, "✖", &crate::ui::app::jobs::sentence(&e)),
         }
         ui.add_space(10.0);
         egui::CollapsingHeader::new("Table 1: the parts of a subject")
             .default_open(true)
-            .show(ui, table1);
+            .show(ui, subject_parts_table);
     }
 
     fn domains_step(&mut self, ui: &mut Ui) {
@@ -484,7 +484,7 @@ impl RequestWizard {
             );
         }
         if let Err(e) = self.checked_domains() {
-            widgets::note(ui, BAD, "✖", &crate::ui::jobs::sentence(&e));
+            widgets::note(ui, BAD, "✖", &crate::ui::app::jobs::sentence(&e));
         }
     }
 
@@ -521,7 +521,7 @@ impl RequestWizard {
         });
     }
 
-    fn review(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    fn review_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         ui.label("Check the request. Generate creates the key pair and the request; it stays pending until its certificate is imported.");
         ui.add_space(6.0);
         widgets::property_grid(
@@ -532,7 +532,7 @@ impl RequestWizard {
                     "Subject",
                     self.subject().map(|s| s.to_string()).unwrap_or_else(|e| e),
                 ),
-                ("Domains", crate::ui::format::list(&self.domains)),
+                ("Domains", crate::ui::widgets::format::list(&self.domains)),
                 ("Key", self.key.to_string()),
                 (
                     "Friendly name",
@@ -550,7 +550,7 @@ impl RequestWizard {
         cx.feedback(ui, FORM);
     }
 
-    fn completion(&mut self, ui: &mut Ui, cx: &mut Cx) {
+    fn completion_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         match (&self.created, cx.feedback.get(FORM)) {
             (None, Some(Feedback::Error(_))) => {
                 cx.feedback(ui, FORM);
@@ -620,7 +620,7 @@ impl RequestWizard {
                 }
             });
             if let Some(p) = save
-                && let Some(a) = self.save_to(p, false)
+                && let Some(a) = self.save_to(p, IfExists::Refuse)
             {
                 cx.push(a);
             }
@@ -650,7 +650,7 @@ impl RequestWizard {
     }
 }
 
-fn table1(ui: &mut Ui) {
+fn subject_parts_table(ui: &mut Ui) {
     egui_extras::TableBuilder::new(ui)
         .id_salt("table1")
         .striped(true)

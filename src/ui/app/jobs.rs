@@ -6,19 +6,19 @@
 //! sentences; validation problems keep their field paths.
 
 use super::actions::{
-    DomainSecurityPlan, FileTarget, Form, ImportSpec, PickTarget, RequestSpec, SettingsChange,
-    TrackColumn,
+    DomainSecurityPlan, FileTarget, Form, IfExists, ImportSpec, PickTarget, RequestSpec,
+    SettingsChange, TrackColumn,
 };
 use super::changes;
-use super::clock::Clock;
-use super::model::ConsoleData;
-use super::probe::{ProbeReport, ProbeRequest, Prober};
-use super::tracking_data::{self, MAX_EVENTS, TrackingSet};
 use crate::admin::{AdminError, CertificateReport, FileReport, Workspace};
 use crate::config::Problems;
 use crate::pki::PkiError;
 use crate::store::atomic;
 use crate::store::tracking::{TrackingDb, TrackingEvent, TrackingQuery};
+use crate::ui::state::clock::Clock;
+use crate::ui::state::model::ConsoleData;
+use crate::ui::state::probe::{ProbeReport, ProbeRequest, Prober};
+use crate::ui::state::tracking_data::{self, MAX_EVENTS, TrackingSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -30,7 +30,7 @@ pub const MAX_FILE: u64 = 10 * 1024 * 1024;
 #[derive(Clone)]
 pub struct Reload {
     pub data: Arc<ConsoleData>,
-    pub ws: Arc<Workspace>,
+    pub workspace: Arc<Workspace>,
 }
 
 /// Why something failed, in words, with the fields concerned.
@@ -179,7 +179,7 @@ impl Outcome {
 
 /// The admin worker's state: the workspace it changes.
 pub struct AdminState {
-    pub ws: Workspace,
+    pub workspace: Workspace,
     pub clock: Clock,
 }
 
@@ -192,12 +192,12 @@ pub struct QueryState {
 
 fn reload(s: &mut AdminState) -> Option<Reload> {
     // Reopen from disk: what the relay gets is exactly what was saved.
-    if let Ok(ws) = Workspace::open(&s.ws.dir) {
-        s.ws = ws;
+    if let Ok(workspace) = Workspace::open(&s.workspace.dir) {
+        s.workspace = workspace;
     }
     Some(Reload {
-        data: Arc::new(ConsoleData::load(&s.ws, s.clock.now())),
-        ws: Arc::new(s.ws.clone()),
+        data: Arc::new(ConsoleData::load(&s.workspace, s.clock.now())),
+        workspace: Arc::new(s.workspace.clone()),
     })
 }
 
@@ -217,20 +217,24 @@ fn admin(form: Form, s: &mut AdminState, r: crate::admin::Result<Done>) -> Outco
 }
 
 pub fn change(s: &mut AdminState, form: Form, c: SettingsChange) -> Outcome {
-    let r = changes::apply(&mut s.ws, c).map(Done::Message);
+    let r = changes::apply(&mut s.workspace, c).map(Done::Message);
     admin(form, s, r)
 }
 
 pub fn domain_security(s: &mut AdminState, plan: DomainSecurityPlan) -> Outcome {
     let now = s.clock.now();
-    let r = s.ws.set_up_domain_security(&plan, now).map(Done::Message);
+    let r = s
+        .workspace
+        .set_up_domain_security(&plan, now)
+        .map(Done::Message);
     admin(Form::DomainSecurityWizard, s, r)
 }
 
 pub fn new_request(s: &mut AdminState, spec: RequestSpec) -> Outcome {
     let now = s.clock.now();
-    let r =
-        s.ws.new_request(
+    let r = s
+        .workspace
+        .new_request(
             &spec.subject,
             &spec.domains,
             spec.key,
@@ -252,51 +256,54 @@ pub fn new_request(s: &mut AdminState, spec: RequestSpec) -> Outcome {
 pub fn import(s: &mut AdminState, spec: ImportSpec) -> Outcome {
     let now = s.clock.now();
     let pw = spec.password.as_ref().map(|p| p.as_str());
-    let r =
-        s.ws.import_certificate(&spec.bytes, pw, spec.friendly_name.clone(), now)
-            .map(|o| {
-                let mut msg = format!("Certificate {} ({}) imported", o.thumbprint, o.info.subject);
-                if let Some(req) = &o.completed_request {
-                    msg.push_str(&format!("; it completes pending request {}", req.id));
-                }
-                if o.chain_certificates > 0 {
-                    msg.push_str(&format!(
-                        " with {} chain certificate(s)",
-                        o.chain_certificates
-                    ));
-                }
-                if spec.enable_smtp {
-                    match s.ws.enable_certificate(&o.thumbprint) {
-                        Ok(_) => msg.push_str("; enabled for SMTP"),
-                        Err(e) => {
-                            msg.push_str(&format!("; NOT enabled for SMTP: {e}"));
-                        }
+    let r = s
+        .workspace
+        .import_certificate(&spec.bytes, pw, spec.friendly_name.clone(), now)
+        .map(|o| {
+            let mut msg = format!("Certificate {} ({}) imported", o.thumbprint, o.info.subject);
+            if let Some(req) = &o.completed_request {
+                msg.push_str(&format!("; it completes pending request {}", req.id));
+            }
+            if o.chain_certificates > 0 {
+                msg.push_str(&format!(
+                    " with {} chain certificate(s)",
+                    o.chain_certificates
+                ));
+            }
+            if spec.enable_smtp {
+                match s.workspace.enable_certificate(&o.thumbprint) {
+                    Ok(_) => msg.push_str("; enabled for SMTP"),
+                    Err(e) => {
+                        msg.push_str(&format!("; NOT enabled for SMTP: {e}"));
                     }
                 }
-                Done::Imported {
-                    message: sentence(&msg),
-                    thumbprint: o.thumbprint,
-                }
-            });
+            }
+            Done::Imported {
+                message: sentence(&msg),
+                thumbprint: o.thumbprint,
+            }
+        });
     admin(Form::ImportWizard, s, r)
 }
 
-pub fn enable(s: &mut AdminState, tp: String) -> Outcome {
-    let r =
-        s.ws.enable_certificate(&tp)
-            .map(|t| Done::Message(format!("Certificate {t} is enabled for SMTP.")));
+pub fn enable(s: &mut AdminState, thumbprint: String) -> Outcome {
+    let r = s
+        .workspace
+        .enable_certificate(&thumbprint)
+        .map(|t| Done::Message(format!("Certificate {t} is enabled for SMTP.")));
     admin(Form::Certificates, s, r)
 }
 
-pub fn remove_certificate(s: &mut AdminState, tp: String) -> Outcome {
-    let r =
-        s.ws.remove_certificate(&tp)
-            .map(|t| Done::Message(format!("Certificate {t} and its private key were removed.")));
+pub fn remove_certificate(s: &mut AdminState, thumbprint: String) -> Outcome {
+    let r = s
+        .workspace
+        .remove_certificate(&thumbprint)
+        .map(|t| Done::Message(format!("Certificate {t} and its private key were removed.")));
     admin(Form::Certificates, s, r)
 }
 
 pub fn remove_request(s: &mut AdminState, id: String) -> Outcome {
-    let r = s.ws.remove_request(&id).map(|e| {
+    let r = s.workspace.remove_request(&id).map(|e| {
         Done::Message(format!(
             "Pending request {} and its key were removed.",
             e.id
@@ -309,7 +316,7 @@ pub fn trust_add(s: &mut AdminState, path: PathBuf) -> Outcome {
     let now = s.clock.now();
     let r = read_limited(&path)
         .map_err(AdminError::Refused)
-        .and_then(|bytes| s.ws.trust_add(&bytes, now))
+        .and_then(|bytes| s.workspace.trust_add(&bytes, now))
         .map(|added| {
             let names: Vec<String> = added.iter().map(|r| r.subject.clone()).collect();
             Done::Message(format!("Trusted: {}.", names.join("; ")))
@@ -317,10 +324,11 @@ pub fn trust_add(s: &mut AdminState, path: PathBuf) -> Outcome {
     admin(Form::TrustedRoots, s, r)
 }
 
-pub fn trust_remove(s: &mut AdminState, tp: String) -> Outcome {
-    let r =
-        s.ws.trust_remove(&tp)
-            .map(|e| Done::Message(format!("{} is no longer trusted.", e.subject)));
+pub fn trust_remove(s: &mut AdminState, thumbprint: String) -> Outcome {
+    let r = s
+        .workspace
+        .trust_remove(&thumbprint)
+        .map(|e| Done::Message(format!("{} is no longer trusted.", e.subject)));
     admin(Form::TrustedRoots, s, r)
 }
 
@@ -328,7 +336,7 @@ pub fn crl_add(s: &mut AdminState, path: PathBuf) -> Outcome {
     let now = s.clock.now();
     let r = read_limited(&path)
         .map_err(AdminError::Refused)
-        .and_then(|bytes| s.ws.crl_add(&bytes, now))
+        .and_then(|bytes| s.workspace.crl_add(&bytes, now))
         .map(|a| {
             let mut m = format!(
                 "Revocation list of {} added ({} revoked).",
@@ -346,17 +354,24 @@ pub fn crl_add(s: &mut AdminState, path: PathBuf) -> Outcome {
 }
 
 pub fn crl_remove(s: &mut AdminState, id: String) -> Outcome {
-    let r =
-        s.ws.crl_remove(&id)
-            .map(|e| Done::Message(format!("The revocation list of {} was removed.", e.issuer)));
+    let r = s
+        .workspace
+        .crl_remove(&id)
+        .map(|e| Done::Message(format!("The revocation list of {} was removed.", e.issuer)));
     admin(Form::TrustedRoots, s, r)
 }
 
-/// Writes a new file; refuses to replace one unless `overwrite` (a save dialog asked).
-pub fn save_file(form: Form, path: &Path, bytes: &[u8], what: &str, overwrite: bool) -> Outcome {
+/// Writes a new file; replaces one only when `if_exists` says so (a save dialog asked).
+pub fn save_file(
+    form: Form,
+    path: &Path,
+    bytes: &[u8],
+    what: &str,
+    if_exists: IfExists,
+) -> Outcome {
     let result = if path.as_os_str().is_empty() {
         Err(Failure::new("type the path of the file to write"))
-    } else if !overwrite && path.exists() {
+    } else if if_exists == IfExists::Refuse && path.exists() {
         Err(Failure::new(format!(
             "{} already exists; choose another name",
             path.display()
@@ -375,11 +390,11 @@ pub fn save_file(form: Form, path: &Path, bytes: &[u8], what: &str, overwrite: b
 
 pub fn export_certificate(
     s: &mut AdminState,
-    tp: String,
+    thumbprint: String,
     path: PathBuf,
-    overwrite: bool,
+    if_exists: IfExists,
 ) -> Outcome {
-    match s.ws.store.find(&tp) {
+    match s.workspace.store.find(&thumbprint) {
         Ok(c) => {
             let pem = crate::pki::builder::to_pem(&c.der);
             save_file(
@@ -387,7 +402,7 @@ pub fn export_certificate(
                 &path,
                 pem.as_bytes(),
                 "The public certificate",
-                overwrite,
+                if_exists,
             )
         }
         Err(e) => Outcome::Admin {
@@ -420,7 +435,7 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
 
 /// Reads and inspects a file (query worker).
 pub fn load_file(
-    ws: &Workspace,
+    workspace: &Workspace,
     clock: Clock,
     target: FileTarget,
     path: PathBuf,
@@ -429,7 +444,7 @@ pub fn load_file(
     let result = read_limited(&path).map_err(Failure::new).and_then(|bytes| {
         let pkcs12 = crate::pki::import::is_pkcs12(&bytes);
         let pw = password.as_ref().map(|p| p.as_str());
-        match ws.inspect_file(&bytes, pw, clock.now()) {
+        match workspace.inspect_file(&bytes, pw, clock.now()) {
             Ok(report) => Ok(LoadedFile {
                 path: path.clone(),
                 bytes: Arc::new(bytes),
@@ -442,15 +457,12 @@ pub fn load_file(
     Outcome::Loaded { target, result }
 }
 
-pub fn inspect_stored(ws: &Workspace, clock: Clock, tp: String) -> Outcome {
-    let result = ws
-        .inspect_stored(&tp, clock.now())
+pub fn inspect_stored(workspace: &Workspace, clock: Clock, thumbprint: String) -> Outcome {
+    let result = workspace
+        .inspect_stored(&thumbprint, clock.now())
         .map(Arc::new)
         .map_err(Failure::from);
-    Outcome::Stored {
-        thumbprint: tp,
-        result,
-    }
+    Outcome::Stored { thumbprint, result }
 }
 
 fn db(s: &mut QueryState) -> Result<Option<&TrackingDb>, String> {
@@ -505,9 +517,9 @@ pub fn track_history(s: &mut QueryState, id: String) -> Outcome {
     }
 }
 
-pub fn probe(s: &mut QueryState, ws: &Workspace, form: Form, req: ProbeRequest) -> Outcome {
+pub fn probe(s: &mut QueryState, workspace: &Workspace, form: Form, req: ProbeRequest) -> Outcome {
     Outcome::Probe {
         form,
-        result: s.prober.probe(&req, ws),
+        result: s.prober.probe(&req, workspace),
     }
 }

@@ -3,23 +3,23 @@
 //! dialogs and the relay sent back, draws, and then applies the actions the pages pushed — the
 //! one place where work is handed to a worker or to the relay. It never waits for either.
 
-use super::actions::{Action, FileTarget, Form, PickTarget, QueuePurpose, WizardStart};
-use super::clock::Clock;
+use super::actions::{Action, FileTarget, Form, IfExists, PickTarget, QueuePurpose, WizardStart};
 use super::feedback::{Feedback, Feedbacks};
 use super::jobs::{self, AdminState, Done, Failure, Outcome, QueryState};
-use super::live::{self, LiveView};
-use super::model::ConsoleData;
-use super::nav::{Page, SECTIONS};
-use super::pages::{self, Cx, Views};
-use super::probe::Prober;
-use super::relay::RelayState;
-use super::theme::{self, MUTED};
-use super::tracking_data;
-use super::widgets;
-use super::wizards::Wizard;
 use super::worker::{Waker, Worker};
 use crate::admin::Workspace;
 use crate::engine::{QueueOp, QueueReply};
+use crate::ui::pages::{self, Cx, Views};
+use crate::ui::state::clock::Clock;
+use crate::ui::state::live::{self, LiveView, NextSnapshot};
+use crate::ui::state::model::ConsoleData;
+use crate::ui::state::probe::Prober;
+use crate::ui::state::relay::RelayState;
+use crate::ui::state::tracking_data;
+use crate::ui::widgets;
+use crate::ui::widgets::nav::{Page, SECTIONS};
+use crate::ui::widgets::theme::{self, MUTED};
+use crate::ui::wizards::Wizard;
 use egui::{RichText, Ui};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -29,7 +29,7 @@ use std::time::Duration;
 /// workers, and view state (page, wizard, selections, text being typed).
 pub struct ConsoleApp {
     pub(crate) data: Arc<ConsoleData>,
-    pub(crate) ws: Arc<Workspace>,
+    pub(crate) workspace: Arc<Workspace>,
     pub(crate) relay: RelayState,
     pub(crate) live: LiveView,
     pub(crate) admin: Worker<AdminState, Outcome>,
@@ -66,20 +66,20 @@ impl ConsoleApp {
     /// A console on an opened workspace. The relay is attached afterwards
     /// ([`ConsoleApp::attach_relay`]); until then the console shows it as not running.
     pub fn new(
-        ws: Workspace,
+        workspace: Workspace,
         waker: Waker,
         clock: Clock,
         prober: Arc<dyn Prober>,
         notice: Option<String>,
     ) -> ConsoleApp {
         let (results_tx, results) = mpsc::channel();
-        let data = Arc::new(ConsoleData::load(&ws, clock.now()));
-        let tracking_path = ws.dir.tracking_db();
+        let data = Arc::new(ConsoleData::load(&workspace, clock.now()));
+        let tracking_path = workspace.dir.tracking_db();
         let prober_available = prober.available();
         let admin = Worker::start(
             "admin",
             AdminState {
-                ws: ws.clone(),
+                workspace: workspace.clone(),
                 clock,
             },
             results_tx.clone(),
@@ -99,7 +99,7 @@ impl ConsoleApp {
         );
         ConsoleApp {
             data,
-            ws: Arc::new(ws),
+            workspace: Arc::new(workspace),
             relay: RelayState::Unavailable("the relay has not been started".into()),
             live: LiveView::default(),
             admin,
@@ -126,7 +126,7 @@ impl ConsoleApp {
     pub fn attach_relay(&mut self, relay: RelayState) {
         self.relay = relay;
         if let Some(r) = self.relay.relay() {
-            self.live.refresh(r, true, true);
+            self.live.refresh(r, NextSnapshot::Now);
         }
     }
 
@@ -140,7 +140,7 @@ impl ConsoleApp {
         self.frames += 1;
         self.collect();
         self.dropped_files(ui.ctx());
-        self.draw(ui);
+        self.console_panels(ui);
         let actions = std::mem::take(&mut self.actions);
         for a in actions {
             self.apply(ui.ctx(), a);
@@ -168,8 +168,13 @@ impl ConsoleApp {
         }
         let live_page =
             self.wizard.is_none() && matches!(self.page, Page::LiveMonitor | Page::QueueViewer);
+        let next = if live_page {
+            NextSnapshot::AtLivePace
+        } else {
+            NextSnapshot::AtIdlePace
+        };
         if let Some(r) = self.relay.relay() {
-            self.live.refresh(r, false, live_page);
+            self.live.refresh(r, next);
         }
         let mut answers = Vec::new();
         self.queue_waits
@@ -201,7 +206,7 @@ impl ConsoleApp {
                 self.feedback
                     .set(Form::Queues, Feedback::Success(jobs::sentence(&text)));
                 if let Some(r) = self.relay.relay() {
-                    self.live.refresh(r, true, true);
+                    self.live.refresh(r, NextSnapshot::Now);
                 }
                 if let Some(op) = self.views.queues.refresh_op() {
                     self.actions.push(Action::Queue {
@@ -230,10 +235,10 @@ impl ConsoleApp {
             } => {
                 if let Some(r) = reload {
                     self.data = r.data;
-                    self.ws = r.ws;
+                    self.workspace = r.workspace;
                     self.views.reloaded(&self.data);
                     if let Some(relay) = self.relay.relay() {
-                        relay.apply((*self.ws).clone());
+                        relay.apply((*self.workspace).clone());
                     }
                 }
                 match result {
@@ -347,11 +352,13 @@ impl ConsoleApp {
             }
             PickTarget::TrustRootFile => self.views.roots.path = text,
             PickTarget::CrlFile => self.views.roots.crl_path = text,
-            PickTarget::ExportCertificate(tp) => self.actions.push(Action::ExportCertificate {
-                thumbprint: tp,
-                path,
-                overwrite: true,
-            }),
+            PickTarget::ExportCertificate(thumbprint) => {
+                self.actions.push(Action::ExportCertificate {
+                    thumbprint,
+                    path,
+                    if_exists: IfExists::Replace,
+                })
+            }
             PickTarget::TrackingCsv => {
                 self.views.tracking.export_path = text;
                 self.actions.push(Action::TrackExport(path));
@@ -434,26 +441,27 @@ impl ConsoleApp {
                 path,
                 bytes,
                 what,
-                overwrite,
+                if_exists,
             } => {
                 self.feedback
                     .working(form, format!("Saving {}…", path.display()));
                 self.admin
-                    .submit(move |_| jobs::save_file(form, &path, &bytes, &what, overwrite));
+                    .submit(move |_| jobs::save_file(form, &path, &bytes, &what, if_exists));
             }
             Action::CopyText { form, text } => {
                 ctx.copy_text(text);
                 self.feedback
                     .set(form, Feedback::Success("Copied to the clipboard.".into()));
             }
-            Action::EnableCertificate(tp) => {
+            Action::EnableCertificate(thumbprint) => {
                 self.feedback
                     .working(Form::Certificates, "Enabling for SMTP…");
-                self.admin.submit(move |s| jobs::enable(s, tp));
+                self.admin.submit(move |s| jobs::enable(s, thumbprint));
             }
-            Action::RemoveCertificate(tp) => {
+            Action::RemoveCertificate(thumbprint) => {
                 self.feedback.working(Form::Certificates, "Removing…");
-                self.admin.submit(move |s| jobs::remove_certificate(s, tp));
+                self.admin
+                    .submit(move |s| jobs::remove_certificate(s, thumbprint));
             }
             Action::RemoveRequest(id) => {
                 self.feedback.working(Form::Certificates, "Removing…");
@@ -462,11 +470,11 @@ impl ConsoleApp {
             Action::ExportCertificate {
                 thumbprint,
                 path,
-                overwrite,
+                if_exists,
             } => {
                 self.feedback.working(Form::Certificates, "Exporting…");
                 self.admin
-                    .submit(move |s| jobs::export_certificate(s, thumbprint, path, overwrite));
+                    .submit(move |s| jobs::export_certificate(s, thumbprint, path, if_exists));
             }
             Action::LoadFile {
                 target,
@@ -475,16 +483,16 @@ impl ConsoleApp {
             } => {
                 self.feedback
                     .working(target_form(target), format!("Reading {}…", path.display()));
-                let ws = self.ws.clone();
+                let workspace = self.workspace.clone();
                 self.query
-                    .submit(move |_| jobs::load_file(&ws, clock, target, path, password));
+                    .submit(move |_| jobs::load_file(&workspace, clock, target, path, password));
             }
-            Action::InspectStored(tp) => {
+            Action::InspectStored(thumbprint) => {
                 self.page = Page::CertificateInspector;
                 self.feedback.working(Form::Inspector, "Inspecting…");
-                let ws = self.ws.clone();
+                let workspace = self.workspace.clone();
                 self.query
-                    .submit(move |_| jobs::inspect_stored(&ws, clock, tp));
+                    .submit(move |_| jobs::inspect_stored(&workspace, clock, thumbprint));
             }
             Action::Import(spec) => {
                 self.feedback.working(Form::ImportWizard, "Importing…");
@@ -494,9 +502,10 @@ impl ConsoleApp {
                 self.feedback.working(Form::TrustedRoots, "Adding…");
                 self.admin.submit(move |s| jobs::trust_add(s, path));
             }
-            Action::TrustRemove(tp) => {
+            Action::TrustRemove(thumbprint) => {
                 self.feedback.working(Form::TrustedRoots, "Removing…");
-                self.admin.submit(move |s| jobs::trust_remove(s, tp));
+                self.admin
+                    .submit(move |s| jobs::trust_remove(s, thumbprint));
             }
             Action::CrlAdd(path) => {
                 self.feedback
@@ -555,7 +564,13 @@ impl ConsoleApp {
                         (Some(s), Some(o)) => tracking_data::csv(s, o),
                         _ => tracking_data::csv(&Default::default(), &[]),
                     };
-                    jobs::save_file(Form::Tracking, &path, csv.as_bytes(), "The CSV file", false)
+                    jobs::save_file(
+                        Form::Tracking,
+                        &path,
+                        csv.as_bytes(),
+                        "The CSV file",
+                        IfExists::Refuse,
+                    )
                 });
             }
             Action::Queue { op, purpose } => match self.relay.relay() {
@@ -576,16 +591,16 @@ impl ConsoleApp {
             },
             Action::Probe { form, request } => {
                 self.feedback.working(form, "Probing…");
-                let ws = self.ws.clone();
+                let workspace = self.workspace.clone();
                 self.query
-                    .submit(move |s| jobs::probe(s, &ws, form, request));
+                    .submit(move |s| jobs::probe(s, &workspace, form, request));
             }
         }
     }
 
     // ---- drawing -------------------------------------------------------------------------
 
-    fn draw(&mut self, ui: &mut Ui) {
+    fn console_panels(&mut self, ui: &mut Ui) {
         egui::Panel::bottom("status")
             .frame(
                 egui::Frame::new()
@@ -594,7 +609,13 @@ impl ConsoleApp {
                     .stroke(egui::Stroke::new(1.0, theme::LINE)),
             )
             .show(ui, |ui| {
-                super::status::bar(ui, &self.data, &self.live, &self.relay, self.clock.now())
+                crate::ui::widgets::status::status_bar(
+                    ui,
+                    &self.data,
+                    &self.live,
+                    &self.relay,
+                    self.clock.now(),
+                )
             });
         egui::Panel::left("nav")
             .resizable(false)
@@ -636,8 +657,8 @@ impl ConsoleApp {
                     prober_available: self.prober_available,
                 };
                 match &mut self.wizard {
-                    Some(w) => w.show(ui, &mut cx),
-                    None => pages::show(ui, self.page, &mut self.views, &mut cx),
+                    Some(w) => w.wizard_page(ui, &mut cx),
+                    None => pages::current_page(ui, self.page, &mut self.views, &mut cx),
                 }
             });
     }
@@ -732,6 +753,6 @@ fn pick_form(t: &PickTarget) -> Form {
 impl eframe::App for ConsoleApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.frame(ui);
-        super::report_first_frame();
+        crate::ui::report_first_frame();
     }
 }

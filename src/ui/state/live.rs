@@ -13,6 +13,17 @@ pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
 /// How often elsewhere (the status bar).
 pub const SNAPSHOT_IDLE: Duration = Duration::from_secs(1);
 
+/// When [`LiveView::refresh`] takes a new snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextSnapshot {
+    /// Now (the relay was just attached, a queue command was carried out).
+    Now,
+    /// When the last one is [`SNAPSHOT_EVERY`] old: on the live pages (monitor, queues).
+    AtLivePace,
+    /// When the last one is [`SNAPSHOT_IDLE`] old: elsewhere.
+    AtIdlePace,
+}
+
 #[derive(Default)]
 pub struct LiveView {
     pub snapshot: Snapshot,
@@ -27,10 +38,9 @@ pub struct LiveView {
 }
 
 impl LiveView {
-    /// Reads events and, when due (or `force`), a new snapshot; `live` pages refresh it more
-    /// often. Returns true when something changed.
-    pub fn refresh(&mut self, relay: &dyn Relay, force: bool, live: bool) -> bool {
-        let every = if live { SNAPSHOT_EVERY } else { SNAPSHOT_IDLE };
+    /// Reads events and, when `next` says it is due, a new snapshot. Returns true when
+    /// something changed.
+    pub fn refresh(&mut self, relay: &dyn Relay, next: NextSnapshot) -> bool {
         let mut changed = false;
         for e in relay.poll_events() {
             changed = true;
@@ -45,7 +55,12 @@ impl LiveView {
                 EngineEvent::Stopped => self.stopped = true,
             }
         }
-        if force || self.taken.is_none_or(|t| t.elapsed() >= every) {
+        let every = match next {
+            NextSnapshot::Now => Duration::ZERO,
+            NextSnapshot::AtLivePace => SNAPSHOT_EVERY,
+            NextSnapshot::AtIdlePace => SNAPSHOT_IDLE,
+        };
+        if self.taken.is_none_or(|t| t.elapsed() >= every) {
             self.snapshot = relay.snapshot();
             self.taken = Some(Instant::now());
             self.snapshots += 1;
@@ -90,19 +105,21 @@ pub fn plain_problem(p: &str) -> String {
                 "This computer has no address {addr}, so the relay cannot listen there. Choose one of its addresses, or 0.0.0.0 for all (Server › Receive connectors › Network)."
             );
         }
-        return super::jobs::sentence(&format!("The relay cannot listen on {addr}: {why}"));
+        return crate::ui::app::jobs::sentence(&format!(
+            "The relay cannot listen on {addr}: {why}"
+        ));
     }
     if p.contains("no certificate is enabled for SMTP") {
-        return super::jobs::sentence(&format!(
+        return crate::ui::app::jobs::sentence(&format!(
             "{p}. Import or request a certificate and enable it for SMTP (Server › Certificates)"
         ));
     }
-    super::jobs::sentence(p)
+    crate::ui::app::jobs::sentence(p)
 }
 
 /// Whether a problem concerns a page: receive connectors, send connectors or certificates.
-pub fn concerns(p: &str, page: super::nav::Page) -> bool {
-    use super::nav::Page;
+pub fn concerns(p: &str, page: crate::ui::widgets::nav::Page) -> bool {
+    use crate::ui::widgets::nav::Page;
     match page {
         Page::ReceiveConnectors => p.contains("receive connector") || p.contains("cannot listen"),
         Page::SendConnectors => p.contains("send connector"),

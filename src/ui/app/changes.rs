@@ -18,13 +18,13 @@ fn said_in_full(e: AdminError) -> AdminError {
 /// Replaces the connector at `index` in the list `of` picks, or adds it when `index` is the
 /// end, as one checked settings change. Whether it was added.
 fn put<T>(
-    ws: &mut Workspace,
+    workspace: &mut Workspace,
     of: impl FnOnce(&mut Settings) -> &mut Vec<T>,
     index: usize,
     item: T,
 ) -> Result<bool> {
     let mut added = false;
-    ws.change_settings(|s| {
+    workspace.change_settings(|s| {
         let list = of(s);
         match list.get_mut(index) {
             Some(c) => *c = item,
@@ -43,10 +43,10 @@ fn created_or_saved(added: bool) -> &'static str {
 }
 
 /// Applies one change; the sentence says what changed.
-pub fn apply(ws: &mut Workspace, change: SettingsChange) -> Result<String> {
+pub fn apply(workspace: &mut Workspace, change: SettingsChange) -> Result<String> {
     match change {
         SettingsChange::Transport(t) => {
-            ws.change_settings(|s| {
+            workspace.change_settings(|s| {
                 s.transport = *t;
                 Ok(())
             })?;
@@ -54,7 +54,7 @@ pub fn apply(ws: &mut Workspace, change: SettingsChange) -> Result<String> {
         }
         SettingsChange::ReceiveConnector { index, connector } => {
             let name = connector.name.clone();
-            let added = put(ws, |s| &mut s.receive_connectors, index, *connector)?;
+            let added = put(workspace, |s| &mut s.receive_connectors, index, *connector)?;
             Ok(format!(
                 "Receive connector '{name}' {}; new sessions use it.",
                 created_or_saved(added)
@@ -62,45 +62,45 @@ pub fn apply(ws: &mut Workspace, change: SettingsChange) -> Result<String> {
         }
         SettingsChange::SendConnector { index, connector } => {
             let name = connector.name.clone();
-            let added = put(ws, |s| &mut s.send_connectors, index, *connector)?;
+            let added = put(workspace, |s| &mut s.send_connectors, index, *connector)?;
             Ok(format!(
                 "Send connector '{name}' {}; new deliveries use it.",
                 created_or_saved(added)
             ))
         }
         SettingsChange::RemoveReceiveConnector(name) => {
-            ws.remove_connector(ConnectorType::Receive, &name)?;
+            workspace.remove_connector(ConnectorType::Receive, &name)?;
             Ok(format!("Receive connector '{name}' removed."))
         }
         SettingsChange::RemoveSendConnector(name) => {
-            ws.remove_connector(ConnectorType::Send, &name)?;
+            workspace.remove_connector(ConnectorType::Send, &name)?;
             Ok(format!("Send connector '{name}' removed."))
         }
         SettingsChange::DomainSecure {
             kind,
             name,
             enabled,
-        } => ws
+        } => workspace
             .set_domain_security(kind, &name, enabled)
             .map_err(said_in_full),
         SettingsChange::AddAcceptedDomain(d) => {
-            ws.add_accepted_domain(&d, None)?;
+            workspace.add_accepted_domain(&d, None)?;
             Ok(format!("{} is now an accepted domain.", d.trim()))
         }
         SettingsChange::RemoveAcceptedDomain(d) => {
-            ws.remove_accepted_domain(&d)?;
+            workspace.remove_accepted_domain(&d)?;
             Ok(format!("{d} is no longer an accepted domain."))
         }
         SettingsChange::AddDirectTrust(entry) => {
-            ws.add_direct_trust(&entry.name, entry.pin)?;
+            workspace.add_direct_trust(&entry.name, entry.pin)?;
             Ok(format!("'{}' is trusted directly by its pin.", entry.name))
         }
         SettingsChange::RemoveDirectTrust(name) => {
-            ws.remove_direct_trust(&name)?;
+            workspace.remove_direct_trust(&name)?;
             Ok(format!("Direct Trust entry '{name}' removed."))
         }
         SettingsChange::AddPartnerPin(p) => {
-            ws.add_partner_pin(&p.name, &p.domains, p.pin)?;
+            workspace.add_partner_pin(&p.name, &p.domains, p.pin)?;
             Ok(format!(
                 "Partner '{}' is pinned for {}: authenticated as Partner for these domains only.",
                 p.name.trim(),
@@ -108,11 +108,11 @@ pub fn apply(ws: &mut Workspace, change: SettingsChange) -> Result<String> {
             ))
         }
         SettingsChange::RemovePartnerPin(name) => {
-            ws.remove_partner_pin(&name)?;
+            workspace.remove_partner_pin(&name)?;
             Ok(format!("Partner pin '{name}' removed."))
         }
         SettingsChange::RemovePartnerAnchor(d) => {
-            ws.remove_partner_anchors(&d)?;
+            workspace.remove_partner_anchors(&d)?;
             Ok(format!(
                 "{d} is no longer pinned: any trusted root may vouch for it again."
             ))

@@ -1,15 +1,15 @@
 //! The status bar: whether the relay runs (or why not), its listeners and their ports, the
 //! queue size, and the certificates expiring within 30 days.
 
-use super::live::{LiveView, plain_problem};
-use super::model::ConsoleData;
-use super::relay::RelayState;
 use super::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::state::live::{LiveView, plain_problem};
+use crate::ui::state::model::ConsoleData;
+use crate::ui::state::relay::RelayState;
 use egui::{RichText, Ui};
 use time::OffsetDateTime;
 
 /// Draws the bar.
-pub fn bar(
+pub fn status_bar(
     ui: &mut Ui,
     data: &ConsoleData,
     live: &LiveView,
@@ -21,9 +21,9 @@ pub fn bar(
         match relay.reason() {
             Some(why) => {
                 ui.label(RichText::new("⏺ Relay stopped").color(BAD).strong())
-                    .on_hover_text(super::jobs::sentence(why));
+                    .on_hover_text(crate::ui::app::jobs::sentence(why));
                 ui.label(
-                    RichText::new(super::jobs::sentence(why))
+                    RichText::new(crate::ui::app::jobs::sentence(why))
                         .color(MUTED)
                         .size(12.0),
                 );

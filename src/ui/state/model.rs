@@ -64,9 +64,9 @@ pub struct ConsoleData {
 
 impl ConsoleData {
     /// Reads the workspace (already in memory: no disk access).
-    pub fn load(ws: &Workspace, now: OffsetDateTime) -> ConsoleData {
-        let lab_tp = ws.store.lab_ca().map(|c| c.thumbprint.clone());
-        let certificates = ws
+    pub fn load(workspace: &Workspace, now: OffsetDateTime) -> ConsoleData {
+        let lab_thumbprint = workspace.store.lab_ca().map(|c| c.thumbprint.clone());
+        let certificates = workspace
             .store
             .certificates()
             .iter()
@@ -75,7 +75,7 @@ impl ConsoleData {
                 subject: c.info.subject.clone(),
                 issuer: c.info.issuer.clone(),
                 smtp: c.is_smtp(),
-                status: ws.store.status(c, now),
+                status: workspace.store.status(c, now),
                 not_before: c.info.not_before,
                 not_after: c.info.not_after,
                 has_private_key: c.entry.has_private_key,
@@ -88,13 +88,13 @@ impl ConsoleData {
                 is_ca: c.info.is_ca,
             })
             .collect();
-        let fqdn = ws.settings.organization.fqdn.clone();
+        let fqdn = workspace.settings.organization.fqdn.clone();
         ConsoleData {
-            data_dir: ws.dir.root().display().to_string(),
-            settings: ws.settings.clone(),
+            data_dir: workspace.dir.root().display().to_string(),
+            settings: workspace.settings.clone(),
             certificates,
-            requests: ws.store.requests().to_vec(),
-            roots: ws
+            requests: workspace.store.requests().to_vec(),
+            roots: workspace
                 .store
                 .trusted_roots()
                 .iter()
@@ -103,10 +103,10 @@ impl ConsoleData {
                     subject: r.info.subject.clone(),
                     not_after: r.info.not_after,
                     current: r.info.is_current(now),
-                    lab_ca: lab_tp.as_deref() == Some(r.info.thumbprint.as_str()),
+                    lab_ca: lab_thumbprint.as_deref() == Some(r.info.thumbprint.as_str()),
                 })
                 .collect(),
-            crls: ws
+            crls: workspace
                 .store
                 .crls()
                 .iter()
@@ -117,8 +117,8 @@ impl ConsoleData {
                     date_words: c.crl.info.next_update_words(now),
                 })
                 .collect(),
-            lab_ca: ws.store.lab_ca().map(|c| c.name.clone()),
-            smtp_identity: ws
+            lab_ca: workspace.store.lab_ca().map(|c| c.name.clone()),
+            smtp_identity: workspace
                 .store
                 .smtp_certificate_for(&fqdn, now)
                 .map(|c| c.info.thumbprint.clone()),
@@ -136,8 +136,10 @@ impl ConsoleData {
 
     /// The certificate the relay uses as its SMTP identity.
     pub fn smtp_certificate(&self) -> Option<&OwnCert> {
-        let tp = self.smtp_identity.as_deref()?;
-        self.certificates.iter().find(|c| c.thumbprint == tp)
+        let thumbprint = self.smtp_identity.as_deref()?;
+        self.certificates
+            .iter()
+            .find(|c| c.thumbprint == thumbprint)
     }
 
     /// Our certificates that expire within `days` of `now`, or have expired.

@@ -3,8 +3,6 @@
 //! (`ConsoleApp::apply`), sending disk work to a background worker and queue operations to the
 //! relay. The other types here name where a result goes back to.
 
-use super::nav::Page;
-use super::probe::ProbeRequest;
 pub use crate::admin::{DomainSecurityPlan, RootChoice};
 use crate::config::{
     ConnectorType, DirectTrustEntry, PartnerPin, ReceiveConnector, SendConnector, TransportSettings,
@@ -13,6 +11,8 @@ use crate::engine::QueueOp;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::Subject;
 use crate::store::tracking::TrackingQuery;
+use crate::ui::state::probe::ProbeRequest;
+use crate::ui::widgets::nav::Page;
 use std::path::PathBuf;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -153,6 +153,15 @@ pub enum QueuePurpose {
 }
 
 /// One request from a page or wizard.
+/// What saving to a file does when the file is already there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IfExists {
+    /// Replace it: a save dialog already asked whether to.
+    Replace,
+    /// Leave it and say so: the path was typed.
+    Refuse,
+}
+
 #[derive(Debug)]
 pub enum Action {
     Navigate(Page),
@@ -164,14 +173,13 @@ pub enum Action {
         change: SettingsChange,
     },
     NewRequest(Box<RequestSpec>),
-    /// Writes bytes to a new file (refuses to replace one unless `overwrite`).
+    /// Writes bytes to a new file (replaces one only when `if_exists` says so).
     SaveFile {
         form: Form,
         path: PathBuf,
         bytes: Arc<Vec<u8>>,
         what: String,
-        /// A save dialog already asked whether to replace an existing file.
-        overwrite: bool,
+        if_exists: IfExists,
     },
     CopyText {
         form: Form,
@@ -183,7 +191,7 @@ pub enum Action {
     ExportCertificate {
         thumbprint: String,
         path: PathBuf,
-        overwrite: bool,
+        if_exists: IfExists,
     },
     /// Reads a file and inspects it (certificate, request, PKCS#7, PKCS#12).
     LoadFile {

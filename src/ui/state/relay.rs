@@ -15,7 +15,7 @@ pub trait Relay {
     /// Events since the last call.
     fn poll_events(&self) -> Vec<EngineEvent>;
     /// New settings for new sessions.
-    fn apply(&self, ws: Workspace);
+    fn apply(&self, workspace: Workspace);
     /// Starts a queue operation; the answer arrives on the receiver.
     fn queue_op(&self, op: QueueOp) -> Receiver<QueueReply>;
 }
@@ -27,8 +27,8 @@ impl Relay for EngineHandle {
     fn poll_events(&self) -> Vec<EngineEvent> {
         EngineHandle::poll_events(self)
     }
-    fn apply(&self, ws: Workspace) {
-        EngineHandle::apply(self, ws)
+    fn apply(&self, workspace: Workspace) {
+        EngineHandle::apply(self, workspace)
     }
     fn queue_op(&self, op: QueueOp) -> Receiver<QueueReply> {
         EngineHandle::queue_op(self, op)

@@ -1,12 +1,19 @@
 //! Widgets shared by every page: headings, security badges, check marks, form fields that show
 //! their validation problems, list editors, feedback banners, code blocks, a standard
-//! virtualised table, confirmation dialogs and primary buttons. One look everywhere.
+//! virtualised table, confirmation dialogs and primary buttons. One look everywhere. Beside
+//! these controls the folder holds the console's look ([`theme`]), how it writes times, sizes
+//! and lists ([`format`]), the status bar ([`status`]) and the navigation tree ([`nav`]).
 
-use super::feedback::Feedback;
-use super::theme::{self, BAD, GOOD, INFO, MUTED, WARN};
+pub mod format;
+pub mod nav;
+pub mod status;
+pub mod theme;
+
 use crate::smtp::evidence::SecurityStatus;
+use crate::ui::app::feedback::Feedback;
 use egui::{Color32, CornerRadius, Margin, Response, RichText, Stroke, Ui};
 use egui_extras::TableBuilder;
+use theme::{BAD, GOOD, INFO, MUTED, WARN};
 
 /// A page title with a one-line explanation under it.
 pub fn page_header(ui: &mut Ui, title: &str, explanation: &str) {

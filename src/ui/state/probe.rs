@@ -50,10 +50,10 @@ pub struct ProbeReport {
 
 /// Runs probes. Called on a background worker thread, never on the UI thread.
 pub trait Prober: Send + Sync {
-    /// Whether this build can probe at all.
+    /// Whether this prober opens connections at all (the tests' stand-in does not).
     fn available(&self) -> bool;
     /// Probes; the error is a sentence for the administrator.
-    fn probe(&self, request: &ProbeRequest, ws: &Workspace) -> Result<ProbeReport, String>;
+    fn probe(&self, request: &ProbeRequest, workspace: &Workspace) -> Result<ProbeReport, String>;
 }
 
 /// What the console says when probing is switched off (tests).
@@ -81,7 +81,7 @@ impl Prober for EngineProber {
         true
     }
 
-    fn probe(&self, request: &ProbeRequest, ws: &Workspace) -> Result<ProbeReport, String> {
+    fn probe(&self, request: &ProbeRequest, workspace: &Workspace) -> Result<ProbeReport, String> {
         let domain =
             crate::config::domain::normalize(&request.domain).map_err(|e| e.to_string())?;
         let target = match request
@@ -91,7 +91,9 @@ impl Prober for EngineProber {
             .filter(|h| !h.is_empty())
         {
             Some(h) => h.to_string(),
-            None => ws.smart_host_for(&domain).map_err(|e| e.to_string())?,
+            None => workspace
+                .smart_host_for(&domain)
+                .map_err(|e| e.to_string())?,
         };
         let target =
             crate::config::net::SmartHost::parse(&target, 25).map_err(|e| e.to_string())?;
@@ -100,7 +102,8 @@ impl Prober for EngineProber {
         } else {
             target.to_string()
         };
-        let r = crate::engine::probe_now(ws, &addr, &domain, None).map_err(|e| e.to_string())?;
+        let r =
+            crate::engine::probe_now(workspace, &addr, &domain, None).map_err(|e| e.to_string())?;
         if let Some(e) = r.error {
             return Err(e);
         }

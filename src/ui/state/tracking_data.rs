@@ -4,11 +4,11 @@
 //! permutation of row indices (made on the worker too); and the CSV export. The UI thread keeps
 //! one `Arc` of the rows and never copies them per frame.
 
-use super::actions::TrackColumn;
-use super::format;
 use crate::policy::classify::message_status;
 use crate::smtp::evidence::SecurityStatus;
 use crate::store::tracking::{EventKind, TrackingEvent};
+use crate::ui::app::actions::TrackColumn;
+use crate::ui::widgets::format;
 use std::collections::HashMap;
 
 /// Events read per search at most; more than this and the result says it was cut.
