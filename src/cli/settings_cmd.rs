@@ -35,6 +35,12 @@ pub enum TransportCommand {
         /// as Exchange) or refuse (strict)
         #[arg(long, value_enum, value_name = "allow|refuse")]
         unknown_revocation_status: Option<UnknownRevocationArg>,
+        /// DNS servers for MX routing: comma-separated IP or IP:port ("" for the system's)
+        #[arg(long, value_name = "IP[:PORT],...")]
+        dns_servers: Option<String>,
+        /// The port MX hosts are connected on (25; another only in a lab)
+        #[arg(long, value_name = "PORT")]
+        mx_port: Option<u16>,
     },
 }
 
@@ -468,6 +474,15 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                     "UnknownRevocationStatus",
                     format!("{:?}", t.unknown_revocation_status),
                 ),
+                (
+                    "DnsServers",
+                    if t.dns_servers.is_empty() {
+                        "(the system's, from /etc/resolv.conf)".to_string()
+                    } else {
+                        t.dns_servers.join(", ")
+                    },
+                ),
+                ("MxPort", t.mx_port.to_string()),
             ]);
         }
         TransportCommand::Set {
@@ -478,6 +493,8 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
             retry_interval,
             connection_retry_interval,
             unknown_revocation_status,
+            dns_servers,
+            mx_port,
         } => {
             let parsed = (
                 delay_notification.as_deref().map(span).transpose()?,
@@ -503,6 +520,12 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                 }
                 if let Some(v) = parsed.3 {
                     s.transport.outbound_connection_failure_retry_interval = v;
+                }
+                if let Some(l) = dns_servers {
+                    s.transport.dns_servers = split_list(l);
+                }
+                if let Some(p) = mx_port {
+                    s.transport.mx_port = *p;
                 }
                 if let Some(v) = unknown_revocation_status {
                     s.transport.unknown_revocation_status = match v {

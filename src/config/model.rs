@@ -80,6 +80,17 @@ pub struct TransportSettings {
     /// from its CA, an out-of-date list, a download that failed) counts as. A certificate on
     /// its CA's list is refused whatever this says.
     pub unknown_revocation_status: UnknownRevocationStatus,
+    /// The DNS servers that MX routing asks (`IP` or `IP:port`); empty: the system's
+    /// (`/etc/resolv.conf`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_servers: Vec<String>,
+    /// The port MX hosts are connected on: 25, another only in a lab or a test.
+    #[serde(skip_serializing_if = "is_smtp_port")]
+    pub mx_port: u16,
+}
+
+fn is_smtp_port(port: &u16) -> bool {
+    *port == 25
 }
 
 /// What an unknown revocation status means for a certificate chain.
@@ -104,6 +115,8 @@ impl Default for TransportSettings {
             message_expiration_timeout: TimeSpan::secs(2 * 86_400),
             message_tracking_max_age: TimeSpan::secs(30 * 86_400),
             unknown_revocation_status: UnknownRevocationStatus::Allow,
+            dns_servers: Vec::new(),
+            mx_port: 25,
         }
     }
 }

@@ -142,6 +142,20 @@ pub fn parse_binding(text: &str) -> Result<SocketAddr, String> {
     })
 }
 
+/// Parses a DNS server: an IP address, with `:port` when it is not 53 (`192.0.2.53`,
+/// `127.0.0.1:5353`, `2001:db8::53`, `[2001:db8::53]:5353`).
+pub fn parse_dns_server(text: &str) -> Result<SocketAddr, String> {
+    let t = text.trim();
+    if let Ok(ip) = t.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    t.parse::<SocketAddr>().map_err(|_| {
+        format!(
+            "'{text}' is not a DNS server: write an IP address, with :port when it is not 53, for example 192.0.2.53 or 127.0.0.1:5353"
+        )
+    })
+}
+
 /// A smart host: a name or address and a port.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SmartHost {

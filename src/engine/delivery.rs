@@ -124,6 +124,11 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
             };
             let req = requirement(domain, send_connector.index, &run.checked);
             let current = || services.config();
+            let dns = || {
+                services
+                    .dns(&services.config().checked.dns_servers)
+                    .map_err(|e| e.to_string())
+            };
             let result = deliver_remote(RemoteJob {
                 run: run.clone(),
                 current: &current,
@@ -133,6 +138,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                 messages: loaded.clone(),
                 live: services.live.clone(),
                 log: Some(services.log.clone()),
+                dns: &dns,
             })
             .await;
             let hop = result.hop.clone();

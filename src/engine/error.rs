@@ -47,6 +47,9 @@ pub enum EngineError {
     /// A notice owed by an operation on the stopped relay's queue was not stored.
     #[error("message {id}: {why} (the relay retries it when it runs)")]
     NoticeNotStored { id: String, why: Box<EngineError> },
+    /// The DNS resolver of MX routing cannot be set up.
+    #[error("{why}")]
+    Dns { why: String },
     /// A queue names a send connector the settings no longer have.
     #[error("{}", crate::smtp::replies::routing_deferred(&format!("send connector '{}' no longer exists", .0)))]
     SendConnectorGone(String),

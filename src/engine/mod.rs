@@ -13,6 +13,7 @@ pub mod config;
 pub mod control;
 pub mod crl_fetch;
 pub mod delivery;
+pub mod dns;
 pub mod error;
 pub mod inbound;
 pub mod listeners;
@@ -132,6 +133,7 @@ impl EngineHandle {
                         limits: Limits::default(),
                         jobs: Arc::new(Tasks::default()),
                         sessions: Arc::new(Tasks::default()),
+                        dns: Mutex::new(None),
                     });
                     let mut listeners = Listeners::default();
                     listeners.reconcile(&services, &run).await;

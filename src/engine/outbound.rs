@@ -8,6 +8,7 @@
 //! pins, anchors): a trust change reaches a running job at its next message.
 
 use super::config::{RunConfig, SendRuntime};
+use super::dns::{Dns, RouteFailure};
 use super::monitor::Live;
 use super::protolog::{LogKind, ProtocolLog, SessionLog};
 use super::queue::Outcome;
@@ -25,6 +26,7 @@ use crate::smtp::evidence::{Direction, HopEvidence, SecurityStatus, TrustLevel};
 use crate::smtp::replies;
 use crate::smtp::reply::{Reply, ReplyReader};
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -46,6 +48,8 @@ pub struct RemoteJob<'a> {
     pub messages: Vec<OutMessage>,
     pub live: Live,
     pub log: Option<ProtocolLog>,
+    /// The resolver of MX routing, made when a delivery needs it.
+    pub dns: &'a (dyn Fn() -> Result<Arc<Dns>, String> + Send + Sync),
 }
 
 /// How the job went.
@@ -96,6 +100,37 @@ pub(crate) enum StartTlsError {
     Injection(String),
     /// No usable TLS server name, or the connection is not plaintext.
     Setup(String),
+}
+
+/// Where one attempt goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct NextHop {
+    /// The name it is known by: the TLS server name (SNI) and the peer in the evidence.
+    pub name: String,
+    /// What to connect to: `host:port`, `ip:port` or `[v6]:port`.
+    pub connect: String,
+    /// How messages name it: `host:port` for a smart host, `name[ip]:port` for an MX host
+    /// (as Postfix writes it).
+    pub label: String,
+}
+
+impl NextHop {
+    pub(crate) fn smart_host(host: &SmartHost) -> NextHop {
+        NextHop {
+            name: host.host.clone(),
+            connect: connect_address(host),
+            label: host.to_string(),
+        }
+    }
+
+    pub(crate) fn mx(name: &str, ip: IpAddr, port: u16) -> NextHop {
+        let connect = SocketAddr::new(ip, port).to_string();
+        NextHop {
+            name: name.to_string(),
+            label: format!("{name}[{ip}]:{port}"),
+            connect,
+        }
+    }
 }
 
 /// The address to connect to for a smart host (IPv6 in brackets).
@@ -336,7 +371,7 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
             ..Default::default()
         };
     }
-    let hosts: Vec<SmartHost> = job
+    let smart_hosts: Vec<SmartHost> = job
         .run
         .checked
         .send_connectors
@@ -344,22 +379,26 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
         .find(|c| c.index == send_connector.index)
         .map(|c| c.smart_hosts.clone())
         .unwrap_or_default();
-    if hosts.is_empty() {
-        return RemoteResult {
-            error: Some(deferral(
-                replies::routing_deferred,
-                &format!(
-                    "send connector '{}' has no smart host, and DNS routing is not available: add a smart host",
-                    send_connector.name
-                ),
-            )),
-            connection_failure: true,
-            ..Default::default()
-        };
-    }
+    // A smart host wins; without one, the recipient domain's MX hosts.
+    let hosts: Vec<NextHop> = if smart_hosts.is_empty() {
+        match mx_next_hops(&job).await {
+            Ok(hosts) => hosts,
+            Err(RouteFailure::Permanent(reply)) => return every_recipient_fails(&job, reply),
+            Err(RouteFailure::Temporary(reply)) => {
+                return RemoteResult {
+                    error: Some(reply),
+                    connection_failure: true,
+                    ..Default::default()
+                };
+            }
+        }
+    } else {
+        smart_hosts.iter().map(NextHop::smart_host).collect()
+    };
     let mut errors = Vec::new();
     let mut connection_failure = true;
     let mut last_hop = None;
+    // The next host only after a failure before any transaction (RFC 5321 §5.1).
     for host in &hosts {
         let mut plaintext_retry = false;
         loop {
@@ -394,6 +433,38 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
     }
 }
 
+/// The next hops for the job's domain found in DNS: each MX host's addresses in turn, on the
+/// transport settings' MX port.
+async fn mx_next_hops(job: &RemoteJob<'_>) -> Result<Vec<NextHop>, RouteFailure> {
+    let dns = (job.dns)()
+        .map_err(|why| RouteFailure::Temporary(replies::dns_failure(&why).one_line()))?;
+    let own_names = [job.run.fqdn(), job.connector.fqdn.as_str()];
+    let targets = dns.mx_targets(&job.domain, &own_names).await?;
+    let port = job.run.checked.settings.transport.mx_port;
+    Ok(targets
+        .iter()
+        .flat_map(|t| t.addresses.iter().map(|ip| NextHop::mx(&t.name, *ip, port)))
+        .collect())
+}
+
+/// Every recipient of the job fails with `reply` (a domain that cannot receive mail).
+fn every_recipient_fails(job: &RemoteJob<'_>, reply: String) -> RemoteResult {
+    let mut outcomes = HashMap::new();
+    for (env, rcpts, _) in &job.messages {
+        for rcpt in rcpts {
+            outcomes.insert(
+                (env.id.clone(), rcpt.clone()),
+                Outcome::Failed(reply.clone()),
+            );
+        }
+    }
+    RemoteResult {
+        outcomes,
+        error: Some(reply),
+        ..Default::default()
+    }
+}
+
 enum Attempt {
     Done(RemoteResult),
     /// Opportunistic TLS failed: try this host again in plaintext.
@@ -408,16 +479,16 @@ enum Attempt {
 async fn attempt(
     job: &RemoteJob<'_>,
     send_connector: &SendRuntime,
-    host: &SmartHost,
+    host: &NextHop,
     no_tls: bool,
 ) -> Attempt {
-    let target = host.to_string();
+    let target = host.label.clone();
     let fail = |reason: String, connected: bool| Attempt::Failed {
         reason,
         connected,
         hop: None,
     };
-    let addr = connect_address(host);
+    let addr = host.connect.clone();
     let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addr)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
@@ -486,13 +557,13 @@ async fn attempt(
 async fn run_session(
     job: &RemoteJob<'_>,
     send_connector: &SendRuntime,
-    host: &SmartHost,
+    host: &NextHop,
     no_tls: bool,
     s: &mut Session,
     local: &str,
     remote: &str,
 ) -> Attempt {
-    let target = host.to_string();
+    let target = host.label.clone();
     let failed = |reason: String, hop: Option<HopEvidence>| Attempt::Failed {
         reason,
         connected: true,
@@ -519,7 +590,7 @@ async fn run_session(
         connector: send_connector.name.clone(),
         local: local.to_string(),
         remote: remote.to_string(),
-        peer_name: host.host.clone(),
+        peer_name: host.name.clone(),
         tls: None,
         security: SecurityStatus::Plaintext,
         policy: req.describe(),
@@ -543,7 +614,7 @@ async fn run_session(
             }
         } else {
             match s
-                .starttls(send_connector.client_tls.clone(), &host.host)
+                .starttls(send_connector.client_tls.clone(), &host.name)
                 .await
             {
                 Err(StartTlsError::Io(e)) => {

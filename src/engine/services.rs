@@ -4,6 +4,7 @@
 //! its whole run (the data directory's lock, message tracking).
 
 use super::config::RunConfig;
+use super::dns::Dns;
 use super::error::EngineError;
 use super::monitor::Live;
 use super::protolog;
@@ -123,9 +124,22 @@ pub struct Services {
     pub limits: Limits,
     pub jobs: Arc<Tasks>,
     pub sessions: Arc<Tasks>,
+    /// The resolver of MX routing: made on first use, again when the DNS servers change.
+    pub dns: Mutex<Option<Arc<Dns>>>,
 }
 
 impl Services {
+    /// The resolver for `servers` (empty: the system's), made once and kept while they stay.
+    pub fn dns(&self, servers: &[std::net::SocketAddr]) -> Result<Arc<Dns>, EngineError> {
+        let mut kept = self.dns.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(dns) = kept.as_ref().filter(|d| d.servers() == servers) {
+            return Ok(dns.clone());
+        }
+        let dns = Arc::new(Dns::new(servers)?);
+        *kept = Some(dns.clone());
+        Ok(dns)
+    }
+
     /// The configuration new sessions use.
     pub fn config(&self) -> Arc<RunConfig> {
         self.config

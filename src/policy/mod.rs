@@ -1,10 +1,11 @@
-//! Pure decisions: routing (address spaces → connector), who may send what through a receive
+//! Pure decisions: routing (address spaces → connector, MX hosts), who may send what through a receive
 //! connector, inbound Domain Security at MAIL FROM, outbound TLS requirements, the header
 //! firewall, and message security status. No I/O, no clock.
 
 pub mod classify;
 pub mod header_firewall;
 pub mod inbound;
+pub mod mx;
 pub mod outbound;
 pub mod revocation;
 pub mod routing;

@@ -271,6 +271,18 @@ replies! {
     /// partner's 530 5.7.1).
     NO_CLIENT_CERTIFICATE = 454 (4, 7, 5) "send connector '{}' cannot present a client certificate for Domain Security: {}; enable a certificate with serverAuth and clientAuth for SMTP, with its own key";
 
+    /// The recipient domain publishes a null MX (RFC 7505 §4.2: "556 5.1.10 Recipient address
+    /// has null MX").
+    NULL_MX = 556 (5, 1, 10) "Recipient address has null MX: {} accepts no mail";
+    /// The recipient domain does not exist, or has neither MX nor address (RFC 3463 X.1.2
+    /// "bad destination system address").
+    NO_SUCH_DOMAIN = 550 (5, 1, 2) "{}";
+    /// Every MX host is this server or one it is preferred to (RFC 3463 X.4.6 "routing loop
+    /// detected"; Postfix says "mail for … loops back to myself").
+    MAIL_LOOPS = 554 (5, 4, 6) "mail for {} loops back to myself: this server is its best MX";
+    /// DNS did not answer usefully (RFC 3463 X.4.3 "directory server failure").
+    DNS_FAILURE = 451 (4, 4, 3) "{}";
+
     // ----- The queue's own outcomes (recorded, never sent) -----
 
     /// Local delivery wrote the message into the mailbox.
@@ -419,6 +431,26 @@ pub fn no_client_certificate(connector: &str, why: &str) -> Reply {
     NO_CLIENT_CERTIFICATE.fill(&[connector, why])
 }
 
+/// `556 5.1.10`: `domain` publishes a null MX.
+pub fn null_mx(domain: &str) -> Reply {
+    NULL_MX.fill(&[domain])
+}
+
+/// `550 5.1.2`: the recipient domain does not exist or has nowhere to deliver.
+pub fn no_such_domain(why: &str) -> Reply {
+    NO_SUCH_DOMAIN.fill(&[why])
+}
+
+/// `554 5.4.6`: mail for `domain` would come back to this server.
+pub fn mail_loops(domain: &str) -> Reply {
+    MAIL_LOOPS.fill(&[domain])
+}
+
+/// `451 4.4.3`: DNS did not answer usefully.
+pub fn dns_failure(why: &str) -> Reply {
+    DNS_FAILURE.fill(&[why])
+}
+
 /// `451 4.3.0`: our own disk or mailbox failed for now.
 pub fn mail_system_deferred(why: &str) -> Reply {
     MAIL_SYSTEM_DEFERRED.fill(&[why])
@@ -505,6 +537,10 @@ mod tests {
         assert_eq!(
             no_client_certificate("To partners", "no SMTP certificate is selected").one_line(),
             "454 4.7.5 send connector 'To partners' cannot present a client certificate for Domain Security: no SMTP certificate is selected; enable a certificate with serverAuth and clientAuth for SMTP, with its own key"
+        );
+        assert_eq!(
+            null_mx("woodgrove.test").one_line(),
+            "556 5.1.10 Recipient address has null MX: woodgrove.test accepts no mail"
         );
         // A placeholder inside a filled-in part stays as it came.
         assert_eq!(syntax_error("a {} b").one_line(), "501 5.5.4 a {} b");

@@ -78,6 +78,8 @@ pub struct CheckedSettings {
     pub accepted_domains: BTreeSet<String>,
     pub send_domain_secure: BTreeSet<String>,
     pub receive_domain_secure: BTreeSet<String>,
+    /// The DNS servers of MX routing; empty: the system's.
+    pub dns_servers: Vec<std::net::SocketAddr>,
     pub receive_connectors: Vec<CheckedReceiveConnector>,
     pub send_connectors: Vec<CheckedSendConnector>,
 }
@@ -285,6 +287,7 @@ pub fn validate(settings: &Settings) -> Result<CheckedSettings, Problems> {
         accepted_domains: accepted,
         send_domain_secure: lists.send,
         receive_domain_secure: lists.receive,
+        dns_servers: lists.dns_servers,
         receive_connectors: checked_receive,
         send_connectors: checked_send,
     })

@@ -59,14 +59,17 @@ pub(super) fn accepted_domains(c: &mut Checker, settings: &Settings) -> BTreeSet
     accepted
 }
 
-/// The domain secure lists, normalised.
-pub(super) struct DomainSecureLists {
+/// The transport settings as the relay uses them: the domain secure lists, normalised, and the
+/// DNS servers, parsed.
+pub(super) struct CheckedTransport {
     pub send: BTreeSet<String>,
     pub receive: BTreeSet<String>,
+    /// The DNS servers of MX routing, parsed.
+    pub dns_servers: Vec<std::net::SocketAddr>,
 }
 
-/// The transport settings; returns the domain secure lists, normalised.
-pub(super) fn transport(c: &mut Checker, settings: &Settings) -> DomainSecureLists {
+/// The transport settings; returns the domain secure lists, normalised, and the DNS servers.
+pub(super) fn transport(c: &mut Checker, settings: &Settings) -> CheckedTransport {
     let t = &settings.transport;
     let send_ds = c.domain_list(
         &t.tls_send_domain_secure_list,
@@ -126,9 +129,30 @@ pub(super) fn transport(c: &mut Checker, settings: &Settings) -> DomainSecureLis
         );
     }
 
-    DomainSecureLists {
+    let mut dns_servers = Vec::new();
+    for (i, text) in t.dns_servers.iter().enumerate() {
+        match crate::config::net::parse_dns_server(text) {
+            Ok(a) if dns_servers.contains(&a) => c.add(
+                format!("transport.dns_servers[{i}]"),
+                "DNS servers",
+                format!("{a} is listed twice"),
+            ),
+            Ok(a) => dns_servers.push(a),
+            Err(e) => c.add(format!("transport.dns_servers[{i}]"), "DNS servers", e),
+        }
+    }
+    if t.mx_port == 0 {
+        c.add(
+            "transport.mx_port",
+            "MX port",
+            "0 is not a port: MX hosts listen on 25",
+        );
+    }
+
+    CheckedTransport {
         send: send_ds,
         receive: recv_ds,
+        dns_servers,
     }
 }
 

@@ -128,7 +128,14 @@ impl Smtp {
 fn org_now(tmp: &Path, fqdn: &str, domain: &str) -> Workspace {
     let dir = DataDir::new(tmp);
     admin::init(&dir, "Org", fqdn, domain, OffsetDateTime::now_utc()).expect("init");
-    Workspace::open(&dir).expect("open")
+    let mut ws = Workspace::open(&dir).expect("open");
+    // No MX lookup leaves the machine: nothing listens on this loopback port.
+    ws.change_settings(|s| {
+        s.transport.dns_servers = vec!["127.0.0.1:9".into()];
+        Ok(())
+    })
+    .expect("settings");
+    ws
 }
 
 /// The partner's SMTP identity: a CA-issued certificate naming woodgrove.test, and its root.

@@ -1,7 +1,7 @@
 //! Relays started in-process for tests (each with its own data directory, listening on a free
 //! loopback port), a tiny blocking SMTP client for scripted conversations, and waiting helpers.
 
-use crate::support::util::{Org, texts_in};
+use crate::support::util::{NO_DNS, Org, texts_in};
 use mailflow::admin::{self, Workspace};
 use mailflow::config::Settings;
 use mailflow::config::units::TimeSpan;
@@ -36,6 +36,7 @@ impl Relay {
         ws.change_settings(|s| {
             s.receive_connectors[0].bindings = vec!["127.0.0.1:0".into()];
             s.receive_connectors[0].tarpit_interval = TimeSpan::secs(0);
+            s.transport.dns_servers = vec![NO_DNS.into()];
             tweak(s);
             Ok(())
         })

@@ -11,6 +11,10 @@ pub struct Org {
     pub dir: PathBuf,
 }
 
+/// The DNS server of every test organization unless a test gives its own: a loopback port
+/// where nothing listens, so an MX lookup fails at once and no query leaves the machine.
+pub const NO_DNS: &str = "127.0.0.1:9";
+
 impl Org {
     /// A new, initialized organization.
     pub fn new(fqdn: &str, domain: &str) -> Org {
@@ -18,6 +22,7 @@ impl Org {
         org.ok(&[
             "init", "--fqdn", fqdn, "--domain", domain, "--org", "Test Org",
         ]);
+        org.ok(&["transport", "set", "--dns-servers", NO_DNS]);
         org
     }
 
