@@ -7,6 +7,9 @@
 //!   events, protocol logs and mailboxes, and talks SMTP to them with a small blocking client;
 //! - `serve` runs `mailflow serve` as a child process, on an organization set up from the
 //!   command line, and stops it with SIGTERM;
+//! - `dns` is an authoritative DNS server in process on loopback, serving test zones (MX,
+//!   addresses, CNAMEs, TXT; signed, unsigned or with broken signatures, under a trust anchor
+//!   it writes) to the resolver of the relay's DNS routing;
 //! - `next_hop` makes scripted SMTP servers for a relay to deliver to, and the sink that
 //!   records which test messages arrived;
 //! - `partners` makes two organizations (relays with their own lab CAs) that secure mail
@@ -19,6 +22,7 @@
 //! - `postfix` runs a private Postfix instance as the partner organization and makes the
 //!   certificates handed to it.
 
+pub mod dns;
 pub mod next_hop;
 pub mod openssl_ca;
 pub mod partners;
