@@ -14,7 +14,6 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RData;
 use hickory_resolver::{Resolver, TokioResolver};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How long one DNS query may take, and how often it is tried, before the lookup counts as
@@ -27,8 +26,6 @@ pub struct Dns {
     resolver: TokioResolver,
     /// The servers it asks (empty: the system's).
     servers: Vec<SocketAddr>,
-    lookups: AtomicU64,
-    failures: AtomicU64,
 }
 
 /// A host to connect to, found in DNS: its name (for TLS and the evidence) and its addresses.
@@ -86,22 +83,12 @@ impl Dns {
         Ok(Dns {
             resolver,
             servers: servers.to_vec(),
-            lookups: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
         })
     }
 
     /// The servers this resolver asks (empty: the system's).
     pub fn servers(&self) -> &[SocketAddr] {
         &self.servers
-    }
-
-    /// Lookups made, and how many of them failed (for the live monitor).
-    pub fn counts(&self) -> (u64, u64) {
-        (
-            self.lookups.load(Ordering::Relaxed),
-            self.failures.load(Ordering::Relaxed),
-        )
     }
 
     /// The hosts to try for `domain`, best first, with their addresses. `own_names` are this
@@ -152,7 +139,6 @@ impl Dns {
         if !targets.is_empty() {
             return Ok(targets);
         }
-        self.failures.fetch_add(1, Ordering::Relaxed);
         let why = problems.join("; ");
         if implicit && all_absent {
             // RFC 5321 §5.1: no MX and no address — there is nowhere to deliver.
@@ -169,7 +155,6 @@ impl Dns {
 
     /// The MX records of `domain`; `None` when it exists and has none.
     async fn lookup_mx(&self, domain: &str) -> Result<Option<Vec<MxRecord>>, (String, NetError)> {
-        self.lookups.fetch_add(1, Ordering::Relaxed);
         match self.resolver.mx_lookup(format!("{domain}.")).await {
             Ok(lookup) => Ok(Some(
                 lookup
@@ -194,13 +179,11 @@ impl Dns {
     }
 
     async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, NetError> {
-        self.lookups.fetch_add(1, Ordering::Relaxed);
         let lookup = self.resolver.lookup_ip(format!("{host}.")).await?;
         Ok(lookup.iter().collect())
     }
 
     fn failed(&self, (domain, e): (String, NetError)) -> RouteFailure {
-        self.failures.fetch_add(1, Ordering::Relaxed);
         if e.is_nx_domain() {
             RouteFailure::Permanent(
                 replies::no_such_domain(&format!("{domain} does not exist in DNS (NXDOMAIN)"))

@@ -53,6 +53,10 @@ pub struct Counters {
     pub domain_secure: u64,
     pub encrypted: u64,
     pub plaintext: u64,
+    /// MX routings looked up in DNS (a domain's MX hosts and their addresses), and how many of
+    /// them found no host to try.
+    pub mx_lookups: u64,
+    pub mx_lookup_failures: u64,
 }
 
 /// Messages per minute by security status.

@@ -439,7 +439,14 @@ async fn mx_next_hops(job: &RemoteJob<'_>) -> Result<Vec<NextHop>, RouteFailure>
     let dns = (job.dns)()
         .map_err(|why| RouteFailure::Temporary(replies::dns_failure(&why).one_line()))?;
     let own_names = [job.run.fqdn(), job.connector.fqdn.as_str()];
-    let targets = dns.mx_targets(&job.domain, &own_names).await?;
+    let targets = dns.mx_targets(&job.domain, &own_names).await;
+    job.live.count(|c| {
+        c.mx_lookups += 1;
+        if targets.is_err() {
+            c.mx_lookup_failures += 1;
+        }
+    });
+    let targets = targets?;
     let port = job.run.checked.settings.transport.mx_port;
     Ok(targets
         .iter()

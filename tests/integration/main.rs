@@ -10,6 +10,7 @@ mod crash;
 mod dns_server;
 mod domain_security;
 mod identity;
+mod mx_routing;
 mod postfix_interop;
 mod postfix_revocation;
 mod queue_failures;

@@ -13,6 +13,7 @@
 //!   receives nothing from us, and the message waits in our queue with the reason;
 //! - the harness reads Postfix's queue (`postqueue -j`) right.
 
+use crate::support::dns::{TestDns, Zone};
 use crate::support::postfix::{
     ClientTls, LeafSpec, PemFiles, Postfix, PostfixOptions, ServerTls, TestCa, TlsLevel,
     parse_postqueue_line,
@@ -25,6 +26,7 @@ use mailflow::pki::keys::KeySpec;
 use mailflow::pki::subject::{Rdn, RdnKind, Subject};
 use mailflow::smtp::evidence::{SecurityStatus, TrustLevel};
 use mailflow::store::tracking::{EventKind, TrackingEvent, TrackingQuery};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -104,6 +106,16 @@ impl Contoso {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Routes everything by the MX records `dns` serves, to MX hosts on `port`.
+    fn by_mx(&self, dns: &TestDns, port: u16) {
+        let server = dns.addr().to_string();
+        self.relay.change(|s| {
+            s.send_connectors[0].smart_hosts.clear();
+            s.transport.dns_servers = vec![server];
+            s.transport.mx_port = port;
+        });
     }
 
     /// Sends our next hop for everything to `addr` (the partner's Postfix).
@@ -295,6 +307,58 @@ fn postfix_requiring_a_verified_client_certificate_receives_our_domain_secure_ma
         ev.detail
     );
     eprintln!("(a) took {:?}", started.elapsed());
+}
+
+/// The same delivery with no smart host: Postfix is found as Woodgrove's MX in DNS, and
+/// Domain Security holds on that route as on any other.
+#[test]
+fn postfix_found_as_the_partners_mx_receives_our_domain_secure_mail() {
+    let partner = partner_ca();
+    let us = contoso(&partner);
+    let server_cert = partner.issue_files(
+        &LeafSpec::valid(&good_partner_names()),
+        us.scratch(),
+        "woodgrove-mx",
+    );
+    let mut opts = PostfixOptions::new(PARTNER_FQDN, PARTNER);
+    opts.server_tls = Some(ServerTls {
+        level: TlsLevel::Encrypt,
+        cert: Some(server_cert),
+        ca_file: Some(us.ca_file.clone()),
+        ask_ccert: true,
+        req_ccert: true,
+    });
+    let Some(pf) = Postfix::start(opts) else {
+        return;
+    };
+    let dns = TestDns::start(vec![
+        Zone::new(PARTNER)
+            .mx(PARTNER, 10, PARTNER_FQDN)
+            .a(PARTNER_FQDN, Ipv4Addr::LOCALHOST),
+    ]);
+    us.by_mx(&dns, pf.addr().port());
+    let r = send_mail(
+        us.relay.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: by MX to Postfix\n\nfound in DNS\n",
+    );
+    assert!(r.starts_with("250 2.6.0"), "{r}");
+    let got = pf.wait_mailbox("bob", 1).remove(0);
+    assert!(got.contains("found in DNS"), "{got}");
+    assert!(
+        header_block(&got).contains(&format!(
+            "(Client CN \"{OUR_FQDN}\", Issuer \"Contoso Lab CA\" (verified OK))"
+        )),
+        "{got}"
+    );
+    let sent = us.wait_events(EventKind::Send, |e| !e.is_empty());
+    assert_eq!(sent[0].security, SecurityStatus::DomainSecure, "{sent:#?}");
+    assert_eq!(
+        sent[0].server.as_deref(),
+        Some(pf.addr().to_string().as_str())
+    );
+    assert!(dns.queries() >= 2, "the MX and its address were looked up");
 }
 
 // ---- (b) Postfix delivers ------------------------------------------------------------------

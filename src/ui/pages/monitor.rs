@@ -196,6 +196,21 @@ fn counter_tiles(ui: &mut Ui, cx: &Cx) {
         );
         tile(ui, "Deferred", c.deferred.to_string(), theme::WARN);
         tile(ui, "Rejected", c.rejected.to_string(), theme::BAD);
+        let (lookups, failed) = (c.mx_lookups, c.mx_lookup_failures);
+        tile(
+            ui,
+            "MX lookups",
+            if failed == 0 {
+                lookups.to_string()
+            } else {
+                format!("{lookups} ({failed} failed)")
+            },
+            if failed == 0 {
+                theme::TEXT
+            } else {
+                theme::WARN
+            },
+        );
     });
 }
 

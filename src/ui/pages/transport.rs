@@ -1,5 +1,6 @@
 //! Organization › Transport settings (Set-TransportConfig): the send and receive domain secure
-//! lists, the queue timing and what an unknown revocation status means. Edits are a draft until Save; the admin worker checks and saves
+//! lists, the queue timing, the DNS servers and port of MX routing, and what an unknown
+//! revocation status means. Edits are a draft until Save; the admin worker checks and saves
 //! them, and problems appear at the field they concern (`transport.tls_send_domain_secure_list[1]`).
 
 use super::Cx;
@@ -27,6 +28,9 @@ pub struct TransportDraft {
     pub expiration: String,
     pub tracking_age: String,
     pub unknown_revocation: UnknownRevocationStatus,
+    pub dns_servers: Vec<String>,
+    pub dns_input: String,
+    pub mx_port: String,
     base: TransportSettings,
 }
 
@@ -43,6 +47,9 @@ impl TransportDraft {
             expiration: t.message_expiration_timeout.to_string(),
             tracking_age: t.message_tracking_max_age.to_string(),
             unknown_revocation: t.unknown_revocation_status,
+            dns_servers: t.dns_servers.clone(),
+            dns_input: String::new(),
+            mx_port: t.mx_port.to_string(),
             base: t.clone(),
         }
     }
@@ -51,6 +58,7 @@ impl TransportDraft {
         *self != TransportDraft::of(&self.base)
             || !self.send_input.is_empty()
             || !self.receive_input.is_empty()
+            || !self.dns_input.is_empty()
     }
 
     /// The settings, or the fields that do not parse.
@@ -60,6 +68,16 @@ impl TransportDraft {
         t.tls_send_domain_secure_list = self.send.clone();
         t.tls_receive_domain_secure_list = self.receive.clone();
         t.unknown_revocation_status = self.unknown_revocation;
+        t.dns_servers = self.dns_servers.clone();
+        match self.mx_port.trim().parse::<u16>() {
+            Ok(p) => t.mx_port = p,
+            Err(_) => {
+                errors.insert(
+                    "mx_port",
+                    format!("'{}' is not a port number (1-65535)", self.mx_port.trim()),
+                );
+            }
+        }
         let mut span = |field: &'static str, text: &str, out: &mut TimeSpan| match text
             .trim()
             .parse::<TimeSpan>(
@@ -197,6 +215,35 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                     row(ui, "Delay notice after", "delay_notification_timeout", &mut d.delay_notice);
                     row(ui, "Return (NDR) after", "message_expiration_timeout", &mut d.expiration);
                     row(ui, "Keep tracking events for", "message_tracking_max_age", &mut d.tracking_age);
+                });
+            });
+            ui.add_space(10.0);
+            widgets::card(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(RichText::new("DNS (MX routing)").strong().size(15.5));
+                ui.label(
+                    RichText::new("A send connector without smart hosts delivers to the recipient domain's MX hosts. The DNS servers asked for them (IP, or IP:port when not 53); none: the system's, from /etc/resolv.conf.")
+                        .color(MUTED),
+                );
+                ui.add_space(6.0);
+                widgets::form_grid(ui, "transport-dns", |ui| {
+                    let server_problem = |i: usize| problems(cx, &format!("dns_servers[{i}]"));
+                    ui.label("DNS servers");
+                    ui.vertical(|ui| {
+                        widgets::list_editor(
+                            ui,
+                            "DNS server",
+                            &mut d.dns_servers,
+                            &mut d.dns_input,
+                            &server_problem,
+                        );
+                    });
+                    ui.end_row();
+                    let mut p = problems(cx, "mx_port");
+                    if let Some(e) = v.local.get("mx_port") {
+                        p.push(e.clone());
+                    }
+                    widgets::text_field(ui, "MX port", &mut d.mx_port, "25", &p);
                 });
             });
             ui.add_space(10.0);

@@ -465,3 +465,41 @@ fn every_glyph_the_console_uses_renders() {
     });
     assert!(missing.is_empty(), "no glyph for: {missing:?}");
 }
+
+/// Clicks the widget labelled `label`, scrolled into view first as a user would.
+pub fn click(h: &mut Harness<'static, ConsoleApp>, label: &str) {
+    use egui_kittest::kittest::Queryable;
+    h.get_by_label(label).scroll_to_me();
+    // Scrolling is animated over a few frames.
+    for _ in 0..12 {
+        h.step();
+    }
+    h.get_by_label(label).click();
+    h.step();
+    h.step();
+}
+
+/// Types `text` into the one text field labelled `label`.
+pub fn set_text(h: &mut Harness<'static, ConsoleApp>, label: &str, text: &str) {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::{NodeT, Queryable};
+    let fields: Vec<_> = h
+        .query_all_by_label(label)
+        .filter(|n| {
+            matches!(
+                n.accesskit_node().role(),
+                Role::TextInput | Role::PasswordInput | Role::MultilineTextInput
+            )
+        })
+        .collect();
+    assert_eq!(fields.len(), 1, "one text field labelled {label:?}");
+    fields[0].set_text_value_accesskit(text);
+    h.step();
+    h.step();
+}
+
+/// Whether some widget's label contains `part`.
+pub fn has_text(h: &Harness<'static, ConsoleApp>, part: &str) -> bool {
+    use egui_kittest::kittest::Queryable;
+    h.query_all_by_label_contains(part).next().is_some()
+}

@@ -432,6 +432,8 @@ pub fn snapshot() -> Snapshot {
             domain_secure: d,
             encrypted: e,
             plaintext: p,
+            mx_lookups: 96,
+            mx_lookup_failures: 2,
         },
         queues: vec![
             QueueRow {

@@ -35,12 +35,6 @@ fn shoot(h: &mut Harness<'static, ConsoleApp>, name: &str) {
     h.snapshot_options(name, &options());
 }
 
-fn click(h: &mut Harness<'static, ConsoleApp>, label: &str) {
-    h.get_by_label(label).click();
-    h.step();
-    h.step();
-}
-
 fn app_with_relay(name: &str) -> (PathBuf, ConsoleApp, Arc<FakeRelay>) {
     let (root, ws) = sample::shots(name);
     let mut app = console(ws);
@@ -396,6 +390,32 @@ fn trusted_roots_add_a_revocation_list_and_see_it_is_out_of_date() {
             .is_some()
     );
     shoot(&mut h, "console-trusted-roots-revocation");
+}
+
+/// Transport settings › DNS (MX routing): a DNS server typed and added, the MX port changed,
+/// both saved; a port that is not one is refused at its field and nothing is saved.
+#[test]
+fn transport_settings_save_the_dns_servers_and_mx_port() {
+    let (_tmp, ws) = fixture();
+    let dir = ws.dir.clone();
+    let mut h = harness(console(ws));
+    settle(&mut h);
+    page(&mut h, Page::TransportSettings);
+    set_text(&mut h, "MX port", "twenty-five");
+    click(&mut h, "Save");
+    settle(&mut h);
+    assert!(has_text(&h, "'twenty-five' is not a port number"));
+    let unchanged = crate::admin::Workspace::open(&dir).unwrap();
+    assert_eq!(unchanged.settings.transport.mx_port, 25);
+    set_text(&mut h, "MX port", "2525");
+    set_text(&mut h, "New DNS server", "127.0.0.1:5353");
+    click(&mut h, "Add DNS server");
+    click(&mut h, "Save");
+    settle(&mut h);
+    let saved = crate::admin::Workspace::open(&dir).unwrap();
+    assert_eq!(saved.settings.transport.mx_port, 2525);
+    assert_eq!(saved.settings.transport.dns_servers, ["127.0.0.1:5353"]);
+    shoot(&mut h, "console-transport-dns");
 }
 
 /// Transport settings › Certificate revocation: strict mode is chosen by its label and saved.

@@ -15,33 +15,6 @@ use egui::accesskit::Toggled;
 use egui_kittest::kittest::{NodeT, Queryable};
 use std::process::Command;
 
-fn click(h: &mut Harness<'static, ConsoleApp>, label: &str) {
-    h.get_by_label(label).click();
-    h.step();
-    h.step();
-}
-
-fn set_text(h: &mut Harness<'static, ConsoleApp>, label: &str, text: &str) {
-    use egui::accesskit::Role;
-    let fields: Vec<_> = h
-        .query_all_by_label(label)
-        .filter(|n| {
-            matches!(
-                n.accesskit_node().role(),
-                Role::TextInput | Role::PasswordInput | Role::MultilineTextInput
-            )
-        })
-        .collect();
-    assert_eq!(fields.len(), 1, "one text field labelled {label:?}");
-    fields[0].set_text_value_accesskit(text);
-    h.step();
-    h.step();
-}
-
-fn has_text(h: &Harness<'static, ConsoleApp>, part: &str) -> bool {
-    h.query_all_by_label_contains(part).next().is_some()
-}
-
 /// Finds a peer tool; missing: a loud note locally, a failure in CI.
 fn openssl() -> Option<std::path::PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {

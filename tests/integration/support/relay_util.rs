@@ -59,7 +59,21 @@ impl Relay {
         if let Some(h) = self.handle.take() {
             h.stop();
         }
-        self.handle = Some(EngineHandle::start(self.workspace(), None).expect("relay starts"));
+        // The data directory's lock (flock) is released when the stopped engine is dropped,
+        // but a process another test forks at that moment holds a copy of the descriptor
+        // until it execs: give such a copy a moment to go.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let handle = loop {
+            match EngineHandle::start(self.workspace(), None) {
+                Err(mailflow::engine::error::EngineError::AlreadyRunning(_))
+                    if Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                other => break other.expect("relay starts"),
+            }
+        };
+        self.handle = Some(handle);
     }
 
     pub fn stop(&mut self) {
