@@ -197,32 +197,6 @@ impl Workspace {
             let _ = self.trust_remove(tp);
         }
     }
-
-    /// The first smart host of the send connector that routes `domain`: where a probe of the
-    /// partner connects when no host is typed.
-    pub fn smart_host_for(&self, domain: &str) -> Result<String> {
-        use crate::policy::routing::{Route, route};
-        let checked = crate::config::validate(&self.settings).map_err(AdminError::Invalid)?;
-        match route(domain, &checked) {
-            Route::Connector { index, name } => checked
-                .send_connectors
-                .iter()
-                .find(|c| c.index == index)
-                .and_then(|c| c.smart_hosts.first())
-                .map(|h| h.to_string())
-                .ok_or_else(|| {
-                    AdminError::Refused(format!(
-                        "send connector '{name}' has no smart host for {domain}: type the host to probe"
-                    ))
-                }),
-            Route::Local => Err(AdminError::Refused(format!(
-                "{domain} is one of our accepted domains: type the host to probe"
-            ))),
-            Route::NoRoute => Err(AdminError::Refused(format!(
-                "no send connector covers {domain}: type the host to probe"
-            ))),
-        }
-    }
 }
 
 /// The settings part of a plan, on a copy that is validated before it is saved.
@@ -486,25 +460,5 @@ mod tests {
             "the root is gone again"
         );
         assert_eq!(std::fs::read(ws.dir.settings()).unwrap(), before);
-    }
-
-    #[test]
-    fn the_probe_goes_to_the_smart_host_that_routes_the_partner() {
-        let (_tmp, mut ws) = org();
-        let err = ws.smart_host_for("fabrikam.test").unwrap_err();
-        assert!(err.to_string().contains("has no smart host"), "{err}");
-        let err = ws.smart_host_for("contoso.test").unwrap_err();
-        assert!(
-            err.to_string().contains("one of our accepted domains"),
-            "{err}"
-        );
-        ws.change_connector("Outbound", |c: &mut SendConnector| {
-            c.smart_hosts = vec!["mail.fabrikam.test:2525".into()]
-        })
-        .unwrap();
-        assert_eq!(
-            ws.smart_host_for("fabrikam.test").unwrap(),
-            "mail.fabrikam.test:2525"
-        );
     }
 }

@@ -92,8 +92,9 @@ pub enum Command {
     },
     /// Connectivity probe: banner, capabilities, TLS, the chain and a verdict per policy
     Probe {
-        /// HOST:PORT of the server to probe
-        target: String,
+        /// HOST[:PORT] of the server to probe; without it, where the domain's mail goes (the
+        /// smart host of its send connector, or its best MX host)
+        target: Option<String>,
         /// The domain to judge the certificate for (DomainValidation, Domain Security)
         #[arg(long)]
         domain: String,

@@ -414,12 +414,12 @@ pub fn run_serve(dir: &Option<PathBuf>) -> CliResult {
 /// `mailflow probe HOST:PORT --domain D [--client-cert THUMBPRINT]`.
 pub fn run_probe(
     dir: &Option<PathBuf>,
-    target: &str,
+    target: &Option<String>,
     domain: &str,
     client_cert: &Option<String>,
 ) -> CliResult {
     let ws = Workspace::open(&data_dir(dir))?;
-    let r = engine::probe_now(&ws, target, domain, client_cert.as_deref())
+    let r = engine::probe_now(&ws, target.as_deref(), domain, client_cert.as_deref())
         .map_err(|e| CliError(e.to_string()))?;
     println!("Target          {}", r.target);
     if let Some(b) = &r.banner {

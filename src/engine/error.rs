@@ -47,6 +47,9 @@ pub enum EngineError {
     /// A notice owed by an operation on the stopped relay's queue was not stored.
     #[error("message {id}: {why} (the relay retries it when it runs)")]
     NoticeNotStored { id: String, why: Box<EngineError> },
+    /// A probe could not start: no host to probe, or one that is not a host.
+    #[error("{why}")]
+    Probe { why: String },
     /// The DNS resolver of MX routing cannot be set up.
     #[error("{why}")]
     Dns { why: String },

@@ -29,6 +29,7 @@ pub mod tls;
 pub mod tracking_events;
 
 use crate::admin::Workspace;
+use crate::config::net::SmartHost;
 use crate::store::spool::Spool;
 use config::RunConfig;
 use listeners::Listeners;
@@ -191,8 +192,18 @@ impl EngineHandle {
                             } => {
                                 let run = services.config();
                                 tokio::spawn(async move {
-                                    let report =
-                                        probe::probe(&run, &target, &domain, connector).await;
+                                    let report = match SmartHost::parse(&target, 25) {
+                                        Ok(host) => {
+                                            let hop = outbound::NextHop::smart_host(&host);
+                                            probe::probe(&run, &hop, &domain, connector).await
+                                        }
+                                        Err(why) => probe::ProbeReport {
+                                            target,
+                                            domain,
+                                            error: Some(why),
+                                            ..Default::default()
+                                        },
+                                    };
                                     let _ = reply.send(report);
                                 });
                             }
@@ -292,11 +303,13 @@ impl Drop for EngineHandle {
     }
 }
 
-/// Runs a connectivity probe without a running relay (for `mailflow probe`). `client_cert`
-/// names the certificate to present (by thumbprint); otherwise the send connector's.
+/// Runs a connectivity probe without a running relay (for `mailflow probe` and the console).
+/// `target` is `host[:port]`; without it, where the domain's mail goes (its smart host, or its
+/// best MX host). `client_cert` names the certificate to present (by thumbprint); otherwise the
+/// send connector's.
 pub fn probe_now(
     workspace: &Workspace,
-    target: &str,
+    target: Option<&str>,
     domain: &str,
     client_cert: Option<&str>,
 ) -> Result<probe::ProbeReport, EngineError> {
@@ -314,5 +327,16 @@ pub fn probe_now(
         .enable_all()
         .build()
         .map_err(EngineError::Runtime)?;
-    Ok(rt.block_on(probe::probe(&run, target, domain, None)))
+    rt.block_on(async {
+        let hop = match target {
+            Some(t) => {
+                let host = SmartHost::parse(t, 25).map_err(|why| EngineError::Probe { why })?;
+                outbound::NextHop::smart_host(&host)
+            }
+            None => probe::target_for(&run, domain)
+                .await
+                .map_err(|why| EngineError::Probe { why })?,
+        };
+        Ok(probe::probe(&run, &hop, domain, None).await)
+    })
 }

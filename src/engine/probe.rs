@@ -6,10 +6,11 @@
 //! after EHLO but QUIT.
 
 use super::config::RunConfig;
-use super::outbound::{Session, StartTls, StartTlsError, connect_address};
-use crate::config::net::SmartHost;
+use super::dns::{Dns, RouteFailure};
+use super::outbound::{NextHop, Session, StartTls, StartTlsError};
 use crate::pki::inspect::{self, Finding, InspectContext};
 use crate::policy::outbound::{TlsRequirement, judge};
+use crate::policy::routing::{Route, route};
 use crate::smtp::client::Capabilities;
 use crate::smtp::evidence::{TlsFacts, TrustLevel};
 use serde::{Deserialize, Serialize};
@@ -51,14 +52,57 @@ pub struct ProbeReport {
     pub client_certificate: Option<String>,
 }
 
-/// Probes `host:port` for `domain`, presenting the client certificate of send connector
+/// Where a probe of `domain` connects when no host is named: where its mail goes — the first
+/// smart host of the send connector that routes it, or, for a connector without one, its best
+/// MX host found in DNS (the first address, on the MX port).
+pub(crate) async fn target_for(run: &RunConfig, domain: &str) -> Result<NextHop, String> {
+    let (index, name) = match route(domain, &run.checked) {
+        Route::Connector { index, name } => (index, name),
+        Route::Local => {
+            return Err(format!(
+                "{domain} is one of our accepted domains: name the host to probe"
+            ));
+        }
+        Route::NoRoute => {
+            return Err(format!(
+                "no send connector covers {domain}: name the host to probe"
+            ));
+        }
+    };
+    let connector = run
+        .checked
+        .send_connectors
+        .iter()
+        .find(|c| c.index == index);
+    if let Some(host) = connector.and_then(|c| c.smart_hosts.first()) {
+        return Ok(NextHop::smart_host(host));
+    }
+    let dns = Dns::new(&run.checked.dns_servers).map_err(|e| e.to_string())?;
+    let own_names = [run.fqdn()];
+    match dns.mx_targets(domain, &own_names).await {
+        Ok(targets) => targets
+            .iter()
+            .find_map(|t| {
+                t.addresses
+                    .first()
+                    .map(|ip| NextHop::mx(&t.name, *ip, run.checked.settings.transport.mx_port))
+            })
+            .ok_or_else(|| format!("send connector '{name}' found no MX host for {domain}")),
+        Err(RouteFailure::Permanent(why) | RouteFailure::Temporary(why)) => Err(format!(
+            "send connector '{name}' routes {domain} by MX, and DNS says: {why}"
+        )),
+    }
+}
+
+/// Probes `host` for `domain`, presenting the client certificate of send connector
 /// `connector` (by index into `run.send`; the first when None).
-pub async fn probe(
+pub(crate) async fn probe(
     run: &RunConfig,
-    target: &str,
+    host: &NextHop,
     domain: &str,
     connector: Option<usize>,
 ) -> ProbeReport {
+    let target = host.label.as_str();
     let mut report = ProbeReport {
         target: target.to_string(),
         domain: domain.to_string(),
@@ -78,14 +122,7 @@ pub async fn probe(
         pass,
         reason,
     };
-    let host = match SmartHost::parse(target, 25) {
-        Ok(h) => h,
-        Err(e) => {
-            report.error = Some(e);
-            return report;
-        }
-    };
-    let addr = connect_address(&host);
+    let addr = host.connect.clone();
     let tcp = match tokio::time::timeout(t, tokio::net::TcpStream::connect(&addr)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
@@ -134,7 +171,7 @@ pub async fn probe(
     ];
     if caps.starttls {
         match s
-            .starttls(send_connector.client_tls.clone(), &host.host)
+            .starttls(send_connector.client_tls.clone(), &host.name)
             .await
         {
             Ok(StartTls::Established(chain)) => {
@@ -267,4 +304,52 @@ pub async fn probe(
         report.verdicts.push(verdict(&name, pass, reason));
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::{self, Workspace};
+    use crate::config::SendConnector;
+    use crate::store::DataDir;
+    use time::OffsetDateTime;
+
+    #[tokio::test]
+    async fn a_probe_goes_where_the_domains_mail_goes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::new(tmp.path());
+        let now = OffsetDateTime::now_utc();
+        admin::init(&dir, "Contoso", "mail.contoso.test", "contoso.test", now).unwrap();
+        let mut ws = Workspace::open(&dir).unwrap();
+        // No DNS server listens there: the MX route fails at once, on loopback.
+        ws.change_settings(|s| {
+            s.transport.dns_servers = vec!["127.0.0.1:9".into()];
+            Ok(())
+        })
+        .unwrap();
+        let run = |ws: &Workspace| RunConfig::build(ws, now).unwrap();
+        let err = target_for(&run(&ws), "contoso.test").await.unwrap_err();
+        assert!(err.contains("one of our accepted domains"), "{err}");
+        let err = target_for(&run(&ws), "fabrikam.test").await.unwrap_err();
+        assert!(
+            err.contains("routes fabrikam.test by MX") && err.contains("451 4.4.3"),
+            "{err}"
+        );
+        ws.change_connector("Outbound", |c: &mut SendConnector| {
+            c.smart_hosts = vec!["mail.fabrikam.test:2525".into()]
+        })
+        .unwrap();
+        let hop = target_for(&run(&ws), "fabrikam.test").await.unwrap();
+        assert_eq!(
+            (hop.name.as_str(), hop.label.as_str()),
+            ("mail.fabrikam.test", "mail.fabrikam.test:2525")
+        );
+        ws.change_settings(|s| {
+            s.send_connectors[0].enabled = false;
+            Ok(())
+        })
+        .unwrap();
+        let err = target_for(&run(&ws), "fabrikam.test").await.unwrap_err();
+        assert!(err.contains("no send connector covers"), "{err}");
+    }
 }

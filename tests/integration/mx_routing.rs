@@ -182,3 +182,24 @@ fn a_dns_server_that_does_not_answer_defers_and_nothing_bounces() {
     );
     assert_eq!(contoso.handle().snapshot().queued_messages, 1);
 }
+
+#[test]
+fn the_probe_finds_the_partners_mx_itself() {
+    let port = mx_port();
+    let dns = TestDns::start(vec![
+        Zone::new("woodgrove.test")
+            .mx("woodgrove.test", 10, "mx1.woodgrove.test")
+            .a("mx1.woodgrove.test", FIRST),
+    ]);
+    let _mx1 = woodgrove_mx(FIRST, port);
+    let contoso = contoso(&dns, port);
+    let out = contoso.org.ok(&["probe", "--domain", "woodgrove.test"]);
+    assert!(
+        out.contains(&format!("mx1.woodgrove.test[127.0.0.2]:{port}")),
+        "the probe says which MX host it reached: {out}"
+    );
+    assert!(out.contains("220 "), "the MX host's banner: {out}");
+    // Without a route there is nothing to probe, said in words.
+    let err = contoso.org.fails(&["probe", "--domain", "contoso.test"]);
+    assert!(err.contains("one of our accepted domains"), "{err}");
+}

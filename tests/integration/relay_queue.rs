@@ -319,9 +319,13 @@ fn a_server_injecting_bytes_after_its_starttls_reply_is_dropped() {
 fn the_probe_reports_a_server_injecting_bytes_after_its_starttls_reply() {
     let (addr, seen) = broken_tls_server(true);
     let a = Relay::start("mail.contoso.test", "contoso.test", |_| {});
-    let report =
-        mailflow::engine::probe_now(&a.workspace(), &addr.to_string(), "woodgrove.test", None)
-            .unwrap();
+    let report = mailflow::engine::probe_now(
+        &a.workspace(),
+        Some(&addr.to_string()),
+        "woodgrove.test",
+        None,
+    )
+    .unwrap();
     let error = report.error.clone().unwrap_or_default();
     assert!(error.contains("STARTTLS injection"), "{report:?}");
     assert!(report.tls.is_none(), "{report:?}");

@@ -84,26 +84,14 @@ impl Prober for EngineProber {
     fn probe(&self, request: &ProbeRequest, workspace: &Workspace) -> Result<ProbeReport, String> {
         let domain =
             crate::config::domain::normalize(&request.domain).map_err(|e| e.to_string())?;
-        let target = match request
+        // A typed host, or where the domain's mail goes (its smart host or its best MX host).
+        let host = request
             .host
             .as_deref()
             .map(str::trim)
-            .filter(|h| !h.is_empty())
-        {
-            Some(h) => h.to_string(),
-            None => workspace
-                .smart_host_for(&domain)
-                .map_err(|e| e.to_string())?,
-        };
-        let target =
-            crate::config::net::SmartHost::parse(&target, 25).map_err(|e| e.to_string())?;
-        let addr = if target.host.contains(':') {
-            format!("[{}]:{}", target.host, target.port)
-        } else {
-            target.to_string()
-        };
+            .filter(|h| !h.is_empty());
         let r =
-            crate::engine::probe_now(workspace, &addr, &domain, None).map_err(|e| e.to_string())?;
+            crate::engine::probe_now(workspace, host, &domain, None).map_err(|e| e.to_string())?;
         if let Some(e) = r.error {
             return Err(e);
         }
