@@ -203,6 +203,25 @@ fn postfix_sending_to(us: &Contoso, client_cert: Option<PemFiles>) -> Option<Pos
     Postfix::start(opts)
 }
 
+/// Postfix as Woodgrove's inbound MTA: a certificate from Woodgrove's CA naming the partner,
+/// STARTTLS required, and our client certificate required and verified with our lab CA.
+fn postfix_requiring_our_certificate(us: &Contoso, partner: &TestCa) -> Option<Postfix> {
+    let server_cert = partner.issue_files(
+        &LeafSpec::valid(&good_partner_names()),
+        us.scratch(),
+        "woodgrove-smtpd",
+    );
+    let mut opts = PostfixOptions::new(PARTNER_FQDN, PARTNER);
+    opts.server_tls = Some(ServerTls {
+        level: TlsLevel::Encrypt,
+        cert: Some(server_cert),
+        ca_file: Some(us.ca_file.clone()),
+        ask_ccert: true,
+        req_ccert: true,
+    });
+    Postfix::start(opts)
+}
+
 fn header_block(message: &str) -> &str {
     message.split("\n\n").next().unwrap_or(message)
 }
@@ -242,20 +261,7 @@ fn postfix_requiring_a_verified_client_certificate_receives_our_domain_secure_ma
     let started = Instant::now();
     let partner = partner_ca();
     let us = contoso(&partner);
-    let server_cert = partner.issue_files(
-        &LeafSpec::valid(&good_partner_names()),
-        us.scratch(),
-        "woodgrove-smtpd",
-    );
-    let mut opts = PostfixOptions::new(PARTNER_FQDN, PARTNER);
-    opts.server_tls = Some(ServerTls {
-        level: TlsLevel::Encrypt,
-        cert: Some(server_cert),
-        ca_file: Some(us.ca_file.clone()),
-        ask_ccert: true,
-        req_ccert: true,
-    });
-    let Some(pf) = Postfix::start(opts) else {
+    let Some(pf) = postfix_requiring_our_certificate(&us, &partner) else {
         return;
     };
     us.smart_host(pf.addr());
@@ -315,20 +321,7 @@ fn postfix_requiring_a_verified_client_certificate_receives_our_domain_secure_ma
 fn postfix_found_as_the_partners_mx_receives_our_domain_secure_mail() {
     let partner = partner_ca();
     let us = contoso(&partner);
-    let server_cert = partner.issue_files(
-        &LeafSpec::valid(&good_partner_names()),
-        us.scratch(),
-        "woodgrove-mx",
-    );
-    let mut opts = PostfixOptions::new(PARTNER_FQDN, PARTNER);
-    opts.server_tls = Some(ServerTls {
-        level: TlsLevel::Encrypt,
-        cert: Some(server_cert),
-        ca_file: Some(us.ca_file.clone()),
-        ask_ccert: true,
-        req_ccert: true,
-    });
-    let Some(pf) = Postfix::start(opts) else {
+    let Some(pf) = postfix_requiring_our_certificate(&us, &partner) else {
         return;
     };
     let dns = TestDns::start(vec![
