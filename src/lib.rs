@@ -35,8 +35,10 @@
 //!    writes it to the spool (`store::spool`) and fsyncs it before the `250` is sent.
 //! 4. `engine::delivery` schedules due work from `engine::queue` (groups of recipients by
 //!    next hop): local recipients go to `engine::local` (Maildir), the others to
-//!    `engine::outbound`, where `policy::outbound` says what TLS the next hop must offer and
-//!    judges its certificate before any SMTP command goes over the channel.
+//!    `engine::outbound`. It connects to the connector's smart hosts or, without one, to the
+//!    domain's MX hosts (`engine::dns` looks them up, `policy::mx` orders them), and there
+//!    `policy::outbound` says what TLS the next hop must offer and judges its certificate
+//!    before any SMTP command goes over the channel.
 //! 5. Every step leaves a tracking event (`store::tracking`) and, where logging is on, a
 //!    protocol log line (`engine::protolog`); the console reads both.
 //!
