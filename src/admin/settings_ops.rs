@@ -4,10 +4,29 @@
 
 use super::{AdminError, Result, Workspace};
 use crate::config::{
-    AcceptedDomain, Connector, ConnectorType, ReceiveConnector, SendConnector, domain,
+    AcceptedDomain, Connector, ConnectorType, DnssecTrustAnchor, ReceiveConnector, SendConnector,
+    TransportSettings, domain,
 };
 
 impl Workspace {
+    /// Changes the transport settings (Set-TransportConfig). A DNSSEC trust anchor file is read
+    /// first, as the relay will read it: one that holds no DNSKEY records is refused and
+    /// nothing is saved.
+    pub fn set_transport(&mut self, change: impl FnOnce(&mut TransportSettings)) -> Result<()> {
+        let mut transport = self.settings.transport.clone();
+        change(&mut transport);
+        if let DnssecTrustAnchor::File(path) = &transport.dnssec_trust_anchor
+            && transport.dnssec_trust_anchor != self.settings.transport.dnssec_trust_anchor
+        {
+            crate::engine::dns::check_trust_anchor(std::path::Path::new(path))
+                .map_err(|e| AdminError::Refused(e.to_string()))?;
+        }
+        self.change_settings(|s| {
+            s.transport = transport;
+            Ok(())
+        })
+    }
+
     /// Replaces the send and/or receive domain secure lists (Set-TransportConfig).
     pub fn set_domain_secure_lists(
         &mut self,

@@ -41,6 +41,10 @@ pub enum TransportCommand {
         /// The port MX hosts are connected on (25; another only in a lab)
         #[arg(long, value_name = "PORT")]
         mx_port: Option<u16>,
+        /// Where DNSSEC validation starts: root (the IANA root keys, the default), a FILE of
+        /// DNSKEY records, or off (for DNS servers that strip DNSSEC)
+        #[arg(long, value_name = "root|off|FILE")]
+        dnssec_trust_anchor: Option<String>,
     },
 }
 
@@ -483,6 +487,14 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                     },
                 ),
                 ("MxPort", t.mx_port.to_string()),
+                (
+                    "DnssecTrustAnchor",
+                    match &t.dnssec_trust_anchor {
+                        DnssecTrustAnchor::IanaRoot => "the IANA root keys".to_string(),
+                        DnssecTrustAnchor::File(path) => path.clone(),
+                        DnssecTrustAnchor::Off => "off (no DNSSEC validation)".to_string(),
+                    },
+                ),
             ]);
         }
         TransportCommand::Set {
@@ -495,6 +507,7 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
             unknown_revocation_status,
             dns_servers,
             mx_port,
+            dnssec_trust_anchor,
         } => {
             let parsed = (
                 delay_notification.as_deref().map(span).transpose()?,
@@ -502,38 +515,54 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                 retry_interval.as_deref().map(span).transpose()?,
                 connection_retry_interval.as_deref().map(span).transpose()?,
             );
-            workspace.change_settings(|s| {
+            // A relative path means one from here, wherever the relay later runs.
+            let dnssec_trust_anchor = match dnssec_trust_anchor.as_deref().map(str::trim) {
+                Some(file) if file != "root" && file != "off" => Some(
+                    std::path::absolute(file)
+                        .map_err(|e| CliError(format!("{file}: {e}")))?
+                        .display()
+                        .to_string(),
+                ),
+                other => other.map(str::to_string),
+            };
+            workspace.set_transport(|t| {
                 if let Some(l) = send_domain_secure {
-                    s.transport.tls_send_domain_secure_list = split_list(l);
+                    t.tls_send_domain_secure_list = split_list(l);
                 }
                 if let Some(l) = receive_domain_secure {
-                    s.transport.tls_receive_domain_secure_list = split_list(l);
+                    t.tls_receive_domain_secure_list = split_list(l);
                 }
                 if let Some(v) = parsed.0 {
-                    s.transport.delay_notification_timeout = v;
+                    t.delay_notification_timeout = v;
                 }
                 if let Some(v) = parsed.1 {
-                    s.transport.message_expiration_timeout = v;
+                    t.message_expiration_timeout = v;
                 }
                 if let Some(v) = parsed.2 {
-                    s.transport.transient_failure_retry_interval = v;
+                    t.transient_failure_retry_interval = v;
                 }
                 if let Some(v) = parsed.3 {
-                    s.transport.outbound_connection_failure_retry_interval = v;
+                    t.outbound_connection_failure_retry_interval = v;
                 }
                 if let Some(l) = dns_servers {
-                    s.transport.dns_servers = split_list(l);
+                    t.dns_servers = split_list(l);
                 }
                 if let Some(p) = mx_port {
-                    s.transport.mx_port = *p;
+                    t.mx_port = *p;
+                }
+                if let Some(a) = dnssec_trust_anchor {
+                    t.dnssec_trust_anchor = match a.trim() {
+                        "root" => DnssecTrustAnchor::IanaRoot,
+                        "off" => DnssecTrustAnchor::Off,
+                        file => DnssecTrustAnchor::File(file.to_string()),
+                    };
                 }
                 if let Some(v) = unknown_revocation_status {
-                    s.transport.unknown_revocation_status = match v {
+                    t.unknown_revocation_status = match v {
                         UnknownRevocationArg::Allow => UnknownRevocationStatus::Allow,
                         UnknownRevocationArg::Refuse => UnknownRevocationStatus::Refuse,
                     };
                 }
-                Ok(())
             })?;
             println!("Transport settings saved.");
         }

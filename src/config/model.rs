@@ -87,6 +87,30 @@ pub struct TransportSettings {
     /// The port MX hosts are connected on: 25, another only in a lab or a test.
     #[serde(skip_serializing_if = "is_smtp_port")]
     pub mx_port: u16,
+    /// What DNSSEC validation of MX routing starts from.
+    #[serde(skip_serializing_if = "DnssecTrustAnchor::is_iana_root")]
+    pub dnssec_trust_anchor: DnssecTrustAnchor,
+}
+
+/// The trust anchor of DNSSEC validation: every answer of MX routing is validated from it and
+/// counts as secure, insecure (provably unsigned) or bogus (a signature that does not hold,
+/// which defers the delivery).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub enum DnssecTrustAnchor {
+    /// The IANA root keys, built in: the Internet's DNSSEC.
+    #[default]
+    IanaRoot,
+    /// DNSKEY records in DNS presentation format, in this file: a private root, a lab.
+    File(String),
+    /// No validation: every answer counts as insecure. Only for DNS servers that strip
+    /// DNSSEC, which would make every answer bogus.
+    Off,
+}
+
+impl DnssecTrustAnchor {
+    fn is_iana_root(&self) -> bool {
+        *self == DnssecTrustAnchor::IanaRoot
+    }
 }
 
 fn is_smtp_port(port: &u16) -> bool {
@@ -117,6 +141,7 @@ impl Default for TransportSettings {
             unknown_revocation_status: UnknownRevocationStatus::Allow,
             dns_servers: Vec::new(),
             mx_port: 25,
+            dnssec_trust_anchor: DnssecTrustAnchor::IanaRoot,
         }
     }
 }

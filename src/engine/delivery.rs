@@ -125,8 +125,12 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
             let req = requirement(domain, send_connector.index, &run.checked);
             let current = || services.config();
             let dns = || {
+                let now = services.config();
                 services
-                    .dns(&services.config().checked.dns_servers)
+                    .dns(
+                        &now.checked.dns_servers,
+                        &now.checked.settings.transport.dnssec_trust_anchor,
+                    )
                     .map_err(|e| e.to_string())
             };
             let result = deliver_remote(RemoteJob {

@@ -1,19 +1,25 @@
 //! The DNS of MX routing: one resolver for the DNS servers of the transport settings (or the
-//! system's), whose answers hickory caches for their TTL, and the one lookup a delivery needs —
+//! system's), validating DNSSEC in process from the settings' trust anchor (the IANA root by
+//! default), whose answers hickory caches for their TTL, and the one lookup a delivery needs —
 //! the hosts to try for a recipient domain, in the order `policy::mx` gives, each with its
-//! addresses. Failures are told apart the way a sender must: a domain that does not exist, a
-//! null MX or a route back to this server fail the message (the sender gets an NDR); a DNS
-//! server that does not answer defers it.
+//! addresses and whether DNSSEC vouches for them. Failures are told apart the way a sender
+//! must: a domain that does not exist, a null MX or a route back to this server fail the
+//! message (the sender gets an NDR); a DNS server that does not answer, or an answer whose
+//! signatures do not hold (bogus, RFC 7672 §2.1.1), defers it.
 
 use super::error::EngineError;
+use crate::config::DnssecTrustAnchor;
 use crate::policy::mx::{self, MxHost, MxRecord, MxRoute};
 use crate::smtp::replies;
 use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig};
-use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::dnssec::{DnssecSummary, Proof, TrustAnchors};
 use hickory_resolver::proto::rr::RData;
 use hickory_resolver::{Resolver, TokioResolver};
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long one DNS query may take, and how often it is tried, before the lookup counts as
@@ -26,6 +32,35 @@ pub struct Dns {
     resolver: TokioResolver,
     /// The servers it asks (empty: the system's).
     servers: Vec<SocketAddr>,
+    anchor: DnssecTrustAnchor,
+}
+
+/// What DNSSEC says of an answer that validated (a bogus one is an error, never an answer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DnssecStatus {
+    /// Signed, and the signatures hold from the trust anchor down.
+    Secure,
+    /// Provably unsigned, or validation is off.
+    Insecure,
+}
+
+impl DnssecStatus {
+    fn and(self, other: DnssecStatus) -> DnssecStatus {
+        if self == DnssecStatus::Secure && other == DnssecStatus::Secure {
+            DnssecStatus::Secure
+        } else {
+            DnssecStatus::Insecure
+        }
+    }
+}
+
+impl fmt::Display for DnssecStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DnssecStatus::Secure => "DNSSEC secure",
+            DnssecStatus::Insecure => "DNSSEC insecure",
+        })
+    }
 }
 
 /// A host to connect to, found in DNS: its name (for TLS and the evidence) and its addresses.
@@ -35,6 +70,8 @@ pub struct MxTarget {
     /// The MX preference; `None` for the implicit MX (the domain itself).
     pub preference: Option<u16>,
     pub addresses: Vec<IpAddr>,
+    /// Secure only when the MX answer and this host's addresses both are.
+    pub dnssec: DnssecStatus,
 }
 
 /// Why there is no host to try, as the reply line the queue records.
@@ -48,8 +85,9 @@ pub enum RouteFailure {
 
 impl Dns {
     /// A resolver that asks `servers`, or the system's resolvers (`/etc/resolv.conf`) when
-    /// there are none. The hosts file is not read: MX routing follows DNS only.
-    pub fn new(servers: &[SocketAddr]) -> Result<Dns, EngineError> {
+    /// there are none, and validates from `anchor`. The hosts file is not read: MX routing
+    /// follows DNS only.
+    pub fn new(servers: &[SocketAddr], anchor: &DnssecTrustAnchor) -> Result<Dns, EngineError> {
         let provider = TokioRuntimeProvider::default();
         let mut builder = if servers.is_empty() {
             Resolver::builder(provider).map_err(|e| EngineError::Dns {
@@ -71,6 +109,20 @@ impl Dns {
                 provider,
             )
         };
+        builder = match anchor {
+            DnssecTrustAnchor::IanaRoot => {
+                builder.with_trust_anchor(Arc::new(TrustAnchors::default()))
+            }
+            DnssecTrustAnchor::File(path) => {
+                let anchors = TrustAnchors::from_file(std::path::Path::new(path)).map_err(|e| {
+                    EngineError::Dns {
+                        why: format!("the DNSSEC trust anchor {path} cannot be used: {e}; it must hold DNSKEY records in DNS presentation format"),
+                    }
+                })?;
+                builder.with_trust_anchor(Arc::new(anchors))
+            }
+            DnssecTrustAnchor::Off => builder,
+        };
         let options = builder.options_mut();
         options.timeout = QUERY_TIMEOUT;
         options.attempts = QUERY_ATTEMPTS;
@@ -83,12 +135,13 @@ impl Dns {
         Ok(Dns {
             resolver,
             servers: servers.to_vec(),
+            anchor: anchor.clone(),
         })
     }
 
-    /// The servers this resolver asks (empty: the system's).
-    pub fn servers(&self) -> &[SocketAddr] {
-        &self.servers
+    /// Whether this resolver is the one for these settings.
+    pub fn is_for(&self, servers: &[SocketAddr], anchor: &DnssecTrustAnchor) -> bool {
+        self.servers == servers && self.anchor == *anchor
     }
 
     /// The hosts to try for `domain`, best first, with their addresses. `own_names` are this
@@ -98,7 +151,7 @@ impl Dns {
         domain: &str,
         own_names: &[&str],
     ) -> Result<Vec<MxTarget>, RouteFailure> {
-        let records = match self.lookup_mx(domain).await {
+        let (records, mx_status) = match self.lookup_mx(domain).await {
             Ok(r) => r,
             Err(e) => return Err(self.failed(e)),
         };
@@ -120,16 +173,17 @@ impl Dns {
         let mut all_absent = true;
         for MxHost { name, preference } in hosts {
             match self.addresses(&name).await {
-                Ok(addresses) if !addresses.is_empty() => {
+                Ok((addresses, status)) if !addresses.is_empty() => {
                     targets.push(MxTarget {
                         name,
                         preference,
                         addresses,
+                        dnssec: mx_status.and(status),
                     });
                 }
                 Ok(_) => problems.push(format!("{name} has no address")),
                 Err(e) => {
-                    if !(e.is_nx_domain() || e.is_no_records_found()) {
+                    if is_bogus(&e) || !(e.is_nx_domain() || e.is_no_records_found()) {
                         all_absent = false;
                     }
                     problems.push(format!("{name}: {}", plain(&e)));
@@ -153,38 +207,53 @@ impl Dns {
         ))
     }
 
-    /// The MX records of `domain`; `None` when it exists and has none.
-    async fn lookup_mx(&self, domain: &str) -> Result<Option<Vec<MxRecord>>, (String, NetError)> {
+    /// The MX records of `domain` (`None` when it exists and has none), and what DNSSEC says
+    /// of that answer.
+    async fn lookup_mx(
+        &self,
+        domain: &str,
+    ) -> Result<(Option<Vec<MxRecord>>, DnssecStatus), (String, NetError)> {
         match self.resolver.mx_lookup(format!("{domain}.")).await {
-            Ok(lookup) => Ok(Some(
-                lookup
-                    .answers()
-                    .iter()
-                    .filter_map(|r| match &r.data {
-                        RData::MX(m) => Some(MxRecord {
-                            preference: m.preference,
-                            exchange: m
-                                .exchange
-                                .to_ascii()
-                                .trim_end_matches('.')
-                                .to_ascii_lowercase(),
-                        }),
-                        _ => None,
-                    })
-                    .collect(),
+            Ok(lookup) => Ok((
+                Some(
+                    lookup
+                        .answers()
+                        .iter()
+                        .filter_map(|r| match &r.data {
+                            RData::MX(m) => Some(MxRecord {
+                                preference: m.preference,
+                                exchange: m
+                                    .exchange
+                                    .to_ascii()
+                                    .trim_end_matches('.')
+                                    .to_ascii_lowercase(),
+                            }),
+                            _ => None,
+                        })
+                        .collect(),
+                ),
+                status_of(lookup.answers()),
             )),
-            Err(e) if e.is_no_records_found() && !e.is_nx_domain() => Ok(None),
+            Err(e) if e.is_no_records_found() && !e.is_nx_domain() => Ok((None, denial_status(&e))),
             Err(e) => Err((domain.to_string(), e)),
         }
     }
 
-    async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, NetError> {
+    async fn addresses(&self, host: &str) -> Result<(Vec<IpAddr>, DnssecStatus), NetError> {
         let lookup = self.resolver.lookup_ip(format!("{host}.")).await?;
-        Ok(lookup.iter().collect())
+        let status = status_of(lookup.as_lookup().answers());
+        Ok((lookup.iter().collect(), status))
     }
 
     fn failed(&self, (domain, e): (String, NetError)) -> RouteFailure {
-        if e.is_nx_domain() {
+        if is_bogus(&e) {
+            RouteFailure::Temporary(
+                replies::dns_failure(&format!(
+                    "the MX answer for {domain} is DNSSEC-bogus (its signatures do not hold); delivery waits until it validates. If every domain says so, the DNS servers may strip DNSSEC: name servers that keep it, or set the trust anchor to off"
+                ))
+                .one_line(),
+            )
+        } else if e.is_nx_domain() {
             RouteFailure::Permanent(
                 replies::no_such_domain(&format!("{domain} does not exist in DNS (NXDOMAIN)"))
                     .one_line(),
@@ -198,9 +267,54 @@ impl Dns {
     }
 }
 
+/// Reads a trust anchor file as the resolver will, so that a wrong one is refused when it is
+/// set rather than when mail waits.
+pub fn check_trust_anchor(path: &std::path::Path) -> Result<(), EngineError> {
+    TrustAnchors::from_file(path)
+        .map(|_| ())
+        .map_err(|e| EngineError::Dns {
+            why: format!(
+                "{} is not a DNSSEC trust anchor: {e}; it must hold DNSKEY records in DNS presentation format",
+                path.display()
+            ),
+        })
+}
+
+/// Whether DNSSEC validation failed (bogus answer or proof).
+fn is_bogus(e: &NetError) -> bool {
+    match e {
+        NetError::Dns(DnsError::DnssecBogus) => true,
+        NetError::Dns(DnsError::Nsec { proof, .. }) => *proof == Proof::Bogus,
+        _ => false,
+    }
+}
+
+/// What DNSSEC says of a validated answer (without validation: insecure).
+fn status_of(records: &[hickory_resolver::proto::rr::Record]) -> DnssecStatus {
+    match DnssecSummary::from_records(records.iter()) {
+        DnssecSummary::Secure => DnssecStatus::Secure,
+        _ => DnssecStatus::Insecure,
+    }
+}
+
+/// What DNSSEC says of an empty answer (the name exists without that record): the proof of
+/// its SOA.
+fn denial_status(e: &NetError) -> DnssecStatus {
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(n))
+            if n.soa.as_ref().is_some_and(|soa| soa.proof == Proof::Secure) =>
+        {
+            DnssecStatus::Secure
+        }
+        _ => DnssecStatus::Insecure,
+    }
+}
+
 /// A DNS error in words an administrator reads.
 fn plain(e: &NetError) -> String {
-    if e.is_nx_domain() {
+    if is_bogus(e) {
+        "DNSSEC-bogus answer (its signatures do not hold)".into()
+    } else if e.is_nx_domain() {
         "no such name (NXDOMAIN)".into()
     } else if e.is_no_records_found() {
         "no record of that type".into()

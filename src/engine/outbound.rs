@@ -8,7 +8,7 @@
 //! pins, anchors): a trust change reaches a running job at its next message.
 
 use super::config::{RunConfig, SendRuntime};
-use super::dns::{Dns, RouteFailure};
+use super::dns::{Dns, MxTarget, RouteFailure};
 use super::monitor::Live;
 use super::protolog::{LogKind, ProtocolLog, SessionLog};
 use super::queue::Outcome;
@@ -112,6 +112,8 @@ pub(crate) struct NextHop {
     /// How messages name it: `host:port` for a smart host, `name[ip]:port` for an MX host
     /// (as Postfix writes it).
     pub label: String,
+    /// How it was found, for the evidence: `MX mx1.woodgrove.test, DNSSEC secure`.
+    pub route: Option<String>,
 }
 
 impl NextHop {
@@ -120,15 +122,21 @@ impl NextHop {
             name: host.host.clone(),
             connect: connect_address(host),
             label: host.to_string(),
+            route: None,
         }
     }
 
-    pub(crate) fn mx(name: &str, ip: IpAddr, port: u16) -> NextHop {
-        let connect = SocketAddr::new(ip, port).to_string();
+    pub(crate) fn mx(target: &MxTarget, ip: IpAddr, port: u16) -> NextHop {
+        let name = &target.name;
+        let found = match target.preference {
+            Some(p) => format!("MX {name} (preference {p})"),
+            None => format!("{name} itself (no MX)"),
+        };
         NextHop {
-            name: name.to_string(),
+            name: name.clone(),
+            connect: SocketAddr::new(ip, port).to_string(),
             label: format!("{name}[{ip}]:{port}"),
-            connect,
+            route: Some(format!("{found}, {}", target.dnssec)),
         }
     }
 }
@@ -450,7 +458,7 @@ async fn mx_next_hops(job: &RemoteJob<'_>) -> Result<Vec<NextHop>, RouteFailure>
     let port = job.run.checked.settings.transport.mx_port;
     Ok(targets
         .iter()
-        .flat_map(|t| t.addresses.iter().map(|ip| NextHop::mx(&t.name, *ip, port)))
+        .flat_map(|t| t.addresses.iter().map(move |ip| NextHop::mx(t, *ip, port)))
         .collect())
 }
 
@@ -707,6 +715,9 @@ async fn run_session(
             "{} (TLS handshake failed earlier; sent in plaintext)",
             req.describe()
         );
+    }
+    if let Some(route) = &host.route {
+        hop.policy = format!("{}; {route}", hop.policy);
     }
     // Transactions.
     let mut result = RemoteResult {

@@ -77,7 +77,11 @@ pub(crate) async fn target_for(run: &RunConfig, domain: &str) -> Result<NextHop,
     if let Some(host) = connector.and_then(|c| c.smart_hosts.first()) {
         return Ok(NextHop::smart_host(host));
     }
-    let dns = Dns::new(&run.checked.dns_servers).map_err(|e| e.to_string())?;
+    let dns = Dns::new(
+        &run.checked.dns_servers,
+        &run.checked.settings.transport.dnssec_trust_anchor,
+    )
+    .map_err(|e| e.to_string())?;
     let own_names = [run.fqdn()];
     match dns.mx_targets(domain, &own_names).await {
         Ok(targets) => targets
@@ -85,7 +89,7 @@ pub(crate) async fn target_for(run: &RunConfig, domain: &str) -> Result<NextHop,
             .find_map(|t| {
                 t.addresses
                     .first()
-                    .map(|ip| NextHop::mx(&t.name, *ip, run.checked.settings.transport.mx_port))
+                    .map(|ip| NextHop::mx(t, *ip, run.checked.settings.transport.mx_port))
             })
             .ok_or_else(|| format!("send connector '{name}' found no MX host for {domain}")),
         Err(RouteFailure::Permanent(why) | RouteFailure::Temporary(why)) => Err(format!(

@@ -129,13 +129,18 @@ pub struct Services {
 }
 
 impl Services {
-    /// The resolver for `servers` (empty: the system's), made once and kept while they stay.
-    pub fn dns(&self, servers: &[std::net::SocketAddr]) -> Result<Arc<Dns>, EngineError> {
+    /// The resolver for `servers` (empty: the system's) validating from `anchor`, made once
+    /// and kept while the settings stay.
+    pub fn dns(
+        &self,
+        servers: &[std::net::SocketAddr],
+        anchor: &crate::config::DnssecTrustAnchor,
+    ) -> Result<Arc<Dns>, EngineError> {
         let mut kept = self.dns.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(dns) = kept.as_ref().filter(|d| d.servers() == servers) {
+        if let Some(dns) = kept.as_ref().filter(|d| d.is_for(servers, anchor)) {
             return Ok(dns.clone());
         }
-        let dns = Arc::new(Dns::new(servers)?);
+        let dns = Arc::new(Dns::new(servers, anchor)?);
         *kept = Some(dns.clone());
         Ok(dns)
     }

@@ -7,7 +7,7 @@
 use crate::support::dns::{TestDns, Zone};
 use crate::support::relay_util::{Relay, of_kind, send_mail, wait_until};
 use mailflow::config::units::TimeSpan;
-use mailflow::config::{PermissionGroup, Settings};
+use mailflow::config::{DnssecTrustAnchor, PermissionGroup, Settings};
 use mailflow::store::tracking::EventKind;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Duration;
@@ -26,10 +26,12 @@ fn mx_port() -> u16 {
 }
 
 /// Contoso's relay: anyone may relay through it (the tests submit as the Internet would),
-/// routing by the MX records `dns` serves, to MX hosts on `port`.
+/// routing by the MX records `dns` serves, to MX hosts on `port`, validating DNSSEC from the
+/// test server's anchor when it signs a zone (without one there is nothing to validate from:
+/// validation is off).
 fn contoso(dns: &TestDns, port: u16) -> Relay {
-    let dns = dns.addr().to_string();
-    Relay::start(
+    let server = dns.addr().to_string();
+    let relay = Relay::start(
         "mail.contoso.test",
         "contoso.test",
         move |s: &mut Settings| {
@@ -37,12 +39,26 @@ fn contoso(dns: &TestDns, port: u16) -> Relay {
                 .permission_groups
                 .push(PermissionGroup::AnonymousRelay);
             s.send_connectors[0].smart_hosts.clear();
-            s.transport.dns_servers = vec![dns];
+            s.transport.dns_servers = vec![server];
             s.transport.mx_port = port;
+            s.transport.dnssec_trust_anchor = DnssecTrustAnchor::Off;
             s.transport.transient_failure_retry_interval = TimeSpan::secs(1);
             s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(1);
         },
-    )
+    );
+    if !dns.trust_anchor().is_empty() {
+        let file = relay.org.file("dnssec-anchor.key");
+        std::fs::write(&file, dns.trust_anchor()).expect("anchor file");
+        let out = relay.org.ok(&[
+            "transport",
+            "set",
+            "--dnssec-trust-anchor",
+            file.to_str().expect("path"),
+        ]);
+        assert!(out.contains("saved"), "{out}");
+        relay.reload();
+    }
+    relay
 }
 
 /// Woodgrove's relay as an MX host: listening on `ip:port`, accepting woodgrove.test.
@@ -202,4 +218,99 @@ fn the_probe_finds_the_partners_mx_itself() {
     // Without a route there is nothing to probe, said in words.
     let err = contoso.org.fails(&["probe", "--domain", "contoso.test"]);
     assert!(err.contains("one of our accepted domains"), "{err}");
+}
+
+/// Woodgrove's zone as these DNSSEC tests serve it: one MX, on 127.0.0.2.
+fn woodgrove_zone() -> Zone {
+    Zone::new("woodgrove.test")
+        .mx("woodgrove.test", 10, "mx1.woodgrove.test")
+        .a("mx1.woodgrove.test", FIRST)
+}
+
+#[test]
+fn a_signed_zone_is_secure_an_unsigned_one_insecure_in_the_evidence() {
+    let port = mx_port();
+    let dns = TestDns::start(vec![
+        woodgrove_zone().signed(),
+        Zone::new("fabrikam.test").mx("fabrikam.test", 10, "mx1.woodgrove.test"),
+    ]);
+    let mx1 = woodgrove_mx(FIRST, port);
+    mx1.change(|s| {
+        s.accepted_domains.push(mailflow::config::AcceptedDomain {
+            domain: "fabrikam.test".into(),
+            recipients: None,
+        })
+    });
+    let contoso = contoso(&dns, port);
+    let reply = send_mail(
+        contoso.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test", "carol@fabrikam.test"],
+        "Subject: dnssec\n\nx\n",
+    );
+    assert!(reply.starts_with("250"), "{reply}");
+    mx1.wait_mailbox("woodgrove.test", "bob", 1);
+    mx1.wait_mailbox("fabrikam.test", "carol", 1);
+    let sent = contoso.wait_kind(EventKind::Send, 2);
+    let detail_for = |domain: &str| {
+        sent.iter()
+            .find(|e| e.recipients.iter().any(|r| r.ends_with(domain)))
+            .and_then(|e| e.detail.clone())
+            .unwrap_or_default()
+    };
+    let signed = detail_for("@woodgrove.test");
+    assert!(
+        signed.contains("MX mx1.woodgrove.test (preference 10), DNSSEC secure"),
+        "{signed}"
+    );
+    // Proven unsigned by its signed parent: insecure, and delivered all the same. (Its MX
+    // host's address is in the signed zone, but the MX answer itself is not.)
+    let unsigned = detail_for("@fabrikam.test");
+    assert!(unsigned.contains("DNSSEC insecure"), "{unsigned}");
+}
+
+#[test]
+fn a_bogus_answer_defers_and_nothing_is_sent() {
+    let port = mx_port();
+    let dns = TestDns::start(vec![woodgrove_zone().broken_signature()]);
+    let mx1 = woodgrove_mx(FIRST, port);
+    let contoso = contoso(&dns, port);
+    let reply = send_mail(
+        contoso.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: bogus\n\nx\n",
+    );
+    assert!(reply.starts_with("250"), "{reply}");
+    let defers = contoso.wait_kind(EventKind::Defer, 1);
+    let why = defers[0].response.clone().unwrap_or_default();
+    assert!(
+        why.starts_with("451 4.4.3") && why.contains("DNSSEC-bogus"),
+        "{defers:#?}"
+    );
+    assert!(mx1.mailbox("woodgrove.test", "bob").is_empty());
+    assert!(
+        contoso.mailbox("contoso.test", "alice").is_empty(),
+        "no NDR"
+    );
+}
+
+#[test]
+fn a_trust_anchor_that_is_not_one_is_refused_and_nothing_changes() {
+    let dns = TestDns::start(vec![woodgrove_zone()]);
+    let contoso = contoso(&dns, mx_port());
+    let before = std::fs::read(contoso.dir().settings()).expect("settings");
+    let junk = contoso.org.file("junk.key");
+    std::fs::write(&junk, "this is not a DNSKEY\n").expect("junk");
+    let err = contoso.org.fails(&[
+        "transport",
+        "set",
+        "--dnssec-trust-anchor",
+        junk.to_str().expect("path"),
+    ]);
+    assert!(err.contains("is not a DNSSEC trust anchor"), "{err}");
+    assert_eq!(
+        std::fs::read(contoso.dir().settings()).expect("settings"),
+        before
+    );
 }

@@ -19,8 +19,8 @@ use crate::support::postfix::{
     parse_postqueue_line,
 };
 use crate::support::relay_util::{Relay, send_mail, wait_until};
-use mailflow::config::PermissionGroup;
 use mailflow::config::units::TimeSpan;
+use mailflow::config::{DnssecTrustAnchor, PermissionGroup};
 use mailflow::pki::builder::to_pem;
 use mailflow::pki::keys::KeySpec;
 use mailflow::pki::subject::{Rdn, RdnKind, Subject};
@@ -108,13 +108,15 @@ impl Contoso {
         }
     }
 
-    /// Routes everything by the MX records `dns` serves, to MX hosts on `port`.
+    /// Routes everything by the MX records `dns` serves, to MX hosts on `port` (its zones are
+    /// unsigned and it has no root to validate from: DNSSEC validation off).
     fn by_mx(&self, dns: &TestDns, port: u16) {
         let server = dns.addr().to_string();
         self.relay.change(|s| {
             s.send_connectors[0].smart_hosts.clear();
             s.transport.dns_servers = vec![server];
             s.transport.mx_port = port;
+            s.transport.dnssec_trust_anchor = DnssecTrustAnchor::Off;
         });
     }
 

@@ -141,6 +141,15 @@ pub(super) fn transport(c: &mut Checker, settings: &Settings) -> CheckedTranspor
             Err(e) => c.add(format!("transport.dns_servers[{i}]"), "DNS servers", e),
         }
     }
+    if let DnssecTrustAnchor::File(path) = &t.dnssec_trust_anchor
+        && path.trim().is_empty()
+    {
+        c.add(
+            "transport.dnssec_trust_anchor",
+            "DNSSEC trust anchor",
+            "name the file of DNSKEY records, or use the IANA root",
+        );
+    }
     if t.mx_port == 0 {
         c.add(
             "transport.mx_port",

@@ -46,10 +46,7 @@ fn created_or_saved(added: bool) -> &'static str {
 pub fn apply(workspace: &mut Workspace, change: SettingsChange) -> Result<String> {
     match change {
         SettingsChange::Transport(t) => {
-            workspace.change_settings(|s| {
-                s.transport = *t;
-                Ok(())
-            })?;
+            workspace.set_transport(|transport| *transport = *t)?;
             Ok("Transport settings saved; the relay uses them from the next message of every session.".into())
         }
         SettingsChange::ReceiveConnector { index, connector } => {

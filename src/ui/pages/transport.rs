@@ -5,7 +5,7 @@
 
 use super::Cx;
 use crate::config::units::TimeSpan;
-use crate::config::{TransportSettings, UnknownRevocationStatus};
+use crate::config::{DnssecTrustAnchor, TransportSettings, UnknownRevocationStatus};
 use crate::ui::app::actions::{Action, Form, SettingsChange};
 use crate::ui::state::model::ConsoleData;
 use crate::ui::widgets;
@@ -31,7 +31,18 @@ pub struct TransportDraft {
     pub dns_servers: Vec<String>,
     pub dns_input: String,
     pub mx_port: String,
+    pub anchor: AnchorChoice,
+    /// The trust anchor file, when [`AnchorChoice::File`] is chosen.
+    pub anchor_file: String,
     base: TransportSettings,
+}
+
+/// The DNSSEC trust anchor as the page offers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnchorChoice {
+    IanaRoot,
+    File,
+    Off,
 }
 
 impl TransportDraft {
@@ -50,6 +61,15 @@ impl TransportDraft {
             dns_servers: t.dns_servers.clone(),
             dns_input: String::new(),
             mx_port: t.mx_port.to_string(),
+            anchor: match t.dnssec_trust_anchor {
+                DnssecTrustAnchor::IanaRoot => AnchorChoice::IanaRoot,
+                DnssecTrustAnchor::File(_) => AnchorChoice::File,
+                DnssecTrustAnchor::Off => AnchorChoice::Off,
+            },
+            anchor_file: match &t.dnssec_trust_anchor {
+                DnssecTrustAnchor::File(path) => path.clone(),
+                _ => String::new(),
+            },
             base: t.clone(),
         }
     }
@@ -69,6 +89,11 @@ impl TransportDraft {
         t.tls_receive_domain_secure_list = self.receive.clone();
         t.unknown_revocation_status = self.unknown_revocation;
         t.dns_servers = self.dns_servers.clone();
+        t.dnssec_trust_anchor = match self.anchor {
+            AnchorChoice::IanaRoot => DnssecTrustAnchor::IanaRoot,
+            AnchorChoice::File => DnssecTrustAnchor::File(self.anchor_file.trim().to_string()),
+            AnchorChoice::Off => DnssecTrustAnchor::Off,
+        };
         match self.mx_port.trim().parse::<u16>() {
             Ok(p) => t.mx_port = p,
             Err(_) => {
@@ -245,6 +270,35 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                     }
                     widgets::text_field(ui, "MX port", &mut d.mx_port, "25", &p);
                 });
+                ui.add_space(6.0);
+                ui.label("DNSSEC validation starts from");
+                ui.radio_value(
+                    &mut d.anchor,
+                    AnchorChoice::IanaRoot,
+                    "The IANA root keys (the Internet's DNSSEC)",
+                );
+                ui.radio_value(
+                    &mut d.anchor,
+                    AnchorChoice::File,
+                    "A file of DNSKEY records (a private root, a lab)",
+                );
+                if d.anchor == AnchorChoice::File {
+                    let p = problems(cx, "dnssec_trust_anchor");
+                    widgets::form_grid(ui, "transport-anchor", |ui| {
+                        widgets::text_field(
+                            ui,
+                            "Trust anchor file",
+                            &mut d.anchor_file,
+                            "/etc/mailflow/root.key",
+                            &p,
+                        );
+                    });
+                }
+                ui.radio_value(
+                    &mut d.anchor,
+                    AnchorChoice::Off,
+                    "Off: every answer counts as insecure (only for DNS servers that strip DNSSEC)",
+                );
             });
             ui.add_space(10.0);
             widgets::card(ui, |ui| {

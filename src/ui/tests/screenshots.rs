@@ -415,6 +415,28 @@ fn transport_settings_save_the_dns_servers_and_mx_port() {
     let saved = crate::admin::Workspace::open(&dir).unwrap();
     assert_eq!(saved.settings.transport.mx_port, 2525);
     assert_eq!(saved.settings.transport.dns_servers, ["127.0.0.1:5353"]);
+    // A trust anchor file that cannot be read is refused by the admin layer, nothing saved.
+    click(&mut h, "A file of DNSKEY records (a private root, a lab)");
+    set_text(&mut h, "Trust anchor file", "/nonexistent/root.key");
+    click(&mut h, "Save");
+    settle(&mut h);
+    assert!(has_text(&h, "is not a DNSSEC trust anchor"));
+    let unchanged = crate::admin::Workspace::open(&dir).unwrap();
+    assert_eq!(
+        unchanged.settings.transport.dnssec_trust_anchor,
+        crate::config::DnssecTrustAnchor::IanaRoot
+    );
+    click(
+        &mut h,
+        "Off: every answer counts as insecure (only for DNS servers that strip DNSSEC)",
+    );
+    click(&mut h, "Save");
+    settle(&mut h);
+    let saved = crate::admin::Workspace::open(&dir).unwrap();
+    assert_eq!(
+        saved.settings.transport.dnssec_trust_anchor,
+        crate::config::DnssecTrustAnchor::Off
+    );
     shoot(&mut h, "console-transport-dns");
 }
 
