@@ -446,16 +446,28 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
 async fn mx_next_hops(job: &RemoteJob<'_>) -> Result<Vec<NextHop>, RouteFailure> {
     let dns = (job.dns)()
         .map_err(|why| RouteFailure::Temporary(replies::dns_failure(&why).one_line()))?;
-    let own_names = [job.run.fqdn(), job.connector.fqdn.as_str()];
-    let targets = dns.mx_targets(&job.domain, &own_names).await;
+    let hops = mx_hops(&dns, &job.run, &job.connector.fqdn, &job.domain).await;
     job.live.count(|c| {
         c.mx_lookups += 1;
-        if targets.is_err() {
+        if hops.is_err() {
             c.mx_lookup_failures += 1;
         }
     });
-    let targets = targets?;
-    let port = job.run.checked.settings.transport.mx_port;
+    hops
+}
+
+/// The next hops for `domain` found in DNS, best first: each MX host's addresses in turn, on
+/// the transport settings' MX port. This server's names (its FQDN and the send connector's
+/// EHLO name) are never a next hop.
+pub(crate) async fn mx_hops(
+    dns: &Dns,
+    run: &RunConfig,
+    connector_fqdn: &str,
+    domain: &str,
+) -> Result<Vec<NextHop>, RouteFailure> {
+    let own_names = [run.fqdn(), connector_fqdn];
+    let targets = dns.mx_targets(domain, &own_names).await?;
+    let port = run.checked.settings.transport.mx_port;
     Ok(targets
         .iter()
         .flat_map(|t| t.addresses.iter().map(move |ip| NextHop::mx(t, *ip, port)))

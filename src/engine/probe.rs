@@ -7,7 +7,7 @@
 
 use super::config::RunConfig;
 use super::dns::{Dns, RouteFailure};
-use super::outbound::{NextHop, Session, StartTls, StartTlsError};
+use super::outbound::{NextHop, Session, StartTls, StartTlsError, mx_hops};
 use crate::pki::inspect::{self, Finding, InspectContext};
 use crate::policy::outbound::{TlsRequirement, judge};
 use crate::policy::routing::{Route, route};
@@ -82,15 +82,16 @@ pub(crate) async fn target_for(run: &RunConfig, domain: &str) -> Result<NextHop,
         &run.checked.settings.transport.dnssec_trust_anchor,
     )
     .map_err(|e| e.to_string())?;
-    let own_names = [run.fqdn()];
-    match dns.mx_targets(domain, &own_names).await {
-        Ok(targets) => targets
-            .iter()
-            .find_map(|t| {
-                t.addresses
-                    .first()
-                    .map(|ip| NextHop::mx(t, *ip, run.checked.settings.transport.mx_port))
-            })
+    let connector_fqdn = run
+        .send
+        .iter()
+        .find(|s| s.index == index)
+        .map(|s| s.fqdn.as_str())
+        .unwrap_or(run.fqdn());
+    match mx_hops(&dns, run, connector_fqdn, domain).await {
+        Ok(hops) => hops
+            .into_iter()
+            .next()
             .ok_or_else(|| format!("send connector '{name}' found no MX host for {domain}")),
         Err(RouteFailure::Permanent(why) | RouteFailure::Temporary(why)) => Err(format!(
             "send connector '{name}' routes {domain} by MX, and DNS says: {why}"

@@ -117,6 +117,13 @@ fn mail_goes_to_the_best_mx_and_on_to_the_next_when_it_does_not_answer() {
     assert!(inbox[0].contains("Subject: second"), "{}", inbox[0]);
     assert!(contoso.track(&of_kind(EventKind::Defer)).is_empty());
     assert_eq!(mx1.mailbox("woodgrove.test", "bob").len(), 1);
+    // The live monitor counted both routings, neither failed.
+    let counters = contoso.handle().snapshot().counters;
+    assert_eq!(
+        (counters.mx_lookups, counters.mx_lookup_failures),
+        (2, 0),
+        "{counters:?}"
+    );
 }
 
 #[test]
@@ -166,6 +173,13 @@ fn a_null_mx_and_a_domain_that_does_not_exist_bounce_at_once() {
         contoso.handle().snapshot().queued_messages == 0
     });
     assert!(contoso.track(&of_kind(EventKind::Defer)).is_empty());
+    // Both routings found no host: the live monitor counts them as failed lookups.
+    let counters = contoso.handle().snapshot().counters;
+    assert!(counters.mx_lookup_failures >= 1, "{counters:?}");
+    assert_eq!(
+        counters.mx_lookups, counters.mx_lookup_failures,
+        "{counters:?}"
+    );
 }
 
 #[test]
@@ -233,25 +247,35 @@ fn a_signed_zone_is_secure_an_unsigned_one_insecure_in_the_evidence() {
     let dns = TestDns::start(vec![
         woodgrove_zone().signed(),
         Zone::new("fabrikam.test").mx("fabrikam.test", 10, "mx1.woodgrove.test"),
+        Zone::new("northwind.test")
+            .a("northwind.test", FIRST)
+            .signed(),
     ]);
     let mx1 = woodgrove_mx(FIRST, port);
     mx1.change(|s| {
-        s.accepted_domains.push(mailflow::config::AcceptedDomain {
-            domain: "fabrikam.test".into(),
-            recipients: None,
-        })
+        for domain in ["fabrikam.test", "northwind.test"] {
+            s.accepted_domains.push(mailflow::config::AcceptedDomain {
+                domain: domain.into(),
+                recipients: None,
+            })
+        }
     });
     let contoso = contoso(&dns, port);
     let reply = send_mail(
         contoso.addr(),
         "alice@contoso.test",
-        &["bob@woodgrove.test", "carol@fabrikam.test"],
+        &[
+            "bob@woodgrove.test",
+            "carol@fabrikam.test",
+            "dan@northwind.test",
+        ],
         "Subject: dnssec\n\nx\n",
     );
     assert!(reply.starts_with("250"), "{reply}");
     mx1.wait_mailbox("woodgrove.test", "bob", 1);
     mx1.wait_mailbox("fabrikam.test", "carol", 1);
-    let sent = contoso.wait_kind(EventKind::Send, 2);
+    mx1.wait_mailbox("northwind.test", "dan", 1);
+    let sent = contoso.wait_kind(EventKind::Send, 3);
     let detail_for = |domain: &str| {
         sent.iter()
             .find(|e| e.recipients.iter().any(|r| r.ends_with(domain)))
@@ -267,6 +291,12 @@ fn a_signed_zone_is_secure_an_unsigned_one_insecure_in_the_evidence() {
     // host's address is in the signed zone, but the MX answer itself is not.)
     let unsigned = detail_for("@fabrikam.test");
     assert!(unsigned.contains("DNSSEC insecure"), "{unsigned}");
+    // No MX in a signed zone: the signed denial (its SOA proof) and the address are secure.
+    let implicit = detail_for("@northwind.test");
+    assert!(
+        implicit.contains("northwind.test itself (no MX), DNSSEC secure"),
+        "{implicit}"
+    );
 }
 
 #[test]
