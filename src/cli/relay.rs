@@ -456,6 +456,12 @@ pub fn run_probe(
                 .unwrap_or_default()
         );
     }
+    if let Some(route) = &r.route {
+        println!("Found by        {route}");
+    }
+    if let Some(dane) = &r.dane {
+        println!("DANE            {dane}");
+    }
     println!(
         "Our certificate {}",
         r.client_certificate

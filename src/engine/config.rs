@@ -39,6 +39,9 @@ pub struct SendRuntime {
     pub name: String,
     pub fqdn: String,
     pub client_tls: Arc<rustls::ClientConfig>,
+    /// The certificate and key `client_tls` presents, for the connections that need a
+    /// configuration of their own (a DANE next hop).
+    pub client_identity: Option<Arc<TlsIdentity>>,
     /// Our certificate presented as client certificate: only when `client_tls` really presents
     /// it (a certificate rustls refuses, such as one whose key file does not match it, is not
     /// counted as present).
@@ -247,7 +250,7 @@ impl RunConfig {
             // key type it cannot sign with) is no client certificate at all — the connector
             // presents none and says why, so that Domain Security defers with that reason
             // instead of meeting the partner's 530 (a bounce).
-            let (client_tls, certificate, certificate_problem) = match select(
+            let (client_tls, client_identity, certificate, certificate_problem) = match select(
                 &workspace.store,
                 &s.certificate,
                 &send_connector.fqdn,
@@ -256,7 +259,10 @@ impl RunConfig {
             .and_then(|c| identity_of(&workspace.store, c))
             {
                 Ok(id) => match client_config(Some(&id)) {
-                    Ok(cfg) => (cfg, Some(id.thumbprint), None),
+                    Ok(cfg) => {
+                        let thumbprint = id.thumbprint.clone();
+                        (cfg, Some(Arc::new(id)), Some(thumbprint), None)
+                    }
                     Err(e) => {
                         problems.push(format!(
                                 "send connector '{}': {e}; it presents no client certificate, and Domain Security deliveries wait in the queue until it has a usable one",
@@ -264,6 +270,7 @@ impl RunConfig {
                             ));
                         (
                             client_config(None).map_err(EngineError::Tls)?,
+                            None,
                             None,
                             Some(e),
                         )
@@ -276,6 +283,7 @@ impl RunConfig {
                     (
                         client_config(None).map_err(EngineError::Tls)?,
                         None,
+                        None,
                         Some(e.to_string()),
                     )
                 }
@@ -285,6 +293,7 @@ impl RunConfig {
                 name: s.name.clone(),
                 fqdn: send_connector.fqdn.clone(),
                 client_tls,
+                client_identity,
                 certificate,
                 certificate_problem,
                 settings: s,

@@ -5,10 +5,12 @@
 //! addresses and whether DNSSEC vouches for them. Failures are told apart the way a sender
 //! must: a domain that does not exist, a null MX or a route back to this server fail the
 //! message (the sender gets an NDR); a DNS server that does not answer, or an answer whose
-//! signatures do not hold (bogus, RFC 7672 §2.1.1), defers it.
+//! signatures do not hold (bogus, RFC 7672 §2.1.1), defers it. For an MX host that DNSSEC
+//! vouches for, it also looks up the TLSA records DANE needs (RFC 7672 §2.2).
 
 use super::error::EngineError;
 use crate::config::DnssecTrustAnchor;
+use crate::policy::dane::{DanePolicy, TlsaRecord};
 use crate::policy::mx::{self, MxHost, MxRecord, MxRoute};
 use crate::smtp::replies;
 use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig};
@@ -72,6 +74,41 @@ pub struct MxTarget {
     pub addresses: Vec<IpAddr>,
     /// Secure only when the MX answer and this host's addresses both are.
     pub dnssec: DnssecStatus,
+}
+
+/// What DANE asks of the connections to one MX host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DaneLookup {
+    /// DANE does not apply, and why (`the MX host is not DNSSEC-secure`, `no TLSA records`).
+    NotApplicable(String),
+    /// DNSSEC-secure TLSA records: what they ask.
+    Policy(DanePolicy),
+    /// The TLSA lookup failed (a bogus answer, no answer): the host is not used this time
+    /// (RFC 7672 §2.2: neither plaintext nor unauthenticated TLS may stand in for it).
+    Failed(String),
+}
+
+impl DaneLookup {
+    /// In words, with the usable records when there are some.
+    pub fn describe(&self) -> String {
+        match self {
+            DaneLookup::NotApplicable(why) => why.clone(),
+            DaneLookup::Policy(DanePolicy::Authenticate(e)) => {
+                let records: Vec<String> = e
+                    .records
+                    .iter()
+                    .map(|r| format!("{} {r}", crate::policy::dane::usage_name(r.usage)))
+                    .collect();
+                format!(
+                    "{}: {}",
+                    DanePolicy::Authenticate(e.clone()).describe(),
+                    records.join(", ")
+                )
+            }
+            DaneLookup::Policy(p) => p.describe(),
+            DaneLookup::Failed(why) => why.clone(),
+        }
+    }
 }
 
 /// Why there is no host to try, as the reply line the queue records.
@@ -243,6 +280,58 @@ impl Dns {
         let lookup = self.resolver.lookup_ip(format!("{host}.")).await?;
         let status = status_of(lookup.as_lookup().answers());
         Ok((lookup.iter().collect(), status))
+    }
+
+    /// What DANE asks of MX host `target` of `domain` on `port`: its TLSA records at
+    /// `_<port>._tcp.<host>`, looked up only when the MX and address answers are DNSSEC-secure
+    /// and used only when the TLSA answer is too.
+    pub async fn dane(&self, target: &MxTarget, port: u16, domain: &str) -> DaneLookup {
+        if target.dnssec != DnssecStatus::Secure {
+            return DaneLookup::NotApplicable(format!(
+                "{} is not DNSSEC-secure, so DANE does not apply",
+                target.name
+            ));
+        }
+        let owner = format!("_{port}._tcp.{}", target.name);
+        match self.resolver.tlsa_lookup(format!("{owner}.")).await {
+            Ok(lookup) => {
+                if status_of(lookup.answers()) != DnssecStatus::Secure {
+                    return DaneLookup::NotApplicable(format!(
+                        "the TLSA records at {owner} are not DNSSEC-secure, so DANE does not apply"
+                    ));
+                }
+                let records: Vec<TlsaRecord> = lookup
+                    .answers()
+                    .iter()
+                    .filter_map(|r| match &r.data {
+                        RData::TLSA(t) => Some(TlsaRecord {
+                            usage: u8::from(t.cert_usage),
+                            selector: u8::from(t.selector),
+                            matching: u8::from(t.matching),
+                            data: t.cert_data.clone(),
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                if records.is_empty() {
+                    return DaneLookup::NotApplicable(format!("no TLSA records at {owner}"));
+                }
+                DaneLookup::Policy(DanePolicy::from_records(
+                    &owner,
+                    records,
+                    &target.name,
+                    domain,
+                ))
+            }
+            Err(e) if !is_bogus(&e) && (e.is_nx_domain() || e.is_no_records_found()) => {
+                DaneLookup::NotApplicable(format!("no TLSA records at {owner}"))
+            }
+            Err(e) => DaneLookup::Failed(format!(
+                "the TLSA lookup for {owner} failed: {}; {} is not used until it answers",
+                plain(&e),
+                target.name
+            )),
+        }
     }
 
     fn failed(&self, (domain, e): (String, NetError)) -> RouteFailure {

@@ -8,7 +8,7 @@
 //! pins, anchors): a trust change reaches a running job at its next message.
 
 use super::config::{RunConfig, SendRuntime};
-use super::dns::{Dns, MxTarget, RouteFailure};
+use super::dns::{DaneLookup, Dns, MxTarget, RouteFailure};
 use super::monitor::Live;
 use super::protolog::{LogKind, ProtocolLog, SessionLog};
 use super::queue::Outcome;
@@ -16,6 +16,7 @@ use super::stream::Conn;
 use crate::config::ProtocolLoggingLevel;
 use crate::config::net::SmartHost;
 use crate::policy::classify::hop_status;
+use crate::policy::dane::DanePolicy;
 use crate::policy::outbound::{TlsRequirement, connection_still_acceptable, judge, requirement};
 use crate::smtp::client::{
     Capabilities, EnvelopeProblem, RecipientOutcome, mail_command, rcpt_command, settle,
@@ -114,6 +115,8 @@ pub(crate) struct NextHop {
     pub label: String,
     /// How it was found, for the evidence: `MX mx1.woodgrove.test, DNSSEC secure`.
     pub route: Option<String>,
+    /// What DANE asks of the connection (MX hosts only).
+    pub dane: DaneLookup,
 }
 
 impl NextHop {
@@ -123,10 +126,11 @@ impl NextHop {
             connect: connect_address(host),
             label: host.to_string(),
             route: None,
+            dane: DaneLookup::NotApplicable("a smart host is not looked up in DNS".into()),
         }
     }
 
-    pub(crate) fn mx(target: &MxTarget, ip: IpAddr, port: u16) -> NextHop {
+    pub(crate) fn mx(target: &MxTarget, ip: IpAddr, port: u16, dane: DaneLookup) -> NextHop {
         let name = &target.name;
         let found = match target.preference {
             Some(p) => format!("MX {name} (preference {p})"),
@@ -137,6 +141,7 @@ impl NextHop {
             connect: SocketAddr::new(ip, port).to_string(),
             label: format!("{name}[{ip}]:{port}"),
             route: Some(format!("{found}, {}", target.dnssec)),
+            dane,
         }
     }
 }
@@ -457,7 +462,7 @@ async fn mx_next_hops(job: &RemoteJob<'_>) -> Result<Vec<NextHop>, RouteFailure>
 }
 
 /// The next hops for `domain` found in DNS, best first: each MX host's addresses in turn, on
-/// the transport settings' MX port. This server's names (its FQDN and the send connector's
+/// the transport settings' MX port, with what DANE asks of each host. This server's names (its FQDN and the send connector's
 /// EHLO name) are never a next hop.
 pub(crate) async fn mx_hops(
     dns: &Dns,
@@ -468,10 +473,17 @@ pub(crate) async fn mx_hops(
     let own_names = [run.fqdn(), connector_fqdn];
     let targets = dns.mx_targets(domain, &own_names).await?;
     let port = run.checked.settings.transport.mx_port;
-    Ok(targets
-        .iter()
-        .flat_map(|t| t.addresses.iter().map(move |ip| NextHop::mx(t, *ip, port)))
-        .collect())
+    let mut hops = Vec::new();
+    for target in &targets {
+        let dane = dns.dane(target, port, domain).await;
+        hops.extend(
+            target
+                .addresses
+                .iter()
+                .map(|ip| NextHop::mx(target, *ip, port, dane.clone())),
+        );
+    }
+    Ok(hops)
 }
 
 /// Every recipient of the job fails with `reply` (a domain that cannot receive mail).
@@ -515,6 +527,10 @@ async fn attempt(
         connected,
         hop: None,
     };
+    if let DaneLookup::Failed(why) = &host.dane {
+        // RFC 7672 §2.2: without an answer about its TLSA records the host is not used at all.
+        return fail(deferral(replies::dns_failure, why), false);
+    }
     let addr = host.connect.clone();
     let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addr)).await {
         Ok(Ok(s)) => s,
@@ -625,25 +641,54 @@ async fn run_session(
         auth_mechanism: None,
     };
     let use_tls = !no_tls && !matches!(req, TlsRequirement::NoTls);
+    // DANE (RFC 7672) where the MX host publishes TLSA records, unless the connector ignores
+    // STARTTLS altogether: TLS becomes mandatory, and with usable records the handshake itself
+    // checks the certificate against them.
+    let dane = match &host.dane {
+        DaneLookup::Policy(p) if use_tls => Some(p),
+        _ => None,
+    };
+    if let Some(p) = dane {
+        hop.policy = format!("{}; {}", hop.policy, p.describe());
+    }
+    let tls_mandatory = req.mandatory() || dane.is_some();
+    let why_mandatory = if req.mandatory() {
+        req.describe()
+    } else {
+        "DANE".to_string()
+    };
+    let dane_check = match dane {
+        Some(DanePolicy::Authenticate(expectation)) => match super::tls::dane_client_config(
+            send_connector.client_identity.as_deref(),
+            expectation.clone(),
+        ) {
+            Ok(check) => Some(check),
+            Err(e) => return failed(e, None),
+        },
+        _ => None,
+    };
+    let client_tls = dane_check
+        .as_ref()
+        .map(|c| c.config.clone())
+        .unwrap_or_else(|| send_connector.client_tls.clone());
     // The next hop's chain once TLS is up, judged again before each message.
     let mut tls_chain: Option<Vec<Vec<u8>>> = None;
     if use_tls {
         if !caps.starttls {
-            if req.mandatory() {
+            if tls_mandatory {
                 let _ = s.command("QUIT\r\n").await;
                 return failed(
                     deferral(
                         replies::tls_not_available,
-                        &format!("STARTTLS not offered by {target}"),
+                        &format!(
+                            "STARTTLS not offered by {target}, and {why_mandatory} requires TLS"
+                        ),
                     ),
                     Some(hop),
                 );
             }
         } else {
-            match s
-                .starttls(send_connector.client_tls.clone(), &host.name)
-                .await
-            {
+            match s.starttls(client_tls, &host.name).await {
                 Err(StartTlsError::Io(e)) => {
                     return failed(deferral(replies::bad_connection, &e), None);
                 }
@@ -653,7 +698,7 @@ async fn run_session(
                 }
                 Err(StartTlsError::Setup(why)) => return failed(why, None),
                 Ok(StartTls::Refused(r)) => {
-                    if req.mandatory() {
+                    if tls_mandatory {
                         let _ = s.command("QUIT\r\n").await;
                         return failed(
                             deferral(
@@ -667,7 +712,14 @@ async fn run_session(
                     hop.policy = format!("{} (STARTTLS refused: {})", req.describe(), r.one_line());
                 }
                 Ok(StartTls::HandshakeFailed(why)) => {
-                    if req.mandatory() {
+                    // Why DANE refused the certificate, when it did.
+                    let why = match dane_check.as_ref().and_then(|c| c.outcome()) {
+                        Some(Err(no_match)) => {
+                            format!("DANE: {no_match}; the TLS handshake with {target} was aborted")
+                        }
+                        _ => why,
+                    };
+                    if tls_mandatory {
                         return failed(
                             deferral(replies::certificate_not_accepted, &why),
                             Some(hop),
@@ -679,9 +731,18 @@ async fn run_session(
                     let now = (job.current)();
                     let verdict = judge(&now.trust_context(), &job.requirement, &chain, &target);
                     tls_chain = Some(chain);
-                    let Some(facts) =
-                        s.tls_facts(verdict.peer.clone(), verdict.trust, verdict.detail.clone())
-                    else {
+                    let dane_match = dane_check.as_ref().and_then(|c| c.outcome()?.ok());
+                    let (trust, detail) = match &dane_match {
+                        Some(m) => (
+                            TrustLevel::Verified,
+                            Some(format!("authenticated by DANE: {}", m.detail)),
+                        ),
+                        None => (verdict.trust, verdict.detail.clone()),
+                    };
+                    if let Some(m) = &dane_match {
+                        hop.policy = format!("{}; authenticated by {}", hop.policy, m.detail);
+                    }
+                    let Some(facts) = s.tls_facts(verdict.peer.clone(), trust, detail) else {
                         return failed("internal: connection state".into(), None);
                     };
                     s.live_update(|row| {

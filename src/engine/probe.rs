@@ -2,13 +2,14 @@
 //! the EHLO capabilities, STARTTLS, the TLS version and cipher, the server's certificate chain
 //! with inspection findings, and a verdict for each policy — opportunistic, RequireTLS with
 //! CertificateValidation, DomainValidation for a domain, and Domain Security for that domain
-//! presenting our certificate — each with the exact reason when it fails. Nothing is sent
-//! after EHLO but QUIT.
+//! presenting our certificate, and DANE where the host publishes TLSA records — each with the
+//! exact reason when it fails. Nothing is sent after EHLO but QUIT.
 
 use super::config::RunConfig;
-use super::dns::{Dns, RouteFailure};
+use super::dns::{DaneLookup, Dns, RouteFailure};
 use super::outbound::{NextHop, Session, StartTls, StartTlsError, mx_hops};
 use crate::pki::inspect::{self, Finding, InspectContext};
+use crate::policy::dane::{self, DanePolicy};
 use crate::policy::outbound::{TlsRequirement, judge};
 use crate::policy::routing::{Route, route};
 use crate::smtp::client::Capabilities;
@@ -50,6 +51,16 @@ pub struct ProbeReport {
     pub error: Option<String>,
     /// The certificate we presented as client certificate, if any.
     pub client_certificate: Option<String>,
+    /// How the host was found (`MX mx1.woodgrove.test (preference 10), DNSSEC secure`); `None`
+    /// for a smart host or a host named by the administrator.
+    #[serde(default)]
+    pub route: Option<String>,
+    /// What DANE asks of this host, or why it does not apply.
+    #[serde(default)]
+    pub dane: Option<String>,
+    /// The server's chain as presented (DER, leaf first), for the verdicts.
+    #[serde(skip)]
+    pub(crate) chain_der: Vec<Vec<u8>>,
 }
 
 /// Where a probe of `domain` connects when no host is named: where its mail goes — the first
@@ -102,6 +113,63 @@ pub(crate) async fn target_for(run: &RunConfig, domain: &str) -> Result<NextHop,
 /// Probes `host` for `domain`, presenting the client certificate of send connector
 /// `connector` (by index into `run.send`; the first when None).
 pub(crate) async fn probe(
+    run: &RunConfig,
+    host: &NextHop,
+    domain: &str,
+    connector: Option<usize>,
+) -> ProbeReport {
+    let mut report = probe_connection(run, host, domain, connector).await;
+    report.route = host.route.clone();
+    report.dane = Some(host.dane.describe());
+    if let Some(v) = dane_verdict(&host.dane, &report) {
+        report.verdicts.push(v);
+    }
+    report
+}
+
+/// The DANE verdict for the host, when it publishes TLSA records (or its TLSA lookup failed).
+/// Delivery matches the records inside the TLS handshake; the probe, which sends no mail,
+/// matches them against the chain the handshake recorded (whose signature it checked).
+fn dane_verdict(dane: &DaneLookup, report: &ProbeReport) -> Option<PolicyVerdict> {
+    let (pass, reason) = match dane {
+        DaneLookup::NotApplicable(_) => return None,
+        DaneLookup::Failed(why) => (false, why.clone()),
+        DaneLookup::Policy(_) if report.tls.is_none() => (
+            false,
+            "the host publishes TLSA records, so TLS is mandatory, and TLS was not negotiated: mail waits".to_string(),
+        ),
+        DaneLookup::Policy(DanePolicy::EncryptOnly { .. }) => (
+            true,
+            "TLS was negotiated; no TLSA record is usable, so the certificate is not checked"
+                .to_string(),
+        ),
+        DaneLookup::Policy(DanePolicy::Authenticate(expectation)) => {
+            let Some((leaf, intermediates)) = report.chain_der.split_first() else {
+                return Some(PolicyVerdict {
+                    policy: "DANE".into(),
+                    pass: false,
+                    reason: "the server presented no certificate".into(),
+                });
+            };
+            match dane::authenticate(
+                expectation,
+                leaf,
+                intermediates,
+                time::OffsetDateTime::now_utc(),
+            ) {
+                Ok(m) => (true, format!("the certificate matches {}", m.detail)),
+                Err(why) => (false, format!("{why}: mail waits")),
+            }
+        }
+    };
+    Some(PolicyVerdict {
+        policy: "DANE".into(),
+        pass,
+        reason,
+    })
+}
+
+async fn probe_connection(
     run: &RunConfig,
     host: &NextHop,
     domain: &str,
@@ -180,6 +248,7 @@ pub(crate) async fn probe(
             .await
         {
             Ok(StartTls::Established(chain)) => {
+                report.chain_der = chain.clone();
                 chain_ders = chain;
                 report.tls = s.tls_facts(None, TrustLevel::Anonymous, None);
                 let _ = s

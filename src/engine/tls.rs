@@ -5,12 +5,43 @@
 //! of a sender that is not domain secured, and an outbound session checks the certificate
 //! before any SMTP command is sent. The verifiers still check the handshake signatures, so a
 //! peer always proves possession of the key of the certificate it presents. Those verifiers
-//! live in the [`danger`] module, with why each is safe.
+//! live in the [`danger`] module, with why each is safe. DANE is the exception: its TLSA match
+//! is made *inside* the handshake by the verifier in [`dane`], so a next hop whose certificate
+//! the TLSA records do not name never completes it.
 
+/// The three signature methods every verifier here shares: TLS 1.2 and 1.3 handshake
+/// signatures are verified with the provider's algorithms (the same calls rustls's own WebPki
+/// verifiers make), never assumed.
+macro_rules! handshake_signatures_checked {
+    () => {
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        }
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        }
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.algorithms.supported_schemes()
+        }
+    };
+}
+
+mod dane;
 mod danger;
 
 use crate::pki::inspect::CertificateInfo;
 use crate::smtp::evidence::{PeerCertificate, TlsFacts, TrustLevel};
+pub use dane::DaneCheck;
 use danger::{RecordingClientVerifier, RecordingServerVerifier};
 use rustls::DistinguishedName;
 use rustls::crypto::CryptoProvider;
@@ -95,13 +126,42 @@ pub fn server_config(
 
 /// A client configuration presenting `identity` when the server asks for a certificate.
 pub fn client_config(identity: Option<&TlsIdentity>) -> Result<Arc<rustls::ClientConfig>, String> {
+    client_config_verified_by(identity, |algorithms| {
+        Arc::new(RecordingServerVerifier { algorithms })
+    })
+}
+
+/// A client configuration for a next hop with usable TLSA records: as [`client_config`], but
+/// the handshake completes only when the server's chain matches one of `expectation`'s
+/// records (and the server proves it holds the key).
+pub fn dane_client_config(
+    identity: Option<&TlsIdentity>,
+    expectation: crate::policy::dane::DaneExpectation,
+) -> Result<DaneCheck, String> {
+    let outcome = Arc::new(std::sync::Mutex::new(None));
+    let config = client_config_verified_by(identity, |algorithms| {
+        Arc::new(dane::DaneServerVerifier {
+            expectation,
+            algorithms,
+            outcome: outcome.clone(),
+        })
+    })?;
+    Ok(DaneCheck { config, outcome })
+}
+
+fn client_config_verified_by(
+    identity: Option<&TlsIdentity>,
+    verifier: impl FnOnce(
+        rustls::crypto::WebPkiSupportedAlgorithms,
+    ) -> Arc<dyn rustls::client::danger::ServerCertVerifier>,
+) -> Result<Arc<rustls::ClientConfig>, String> {
     let p = provider();
     let algorithms = p.signature_verification_algorithms;
     let builder = rustls::ClientConfig::builder_with_provider(p)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| e.to_string())?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(RecordingServerVerifier { algorithms }));
+        .with_custom_certificate_verifier(verifier(algorithms));
     let cfg = match identity {
         Some(id) => builder
             .with_client_auth_cert(id.chain.clone(), id.key.clone_key())

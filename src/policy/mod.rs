@@ -1,8 +1,9 @@
 //! Pure decisions: routing (address spaces → connector, MX hosts), who may send what through a receive
-//! connector, inbound Domain Security at MAIL FROM, outbound TLS requirements, the header
-//! firewall, and message security status. No I/O, no clock.
+//! connector, inbound Domain Security at MAIL FROM, outbound TLS requirements and DANE, the
+//! header firewall, and message security status. No I/O, no clock.
 
 pub mod classify;
+pub mod dane;
 pub mod header_firewall;
 pub mod inbound;
 pub mod mx;

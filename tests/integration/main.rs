@@ -7,6 +7,7 @@ mod bad_input;
 mod certificates;
 mod console_and_cli;
 mod crash;
+mod dane;
 mod dns_server;
 mod domain_security;
 mod identity;

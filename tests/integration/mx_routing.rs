@@ -5,76 +5,12 @@
 //! relay's MX port.
 
 use crate::support::dns::{TestDns, Zone};
+use crate::support::mx::{FIRST, SECOND, contoso, mx_port, woodgrove_mx};
 use crate::support::relay_util::{Relay, of_kind, send_mail, wait_until};
+use mailflow::config::PermissionGroup;
 use mailflow::config::units::TimeSpan;
-use mailflow::config::{DnssecTrustAnchor, PermissionGroup, Settings};
 use mailflow::store::tracking::EventKind;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Duration;
-
-/// A port free on both MX addresses of these tests.
-fn mx_port() -> u16 {
-    loop {
-        let port = TcpListener::bind((SECOND, 0))
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port on 127.0.0.3");
-        if TcpListener::bind((FIRST, port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// Contoso's relay: anyone may relay through it (the tests submit as the Internet would),
-/// routing by the MX records `dns` serves, to MX hosts on `port`, validating DNSSEC from the
-/// test server's anchor when it signs a zone (without one there is nothing to validate from:
-/// validation is off).
-fn contoso(dns: &TestDns, port: u16) -> Relay {
-    let server = dns.addr().to_string();
-    let relay = Relay::start(
-        "mail.contoso.test",
-        "contoso.test",
-        move |s: &mut Settings| {
-            s.receive_connectors[0]
-                .permission_groups
-                .push(PermissionGroup::AnonymousRelay);
-            s.send_connectors[0].smart_hosts.clear();
-            s.transport.dns_servers = vec![server];
-            s.transport.mx_port = port;
-            s.transport.dnssec_trust_anchor = DnssecTrustAnchor::Off;
-            s.transport.transient_failure_retry_interval = TimeSpan::secs(1);
-            s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(1);
-        },
-    );
-    if !dns.trust_anchor().is_empty() {
-        let file = relay.org.file("dnssec-anchor.key");
-        std::fs::write(&file, dns.trust_anchor()).expect("anchor file");
-        let out = relay.org.ok(&[
-            "transport",
-            "set",
-            "--dnssec-trust-anchor",
-            file.to_str().expect("path"),
-        ]);
-        assert!(out.contains("saved"), "{out}");
-        relay.reload();
-    }
-    relay
-}
-
-/// Woodgrove's relay as an MX host: listening on `ip:port`, accepting woodgrove.test.
-fn woodgrove_mx(ip: Ipv4Addr, port: u16) -> Relay {
-    let binding = SocketAddr::from((ip, port)).to_string();
-    Relay::start(
-        "mx2.woodgrove.test",
-        "woodgrove.test",
-        move |s: &mut Settings| {
-            s.receive_connectors[0].bindings = vec![binding];
-        },
-    )
-}
-
-const FIRST: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-const SECOND: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 
 #[test]
 fn mail_goes_to_the_best_mx_and_on_to_the_next_when_it_does_not_answer() {

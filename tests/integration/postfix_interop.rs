@@ -19,6 +19,7 @@ use crate::support::postfix::{
     parse_postqueue_line,
 };
 use crate::support::relay_util::{Relay, send_mail, wait_until};
+use crate::support::util::tlsa_sha256;
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{DnssecTrustAnchor, PermissionGroup};
 use mailflow::pki::builder::to_pem;
@@ -108,15 +109,23 @@ impl Contoso {
         }
     }
 
-    /// Routes everything by the MX records `dns` serves, to MX hosts on `port` (its zones are
-    /// unsigned and it has no root to validate from: DNSSEC validation off).
+    /// Routes everything by the MX records `dns` serves, to MX hosts on `port`, validating
+    /// DNSSEC from its anchor when it signs a zone (without one there is no root to validate
+    /// from: validation off).
     fn by_mx(&self, dns: &TestDns, port: u16) {
         let server = dns.addr().to_string();
+        let anchor = if dns.trust_anchor().is_empty() {
+            DnssecTrustAnchor::Off
+        } else {
+            let file = self.scratch().join("dnssec-anchor.key");
+            std::fs::write(&file, dns.trust_anchor()).expect("anchor file");
+            DnssecTrustAnchor::File(file.to_string_lossy().into_owned())
+        };
         self.relay.change(|s| {
             s.send_connectors[0].smart_hosts.clear();
             s.transport.dns_servers = vec![server];
             s.transport.mx_port = port;
-            s.transport.dnssec_trust_anchor = DnssecTrustAnchor::Off;
+            s.transport.dnssec_trust_anchor = anchor;
         });
     }
 
@@ -354,6 +363,51 @@ fn postfix_found_as_the_partners_mx_receives_our_domain_secure_mail() {
         Some(pf.addr().to_string().as_str())
     );
     assert!(dns.queries() >= 2, "the MX and its address were looked up");
+}
+
+/// Postfix as Woodgrove's MX in a signed zone that publishes a DANE-EE record of its
+/// certificate (computed by openssl): DANE and Domain Security both hold on that route, and the
+/// evidence says so.
+#[test]
+fn postfix_as_a_dane_mx_receives_our_domain_secure_mail() {
+    let partner = partner_ca();
+    let us = contoso(&partner);
+    let Some(pf) = postfix_requiring_our_certificate(&us, &partner) else {
+        return;
+    };
+    let pem = std::fs::read_to_string(us.scratch().join("woodgrove-smtpd.crt")).expect("cert");
+    let leaf = pem::parse_many(pem).expect("PEM").remove(0);
+    let port = pf.addr().port();
+    let dns = TestDns::start(vec![
+        Zone::new(PARTNER)
+            .mx(PARTNER, 10, PARTNER_FQDN)
+            .a(PARTNER_FQDN, Ipv4Addr::LOCALHOST)
+            .tlsa(
+                &format!("_{port}._tcp.{PARTNER_FQDN}"),
+                3,
+                1,
+                1,
+                &tlsa_sha256(leaf.contents(), 1),
+            )
+            .signed(),
+    ]);
+    us.by_mx(&dns, port);
+    let r = send_mail(
+        us.relay.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: DANE to Postfix\n\nauthenticated by TLSA\n",
+    );
+    assert!(r.starts_with("250 2.6.0"), "{r}");
+    let got = pf.wait_mailbox("bob", 1).remove(0);
+    assert!(got.contains("authenticated by TLSA"), "{got}");
+    let sent = us.wait_events(EventKind::Send, |e| !e.is_empty());
+    assert_eq!(sent[0].security, SecurityStatus::DomainSecure, "{sent:#?}");
+    let detail = sent[0].detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains("DNSSEC secure") && detail.contains("authenticated by DANE-EE(3) 3 1 1"),
+        "{detail}"
+    );
 }
 
 // ---- (b) Postfix delivers ------------------------------------------------------------------

@@ -31,33 +31,6 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-/// The three signature methods both verifiers share: TLS 1.2 and 1.3 handshake signatures are
-/// verified with the provider's algorithms (the same calls rustls's own WebPki verifiers make),
-/// never assumed.
-macro_rules! handshake_signatures_checked {
-    () => {
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-        }
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-        }
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.algorithms.supported_schemes()
-        }
-    };
-}
-
 /// Inbound: asks the client for a certificate (our trusted roots as hints), does not require
 /// one, and records whatever chain comes. Safe because `policy::inbound` judges that chain at
 /// every MAIL FROM, before the transaction is accepted (module documentation).

@@ -79,17 +79,18 @@ pub fn connectivity_probe_page(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
 pub fn probe_report(ui: &mut Ui, r: &ProbeReport) {
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
-        widgets::property_grid(
-            ui,
-            "probe-conn",
-            &[
-                ("Connected to", r.connected_to.clone()),
-                (
-                    "TLS",
-                    r.tls.clone().unwrap_or_else(|| "not negotiated".into()),
-                ),
-            ],
-        );
+        let mut rows = vec![("Connected to", r.connected_to.clone())];
+        if let Some(found_by) = &r.found_by {
+            rows.push(("Found by", found_by.clone()));
+        }
+        rows.push((
+            "TLS",
+            r.tls.clone().unwrap_or_else(|| "not negotiated".into()),
+        ));
+        if let Some(dane) = &r.dane {
+            rows.push(("DANE", dane.clone()));
+        }
+        widgets::property_grid(ui, "probe-conn", &rows);
         widgets::section(ui, "Certificate chain");
         for (i, c) in r.chain.iter().enumerate() {
             ui.horizontal(|ui| {

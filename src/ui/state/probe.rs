@@ -40,6 +40,10 @@ pub struct PolicyVerdict {
 pub struct ProbeReport {
     /// Where it connected (`ip:port`) and the greeting.
     pub connected_to: String,
+    /// How the host was found in DNS (`MX mx1.woodgrove.test (preference 10), DNSSEC secure`).
+    pub found_by: Option<String>,
+    /// What DANE asks of the host, or why it does not apply.
+    pub dane: Option<String>,
     /// `TLSv1.3 TLS_AES_256_GCM_SHA384`, or `None` when STARTTLS was not offered or failed.
     pub tls: Option<String>,
     pub chain: Vec<ProbeCertificate>,
@@ -107,6 +111,8 @@ impl Prober for EngineProber {
         ));
         Ok(ProbeReport {
             connected_to: r.target.clone(),
+            found_by: r.route.clone(),
+            dane: r.dane.clone(),
             tls: r
                 .tls
                 .as_ref()

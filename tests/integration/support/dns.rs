@@ -20,7 +20,7 @@ use hickory_server::Server;
 use hickory_server::dnssec::NxProofKind;
 use hickory_server::net::runtime::Time;
 use hickory_server::proto::dnssec::rdata::DNSKEY;
-use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, NS, SOA, TXT};
+use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, NS, SOA, TLSA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
@@ -55,6 +55,8 @@ enum Signing {
     /// Signed, then every signature but those over the DNSKEY set corrupted: the keys
     /// validate, nothing they sign does.
     BrokenSignature,
+    /// Signed, then the signatures over the TLSA records corrupted: all else validates.
+    BrokenTlsaSignature,
 }
 
 impl Zone {
@@ -118,6 +120,18 @@ impl Zone {
         self.record(name, RData::TXT(TXT::new(vec![text.to_string()])))
     }
 
+    /// A TLSA record (RFC 6698) at `name` (`_25._tcp.mx1.woodgrove.test`): certificate usage,
+    /// selector, matching type and the certificate association data.
+    pub fn tlsa(self, name: &str, usage: u8, selector: u8, matching: u8, data: &[u8]) -> Zone {
+        let tlsa = TLSA::new(
+            usage.into(),
+            selector.into(),
+            matching.into(),
+            data.to_vec(),
+        );
+        self.record(name, RData::TLSA(tlsa))
+    }
+
     /// The TTL of the records added after this call (default 300 seconds).
     pub fn ttl(mut self, seconds: u32) -> Zone {
         self.ttl = seconds;
@@ -139,6 +153,13 @@ impl Zone {
         self
     }
 
+    /// Signs the zone as [`Zone::signed`] does, then corrupts the signatures over its TLSA
+    /// records: a validating resolver finds the MX and addresses secure, the TLSA bogus.
+    pub fn broken_tlsa_signature(mut self) -> Zone {
+        self.signing = Signing::BrokenTlsaSignature;
+        self
+    }
+
     fn record(self, name: &str, data: RData) -> Zone {
         self.record_at(absolute(name), data)
     }
@@ -149,10 +170,29 @@ impl Zone {
     }
 
     /// The zone as hickory-server serves it from memory, with its key if it is signed.
-    fn into_served(self) -> ServedZone {
+    ///
+    /// A signed zone also gets an address for its name server (127.0.0.1): hickory-server
+    /// 0.26.3 leaves the NSEC proof out of an NXDOMAIN answer in a zone whose only name is its
+    /// apex (dig shows the SOA and its RRSIG alone; BIND's delv calls the answer a broken
+    /// trust chain), so a validating resolver rightly finds it bogus. With a second name the
+    /// zone has an NSEC chain and its denials validate.
+    fn into_served(mut self) -> ServedZone {
+        if self.signing != Signing::Unsigned {
+            let name_server = absolute("ns1").append_domain(&self.origin).unwrap();
+            if !self.records.iter().any(|r| r.name == name_server) {
+                let ttl = self.ttl;
+                self.records.push(Record::from_rdata(
+                    name_server,
+                    ttl,
+                    RData::A(A(Ipv4Addr::LOCALHOST)),
+                ));
+            }
+        }
         let proof_of_nonexistence = match self.signing {
             Signing::Unsigned => None,
-            Signing::Signed | Signing::BrokenSignature => Some(NxProofKind::Nsec),
+            Signing::Signed | Signing::BrokenSignature | Signing::BrokenTlsaSignature => {
+                Some(NxProofKind::Nsec)
+            }
         };
         let mut handler = InMemoryZoneHandler::empty(
             self.origin.clone(),
@@ -173,7 +213,12 @@ impl Zone {
             Signing::Signed => Some(signing::sign(&mut handler, &self.origin)),
             Signing::BrokenSignature => {
                 let key = signing::sign(&mut handler, &self.origin);
-                signing::corrupt_signatures(&mut handler);
+                signing::corrupt_signatures(&mut handler, None);
+                Some(key)
+            }
+            Signing::BrokenTlsaSignature => {
+                let key = signing::sign(&mut handler, &self.origin);
+                signing::corrupt_signatures(&mut handler, Some(RecordType::TLSA));
                 Some(key)
             }
         };

@@ -10,6 +10,8 @@
 //! - `dns` is an authoritative DNS server in process on loopback, serving test zones (MX,
 //!   addresses, CNAMEs, TXT; signed, unsigned or with broken signatures, under a trust anchor
 //!   it writes) to the resolver of the relay's DNS routing;
+//! - `mx` starts the two sides of an MX-routed delivery: a relay routing by that DNS and
+//!   relays as MX hosts on 127.0.0.2 and 127.0.0.3;
 //! - `next_hop` makes scripted SMTP servers for a relay to deliver to, and the sink that
 //!   records which test messages arrived;
 //! - `partners` makes two organizations (relays with their own lab CAs) that secure mail
@@ -23,6 +25,7 @@
 //!   certificates handed to it.
 
 pub mod dns;
+pub mod mx;
 pub mod next_hop;
 pub mod openssl_ca;
 pub mod partners;

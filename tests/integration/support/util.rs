@@ -196,6 +196,45 @@ pub fn openssl(args: &[&str]) -> String {
     transcript(&out)
 }
 
+/// The TLSA association data (RFC 6698) openssl computes for certificate `der`: selector 1 (the public key) or 0 (the
+/// whole certificate), matching type 1 (SHA2-256).
+pub fn tlsa_sha256(der: &[u8], selector: u8) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("scratch directory");
+    let cert = dir.path().join("cert.der");
+    std::fs::write(&cert, der).expect("certificate file");
+    let selected = if selector == 1 {
+        let pem = dir.path().join("key.pem");
+        let spki = dir.path().join("spki.der");
+        openssl(&[
+            "x509",
+            "-inform",
+            "DER",
+            "-in",
+            p(&cert),
+            "-noout",
+            "-pubkey",
+            "-out",
+            p(&pem),
+        ]);
+        openssl(&[
+            "pkey",
+            "-pubin",
+            "-in",
+            p(&pem),
+            "-outform",
+            "DER",
+            "-out",
+            p(&spki),
+        ]);
+        spki
+    } else {
+        cert
+    };
+    let line = openssl(&["dgst", "-sha256", "-r", p(&selected)]);
+    let hex = line.split_whitespace().next().expect("a digest");
+    hex::decode(hex).expect("hexadecimal digest")
+}
+
 /// What a finished peer tool printed: its standard output, then its standard error.
 pub fn transcript(out: &Output) -> String {
     format!(

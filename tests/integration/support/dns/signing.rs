@@ -35,11 +35,16 @@ pub(super) fn sign(zone: &mut InMemoryZoneHandler, origin: &Name) -> DNSKEY {
     dnskey
 }
 
-/// Flips a byte in every signature of `zone` except those over its DNSKEY set, so the key
-/// still validates and nothing it signed does.
-pub(super) fn corrupt_signatures(zone: &mut InMemoryZoneHandler) {
+/// Flips a byte in every signature of `zone` except those over its DNSKEY set (with `only`,
+/// in the signatures over that type's records alone), so the key still validates and what the
+/// flipped signatures cover does not.
+pub(super) fn corrupt_signatures(zone: &mut InMemoryZoneHandler, only: Option<RecordType>) {
     for record_set in zone.records_get_mut().values_mut() {
-        if record_set.record_type() == RecordType::DNSKEY || record_set.rrsigs().is_empty() {
+        let kind = record_set.record_type();
+        if kind == RecordType::DNSKEY
+            || record_set.rrsigs().is_empty()
+            || only.is_some_and(|t| t != kind)
+        {
             continue;
         }
         let signatures = record_set.rrsigs().iter().map(corrupted).collect();
