@@ -3,6 +3,7 @@
 
 mod account;
 mod cert;
+mod mta_sts;
 mod output;
 mod relay;
 mod settings_cmd;
@@ -56,6 +57,10 @@ pub enum Command {
     /// Transport settings: the domain secure lists
     #[command(subcommand)]
     Transport(settings_cmd::TransportCommand),
+    /// MTA-STS: publish our policy, show it with its TXT record, and the policies cached from
+    /// other domains
+    #[command(subcommand)]
+    MtaSts(mta_sts::MtaStsCommand),
     /// Receive and send connectors
     #[command(subcommand)]
     Connector(Box<settings_cmd::ConnectorCommand>),
@@ -161,6 +166,7 @@ pub fn run() -> i32 {
         Some(Command::Crl(ref c)) => cert::run_crl(&cli.data_dir, c),
         Some(Command::Ca(ref c)) => cert::run_ca(&cli.data_dir, c),
         Some(Command::Transport(ref c)) => settings_cmd::run_transport(&cli.data_dir, c),
+        Some(Command::MtaSts(ref c)) => mta_sts::run(&cli.data_dir, c),
         Some(Command::Connector(ref c)) => settings_cmd::run_connector(&cli.data_dir, c),
         Some(Command::Domain(ref c)) => settings_cmd::run_domain(&cli.data_dir, c),
         Some(Command::Serve) => relay::run_serve(&cli.data_dir),

@@ -462,6 +462,9 @@ pub fn run_probe(
     if let Some(dane) = &r.dane {
         println!("DANE            {dane}");
     }
+    if let Some(sts) = &r.mta_sts {
+        println!("MTA-STS         {sts}");
+    }
     println!(
         "Our certificate {}",
         r.client_certificate

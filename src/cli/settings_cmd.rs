@@ -7,6 +7,8 @@ use clap::{Args, Subcommand};
 use mailflow::config::*;
 use std::path::PathBuf;
 
+// Parsed once per process: the size of the variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum TransportCommand {
     /// Show the transport settings
@@ -45,6 +47,9 @@ pub enum TransportCommand {
         /// DNSKEY records, or off (for DNS servers that strip DNSSEC)
         #[arg(long, value_name = "root|off|FILE")]
         dnssec_trust_anchor: Option<String>,
+        /// The port other domains' MTA-STS policies are fetched from (443; another only in a lab)
+        #[arg(long, value_name = "PORT")]
+        mta_sts_port: Option<u16>,
     },
 }
 
@@ -508,6 +513,7 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
             dns_servers,
             mx_port,
             dnssec_trust_anchor,
+            mta_sts_port,
         } => {
             let parsed = (
                 delay_notification.as_deref().map(span).transpose()?,
@@ -549,6 +555,9 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                 }
                 if let Some(p) = mx_port {
                     t.mx_port = *p;
+                }
+                if let Some(p) = mta_sts_port {
+                    t.mta_sts_port = *p;
                 }
                 if let Some(a) = dnssec_trust_anchor {
                     t.dnssec_trust_anchor = match a.trim() {

@@ -90,6 +90,43 @@ pub struct TransportSettings {
     /// What DNSSEC validation of MX routing starts from.
     #[serde(skip_serializing_if = "DnssecTrustAnchor::is_iana_root")]
     pub dnssec_trust_anchor: DnssecTrustAnchor,
+    /// The port MTA-STS policies are fetched from (`https://mta-sts.<domain>/…`): 443,
+    /// another only in a lab or a test.
+    #[serde(skip_serializing_if = "is_https_port")]
+    pub mta_sts_port: u16,
+    /// Our own MTA-STS policy, served over HTTPS by the relay when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mta_sts_policy: Option<MtaStsPublishing>,
+}
+
+/// The longest `max_age` an MTA-STS policy may ask for (RFC 8461 §3.2: 31557600 seconds, a
+/// year).
+pub const MTA_STS_MAX_AGE_LIMIT: u64 = 31_557_600;
+
+/// What an MTA-STS policy asks senders to do (RFC 8461 §3.2).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MtaStsMode {
+    /// Only the listed MX hosts, only over TLS with a valid certificate.
+    Enforce,
+    /// Deliver as usual and report what would fail.
+    Testing,
+    /// No policy (withdraws one senders have cached).
+    None,
+}
+
+/// Our MTA-STS policy and where the relay serves it
+/// (`https://mta-sts.<our domain>/.well-known/mta-sts.txt`, with the SMTP certificate that
+/// names `mta-sts.<our domain>`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MtaStsPublishing {
+    /// Where the HTTPS listener binds: `0.0.0.0:443`.
+    pub listen: String,
+    pub mode: MtaStsMode,
+    /// Our MX host names, or patterns of one leftmost label (`*.contoso.test`).
+    pub mx: Vec<String>,
+    /// How long senders may keep the policy.
+    pub max_age: TimeSpan,
 }
 
 /// The trust anchor of DNSSEC validation: every answer of MX routing is validated from it and
@@ -117,6 +154,10 @@ fn is_smtp_port(port: &u16) -> bool {
     *port == 25
 }
 
+fn is_https_port(port: &u16) -> bool {
+    *port == 443
+}
+
 /// What an unknown revocation status means for a certificate chain.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum UnknownRevocationStatus {
@@ -142,6 +183,8 @@ impl Default for TransportSettings {
             dns_servers: Vec::new(),
             mx_port: 25,
             dnssec_trust_anchor: DnssecTrustAnchor::IanaRoot,
+            mta_sts_port: 443,
+            mta_sts_policy: None,
         }
     }
 }

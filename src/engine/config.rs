@@ -62,6 +62,8 @@ pub struct RunConfig {
     pub revocation: Revocation,
     /// Things the administrator must know (shown in the console, logged by `serve`).
     pub problems: Vec<String>,
+    /// Our MTA-STS policy and its listener, when we publish one.
+    pub policy_server: Option<super::policy_server::PolicyServer>,
 }
 
 impl RunConfig {
@@ -299,6 +301,7 @@ impl RunConfig {
                 settings: s,
             });
         }
+        let policy_server = policy_server(workspace, &checked, now, &mut problems);
         let revocation = workspace.revocation_with(downloaded);
         for c in workspace.store.crls() {
             if c.crl.info.is_out_of_date(now) {
@@ -317,6 +320,50 @@ impl RunConfig {
             roots,
             revocation,
             problems,
+            policy_server,
         })
+    }
+}
+
+/// Our MTA-STS policy server, when the settings publish a policy: for our first accepted
+/// domain, presenting the SMTP certificate that names `mta-sts.<domain>` (or, with a problem
+/// saying senders will refuse it, the best one there is).
+fn policy_server(
+    workspace: &Workspace,
+    checked: &CheckedSettings,
+    now: OffsetDateTime,
+    problems: &mut Vec<String>,
+) -> Option<super::policy_server::PolicyServer> {
+    let publishing = checked.settings.transport.mta_sts_policy.as_ref()?;
+    let Some(domain) = checked
+        .settings
+        .accepted_domains
+        .first()
+        .map(|d| d.domain.clone())
+    else {
+        problems.push("MTA-STS: there is no accepted domain to publish a policy for".into());
+        return None;
+    };
+    let host = format!("mta-sts.{domain}");
+    let Some(cert) = workspace.store.smtp_certificate_for(&host, now) else {
+        problems.push(format!(
+            "MTA-STS: no certificate is enabled for SMTP to serve the policy at {host}; request one naming {host}"
+        ));
+        return None;
+    };
+    if !crate::pki::names::any_matches(&cert.info.names(), &host) {
+        problems.push(format!(
+            "MTA-STS: no SMTP certificate names {host}, so senders will refuse our policy; add {host} to a certificate"
+        ));
+    }
+    let served = identity_of(&workspace.store, cert)
+        .map_err(|e| e.to_string())
+        .and_then(|id| super::policy_server::PolicyServer::new(publishing, &domain, &id));
+    match served {
+        Ok(server) => Some(server),
+        Err(e) => {
+            problems.push(format!("MTA-STS: the policy cannot be served: {e}"));
+            None
+        }
     }
 }

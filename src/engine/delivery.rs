@@ -143,6 +143,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                 live: services.live.clone(),
                 log: Some(services.log.clone()),
                 dns: &dns,
+                mta_sts: &services.mta_sts,
             })
             .await;
             let hop = result.hop.clone();

@@ -334,6 +334,39 @@ impl Dns {
         }
     }
 
+    /// The TXT records at `name`, each as one string (its character strings joined); none
+    /// when the name or the records do not exist. `Err`: no usable answer.
+    pub async fn txt(&self, name: &str) -> Result<Vec<String>, String> {
+        match self.resolver.txt_lookup(format!("{name}.")).await {
+            Ok(lookup) => Ok(lookup
+                .answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::TXT(t) => Some(
+                        t.txt_data
+                            .iter()
+                            .map(|part| String::from_utf8_lossy(part).into_owned())
+                            .collect::<String>(),
+                    ),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) if !is_bogus(&e) && (e.is_nx_domain() || e.is_no_records_found()) => {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(format!("the TXT lookup for {name} failed: {}", plain(&e))),
+        }
+    }
+
+    /// The addresses of `host` (for an HTTPS fetch, say). `Err` says why there are none.
+    pub async fn host_addresses(&self, host: &str) -> Result<Vec<IpAddr>, String> {
+        match self.addresses(host).await {
+            Ok((addresses, _)) if !addresses.is_empty() => Ok(addresses),
+            Ok(_) => Err(format!("{host} has no address")),
+            Err(e) => Err(format!("{host}: {}", plain(&e))),
+        }
+    }
+
     fn failed(&self, (domain, e): (String, NetError)) -> RouteFailure {
         if is_bogus(&e) {
             RouteFailure::Temporary(

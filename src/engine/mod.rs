@@ -19,7 +19,9 @@ pub mod inbound;
 pub mod listeners;
 pub mod local;
 pub mod monitor;
+pub mod mta_sts;
 pub mod outbound;
+pub mod policy_server;
 pub mod probe;
 pub mod protolog;
 pub mod queue;
@@ -135,6 +137,7 @@ impl EngineHandle {
                         jobs: Arc::new(Tasks::default()),
                         sessions: Arc::new(Tasks::default()),
                         dns: Mutex::new(None),
+                        mta_sts: mta_sts::MtaSts::open(&data_dir),
                     });
                     let mut listeners = Listeners::default();
                     listeners.reconcile(&services, &run).await;

@@ -10,6 +10,7 @@
 use super::config::{RunConfig, SendRuntime};
 use super::dns::{DaneLookup, Dns, MxTarget, RouteFailure};
 use super::monitor::Live;
+use super::mta_sts::{MtaSts, StsForHop};
 use super::protolog::{LogKind, ProtocolLog, SessionLog};
 use super::queue::Outcome;
 use super::stream::Conn;
@@ -17,6 +18,7 @@ use crate::config::ProtocolLoggingLevel;
 use crate::config::net::SmartHost;
 use crate::policy::classify::hop_status;
 use crate::policy::dane::DanePolicy;
+use crate::policy::mta_sts::InForce;
 use crate::policy::outbound::{TlsRequirement, connection_still_acceptable, judge, requirement};
 use crate::smtp::client::{
     Capabilities, EnvelopeProblem, RecipientOutcome, mail_command, rcpt_command, settle,
@@ -51,6 +53,8 @@ pub struct RemoteJob<'a> {
     pub log: Option<ProtocolLog>,
     /// The resolver of MX routing, made when a delivery needs it.
     pub dns: &'a (dyn Fn() -> Result<Arc<Dns>, String> + Send + Sync),
+    /// The MTA-STS policies of other domains.
+    pub mta_sts: &'a MtaSts,
 }
 
 /// How the job went.
@@ -117,6 +121,8 @@ pub(crate) struct NextHop {
     pub route: Option<String>,
     /// What DANE asks of the connection (MX hosts only).
     pub dane: DaneLookup,
+    /// What the domain's MTA-STS policy asks of it (MX hosts only).
+    pub sts: StsForHop,
 }
 
 impl NextHop {
@@ -127,10 +133,17 @@ impl NextHop {
             label: host.to_string(),
             route: None,
             dane: DaneLookup::NotApplicable("a smart host is not looked up in DNS".into()),
+            sts: StsForHop::NotApplicable("MTA-STS applies to MX hosts, not smart hosts".into()),
         }
     }
 
-    pub(crate) fn mx(target: &MxTarget, ip: IpAddr, port: u16, dane: DaneLookup) -> NextHop {
+    pub(crate) fn mx(
+        target: &MxTarget,
+        ip: IpAddr,
+        port: u16,
+        dane: DaneLookup,
+        sts: StsForHop,
+    ) -> NextHop {
         let name = &target.name;
         let found = match target.preference {
             Some(p) => format!("MX {name} (preference {p})"),
@@ -142,6 +155,7 @@ impl NextHop {
             label: format!("{name}[{ip}]:{port}"),
             route: Some(format!("{found}, {}", target.dnssec)),
             dane,
+            sts,
         }
     }
 }
@@ -451,7 +465,14 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
 async fn mx_next_hops(job: &RemoteJob<'_>) -> Result<Vec<NextHop>, RouteFailure> {
     let dns = (job.dns)()
         .map_err(|why| RouteFailure::Temporary(replies::dns_failure(&why).one_line()))?;
-    let hops = mx_hops(&dns, &job.run, &job.connector.fqdn, &job.domain).await;
+    let hops = mx_hops(
+        &dns,
+        &job.run,
+        &job.connector.fqdn,
+        &job.domain,
+        Some(job.mta_sts),
+    )
+    .await;
     job.live.count(|c| {
         c.mx_lookups += 1;
         if hops.is_err() {
@@ -462,26 +483,57 @@ async fn mx_next_hops(job: &RemoteJob<'_>) -> Result<Vec<NextHop>, RouteFailure>
 }
 
 /// The next hops for `domain` found in DNS, best first: each MX host's addresses in turn, on
-/// the transport settings' MX port, with what DANE asks of each host. This server's names (its FQDN and the send connector's
-/// EHLO name) are never a next hop.
+/// the transport settings' MX port, with what DANE and the domain's MTA-STS policy (with
+/// `sts`) ask of each host; an enforced policy leaves out the hosts it does not list. This
+/// server's names (its FQDN and the send connector's EHLO name) are never a next hop.
 pub(crate) async fn mx_hops(
-    dns: &Dns,
+    dns: &Arc<Dns>,
     run: &RunConfig,
     connector_fqdn: &str,
     domain: &str,
+    sts: Option<&MtaSts>,
 ) -> Result<Vec<NextHop>, RouteFailure> {
     let own_names = [run.fqdn(), connector_fqdn];
     let targets = dns.mx_targets(domain, &own_names).await?;
-    let port = run.checked.settings.transport.mx_port;
+    let transport = &run.checked.settings.transport;
+    let port = transport.mx_port;
+    let in_force = match sts {
+        Some(sts) => {
+            sts.policy_for(dns, domain, transport.mta_sts_port, &run.roots)
+                .await
+        }
+        None => InForce::NoPolicy("MTA-STS was not looked up".into()),
+    };
     let mut hops = Vec::new();
+    let mut excluded = Vec::new();
     for target in &targets {
         let dane = dns.dane(target, port, domain).await;
+        let sts = if matches!(dane, DaneLookup::Policy(_)) {
+            // RFC 8461 §2: where DANE applies, it decides; MTA-STS never overrides it.
+            StsForHop::NotApplicable("DANE applies to this host, so MTA-STS does not".into())
+        } else {
+            match super::mta_sts::for_host(&in_force, &target.name) {
+                Some(sts) => sts,
+                None => {
+                    excluded.push(target.name.clone());
+                    continue;
+                }
+            }
+        };
         hops.extend(
             target
                 .addresses
                 .iter()
-                .map(|ip| NextHop::mx(target, *ip, port, dane.clone())),
+                .map(|ip| NextHop::mx(target, *ip, port, dane.clone(), sts.clone())),
         );
+    }
+    if hops.is_empty()
+        && let InForce::Policy { policy, .. } = &in_force
+    {
+        return Err(RouteFailure::Temporary(
+            replies::no_mx_allowed_by_mta_sts(domain, &policy.mx.join(", "), &excluded.join(", "))
+                .one_line(),
+        ));
     }
     Ok(hops)
 }
@@ -651,11 +703,19 @@ async fn run_session(
     if let Some(p) = dane {
         hop.policy = format!("{}; {}", hop.policy, p.describe());
     }
-    let tls_mandatory = req.mandatory() || dane.is_some();
+    // MTA-STS where DANE does not apply: enforce makes TLS with a PKIX-valid certificate for
+    // the MX host mandatory, checked by the handshake; testing is only noted.
+    let sts_enforced = use_tls && matches!(host.sts, StsForHop::Enforce(_));
+    if matches!(host.sts, StsForHop::Enforce(_) | StsForHop::Testing(_)) {
+        hop.policy = format!("{}; {}", hop.policy, host.sts.describe());
+    }
+    let tls_mandatory = req.mandatory() || dane.is_some() || sts_enforced;
     let why_mandatory = if req.mandatory() {
         req.describe()
-    } else {
+    } else if dane.is_some() {
         "DANE".to_string()
+    } else {
+        "its MTA-STS policy (enforce)".to_string()
     };
     let dane_check = match dane {
         Some(DanePolicy::Authenticate(expectation)) => match super::tls::dane_client_config(
@@ -667,10 +727,17 @@ async fn run_session(
         },
         _ => None,
     };
-    let client_tls = dane_check
-        .as_ref()
-        .map(|c| c.config.clone())
-        .unwrap_or_else(|| send_connector.client_tls.clone());
+    let client_tls = match (&dane_check, sts_enforced) {
+        (Some(check), _) => check.config.clone(),
+        (None, true) => match super::tls::pkix_client_config(
+            send_connector.client_identity.as_deref(),
+            &(job.current)().roots,
+        ) {
+            Ok(config) => config,
+            Err(e) => return failed(format!("MTA-STS: {e}"), None),
+        },
+        (None, false) => send_connector.client_tls.clone(),
+    };
     // The next hop's chain once TLS is up, judged again before each message.
     let mut tls_chain: Option<Vec<Vec<u8>>> = None;
     if use_tls {
@@ -717,6 +784,10 @@ async fn run_session(
                         Some(Err(no_match)) => {
                             format!("DANE: {no_match}; the TLS handshake with {target} was aborted")
                         }
+                        _ if sts_enforced => format!(
+                            "MTA-STS (enforce) needs a certificate valid for {} from a trusted root: {why}",
+                            host.name
+                        ),
                         _ => why,
                     };
                     if tls_mandatory {
@@ -737,10 +808,22 @@ async fn run_session(
                             TrustLevel::Verified,
                             Some(format!("authenticated by DANE: {}", m.detail)),
                         ),
+                        None if sts_enforced => (
+                            TrustLevel::Verified,
+                            Some(format!(
+                                "valid for {} from a trusted root (MTA-STS)",
+                                host.name
+                            )),
+                        ),
                         None => (verdict.trust, verdict.detail.clone()),
                     };
                     if let Some(m) = &dane_match {
                         hop.policy = format!("{}; authenticated by {}", hop.policy, m.detail);
+                    } else if sts_enforced {
+                        hop.policy = format!(
+                            "{}; certificate valid for {} (MTA-STS)",
+                            hop.policy, host.name
+                        );
                     }
                     let Some(facts) = s.tls_facts(verdict.peer.clone(), trust, detail) else {
                         return failed("internal: connection state".into(), None);

@@ -7,6 +7,7 @@
 
 use super::config::RunConfig;
 use super::dns::{DaneLookup, Dns, RouteFailure};
+use super::mta_sts::StsForHop;
 use super::outbound::{NextHop, Session, StartTls, StartTlsError, mx_hops};
 use crate::pki::inspect::{self, Finding, InspectContext};
 use crate::policy::dane::{self, DanePolicy};
@@ -58,6 +59,9 @@ pub struct ProbeReport {
     /// What DANE asks of this host, or why it does not apply.
     #[serde(default)]
     pub dane: Option<String>,
+    /// What the domain's MTA-STS policy asks of this host, or why it does not apply.
+    #[serde(default)]
+    pub mta_sts: Option<String>,
     /// The server's chain as presented (DER, leaf first), for the verdicts.
     #[serde(skip)]
     pub(crate) chain_der: Vec<Vec<u8>>,
@@ -88,18 +92,21 @@ pub(crate) async fn target_for(run: &RunConfig, domain: &str) -> Result<NextHop,
     if let Some(host) = connector.and_then(|c| c.smart_hosts.first()) {
         return Ok(NextHop::smart_host(host));
     }
-    let dns = Dns::new(
-        &run.checked.dns_servers,
-        &run.checked.settings.transport.dnssec_trust_anchor,
-    )
-    .map_err(|e| e.to_string())?;
+    let dns = std::sync::Arc::new(
+        Dns::new(
+            &run.checked.dns_servers,
+            &run.checked.settings.transport.dnssec_trust_anchor,
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let sts = super::mta_sts::MtaSts::open(&run.data_dir);
     let connector_fqdn = run
         .send
         .iter()
         .find(|s| s.index == index)
         .map(|s| s.fqdn.as_str())
         .unwrap_or(run.fqdn());
-    match mx_hops(&dns, run, connector_fqdn, domain).await {
+    match mx_hops(&dns, run, connector_fqdn, domain, Some(&sts)).await {
         Ok(hops) => hops
             .into_iter()
             .next()
@@ -121,8 +128,34 @@ pub(crate) async fn probe(
     let mut report = probe_connection(run, host, domain, connector).await;
     report.route = host.route.clone();
     report.dane = Some(host.dane.describe());
+    report.mta_sts = Some(host.sts.describe().to_string());
     if let Some(v) = dane_verdict(&host.dane, &report) {
         report.verdicts.push(v);
+    }
+    if let StsForHop::Enforce(_) = &host.sts {
+        let (pass, reason) = if report.tls.is_none() {
+            (
+                false,
+                "the policy (enforce) requires TLS, and TLS was not negotiated: mail waits"
+                    .to_string(),
+            )
+        } else {
+            match super::tls::pkix_check(&report.chain_der, &host.name, &run.roots) {
+                Ok(()) => (
+                    true,
+                    format!(
+                        "the certificate is valid for {} from a trusted root",
+                        host.name
+                    ),
+                ),
+                Err(why) => (false, format!("{why}: mail waits")),
+            }
+        };
+        report.verdicts.push(PolicyVerdict {
+            policy: "MTA-STS (enforce)".into(),
+            pass,
+            reason,
+        });
     }
     report
 }

@@ -126,6 +126,8 @@ pub struct Services {
     pub sessions: Arc<Tasks>,
     /// The resolver of MX routing: made on first use, again when the DNS servers change.
     pub dns: Mutex<Option<Arc<Dns>>>,
+    /// The MTA-STS policies of other domains, cached.
+    pub mta_sts: super::mta_sts::MtaSts,
 }
 
 impl Services {

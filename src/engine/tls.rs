@@ -149,6 +149,68 @@ pub fn dane_client_config(
     Ok(DaneCheck { config, outcome })
 }
 
+/// A client configuration for a next hop whose certificate must be PKIX-valid for the name
+/// it is connected by (MTA-STS enforce): chained to one of the system's trusted roots or of
+/// `our_roots`, within its dates, naming the host — checked by rustls's WebPKI verifier during
+/// the handshake.
+pub fn pkix_client_config(
+    identity: Option<&TlsIdentity>,
+    our_roots: &[Vec<u8>],
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(system_roots().iter().cloned());
+    roots.add_parsable_certificates(our_roots.iter().map(|d| CertificateDer::from(d.clone())));
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| format!("no trusted root to check certificates with: {e}"))?;
+    client_config_verified_by(identity, |_| verifier)
+}
+
+/// Whether `chain` (leaf first) is PKIX-valid for `host` now, as [`pkix_client_config`]'s
+/// verifier would find it during a handshake: for the probe's verdict, which sends no mail.
+pub fn pkix_check(chain: &[Vec<u8>], host: &str, our_roots: &[Vec<u8>]) -> Result<(), String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(system_roots().iter().cloned());
+    roots.add_parsable_certificates(our_roots.iter().map(|d| CertificateDer::from(d.clone())));
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| format!("no trusted root to check certificates with: {e}"))?;
+    let Some((leaf, intermediates)) = chain.split_first() else {
+        return Err("no certificate was presented".into());
+    };
+    let intermediates: Vec<CertificateDer<'_>> = intermediates
+        .iter()
+        .map(|c| CertificateDer::from(c.as_slice()))
+        .collect();
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|_| format!("{host} is not a valid TLS server name"))?;
+    use rustls::client::danger::ServerCertVerifier;
+    verifier
+        .verify_server_cert(
+            &CertificateDer::from(leaf.as_slice()),
+            &intermediates,
+            &name,
+            &[],
+            rustls::pki_types::UnixTime::now(),
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The system's trusted roots (`/etc/ssl/certs` on Debian), read once.
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        for e in &found.errors {
+            tracing::warn!("a system root certificate cannot be read: {e}");
+        }
+        found.certs
+    })
+}
+
 fn client_config_verified_by(
     identity: Option<&TlsIdentity>,
     verifier: impl FnOnce(

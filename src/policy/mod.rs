@@ -6,6 +6,7 @@ pub mod classify;
 pub mod dane;
 pub mod header_firewall;
 pub mod inbound;
+pub mod mta_sts;
 pub mod mx;
 pub mod outbound;
 pub mod revocation;

@@ -13,16 +13,11 @@ use std::fmt;
 
 /// The largest policy file accepted (RFC 8461 §3.3 leaves it to the sender; 64 KiB is ample).
 pub const MAX_POLICY_BYTES: usize = 64 * 1024;
-/// The longest `max_age` a policy may ask for (RFC 8461 §3.2: 31557600 seconds, a year).
-pub const MAX_AGE_LIMIT: u64 = 31_557_600;
+/// The longest `max_age` a policy may ask for (RFC 8461 §3.2: a year).
+pub use crate::config::MTA_STS_MAX_AGE_LIMIT as MAX_AGE_LIMIT;
 
-/// What a policy asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StsMode {
-    Enforce,
-    Testing,
-    None,
-}
+/// What a policy asks for (the settings' name for it, as our own policy uses it too).
+pub use crate::config::MtaStsMode as StsMode;
 
 impl fmt::Display for StsMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -64,8 +59,8 @@ pub fn announced_id(txt_records: &[String]) -> Option<String> {
         let (key, value) = field.split_once('=')?;
         if key.trim() == "id" {
             let value = value.trim();
-            let valid = (1..=32).contains(&value.len())
-                && value.chars().all(|c| c.is_ascii_alphanumeric());
+            let valid =
+                (1..=32).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric());
             if !valid {
                 return None;
             }
@@ -111,7 +106,9 @@ pub fn parse_policy(text: &str) -> Result<StsPolicy, String> {
                     .ok()
                     .filter(|a| *a <= MAX_AGE_LIMIT && value.len() <= 10)
                     .ok_or_else(|| {
-                        format!("max_age {value:?} is not a number of seconds up to {MAX_AGE_LIMIT}")
+                        format!(
+                            "max_age {value:?} is not a number of seconds up to {MAX_AGE_LIMIT}"
+                        )
                     })?;
                 max_age = Some(age);
             }
@@ -141,12 +138,14 @@ impl StsPolicy {
     /// pattern standing for exactly one leftmost label).
     pub fn allows(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
-        self.mx.iter().any(|pattern| match pattern.strip_prefix("*.") {
-            Some(parent) => host
-                .split_once('.')
-                .is_some_and(|(label, rest)| !label.is_empty() && rest == parent),
-            None => *pattern == host,
-        })
+        self.mx
+            .iter()
+            .any(|pattern| match pattern.strip_prefix("*.") {
+                Some(parent) => host
+                    .split_once('.')
+                    .is_some_and(|(label, rest)| !label.is_empty() && rest == parent),
+                None => *pattern == host,
+            })
     }
 
     /// The policy file as a domain serves it (`version`, `mode`, each `mx`, `max_age`, CRLF).
@@ -158,6 +157,27 @@ impl StsPolicy {
         text.push_str(&format!("max_age: {}\r\n", self.max_age));
         text
     }
+}
+
+/// Our own policy as the settings describe it.
+pub fn published(p: &crate::config::MtaStsPublishing) -> StsPolicy {
+    StsPolicy {
+        mode: p.mode,
+        mx: p.mx.iter().map(|m| m.to_ascii_lowercase()).collect(),
+        max_age: p.max_age.as_duration().as_secs(),
+    }
+}
+
+/// The id of a policy text for the TXT record (RFC 8461 §3.1: 1 to 32 letters and digits): the
+/// first 20 hexadecimal digits of its SHA2-256, so it changes exactly when the policy does.
+pub fn policy_id(text: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    hex::encode(digest.as_ref())[..20].to_string()
+}
+
+/// The TXT record that announces policy `id` for `domain`, as a zone file line.
+pub fn txt_record(domain: &str, id: &str) -> String {
+    format!("_mta-sts.{domain}. IN TXT \"v=STSv1; id={id}\"")
 }
 
 /// A policy as the cache holds it: what was fetched, under which id, and when.
@@ -243,9 +263,9 @@ pub fn in_force(
                 }
             },
         },
-        (None, Some(Err(why))) => {
-            InForce::NoPolicy(format!("a policy is announced but could not be fetched: {why}"))
-        }
+        (None, Some(Err(why))) => InForce::NoPolicy(format!(
+            "a policy is announced but could not be fetched: {why}"
+        )),
         (None, _) => InForce::NoPolicy(match announced {
             Announcement::Unknown(why) => format!("the MTA-STS TXT lookup failed: {why}"),
             _ => "no MTA-STS policy".into(),
@@ -272,7 +292,10 @@ mod tests {
             Some("abc".into()),
             "other TXT records do not count"
         );
-        assert_eq!(announced_id(&txt(&["v=STSv1; id=a", "v=STSv1; id=b"])), None);
+        assert_eq!(
+            announced_id(&txt(&["v=STSv1; id=a", "v=STSv1; id=b"])),
+            None
+        );
         assert_eq!(announced_id(&txt(&["v=STSv1; id=has-dash"])), None);
         assert_eq!(announced_id(&txt(&["v=STSv1;"])), None);
         assert_eq!(announced_id(&txt(&["v=STSv2; id=a"])), None);
@@ -298,17 +321,59 @@ mod tests {
     }
 
     #[test]
+    fn our_published_policy_reads_back_and_its_id_follows_it() {
+        let ours = crate::config::MtaStsPublishing {
+            listen: "0.0.0.0:443".into(),
+            mode: StsMode::Enforce,
+            mx: vec!["Mail.Contoso.test".into()],
+            max_age: crate::config::units::TimeSpan::secs(604_800),
+        };
+        let text = published(&ours).to_text();
+        let back = parse_policy(&text).unwrap();
+        assert!(back.allows("mail.contoso.test") && back.max_age == 604_800);
+        let id = policy_id(&text);
+        let record = txt_record("contoso.test", &id);
+        assert_eq!(
+            record,
+            format!("_mta-sts.contoso.test. IN TXT \"v=STSv1; id={id}\"")
+        );
+        let quoted = record.split('"').nth(1).unwrap().to_string();
+        assert_eq!(
+            announced_id(&[quoted]),
+            Some(id.clone()),
+            "senders read our id"
+        );
+        let testing = crate::config::MtaStsPublishing {
+            mode: StsMode::Testing,
+            ..ours
+        };
+        assert_ne!(policy_id(&published(&testing).to_text()), id);
+    }
+
+    #[test]
     fn a_bad_policy_file_says_what_is_wrong() {
         let bad = |text: &str, says: &str| {
             let why = parse_policy(text).unwrap_err();
             assert!(why.contains(says), "{text:?}: {why}");
         };
         bad("mode: enforce\nmx: a.b\nmax_age: 1\n", "version: STSv1");
-        bad("version: STSv1\nmode: strict\nmx: a.b\nmax_age: 1\n", "not enforce");
-        bad("version: STSv1\nmode: enforce\nmax_age: 1\n", "at least one mx");
+        bad(
+            "version: STSv1\nmode: strict\nmx: a.b\nmax_age: 1\n",
+            "not enforce",
+        );
+        bad(
+            "version: STSv1\nmode: enforce\nmax_age: 1\n",
+            "at least one mx",
+        );
         bad("version: STSv1\nmode: enforce\nmx: a.b\n", "no max_age");
-        bad("version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 99999999999\n", "max_age");
-        bad("version: STSv1\nmode: enforce\nmx: a.b\nmax_age: -1\n", "max_age");
+        bad(
+            "version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 99999999999\n",
+            "max_age",
+        );
+        bad(
+            "version: STSv1\nmode: enforce\nmx: a.b\nmax_age: -1\n",
+            "max_age",
+        );
         bad("<html>not a policy</html>\n", "not `key: value`");
         bad(&"x".repeat(MAX_POLICY_BYTES + 1), "larger than");
     }

@@ -282,6 +282,9 @@ replies! {
     MAIL_LOOPS = 554 (5, 4, 6) "mail for {} loops back to myself: this server is its best MX";
     /// DNS did not answer usefully (RFC 3463 X.4.3 "directory server failure").
     DNS_FAILURE = 451 (4, 4, 3) "{}";
+    /// The recipient domain's MTA-STS policy (enforce) allows none of its MX hosts (RFC 8461
+    /// §4.1: such hosts are not used; X.7.5, as a certificate that does not satisfy a policy).
+    NO_MX_ALLOWED_BY_MTA_STS = 451 (4, 7, 5) "MTA-STS: the policy of {} (mode enforce, mx {}) allows none of its MX hosts ({}); mail waits until it does";
 
     // ----- The queue's own outcomes (recorded, never sent) -----
 
@@ -449,6 +452,11 @@ pub fn mail_loops(domain: &str) -> Reply {
 /// `451 4.4.3`: DNS did not answer usefully.
 pub fn dns_failure(why: &str) -> Reply {
     DNS_FAILURE.fill(&[why])
+}
+
+/// `451 4.7.5`: MTA-STS (enforce) allows none of the domain's MX hosts.
+pub fn no_mx_allowed_by_mta_sts(domain: &str, patterns: &str, hosts: &str) -> Reply {
+    NO_MX_ALLOWED_BY_MTA_STS.fill(&[domain, patterns, hosts])
 }
 
 /// `451 4.3.0`: our own disk or mailbox failed for now.

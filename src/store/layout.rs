@@ -82,4 +82,8 @@ impl DataDir {
     pub fn tracking_db(&self) -> PathBuf {
         self.root.join("tracking.db")
     }
+    /// MTA-STS policies fetched from other domains, kept for their max_age across restarts.
+    pub fn mta_sts_cache(&self) -> PathBuf {
+        self.root.join("mta-sts-policies.ron")
+    }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod layout;
 pub mod settings;
 pub mod spool;
+pub mod sts_cache;
 pub mod tracking;
 
 pub use error::StoreError;

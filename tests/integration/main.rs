@@ -11,6 +11,7 @@ mod dane;
 mod dns_server;
 mod domain_security;
 mod identity;
+mod mta_sts;
 mod mx_routing;
 mod postfix_interop;
 mod postfix_revocation;

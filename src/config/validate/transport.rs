@@ -150,6 +150,50 @@ pub(super) fn transport(c: &mut Checker, settings: &Settings) -> CheckedTranspor
             "name the file of DNSKEY records, or use the IANA root",
         );
     }
+    if let Some(p) = &t.mta_sts_policy {
+        let key = "transport.mta_sts_policy";
+        if p.listen.parse::<std::net::SocketAddr>().is_err() {
+            c.add(
+                key,
+                "MTA-STS policy",
+                format!(
+                    "'{}' is not an address to listen on (IP:port, such as 0.0.0.0:443)",
+                    p.listen
+                ),
+            );
+        }
+        if p.mode != crate::config::MtaStsMode::None && p.mx.is_empty() {
+            c.add(
+                key,
+                "MTA-STS policy",
+                "name at least one MX host (or a pattern such as *.contoso.test) for senders to accept",
+            );
+        }
+        for mx in &p.mx {
+            let name = mx.strip_prefix("*.").unwrap_or(mx);
+            if crate::config::domain::normalize(name).is_err() {
+                c.add(
+                    key,
+                    "MTA-STS policy",
+                    format!("'{mx}' is not a host name or a pattern such as *.contoso.test"),
+                );
+            }
+        }
+        if p.max_age.as_duration().as_secs() > crate::config::MTA_STS_MAX_AGE_LIMIT {
+            c.add(
+                key,
+                "MTA-STS policy",
+                "max_age can be a year (31557600 seconds) at most",
+            );
+        }
+    }
+    if t.mta_sts_port == 0 {
+        c.add(
+            "transport.mta_sts_port",
+            "MTA-STS port",
+            "0 is not a port: MTA-STS policies are served on 443",
+        );
+    }
     if t.mx_port == 0 {
         c.add(
             "transport.mx_port",

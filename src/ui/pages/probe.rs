@@ -90,6 +90,9 @@ pub fn probe_report(ui: &mut Ui, r: &ProbeReport) {
         if let Some(dane) = &r.dane {
             rows.push(("DANE", dane.clone()));
         }
+        if let Some(sts) = &r.mta_sts {
+            rows.push(("MTA-STS", sts.clone()));
+        }
         widgets::property_grid(ui, "probe-conn", &rows);
         widgets::section(ui, "Certificate chain");
         for (i, c) in r.chain.iter().enumerate() {

@@ -44,6 +44,8 @@ pub struct ProbeReport {
     pub found_by: Option<String>,
     /// What DANE asks of the host, or why it does not apply.
     pub dane: Option<String>,
+    /// What the domain's MTA-STS policy asks of the host, or why it does not apply.
+    pub mta_sts: Option<String>,
     /// `TLSv1.3 TLS_AES_256_GCM_SHA384`, or `None` when STARTTLS was not offered or failed.
     pub tls: Option<String>,
     pub chain: Vec<ProbeCertificate>,
@@ -113,6 +115,7 @@ impl Prober for EngineProber {
             connected_to: r.target.clone(),
             found_by: r.route.clone(),
             dane: r.dane.clone(),
+            mta_sts: r.mta_sts.clone(),
             tls: r
                 .tls
                 .as_ref()
