@@ -11,7 +11,7 @@ use super::queue::persist::persist;
 use super::queue::{Failure, Job, Outcome, QueueKey, Timing};
 use super::services::Services;
 use super::tracking_events::event;
-use crate::policy::outbound::requirement;
+use crate::policy::outbound::{MessageTls, requirement};
 use crate::smtp::envelope::Envelope;
 use crate::smtp::evidence::SecurityStatus;
 use crate::smtp::replies;
@@ -133,78 +133,104 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                     )
                     .map_err(|e| e.to_string())
             };
-            let result = deliver_remote(RemoteJob {
-                run: run.clone(),
-                current: &current,
-                connector: send_connector,
-                domain: domain.clone(),
-                requirement: req,
-                messages: loaded.clone(),
-                live: services.live.clone(),
-                log: Some(services.log.clone()),
-                dns: &dns,
-                mta_sts: &services.mta_sts,
-            })
-            .await;
-            let hop = result.hop.clone();
-            let security = hop
-                .as_ref()
-                .map(|h| h.security)
-                .unwrap_or(SecurityStatus::Plaintext);
-            for (env, rcpts, _) in &loaded {
-                let mut by_kind: HashMap<&'static str, (Vec<String>, String)> = HashMap::new();
-                for rcpt in rcpts {
-                    let o = result
-                        .outcomes
-                        .get(&(env.id.clone(), rcpt.clone()))
-                        .cloned();
-                    let (k, resp) = match &o {
-                        Some(Outcome::Delivered(r)) => ("send", r.clone()),
-                        Some(Outcome::Deferred(r)) => ("defer", r.clone()),
-                        Some(Outcome::Failed(r)) => ("fail", r.clone()),
-                        None => (
-                            "defer",
-                            result
-                                .error
-                                .clone()
-                                .unwrap_or_else(|| replies::NOT_ATTEMPTED.reply().one_line()),
-                        ),
-                    };
-                    let entry = by_kind.entry(k).or_insert_with(|| (Vec::new(), resp));
-                    entry.0.push(rcpt.clone());
-                    if let Some(o) = o {
-                        outcomes.insert((env.id.clone(), rcpt.clone()), o);
-                    }
-                }
-                for (k, (rs, resp)) in by_kind {
-                    let kind = match k {
-                        "send" => EventKind::Send,
-                        "fail" => EventKind::Fail,
-                        _ => EventKind::Defer,
-                    };
-                    let detail = hop
-                        .as_ref()
-                        .map(|h| format!("{}; {}", h.policy, h.tls_summary()));
-                    // Each event carries the status of its own hop; the console shows the
-                    // message's overall status as its weakest hop.
-                    services.tracking.record(event(
-                        kind,
-                        env,
-                        rs,
-                        hop.as_ref(),
-                        security,
-                        resp,
-                        detail,
-                    ));
-                    match kind {
-                        EventKind::Send => services.live.count_message(security, |c| c.sent += 1),
-                        EventKind::Fail => services.live.count(|c| c.failed += 1),
-                        _ => services.live.count(|c| c.deferred += 1),
-                    }
+            // Messages that ask alike of TLS (REQUIRETLS, `TLS-Required: No`, nothing) go
+            // together: one connection's policy cannot suit both kinds.
+            let mut groups: Vec<(MessageTls, Vec<Loaded>)> = Vec::new();
+            for item in &loaded {
+                let asks = MessageTls::of(
+                    item.0.require_tls,
+                    crate::smtp::headers::header_value(&item.2, "TLS-Required").as_deref(),
+                );
+                match groups.iter_mut().find(|(t, _)| *t == asks) {
+                    Some((_, group)) => group.push(item.clone()),
+                    None => groups.push((asks, vec![item.clone()])),
                 }
             }
-            queue_error = result.error.clone();
-            if result.connection_failure && result.outcomes.is_empty() {
+            let mut errors = Vec::new();
+            let mut only_connection_failures = true;
+            for (message_tls, group) in groups {
+                let result = deliver_remote(RemoteJob {
+                    run: run.clone(),
+                    current: &current,
+                    connector: send_connector,
+                    domain: domain.clone(),
+                    requirement: req.clone(),
+                    messages: group.clone(),
+                    message_tls,
+                    live: services.live.clone(),
+                    log: Some(services.log.clone()),
+                    dns: &dns,
+                    mta_sts: &services.mta_sts,
+                })
+                .await;
+                let hop = result.hop.clone();
+                let security = hop
+                    .as_ref()
+                    .map(|h| h.security)
+                    .unwrap_or(SecurityStatus::Plaintext);
+                for (env, rcpts, _) in &group {
+                    let mut by_kind: HashMap<&'static str, (Vec<String>, String)> = HashMap::new();
+                    for rcpt in rcpts {
+                        let o = result
+                            .outcomes
+                            .get(&(env.id.clone(), rcpt.clone()))
+                            .cloned();
+                        let (k, resp) = match &o {
+                            Some(Outcome::Delivered(r)) => ("send", r.clone()),
+                            Some(Outcome::Deferred(r)) => ("defer", r.clone()),
+                            Some(Outcome::Failed(r)) => ("fail", r.clone()),
+                            None => (
+                                "defer",
+                                result
+                                    .error
+                                    .clone()
+                                    .unwrap_or_else(|| replies::NOT_ATTEMPTED.reply().one_line()),
+                            ),
+                        };
+                        let entry = by_kind.entry(k).or_insert_with(|| (Vec::new(), resp));
+                        entry.0.push(rcpt.clone());
+                        if let Some(o) = o {
+                            outcomes.insert((env.id.clone(), rcpt.clone()), o);
+                        }
+                    }
+                    for (k, (rs, resp)) in by_kind {
+                        let kind = match k {
+                            "send" => EventKind::Send,
+                            "fail" => EventKind::Fail,
+                            _ => EventKind::Defer,
+                        };
+                        let detail = hop
+                            .as_ref()
+                            .map(|h| format!("{}; {}", h.policy, h.tls_summary()));
+                        // Each event carries the status of its own hop; the console shows the
+                        // message's overall status as its weakest hop.
+                        services.tracking.record(event(
+                            kind,
+                            env,
+                            rs,
+                            hop.as_ref(),
+                            security,
+                            resp,
+                            detail,
+                        ));
+                        match kind {
+                            EventKind::Send => {
+                                services.live.count_message(security, |c| c.sent += 1)
+                            }
+                            EventKind::Fail => services.live.count(|c| c.failed += 1),
+                            _ => services.live.count(|c| c.deferred += 1),
+                        }
+                    }
+                }
+                if let Some(e) = result.error.clone() {
+                    errors.push(e);
+                }
+                if !(result.connection_failure && result.outcomes.is_empty()) {
+                    only_connection_failures = false;
+                }
+            }
+            queue_error = (!errors.is_empty()).then(|| errors.join("; "));
+            if only_connection_failures && queue_error.is_some() {
                 failure = Failure::Connection;
             }
         }

@@ -654,6 +654,7 @@ async fn accept(
             Some(BodyType::EightBitMime) | Some(BodyType::BinaryMime)
         ),
         smtputf8: m.params.smtputf8,
+        require_tls: m.params.require_tls,
         inbound: hop,
     };
     let size = envelope.size;

@@ -19,9 +19,11 @@ use crate::config::net::SmartHost;
 use crate::policy::classify::hop_status;
 use crate::policy::dane::DanePolicy;
 use crate::policy::mta_sts::InForce;
-use crate::policy::outbound::{TlsRequirement, connection_still_acceptable, judge, requirement};
+use crate::policy::outbound::{
+    MessageTls, TlsRequirement, connection_still_acceptable, judge, requirement,
+};
 use crate::smtp::client::{
-    Capabilities, EnvelopeProblem, RecipientOutcome, mail_command, rcpt_command, settle,
+    Capabilities, EnvelopeProblem, MailFlags, RecipientOutcome, mail_command, rcpt_command, settle,
 };
 use crate::smtp::data::dot_stuff;
 use crate::smtp::envelope::Envelope;
@@ -55,6 +57,8 @@ pub struct RemoteJob<'a> {
     pub dns: &'a (dyn Fn() -> Result<Arc<Dns>, String> + Send + Sync),
     /// The MTA-STS policies of other domains.
     pub mta_sts: &'a MtaSts,
+    /// What the job's messages ask of TLS themselves (a job holds messages that ask alike).
+    pub message_tls: MessageTls,
 }
 
 /// How the job went.
@@ -123,6 +127,9 @@ pub(crate) struct NextHop {
     pub dane: DaneLookup,
     /// What the domain's MTA-STS policy asks of it (MX hosts only).
     pub sts: StsForHop,
+    /// Found in a way an attacker cannot forge (RFC 8689 §4.2.1): our own configuration (a
+    /// smart host), a DNSSEC-secure MX answer, or an enforced MTA-STS policy listing it.
+    pub found_securely: bool,
 }
 
 impl NextHop {
@@ -134,6 +141,7 @@ impl NextHop {
             route: None,
             dane: DaneLookup::NotApplicable("a smart host is not looked up in DNS".into()),
             sts: StsForHop::NotApplicable("MTA-STS applies to MX hosts, not smart hosts".into()),
+            found_securely: true,
         }
     }
 
@@ -154,6 +162,8 @@ impl NextHop {
             connect: SocketAddr::new(ip, port).to_string(),
             label: format!("{name}[{ip}]:{port}"),
             route: Some(format!("{found}, {}", target.dnssec)),
+            found_securely: target.dnssec == super::dns::DnssecStatus::Secure
+                || matches!(sts, StsForHop::Enforce(_)),
             dane,
             sts,
         }
@@ -425,6 +435,8 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
     let mut errors = Vec::new();
     let mut connection_failure = true;
     let mut last_hop = None;
+    // REQUIRETLS refusals by every host tried return the messages (RFC 8689 §4.2.1).
+    let mut refusals = Vec::new();
     // The next host only after a failure before any transaction (RFC 5321 §5.1).
     for host in &hosts {
         let mut plaintext_retry = false;
@@ -434,6 +446,15 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
                 Attempt::RetryPlain(why) => {
                     errors.push(why);
                     plaintext_retry = true;
+                }
+                Attempt::RequireTlsRefused { reply, hop } => {
+                    connection_failure = false;
+                    errors.push(reply.clone());
+                    refusals.push(reply);
+                    if hop.is_some() {
+                        last_hop = hop;
+                    }
+                    break;
                 }
                 Attempt::Failed {
                     reason,
@@ -451,6 +472,11 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
                 }
             }
         }
+    }
+    if !refusals.is_empty() && refusals.len() == hosts.len() {
+        let mut result = every_recipient_fails(&job, refusals.join("; "));
+        result.hop = last_hop;
+        return result;
     }
     RemoteResult {
         error: Some(errors.join("; ")),
@@ -565,6 +591,12 @@ enum Attempt {
         connected: bool,
         hop: Option<HopEvidence>,
     },
+    /// The host cannot take a REQUIRETLS message (RFC 8689): the reply to return it with,
+    /// unless another host can.
+    RequireTlsRefused {
+        reply: String,
+        hop: Option<HopEvidence>,
+    },
 }
 
 async fn attempt(
@@ -579,6 +611,16 @@ async fn attempt(
         connected,
         hop: None,
     };
+    if job.message_tls == MessageTls::Required && !host.found_securely {
+        return Attempt::RequireTlsRefused {
+            reply: replies::requiretls_not_found_securely(
+                &host.label,
+                "its MX answer is not DNSSEC-secure and no enforced MTA-STS policy lists it",
+            )
+            .one_line(),
+            hop: None,
+        };
+    }
     if let DaneLookup::Failed(why) = &host.dane {
         // RFC 7672 §2.2: without an answer about its TLSA records the host is not used at all.
         return fail(deferral(replies::dns_failure, why), false);
@@ -692,30 +734,69 @@ async fn run_session(
         auth_domain: None,
         auth_mechanism: None,
     };
-    let use_tls = !no_tls && !matches!(req, TlsRequirement::NoTls);
+    // REQUIRETLS (RFC 8689) needs authenticated TLS whatever the connector says; a message
+    // with `TLS-Required: No` waives the recipient domain's own policies (DANE, MTA-STS).
+    let required = job.message_tls == MessageTls::Required;
+    let waived = job.message_tls == MessageTls::DomainPoliciesWaived;
+    let use_tls = !no_tls && (required || !matches!(req, TlsRequirement::NoTls));
+    if required {
+        hop.policy = format!("{}; REQUIRETLS", hop.policy);
+    } else if waived {
+        hop.policy = format!(
+            "{}; TLS-Required: No (DANE and MTA-STS not applied)",
+            hop.policy
+        );
+    }
     // DANE (RFC 7672) where the MX host publishes TLSA records, unless the connector ignores
     // STARTTLS altogether: TLS becomes mandatory, and with usable records the handshake itself
     // checks the certificate against them.
     let dane = match &host.dane {
-        DaneLookup::Policy(p) if use_tls => Some(p),
+        DaneLookup::Policy(p) if use_tls && !waived => Some(p),
         _ => None,
     };
+    if required && matches!(dane, Some(DanePolicy::EncryptOnly { .. })) {
+        return Attempt::RequireTlsRefused {
+            reply: replies::requiretls_not_trusted(
+                &target,
+                "none of its TLSA records is usable, so its certificate cannot be authenticated",
+            )
+            .one_line(),
+            hop: Some(hop),
+        };
+    }
     if let Some(p) = dane {
         hop.policy = format!("{}; {}", hop.policy, p.describe());
     }
     // MTA-STS where DANE does not apply: enforce makes TLS with a PKIX-valid certificate for
     // the MX host mandatory, checked by the handshake; testing is only noted.
-    let sts_enforced = use_tls && matches!(host.sts, StsForHop::Enforce(_));
-    if matches!(host.sts, StsForHop::Enforce(_) | StsForHop::Testing(_)) {
+    let sts_enforced = use_tls && !waived && matches!(host.sts, StsForHop::Enforce(_));
+    if !waived && matches!(host.sts, StsForHop::Enforce(_) | StsForHop::Testing(_)) {
         hop.policy = format!("{}; {}", hop.policy, host.sts.describe());
     }
-    let tls_mandatory = req.mandatory() || dane.is_some() || sts_enforced;
-    let why_mandatory = if req.mandatory() {
+    // Where DANE does not authenticate the host, MTA-STS and REQUIRETLS need a certificate
+    // valid for its name from a trusted root, checked in the handshake.
+    let pkix = (sts_enforced || required) && dane.is_none();
+    let pkix_for = if sts_enforced {
+        "MTA-STS"
+    } else {
+        "REQUIRETLS"
+    };
+    let tls_mandatory = req.mandatory() || dane.is_some() || sts_enforced || required;
+    let why_mandatory = if required {
+        "REQUIRETLS".to_string()
+    } else if req.mandatory() {
         req.describe()
     } else if dane.is_some() {
         "DANE".to_string()
     } else {
         "its MTA-STS policy (enforce)".to_string()
+    };
+    let no_tls_reply = |why: String| {
+        if required {
+            replies::requiretls_no_tls(&target).one_line()
+        } else {
+            deferral(replies::tls_not_available, &why)
+        }
     };
     let dane_check = match dane {
         Some(DanePolicy::Authenticate(expectation)) => match super::tls::dane_client_config(
@@ -727,14 +808,14 @@ async fn run_session(
         },
         _ => None,
     };
-    let client_tls = match (&dane_check, sts_enforced) {
+    let client_tls = match (&dane_check, pkix) {
         (Some(check), _) => check.config.clone(),
         (None, true) => match super::tls::pkix_client_config(
             send_connector.client_identity.as_deref(),
             &(job.current)().roots,
         ) {
             Ok(config) => config,
-            Err(e) => return failed(format!("MTA-STS: {e}"), None),
+            Err(e) => return failed(format!("{pkix_for}: {e}"), None),
         },
         (None, false) => send_connector.client_tls.clone(),
     };
@@ -744,15 +825,16 @@ async fn run_session(
         if !caps.starttls {
             if tls_mandatory {
                 let _ = s.command("QUIT\r\n").await;
-                return failed(
-                    deferral(
-                        replies::tls_not_available,
-                        &format!(
-                            "STARTTLS not offered by {target}, and {why_mandatory} requires TLS"
-                        ),
-                    ),
-                    Some(hop),
-                );
+                let reply = no_tls_reply(format!(
+                    "STARTTLS not offered by {target}, and {why_mandatory} requires TLS"
+                ));
+                if required {
+                    return Attempt::RequireTlsRefused {
+                        reply,
+                        hop: Some(hop),
+                    };
+                }
+                return failed(reply, Some(hop));
             }
         } else {
             match s.starttls(client_tls, &host.name).await {
@@ -767,13 +849,17 @@ async fn run_session(
                 Ok(StartTls::Refused(r)) => {
                     if tls_mandatory {
                         let _ = s.command("QUIT\r\n").await;
-                        return failed(
-                            deferral(
-                                replies::tls_not_available,
-                                &format!("{target} refused to start TLS: {}", r.one_line()),
-                            ),
-                            Some(hop),
-                        );
+                        let reply = no_tls_reply(format!(
+                            "{target} refused to start TLS: {}",
+                            r.one_line()
+                        ));
+                        if required {
+                            return Attempt::RequireTlsRefused {
+                                reply,
+                                hop: Some(hop),
+                            };
+                        }
+                        return failed(reply, Some(hop));
                     }
                     // Opportunistic: carry on in plaintext on this connection.
                     hop.policy = format!("{} (STARTTLS refused: {})", req.describe(), r.one_line());
@@ -790,6 +876,12 @@ async fn run_session(
                         ),
                         _ => why,
                     };
+                    if required {
+                        return Attempt::RequireTlsRefused {
+                            reply: replies::requiretls_not_trusted(&target, &why).one_line(),
+                            hop: Some(hop),
+                        };
+                    }
                     if tls_mandatory {
                         return failed(
                             deferral(replies::certificate_not_accepted, &why),
@@ -808,10 +900,10 @@ async fn run_session(
                             TrustLevel::Verified,
                             Some(format!("authenticated by DANE: {}", m.detail)),
                         ),
-                        None if sts_enforced => (
+                        None if pkix => (
                             TrustLevel::Verified,
                             Some(format!(
-                                "valid for {} from a trusted root (MTA-STS)",
+                                "valid for {} from a trusted root ({pkix_for})",
                                 host.name
                             )),
                         ),
@@ -819,9 +911,9 @@ async fn run_session(
                     };
                     if let Some(m) = &dane_match {
                         hop.policy = format!("{}; authenticated by {}", hop.policy, m.detail);
-                    } else if sts_enforced {
+                    } else if pkix {
                         hop.policy = format!(
-                            "{}; certificate valid for {} (MTA-STS)",
+                            "{}; certificate valid for {} ({pkix_for})",
                             hop.policy, host.name
                         );
                     }
@@ -862,6 +954,13 @@ async fn run_session(
                         Ok(c) => c,
                         Err(e) => return failed(e, Some(hop)),
                     };
+                    if required && !caps.require_tls {
+                        let _ = s.command("QUIT\r\n").await;
+                        return Attempt::RequireTlsRefused {
+                            reply: replies::requiretls_not_offered(&target).one_line(),
+                            hop: Some(hop),
+                        };
+                    }
                 }
             }
         }
@@ -940,13 +1039,12 @@ async fn transaction(
     rcpts: &[String],
     body: &[u8],
 ) -> Result<Vec<RecipientOutcome>, String> {
-    let mail = match mail_command(
-        &env.sender,
-        body.len() as u64,
-        env.eight_bit,
-        env.smtputf8,
-        caps,
-    ) {
+    let flags = MailFlags {
+        eight_bit: env.eight_bit,
+        smtputf8: env.smtputf8,
+        require_tls: env.require_tls,
+    };
+    let mail = match mail_command(&env.sender, body.len() as u64, flags, caps) {
         Ok(m) => m,
         Err(EnvelopeProblem::TooBig { size, limit }) => {
             let r = replies::too_big_for_next_hop(size, limit, &s.host);

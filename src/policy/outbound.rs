@@ -54,6 +54,33 @@ impl TlsRequirement {
     }
 }
 
+/// What a message itself asks of TLS on its way (RFC 8689).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageTls {
+    /// Nothing: the policies of the route apply.
+    AsPolicies,
+    /// `REQUIRETLS` was given: only a next hop found securely (DNSSEC, MTA-STS or our own
+    /// configuration), authenticated (DANE, or a certificate valid for its name from a trusted
+    /// root) and offering REQUIRETLS may take it; otherwise it is returned.
+    Required,
+    /// `TLS-Required: No` without REQUIRETLS: the recipient domain's own policies (DANE,
+    /// MTA-STS) are not applied. Ours (Domain Security, the connector's RequireTLS) still are.
+    DomainPoliciesWaived,
+}
+
+impl MessageTls {
+    /// What a message asks: REQUIRETLS wins over a `TLS-Required: No` header (RFC 8689 §5).
+    pub fn of(require_tls: bool, tls_required_header: Option<&str>) -> MessageTls {
+        if require_tls {
+            MessageTls::Required
+        } else if tls_required_header.is_some_and(|v| v.trim().eq_ignore_ascii_case("no")) {
+            MessageTls::DomainPoliciesWaived
+        } else {
+            MessageTls::AsPolicies
+        }
+    }
+}
+
 /// The requirement for `recipient_domain` through send connector `index`.
 pub fn requirement(
     recipient_domain: &str,
@@ -324,6 +351,17 @@ mod tests {
             TlsRequirement::DomainSecure { domain: "x".into() }.mandatory()
                 && !TlsRequirement::Opportunistic.mandatory()
         );
+    }
+
+    #[test]
+    fn requiretls_wins_over_the_header_that_waives_policies() {
+        assert_eq!(MessageTls::of(true, Some("No")), MessageTls::Required);
+        assert_eq!(
+            MessageTls::of(false, Some(" no ")),
+            MessageTls::DomainPoliciesWaived
+        );
+        assert_eq!(MessageTls::of(false, Some("yes")), MessageTls::AsPolicies);
+        assert_eq!(MessageTls::of(false, None), MessageTls::AsPolicies);
     }
 
     mod judging {

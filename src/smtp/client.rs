@@ -16,6 +16,8 @@ pub struct Capabilities {
     pub smtputf8: bool,
     pub chunking: bool,
     pub enhanced_status_codes: bool,
+    /// REQUIRETLS (RFC 8689), offered only inside TLS.
+    pub require_tls: bool,
 }
 
 impl Capabilities {
@@ -33,6 +35,7 @@ impl Capabilities {
                 "SMTPUTF8" => c.smtputf8 = true,
                 "CHUNKING" => c.chunking = true,
                 "ENHANCEDSTATUSCODES" => c.enhanced_status_codes = true,
+                "REQUIRETLS" => c.require_tls = true,
                 _ => {}
             }
         }
@@ -49,14 +52,29 @@ pub enum EnvelopeProblem {
     NeedsSmtpUtf8,
 }
 
+/// What a message asks of the MAIL FROM command beyond its sender and size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MailFlags {
+    /// `BODY=8BITMIME`, when the server offers it.
+    pub eight_bit: bool,
+    /// `SMTPUTF8`: the server must offer it.
+    pub smtputf8: bool,
+    /// `REQUIRETLS` (RFC 8689): the server must offer it (the caller checks, with TLS).
+    pub require_tls: bool,
+}
+
 /// The MAIL FROM line (with CRLF) for a message, using only extensions the server offers.
 pub fn mail_command(
     sender: &ReversePath,
     size: u64,
-    eight_bit: bool,
-    smtputf8: bool,
+    flags: MailFlags,
     caps: &Capabilities,
 ) -> Result<String, EnvelopeProblem> {
+    let MailFlags {
+        eight_bit,
+        smtputf8,
+        require_tls,
+    } = flags;
     if let Some(limit) = caps.size
         && size > limit
     {
@@ -74,6 +92,9 @@ pub fn mail_command(
     }
     if smtputf8 {
         cmd.push_str(" SMTPUTF8");
+    }
+    if require_tls {
+        cmd.push_str(" REQUIRETLS");
     }
     cmd.push_str("\r\n");
     Ok(cmd)
@@ -161,8 +182,13 @@ mod tests {
     fn mail_command_uses_only_offered_extensions() {
         let from = ReversePath::Mailbox(Mailbox::parse("a@contoso.test").unwrap());
         let none = Capabilities::default();
+        let flags = |eight_bit, smtputf8| MailFlags {
+            eight_bit,
+            smtputf8,
+            require_tls: false,
+        };
         assert_eq!(
-            mail_command(&from, 100, true, false, &none).unwrap(),
+            mail_command(&from, 100, flags(true, false), &none).unwrap(),
             "MAIL FROM:<a@contoso.test>\r\n"
         );
         let all = Capabilities {
@@ -172,18 +198,26 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            mail_command(&ReversePath::Null, 100, true, true, &all).unwrap(),
+            mail_command(&ReversePath::Null, 100, flags(true, true), &all).unwrap(),
             "MAIL FROM:<> SIZE=100 BODY=8BITMIME SMTPUTF8\r\n"
         );
+        let required = MailFlags {
+            require_tls: true,
+            ..flags(false, false)
+        };
         assert_eq!(
-            mail_command(&from, 2000, false, false, &all),
+            mail_command(&from, 10, required, &none).unwrap(),
+            "MAIL FROM:<a@contoso.test> REQUIRETLS\r\n"
+        );
+        assert_eq!(
+            mail_command(&from, 2000, flags(false, false), &all),
             Err(EnvelopeProblem::TooBig {
                 size: 2000,
                 limit: 1000
             })
         );
         assert_eq!(
-            mail_command(&from, 10, false, true, &none),
+            mail_command(&from, 10, flags(false, true), &none),
             Err(EnvelopeProblem::NeedsSmtpUtf8)
         );
     }

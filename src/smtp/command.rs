@@ -22,6 +22,8 @@ pub struct MailParams {
     pub size: Option<u64>,
     pub body: Option<BodyType>,
     pub smtputf8: bool,
+    /// `REQUIRETLS` (RFC 8689): the message may travel only over authenticated TLS.
+    pub require_tls: bool,
     /// Other parameters, kept for logs (`RET=HDRS`, `ENVID=...`).
     pub other: Vec<String>,
 }
@@ -273,6 +275,7 @@ fn parse_mail_params(params: &[String]) -> Result<MailParams, CommandError> {
                 });
             }
             ("SMTPUTF8", None) => p.smtputf8 = true,
+            ("REQUIRETLS", None) => p.require_tls = true,
             ("RET", Some(_)) | ("ENVID", Some(_)) | ("AUTH", Some(_)) => p.other.push(raw.clone()),
             _ => {
                 return Err(CommandError::BadParameter(format!(

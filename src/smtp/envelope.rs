@@ -22,6 +22,10 @@ pub struct Envelope {
     pub eight_bit: bool,
     /// `SMTPUTF8` was given.
     pub smtputf8: bool,
+    /// `REQUIRETLS` was given (RFC 8689): only an authenticated TLS next hop found securely,
+    /// which offers REQUIRETLS itself, may take the message.
+    #[serde(default)]
+    pub require_tls: bool,
     /// How the message reached us.
     pub inbound: HopEvidence,
 }

@@ -165,6 +165,9 @@ replies! {
     /// Mail before STARTTLS on a connector requiring TLS (RFC 3207 §4 "530 Must issue a
     /// STARTTLS command first"); X.7.0.
     pub STARTTLS_FIRST = 530 (5, 7, 0) "Must issue a STARTTLS command first";
+    /// MAIL FROM with REQUIRETLS outside TLS, where it is not offered (RFC 8689 §4; X.7.10
+    /// "encryption needed").
+    pub REQUIRETLS_NEEDS_TLS = 530 (5, 7, 10) "REQUIRETLS needs TLS: issue STARTTLS first";
 
     // ----- AUTH: RFC 4954 §4 and §6 -----
 
@@ -282,6 +285,16 @@ replies! {
     MAIL_LOOPS = 554 (5, 4, 6) "mail for {} loops back to myself: this server is its best MX";
     /// DNS did not answer usefully (RFC 3463 X.4.3 "directory server failure").
     DNS_FAILURE = 451 (4, 4, 3) "{}";
+    /// REQUIRETLS (RFC 8689 §4.2.1): the next hop was not found securely (X.7.10 "encryption
+    /// needed").
+    REQUIRETLS_NOT_FOUND_SECURELY = 550 (5, 7, 10) "Sender requested REQUIRETLS, but {} was not found securely: {}";
+    /// REQUIRETLS: the next hop does not offer TLS (X.7.30 "REQUIRETLS support required", as
+    /// Postfix words it).
+    REQUIRETLS_NO_TLS = 550 (5, 7, 30) "Sender requested REQUIRETLS, but TLS service was not offered by host {}";
+    /// REQUIRETLS: the next hop's certificate cannot be authenticated (X.7.10).
+    REQUIRETLS_NOT_TRUSTED = 550 (5, 7, 10) "Sender requested REQUIRETLS, but no trusted/matching server certificate was found at host {}: {}";
+    /// REQUIRETLS: the next hop does not offer REQUIRETLS inside TLS (X.7.30).
+    REQUIRETLS_NOT_OFFERED = 550 (5, 7, 30) "REQUIRETLS support required: host {} does not offer REQUIRETLS";
     /// The recipient domain's MTA-STS policy (enforce) allows none of its MX hosts (RFC 8461
     /// §4.1: such hosts are not used; X.7.5, as a certificate that does not satisfy a policy).
     NO_MX_ALLOWED_BY_MTA_STS = 451 (4, 7, 5) "MTA-STS: the policy of {} (mode enforce, mx {}) allows none of its MX hosts ({}); mail waits until it does";
@@ -452,6 +465,26 @@ pub fn mail_loops(domain: &str) -> Reply {
 /// `451 4.4.3`: DNS did not answer usefully.
 pub fn dns_failure(why: &str) -> Reply {
     DNS_FAILURE.fill(&[why])
+}
+
+/// `550 5.7.10`: REQUIRETLS, and the next hop was not found securely.
+pub fn requiretls_not_found_securely(host: &str, why: &str) -> Reply {
+    REQUIRETLS_NOT_FOUND_SECURELY.fill(&[host, why])
+}
+
+/// `550 5.7.30`: REQUIRETLS, and the next hop does not offer TLS.
+pub fn requiretls_no_tls(host: &str) -> Reply {
+    REQUIRETLS_NO_TLS.fill(&[host])
+}
+
+/// `550 5.7.10`: REQUIRETLS, and the next hop's certificate cannot be authenticated.
+pub fn requiretls_not_trusted(host: &str, why: &str) -> Reply {
+    REQUIRETLS_NOT_TRUSTED.fill(&[host, why])
+}
+
+/// `550 5.7.30`: REQUIRETLS, and the next hop does not offer REQUIRETLS.
+pub fn requiretls_not_offered(host: &str) -> Reply {
+    REQUIRETLS_NOT_OFFERED.fill(&[host])
 }
 
 /// `451 4.7.5`: MTA-STS (enforce) allows none of the domain's MX hosts.

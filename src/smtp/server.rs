@@ -447,6 +447,10 @@ impl Server {
                     lines.push(format!("AUTH {}", sasl::MECHANISMS));
                 }
                 lines.extend(["8BITMIME", "CHUNKING", "SMTPUTF8"].map(String::from));
+                if self.tls {
+                    // RFC 8689 §4: offered only over TLS.
+                    lines.push("REQUIRETLS".into());
+                }
                 Self::ok(out, Reply::multi(250, lines));
             }
             Command::Mail { from, params } => {
@@ -461,6 +465,9 @@ impl Server {
                 }
                 if params.size.is_some_and(|s| s > self.cfg.max_message_size) {
                     return self.fail(out, replies::MESSAGE_TOO_BIG.reply());
+                }
+                if params.require_tls && !self.tls {
+                    return self.fail(out, replies::REQUIRETLS_NEEDS_TLS.reply());
                 }
                 match policy.mail_from(&self.info(), &from, &params) {
                     Ok(()) => {

@@ -177,6 +177,29 @@ fn ehlo_advertises_the_extensions() {
     assert!(c.send(b"STARTTLS\r\n").starts_with("502 5.5.1"));
 }
 
+/// RFC 8689: REQUIRETLS is offered only inside TLS, and refused outside it.
+#[test]
+fn requiretls_is_offered_and_accepted_only_inside_tls() {
+    let mut c = Conv::new(config());
+    assert!(!c.send(b"EHLO c.test\r\n").contains("REQUIRETLS"));
+    assert!(
+        c.send(b"MAIL FROM:<a@x.test> REQUIRETLS\r\n")
+            .starts_with("530 5.7.10 REQUIRETLS needs TLS")
+    );
+    c.send(b"STARTTLS\r\n");
+    assert!(c.send(b"EHLO c.test\r\n").contains("250 REQUIRETLS"));
+    assert!(
+        c.send(b"MAIL FROM:<a@x.test> REQUIRETLS\r\n")
+            .starts_with("250 2.1.0")
+    );
+    c.send(b"RCPT TO:<b@contoso.test>\r\nDATA\r\nhi\r\n.\r\n");
+    assert_eq!(c.queued.len(), 1);
+    assert!(
+        c.queued[0].params.require_tls,
+        "the flag goes with the message"
+    );
+}
+
 #[test]
 fn pipelined_commands_get_replies_in_order() {
     let mut c = Conv::new(config());

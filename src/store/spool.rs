@@ -1006,6 +1006,7 @@ mod tests {
             subject: Some("Grüße \"quoted\" ) ( \\ ".into()),
             eight_bit: true,
             smtputf8: false,
+            require_tls: false,
             inbound: HopEvidence {
                 direction: Direction::Inbound,
                 time: 1_700_000_000_000,

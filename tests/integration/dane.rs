@@ -7,15 +7,14 @@
 
 use crate::support::dns::{TestDns, Zone};
 use crate::support::mx::{FIRST, SECOND, contoso, mx_port, woodgrove_mx};
-use crate::support::next_hop::scripted;
+use crate::support::next_hop::{presenting, scripted, starttls_mx};
 use crate::support::partners::{self, TestCa, expect_deferred, install, self_signed};
 use crate::support::relay_util::{Relay, of_kind, send_mail};
 use crate::support::util::tlsa_sha256;
 use mailflow::config::{AcceptedDomain, CertificateSelection, DnssecTrustAnchor};
 use mailflow::smtp::evidence::{SecurityStatus, TrustLevel};
 use mailflow::store::tracking::{EventKind, TrackingEvent};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -386,127 +385,13 @@ fn domain_security_and_dane_on_one_domain_must_both_hold() {
     );
 }
 
-/// An MX host that answers SMTP and STARTTLS with whatever server configuration `config` holds
-/// at the time, and records each line it reads inside TLS.
-fn tls_mx(
-    listener: TcpListener,
-    config: Arc<Mutex<Arc<rustls::ServerConfig>>>,
-) -> Arc<Mutex<Vec<String>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let config = config.lock().unwrap().clone();
-            let record = record.clone();
-            std::thread::spawn(move || serve_starttls(stream, config, record));
-        }
-    });
-    seen
-}
-
-fn serve_starttls(
-    mut tcp: TcpStream,
-    config: Arc<rustls::ServerConfig>,
-    seen: Arc<Mutex<Vec<String>>>,
-) {
-    let _ = tcp.write_all(b"220 mx1.woodgrove.test ESMTP\r\n");
-    // Plaintext, byte by byte (nothing may be read past STARTTLS).
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    loop {
-        if std::io::Read::read(&mut tcp, &mut byte).unwrap_or(0) == 0 {
-            return;
-        }
-        line.push(byte[0]);
-        if byte[0] != b'\n' {
-            continue;
-        }
-        let text = String::from_utf8_lossy(&line)
-            .trim_end()
-            .to_ascii_uppercase();
-        line.clear();
-        if text.starts_with("EHLO") {
-            let _ = tcp.write_all(b"250-mx1.woodgrove.test\r\n250 STARTTLS\r\n");
-        } else if text == "STARTTLS" {
-            let _ = tcp.write_all(b"220 go ahead\r\n");
-            break;
-        } else {
-            let _ = tcp.write_all(b"503 STARTTLS first\r\n");
-        }
-    }
-    let Ok(connection) = rustls::ServerConnection::new(config) else {
-        return;
-    };
-    let mut tls = BufReader::new(rustls::StreamOwned::new(connection, tcp));
-    let mut in_data = false;
-    loop {
-        let mut text = String::new();
-        if tls.read_line(&mut text).unwrap_or(0) == 0 {
-            return;
-        }
-        let text = text.trim_end().to_string();
-        seen.lock().unwrap().push(text.clone());
-        let up = text.to_ascii_uppercase();
-        let reply: &[u8] = if in_data {
-            if text != "." {
-                continue;
-            }
-            in_data = false;
-            b"250 2.0.0 queued\r\n"
-        } else if up.starts_with("EHLO") {
-            b"250 mx1.woodgrove.test\r\n"
-        } else if up == "DATA" {
-            in_data = true;
-            b"354 go\r\n"
-        } else if up == "QUIT" {
-            let _ = tls.get_mut().write_all(b"221 bye\r\n");
-            return;
-        } else {
-            b"250 OK\r\n"
-        };
-        if tls.get_mut().write_all(reply).is_err() {
-            return;
-        }
-    }
-}
-
-/// Presents `chain` and signs with `key`, whether or not they belong together (rustls's
-/// `with_single_cert` would refuse a key that does not match).
-fn presenting(chain: &[u8], key: &rcgen::KeyPair) -> Arc<rustls::ServerConfig> {
-    #[derive(Debug)]
-    struct Always(Arc<rustls::sign::CertifiedKey>);
-    impl rustls::server::ResolvesServerCert for Always {
-        fn resolve(
-            &self,
-            _: rustls::server::ClientHello<'_>,
-        ) -> Option<Arc<rustls::sign::CertifiedKey>> {
-            Some(self.0.clone())
-        }
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let signing = provider
-        .key_provider
-        .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-            key.serialize_der(),
-        )))
-        .expect("signing key");
-    let certified =
-        rustls::sign::CertifiedKey::new(vec![CertificateDer::from(chain.to_vec())], signing);
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocols")
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(Always(Arc::new(certified))));
-    Arc::new(config)
-}
-
 #[test]
 fn a_server_replaying_the_published_certificate_without_its_key_is_refused() {
     let port = mx_port();
     let (_, der, key) = self_signed("mx1.woodgrove.test", &["mx1.woodgrove.test"]);
     let (_, _, other_key) = self_signed("mx1.woodgrove.test", &["mx1.woodgrove.test"]);
     let config = Arc::new(Mutex::new(presenting(&der, &key)));
-    let seen = tls_mx(
+    let seen = starttls_mx(
         TcpListener::bind((FIRST, port)).expect("MX port"),
         config.clone(),
     );

@@ -19,6 +19,7 @@ mod queue_failures;
 mod relay_attacks;
 mod relay_basic;
 mod relay_queue;
+mod requiretls;
 mod revocation;
 mod session_trust;
 mod settings_cli;

@@ -408,6 +408,33 @@ fn postfix_as_a_dane_mx_receives_our_domain_secure_mail() {
         detail.contains("DNSSEC secure") && detail.contains("authenticated by DANE-EE(3) 3 1 1"),
         "{detail}"
     );
+    // Postfix does not offer REQUIRETLS: a message that asks for it comes back (RFC 8689).
+    let mut session = crate::support::tls::TlsSession::starttls(
+        us.relay.addr(),
+        None,
+        "app.contoso.test",
+        OUR_FQDN,
+        Duration::from_secs(10),
+    );
+    session.ehlo("app.contoso.test");
+    let r = session.cmd("MAIL FROM:<alice@contoso.test> REQUIRETLS");
+    assert!(r.starts_with("250"), "{r}");
+    let r = session.message(
+        "bob@woodgrove.test",
+        "Subject: REQUIRETLS to Postfix\n\nx\n",
+    );
+    assert!(r.starts_with("250"), "{r}");
+    let failed = us.wait_events(EventKind::Fail, |e| !e.is_empty());
+    let why = failed[0].response.clone().unwrap_or_default();
+    assert!(
+        why.starts_with("550 5.7.30") && why.contains("does not offer REQUIRETLS"),
+        "{why}"
+    );
+    assert_eq!(
+        pf.mailbox("bob").len(),
+        1,
+        "Postfix got only the first message"
+    );
 }
 
 // ---- (b) Postfix delivers ------------------------------------------------------------------

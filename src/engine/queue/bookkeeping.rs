@@ -972,6 +972,7 @@ mod tests {
             subject: Some("test".into()),
             eight_bit: false,
             smtputf8: false,
+            require_tls: false,
             inbound: HopEvidence {
                 direction: Direction::Inbound,
                 time: T0,

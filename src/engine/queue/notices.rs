@@ -201,6 +201,7 @@ pub fn build_notice(
         subject: crate::smtp::headers::header_value(&body, "Subject"),
         eight_bit: false,
         smtputf8: false,
+        require_tls: false,
         inbound: HopEvidence {
             direction: Direction::Inbound,
             time: now_ms(),
