@@ -209,6 +209,12 @@ pub struct SendOptions {
     /// verbose | none
     #[arg(long)]
     protocol_logging: Option<String>,
+    /// DANE: authenticate MX hosts by their DNSSEC-signed TLSA records (RFC 7672)
+    #[arg(long, value_name = "true|false")]
+    dane: Option<bool>,
+    /// MTA-STS: apply the recipient domain's published policy (RFC 8461)
+    #[arg(long, value_name = "true|false")]
+    mta_sts: Option<bool>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -404,6 +410,12 @@ impl SendOptions {
         }
         if let Some(v) = self.ignore_starttls {
             c.ignore_starttls = v;
+        }
+        if let Some(v) = self.dane {
+            c.dane_enabled = v;
+        }
+        if let Some(v) = self.mta_sts {
+            c.mta_sts_enabled = v;
         }
         if let Some(v) = self.enabled {
             c.enabled = v;
@@ -670,6 +682,8 @@ fn show_send(c: &SendConnector, org_fqdn: &str) {
         ("DomainSecureEnabled", yes_no(c.domain_secure_enabled)),
         ("RequireTLS", yes_no(c.require_tls)),
         ("IgnoreSTARTTLS", yes_no(c.ignore_starttls)),
+        ("Dane", yes_no(c.dane_enabled)),
+        ("MtaSts", yes_no(c.mta_sts_enabled)),
         (
             "TlsAuthLevel",
             c.tls_auth_level

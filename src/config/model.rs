@@ -350,6 +350,16 @@ pub struct SendConnector {
     pub connection_inactivity_timeout: TimeSpan,
     pub smtp_max_messages_per_connection: u32,
     pub protocol_logging_level: ProtocolLoggingLevel,
+    /// DANE (RFC 7672): MX hosts with DNSSEC-signed TLSA records are authenticated by them.
+    #[serde(skip_serializing_if = "is_true")]
+    pub dane_enabled: bool,
+    /// MTA-STS (RFC 8461): the recipient domain's published policy is applied.
+    #[serde(skip_serializing_if = "is_true")]
+    pub mta_sts_enabled: bool,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 impl Default for SendConnector {
@@ -371,6 +381,8 @@ impl Default for SendConnector {
             connection_inactivity_timeout: TimeSpan::secs(10 * 60),
             smtp_max_messages_per_connection: 20,
             protocol_logging_level: ProtocolLoggingLevel::Verbose,
+            dane_enabled: true,
+            mta_sts_enabled: true,
         }
     }
 }

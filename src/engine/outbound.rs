@@ -494,7 +494,7 @@ async fn mx_next_hops(job: &RemoteJob<'_>) -> Result<Vec<NextHop>, RouteFailure>
     let hops = mx_hops(
         &dns,
         &job.run,
-        &job.connector.fqdn,
+        job.connector,
         &job.domain,
         Some(job.mta_sts),
     )
@@ -515,11 +515,13 @@ async fn mx_next_hops(job: &RemoteJob<'_>) -> Result<Vec<NextHop>, RouteFailure>
 pub(crate) async fn mx_hops(
     dns: &Arc<Dns>,
     run: &RunConfig,
-    connector_fqdn: &str,
+    connector: &SendRuntime,
     domain: &str,
     sts: Option<&MtaSts>,
 ) -> Result<Vec<NextHop>, RouteFailure> {
-    let own_names = [run.fqdn(), connector_fqdn];
+    let own_names = [run.fqdn(), connector.fqdn.as_str()];
+    // The send connector's switches (both on unless an administrator turned one off).
+    let sts = sts.filter(|_| connector.settings.mta_sts_enabled);
     let targets = dns.mx_targets(domain, &own_names).await?;
     let transport = &run.checked.settings.transport;
     let port = transport.mx_port;
@@ -528,12 +530,22 @@ pub(crate) async fn mx_hops(
             sts.policy_for(dns, domain, transport.mta_sts_port, &run.roots)
                 .await
         }
-        None => InForce::NoPolicy("MTA-STS was not looked up".into()),
+        None => InForce::NoPolicy(format!(
+            "MTA-STS is off on send connector '{}'",
+            connector.name
+        )),
     };
     let mut hops = Vec::new();
     let mut excluded = Vec::new();
     for target in &targets {
-        let dane = dns.dane(target, port, domain).await;
+        let dane = if connector.settings.dane_enabled {
+            dns.dane(target, port, domain).await
+        } else {
+            DaneLookup::NotApplicable(format!(
+                "DANE is off on send connector '{}'",
+                connector.name
+            ))
+        };
         let sts = if matches!(dane, DaneLookup::Policy(_)) {
             // RFC 8461 §2: where DANE applies, it decides; MTA-STS never overrides it.
             StsForHop::NotApplicable("DANE applies to this host, so MTA-STS does not".into())

@@ -100,13 +100,10 @@ pub(crate) async fn target_for(run: &RunConfig, domain: &str) -> Result<NextHop,
         .map_err(|e| e.to_string())?,
     );
     let sts = super::mta_sts::MtaSts::open(&run.data_dir);
-    let connector_fqdn = run
-        .send
-        .iter()
-        .find(|s| s.index == index)
-        .map(|s| s.fqdn.as_str())
-        .unwrap_or(run.fqdn());
-    match mx_hops(&dns, run, connector_fqdn, domain, Some(&sts)).await {
+    let Some(send_connector) = run.send.iter().find(|s| s.index == index) else {
+        return Err(format!("send connector '{name}' is not running"));
+    };
+    match mx_hops(&dns, run, send_connector, domain, Some(&sts)).await {
         Ok(hops) => hops
             .into_iter()
             .next()

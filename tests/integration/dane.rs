@@ -136,6 +136,19 @@ fn a_tlsa_digest_that_names_another_key_defers_and_nothing_is_sent() {
     );
     // Never in plaintext either: the MX saw no transaction at all.
     assert!(mx1.track(&of_kind(EventKind::Receive)).is_empty());
+    // An administrator who turns DANE off on the send connector gets opportunistic TLS.
+    let connector = contoso.workspace().settings.send_connectors[0].name.clone();
+    contoso
+        .org
+        .ok(&["connector", "send", "set", &connector, "--dane", "false"]);
+    contoso.reload();
+    contoso.retry_now("woodgrove.test", Duration::from_secs(30));
+    mx1.wait_mailbox("woodgrove.test", "bob", 1);
+    let sent = contoso.wait_kind(EventKind::Send, 1);
+    assert!(
+        detail(&sent[0]).contains("opportunistic TLS") && !detail(&sent[0]).contains("DANE"),
+        "{sent:#?}"
+    );
 }
 
 #[test]

@@ -282,6 +282,14 @@ fn an_enforced_policy_refuses_a_certificate_not_valid_for_the_mx_host() {
     assert!(woodgrove.mx.track(&of_kind(EventKind::Receive)).is_empty());
     let probed = contoso.org.ok(&["probe", "--domain", "woodgrove.test"]);
     assert!(probed.contains("[FAIL] MTA-STS (enforce)"), "{probed}");
+    // With MTA-STS off on the send connector, the policy is not applied.
+    let connector = contoso.workspace().settings.send_connectors[0].name.clone();
+    contoso
+        .org
+        .ok(&["connector", "send", "set", &connector, "--mta-sts", "false"]);
+    contoso.reload();
+    contoso.retry_now("woodgrove.test", std::time::Duration::from_secs(30));
+    woodgrove.mx.wait_mailbox("woodgrove.test", "bob", 1);
 }
 
 #[test]

@@ -33,6 +33,8 @@ pub type SendDraft = connector_page::Draft<SendKind>;
 /// The settings of a send connector typed as text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SendText {
+    /// "Route mail through": the recipient domain's MX hosts, or the smart hosts.
+    pub route: Routing,
     pub spaces: Vec<String>,
     pub space_input: String,
     pub host_input: String,
@@ -42,6 +44,15 @@ pub struct SendText {
     pub max_size: String,
     pub inactivity: String,
     pub per_connection: String,
+}
+
+/// How a send connector finds its next hop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Routing {
+    /// The recipient domain's MX records (DNS).
+    Mx,
+    /// The smart hosts, in order.
+    SmartHosts,
 }
 
 fn space_text(a: &AddressSpace) -> String {
@@ -104,6 +115,11 @@ impl ConnectorKind for SendKind {
 
     fn text(c: &SendConnector) -> SendText {
         SendText {
+            route: if c.smart_hosts.is_empty() {
+                Routing::Mx
+            } else {
+                Routing::SmartHosts
+            },
             spaces: c.address_spaces.iter().map(space_text).collect(),
             space_input: String::new(),
             host_input: String::new(),
@@ -141,6 +157,16 @@ impl ConnectorKind for SendKind {
             }
         }
         c.address_spaces = spaces;
+        match t.route {
+            Routing::Mx => c.smart_hosts.clear(),
+            Routing::SmartHosts if c.smart_hosts.is_empty() => {
+                e.insert(
+                    "smart_hosts",
+                    "add at least one smart host, or route mail through DNS (MX)".to_string(),
+                );
+            }
+            Routing::SmartHosts => {}
+        }
         if let Some(v) = common::parse_u16(&t.port, "port", &mut e) {
             c.port = v;
         }
@@ -242,17 +268,30 @@ impl ConnectorKind for SendKind {
             widgets::problems(ui, &p.at("address_spaces"));
         }
         Tab::Network => {
-            ui.label(RichText::new("Smart hosts are tried in order; without any, the recipient domain's MX hosts are used.").color(MUTED));
-            ui.add_space(4.0);
             widgets::form_grid(ui, "sc-network", |ui| {
-                ui.label("Smart hosts (host[:port])");
-                ui.vertical(|ui| {
-                    let item = |j: usize| p.at(&format!("smart_hosts[{j}]"));
-                    widgets::list_editor(ui, "smart host", &mut d.c.smart_hosts, &mut d.text.host_input, &item);
+                widgets::field(ui, "Route mail through", &[], |ui| {
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut d.text.route, Routing::Mx, "DNS (MX records)");
+                        ui.radio_value(&mut d.text.route, Routing::SmartHosts, "Smart hosts, in order");
+                    })
+                    .response
                 });
-                ui.end_row();
-                widgets::text_field(ui, "Port", &mut d.text.port, "25", &p.at("port"));
+                if d.text.route == Routing::SmartHosts {
+                    ui.label("Smart hosts (host[:port])");
+                    ui.vertical(|ui| {
+                        let item = |j: usize| p.at(&format!("smart_hosts[{j}]"));
+                        widgets::list_editor(ui, "smart host", &mut d.c.smart_hosts, &mut d.text.host_input, &item);
+                        widgets::problems(ui, &p.at("smart_hosts"));
+                    });
+                    ui.end_row();
+                    widgets::text_field(ui, "Port", &mut d.text.port, "25", &p.at("port"));
+                }
             });
+            ui.add_space(4.0);
+            ui.label(RichText::new(match d.text.route {
+                Routing::Mx => "Mail goes to the recipient domain's MX hosts, best first, on the MX port of the transport settings; DANE and MTA-STS (TLS tab) apply to them.",
+                Routing::SmartHosts => "Smart hosts are tried in order; DANE and MTA-STS do not apply to them.",
+            }).color(MUTED).size(12.0));
         }
         Tab::Tls => {
             d.domain_secure_box(ui, toggle);
@@ -262,6 +301,9 @@ impl ConnectorKind for SendKind {
             ui.checkbox(&mut d.c.require_tls, "Require TLS for every delivery");
             widgets::problems(ui, &p.at("require_tls"));
             ui.checkbox(&mut d.c.ignore_starttls, "Ignore STARTTLS (never encrypt)");
+            ui.add_space(6.0);
+            ui.checkbox(&mut d.c.dane_enabled, "DANE: authenticate MX hosts by their DNSSEC-signed TLSA records (RFC 7672)");
+            ui.checkbox(&mut d.c.mta_sts_enabled, "MTA-STS: apply the recipient domain's published policy (RFC 8461)");
             ui.add_space(6.0);
             widgets::form_grid(ui, "sc-tls", |ui| {
                 widgets::field(ui, "TLS authentication level", &p.at("tls_auth_level"), |ui| {

@@ -41,6 +41,25 @@ pub fn now_ms() -> i64 {
 
 /// The committed fixture organization (Contoso, with a lab CA, an SMTP certificate, a pending
 /// request, Woodgrove as Domain Secure partner).
+/// A temporary folder named after the running test (libtest names each test's thread after
+/// it), the same on every run: the status bar shows the data directory, and a random name
+/// would change the screenshots' pixels from one run to the next.
+fn named_tempdir() -> tempfile::TempDir {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("console-test")
+        .to_string();
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, test.as_bytes());
+    let name = format!("mailflow-ui-{}", &hex::encode(digest.as_ref())[..8]);
+    let path = std::env::temp_dir().join(&name);
+    let _ = std::fs::remove_dir_all(&path);
+    tempfile::Builder::new()
+        .prefix(&name)
+        .rand_bytes(0)
+        .tempdir_in(std::env::temp_dir())
+        .expect("tempdir")
+}
+
 pub fn fixture_source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/console")
 }
@@ -62,7 +81,7 @@ fn copy_dir(from: &Path, to: &Path) {
 /// A copy of the fixture organization in a temporary directory: its data directory is
 /// `<tmp>/org`, and the partner's files are in `<tmp>/files`.
 pub fn fixture() -> (tempfile::TempDir, Workspace) {
-    let tmp = tempfile::tempdir().expect("tempdir");
+    let tmp = named_tempdir();
     copy_dir(&fixture_source().join("org"), &tmp.path().join("org"));
     copy_dir(&fixture_source().join("files"), &tmp.path().join("files"));
     let ws = Workspace::open(&DataDir::new(tmp.path().join("org"))).expect("fixture opens");

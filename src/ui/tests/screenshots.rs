@@ -440,6 +440,66 @@ fn transport_settings_save_the_dns_servers_and_mx_port() {
     shoot(&mut h, "console-transport-dns");
 }
 
+/// Send connector › Network (the fixture's "Outbound", routed by MX): "Route mail through"
+/// smart hosts needs one (nothing saved
+/// without); DNS (MX) clears them; the TLS page switches DANE and MTA-STS off and on.
+#[test]
+fn a_send_connector_routes_by_mx_or_smart_hosts_and_switches_dane_and_mta_sts() {
+    let (_tmp, ws) = fixture();
+    let dir = ws.dir.clone();
+    let mut h = harness(console(ws));
+    settle(&mut h);
+    h.state_mut().views.send.selected = Some(1);
+    h.state_mut().views.send.tab = SendTab::Network;
+    page(&mut h, Page::SendConnectors);
+    let saved = || {
+        crate::admin::Workspace::open(&dir)
+            .unwrap()
+            .settings
+            .send_connectors[1]
+            .clone()
+    };
+    let before = saved();
+    click(&mut h, "Smart hosts, in order");
+    click(&mut h, "Save");
+    settle(&mut h);
+    assert!(has_text(
+        &h,
+        "add at least one smart host, or route mail through DNS (MX)"
+    ));
+    assert_eq!(saved(), before, "nothing saved");
+    set_text(&mut h, "New smart host", "relay.contoso.test");
+    click(&mut h, "Add smart host");
+    click(&mut h, "Save");
+    settle(&mut h);
+    assert_eq!(saved().smart_hosts, ["relay.contoso.test"]);
+    click(&mut h, "DNS (MX records)");
+    h.state_mut().views.send.tab = SendTab::Tls;
+    h.step();
+    h.step();
+    click(
+        &mut h,
+        "DANE: authenticate MX hosts by their DNSSEC-signed TLSA records (RFC 7672)",
+    );
+    click(&mut h, "Save");
+    settle(&mut h);
+    let after = saved();
+    assert!(after.smart_hosts.is_empty(), "{:?}", after.smart_hosts);
+    assert!(!after.dane_enabled && after.mta_sts_enabled);
+    click(
+        &mut h,
+        "DANE: authenticate MX hosts by their DNSSEC-signed TLSA records (RFC 7672)",
+    );
+    click(&mut h, "Save");
+    settle(&mut h);
+    assert!(saved().dane_enabled);
+    shoot(&mut h, "console-send-connector-tls");
+    h.state_mut().views.send.tab = SendTab::Network;
+    h.step();
+    h.step();
+    shoot(&mut h, "console-send-connector-routing");
+}
+
 /// Transport settings › Certificate revocation: strict mode is chosen by its label and saved.
 #[test]
 fn transport_settings_save_the_strict_revocation_mode() {
