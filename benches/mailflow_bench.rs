@@ -152,13 +152,20 @@ async fn read_data<S: tokio::io::AsyncRead + Unpin>(s: &mut BufReader<S>) -> std
 
 /// Starts a sink on a free port; returns its address and counter.
 fn start_sink(rt: &tokio::runtime::Runtime, tls: bool) -> (SocketAddr, Arc<AtomicU64>) {
+    start_sink_presenting(rt, tls.then(|| identity("sink.test")).as_ref())
+}
+
+/// A sink offering STARTTLS with `identity` (plaintext only without one).
+fn start_sink_presenting(
+    rt: &tokio::runtime::Runtime,
+    identity: Option<&mailflow::engine::tls::TlsIdentity>,
+) -> (SocketAddr, Arc<AtomicU64>) {
     let count = Arc::new(AtomicU64::new(0));
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let cfg = tls
-        .then(|| mailflow::engine::tls::server_config(&identity("sink.test"), false, &[]).unwrap());
+    let cfg = identity.map(|id| mailflow::engine::tls::server_config(id, false, &[]).unwrap());
     rt.spawn(sink(listener, cfg, count.clone()));
     (addr, count)
 }
@@ -324,6 +331,12 @@ fn wait_port(addr: SocketAddr) {
 
 /// A Mailflow relay (`mailflow serve`) forwarding everything to `sink`.
 fn mailflow_relay(org: &util::Org, sink: SocketAddr) -> (Child, SocketAddr) {
+    mailflow_relay_to(org, Some(sink))
+}
+
+/// A Mailflow relay (`mailflow serve`) sending everything to the smart host `sink`, or, without
+/// one, to the recipient domain's MX hosts.
+fn mailflow_relay_to(org: &util::Org, sink: Option<SocketAddr>) -> (Child, SocketAddr) {
     let port = util::free_port();
     org.ok(&[
         "connector",
@@ -347,7 +360,7 @@ fn mailflow_relay(org: &util::Org, sink: SocketAddr) -> (Child, SocketAddr) {
         "set",
         "Outbound",
         "--smart-hosts",
-        &sink.to_string(),
+        &sink.map(|s| s.to_string()).unwrap_or_default(),
         "--protocol-logging",
         "none",
     ]);
@@ -458,6 +471,71 @@ fn throughput(report: &mut Report, rt: &tokio::runtime::Runtime, tls: bool) {
             m / p,
             "x",
         );
+    }
+}
+
+/// DNS-routed delivery with DANE beside the same delivery to a smart host: the plain load of the
+/// throughput figure into the relay, STARTTLS out to a sink presenting its certificate. Routed
+/// by DNS, the relay finds the sink as partner.test's MX in a DNSSEC-signed zone (the test DNS
+/// server, in process) with a DANE-EE record of the sink's key, so every delivery validates the
+/// MX, address and TLSA answers (the resolver caches them for their TTL) and matches the key in
+/// the handshake.
+fn dns_routed(report: &mut Report, rt: &tokio::runtime::Runtime) {
+    use support::dns::{TestDns, Zone};
+    let total = 2000;
+    let sink_identity = identity("mx.partner.test");
+    let (sink_addr, count) = start_sink_presenting(rt, Some(&sink_identity));
+    let org = util::Org::new("mail.bench.test", "bench.test");
+    let (child, addr) = mailflow_relay_to(&org, Some(sink_addr));
+    let _ = run_load(rt, addr, &count, 100, false);
+    let smart = run_load(rt, addr, &count, total, false);
+    stop(child);
+    if let Some(r) = smart {
+        report.figure(
+            "Mailflow, smart host, STARTTLS to the next hop (msg/s)",
+            r,
+            "msg/s",
+        );
+    }
+    let tlsa = util::tlsa_sha256(sink_identity.chain[0].as_ref(), 1);
+    let dns = TestDns::start(vec![
+        Zone::new("partner.test")
+            .mx("partner.test", 10, "mx.partner.test")
+            .a("mx.partner.test", std::net::Ipv4Addr::LOCALHOST)
+            .tlsa(
+                &format!("_{}._tcp.mx.partner.test", sink_addr.port()),
+                3,
+                1,
+                1,
+                &tlsa,
+            )
+            .signed(),
+    ]);
+    let anchor = org.file("dnssec-anchor.key");
+    std::fs::write(&anchor, dns.trust_anchor()).unwrap();
+    org.ok(&[
+        "transport",
+        "set",
+        "--dns-servers",
+        &dns.addr().to_string(),
+        "--mx-port",
+        &sink_addr.port().to_string(),
+        "--dnssec-trust-anchor",
+        anchor.to_str().unwrap(),
+    ]);
+    let (child, addr) = mailflow_relay_to(&org, None);
+    let _ = run_load(rt, addr, &count, 100, false);
+    let routed = run_load(rt, addr, &count, total, false);
+    stop(child);
+    if let Some(r) = routed {
+        report.figure(
+            "Mailflow, DNS MX with DNSSEC and DANE-EE (msg/s)",
+            r,
+            "msg/s",
+        );
+    }
+    if let (Some(s), Some(r)) = (smart, routed) {
+        report.figure("DNS + DANE / smart host throughput ratio", r / s, "x");
     }
 }
 
@@ -835,6 +913,9 @@ fn main() {
     if want("throughput") {
         throughput(&mut report, &rt, false);
         throughput(&mut report, &rt, true);
+    }
+    if want("dns") {
+        dns_routed(&mut report, &rt);
     }
     if want("handshakes") {
         handshakes(&mut report, &rt);

@@ -157,26 +157,14 @@ pub fn pkix_client_config(
     identity: Option<&TlsIdentity>,
     our_roots: &[Vec<u8>],
 ) -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(system_roots().iter().cloned());
-    roots.add_parsable_certificates(our_roots.iter().map(|d| CertificateDer::from(d.clone())));
-    let verifier =
-        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-            .build()
-            .map_err(|e| format!("no trusted root to check certificates with: {e}"))?;
+    let verifier = pkix_verifier(our_roots)?;
     client_config_verified_by(identity, |_| verifier)
 }
 
 /// Whether `chain` (leaf first) is PKIX-valid for `host` now, as [`pkix_client_config`]'s
 /// verifier would find it during a handshake: for the probe's verdict, which sends no mail.
 pub fn pkix_check(chain: &[Vec<u8>], host: &str, our_roots: &[Vec<u8>]) -> Result<(), String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(system_roots().iter().cloned());
-    roots.add_parsable_certificates(our_roots.iter().map(|d| CertificateDer::from(d.clone())));
-    let verifier =
-        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-            .build()
-            .map_err(|e| format!("no trusted root to check certificates with: {e}"))?;
+    let verifier = pkix_verifier(our_roots)?;
     let Some((leaf, intermediates)) = chain.split_first() else {
         return Err("no certificate was presented".into());
     };
@@ -197,6 +185,18 @@ pub fn pkix_check(chain: &[Vec<u8>], host: &str, our_roots: &[Vec<u8>]) -> Resul
         )
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// rustls's WebPKI verifier over the system's roots and `our_roots`.
+fn pkix_verifier(
+    our_roots: &[Vec<u8>],
+) -> Result<Arc<rustls::client::WebPkiServerVerifier>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(system_roots().iter().cloned());
+    roots.add_parsable_certificates(our_roots.iter().map(|d| CertificateDer::from(d.clone())));
+    rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map_err(|e| format!("no trusted root to check certificates with: {e}"))
 }
 
 /// The system's trusted roots (`/etc/ssl/certs` on Debian), read once.

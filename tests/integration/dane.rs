@@ -6,29 +6,18 @@
 //! domain (both must hold), and a server that replays the real certificate without its key.
 
 use crate::support::dns::{TestDns, Zone};
-use crate::support::mx::{FIRST, SECOND, contoso, mx_port, woodgrove_mx};
+use crate::support::mx::{FIRST, SECOND, contoso, mx_port, woodgrove_presenting};
 use crate::support::next_hop::{presenting, scripted, starttls_mx};
-use crate::support::partners::{self, TestCa, expect_deferred, install, self_signed};
+use crate::support::partners::{self, TestCa, expect_deferred, self_signed};
 use crate::support::relay_util::{Relay, of_kind, send_mail};
 use crate::support::util::tlsa_sha256;
-use mailflow::config::{AcceptedDomain, CertificateSelection, DnssecTrustAnchor};
+use mailflow::config::{AcceptedDomain, DnssecTrustAnchor};
 use mailflow::smtp::evidence::{SecurityStatus, TrustLevel};
 use mailflow::store::tracking::{EventKind, TrackingEvent};
 use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Woodgrove's MX host on `ip:port` presenting `bundle` (certificate, chain, key) on its
-/// receive connector.
-fn woodgrove_presenting(ip: Ipv4Addr, port: u16, bundle: &str) -> Relay {
-    let mx = woodgrove_mx(ip, port);
-    let thumbprint = install(&mx, bundle);
-    mx.change(|s| {
-        s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(thumbprint)
-    });
-    mx
-}
 
 /// A signed woodgrove.test with one MX, mx1.woodgrove.test on 127.0.0.2, and nothing else.
 fn woodgrove_zone() -> Zone {

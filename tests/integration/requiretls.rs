@@ -6,13 +6,12 @@
 //! also asked for REQUIRETLS.
 
 use crate::support::dns::{TestDns, Zone};
-use crate::support::mx::{FIRST, contoso, mx_port, woodgrove_mx};
+use crate::support::mx::{FIRST, contoso, mx_port, woodgrove_presenting};
 use crate::support::next_hop::{presenting, starttls_mx};
-use crate::support::partners::{install, self_signed};
+use crate::support::partners::self_signed;
 use crate::support::relay_util::{Relay, of_kind, send_mail};
 use crate::support::tls::TlsSession;
 use crate::support::util::tlsa_sha256;
-use mailflow::config::CertificateSelection;
 use mailflow::store::tracking::EventKind;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -56,16 +55,6 @@ fn signed_zone(port: u16, der: Option<&[u8]>) -> Zone {
     .signed()
 }
 
-/// Woodgrove's MX host presenting `bundle`.
-fn woodgrove_presenting(port: u16, bundle: &str) -> Relay {
-    let mx = woodgrove_mx(FIRST, port);
-    let thumbprint = install(&mx, bundle);
-    mx.change(|s| {
-        s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(thumbprint)
-    });
-    mx
-}
-
 /// The message comes back to Alice: a Fail event with `code` and `why`, and her NDR.
 fn returned(contoso: &Relay, code: &str, why: &str) {
     let fails = contoso.wait_kind(EventKind::Fail, 1);
@@ -87,7 +76,7 @@ fn requiretls_goes_to_an_authenticated_mx_that_offers_it_and_survives_a_restart(
     assert!(r.starts_with("250"), "{r}");
     contoso.wait_kind(EventKind::Defer, 1);
     contoso.restart();
-    let mx1 = woodgrove_presenting(port, &bundle);
+    let mx1 = woodgrove_presenting(FIRST, port, &bundle);
     contoso.retry_now("woodgrove.test", Duration::from_secs(30));
     mx1.wait_mailbox("woodgrove.test", "bob", 1);
     let sent = contoso.wait_kind(EventKind::Send, 1);
@@ -105,7 +94,7 @@ fn requiretls_goes_to_an_authenticated_mx_that_offers_it_and_survives_a_restart(
 fn requiretls_to_an_mx_not_found_securely_is_returned() {
     let port = mx_port();
     let (bundle, _, _) = self_signed("mx1.woodgrove.test", &["mx1.woodgrove.test"]);
-    let mx1 = woodgrove_presenting(port, &bundle);
+    let mx1 = woodgrove_presenting(FIRST, port, &bundle);
     let dns = TestDns::start(vec![
         Zone::new("woodgrove.test")
             .mx("woodgrove.test", 10, "mx1.woodgrove.test")
@@ -121,7 +110,7 @@ fn requiretls_to_an_mx_not_found_securely_is_returned() {
 fn requiretls_to_an_mx_it_cannot_authenticate_is_returned() {
     let port = mx_port();
     let (bundle, _, _) = self_signed("mx1.woodgrove.test", &["mx1.woodgrove.test"]);
-    let mx1 = woodgrove_presenting(port, &bundle);
+    let mx1 = woodgrove_presenting(FIRST, port, &bundle);
     // Secure, but no TLSA and a certificate no trusted root vouches for.
     let dns = TestDns::start(vec![signed_zone(port, None)]);
     let contoso = contoso(&dns, port);
@@ -158,7 +147,7 @@ fn tls_required_no_waives_dane_unless_requiretls_was_asked_for() {
     let port = mx_port();
     let (bundle, _, _) = self_signed("mx1.woodgrove.test", &["mx1.woodgrove.test"]);
     let (_, other, _) = self_signed("mx1.woodgrove.test", &["mx1.woodgrove.test"]);
-    let mx1 = woodgrove_presenting(port, &bundle);
+    let mx1 = woodgrove_presenting(FIRST, port, &bundle);
     // DANE names another certificate: without the header, nothing could be sent.
     let dns = TestDns::start(vec![signed_zone(port, Some(&other))]);
     let contoso = contoso(&dns, port);

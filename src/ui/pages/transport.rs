@@ -1,11 +1,13 @@
 //! Organization › Transport settings (Set-TransportConfig): the send and receive domain secure
-//! lists, the queue timing, the DNS servers and port of MX routing, and what an unknown
-//! revocation status means. Edits are a draft until Save; the admin worker checks and saves
+//! lists, the queue timing, the DNS servers and port of MX routing, our MTA-STS policy, and
+//! what an unknown revocation status means. Edits are a draft until Save; the admin worker checks and saves
 //! them, and problems appear at the field they concern (`transport.tls_send_domain_secure_list[1]`).
 
 use super::Cx;
 use crate::config::units::TimeSpan;
-use crate::config::{DnssecTrustAnchor, TransportSettings, UnknownRevocationStatus};
+use crate::config::{
+    DnssecTrustAnchor, MtaStsMode, MtaStsPublishing, TransportSettings, UnknownRevocationStatus,
+};
 use crate::ui::app::actions::{Action, Form, SettingsChange};
 use crate::ui::state::model::ConsoleData;
 use crate::ui::widgets;
@@ -34,6 +36,13 @@ pub struct TransportDraft {
     pub anchor: AnchorChoice,
     /// The trust anchor file, when [`AnchorChoice::File`] is chosen.
     pub anchor_file: String,
+    /// Our MTA-STS policy is published (served over HTTPS by the relay).
+    pub sts_publish: bool,
+    pub sts_listen: String,
+    pub sts_mode: MtaStsMode,
+    pub sts_mx: Vec<String>,
+    pub sts_mx_input: String,
+    pub sts_max_age: String,
     base: TransportSettings,
 }
 
@@ -70,6 +79,29 @@ impl TransportDraft {
                 DnssecTrustAnchor::File(path) => path.clone(),
                 _ => String::new(),
             },
+            sts_publish: t.mta_sts_policy.is_some(),
+            sts_listen: t
+                .mta_sts_policy
+                .as_ref()
+                .map(|p| p.listen.clone())
+                .unwrap_or_else(|| "0.0.0.0:443".into()),
+            sts_mode: t
+                .mta_sts_policy
+                .as_ref()
+                .map(|p| p.mode)
+                .unwrap_or(MtaStsMode::Testing),
+            sts_mx: t
+                .mta_sts_policy
+                .as_ref()
+                .map(|p| p.mx.clone())
+                .unwrap_or_default(),
+            sts_mx_input: String::new(),
+            sts_max_age: t
+                .mta_sts_policy
+                .as_ref()
+                .map(|p| p.max_age)
+                .unwrap_or(TimeSpan::secs(7 * 86_400))
+                .to_string(),
             base: t.clone(),
         }
     }
@@ -79,6 +111,7 @@ impl TransportDraft {
             || !self.send_input.is_empty()
             || !self.receive_input.is_empty()
             || !self.dns_input.is_empty()
+            || !self.sts_mx_input.is_empty()
     }
 
     /// The settings, or the fields that do not parse.
@@ -137,6 +170,22 @@ impl TransportDraft {
             &self.tracking_age,
             &mut t.message_tracking_max_age,
         );
+        t.mta_sts_policy = None;
+        if self.sts_publish {
+            match self.sts_max_age.trim().parse::<TimeSpan>() {
+                Ok(max_age) => {
+                    t.mta_sts_policy = Some(MtaStsPublishing {
+                        listen: self.sts_listen.trim().to_string(),
+                        mode: self.sts_mode,
+                        mx: self.sts_mx.clone(),
+                        max_age,
+                    })
+                }
+                Err(e) => {
+                    errors.insert("mta_sts_max_age", format!("{e} (for example 7d)"));
+                }
+            }
+        }
         if errors.is_empty() {
             Ok(t)
         } else {
@@ -299,6 +348,62 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                     AnchorChoice::Off,
                     "Off: every answer counts as insecure (only for DNS servers that strip DNSSEC)",
                 );
+            });
+            ui.add_space(10.0);
+            widgets::card(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(RichText::new("MTA-STS (our policy)").strong().size(15.5));
+                ui.label(
+                    RichText::new("Senders that speak MTA-STS (RFC 8461) deliver to our listed MX hosts only, over TLS with a valid certificate. The relay serves the policy over HTTPS with the SMTP certificate naming mta-sts.<our domain>.")
+                        .color(MUTED),
+                );
+                ui.add_space(6.0);
+                ui.checkbox(&mut d.sts_publish, "Publish our MTA-STS policy");
+                if d.sts_publish {
+                    let p = problems(cx, "mta_sts_policy");
+                    widgets::form_grid(ui, "transport-sts", |ui| {
+                        widgets::text_field(ui, "Policy listener", &mut d.sts_listen, "0.0.0.0:443", &p);
+                        widgets::field(ui, "Mode", &[], |ui| {
+                            ui.horizontal(|ui| {
+                                ui.radio_value(&mut d.sts_mode, MtaStsMode::Enforce, "Enforce");
+                                ui.radio_value(&mut d.sts_mode, MtaStsMode::Testing, "Testing (senders report, deliver anyway)");
+                                ui.radio_value(&mut d.sts_mode, MtaStsMode::None, "None (withdraws a cached policy)");
+                            })
+                            .response
+                        });
+                        ui.label("Our MX hosts");
+                        ui.vertical(|ui| {
+                            let none = |_: usize| Vec::new();
+                            widgets::list_editor(ui, "MX host", &mut d.sts_mx, &mut d.sts_mx_input, &none);
+                        });
+                        ui.end_row();
+                        let mut age = Vec::new();
+                        if let Some(e) = v.local.get("mta_sts_max_age") {
+                            age.push(e.clone());
+                        }
+                        widgets::text_field(ui, "Senders keep it for", &mut d.sts_max_age, "7d", &age);
+                    });
+                    let domain = cx
+                        .data
+                        .settings
+                        .accepted_domains
+                        .first()
+                        .map(|a| a.domain.clone())
+                        .unwrap_or_default();
+                    if let Some(policy) = &d.base.mta_sts_policy {
+                        let text = crate::policy::mta_sts::published(policy).to_text();
+                        let id = crate::policy::mta_sts::policy_id(&text);
+                        ui.add_space(4.0);
+                        ui.label(RichText::new("Publish in DNS (for the saved policy):").color(MUTED));
+                        widgets::code_block(
+                            ui,
+                            &format!(
+                                "{}\nmta-sts.{domain}. IN A <this relay's address>",
+                                crate::policy::mta_sts::txt_record(&domain, &id)
+                            ),
+                        );
+                    }
+                }
             });
             ui.add_space(10.0);
             widgets::card(ui, |ui| {

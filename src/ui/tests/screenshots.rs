@@ -500,6 +500,57 @@ fn a_send_connector_routes_by_mx_or_smart_hosts_and_switches_dane_and_mta_sts() 
     shoot(&mut h, "console-send-connector-routing");
 }
 
+/// Transport settings › MTA-STS: our policy is published from the page (a bad max age is
+/// refused at its field, a bad listener by the settings' rules, nothing saved), and the TXT
+/// record to publish is shown for the saved policy.
+#[test]
+fn transport_settings_publish_our_mta_sts_policy() {
+    let (_tmp, ws) = fixture();
+    let dir = ws.dir.clone();
+    let mut h = harness(console(ws));
+    settle(&mut h);
+    page(&mut h, Page::TransportSettings);
+    let saved = || {
+        crate::admin::Workspace::open(&dir)
+            .unwrap()
+            .settings
+            .transport
+            .mta_sts_policy
+    };
+    click(&mut h, "Publish our MTA-STS policy");
+    set_text(&mut h, "Policy listener", "everywhere");
+    set_text(&mut h, "New MX host", "mail.contoso.test");
+    click(&mut h, "Add MX host");
+    set_text(&mut h, "Senders keep it for", "soon");
+    click(&mut h, "Save");
+    settle(&mut h);
+    assert!(
+        has_text(&h, "(for example 7d)"),
+        "max age refused at its field"
+    );
+    assert_eq!(saved(), None);
+    set_text(&mut h, "Senders keep it for", "1d");
+    click(&mut h, "Save");
+    settle(&mut h);
+    assert!(has_text(&h, "'everywhere' is not an address to listen on"));
+    assert_eq!(saved(), None, "nothing saved");
+    set_text(&mut h, "Policy listener", "127.0.0.1:8443");
+    click(&mut h, "Enforce");
+    click(&mut h, "Save");
+    settle(&mut h);
+    let policy = saved().expect("published");
+    assert_eq!(
+        (policy.listen.as_str(), policy.mode, policy.mx.as_slice()),
+        (
+            "127.0.0.1:8443",
+            crate::config::MtaStsMode::Enforce,
+            &["mail.contoso.test".to_string()][..]
+        )
+    );
+    assert!(has_text(&h, "_mta-sts.contoso.test. IN TXT \"v=STSv1; id="));
+    shoot(&mut h, "console-transport-mta-sts");
+}
+
 /// Transport settings › Certificate revocation: strict mode is chosen by its label and saved.
 #[test]
 fn transport_settings_save_the_strict_revocation_mode() {

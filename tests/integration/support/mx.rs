@@ -3,9 +3,10 @@
 //! Woodgrove's relays as MX hosts on 127.0.0.2 and 127.0.0.3, on one port, the relay's MX port.
 
 use crate::support::dns::TestDns;
+use crate::support::partners::install;
 use crate::support::relay_util::Relay;
 use mailflow::config::units::TimeSpan;
-use mailflow::config::{DnssecTrustAnchor, PermissionGroup, Settings};
+use mailflow::config::{CertificateSelection, DnssecTrustAnchor, PermissionGroup, Settings};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
 /// The address of the first MX host of the tests.
@@ -72,4 +73,15 @@ pub fn woodgrove_mx(ip: Ipv4Addr, port: u16) -> Relay {
             s.receive_connectors[0].bindings = vec![binding];
         },
     )
+}
+
+/// Woodgrove's MX host on `ip:port` presenting `bundle` (certificate, chain, key) on its
+/// receive connector.
+pub fn woodgrove_presenting(ip: Ipv4Addr, port: u16, bundle: &str) -> Relay {
+    let mx = woodgrove_mx(ip, port);
+    let thumbprint = install(&mx, bundle);
+    mx.change(|s| {
+        s.receive_connectors[0].certificate = CertificateSelection::Thumbprint(thumbprint)
+    });
+    mx
 }
