@@ -97,8 +97,8 @@ pub enum Command {
     },
     /// Connectivity probe: banner, capabilities, TLS, the chain and a verdict per policy
     Probe {
-        /// HOST[:PORT] of the server to probe; without it, where the domain's mail goes (the
-        /// smart host of its send connector, or its best MX host)
+        /// HOST[:PORT] of the server to probe; without it, every host the domain's mail may go
+        /// to (its send connector's smart hosts, or each of its MX hosts, best first)
         target: Option<String>,
         /// The domain to judge the certificate for (DomainValidation, Domain Security)
         #[arg(long)]

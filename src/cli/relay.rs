@@ -419,8 +419,34 @@ pub fn run_probe(
     client_cert: &Option<String>,
 ) -> CliResult {
     let ws = Workspace::open(&data_dir(dir))?;
+    if target.is_none() && client_cert.is_none() {
+        // Where the domain's mail goes: every MX host (or smart host), best first.
+        let reports =
+            engine::probe_each_host_now(&ws, domain).map_err(|e| CliError(e.to_string()))?;
+        let count = reports.len();
+        let mut failed = None;
+        for (i, r) in reports.iter().enumerate() {
+            if count > 1 {
+                println!("=== Host {} of {count}: {}\n", i + 1, r.target);
+            }
+            if let Err(e) = print_probe(r) {
+                println!("Error           {}\n", e.0);
+                failed.get_or_insert(e);
+            }
+        }
+        // One host that cannot be probed is said; all of them failing is an error.
+        return match failed {
+            Some(e) if reports.iter().all(|r| r.error.is_some()) => Err(e),
+            _ => Ok(()),
+        };
+    }
     let r = engine::probe_now(&ws, target.as_deref(), domain, client_cert.as_deref())
         .map_err(|e| CliError(e.to_string()))?;
+    print_probe(&r)
+}
+
+/// One probe's findings, as `mailflow probe` prints them.
+fn print_probe(r: &engine::probe::ProbeReport) -> CliResult {
     println!("Target          {}", r.target);
     if let Some(b) = &r.banner {
         println!("Banner          {b}");

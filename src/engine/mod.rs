@@ -306,6 +306,29 @@ impl Drop for EngineHandle {
     }
 }
 
+/// Probes every host `domain`'s mail may go to (each MX host, or each smart host), best first,
+/// without a running relay: `mailflow probe --domain D` without a host.
+pub fn probe_each_host_now(
+    workspace: &Workspace,
+    domain: &str,
+) -> Result<Vec<probe::ProbeReport>, EngineError> {
+    let run = RunConfig::build(workspace, time::OffsetDateTime::now_utc())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(EngineError::Runtime)?;
+    rt.block_on(async {
+        let hops = probe::targets_for(&run, domain)
+            .await
+            .map_err(|why| EngineError::Probe { why })?;
+        let mut reports = Vec::new();
+        for hop in &hops {
+            reports.push(probe::probe(&run, hop, domain, None).await);
+        }
+        Ok(reports)
+    })
+}
+
 /// Runs a connectivity probe without a running relay (for `mailflow probe` and the console).
 /// `target` is `host[:port]`; without it, where the domain's mail goes (its smart host, or its
 /// best MX host). `client_cert` names the certificate to present (by thumbprint); otherwise the

@@ -71,6 +71,16 @@ pub struct ProbeReport {
 /// smart host of the send connector that routes it, or, for a connector without one, its best
 /// MX host found in DNS (the first address, on the MX port).
 pub(crate) async fn target_for(run: &RunConfig, domain: &str) -> Result<NextHop, String> {
+    let hosts = targets_for(run, domain).await?;
+    hosts
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("no host to probe for {domain}"))
+}
+
+/// Every host `domain`'s mail may go to, one next hop each: the send connector's smart hosts,
+/// or each MX host found in DNS, best first (its first address, on the MX port).
+pub(crate) async fn targets_for(run: &RunConfig, domain: &str) -> Result<Vec<NextHop>, String> {
     let (index, name) = match route(domain, &run.checked) {
         Route::Connector { index, name } => (index, name),
         Route::Local => {
@@ -89,8 +99,11 @@ pub(crate) async fn target_for(run: &RunConfig, domain: &str) -> Result<NextHop,
         .send_connectors
         .iter()
         .find(|c| c.index == index);
-    if let Some(host) = connector.and_then(|c| c.smart_hosts.first()) {
-        return Ok(NextHop::smart_host(host));
+    if let Some(hosts) = connector
+        .map(|c| &c.smart_hosts)
+        .filter(|hosts| !hosts.is_empty())
+    {
+        return Ok(hosts.iter().map(NextHop::smart_host).collect());
     }
     let dns = std::sync::Arc::new(
         Dns::new(
@@ -104,10 +117,20 @@ pub(crate) async fn target_for(run: &RunConfig, domain: &str) -> Result<NextHop,
         return Err(format!("send connector '{name}' is not running"));
     };
     match mx_hops(&dns, run, send_connector, domain, Some(&sts)).await {
-        Ok(hops) => hops
-            .into_iter()
-            .next()
-            .ok_or_else(|| format!("send connector '{name}' found no MX host for {domain}")),
+        Ok(hops) => {
+            let mut first_of_each: Vec<NextHop> = Vec::new();
+            for hop in hops {
+                if !first_of_each.iter().any(|h| h.name == hop.name) {
+                    first_of_each.push(hop);
+                }
+            }
+            if first_of_each.is_empty() {
+                return Err(format!(
+                    "send connector '{name}' found no MX host for {domain}"
+                ));
+            }
+            Ok(first_of_each)
+        }
         Err(RouteFailure::Permanent(why) | RouteFailure::Temporary(why)) => Err(format!(
             "send connector '{name}' routes {domain} by MX, and DNS says: {why}"
         )),

@@ -443,3 +443,51 @@ fn a_server_replaying_the_published_certificate_without_its_key_is_refused() {
     );
     assert_eq!(contoso.track(&of_kind(EventKind::Send)).len(), 1);
 }
+
+#[test]
+fn the_probe_shows_every_mx_host_with_what_dane_asks_of_it() {
+    let port = mx_port();
+    let (bundle, der, _) = self_signed("mx1.woodgrove.test", &["mx1.woodgrove.test"]);
+    let (other, _, _) = self_signed("mx2.woodgrove.test", &["mx2.woodgrove.test"]);
+    let _mx1 = woodgrove_presenting(FIRST, port, &bundle);
+    let _mx2 = woodgrove_presenting(SECOND, port, &other);
+    let dns = TestDns::start(vec![
+        woodgrove_zone()
+            .mx("woodgrove.test", 20, "mx2.woodgrove.test")
+            .a("mx2.woodgrove.test", SECOND)
+            .tlsa(
+                &format!("_{port}._tcp.mx1.woodgrove.test"),
+                3,
+                1,
+                1,
+                &tlsa_sha256(&der, 1),
+            )
+            .signed(),
+    ]);
+    let contoso = contoso(&dns, port);
+    let out = contoso.org.ok(&["probe", "--domain", "woodgrove.test"]);
+    let first = out
+        .find(&format!(
+            "=== Host 1 of 2: mx1.woodgrove.test[127.0.0.2]:{port}"
+        ))
+        .unwrap_or_else(|| panic!("{out}"));
+    let second = out
+        .find(&format!(
+            "=== Host 2 of 2: mx2.woodgrove.test[127.0.0.3]:{port}"
+        ))
+        .unwrap_or_else(|| panic!("{out}"));
+    let (one, two) = (&out[first..second], &out[second..]);
+    assert!(
+        one.contains("MX mx1.woodgrove.test (preference 10), DNSSEC secure")
+            && one.contains("[PASS] DANE"),
+        "{one}"
+    );
+    assert!(
+        two.contains("MX mx2.woodgrove.test (preference 20), DNSSEC secure")
+            && two.contains(&format!(
+                "DANE            no TLSA records at _{port}._tcp.mx2.woodgrove.test"
+            ))
+            && !two.contains("] DANE"),
+        "{two}"
+    );
+}
