@@ -7,6 +7,7 @@ mod mta_sts;
 mod output;
 mod relay;
 mod settings_cmd;
+mod tls_report;
 
 use clap::{Parser, Subcommand};
 use mailflow::admin::{self, AdminError, Workspace};
@@ -61,6 +62,9 @@ pub enum Command {
     /// other domains
     #[command(subcommand)]
     MtaSts(mta_sts::MtaStsCommand),
+    /// TLS reports (RFC 8460): the aggregate report of a day for a recipient domain
+    #[command(subcommand)]
+    TlsReport(tls_report::TlsReportCommand),
     /// Receive and send connectors
     #[command(subcommand)]
     Connector(Box<settings_cmd::ConnectorCommand>),
@@ -167,6 +171,7 @@ pub fn run() -> i32 {
         Some(Command::Ca(ref c)) => cert::run_ca(&cli.data_dir, c),
         Some(Command::Transport(ref c)) => settings_cmd::run_transport(&cli.data_dir, c),
         Some(Command::MtaSts(ref c)) => mta_sts::run(&cli.data_dir, c),
+        Some(Command::TlsReport(ref c)) => tls_report::run(&cli.data_dir, c),
         Some(Command::Connector(ref c)) => settings_cmd::run_connector(&cli.data_dir, c),
         Some(Command::Domain(ref c)) => settings_cmd::run_domain(&cli.data_dir, c),
         Some(Command::Serve) => relay::run_serve(&cli.data_dir),

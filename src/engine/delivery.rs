@@ -163,6 +163,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                     mta_sts: &services.mta_sts,
                 })
                 .await;
+                super::tls_reports::record(&services, result.tls_outcomes.clone());
                 let hop = result.hop.clone();
                 let security = hop
                     .as_ref()

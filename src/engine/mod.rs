@@ -28,6 +28,7 @@ pub mod queue;
 pub mod services;
 pub mod stream;
 pub mod tls;
+pub mod tls_reports;
 pub mod tracking_events;
 
 use crate::admin::Workspace;

@@ -22,6 +22,7 @@ use crate::policy::mta_sts::InForce;
 use crate::policy::outbound::{
     MessageTls, TlsRequirement, connection_still_acceptable, judge, requirement,
 };
+use crate::policy::tls_rpt::{PolicyType, ReportPolicy, ResultType, SessionOutcome};
 use crate::smtp::client::{
     Capabilities, EnvelopeProblem, MailFlags, RecipientOutcome, mail_command, rcpt_command, settle,
 };
@@ -72,6 +73,8 @@ pub struct RemoteResult {
     pub connection_failure: bool,
     /// `host:port` that answered.
     pub host: Option<String>,
+    /// The TLS outcome of each attempt to an MX host, for TLS reports (RFC 8460).
+    pub tls_outcomes: Vec<SessionOutcome>,
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -130,6 +133,29 @@ pub(crate) struct NextHop {
     /// Found in a way an attacker cannot forge (RFC 8689 §4.2.1): our own configuration (a
     /// smart host), a DNSSEC-secure MX answer, or an enforced MTA-STS policy listing it.
     pub found_securely: bool,
+    /// The policy its TLS outcome is reported under (RFC 8460); `None` for a smart host, whose
+    /// outcomes are not reported to the recipient domain.
+    pub report_policy: Option<ReportPolicy>,
+}
+
+impl Attempt {
+    /// The same failure, named for TLS reports as `result`.
+    fn reported(self, result: ResultType) -> Attempt {
+        match self {
+            Attempt::Failed {
+                reason,
+                connected,
+                hop,
+                ..
+            } => Attempt::Failed {
+                reason,
+                connected,
+                hop,
+                tls_report: Some(result),
+            },
+            other => other,
+        }
+    }
 }
 
 impl NextHop {
@@ -142,6 +168,7 @@ impl NextHop {
             dane: DaneLookup::NotApplicable("a smart host is not looked up in DNS".into()),
             sts: StsForHop::NotApplicable("MTA-STS applies to MX hosts, not smart hosts".into()),
             found_securely: true,
+            report_policy: None,
         }
     }
 
@@ -151,6 +178,7 @@ impl NextHop {
         port: u16,
         dane: DaneLookup,
         sts: StsForHop,
+        report_policy: ReportPolicy,
     ) -> NextHop {
         let name = &target.name;
         let found = match target.preference {
@@ -166,6 +194,7 @@ impl NextHop {
                 || matches!(sts, StsForHop::Enforce(_)),
             dane,
             sts,
+            report_policy: Some(report_policy),
         }
     }
 }
@@ -437,13 +466,27 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
     let mut last_hop = None;
     // REQUIRETLS refusals by every host tried return the messages (RFC 8689 §4.2.1).
     let mut refusals = Vec::new();
+    let mut tls_outcomes = Vec::new();
     // The next host only after a failure before any transaction (RFC 5321 §5.1).
     for host in &hosts {
         let mut plaintext_retry = false;
         loop {
             match attempt(&job, send_connector, host, plaintext_retry).await {
-                Attempt::Done(result) => return result,
+                Attempt::Done(mut result) => {
+                    let hop = result.hop.as_ref();
+                    if hop.is_some_and(|h| h.tls.is_some()) {
+                        tls_outcomes.extend(tls_outcome(&job, host, hop, None));
+                    }
+                    result.tls_outcomes = tls_outcomes;
+                    return result;
+                }
                 Attempt::RetryPlain(why) => {
+                    tls_outcomes.extend(tls_outcome(
+                        &job,
+                        host,
+                        None,
+                        Some((ResultType::ValidationFailure, why.clone())),
+                    ));
                     errors.push(why);
                     plaintext_retry = true;
                 }
@@ -460,7 +503,16 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
                     reason,
                     connected,
                     hop,
+                    tls_report,
                 } => {
+                    if let Some(result) = tls_report {
+                        tls_outcomes.extend(tls_outcome(
+                            &job,
+                            host,
+                            hop.as_ref(),
+                            Some((result, reason.clone())),
+                        ));
+                    }
                     if connected {
                         connection_failure = false;
                     }
@@ -476,12 +528,14 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
     if !refusals.is_empty() && refusals.len() == hosts.len() {
         let mut result = every_recipient_fails(&job, refusals.join("; "));
         result.hop = last_hop;
+        result.tls_outcomes = tls_outcomes;
         return result;
     }
     RemoteResult {
         error: Some(errors.join("; ")),
         connection_failure,
         hop: last_hop,
+        tls_outcomes,
         ..Default::default()
     }
 }
@@ -558,12 +612,17 @@ pub(crate) async fn mx_hops(
                 }
             }
         };
-        hops.extend(
-            target
-                .addresses
-                .iter()
-                .map(|ip| NextHop::mx(target, *ip, port, dane.clone(), sts.clone())),
-        );
+        let report_policy = report_policy(&dane, &sts, &in_force);
+        hops.extend(target.addresses.iter().map(|ip| {
+            NextHop::mx(
+                target,
+                *ip,
+                port,
+                dane.clone(),
+                sts.clone(),
+                report_policy.clone(),
+            )
+        }));
     }
     if hops.is_empty()
         && let InForce::Policy { policy, .. } = &in_force
@@ -574,6 +633,67 @@ pub(crate) async fn mx_hops(
         ));
     }
     Ok(hops)
+}
+
+/// The policy an MX host's TLS outcome is reported under: its TLSA records where DANE applies,
+/// the domain's MTA-STS policy where that applies, or none.
+fn report_policy(dane: &DaneLookup, sts: &StsForHop, in_force: &InForce) -> ReportPolicy {
+    match (dane, sts, in_force) {
+        (DaneLookup::Policy(DanePolicy::Authenticate(e)), _, _) => ReportPolicy {
+            policy_type: PolicyType::Tlsa,
+            policy_strings: e
+                .records
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {} {} {}",
+                        r.usage,
+                        r.selector,
+                        r.matching,
+                        hex::encode(&r.data)
+                    )
+                })
+                .collect(),
+            mx_patterns: Vec::new(),
+        },
+        (DaneLookup::Policy(_) | DaneLookup::Failed(_), _, _) => ReportPolicy {
+            policy_type: PolicyType::Tlsa,
+            policy_strings: Vec::new(),
+            mx_patterns: Vec::new(),
+        },
+        (_, StsForHop::Enforce(_) | StsForHop::Testing(_), InForce::Policy { policy, .. }) => {
+            ReportPolicy {
+                policy_type: PolicyType::Sts,
+                policy_strings: policy.to_text().lines().map(str::to_string).collect(),
+                mx_patterns: policy.mx.clone(),
+            }
+        }
+        _ => ReportPolicy::none(),
+    }
+}
+
+/// The TLS outcome of one attempt to `host`, when its outcomes are reported.
+fn tls_outcome(
+    job: &RemoteJob<'_>,
+    host: &NextHop,
+    hop: Option<&HopEvidence>,
+    failure: Option<(ResultType, String)>,
+) -> Option<SessionOutcome> {
+    let policy = host.report_policy.clone()?;
+    let ip_of = |addr: &str| addr.parse::<SocketAddr>().map(|a| a.ip().to_string()).ok();
+    let (failure, detail) = match failure {
+        Some((result, why)) => (Some(result), Some(why)),
+        None => (None, None),
+    };
+    Some(SessionOutcome {
+        policy_domain: job.domain.clone(),
+        policy,
+        mx_host: host.name.clone(),
+        receiving_ip: ip_of(&host.connect),
+        sending_ip: hop.and_then(|h| ip_of(&h.local)),
+        failure,
+        detail,
+    })
 }
 
 /// Every recipient of the job fails with `reply` (a domain that cannot receive mail).
@@ -602,6 +722,8 @@ enum Attempt {
         reason: String,
         connected: bool,
         hop: Option<HopEvidence>,
+        /// How a TLS report names the failure, when it is one of TLS (RFC 8460 §4.3).
+        tls_report: Option<ResultType>,
     },
     /// The host cannot take a REQUIRETLS message (RFC 8689): the reply to return it with,
     /// unless another host can.
@@ -622,6 +744,7 @@ async fn attempt(
         reason,
         connected,
         hop: None,
+        tls_report: None,
     };
     if job.message_tls == MessageTls::Required && !host.found_securely {
         return Attempt::RequireTlsRefused {
@@ -635,7 +758,8 @@ async fn attempt(
     }
     if let DaneLookup::Failed(why) = &host.dane {
         // RFC 7672 §2.2: without an answer about its TLSA records the host is not used at all.
-        return fail(deferral(replies::dns_failure, why), false);
+        return fail(deferral(replies::dns_failure, why), false)
+            .reported(ResultType::DnssecInvalid);
     }
     let addr = host.connect.clone();
     let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addr)).await {
@@ -717,6 +841,7 @@ async fn run_session(
         reason,
         connected: true,
         hop,
+        tls_report: None,
     };
     let greeting = match s.reply().await {
         Ok(r) => r,
@@ -846,7 +971,7 @@ async fn run_session(
                         hop: Some(hop),
                     };
                 }
-                return failed(reply, Some(hop));
+                return failed(reply, Some(hop)).reported(ResultType::StarttlsNotSupported);
             }
         } else {
             match s.starttls(client_tls, &host.name).await {
@@ -871,7 +996,7 @@ async fn run_session(
                                 hop: Some(hop),
                             };
                         }
-                        return failed(reply, Some(hop));
+                        return failed(reply, Some(hop)).reported(ResultType::StarttlsNotSupported);
                     }
                     // Opportunistic: carry on in plaintext on this connection.
                     hop.policy = format!("{} (STARTTLS refused: {})", req.describe(), r.one_line());
@@ -895,10 +1020,16 @@ async fn run_session(
                         };
                     }
                     if tls_mandatory {
+                        let result = if sts_enforced && dane.is_none() {
+                            ResultType::StsWebpkiInvalid
+                        } else {
+                            ResultType::ValidationFailure
+                        };
                         return failed(
                             deferral(replies::certificate_not_accepted, &why),
                             Some(hop),
-                        );
+                        )
+                        .reported(result);
                     }
                     return Attempt::RetryPlain(why);
                 }
@@ -957,10 +1088,16 @@ async fn run_session(
                         // Not one SMTP command over a channel the policy does not accept.
                         s.event('*', &reason, "policy");
                         let _ = s.command("QUIT\r\n").await;
+                        let result = if reason.contains("do not match") {
+                            ResultType::CertificateHostMismatch
+                        } else {
+                            ResultType::CertificateNotTrusted
+                        };
                         return failed(
                             deferral(replies::certificate_not_accepted, &reason),
                             Some(hop),
-                        );
+                        )
+                        .reported(result);
                     }
                     caps = match ehlo(s, &send_connector.fqdn).await {
                         Ok(c) => c,

@@ -12,4 +12,5 @@ pub mod outbound;
 pub mod revocation;
 pub mod routing;
 pub mod submission;
+pub mod tls_rpt;
 pub mod trust;

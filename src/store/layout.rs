@@ -82,6 +82,10 @@ impl DataDir {
     pub fn tracking_db(&self) -> PathBuf {
         self.root.join("tracking.db")
     }
+    /// The TLS outcomes of outbound sessions by day, for TLS reports (RFC 8460).
+    pub fn tls_reports(&self) -> PathBuf {
+        self.root.join("tls-reports")
+    }
     /// MTA-STS policies fetched from other domains, kept for their max_age across restarts.
     pub fn mta_sts_cache(&self) -> PathBuf {
         self.root.join("mta-sts-policies.ron")

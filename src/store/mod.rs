@@ -12,6 +12,7 @@ pub mod layout;
 pub mod settings;
 pub mod spool;
 pub mod sts_cache;
+pub mod tls_outcomes;
 pub mod tracking;
 
 pub use error::StoreError;

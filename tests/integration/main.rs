@@ -24,3 +24,4 @@ mod revocation;
 mod session_trust;
 mod settings_cli;
 mod support;
+mod tls_reports;

@@ -1,0 +1,160 @@
+//! TLS reporting (RFC 8460): the relay keeps the TLS outcome of every attempt to an MX host, and
+//! `mailflow tls-report show` gives the day's aggregate report for a domain in the RFC's JSON —
+//! checked here against the shape the RFC's schema (§4.4) requires, and against what happened:
+//! a first MX host whose certificate its TLSA record does not name (a validation failure), a
+//! second one that DANE authenticates (a success), each under its own policy.
+
+use crate::support::dns::{TestDns, Zone};
+use crate::support::mx::{FIRST, SECOND, contoso, mx_port, woodgrove_presenting};
+use crate::support::partners::self_signed;
+use crate::support::relay_util::send_mail;
+use crate::support::util::tlsa_sha256;
+use mailflow::store::tracking::EventKind;
+use serde_json::Value;
+
+/// The fields and types RFC 8460 §4.4 requires (its JSON schema's `required` lists).
+fn assert_rfc8460_shape(report: &Value) {
+    let text = |v: &Value, field: &str| {
+        assert!(
+            v.get(field).is_some_and(Value::is_string),
+            "{field} must be a string: {v:#}"
+        )
+    };
+    let count = |v: &Value, field: &str| {
+        assert!(
+            v.get(field).is_some_and(Value::is_u64),
+            "{field} must be a count: {v:#}"
+        )
+    };
+    for field in ["organization-name", "contact-info", "report-id"] {
+        text(report, field);
+    }
+    let range = &report["date-range"];
+    for field in ["start-datetime", "end-datetime"] {
+        text(range, field);
+        let when = range[field].as_str().unwrap_or_default();
+        assert!(
+            time::OffsetDateTime::parse(when, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{field} is RFC 3339: {when}"
+        );
+    }
+    let policies = report["policies"].as_array().expect("policies is an array");
+    for entry in policies {
+        let policy = &entry["policy"];
+        let kind = policy["policy-type"].as_str().unwrap_or_default();
+        assert!(
+            ["tlsa", "sts", "no-policy-found"].contains(&kind),
+            "policy-type {kind}"
+        );
+        text(policy, "policy-domain");
+        count(&entry["summary"], "total-successful-session-count");
+        count(&entry["summary"], "total-failure-session-count");
+        for detail in entry["failure-details"].as_array().into_iter().flatten() {
+            text(detail, "result-type");
+            count(detail, "failed-session-count");
+        }
+    }
+}
+
+#[test]
+fn the_days_report_counts_each_policy_as_the_rfc_writes_it() {
+    let port = mx_port();
+    let (bundle1, _, _) = self_signed("mx1.woodgrove.test", &["mx1.woodgrove.test"]);
+    let (_, not_mx1, _) = self_signed("mx1.woodgrove.test", &["mx1.woodgrove.test"]);
+    let (bundle2, der2, _) = self_signed("mx2.woodgrove.test", &["mx2.woodgrove.test"]);
+    let mx1 = woodgrove_presenting(FIRST, port, &bundle1);
+    let mx2 = woodgrove_presenting(SECOND, port, &bundle2);
+    let dns = TestDns::start(vec![
+        Zone::new("woodgrove.test")
+            .mx("woodgrove.test", 10, "mx1.woodgrove.test")
+            .mx("woodgrove.test", 20, "mx2.woodgrove.test")
+            .a("mx1.woodgrove.test", FIRST)
+            .a("mx2.woodgrove.test", SECOND)
+            .tlsa(
+                &format!("_{port}._tcp.mx1.woodgrove.test"),
+                3,
+                1,
+                1,
+                &tlsa_sha256(&not_mx1, 1),
+            )
+            .tlsa(
+                &format!("_{port}._tcp.mx2.woodgrove.test"),
+                3,
+                1,
+                1,
+                &tlsa_sha256(&der2, 1),
+            )
+            .signed(),
+    ]);
+    let contoso = contoso(&dns, port);
+    let reply = send_mail(
+        contoso.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: reported\n\nx\n",
+    );
+    assert!(reply.starts_with("250"), "{reply}");
+    mx2.wait_mailbox("woodgrove.test", "bob", 1);
+    assert!(mx1.mailbox("woodgrove.test", "bob").is_empty());
+    contoso.wait_kind(EventKind::Send, 1);
+    // The outcomes are written off the delivery task: wait for both.
+    let mut report = Value::Null;
+    crate::support::relay_util::wait_until(
+        "both outcomes kept",
+        std::time::Duration::from_secs(30),
+        || {
+            let out = contoso
+                .org
+                .ok(&["tls-report", "show", "--domain", "woodgrove.test"]);
+            report = serde_json::from_str(&out).expect("the report is JSON");
+            report["policies"].as_array().is_some_and(|p| p.len() == 2)
+        },
+    );
+    assert_rfc8460_shape(&report);
+    assert_eq!(report["organization-name"], "Test Org");
+    let policies = report["policies"].as_array().expect("policies");
+    let failed = policies
+        .iter()
+        .find(|p| p["summary"]["total-failure-session-count"] == 1)
+        .unwrap_or_else(|| panic!("{report:#}"));
+    let succeeded = policies
+        .iter()
+        .find(|p| p["summary"]["total-successful-session-count"] == 1)
+        .unwrap_or_else(|| panic!("{report:#}"));
+    for (entry, digest) in [
+        (failed, tlsa_sha256(&not_mx1, 1)),
+        (succeeded, tlsa_sha256(&der2, 1)),
+    ] {
+        assert_eq!(entry["policy"]["policy-type"], "tlsa");
+        assert_eq!(entry["policy"]["policy-domain"], "woodgrove.test");
+        assert_eq!(
+            entry["policy"]["policy-string"][0],
+            format!("3 1 1 {}", hex::encode(digest))
+        );
+    }
+    assert_eq!(failed["summary"]["total-successful-session-count"], 0);
+    let detail = &failed["failure-details"][0];
+    assert_eq!(detail["result-type"], "validation-failure");
+    assert_eq!(detail["receiving-mx-hostname"], "mx1.woodgrove.test");
+    assert_eq!(detail["receiving-ip"], "127.0.0.2");
+    assert_eq!(detail["sending-mta-ip"], "127.0.0.1");
+    assert_eq!(detail["failed-session-count"], 1);
+    assert_eq!(succeeded["summary"]["total-failure-session-count"], 0);
+    // Another domain, and a day without sessions, have empty reports.
+    let other = contoso
+        .org
+        .ok(&["tls-report", "show", "--domain", "fabrikam.test"]);
+    let other: Value = serde_json::from_str(&other).expect("JSON");
+    assert_rfc8460_shape(&other);
+    assert_eq!(other["policies"].as_array().map(Vec::len), Some(0));
+    let err = contoso.org.fails(&[
+        "tls-report",
+        "show",
+        "--domain",
+        "woodgrove.test",
+        "--date",
+        "yesterday",
+    ]);
+    assert!(err.contains("write it as YYYY-MM-DD"), "{err}");
+}
