@@ -163,7 +163,14 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                     mta_sts: &services.mta_sts,
                 })
                 .await;
-                super::tls_reports::record(&services, result.tls_outcomes.clone());
+                // A TLS report's own delivery is never counted in a report (no report loops).
+                let reports_only = group.iter().all(|(_, _, body)| {
+                    crate::smtp::headers::header_value(body, super::tls_reports::REPORT_HEADER)
+                        .is_some()
+                });
+                if !reports_only {
+                    super::tls_reports::record(&services, result.tls_outcomes.clone());
+                }
                 let hop = result.hop.clone();
                 let security = hop
                     .as_ref()

@@ -67,6 +67,11 @@ enum Cmd {
         reply: std::sync::mpsc::Sender<probe::ProbeReport>,
     },
     Queue(QueueOp, std::sync::mpsc::Sender<QueueReply>),
+    /// Queue the TLS reports of a day now.
+    TlsReports {
+        day: String,
+        reply: std::sync::mpsc::Sender<Result<usize, String>>,
+    },
     Stop,
 }
 
@@ -145,6 +150,7 @@ impl EngineHandle {
                     services.live.set_problems(run.problems.clone());
                     services.live.set_running(true);
                     tokio::spawn(delivery::scheduler(services.clone()));
+                    tokio::spawn(tls_reports::daily(services.clone()));
                     tokio::spawn(crl_fetch::run(
                         data_dir.clone(),
                         run.revocation.downloaded.clone(),
@@ -209,6 +215,13 @@ impl EngineHandle {
                                         },
                                     };
                                     let _ = reply.send(report);
+                                });
+                            }
+                            Cmd::TlsReports { day, reply } => {
+                                let services = services.clone();
+                                tokio::spawn(async move {
+                                    let _ =
+                                        reply.send(tls_reports::send_day(&services, &day).await);
                                 });
                             }
                             Cmd::Stop => break,
@@ -283,6 +296,17 @@ impl EngineHandle {
             target: target.to_string(),
             domain: domain.to_string(),
             connector,
+            reply: tx,
+        });
+        rx
+    }
+
+    /// Queues the TLS reports (RFC 8460) of `day` (`2026-12-07`) now, as the daily task does
+    /// for the day before; the answer is how many report mails were queued.
+    pub fn send_tls_reports(&self, day: &str) -> std::sync::mpsc::Receiver<Result<usize, String>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let _ = self.tx.send(Cmd::TlsReports {
+            day: day.to_string(),
             reply: tx,
         });
         rx

@@ -1,13 +1,25 @@
 //! TLS reporting (RFC 8460) on the relay's side: the TLS outcome of every outbound attempt to
 //! an MX host is kept by day (`store::tls_outcomes`, written off the async threads), and the
 //! aggregate report of a day for a recipient domain is built from them in the RFC's JSON
-//! (`policy::tls_rpt`) — what `mailflow tls-report show` prints and what a daily report sends.
+//! (`policy::tls_rpt`) — what `mailflow tls-report show` prints. Once a day the reports of the
+//! day before go by mail (gzipped, `multipart/report`) to the `mailto:` addresses each domain
+//! publishes at `_smtp._tls`; their own deliveries are not counted in reports (no loops).
 
 use super::services::Services;
 use crate::admin::Workspace;
-use crate::policy::tls_rpt::{Report, Reporter, SessionOutcome, aggregate};
+use crate::policy::tls_rpt::{Report, Reporter, SessionOutcome, aggregate, report_addresses};
+use crate::smtp::address::ReversePath;
+use crate::smtp::envelope::{Envelope, new_message_id};
+use crate::smtp::evidence::{Direction, HopEvidence, SecurityStatus};
+use crate::smtp::tlsrpt_mail::{self, ReportMail};
+use crate::store::clock::now_ms;
 use crate::store::tls_outcomes;
+use std::io::Write;
+use std::sync::Arc;
 use time::OffsetDateTime;
+
+/// The header that marks a TLS report mail: its delivery is never counted in a report.
+pub const REPORT_HEADER: &str = "TLS-Report-Domain";
 
 /// The day an outcome belongs to (UTC), as the store names it: `2026-12-07`.
 pub fn day_of(t: OffsetDateTime) -> String {
@@ -56,6 +68,123 @@ pub fn report(workspace: &Workspace, domain: &str, day: &str) -> Report {
     };
     let outcomes = tls_outcomes::load_day(&workspace.dir, day);
     aggregate(&reporter, &domain.to_ascii_lowercase(), &outcomes)
+}
+
+/// Queues the reports of `day` for every domain that has outcomes that day and publishes a
+/// `mailto:` address at `_smtp._tls`; returns how many report mails were queued. A domain
+/// without an address, or whose lookup fails, gets none (said in the log).
+pub async fn send_day(services: &Arc<Services>, day: &str) -> Result<usize, String> {
+    let run = services.config();
+    let workspace = Workspace::open(&run.data_dir).map_err(|e| e.to_string())?;
+    let outcomes = tls_outcomes::load_day(&run.data_dir, day);
+    let mut domains: Vec<String> = outcomes.iter().map(|o| o.policy_domain.clone()).collect();
+    domains.sort();
+    domains.dedup();
+    let dns = services
+        .dns(
+            &run.checked.dns_servers,
+            &run.checked.settings.transport.dnssec_trust_anchor,
+        )
+        .map_err(|e| e.to_string())?;
+    let begin = time::Date::parse(
+        day,
+        &time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| format!("'{day}' is not a day (YYYY-MM-DD)"))?
+    .midnight()
+    .assume_utc();
+    let end = begin + time::Duration::seconds(86_399);
+    let our_domain = workspace
+        .settings
+        .accepted_domains
+        .first()
+        .map(|d| d.domain.clone())
+        .unwrap_or_else(|| run.fqdn().to_string());
+    let mut queued = 0;
+    for domain in domains {
+        let addresses = match dns.txt(&format!("_smtp._tls.{domain}")).await {
+            Ok(records) => report_addresses(&records),
+            Err(why) => {
+                tracing::warn!("no TLS report for {domain}: {why}");
+                continue;
+            }
+        };
+        let report = report(&workspace, &domain, day);
+        let json = serde_json::to_vec(&report).map_err(|e| e.to_string())?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&json).map_err(|e| e.to_string())?;
+        let gzipped = gz.finish().map_err(|e| e.to_string())?;
+        for to in addresses.iter().filter_map(|a| a.strip_prefix("mailto:")) {
+            let mut random = [0u8; 16];
+            aws_lc_rs::rand::fill(&mut random).map_err(|_| "no randomness".to_string())?;
+            let id = new_message_id(random);
+            let now = OffsetDateTime::now_utc();
+            let body = tlsrpt_mail::build(&ReportMail {
+                submitter: run.fqdn(),
+                domain: &domain,
+                report_id: &report.report_id,
+                from: &format!("TLS reports <postmaster@{our_domain}>"),
+                to,
+                begin,
+                end,
+                now,
+                unique: &id,
+                gzipped_json: &gzipped,
+            });
+            let envelope = Envelope {
+                id: id.clone(),
+                // The null sender: a report that bounces makes no report of its own.
+                sender: ReversePath::Null,
+                recipients: vec![to.to_string()],
+                received: now_ms(),
+                size: body.len() as u64,
+                message_id: Some(format!("<{id}@{}>", run.fqdn())),
+                subject: crate::smtp::headers::header_value(&body, "Subject"),
+                eight_bit: false,
+                smtputf8: false,
+                require_tls: false,
+                inbound: HopEvidence {
+                    direction: Direction::Inbound,
+                    time: now_ms(),
+                    connector: "Mailflow".into(),
+                    local: String::new(),
+                    remote: String::new(),
+                    peer_name: run.fqdn().to_string(),
+                    tls: None,
+                    security: SecurityStatus::Plaintext,
+                    policy: format!("TLS report for {domain} (generated by Mailflow)"),
+                    auth_domain: None,
+                    auth_mechanism: None,
+                },
+            };
+            services
+                .queue
+                .accept(envelope, body)
+                .await
+                .map_err(|e| format!("the TLS report for {domain} could not be queued: {e}"))?;
+            queued += 1;
+        }
+    }
+    tls_outcomes::mark_sent(&run.data_dir, day).map_err(|e| e.to_string())?;
+    Ok(queued)
+}
+
+/// Sends yesterday's reports once, checking every hour (a relay that was down at midnight
+/// sends them when it is back).
+pub async fn daily(services: Arc<Services>) {
+    loop {
+        let yesterday = day_of(OffsetDateTime::now_utc() - time::Duration::days(1));
+        let dir = services.config().data_dir.clone();
+        if !tls_outcomes::is_sent(&dir, &yesterday)
+            && !tls_outcomes::load_day(&dir, &yesterday).is_empty()
+        {
+            match send_day(&services, &yesterday).await {
+                Ok(n) => tracing::info!("{n} TLS report(s) for {yesterday} queued"),
+                Err(why) => tracing::warn!("TLS reports for {yesterday}: {why}"),
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    }
 }
 
 #[cfg(test)]

@@ -15,3 +15,4 @@ pub mod replies;
 pub mod reply;
 pub mod sasl;
 pub mod server;
+pub mod tlsrpt_mail;

@@ -47,6 +47,18 @@ pub fn load_day(dir: &DataDir, day: &str) -> Vec<SessionOutcome> {
         .unwrap_or_default()
 }
 
+/// Notes that the reports of `day` were queued.
+pub fn mark_sent(dir: &DataDir, day: &str) -> Result<()> {
+    super::atomic::ensure_dir(&dir.tls_reports(), 0o755)?;
+    let path = dir.tls_reports().join(format!("{day}.sent"));
+    super::atomic::write_atomic(&path, b"", super::atomic::PUBLIC)
+}
+
+/// Whether the reports of `day` were queued.
+pub fn is_sent(dir: &DataDir, day: &str) -> bool {
+    dir.tls_reports().join(format!("{day}.sent")).exists()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

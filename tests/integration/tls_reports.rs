@@ -85,6 +85,10 @@ fn the_days_report_counts_each_policy_as_the_rfc_writes_it() {
                 1,
                 &tlsa_sha256(&der2, 1),
             )
+            .txt(
+                "_smtp._tls.woodgrove.test",
+                "v=TLSRPTv1; rua=mailto:tlsrpt@woodgrove.test",
+            )
             .signed(),
     ]);
     let contoso = contoso(&dns, port);
@@ -157,4 +161,56 @@ fn the_days_report_counts_each_policy_as_the_rfc_writes_it() {
         "yesterday",
     ]);
     assert!(err.contains("write it as YYYY-MM-DD"), "{err}");
+
+    // The day's report goes by mail to the address Woodgrove publishes at _smtp._tls.
+    let today = mailflow::engine::tls_reports::day_of(time::OffsetDateTime::now_utc());
+    let queued = contoso
+        .handle()
+        .send_tls_reports(&today)
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("an answer");
+    assert_eq!(queued, Ok(1));
+    let mail = mx2.wait_mailbox("woodgrove.test", "tlsrpt", 1).remove(0);
+    for header in [
+        "TLS-Report-Domain: woodgrove.test",
+        "TLS-Report-Submitter: mail.contoso.test",
+        "Content-Type: multipart/report; report-type=\"tlsrpt\"",
+        "Content-Type: application/tlsrpt+gzip",
+        "mail.contoso.test!woodgrove.test!",
+    ] {
+        assert!(mail.contains(header), "{header} missing:\n{mail}");
+    }
+    // The attachment is the report, gzipped.
+    let attachment = mail
+        .split("Content-Transfer-Encoding: base64")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no attachment:\n{mail}"));
+    let encoded: String = attachment
+        .lines()
+        .skip(1)
+        .skip_while(|l| !l.trim().is_empty())
+        .skip(1)
+        .take_while(|l| !l.starts_with("--"))
+        .map(str::trim)
+        .collect();
+    let gzipped =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded.trim())
+            .unwrap_or_else(|e| panic!("base64 ({e}):\n{mail}"));
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gzipped[..]), &mut json)
+        .expect("gzip");
+    let mailed: Value = serde_json::from_str(&json).expect("JSON");
+    assert_rfc8460_shape(&mailed);
+    assert_eq!(mailed["policies"], report["policies"]);
+    // The report's own delivery (mx1 refused, mx2 took it) was not counted.
+    contoso.wait_kind(EventKind::Send, 2);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let after: Value = serde_json::from_str(&contoso.org.ok(&[
+        "tls-report",
+        "show",
+        "--domain",
+        "woodgrove.test",
+    ]))
+    .expect("JSON");
+    assert_eq!(after["policies"], report["policies"]);
 }
