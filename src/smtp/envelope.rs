@@ -2,7 +2,7 @@
 //! we know about it (size, Message-ID, subject). Kept with the message in the spool.
 
 use super::address::ReversePath;
-use super::evidence::HopEvidence;
+use super::evidence::{Direction, HopEvidence, SecurityStatus};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +28,46 @@ pub struct Envelope {
     pub require_tls: bool,
     /// How the message reached us.
     pub inbound: HopEvidence,
+}
+
+impl Envelope {
+    /// The envelope of a message Mailflow writes itself (an NDR, a delay notice, a TLS report):
+    /// from the null sender (a bounce of it makes no bounce of its own), no network hop, the
+    /// body's Subject, `what` as its policy line. `now_ms` is the time of writing.
+    pub fn generated(
+        id: String,
+        recipients: Vec<String>,
+        body: &[u8],
+        fqdn: &str,
+        what: String,
+        now_ms: i64,
+    ) -> Envelope {
+        Envelope {
+            message_id: Some(format!("<{id}@{fqdn}>")),
+            id,
+            sender: ReversePath::Null,
+            recipients,
+            received: now_ms,
+            size: body.len() as u64,
+            subject: super::headers::header_value(body, "Subject"),
+            eight_bit: false,
+            smtputf8: false,
+            require_tls: false,
+            inbound: HopEvidence {
+                direction: Direction::Inbound,
+                time: now_ms,
+                connector: "Mailflow".into(),
+                local: String::new(),
+                remote: String::new(),
+                peer_name: fqdn.to_string(),
+                tls: None,
+                security: SecurityStatus::Plaintext,
+                policy: what,
+                auth_domain: None,
+                auth_mechanism: None,
+            },
+        }
+    }
 }
 
 /// A new internal message id (random GUID form).
