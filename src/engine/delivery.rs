@@ -161,6 +161,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                     log: Some(services.log.clone()),
                     dns: &dns,
                     mta_sts: &services.mta_sts,
+                    host_health: &services.host_health,
                 })
                 .await;
                 // A TLS report's own delivery is never counted in a report (no report loops).

@@ -15,6 +15,7 @@ pub mod crl_fetch;
 pub mod delivery;
 pub mod dns;
 pub mod error;
+pub mod host_health;
 pub mod inbound;
 pub mod listeners;
 pub mod local;
@@ -144,6 +145,7 @@ impl EngineHandle {
                         sessions: Arc::new(Tasks::default()),
                         dns: Mutex::new(None),
                         mta_sts: mta_sts::MtaSts::open(&data_dir),
+                        host_health: host_health::HostHealth::default(),
                     });
                     let mut listeners = Listeners::default();
                     listeners.reconcile(&services, &run).await;

@@ -60,6 +60,8 @@ pub struct RemoteJob<'a> {
     pub mta_sts: &'a MtaSts,
     /// What the job's messages ask of TLS themselves (a job holds messages that ask alike).
     pub message_tls: MessageTls,
+    /// Next hops that failed lately (tried after the others).
+    pub host_health: &'a super::host_health::HostHealth,
 }
 
 /// How the job went.
@@ -461,6 +463,16 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
     } else {
         smart_hosts.iter().map(NextHop::smart_host).collect()
     };
+    // Hosts that failed lately go after the others (per-host retry state).
+    let hosts = job.host_health.order(hosts, crate::store::clock::now_ms());
+    let down_for = job
+        .run
+        .checked
+        .settings
+        .transport
+        .outbound_connection_failure_retry_interval
+        .as_duration()
+        .as_millis() as i64;
     let mut errors = Vec::new();
     let mut connection_failure = true;
     let mut last_hop = None;
@@ -473,6 +485,7 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
         loop {
             match attempt(&job, send_connector, host, plaintext_retry).await {
                 Attempt::Done(mut result) => {
+                    job.host_health.mark_up(&host.connect);
                     let hop = result.hop.as_ref();
                     if hop.is_some_and(|h| h.tls.is_some()) {
                         tls_outcomes.extend(tls_outcome(&job, host, hop, None));
@@ -516,6 +529,8 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
                     if connected {
                         connection_failure = false;
                     }
+                    job.host_health
+                        .mark_down(&host.connect, crate::store::clock::now_ms() + down_for);
                     errors.push(reason);
                     if hop.is_some() {
                         last_hop = hop;

@@ -128,6 +128,8 @@ pub struct Services {
     pub dns: Mutex<Option<Arc<Dns>>>,
     /// The MTA-STS policies of other domains, cached.
     pub mta_sts: super::mta_sts::MtaSts,
+    /// Next hops that failed lately, tried after the others.
+    pub host_health: super::host_health::HostHealth,
 }
 
 impl Services {

@@ -280,3 +280,53 @@ fn a_trust_anchor_that_is_not_one_is_refused_and_nothing_changes() {
         before
     );
 }
+
+#[test]
+fn a_host_that_failed_lately_is_tried_after_the_others() {
+    let port = mx_port();
+    // mx1 answers the connection and hangs up at once: a failure before any transaction.
+    let listener = std::net::TcpListener::bind((FIRST, port)).expect("mx1 port");
+    let knocks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = knocks.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let mx2 = woodgrove_mx(SECOND, port);
+    let dns = TestDns::start(vec![
+        Zone::new("woodgrove.test")
+            .mx("woodgrove.test", 10, "mx1.woodgrove.test")
+            .mx("woodgrove.test", 20, "mx2.woodgrove.test")
+            .a("mx1.woodgrove.test", FIRST)
+            .a("mx2.woodgrove.test", SECOND),
+    ]);
+    let contoso = contoso(&dns, port);
+    contoso
+        .change(|s| s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(600));
+    let send = |subject: &str| {
+        let reply = send_mail(
+            contoso.addr(),
+            "alice@contoso.test",
+            &["bob@woodgrove.test"],
+            &format!("Subject: {subject}\n\nx\n"),
+        );
+        assert!(reply.starts_with("250"), "{reply}");
+    };
+    send("first");
+    mx2.wait_mailbox("woodgrove.test", "bob", 1);
+    assert_eq!(
+        knocks.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "mx1 tried first"
+    );
+    // mx1 failed a moment ago: mx2 is tried first now, and takes the mail.
+    send("second");
+    mx2.wait_mailbox("woodgrove.test", "bob", 2);
+    assert_eq!(
+        knocks.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "mx1 not tried again while counted as down"
+    );
+}
