@@ -45,21 +45,15 @@ pub enum ModeArg {
     None,
 }
 
-/// The domain our policy is for: the first accepted domain.
-fn our_domain(workspace: &mailflow::admin::Workspace) -> String {
-    workspace
-        .settings
-        .accepted_domains
-        .first()
-        .map(|d| d.domain.clone())
-        .unwrap_or_default()
-}
-
 pub fn run(dir: &Option<PathBuf>, cmd: &MtaStsCommand) -> CliResult {
     let mut workspace = open(dir)?;
     match cmd {
         MtaStsCommand::Show => {
-            let domain = our_domain(&workspace);
+            let domain = workspace
+                .settings
+                .our_domain()
+                .unwrap_or_default()
+                .to_string();
             match &workspace.settings.transport.mta_sts_policy {
                 Some(p) => {
                     let text = published(p).to_text();
@@ -124,7 +118,11 @@ pub fn run(dir: &Option<PathBuf>, cmd: &MtaStsCommand) -> CliResult {
                 max_age,
             };
             workspace.set_transport(|t| t.mta_sts_policy = Some(policy.clone()))?;
-            let domain = our_domain(&workspace);
+            let domain = workspace
+                .settings
+                .our_domain()
+                .unwrap_or_default()
+                .to_string();
             let id = policy_id(&published(&policy).to_text());
             println!("MTA-STS policy saved; the relay serves it on {listen}.");
             println!("Publish in DNS:\n  {}", txt_record(&domain, &id));

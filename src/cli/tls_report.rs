@@ -42,7 +42,8 @@ pub fn run(dir: &Option<PathBuf>, cmd: &TlsReportCommand) -> CliResult {
                 }
                 None => tls_reports::day_of(time::OffsetDateTime::now_utc()),
             };
-            let report = tls_reports::report(&workspace, domain, &day);
+            let outcomes = mailflow::store::tls_outcomes::load_day(&workspace.dir, &day);
+            let report = tls_reports::report(&workspace.settings, domain, &day, &outcomes);
             let text = serde_json::to_string_pretty(&report)
                 .map_err(|e| CliError(format!("the report cannot be written as JSON: {e}")))?;
             println!("{text}");

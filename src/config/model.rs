@@ -430,6 +430,12 @@ pub struct PartnerPin {
 }
 
 impl Settings {
+    /// Our mail domain: the first accepted domain (the one `init` made). What our MTA-STS
+    /// policy and our TLS reports speak for; `None` when every accepted domain was removed.
+    pub fn our_domain(&self) -> Option<&str> {
+        self.accepted_domains.first().map(|d| d.domain.as_str())
+    }
+
     pub fn receive_connector(&self, name: &str) -> Option<&ReceiveConnector> {
         self.receive_connectors
             .iter()

@@ -335,12 +335,7 @@ fn policy_server(
     problems: &mut Vec<String>,
 ) -> Option<super::policy_server::PolicyServer> {
     let publishing = checked.settings.transport.mta_sts_policy.as_ref()?;
-    let Some(domain) = checked
-        .settings
-        .accepted_domains
-        .first()
-        .map(|d| d.domain.clone())
-    else {
+    let Some(domain) = checked.settings.our_domain().map(str::to_string) else {
         problems.push("MTA-STS: there is no accepted domain to publish a policy for".into());
         return None;
     };

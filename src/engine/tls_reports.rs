@@ -6,7 +6,7 @@
 //! publishes at `_smtp._tls`; their own deliveries are not counted in reports (no loops).
 
 use super::services::Services;
-use crate::admin::Workspace;
+use crate::config::Settings;
 use crate::policy::tls_rpt::{Report, Reporter, SessionOutcome, aggregate, report_addresses};
 use crate::smtp::envelope::{Envelope, new_message_id};
 use crate::smtp::tlsrpt_mail::{self, ReportMail};
@@ -45,14 +45,10 @@ pub fn record(services: &Services, outcomes: Vec<SessionOutcome>) {
     });
 }
 
-/// The report of `day` (`2026-12-07`) for recipient domain `domain`, from our organization.
-pub fn report(workspace: &Workspace, domain: &str, day: &str) -> Report {
-    let settings = &workspace.settings;
-    let our_domain = settings
-        .accepted_domains
-        .first()
-        .map(|d| d.domain.clone())
-        .unwrap_or_else(|| settings.organization.fqdn.clone());
+/// The report of `day` (`2026-12-07`) for recipient domain `domain`, from the organization of
+/// `settings`, out of that day's `outcomes` (`store::tls_outcomes::load_day`).
+pub fn report(settings: &Settings, domain: &str, day: &str, outcomes: &[SessionOutcome]) -> Report {
+    let our_domain = settings.our_domain().unwrap_or(&settings.organization.fqdn);
     let contact = format!("mailto:postmaster@{our_domain}");
     let start = format!("{day}T00:00:00Z");
     let end = format!("{day}T23:59:59Z");
@@ -64,8 +60,7 @@ pub fn report(workspace: &Workspace, domain: &str, day: &str) -> Report {
         end: &end,
         report_id: &report_id,
     };
-    let outcomes = tls_outcomes::load_day(&workspace.dir, day);
-    aggregate(&reporter, &domain.to_ascii_lowercase(), &outcomes)
+    aggregate(&reporter, &domain.to_ascii_lowercase(), outcomes)
 }
 
 /// Queues the reports of `day` for every domain that has outcomes that day and publishes a
@@ -73,8 +68,11 @@ pub fn report(workspace: &Workspace, domain: &str, day: &str) -> Report {
 /// without an address, or whose lookup fails, gets none (said in the log).
 pub async fn send_day(services: &Arc<Services>, day: &str) -> Result<usize, String> {
     let run = services.config();
-    let workspace = Workspace::open(&run.data_dir).map_err(|e| e.to_string())?;
-    let outcomes = tls_outcomes::load_day(&run.data_dir, day);
+    let settings = &run.checked.settings;
+    let (dir, wanted) = (run.data_dir.clone(), day.to_string());
+    let outcomes = tokio::task::spawn_blocking(move || tls_outcomes::load_day(&dir, &wanted))
+        .await
+        .map_err(|e| e.to_string())?;
     let mut domains: Vec<String> = outcomes.iter().map(|o| o.policy_domain.clone()).collect();
     domains.sort();
     domains.dedup();
@@ -92,12 +90,7 @@ pub async fn send_day(services: &Arc<Services>, day: &str) -> Result<usize, Stri
     .midnight()
     .assume_utc();
     let end = begin + time::Duration::seconds(86_399);
-    let our_domain = workspace
-        .settings
-        .accepted_domains
-        .first()
-        .map(|d| d.domain.clone())
-        .unwrap_or_else(|| run.fqdn().to_string());
+    let our_domain = settings.our_domain().unwrap_or(run.fqdn());
     let mut queued = 0;
     for domain in domains {
         let addresses = match dns.txt(&format!("_smtp._tls.{domain}")).await {
@@ -107,7 +100,7 @@ pub async fn send_day(services: &Arc<Services>, day: &str) -> Result<usize, Stri
                 continue;
             }
         };
-        let report = report(&workspace, &domain, day);
+        let report = report(settings, &domain, day, &outcomes);
         let json = serde_json::to_vec(&report).map_err(|e| e.to_string())?;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&json).map_err(|e| e.to_string())?;
@@ -154,10 +147,13 @@ pub async fn send_day(services: &Arc<Services>, day: &str) -> Result<usize, Stri
 pub async fn daily(services: Arc<Services>) {
     loop {
         let yesterday = day_of(OffsetDateTime::now_utc() - time::Duration::days(1));
-        let dir = services.config().data_dir.clone();
-        if !tls_outcomes::is_sent(&dir, &yesterday)
-            && !tls_outcomes::load_day(&dir, &yesterday).is_empty()
-        {
+        let (dir, day) = (services.config().data_dir.clone(), yesterday.clone());
+        let due = tokio::task::spawn_blocking(move || {
+            !tls_outcomes::is_sent(&dir, &day) && !tls_outcomes::load_day(&dir, &day).is_empty()
+        })
+        .await
+        .unwrap_or(false);
+        if due {
             match send_day(&services, &yesterday).await {
                 Ok(n) => tracing::info!("{n} TLS report(s) for {yesterday} queued"),
                 Err(why) => tracing::warn!("TLS reports for {yesterday}: {why}"),

@@ -383,13 +383,7 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                         }
                         widgets::text_field(ui, "Senders keep it for", &mut d.sts_max_age, "7d", &age);
                     });
-                    let domain = cx
-                        .data
-                        .settings
-                        .accepted_domains
-                        .first()
-                        .map(|a| a.domain.clone())
-                        .unwrap_or_default();
+                    let domain = cx.data.settings.our_domain().unwrap_or_default();
                     if let Some(policy) = &d.base.mta_sts_policy {
                         let text = crate::policy::mta_sts::published(policy).to_text();
                         let id = crate::policy::mta_sts::policy_id(&text);
@@ -399,7 +393,7 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                             ui,
                             &format!(
                                 "{}\nmta-sts.{domain}. IN A <this relay's address>",
-                                crate::policy::mta_sts::txt_record(&domain, &id)
+                                crate::policy::mta_sts::txt_record(domain, &id)
                             ),
                         );
                     }
