@@ -9,15 +9,32 @@ use crate::smtp::data::{DataReceiver, dot_stuff};
 use crate::smtp::reply::Reply;
 use crate::smtp::server::{Action, AuthOffer, Server, ServerConfig, SessionInfo, SessionPolicy};
 
-/// The SMTP command parser: never panics; what parses prints without control characters.
+/// The SMTP command parser: never panics; what parses prints without control characters, and
+/// the DSN values that end up in notices (ENVID, ORCPT) have none and encode back as given.
 pub fn smtp_command(data: &[u8]) {
+    use crate::smtp::command::Command;
+    use crate::smtp::dsn_request::{xtext_decode, xtext_encode};
     let line = String::from_utf8_lossy(data);
-    if let Ok(crate::smtp::command::Command::Mail {
-        from: ReversePath::Mailbox(m),
-        ..
-    }) = crate::smtp::command::parse(&line)
-    {
-        assert!(!m.to_string().chars().any(|c| c == '\r' || c == '\n'));
+    let clean = |s: &str| {
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        assert_eq!(xtext_decode(&xtext_encode(s)).as_deref(), Ok(s));
+    };
+    match crate::smtp::command::parse(&line) {
+        Ok(Command::Mail { from, params }) => {
+            if let ReversePath::Mailbox(m) = from {
+                assert!(!m.to_string().chars().any(|c| c == '\r' || c == '\n'));
+            }
+            if let Some(e) = &params.envid {
+                clean(e);
+            }
+        }
+        Ok(Command::Rcpt { dsn, .. }) => {
+            if let Some(o) = &dsn.orcpt {
+                clean(&o.address);
+                assert!(!o.field().chars().any(char::is_control));
+            }
+        }
+        _ => {}
     }
 }
 

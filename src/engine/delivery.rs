@@ -185,7 +185,9 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                             .get(&(env.id.clone(), rcpt.clone()))
                             .cloned();
                         let (k, resp) = match &o {
-                            Some(Outcome::Delivered(r)) => ("send", r.clone()),
+                            Some(Outcome::Delivered(r) | Outcome::Relayed(r)) => {
+                                ("send", r.clone())
+                            }
                             Some(Outcome::Deferred(r)) => ("defer", r.clone()),
                             Some(Outcome::Failed(r)) => ("fail", r.clone()),
                             None => (

@@ -655,6 +655,7 @@ async fn accept(
         ),
         smtputf8: m.params.smtputf8,
         require_tls: m.params.require_tls,
+        dsn: m.dsn.clone(),
         inbound: hop,
     };
     let size = envelope.size;

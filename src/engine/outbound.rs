@@ -1153,6 +1153,10 @@ async fn run_session(
             Ok(outs) => {
                 for (rcpt, o) in rcpts.iter().zip(outs) {
                     let outcome = match o {
+                        // Without DSN further on, our notice of relaying is the sender's last.
+                        RecipientOutcome::Delivered(r) if !caps.dsn => {
+                            Outcome::Relayed(r.one_line())
+                        }
                         RecipientOutcome::Delivered(r) => Outcome::Delivered(r.one_line()),
                         RecipientOutcome::Deferred(r) => Outcome::Deferred(r.one_line()),
                         RecipientOutcome::Failed(r) => Outcome::Failed(r.one_line()),
@@ -1207,6 +1211,7 @@ async fn transaction(
         eight_bit: env.eight_bit,
         smtputf8: env.smtputf8,
         require_tls: env.require_tls,
+        dsn: Some(&env.dsn),
     };
     let mail = match mail_command(&env.sender, body.len() as u64, flags, caps) {
         Ok(m) => m,
@@ -1231,7 +1236,7 @@ async fn transaction(
     if caps.pipelining {
         let mut batch = mail.clone();
         for r in rcpts {
-            batch.push_str(&rcpt_command(r));
+            batch.push_str(&rcpt_command(r, &env.dsn, caps));
         }
         batch.push_str("DATA\r\n");
         s.send(batch.as_bytes(), Some(batch.trim_end())).await?;
@@ -1251,7 +1256,7 @@ async fn transaction(
             ));
         }
         for r in rcpts {
-            rcpt_replies.push(s.command(&rcpt_command(r)).await?);
+            rcpt_replies.push(s.command(&rcpt_command(r, &env.dsn, caps)).await?);
         }
         if !rcpt_replies.iter().any(Reply::is_positive) {
             let _ = s.command("RSET\r\n").await;

@@ -3,6 +3,7 @@
 //! recipient — delivered, deferred (4xx) or failed (5xx).
 
 use super::address::ReversePath;
+use super::dsn_request::DsnRequest;
 use super::replies;
 use super::reply::Reply;
 
@@ -18,6 +19,8 @@ pub struct Capabilities {
     pub enhanced_status_codes: bool,
     /// REQUIRETLS (RFC 8689), offered only inside TLS.
     pub require_tls: bool,
+    /// DSN (RFC 3461): the server takes over the sender's notification request.
+    pub dsn: bool,
 }
 
 impl Capabilities {
@@ -36,6 +39,7 @@ impl Capabilities {
                 "CHUNKING" => c.chunking = true,
                 "ENHANCEDSTATUSCODES" => c.enhanced_status_codes = true,
                 "REQUIRETLS" => c.require_tls = true,
+                "DSN" => c.dsn = true,
                 _ => {}
             }
         }
@@ -54,13 +58,15 @@ pub enum EnvelopeProblem {
 
 /// What a message asks of the MAIL FROM command beyond its sender and size.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MailFlags {
+pub struct MailFlags<'a> {
     /// `BODY=8BITMIME`, when the server offers it.
     pub eight_bit: bool,
     /// `SMTPUTF8`: the server must offer it.
     pub smtputf8: bool,
     /// `REQUIRETLS` (RFC 8689): the server must offer it (the caller checks, with TLS).
     pub require_tls: bool,
+    /// The sender's DSN request: `RET`/`ENVID` go on when the server offers DSN.
+    pub dsn: Option<&'a DsnRequest>,
 }
 
 /// The MAIL FROM line (with CRLF) for a message, using only extensions the server offers.
@@ -74,6 +80,7 @@ pub fn mail_command(
         eight_bit,
         smtputf8,
         require_tls,
+        dsn,
     } = flags;
     if let Some(limit) = caps.size
         && size > limit
@@ -96,12 +103,21 @@ pub fn mail_command(
     if require_tls {
         cmd.push_str(" REQUIRETLS");
     }
+    if let Some(d) = dsn.filter(|_| caps.dsn) {
+        cmd.push_str(&d.mail_params());
+    }
     cmd.push_str("\r\n");
     Ok(cmd)
 }
 
-pub fn rcpt_command(recipient: &str) -> String {
-    format!("RCPT TO:<{recipient}>\r\n")
+/// The RCPT TO line (with CRLF); with `NOTIFY`/`ORCPT` when the server offers DSN.
+pub fn rcpt_command(recipient: &str, dsn: &DsnRequest, caps: &Capabilities) -> String {
+    let params = if caps.dsn {
+        dsn.rcpt_params(recipient)
+    } else {
+        String::new()
+    };
+    format!("RCPT TO:<{recipient}>{params}\r\n")
 }
 
 /// How one recipient came out of a transaction.
@@ -186,6 +202,7 @@ mod tests {
             eight_bit,
             smtputf8,
             require_tls: false,
+            dsn: None,
         };
         assert_eq!(
             mail_command(&from, 100, flags(true, false), &none).unwrap(),
@@ -220,6 +237,50 @@ mod tests {
             mail_command(&from, 10, flags(false, true), &none),
             Err(EnvelopeProblem::NeedsSmtpUtf8)
         );
+    }
+
+    #[test]
+    fn dsn_parameters_go_on_only_to_a_server_that_offers_dsn() {
+        use crate::smtp::dsn_request::{Notify, RecipientDsn, Ret};
+        let from = ReversePath::Mailbox(Mailbox::parse("a@contoso.test").unwrap());
+        let mut req = DsnRequest {
+            ret: Some(Ret::Full),
+            envid: Some("id 1".into()),
+            ..Default::default()
+        };
+        req.recipients.insert(
+            "b@w.test".into(),
+            RecipientDsn {
+                notify: Some(Notify::NEVER),
+                orcpt: None,
+            },
+        );
+        let flags = MailFlags {
+            dsn: Some(&req),
+            ..Default::default()
+        };
+        let dsn = Capabilities {
+            dsn: true,
+            ..Default::default()
+        };
+        let plain = Capabilities::default();
+        assert_eq!(
+            mail_command(&from, 1, flags, &dsn).unwrap(),
+            "MAIL FROM:<a@contoso.test> RET=FULL ENVID=id+201\r\n"
+        );
+        assert_eq!(
+            mail_command(&from, 1, flags, &plain).unwrap(),
+            "MAIL FROM:<a@contoso.test>\r\n"
+        );
+        assert_eq!(
+            rcpt_command("b@w.test", &req, &dsn),
+            "RCPT TO:<b@w.test> NOTIFY=NEVER ORCPT=rfc822;b@w.test\r\n"
+        );
+        assert_eq!(
+            rcpt_command("b@w.test", &req, &plain),
+            "RCPT TO:<b@w.test>\r\n"
+        );
+        assert!(Capabilities::from_ehlo(&ehlo(&["mx.test", "DSN"])).dsn);
     }
 
     #[test]

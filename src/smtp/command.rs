@@ -3,6 +3,7 @@
 //! spaces — and strict about what the command means.
 
 use super::address::{Mailbox, ReversePath};
+use super::dsn_request::{self, Notify, OriginalRecipient, RecipientDsn, Ret};
 use std::fmt;
 
 /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4).
@@ -24,7 +25,11 @@ pub struct MailParams {
     pub smtputf8: bool,
     /// `REQUIRETLS` (RFC 8689): the message may travel only over authenticated TLS.
     pub require_tls: bool,
-    /// Other parameters, kept for logs (`RET=HDRS`, `ENVID=...`).
+    /// `RET=` (RFC 3461): what a failure notice returns.
+    pub ret: Option<Ret>,
+    /// `ENVID=` (RFC 3461), decoded from xtext.
+    pub envid: Option<String>,
+    /// Other parameters, kept for logs (`AUTH=...`).
     pub other: Vec<String>,
 }
 
@@ -46,6 +51,8 @@ pub enum Command {
     },
     Rcpt {
         to: Recipient,
+        /// `NOTIFY=` and `ORCPT=` (RFC 3461).
+        dsn: RecipientDsn,
     },
     Data,
     Bdat {
@@ -134,14 +141,11 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
                 .ok_or_else(|| CommandError::Syntax("write RCPT TO:<address>".into()))?;
             let (path, params) =
                 split_path(arg).map_err(|why| CommandError::BadAddress { sender: false, why })?;
-            if let Some(p) = params.first() {
-                return Err(CommandError::BadParameter(format!(
-                    "the RCPT TO parameter {p} is not supported"
-                )));
-            }
+            let dsn = parse_rcpt_params(&params)?;
             if path.eq_ignore_ascii_case("postmaster") {
                 return Ok(Command::Rcpt {
                     to: Recipient::Postmaster,
+                    dsn,
                 });
             }
             if path.is_empty() {
@@ -156,6 +160,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
             })?;
             Ok(Command::Rcpt {
                 to: Recipient::Mailbox(mb),
+                dsn,
             })
         }
         "DATA" => no_args(rest, Command::Data, "DATA"),
@@ -248,13 +253,51 @@ fn split_path(arg: &str) -> Result<(String, Vec<String>), String> {
     Ok((path.trim().to_string(), params))
 }
 
-fn parse_mail_params(params: &[String]) -> Result<MailParams, CommandError> {
-    let mut p = MailParams::default();
+/// One ESMTP parameter: its key upper-cased, its value, the parameter as written.
+type Param<'a> = (String, Option<&'a str>, &'a String);
+
+/// Splits `KEY=value` (the key upper-cased); refuses a key given twice (RFC 3461 §4: 501).
+fn split_params(params: &[String]) -> Result<Vec<Param<'_>>, CommandError> {
+    let mut out: Vec<Param<'_>> = Vec::new();
     for raw in params {
         let (key, value) = match raw.split_once('=') {
             Some((k, v)) => (k.to_ascii_uppercase(), Some(v)),
             None => (raw.to_ascii_uppercase(), None),
         };
+        if out.iter().any(|(k, _, _)| *k == key) {
+            return Err(CommandError::Syntax(format!(
+                "the parameter {key} is given twice"
+            )));
+        }
+        out.push((key, value, raw));
+    }
+    Ok(out)
+}
+
+/// `NOTIFY=` and `ORCPT=` of RCPT TO; anything else is a parameter we do not offer.
+fn parse_rcpt_params(params: &[String]) -> Result<RecipientDsn, CommandError> {
+    let mut dsn = RecipientDsn::default();
+    for (key, value, raw) in split_params(params)? {
+        match (key.as_str(), value) {
+            ("NOTIFY", Some(v)) => {
+                dsn.notify = Some(Notify::parse(v).map_err(CommandError::Syntax)?)
+            }
+            ("ORCPT", Some(v)) => {
+                dsn.orcpt = Some(OriginalRecipient::parse(v).map_err(CommandError::Syntax)?)
+            }
+            _ => {
+                return Err(CommandError::BadParameter(format!(
+                    "the RCPT TO parameter {raw} is not supported"
+                )));
+            }
+        }
+    }
+    Ok(dsn)
+}
+
+fn parse_mail_params(params: &[String]) -> Result<MailParams, CommandError> {
+    let mut p = MailParams::default();
+    for (key, value, raw) in split_params(params)? {
         match (key.as_str(), value) {
             ("SIZE", Some(v)) => {
                 p.size = Some(
@@ -276,7 +319,13 @@ fn parse_mail_params(params: &[String]) -> Result<MailParams, CommandError> {
             }
             ("SMTPUTF8", None) => p.smtputf8 = true,
             ("REQUIRETLS", None) => p.require_tls = true,
-            ("RET", Some(_)) | ("ENVID", Some(_)) | ("AUTH", Some(_)) => p.other.push(raw.clone()),
+            ("RET", Some(v)) => {
+                p.ret = Some(dsn_request::parse_ret(v).map_err(CommandError::Syntax)?)
+            }
+            ("ENVID", Some(v)) => {
+                p.envid = Some(dsn_request::parse_envid(v).map_err(CommandError::Syntax)?)
+            }
+            ("AUTH", Some(_)) => p.other.push(raw.clone()),
             _ => {
                 return Err(CommandError::BadParameter(format!(
                     "the MAIL FROM parameter {raw} is not supported"
@@ -308,7 +357,8 @@ mod tests {
         assert_eq!(
             parse("rcpt to:administrator@domaene.tld").unwrap(),
             Command::Rcpt {
-                to: Recipient::Mailbox(mb("administrator@domaene.tld"))
+                to: Recipient::Mailbox(mb("administrator@domaene.tld")),
+                dsn: RecipientDsn::default()
             }
         );
         assert_eq!(parse("data").unwrap(), Command::Data);
@@ -339,7 +389,8 @@ mod tests {
         assert_eq!(
             parse("RCPT TO:<Postmaster>").unwrap(),
             Command::Rcpt {
-                to: Recipient::Postmaster
+                to: Recipient::Postmaster,
+                dsn: RecipientDsn::default()
             }
         );
         assert_eq!(
@@ -355,7 +406,8 @@ mod tests {
                 assert_eq!(params.size, Some(1000));
                 assert_eq!(params.body, Some(BodyType::EightBitMime));
                 assert!(params.smtputf8);
-                assert_eq!(params.other, vec!["RET=HDRS"]);
+                assert_eq!(params.ret, Some(Ret::Hdrs));
+                assert!(params.other.is_empty());
             }
             other => panic!("{other:?}"),
         }
@@ -366,6 +418,41 @@ mod tests {
         assert!(matches!(
             parse("MAIL FROM:<a@b.test> SIZE=x"),
             Err(CommandError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn dsn_parameters_of_mail_and_rcpt() {
+        match parse("MAIL FROM:<a@b.test> RET=FULL ENVID=QQ314159+2B1").unwrap() {
+            Command::Mail { params, .. } => {
+                assert_eq!(params.ret, Some(Ret::Full));
+                assert_eq!(params.envid.as_deref(), Some("QQ314159+1"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse("RCPT TO:<b@c.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;B+2B1@c.test").unwrap()
+        {
+            Command::Rcpt { dsn, .. } => {
+                let n = dsn.notify.unwrap();
+                assert!(n.success && n.failure && !n.delay);
+                assert_eq!(dsn.orcpt.unwrap().address, "B+1@c.test");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Given twice, a bad value, NEVER with others: 501 (syntax); unknown: 555.
+        for bad in [
+            "MAIL FROM:<a@b.test> RET=FULL RET=HDRS",
+            "MAIL FROM:<a@b.test> RET=ALL",
+            "MAIL FROM:<a@b.test> ENVID=a=b",
+            "RCPT TO:<b@c.test> NOTIFY=NEVER,DELAY",
+            "RCPT TO:<b@c.test> NOTIFY=DELAY notify=FAILURE",
+            "RCPT TO:<b@c.test> ORCPT=b@c.test",
+        ] {
+            assert!(matches!(parse(bad), Err(CommandError::Syntax(_))), "{bad}");
+        }
+        assert!(matches!(
+            parse("RCPT TO:<b@c.test> FOO=1"),
+            Err(CommandError::BadParameter(_))
         ));
     }
 

@@ -1,17 +1,46 @@
-//! Delivery status notifications (RFC 3464): the non-delivery report and the delay notice sent
-//! to the envelope sender — never to the null sender — as multipart/report with a readable
-//! part, the machine-readable `message/delivery-status` part and the original headers.
+//! Delivery status notifications (RFC 3464): the non-delivery report, the delay notice, and the
+//! success notices a sender asked for with `NOTIFY=SUCCESS` (delivered here, or relayed to a
+//! next hop that does not speak DSN), sent to the envelope sender — never to the null sender —
+//! as multipart/report with a readable part, the machine-readable `message/delivery-status`
+//! part (with the sender's `ENVID` and each `ORCPT`), and the original headers, or the whole
+//! original in a failure notice when the sender asked `RET=FULL` (RFC 3461 §6).
 
+use super::dsn_request::NoticeFor;
 use super::headers::{header_end, header_value, rfc5322_date};
 use super::printable::printable;
 use super::reply::Reply;
 use time::OffsetDateTime;
 
-/// Failed (NDR) or still trying (delay notice).
+/// Failed (NDR), still trying (delay notice), delivered, or relayed without DSN further on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DsnKind {
     Failure,
     Delay,
+    /// Delivered into a mailbox here.
+    Delivered,
+    /// Handed to a next hop that does not offer DSN: no notice can come from further on.
+    Relayed,
+}
+
+impl DsnKind {
+    /// The notice's name in logs and tracking.
+    pub fn what(self) -> &'static str {
+        match self {
+            DsnKind::Failure => "NDR",
+            DsnKind::Delay => "delay notice",
+            DsnKind::Delivered => "delivery notice",
+            DsnKind::Relayed => "relay notice",
+        }
+    }
+
+    /// The `NOTIFY` word that asks for this notice.
+    pub fn notice_for(self) -> NoticeFor {
+        match self {
+            DsnKind::Failure => NoticeFor::Failure,
+            DsnKind::Delay => NoticeFor::Delay,
+            DsnKind::Delivered | DsnKind::Relayed => NoticeFor::Success,
+        }
+    }
 }
 
 /// One recipient's status in a DSN.
@@ -22,6 +51,8 @@ pub struct DsnRecipient {
     pub reply: Reply,
     /// The host that gave the reply, if a remote one did.
     pub remote_mta: Option<String>,
+    /// `Original-Recipient` from the sender's ORCPT (`rfc822;bob@example.com`).
+    pub original: Option<String>,
 }
 
 /// What a DSN is about.
@@ -40,6 +71,10 @@ pub struct DsnInput<'a> {
     pub original: &'a [u8],
     /// Unique id for the DSN's own Message-ID and MIME boundary.
     pub dsn_id: &'a str,
+    /// The sender's `ENVID`, decoded.
+    pub envid: Option<&'a str>,
+    /// Return the whole original (`RET=FULL` on a failure notice), not only its header.
+    pub return_full: bool,
 }
 
 fn status_of(reply: &Reply, kind: DsnKind) -> String {
@@ -48,6 +83,7 @@ fn status_of(reply: &Reply, kind: DsnKind) -> String {
         None => match kind {
             DsnKind::Failure => "5.0.0".into(),
             DsnKind::Delay => "4.0.0".into(),
+            DsnKind::Delivered | DsnKind::Relayed => "2.0.0".into(),
         },
     }
 }
@@ -79,6 +115,16 @@ pub fn build(input: &DsnInput<'_>) -> Vec<u8> {
             "Delivery delayed",
             "delayed",
             "Your message has not been delivered yet. Mailflow keeps trying; you do not need to send it again.",
+        ),
+        DsnKind::Delivered => (
+            "Delivered",
+            "delivered",
+            "Your message was delivered to the following recipients.",
+        ),
+        DsnKind::Relayed => (
+            "Relayed",
+            "relayed",
+            "Your message was handed to the next mail system for the following recipients. That system does not send delivery notifications, so this is the last notice you will receive about them.",
         ),
     };
     let boundary = format!("=_mailflow_{}", input.dsn_id);
@@ -112,6 +158,9 @@ pub fn build(input: &DsnInput<'_>) -> Vec<u8> {
         "\r\n--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
     ));
     m.push_str(&format!("Reporting-MTA: dns; {}\r\n", input.reporting_mta));
+    if let Some(envid) = input.envid {
+        m.push_str(&format!("Original-Envelope-Id: {}\r\n", printable(envid)));
+    }
     m.push_str(&format!("X-Mailflow-Queue-ID: {}\r\n", input.original_id));
     m.push_str(&format!(
         "Arrival-Date: {}\r\n",
@@ -119,6 +168,9 @@ pub fn build(input: &DsnInput<'_>) -> Vec<u8> {
     ));
     for r in input.recipients {
         m.push_str("\r\n");
+        if let Some(o) = &r.original {
+            m.push_str(&format!("Original-Recipient: {}\r\n", printable(o)));
+        }
         m.push_str(&format!("Final-Recipient: rfc822; {}\r\n", r.address));
         m.push_str(&format!("Action: {action}\r\n"));
         m.push_str(&format!("Status: {}\r\n", status_of(&r.reply, input.kind)));
@@ -137,11 +189,20 @@ pub fn build(input: &DsnInput<'_>) -> Vec<u8> {
             m.push_str(&format!("Will-Retry-Until: {}\r\n", rfc5322_date(until)));
         }
     }
+    let returned = if input.return_full {
+        "message/rfc822"
+    } else {
+        "text/rfc822-headers"
+    };
     m.push_str(&format!(
-        "\r\n--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        "\r\n--{boundary}\r\nContent-Type: {returned}\r\n\r\n"
     ));
     let mut out = m.into_bytes();
-    let end = header_end(input.original);
+    let end = if input.return_full {
+        input.original.len()
+    } else {
+        header_end(input.original)
+    };
     out.extend_from_slice(&input.original[..end]);
     if !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
@@ -161,6 +222,7 @@ mod tests {
             address: "bob@woodgrove.test".into(),
             reply: Reply::new(550, (5, 1, 1), "User unknown"),
             remote_mta: Some("127.0.0.1".into()),
+            original: None,
         }];
         let dsn = build(&DsnInput {
             kind: DsnKind::Failure,
@@ -174,6 +236,8 @@ mod tests {
             original:
                 b"Subject: Quarterly report\r\nFrom: alice@contoso.test\r\n\r\nsecret body\r\n",
             dsn_id: "dsn1",
+            envid: None,
+            return_full: false,
         });
         let text = String::from_utf8(dsn).unwrap();
         assert!(
@@ -203,6 +267,7 @@ mod tests {
             address: "bob@woodgrove.test".into(),
             reply: Reply::new(550, (5, 1, 1), "User unknown"),
             remote_mta: None,
+            original: None,
         }];
         let dsn = build(&DsnInput {
             kind: DsnKind::Failure,
@@ -215,6 +280,8 @@ mod tests {
             recipients: &rcpts,
             original: long.as_bytes(),
             dsn_id: "dsn1",
+            envid: None,
+            return_full: false,
         });
         for line in dsn.split(|b| *b == b'\n') {
             assert!(line.len() <= 998, "a line of {} octets", line.len());
@@ -232,6 +299,7 @@ mod tests {
             address: "bob@w.test".into(),
             reply: Reply::new(451, (4, 4, 1), "no answer"),
             remote_mta: None,
+            original: None,
         }];
         let dsn = build(&DsnInput {
             kind: DsnKind::Delay,
@@ -244,6 +312,8 @@ mod tests {
             recipients: &rcpts,
             original: b"Subject: s\r\n\r\nb\r\n",
             dsn_id: "d2",
+            envid: None,
+            return_full: false,
         });
         let text = String::from_utf8(dsn).unwrap();
         assert!(text.contains("Action: delayed\r\nStatus: 4.4.1"), "{text}");
@@ -251,5 +321,72 @@ mod tests {
             text.contains("Will-Retry-Until: Tue, 01 Dec 2026 10:00:00 +0000"),
             "{text}"
         );
+    }
+
+    fn input<'a>(kind: DsnKind, rcpts: &'a [DsnRecipient], original: &'a [u8]) -> DsnInput<'a> {
+        DsnInput {
+            kind,
+            reporting_mta: "mail.contoso.test",
+            original_sender: "alice@contoso.test",
+            original_id: "abc",
+            arrival: datetime!(2026-11-29 10:00 UTC),
+            now: datetime!(2026-11-29 10:01 UTC),
+            retry_until: None,
+            recipients: rcpts,
+            original,
+            dsn_id: "d3",
+            envid: Some("QQ314159"),
+            return_full: false,
+        }
+    }
+
+    #[test]
+    fn success_notices_carry_envid_and_the_original_recipient() {
+        let rcpts = [DsnRecipient {
+            address: "bob@woodgrove.test".into(),
+            reply: Reply::new(250, (2, 0, 0), "queued as 123"),
+            remote_mta: None,
+            original: Some("rfc822;Bob@Woodgrove.test".into()),
+        }];
+        let original = b"Subject: s\r\n\r\nthe body\r\n";
+        for (kind, title, action) in [
+            (
+                DsnKind::Delivered,
+                "Subject: Delivered: s",
+                "Action: delivered",
+            ),
+            (DsnKind::Relayed, "Subject: Relayed: s", "Action: relayed"),
+        ] {
+            let text = String::from_utf8(build(&input(kind, &rcpts, original))).unwrap();
+            assert!(text.contains(title), "{text}");
+            assert!(
+                text.contains("Original-Envelope-Id: QQ314159\r\n"),
+                "{text}"
+            );
+            assert!(
+                text.contains(&format!("Original-Recipient: rfc822;Bob@Woodgrove.test\r\nFinal-Recipient: rfc822; bob@woodgrove.test\r\n{action}\r\nStatus: 2.0.0")),
+                "{text}"
+            );
+            assert!(!text.contains("the body"), "{text}");
+        }
+    }
+
+    #[test]
+    fn ret_full_returns_the_whole_message_in_a_failure_notice() {
+        let rcpts = [DsnRecipient {
+            address: "bob@woodgrove.test".into(),
+            reply: Reply::new(550, (5, 1, 1), "User unknown"),
+            remote_mta: None,
+            original: None,
+        }];
+        let original = b"Subject: s\r\n\r\nthe body\r\n";
+        let mut i = input(DsnKind::Failure, &rcpts, original);
+        i.return_full = true;
+        let text = String::from_utf8(build(&i)).unwrap();
+        assert!(
+            text.contains("Content-Type: message/rfc822\r\n\r\nSubject: s\r\n\r\nthe body\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("Original-Recipient"), "{text}");
     }
 }

@@ -2,6 +2,7 @@
 //! we know about it (size, Message-ID, subject). Kept with the message in the spool.
 
 use super::address::ReversePath;
+use super::dsn_request::DsnRequest;
 use super::evidence::{Direction, HopEvidence, SecurityStatus};
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,9 @@ pub struct Envelope {
     /// which offers REQUIRETLS itself, may take the message.
     #[serde(default)]
     pub require_tls: bool,
+    /// What the sender asked of delivery status notifications (RFC 3461).
+    #[serde(default, skip_serializing_if = "DsnRequest::is_empty")]
+    pub dsn: DsnRequest,
     /// How the message reached us.
     pub inbound: HopEvidence,
 }
@@ -53,6 +57,7 @@ impl Envelope {
             eight_bit: false,
             smtputf8: false,
             require_tls: false,
+            dsn: DsnRequest::default(),
             inbound: HopEvidence {
                 direction: Direction::Inbound,
                 time: now_ms,

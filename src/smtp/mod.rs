@@ -7,6 +7,7 @@ pub mod client;
 pub mod command;
 pub mod data;
 pub mod dsn;
+pub mod dsn_request;
 pub mod envelope;
 pub mod evidence;
 pub mod headers;

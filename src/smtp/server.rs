@@ -9,10 +9,12 @@
 use super::address::{Mailbox, ReversePath};
 use super::command::{self, Command, CommandError, MAX_COMMAND_LINE, MailParams, Recipient};
 use super::data::{DataReceiver, normalize_line_endings};
+use super::dsn_request::{DsnRequest, RecipientDsn};
 use super::printable::has_control_bytes;
 use super::replies;
 use super::reply::Reply;
 use super::sasl::{self, Credentials};
+use std::collections::BTreeMap;
 
 /// How one session behaves (from the receive connector and the certificate store).
 #[derive(Clone, Debug)]
@@ -81,6 +83,8 @@ pub struct AcceptedMessage {
     pub sender: ReversePath,
     pub recipients: Vec<Mailbox>,
     pub params: MailParams,
+    /// What the sender asked of delivery status notifications (RFC 3461).
+    pub dsn: DsnRequest,
     /// CRLF line endings, dots unstuffed.
     pub body: Vec<u8>,
     pub bare_line_endings: usize,
@@ -134,6 +138,8 @@ struct Transaction {
     sender: Option<ReversePath>,
     params: MailParams,
     recipients: Vec<Mailbox>,
+    /// `NOTIFY`/`ORCPT` of the recipients that gave them, by address.
+    recipient_dsn: BTreeMap<String, RecipientDsn>,
     chunks: Vec<u8>,
     chunked: bool,
     chunk_size: u64,
@@ -272,15 +278,11 @@ impl Server {
                                 self.reset_transaction();
                                 self.fail(out, replies::MESSAGE_LINE_TOO_LONG.reply());
                             } else {
-                                let msg = AcceptedMessage {
-                                    helo: self.helo.clone().unwrap_or_default(),
-                                    sender: self.tx.sender.clone().unwrap_or(ReversePath::Null),
-                                    recipients: std::mem::take(&mut self.tx.recipients),
-                                    params: std::mem::take(&mut self.tx.params),
-                                    body: outcome.body,
-                                    bare_line_endings: outcome.bare_line_endings,
-                                    chunked: false,
-                                };
+                                let msg = self.take_message(
+                                    outcome.body,
+                                    outcome.bare_line_endings,
+                                    false,
+                                );
                                 out.push(Action::Message(Box::new(msg)));
                                 self.phase = Phase::WaitQueue;
                             }
@@ -446,7 +448,7 @@ impl Server {
                 if self.auth_allowed() {
                     lines.push(format!("AUTH {}", sasl::MECHANISMS));
                 }
-                lines.extend(["8BITMIME", "CHUNKING", "SMTPUTF8"].map(String::from));
+                lines.extend(["8BITMIME", "CHUNKING", "SMTPUTF8", "DSN"].map(String::from));
                 if self.tls {
                     // RFC 8689 §4: offered only over TLS.
                     lines.push("REQUIRETLS".into());
@@ -478,7 +480,7 @@ impl Server {
                     Err(reply) => self.fail(out, reply),
                 }
             }
-            Command::Rcpt { to } => {
+            Command::Rcpt { to, dsn } => {
                 if self.tx.sender.is_none() {
                     return self.fail(out, replies::NEED_MAIL.reply());
                 }
@@ -496,6 +498,9 @@ impl Server {
                 match policy.rcpt_to(&self.info(), &mb) {
                     Ok(()) => {
                         if !self.tx.recipients.contains(&mb) {
+                            if !dsn.is_empty() {
+                                self.tx.recipient_dsn.insert(mb.to_string(), dsn);
+                            }
                             self.tx.recipients.push(mb);
                         }
                         Self::ok(out, replies::RECIPIENT_OK.reply());
@@ -671,17 +676,36 @@ impl Server {
             return self.fail(out, replies::MESSAGE_TOO_BIG.reply());
         }
         let (body, bare) = normalize_line_endings(&self.tx.chunks);
-        let msg = AcceptedMessage {
+        let msg = self.take_message(body, bare, true);
+        out.push(Action::Message(Box::new(msg)));
+        self.phase = Phase::WaitQueue;
+    }
+}
+
+impl Server {
+    /// The complete message of the transaction (which is taken, leaving it empty).
+    fn take_message(
+        &mut self,
+        body: Vec<u8>,
+        bare_line_endings: usize,
+        chunked: bool,
+    ) -> AcceptedMessage {
+        let params = std::mem::take(&mut self.tx.params);
+        let dsn = DsnRequest {
+            ret: params.ret,
+            envid: params.envid.clone(),
+            recipients: std::mem::take(&mut self.tx.recipient_dsn),
+        };
+        AcceptedMessage {
             helo: self.helo.clone().unwrap_or_default(),
             sender: self.tx.sender.clone().unwrap_or(ReversePath::Null),
             recipients: std::mem::take(&mut self.tx.recipients),
-            params: std::mem::take(&mut self.tx.params),
+            params,
+            dsn,
             body,
-            bare_line_endings: bare,
-            chunked: true,
-        };
-        out.push(Action::Message(Box::new(msg)));
-        self.phase = Phase::WaitQueue;
+            bare_line_endings,
+            chunked,
+        }
     }
 }
 

@@ -200,6 +200,43 @@ fn requiretls_is_offered_and_accepted_only_inside_tls() {
     );
 }
 
+/// RFC 3461: DSN is offered; RET/ENVID and each recipient's NOTIFY/ORCPT go with the message;
+/// a recipient refused leaves no request behind, and bad values get 501.
+#[test]
+fn dsn_requests_go_with_the_message() {
+    let mut c = Conv::new(config());
+    assert!(c.send(b"EHLO c.test\r\n").contains("DSN\r\n"));
+    assert!(
+        c.send(b"MAIL FROM:<a@x.test> RET=HDRS ENVID=QQ+2B1\r\n")
+            .starts_with("250 2.1.0")
+    );
+    assert!(
+        c.send(b"RCPT TO:<b@contoso.test> NOTIFY=NEVER,SUCCESS\r\n")
+            .starts_with("501 5.5.4 NOTIFY=NEVER cannot be combined")
+    );
+    assert!(
+        c.send(b"RCPT TO:<b@contoso.test> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;B@contoso.test\r\n")
+            .starts_with("250 2.1.5")
+    );
+    assert!(
+        c.send(b"RCPT TO:<z@elsewhere.test> NOTIFY=NEVER\r\n")
+            .starts_with("550")
+    );
+    c.send(b"RCPT TO:<c@contoso.test>\r\nDATA\r\nhi\r\n.\r\n");
+    assert_eq!(c.queued.len(), 1);
+    let dsn = &c.queued[0].dsn;
+    assert_eq!(dsn.ret, Some(crate::smtp::dsn_request::Ret::Hdrs));
+    assert_eq!(dsn.envid.as_deref(), Some("QQ+1"));
+    assert_eq!(dsn.recipients.len(), 1, "{dsn:?}");
+    let b = &dsn.recipients["b@contoso.test"];
+    assert!(b.notify.is_some_and(|n| n.success && n.delay && !n.failure));
+    assert_eq!(b.orcpt.as_ref().unwrap().address, "B@contoso.test");
+    // The next transaction starts without it.
+    c.send(b"MAIL FROM:<a@x.test>\r\nRCPT TO:<c@contoso.test>\r\nDATA\r\nhi\r\n.\r\n");
+    assert_eq!(c.queued.len(), 2);
+    assert!(c.queued[1].dsn.is_empty());
+}
+
 #[test]
 fn pipelined_commands_get_replies_in_order() {
     let mut c = Conv::new(config());

@@ -1007,6 +1007,7 @@ mod tests {
             eight_bit: true,
             smtputf8: false,
             require_tls: false,
+            dsn: Default::default(),
             inbound: HopEvidence {
                 direction: Direction::Inbound,
                 time: 1_700_000_000_000,

@@ -10,6 +10,7 @@ mod crash;
 mod dane;
 mod dns_server;
 mod domain_security;
+mod dsn;
 mod identity;
 mod mta_sts;
 mod mx_routing;

@@ -203,7 +203,10 @@ pub struct Job {
 /// The result of a job for one recipient.
 #[derive(Clone, Debug)]
 pub enum Outcome {
+    /// Delivered here, or to a next hop that takes over the sender's DSN request.
     Delivered(String),
+    /// Delivered to a next hop that does not offer DSN (RFC 3461 §5.2.2: "relayed").
+    Relayed(String),
     Deferred(String),
     Failed(String),
 }
@@ -287,8 +290,17 @@ pub struct Notice {
 }
 
 /// Records a notice the message owes (in its state, saved before the notice is tried) and
-/// hands it out: the message is not done until the notice is stored.
-fn owe_notice(e: &mut Entry, kind: DsnKind, recipients: Vec<(String, String)>) -> Notice {
+/// hands it out: the message is not done until the notice is stored. Only the recipients whose
+/// `NOTIFY` asks for this kind are reported (RFC 3461 §4.1: failure and delay when the sender
+/// said nothing); `None` when that leaves none.
+fn owe_notice(e: &mut Entry, kind: DsnKind, recipients: Vec<(String, String)>) -> Option<Notice> {
+    let recipients: Vec<(String, String)> = recipients
+        .into_iter()
+        .filter(|(addr, _)| e.envelope.dsn.wants(addr, kind.notice_for()))
+        .collect();
+    if recipients.is_empty() {
+        return None;
+    }
     let seq = e
         .state
         .notices
@@ -305,12 +317,12 @@ fn owe_notice(e: &mut Entry, kind: DsnKind, recipients: Vec<(String, String)>) -
         last_error: None,
     });
     e.notices_in_flight.insert(seq);
-    Notice {
+    Some(Notice {
         kind,
         envelope: e.envelope.clone(),
         recipients,
         seq,
-    }
+    })
 }
 
 /// The owed notices of a message that are due and not being stored.
@@ -515,9 +527,14 @@ impl QueueCore {
                 }
                 changes
                     .notices
-                    .push(owe_notice(e, DsnKind::Failure, failed));
-                // Saved with the notice it owes; removed once that is stored.
-                changes.save.push((id.clone(), e.state.clone()));
+                    .extend(owe_notice(e, DsnKind::Failure, failed));
+                if e.state.is_done() {
+                    // The sender asked for no notice: nothing is left to do.
+                    changes.done.push(id.clone());
+                } else {
+                    // Saved with the notice it owes; removed once that is stored.
+                    changes.save.push((id.clone(), e.state.clone()));
+                }
                 continue;
             }
             if !e.busy()
@@ -538,9 +555,9 @@ impl QueueCore {
                         )
                     })
                     .collect();
-                if !pending.is_empty() {
-                    changes.notices.push(owe_notice(e, DsnKind::Delay, pending));
-                }
+                changes
+                    .notices
+                    .extend(owe_notice(e, DsnKind::Delay, pending));
                 changes.save.push((id.clone(), e.state.clone()));
             }
             let Some(e) = self.msgs.get(&id) else {
@@ -616,6 +633,8 @@ impl QueueCore {
             }
             e.state.attempts += 1;
             let mut failed = Vec::new();
+            let mut delivered = Vec::new();
+            let mut relayed = Vec::new();
             for addr in rcpts {
                 let Some(r) = e.state.recipients.iter_mut().find(|r| &r.address == addr) else {
                     continue;
@@ -630,6 +649,18 @@ impl QueueCore {
                             time: now,
                             response: resp.clone(),
                         };
+                        // Delivered here; a next hop that speaks DSN notifies from there on.
+                        if job.key == QueueKey::Local {
+                            delivered.push((addr.clone(), resp.clone()));
+                        }
+                        None
+                    }
+                    Some(Outcome::Relayed(resp)) => {
+                        r.status = RecipientStatus::Delivered {
+                            time: now,
+                            response: resp.clone(),
+                        };
+                        relayed.push((addr.clone(), resp.clone()));
                         None
                     }
                     Some(Outcome::Failed(resp)) => {
@@ -655,10 +686,12 @@ impl QueueCore {
                 }
             }
             refresh_next_attempt(&mut e.state);
-            if !failed.is_empty() {
-                changes
-                    .notices
-                    .push(owe_notice(e, DsnKind::Failure, failed));
+            for (kind, list) in [
+                (DsnKind::Failure, failed),
+                (DsnKind::Delivered, delivered),
+                (DsnKind::Relayed, relayed),
+            ] {
+                changes.notices.extend(owe_notice(e, kind, list));
             }
             if e.state.is_done() {
                 changes.done.push(env.id.clone());
@@ -883,11 +916,21 @@ impl QueueCore {
                 ..Default::default()
             });
         }
-        let notice = owe_notice(e, DsnKind::Failure, failed);
+        let notices: Vec<Notice> = owe_notice(e, DsnKind::Failure, failed)
+            .into_iter()
+            .collect();
         refresh_next_attempt(&mut e.state);
+        if e.state.is_done() {
+            // The sender asked for no failure notice.
+            self.msgs.remove(id);
+            return Some(Changes {
+                done: vec![id.to_string()],
+                ..Default::default()
+            });
+        }
         Some(Changes {
             save: vec![(id.to_string(), e.state.clone())],
-            notices: vec![notice],
+            notices,
             ..Default::default()
         })
     }
@@ -973,6 +1016,7 @@ mod tests {
             eight_bit: false,
             smtputf8: false,
             require_tls: false,
+            dsn: Default::default(),
             inbound: HopEvidence {
                 direction: Direction::Inbound,
                 time: T0,
@@ -1144,6 +1188,132 @@ mod tests {
         let ch = q.notice_result("m1", n.seq, Ok(()), T0, &timing());
         assert_eq!(ch.done, vec!["m1".to_string()]);
         assert!(q.is_empty());
+    }
+
+    /// A queue with one message whose recipients asked `NOTIFY=` as given (`None`: nothing).
+    fn queue_notifying(recipients: &[(&str, Option<&str>)]) -> QueueCore {
+        use crate::smtp::dsn_request::{Notify, RecipientDsn};
+        let addrs: Vec<&str> = recipients.iter().map(|(a, _)| *a).collect();
+        let mut env = envelope("m1", &addrs);
+        for (addr, notify) in recipients {
+            if let Some(n) = notify {
+                env.dsn.recipients.insert(
+                    addr.to_string(),
+                    RecipientDsn {
+                        notify: Some(Notify::parse(n).unwrap()),
+                        orcpt: None,
+                    },
+                );
+            }
+        }
+        let state = DeliveryState::new(&env.recipients);
+        let mut q = QueueCore::default();
+        q.insert(env, state);
+        q
+    }
+
+    fn reported(n: &Notice) -> Vec<&str> {
+        n.recipients.iter().map(|(a, _)| a.as_str()).collect()
+    }
+
+    #[test]
+    fn notify_never_and_success_only_get_no_ndr_and_no_delay_notice() {
+        let mut q = queue_notifying(&[
+            ("plain@woodgrove.test", None),
+            ("never@woodgrove.test", Some("NEVER")),
+            ("success@woodgrove.test", Some("SUCCESS")),
+            ("delay@woodgrove.test", Some("DELAY")),
+        ]);
+        let due = take(&mut q, T0);
+        complete(
+            &mut q,
+            &due.jobs[0],
+            Outcome::Deferred("451 4.4.1 later".into()),
+            T0,
+        );
+        // The delay notice reports only those whose NOTIFY includes DELAY (or who gave none).
+        let due = take(&mut q, T0 + timing().delay_notice_ms);
+        let delay: Vec<&Notice> = due.changes.notices.iter().collect();
+        assert_eq!(delay.len(), 1);
+        assert_eq!(delay[0].kind, DsnKind::Delay);
+        assert_eq!(
+            reported(delay[0]),
+            vec!["plain@woodgrove.test", "delay@woodgrove.test"]
+        );
+        let seq = delay[0].seq;
+        q.notice_result("m1", seq, Ok(()), T0, &timing());
+        for job in &due.jobs {
+            complete(&mut q, job, Outcome::Deferred("451 4.4.1 later".into()), T0);
+        }
+        // At expiry the NDR reports only those whose NOTIFY includes FAILURE (or who gave none).
+        let due = take(&mut q, T0 + timing().expiration_ms);
+        assert_eq!(due.changes.notices.len(), 1);
+        assert_eq!(
+            reported(&due.changes.notices[0]),
+            vec!["plain@woodgrove.test"]
+        );
+    }
+
+    #[test]
+    fn a_failure_nobody_asked_to_hear_of_finishes_the_message_at_once() {
+        let mut q = queue_notifying(&[("never@woodgrove.test", Some("NEVER"))]);
+        let due = take(&mut q, T0);
+        let ch = complete(
+            &mut q,
+            &due.jobs[0],
+            Outcome::Failed("550 5.1.1 no".into()),
+            T0,
+        );
+        assert!(ch.notices.is_empty());
+        assert_eq!(ch.done, vec!["m1".to_string()]);
+        let mut q = queue_notifying(&[("never@woodgrove.test", Some("NEVER"))]);
+        let due = take(&mut q, T0 + timing().expiration_ms);
+        assert!(due.changes.notices.is_empty());
+        assert_eq!(due.changes.done, vec!["m1".to_string()]);
+        assert!(q.is_empty());
+        let mut q = queue_notifying(&[("never@woodgrove.test", Some("NEVER"))]);
+        let ch = q.remove("m1", true, T0).unwrap();
+        assert!(ch.notices.is_empty());
+        assert_eq!(ch.done, vec!["m1".to_string()]);
+    }
+
+    #[test]
+    fn success_is_notified_when_delivered_here_or_relayed_without_dsn() {
+        let rcpts = [
+            ("success@woodgrove.test", Some("SUCCESS,FAILURE")),
+            ("plain@woodgrove.test", None),
+        ];
+        // To a next hop that speaks DSN: it notifies from there on; we say nothing.
+        let mut q = queue_notifying(&rcpts);
+        let due = take(&mut q, T0);
+        let ch = complete(
+            &mut q,
+            &due.jobs[0],
+            Outcome::Delivered("250 ok".into()),
+            T0,
+        );
+        assert!(ch.notices.is_empty());
+        assert_eq!(ch.done, vec!["m1".to_string()]);
+        // To one that does not: a "relayed" notice for who asked.
+        let mut q = queue_notifying(&rcpts);
+        let due = take(&mut q, T0);
+        let ch = complete(&mut q, &due.jobs[0], Outcome::Relayed("250 ok".into()), T0);
+        assert_eq!(ch.notices.len(), 1);
+        assert_eq!(ch.notices[0].kind, DsnKind::Relayed);
+        assert_eq!(reported(&ch.notices[0]), vec!["success@woodgrove.test"]);
+        assert!(ch.done.is_empty(), "not before the notice is stored");
+        // Delivered into a mailbox here: a "delivered" notice.
+        let mut q = queue_notifying(&[("success@contoso.test", Some("SUCCESS"))]);
+        let due = take(&mut q, T0);
+        assert_eq!(due.jobs[0].key, QueueKey::Local);
+        let ch = complete(
+            &mut q,
+            &due.jobs[0],
+            Outcome::Delivered("250 ok".into()),
+            T0,
+        );
+        assert_eq!(ch.notices.len(), 1);
+        assert_eq!(ch.notices[0].kind, DsnKind::Delivered);
     }
 
     /// Regression (issue 9.4): when queueing the NDR failed (disk full), the original was

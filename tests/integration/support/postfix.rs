@@ -550,9 +550,15 @@ impl Postfix {
 
     /// Submits a message with Postfix's `sendmail` (through its pickup service).
     pub fn inject(&self, from: &str, to: &[&str], body: &str) {
+        self.inject_with(&[], from, to, body)
+    }
+
+    /// [`Postfix::inject`] with more `sendmail` options first (`-N success`, `-V envid`, ...).
+    pub fn inject_with(&self, options: &[&str], from: &str, to: &[&str], body: &str) {
         use std::io::Write;
         let mut child = Command::new(postfix_tool("sendmail").expect("sendmail"))
             .env("MAIL_CONFIG", &self.config_dir)
+            .args(options)
             .arg("-i")
             .arg("-f")
             .arg(from)

@@ -280,13 +280,21 @@ impl Client {
 
 /// Sends one plain message; returns the final reply.
 pub fn send_mail(addr: SocketAddr, from: &str, to: &[&str], body: &str) -> String {
+    let to: Vec<String> = to.iter().map(|t| format!("<{t}>")).collect();
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    send_with_params(addr, &format!("<{from}>"), &to, body)
+}
+
+/// Sends one plain message whose MAIL FROM and RCPT TO arguments are given whole (with their
+/// angle brackets and any parameters: `<a@b.test> RET=FULL`); returns the final reply.
+pub fn send_with_params(addr: SocketAddr, from: &str, to: &[&str], body: &str) -> String {
     let mut c = Client::connect(addr);
     assert!(c.reply().starts_with("220"));
     assert!(c.cmd("EHLO client.test").starts_with("250"));
-    let r = c.cmd(&format!("MAIL FROM:<{from}>"));
+    let r = c.cmd(&format!("MAIL FROM:{from}"));
     assert!(r.starts_with("250"), "{r}");
     for t in to {
-        let r = c.cmd(&format!("RCPT TO:<{t}>"));
+        let r = c.cmd(&format!("RCPT TO:{t}"));
         assert!(r.starts_with("250"), "{t}: {r}");
     }
     assert!(c.cmd("DATA").starts_with("354"));
