@@ -50,6 +50,10 @@ pub enum TransportCommand {
         /// The port other domains' MTA-STS policies are fetched from (443; another only in a lab)
         #[arg(long, value_name = "PORT")]
         mta_sts_port: Option<u16>,
+        /// The mailbox of ours that other organizations' TLS reports go to ("" for none);
+        /// reports delivered there are read and shown on the console's TLS reports page
+        #[arg(long, value_name = "ADDRESS")]
+        tls_rpt_address: Option<String>,
     },
 }
 
@@ -512,6 +516,12 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                         DnssecTrustAnchor::Off => "off (no DNSSEC validation)".to_string(),
                     },
                 ),
+                (
+                    "TlsRptAddress",
+                    t.tls_rpt_address
+                        .clone()
+                        .unwrap_or_else(|| "(none: reports from others are not read)".into()),
+                ),
             ]);
         }
         TransportCommand::Set {
@@ -526,6 +536,7 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
             mx_port,
             dnssec_trust_anchor,
             mta_sts_port,
+            tls_rpt_address,
         } => {
             let parsed = (
                 delay_notification.as_deref().map(span).transpose()?,
@@ -571,6 +582,9 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                 if let Some(p) = mta_sts_port {
                     t.mta_sts_port = *p;
                 }
+                if let Some(a) = tls_rpt_address {
+                    t.tls_rpt_address = Some(a.trim().to_string()).filter(|a| !a.is_empty());
+                }
                 if let Some(a) = dnssec_trust_anchor {
                     t.dnssec_trust_anchor = match a.trim() {
                         "root" => DnssecTrustAnchor::IanaRoot,
@@ -586,6 +600,17 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                 }
             })?;
             println!("Transport settings saved.");
+            if let Some(a) = tls_rpt_address
+                .as_deref()
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+            {
+                println!("Publish in DNS, for each of our domains:");
+                for d in &workspace.settings.accepted_domains {
+                    let (name, text) = mailflow::policy::tls_rpt::report_record(&d.domain, a);
+                    println!("  {name}. TXT \"{text}\"");
+                }
+            }
         }
     }
     Ok(())

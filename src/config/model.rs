@@ -97,6 +97,11 @@ pub struct TransportSettings {
     /// Our own MTA-STS policy, served over HTTPS by the relay when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mta_sts_policy: Option<MtaStsPublishing>,
+    /// Where other organizations send their TLS reports about our domains (RFC 8460 `rua`):
+    /// a mailbox of one of our accepted domains. Reports delivered there are read and kept
+    /// for the console's TLS reports page (the mail is delivered all the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_rpt_address: Option<String>,
 }
 
 /// The longest `max_age` an MTA-STS policy may ask for (RFC 8461 §3.2: 31557600 seconds, a
@@ -185,6 +190,7 @@ impl Default for TransportSettings {
             dnssec_trust_anchor: DnssecTrustAnchor::IanaRoot,
             mta_sts_port: 443,
             mta_sts_policy: None,
+            tls_rpt_address: None,
         }
     }
 }

@@ -44,12 +44,23 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                         rcpt.clone(),
                         run.fqdn().to_string(),
                     );
+                    let report_to =
+                        super::tls_reports::is_report_address(&run.checked.settings, rcpt)
+                            .then(|| run.data_dir.clone());
                     let res = tokio::task::spawn_blocking(move || {
-                        super::local::deliver(&mailboxes, &r2, &e2, &b2, &line, &host)
+                        let path = super::local::deliver(&mailboxes, &r2, &e2, &b2, &line, &host)?;
+                        // A TLS report to our reporting address is read and kept as well.
+                        let report =
+                            report_to.map(|dir| super::tls_reports::receive(&dir, &b2, now_ms()));
+                        Ok::<_, EngineError>((path, report))
                     })
                     .await;
                     match res {
-                        Ok(Ok(path)) => {
+                        Ok(Ok((path, report))) => {
+                            let report = match report {
+                                Some(Ok(what)) | Some(Err(what)) => format!("; {what}"),
+                                None => String::new(),
+                            };
                             let resp = replies::DELIVERED_TO_MAILBOX.reply().one_line();
                             let mut ev = event(
                                 EventKind::Deliver,
@@ -58,7 +69,11 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                                 None,
                                 env.inbound.security,
                                 resp.clone(),
-                                Some(format!("{}; {}", env.inbound.policy, path.display())),
+                                Some(format!(
+                                    "{}; {}{report}",
+                                    env.inbound.policy,
+                                    path.display()
+                                )),
                             );
                             ev.client = Some(env.inbound.remote.clone()).filter(|r| !r.is_empty());
                             ev.connector = Some(env.inbound.connector.clone());

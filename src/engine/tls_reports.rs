@@ -4,6 +4,8 @@
 //! (`policy::tls_rpt`) — what `mailflow tls-report show` prints. Once a day the reports of the
 //! day before go by mail (gzipped, `multipart/report`) to the `mailto:` addresses each domain
 //! publishes at `_smtp._tls`; their own deliveries are not counted in reports (no loops).
+//! Reports others mail to our reporting address are read on local delivery and kept
+//! (`store::tls_received`) for the console.
 
 use super::services::Services;
 use crate::config::Settings;
@@ -161,6 +163,43 @@ pub async fn daily(services: Arc<Services>) {
         }
         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
     }
+}
+
+/// Whether `recipient` is our TLS report address (`transport.tls_rpt_address`).
+pub fn is_report_address(settings: &Settings, recipient: &str) -> bool {
+    settings
+        .transport
+        .tls_rpt_address
+        .as_deref()
+        .is_some_and(|a| a.trim().eq_ignore_ascii_case(recipient))
+}
+
+/// Reads a mail delivered to our report address and keeps its report (blocking: call it off the
+/// async threads). `Ok` says what was kept, `Err` why nothing was — for the tracking event; the
+/// mail itself is delivered either way.
+pub fn receive(dir: &crate::store::DataDir, body: &[u8], now_ms: i64) -> Result<String, String> {
+    let read = tlsrpt_mail::read(body).map_err(|e| format!("not a readable TLS report: {e}"))?;
+    let r = crate::store::tls_received::ReceivedReport {
+        received: now_ms,
+        submitter: read.submitter,
+        report: read.report,
+    };
+    crate::store::tls_received::save(dir, &r)
+        .map_err(|e| format!("the TLS report could not be kept: {e}"))?;
+    let domains: Vec<&str> = r
+        .report
+        .policies
+        .iter()
+        .map(|p| p.policy.policy_domain.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(format!(
+        "TLS report {} from {} about {} kept",
+        r.report.report_id,
+        r.report.organization_name,
+        domains.join(", ")
+    ))
 }
 
 #[cfg(test)]

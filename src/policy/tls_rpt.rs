@@ -100,12 +100,113 @@ pub fn report_addresses(txt_records: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The `_smtp._tls` TXT record that asks others to mail their reports about `domain` to
+/// `address` (RFC 8460 §3): its name and its text.
+pub fn report_record(domain: &str, address: &str) -> (String, String) {
+    (
+        format!("_smtp._tls.{domain}"),
+        format!("v=TLSRPTv1; rua=mailto:{address}"),
+    )
+}
+
+impl PolicyType {
+    /// The RFC's word (`sts`, `tlsa`, `no-policy-found`).
+    pub fn word(self) -> &'static str {
+        match self {
+            PolicyType::Tlsa => "tlsa",
+            PolicyType::Sts => "sts",
+            PolicyType::NoPolicyFound => "no-policy-found",
+        }
+    }
+}
+
+impl ResultType {
+    /// The RFC's word (`certificate-expired`, ...).
+    pub fn word(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
+/// One policy of one received report, as the console and `mailflow tls-report received` list it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedRow {
+    /// The reported period's first day (`2026-12-06`).
+    pub period_start: String,
+    /// The reporting organization.
+    pub reporter: String,
+    /// Its submitting host.
+    pub submitter: String,
+    pub policy_domain: String,
+    /// `sts`, `tlsa`, `no-policy-found`.
+    pub policy_type: &'static str,
+    pub successful: u64,
+    pub failed: u64,
+    /// Failures as people read them: `certificate-expired ×2 at mail.contoso.test`.
+    pub failures: Vec<String>,
+}
+
+/// The rows of received reports (`(submitter, report)`), optionally about one domain only, in
+/// the order given.
+pub fn received_rows<'a>(
+    reports: impl Iterator<Item = (&'a String, &'a Report)>,
+    domain: Option<&str>,
+) -> Vec<ReceivedRow> {
+    let mut rows = Vec::new();
+    for (submitter, r) in reports {
+        for p in &r.policies {
+            if domain.is_some_and(|d| !p.policy.policy_domain.eq_ignore_ascii_case(d)) {
+                continue;
+            }
+            rows.push(ReceivedRow {
+                period_start: r.date_range.start_datetime.chars().take(10).collect(),
+                reporter: r.organization_name.clone(),
+                submitter: submitter.clone(),
+                policy_domain: p.policy.policy_domain.clone(),
+                policy_type: p.policy.policy_type.word(),
+                successful: p.summary.total_successful_session_count,
+                failed: p.summary.total_failure_session_count,
+                failures: p
+                    .failure_details
+                    .iter()
+                    .map(|f| {
+                        let mut t = format!("{} ×{}", f.result_type.word(), f.failed_session_count);
+                        if let Some(h) = &f.receiving_mx_hostname {
+                            t.push_str(&format!(" at {h}"));
+                        }
+                        t
+                    })
+                    .collect(),
+            });
+        }
+    }
+    rows
+}
+
+/// Sessions by day over all rows (`2026-12-06` → (successful, failed)), days in order: what
+/// the console's chart draws.
+pub fn daily_totals(rows: &[ReceivedRow]) -> Vec<(String, u64, u64)> {
+    let mut by_day: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for r in rows {
+        let e = by_day.entry(r.period_start.as_str()).or_default();
+        e.0 += r.successful;
+        e.1 += r.failed;
+    }
+    by_day
+        .into_iter()
+        .map(|(d, (ok, failed))| (d.to_string(), ok, failed))
+        .collect()
+}
+
 /// The aggregate report (RFC 8460 §4.4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Report {
     pub organization_name: String,
     pub date_range: DateRange,
+    #[serde(default)]
     pub contact_info: String,
     pub report_id: String,
     pub policies: Vec<PolicyReport>,
@@ -330,5 +431,66 @@ mod tests {
         // It reads back.
         let back: Report = serde_json::from_value(json).unwrap();
         assert_eq!(back, report);
+    }
+
+    #[test]
+    fn received_reports_become_rows_and_daily_totals() {
+        let tlsa = ReportPolicy {
+            policy_type: PolicyType::Tlsa,
+            policy_strings: vec!["3 1 1 8f0c".into()],
+            mx_patterns: Vec::new(),
+        };
+        let day = |d: &str, ok: usize, bad: usize| {
+            let mut outcomes = Vec::new();
+            for _ in 0..ok {
+                outcomes.push(outcome(&tlsa, None, "mx1.woodgrove.test"));
+            }
+            for _ in 0..bad {
+                outcomes.push(outcome(
+                    &tlsa,
+                    Some(ResultType::CertificateExpired),
+                    "mx1.woodgrove.test",
+                ));
+            }
+            let start = format!("{d}T00:00:00Z");
+            let end = format!("{d}T23:59:59Z");
+            let reporter = Reporter {
+                organization_name: "Fabrikam",
+                contact_info: "",
+                start: &start,
+                end: &end,
+                report_id: d,
+            };
+            aggregate(&reporter, "woodgrove.test", &outcomes)
+        };
+        let sub = "mx.fabrikam.test".to_string();
+        let reports = [
+            day("2026-12-05", 3, 0),
+            day("2026-12-06", 1, 2),
+            day("2026-12-06", 4, 0),
+        ];
+        let rows = received_rows(reports.iter().map(|r| (&sub, r)), None);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[1].period_start, "2026-12-06");
+        assert_eq!(rows[1].policy_type, "tlsa");
+        assert_eq!(
+            rows[1].failures,
+            vec!["certificate-expired ×2 at mx1.woodgrove.test"]
+        );
+        assert_eq!(
+            daily_totals(&rows),
+            vec![
+                ("2026-12-05".to_string(), 3, 0),
+                ("2026-12-06".to_string(), 5, 2)
+            ]
+        );
+        assert!(received_rows(reports.iter().map(|r| (&sub, r)), Some("other.test")).is_empty());
+        assert_eq!(
+            report_record("contoso.test", "tls@contoso.test"),
+            (
+                "_smtp._tls.contoso.test".to_string(),
+                "v=TLSRPTv1; rua=mailto:tls@contoso.test".to_string()
+            )
+        );
     }
 }

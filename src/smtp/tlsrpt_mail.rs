@@ -2,11 +2,93 @@
 //! report-type="tlsrpt"`, the `TLS-Report-Domain` and `TLS-Report-Submitter` headers, the
 //! subject the RFC gives, a short text part for people, and the report as
 //! `application/tlsrpt+gzip` named `<submitter>!<domain>!<begin>!<end>.json.gz`. Pure: the
-//! caller gzips the JSON and queues the bytes.
+//! caller gzips the JSON and queues the bytes. And the other way: reading a report another
+//! organization mailed to our reporting address (MIME parsed by `mail-parser`, the report part
+//! gunzipped in memory with a size cap, its JSON checked).
 
 use super::headers::rfc5322_date;
+use crate::policy::tls_rpt::Report;
 use base64::Engine;
+use mail_parser::{MessageParser, MimeHeaders};
+use std::io::Read;
 use time::OffsetDateTime;
+
+/// The largest report accepted, unpacked (a day of a big sender's sessions is far smaller).
+pub const MAX_REPORT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why a mail is not a TLS report we can read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReadError {
+    #[error("the message is not a MIME message")]
+    NotMime,
+    #[error(
+        "the message has no application/tlsrpt+gzip or application/tlsrpt+json part (RFC 8460 §5.3)"
+    )]
+    NoReportPart,
+    #[error("the report part is not valid gzip: {0}")]
+    Gzip(String),
+    #[error("the report is larger than {MAX_REPORT_BYTES} bytes unpacked")]
+    TooLarge,
+    #[error("the report is not the JSON of RFC 8460 §4.4: {0}")]
+    Json(String),
+}
+
+/// A report read from a mail, with who says they sent it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadReport {
+    pub report: Report,
+    /// `TLS-Report-Submitter`, else the From address.
+    pub submitter: String,
+}
+
+/// Reads the TLS report of a mail (RFC 8460 §5.3).
+pub fn read(message: &[u8]) -> Result<ReadReport, ReadError> {
+    let msg = MessageParser::default()
+        .parse(message)
+        .ok_or(ReadError::NotMime)?;
+    let part = msg
+        .parts
+        .iter()
+        .find_map(|p| {
+            let ct = p.content_type()?;
+            let sub = ct.subtype()?.to_ascii_lowercase();
+            (ct.ctype().eq_ignore_ascii_case("application")
+                && (sub == "tlsrpt+gzip" || sub == "tlsrpt+json"))
+                .then_some((sub == "tlsrpt+gzip", p.contents()))
+        })
+        .ok_or(ReadError::NoReportPart)?;
+    let json = match part {
+        (true, gz) => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(gz)
+                .take(MAX_REPORT_BYTES + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| ReadError::Gzip(e.to_string()))?;
+            out
+        }
+        (false, json) => json.to_vec(),
+    };
+    if json.len() as u64 > MAX_REPORT_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    let report: Report =
+        serde_json::from_slice(&json).map_err(|e| ReadError::Json(e.to_string()))?;
+    let submitter = msg
+        .header_raw("TLS-Report-Submitter")
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            msg.from()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| report.organization_name.clone());
+    Ok(ReadReport {
+        report,
+        submitter: crate::smtp::printable::printable(&submitter).into_owned(),
+    })
+}
 
 /// What a report mail is about.
 pub struct ReportMail<'a> {
@@ -115,5 +197,92 @@ mod tests {
             assert!(text.contains(needle), "{needle} missing:\n{text}");
         }
         assert!(text.lines().all(|l| l.len() <= 998));
+    }
+
+    fn sample_report() -> Report {
+        serde_json::from_str(
+            r#"{
+              "organization-name": "Woodgrove Bank",
+              "date-range": {"start-datetime": "2026-12-06T00:00:00Z",
+                             "end-datetime": "2026-12-06T23:59:59Z"},
+              "contact-info": "tlsrpt@woodgrove.test",
+              "report-id": "2026-12-06T00:00:00Z_contoso.test",
+              "policies": [{
+                "policy": {"policy-type": "sts", "policy-string": ["version: STSv1", "mode: enforce"],
+                           "policy-domain": "contoso.test", "mx-host": ["mail.contoso.test"]},
+                "summary": {"total-successful-session-count": 40, "total-failure-session-count": 2},
+                "failure-details": [{"result-type": "certificate-expired",
+                                     "receiving-mx-hostname": "mail.contoso.test",
+                                     "failed-session-count": 2,
+                                     "receiving-mx-helo": "mail.contoso.test"}]
+              }]
+            }"#,
+        )
+        .unwrap()
+    }
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn a_report_we_mail_is_read_back_whole() {
+        let report = sample_report();
+        let json = serde_json::to_vec(&report).unwrap();
+        let now = time::macros::datetime!(2026-12-07 1:00 UTC);
+        let mail = build(&ReportMail {
+            submitter: "mx.woodgrove.test",
+            domain: "contoso.test",
+            report_id: &report.report_id,
+            from: "tlsrpt@woodgrove.test",
+            to: "tls-reports@contoso.test",
+            begin: now,
+            end: now,
+            now,
+            unique: "u1",
+            gzipped_json: &gz(&json),
+        });
+        let read = read(&mail).unwrap();
+        assert_eq!(read.report, report);
+        assert_eq!(read.submitter, "mx.woodgrove.test");
+        assert_eq!(
+            read.report.policies[0].summary.total_failure_session_count,
+            2
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_readable_report_says_why() {
+        assert_eq!(
+            read(b"Subject: hi\r\n\r\njust text\r\n"),
+            Err(ReadError::NoReportPart)
+        );
+        let part = |ct: &str, body: &str| {
+            format!(
+                "From: a@w.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=\"tlsrpt\"; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: {ct}\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n--b--\r\n"
+            )
+        };
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        assert!(matches!(
+            read(part("application/tlsrpt+gzip", &b64(b"not gzip")).as_bytes()),
+            Err(ReadError::Gzip(_))
+        ));
+        assert!(matches!(
+            read(part("application/tlsrpt+gzip", &b64(&gz(b"{\"x\": 1}"))).as_bytes()),
+            Err(ReadError::Json(_))
+        ));
+        // A bomb: small packed, larger than the cap unpacked.
+        let big = vec![b' '; (MAX_REPORT_BYTES + 10) as usize];
+        assert_eq!(
+            read(part("application/tlsrpt+gzip", &b64(&gz(&big))).as_bytes()),
+            Err(ReadError::TooLarge)
+        );
+        // Uncompressed JSON is accepted too, and the From address stands in for the submitter.
+        let json = serde_json::to_vec(&sample_report()).unwrap();
+        let r = read(part("application/tlsrpt+json", &b64(&json)).as_bytes()).unwrap();
+        assert_eq!(r.submitter, "a@w.test");
     }
 }

@@ -86,6 +86,10 @@ impl DataDir {
     pub fn tls_reports(&self) -> PathBuf {
         self.root.join("tls-reports")
     }
+    /// TLS reports other organizations mailed to our reporting address, one JSON file each.
+    pub fn tls_reports_received(&self) -> PathBuf {
+        self.tls_reports().join("received")
+    }
     /// MTA-STS policies fetched from other domains, kept for their max_age across restarts.
     pub fn mta_sts_cache(&self) -> PathBuf {
         self.root.join("mta-sts-policies.ron")

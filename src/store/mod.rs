@@ -13,6 +13,7 @@ pub mod settings;
 pub mod spool;
 pub mod sts_cache;
 pub mod tls_outcomes;
+pub mod tls_received;
 pub mod tracking;
 
 pub use error::StoreError;

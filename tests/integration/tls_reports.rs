@@ -92,6 +92,20 @@ fn the_days_report_counts_each_policy_as_the_rfc_writes_it() {
             .signed(),
     ]);
     let contoso = contoso(&dns, port);
+    // Woodgrove reads the reports mailed to it (set by the command line, then applied).
+    let set = mx2.org.ok(&[
+        "transport",
+        "set",
+        "--tls-rpt-address",
+        "tlsrpt@woodgrove.test",
+    ]);
+    assert!(
+        set.contains(
+            "_smtp._tls.woodgrove.test. TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@woodgrove.test\""
+        ),
+        "{set}"
+    );
+    mx2.reload();
     let reply = send_mail(
         contoso.addr(),
         "alice@contoso.test",
@@ -202,6 +216,31 @@ fn the_days_report_counts_each_policy_as_the_rfc_writes_it() {
     let mailed: Value = serde_json::from_str(&json).expect("JSON");
     assert_rfc8460_shape(&mailed);
     assert_eq!(mailed["policies"], report["policies"]);
+    // Woodgrove read it on delivery and lists it as received.
+    let kept = mx2.wait_track(
+        "the report kept on delivery",
+        &crate::support::relay_util::of_kind(EventKind::Deliver),
+        |evs| {
+            evs.iter().any(|e| {
+                e.detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("from Test Org about woodgrove.test kept"))
+            })
+        },
+    );
+    assert!(!kept.is_empty());
+    let received = mx2
+        .org
+        .ok(&["tls-report", "received", "--domain", "woodgrove.test"]);
+    assert!(
+        received.contains("Test Org  woodgrove.test (tlsa)  mail.contoso.test  ok 0  failed 1  [validation-failure ×1 at mx1.woodgrove.test]"),
+        "{received}"
+    );
+    assert!(received.contains("ok 1  failed 0"), "{received}");
+    let none = mx2
+        .org
+        .ok(&["tls-report", "received", "--domain", "fabrikam.test"]);
+    assert!(none.contains("No TLS reports received yet"), "{none}");
     // The report's own delivery (mx1 refused, mx2 took it) was not counted.
     contoso.wait_kind(EventKind::Send, 2);
     std::thread::sleep(std::time::Duration::from_millis(500));

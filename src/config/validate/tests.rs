@@ -476,3 +476,25 @@ fn every_problem_is_reported_at_once() {
     assert!(problems.0.len() >= 3, "{problems}");
     assert_eq!(problems.at("receive_connectors[0]").count(), 1);
 }
+
+#[test]
+fn the_tls_report_address_is_a_mailbox_of_ours() {
+    let mut s = base();
+    s.transport.tls_rpt_address = Some("tls-reports@contoso.test".into());
+    validate(&s).unwrap();
+    s.transport.tls_rpt_address = Some("not an address".into());
+    assert_problem(&s, "transport.tls_rpt_address", "is not a mail address");
+    s.transport.tls_rpt_address = Some("tls-reports@woodgrove.test".into());
+    assert_problem(
+        &s,
+        "transport.tls_rpt_address",
+        "woodgrove.test is not one of our accepted domains",
+    );
+    s.transport.tls_rpt_address = Some("tls-reports@contoso.test".into());
+    s.accepted_domains[0].recipients = Some(vec!["alice".into()]);
+    assert_problem(
+        &s,
+        "transport.tls_rpt_address",
+        "add tls-reports to them first",
+    );
+}

@@ -187,6 +187,48 @@ pub(super) fn transport(c: &mut Checker, settings: &Settings) -> CheckedTranspor
             );
         }
     }
+    if let Some(addr) = &t.tls_rpt_address {
+        let key = "transport.tls_rpt_address";
+        let place = "TLS report address";
+        match crate::smtp::address::Mailbox::parse(addr.trim()) {
+            Err(e) => c.add(
+                key,
+                place,
+                format!("'{addr}' is not a mail address: {}", e.0),
+            ),
+            Ok(mb) => {
+                let domain = mb.domain.to_ascii_lowercase();
+                match settings
+                    .accepted_domains
+                    .iter()
+                    .find(|d| d.domain.eq_ignore_ascii_case(&domain))
+                {
+                    None => c.add(
+                        key,
+                        place,
+                        format!(
+                            "{domain} is not one of our accepted domains: reports must be delivered here to be read"
+                        ),
+                    ),
+                    Some(d)
+                        if d.recipients.as_ref().is_some_and(|list| {
+                            !list.iter().any(|l| l.eq_ignore_ascii_case(&mb.local))
+                        }) =>
+                    {
+                        c.add(
+                            key,
+                            place,
+                            format!(
+                                "{domain} accepts only its listed recipients: add {} to them first",
+                                mb.local
+                            ),
+                        )
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
     if t.mta_sts_port == 0 {
         c.add(
             "transport.mta_sts_port",
