@@ -200,6 +200,23 @@ pub fn daily_totals(rows: &[ReceivedRow]) -> Vec<(String, u64, u64)> {
         .collect()
 }
 
+/// A day's outcomes summed by policy domain: (domain, successful, failed), domains in order.
+pub fn outcome_totals(outcomes: &[SessionOutcome]) -> Vec<(String, u64, u64)> {
+    let mut by_domain: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for o in outcomes {
+        let e = by_domain.entry(o.policy_domain.as_str()).or_default();
+        if o.failure.is_some() {
+            e.1 += 1;
+        } else {
+            e.0 += 1;
+        }
+    }
+    by_domain
+        .into_iter()
+        .map(|(d, (ok, failed))| (d.to_string(), ok, failed))
+        .collect()
+}
+
 /// The aggregate report (RFC 8460 §4.4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -485,6 +502,21 @@ mod tests {
             ]
         );
         assert!(received_rows(reports.iter().map(|r| (&sub, r)), Some("other.test")).is_empty());
+        let outcomes = [
+            outcome(&tlsa, None, "mx1.woodgrove.test"),
+            outcome(&tlsa, Some(ResultType::DaneRequired), "mx1.woodgrove.test"),
+            SessionOutcome {
+                policy_domain: "fabrikam.test".into(),
+                ..outcome(&tlsa, None, "mx.fabrikam.test")
+            },
+        ];
+        assert_eq!(
+            outcome_totals(&outcomes),
+            vec![
+                ("fabrikam.test".to_string(), 1, 0),
+                ("woodgrove.test".to_string(), 1, 1)
+            ]
+        );
         assert_eq!(
             report_record("contoso.test", "tls@contoso.test"),
             (

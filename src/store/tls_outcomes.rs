@@ -47,6 +47,25 @@ pub fn load_day(dir: &DataDir, day: &str) -> Vec<SessionOutcome> {
         .unwrap_or_default()
 }
 
+/// The days with outcomes kept, newest first.
+pub fn days(dir: &DataDir) -> Vec<String> {
+    let mut days: Vec<String> = std::fs::read_dir(dir.tls_reports())
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".jsonl"))
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days
+}
+
 /// Notes that the reports of `day` were queued.
 pub fn mark_sent(dir: &DataDir, day: &str) -> Result<()> {
     super::atomic::ensure_dir(&dir.tls_reports(), 0o755)?;

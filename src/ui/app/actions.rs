@@ -32,6 +32,7 @@ pub enum Form {
     Queues,
     Inspector,
     Probe,
+    TlsReports,
     RequestWizard,
     ImportWizard,
     DomainSecurityWizard,
@@ -229,4 +230,6 @@ pub enum Action {
         form: Form,
         request: ProbeRequest,
     },
+    /// Reads the TLS reports page's data (received reports, our own outcomes).
+    LoadTlsReports,
 }

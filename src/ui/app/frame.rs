@@ -320,6 +320,7 @@ impl ConsoleApp {
                     w.on_probe(result);
                 }
             }
+            Outcome::TlsReports(data) => self.views.tls_reports.on_result(data),
             Outcome::Panicked(text) => {
                 self.notice = Some(format!(
                     "An internal error stopped a background task: {text}. Nothing was half saved; try again, and report this if it repeats."
@@ -589,6 +590,12 @@ impl ConsoleApp {
                     ))),
                 ),
             },
+            Action::LoadTlsReports => {
+                let dir = self.workspace.dir.clone();
+                self.query.submit(move |_| {
+                    Outcome::TlsReports(Arc::new(crate::ui::state::tls_reports::load(&dir)))
+                });
+            }
             Action::Probe { form, request } => {
                 self.feedback.working(form, "Probing…");
                 let workspace = self.workspace.clone();

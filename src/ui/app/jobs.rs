@@ -164,6 +164,7 @@ pub enum Outcome {
         form: Form,
         result: Result<ProbeReport, String>,
     },
+    TlsReports(Arc<crate::ui::state::tls_reports::TlsReportsData>),
     /// A job failed unexpectedly (a bug); the console says so.
     Panicked(String),
     /// Nothing to show (tests use it for jobs that only wait).

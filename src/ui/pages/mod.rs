@@ -14,6 +14,7 @@ pub mod probe;
 pub mod queues;
 pub mod receive_connectors;
 pub mod send_connectors;
+pub mod tls_reports;
 pub mod tracking;
 pub mod transport;
 pub mod trusted_roots;
@@ -87,6 +88,7 @@ pub struct Views {
     pub monitor: monitor::MonitorView,
     pub inspector: inspector::InspectorView,
     pub probe: probe::ProbeView,
+    pub tls_reports: tls_reports::TlsReportsView,
 }
 
 impl Views {
@@ -131,6 +133,7 @@ pub fn current_page(ui: &mut Ui, page: Page, views: &mut Views, cx: &mut Cx) {
         Page::MessageTracking => tracking::message_tracking_page(ui, &mut views.tracking, cx),
         Page::QueueViewer => queues::queue_viewer_page(ui, &mut views.queues, cx),
         Page::LiveMonitor => monitor::live_monitor_page(ui, &mut views.monitor, cx),
+        Page::TlsReports => tls_reports::tls_reports_page(ui, &mut views.tls_reports, cx),
         Page::CertificateInspector => {
             inspector::certificate_inspector_page(ui, &mut views.inspector, cx)
         }

@@ -1,6 +1,6 @@
 //! Organization › Transport settings (Set-TransportConfig): the send and receive domain secure
-//! lists, the queue timing, the DNS servers and port of MX routing, our MTA-STS policy, and
-//! what an unknown revocation status means. Edits are a draft until Save; the admin worker checks and saves
+//! lists, the queue timing, the DNS servers and port of MX routing, our MTA-STS policy, where
+//! others send their TLS reports, and what an unknown revocation status means. Edits are a draft until Save; the admin worker checks and saves
 //! them, and problems appear at the field they concern (`transport.tls_send_domain_secure_list[1]`).
 
 use super::Cx;
@@ -43,6 +43,8 @@ pub struct TransportDraft {
     pub sts_mx: Vec<String>,
     pub sts_mx_input: String,
     pub sts_max_age: String,
+    /// Our TLS report address (RFC 8460 `rua`); empty: none.
+    pub tls_rpt_address: String,
     base: TransportSettings,
 }
 
@@ -102,6 +104,7 @@ impl TransportDraft {
                 .map(|p| p.max_age)
                 .unwrap_or(TimeSpan::secs(7 * 86_400))
                 .to_string(),
+            tls_rpt_address: t.tls_rpt_address.clone().unwrap_or_default(),
             base: t.clone(),
         }
     }
@@ -170,6 +173,7 @@ impl TransportDraft {
             &self.tracking_age,
             &mut t.message_tracking_max_age,
         );
+        t.tls_rpt_address = Some(self.tls_rpt_address.trim().to_string()).filter(|a| !a.is_empty());
         t.mta_sts_policy = None;
         if self.sts_publish {
             match self.sts_max_age.trim().parse::<TimeSpan>() {
@@ -397,6 +401,42 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                             ),
                         );
                     }
+                }
+            });
+            ui.add_space(10.0);
+            widgets::card(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(RichText::new("TLS reporting (reports to us)").strong().size(15.5));
+                ui.label(
+                    RichText::new("Senders that speak TLS reporting (RFC 8460) mail a daily report of their TLS sessions with our MX hosts to this mailbox of ours. The relay reads each one on delivery; Toolbox › TLS reports shows them.")
+                        .color(MUTED),
+                );
+                ui.add_space(6.0);
+                let p = problems(cx, "tls_rpt_address");
+                widgets::form_grid(ui, "transport-tlsrpt", |ui| {
+                    widgets::text_field(
+                        ui,
+                        "Report address",
+                        &mut d.tls_rpt_address,
+                        "tls-reports@contoso.com",
+                        &p,
+                    );
+                });
+                if let Some(address) = &d.base.tls_rpt_address {
+                    let records: Vec<String> = cx
+                        .data
+                        .settings
+                        .accepted_domains
+                        .iter()
+                        .map(|a| {
+                            let (name, text) =
+                                crate::policy::tls_rpt::report_record(&a.domain, address);
+                            format!("{name}. IN TXT \"{text}\"")
+                        })
+                        .collect();
+                    ui.add_space(4.0);
+                    ui.label(RichText::new("Publish in DNS (for the saved address):").color(MUTED));
+                    widgets::code_block(ui, &records.join("\n"));
                 }
             });
             ui.add_space(10.0);

@@ -9,4 +9,5 @@ pub mod live;
 pub mod model;
 pub mod probe;
 pub mod relay;
+pub mod tls_reports;
 pub mod tracking_data;

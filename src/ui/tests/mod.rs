@@ -10,6 +10,7 @@ mod relay_pages;
 mod responsive;
 mod sample;
 mod screenshots;
+mod tls_reports;
 mod wizards;
 
 use super::app::ConsoleApp;

@@ -582,3 +582,14 @@ fn transport_settings_save_the_strict_revocation_mode() {
         crate::config::UnknownRevocationStatus::Refuse
     );
 }
+
+/// Toolbox › TLS reports with reports from two organizations and two days of our own.
+#[test]
+fn tls_reports_page() {
+    let (_root, app, _fake) = app_with_relay("tls-reports");
+    super::tls_reports::write_sample(&app.workspace.dir);
+    let mut h = harness(app);
+    settle(&mut h);
+    page(&mut h, Page::TlsReports);
+    shoot(&mut h, "console-tls-reports");
+}

@@ -14,6 +14,7 @@ pub enum Page {
     MessageTracking,
     QueueViewer,
     LiveMonitor,
+    TlsReports,
     CertificateInspector,
     ConnectivityProbe,
 }
@@ -52,6 +53,7 @@ pub const SECTIONS: &[Section] = &[
             Page::MessageTracking,
             Page::QueueViewer,
             Page::LiveMonitor,
+            Page::TlsReports,
             Page::CertificateInspector,
             Page::ConnectivityProbe,
         ],
@@ -71,6 +73,7 @@ impl Page {
             Page::MessageTracking => "Message tracking",
             Page::QueueViewer => "Queue viewer",
             Page::LiveMonitor => "Live monitor",
+            Page::TlsReports => "TLS reports",
             Page::CertificateInspector => "Certificate inspector",
             Page::ConnectivityProbe => "Connectivity probe",
         }
@@ -89,6 +92,7 @@ impl Page {
             Page::MessageTracking => "🔍",
             Page::QueueViewer => "📬",
             Page::LiveMonitor => "📊",
+            Page::TlsReports => "📈",
             Page::CertificateInspector => "📄",
             Page::ConnectivityProbe => "📡",
         }
@@ -107,6 +111,7 @@ impl Page {
             Page::MessageTracking => "message-tracking",
             Page::QueueViewer => "queue-viewer",
             Page::LiveMonitor => "live-monitor",
+            Page::TlsReports => "tls-reports",
             Page::CertificateInspector => "certificate-inspector",
             Page::ConnectivityProbe => "connectivity-probe",
         }
