@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod dns;
 pub mod error;
 pub mod host_health;
+pub mod https;
 pub mod inbound;
 pub mod listeners;
 pub mod local;

@@ -13,13 +13,11 @@ use crate::policy::mta_sts::{
 use crate::store::DataDir;
 use crate::store::clock::now_ms;
 use crate::store::sts_cache::{self, StsCache};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a policy fetch may take in all (RFC 8461 §3.3 suggests a minute at most).
 const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What MTA-STS asks of the connection to one MX host.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,29 +150,12 @@ async fn fetch(
     roots: &[Vec<u8>],
 ) -> Result<StsPolicy, String> {
     let url = format!("https://mta-sts.{domain}/.well-known/mta-sts.txt");
-    let ours = roots
-        .iter()
-        .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .https_only(true)
-        .no_proxy()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(FETCH_TIMEOUT)
-        .user_agent(concat!(
-            "Mailflow/",
-            env!("CARGO_PKG_VERSION"),
-            " (MTA-STS)"
-        ))
-        .dns_resolver(PolicyHosts { dns, port })
-        .tls_certs_merge(ours)
-        .build()
-        .map_err(|e| format!("the HTTPS client cannot be set up: {}", causes(&e)))?;
+    let client = super::https::client(dns, port, roots, FETCH_TIMEOUT, "MTA-STS")?;
     let mut response = client
         .get(&url)
         .send()
         .await
-        .map_err(|e| format!("{url}: {}", causes(&e)))?;
+        .map_err(|e| format!("{url}: {}", super::https::causes(&e)))?;
     if response.status() != reqwest::StatusCode::OK {
         return Err(format!(
             "{url} answered {} (a policy is served with 200 OK; redirects are not followed)",
@@ -185,7 +166,7 @@ async fn fetch(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| format!("{url}: {}", causes(&e)))?
+        .map_err(|e| format!("{url}: {}", super::https::causes(&e)))?
     {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_POLICY_BYTES {
@@ -196,45 +177,4 @@ async fn fetch(
     }
     let text = String::from_utf8(body).map_err(|_| format!("{url}: the policy is not UTF-8"))?;
     parse_policy(&text).map_err(|why| format!("{url}: {why}"))
-}
-
-/// An error with its causes, which reqwest keeps apart (`error sending request: … : invalid
-/// peer certificate: UnknownIssuer`).
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let more = cause.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// Resolves policy hosts with the relay's resolver (not the system's), on the policy port.
-struct PolicyHosts {
-    dns: Arc<Dns>,
-    port: u16,
-}
-
-impl reqwest::dns::Resolve for PolicyHosts {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let dns = self.dns.clone();
-        let port = self.port;
-        let host = name.as_str().to_string();
-        Box::pin(async move {
-            let addresses = dns.host_addresses(&host).await?;
-            let addrs: reqwest::dns::Addrs = Box::new(
-                addresses
-                    .into_iter()
-                    .map(move |ip| SocketAddr::new(ip, port))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            );
-            Ok(addrs)
-        })
-    }
 }

@@ -217,6 +217,10 @@ pub fn outcome_totals(outcomes: &[SessionOutcome]) -> Vec<(String, u64, u64)> {
         .collect()
 }
 
+/// How long a report address that failed (an `https:` address that did not take the report,
+/// a `mailto:` address whose mail failed) is left out: three days of reports.
+pub const SUPPRESS_FAILING_FOR_MS: i64 = 3 * 86_400_000;
+
 /// The aggregate report (RFC 8460 §4.4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

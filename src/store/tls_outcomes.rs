@@ -5,6 +5,7 @@
 use super::DataDir;
 use super::error::{Result, StoreError};
 use crate::policy::tls_rpt::SessionOutcome;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -64,6 +65,31 @@ pub fn days(dir: &DataDir) -> Vec<String> {
         .unwrap_or_default();
     days.sort_unstable_by(|a, b| b.cmp(a));
     days
+}
+
+fn suppressed_file(dir: &DataDir) -> PathBuf {
+    dir.tls_reports().join("suppressed.json")
+}
+
+/// Report addresses not used for now: address (`mailto:…`, `https:…`) → until when (Unix ms).
+/// A file that cannot be read counts as none (a report too many, nothing worse).
+pub fn suppressed(dir: &DataDir) -> BTreeMap<String, i64> {
+    std::fs::read(suppressed_file(dir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Stops using report address `address` until `until` (Unix ms); entries past are dropped.
+pub fn suppress(dir: &DataDir, address: &str, until: i64, now: i64) -> Result<()> {
+    super::atomic::ensure_dir(&dir.tls_reports(), 0o755)?;
+    let mut map = suppressed(dir);
+    map.retain(|_, t| *t > now);
+    map.insert(address.to_string(), until);
+    let path = suppressed_file(dir);
+    let json = serde_json::to_vec_pretty(&map)
+        .map_err(|e| StoreError::io(&path, std::io::Error::other(e.to_string())))?;
+    super::atomic::write_atomic(&path, &json, super::atomic::PUBLIC)
 }
 
 /// Notes that the reports of `day` were queued.

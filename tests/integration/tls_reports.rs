@@ -253,3 +253,156 @@ fn the_days_report_counts_each_policy_as_the_rfc_writes_it() {
     .expect("JSON");
     assert_eq!(after["policies"], report["policies"]);
 }
+
+/// RFC 8460 §5.4: a report goes to an `https:` address as a POST of the gzipped JSON with
+/// `Content-Type: application/tlsrpt+gzip`, checked with a certificate from a root Contoso
+/// trusts; an address that does not take it (503) is left out of the next sending, the one
+/// that took it is not.
+#[test]
+fn reports_are_posted_to_https_addresses_and_a_failing_one_is_left_out() {
+    use crate::support::next_hop::presenting;
+    use crate::support::partners::{TestCa, trust};
+    let ca = TestCa::new("Woodgrove Reports CA");
+    let (_, der, key) = ca.good(
+        "reports.woodgrove.test",
+        &["reports.woodgrove.test", "down.woodgrove.test"],
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("collector port");
+    let port = listener.local_addr().expect("addr").port();
+    let posted = crate::support::collector::start(listener, presenting(&der, &key));
+    let dns = TestDns::start(vec![
+        Zone::new("woodgrove.test")
+            .a("reports.woodgrove.test", std::net::Ipv4Addr::LOCALHOST)
+            .a("down.woodgrove.test", std::net::Ipv4Addr::LOCALHOST)
+            .txt(
+                "_smtp._tls.woodgrove.test",
+                &format!(
+                    "v=TLSRPTv1; rua=https://reports.woodgrove.test:{port}/v1,https://down.woodgrove.test:{port}/fail"
+                ),
+            ),
+    ]);
+    let contoso = contoso(&dns, mx_port());
+    trust(&contoso, &ca);
+    contoso.reload();
+    // A day with one session to Woodgrove, as the relay records it.
+    let outcome = mailflow::policy::tls_rpt::SessionOutcome {
+        policy_domain: "woodgrove.test".into(),
+        policy: mailflow::policy::tls_rpt::ReportPolicy::none(),
+        mx_host: "mx1.woodgrove.test".into(),
+        receiving_ip: Some("127.0.0.2".into()),
+        sending_ip: Some("127.0.0.1".into()),
+        failure: None,
+        detail: None,
+    };
+    for day in ["2026-12-01", "2026-12-02"] {
+        mailflow::store::tls_outcomes::append(&contoso.dir(), day, std::slice::from_ref(&outcome))
+            .expect("outcomes");
+    }
+    let send = |day: &str| {
+        contoso
+            .handle()
+            .send_tls_reports(day)
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("an answer")
+    };
+    assert_eq!(send("2026-12-01"), Ok(1), "one address took it");
+    let got = posted.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "both were tried: {got:?}");
+    let ok = got.iter().find(|p| p.path == "/v1").expect("posted to /v1");
+    assert_eq!(ok.content_type, "application/tlsrpt+gzip");
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&ok.body[..]), &mut json)
+        .expect("gzip");
+    let report: Value = serde_json::from_str(&json).expect("JSON");
+    assert_rfc8460_shape(&report);
+    assert_eq!(
+        report["date-range"]["start-datetime"],
+        "2026-12-01T00:00:00Z"
+    );
+    assert_eq!(
+        report["policies"][0]["summary"]["total-successful-session-count"],
+        1
+    );
+    // The failing address is left out of the next day's sending; the good one is not.
+    let suppressed = mailflow::store::tls_outcomes::suppressed(&contoso.dir());
+    assert!(
+        suppressed.contains_key(&format!("https://down.woodgrove.test:{port}/fail")),
+        "{suppressed:?}"
+    );
+    assert_eq!(send("2026-12-02"), Ok(1));
+    let paths: Vec<String> = posted
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p.path.clone())
+        .collect();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    assert_eq!(paths[2], "/v1");
+}
+
+/// A report mail that the domain's MX refuses for good (550) leaves that `mailto:` address out
+/// for a while.
+#[test]
+fn a_report_address_whose_mail_fails_is_left_out() {
+    use std::io::Write;
+    let port = mx_port();
+    let listener = std::net::TcpListener::bind((FIRST, port)).expect("MX port");
+    crate::support::next_hop::scripted(listener, b"220 mx1.woodgrove.test ESMTP\r\n", || {
+        let mut in_data = false;
+        move |line: &str, w: &mut std::net::TcpStream| {
+            if in_data {
+                in_data = line != ".";
+                return true;
+            }
+            let up = line.to_ascii_uppercase();
+            let reply: &[u8] = if up.starts_with("EHLO") {
+                b"250 mx1.woodgrove.test\r\n"
+            } else if up.starts_with("RCPT") {
+                b"550 5.1.1 no such mailbox\r\n"
+            } else if up == "QUIT" {
+                let _ = w.write_all(b"221 bye\r\n");
+                return false;
+            } else {
+                b"250 OK\r\n"
+            };
+            let _ = w.write_all(reply);
+            true
+        }
+    });
+    let dns = TestDns::start(vec![
+        Zone::new("woodgrove.test")
+            .mx("woodgrove.test", 10, "mx1.woodgrove.test")
+            .a("mx1.woodgrove.test", FIRST)
+            .txt(
+                "_smtp._tls.woodgrove.test",
+                "v=TLSRPTv1; rua=mailto:gone@woodgrove.test",
+            ),
+    ]);
+    let contoso = contoso(&dns, port);
+    let outcome = mailflow::policy::tls_rpt::SessionOutcome {
+        policy_domain: "woodgrove.test".into(),
+        policy: mailflow::policy::tls_rpt::ReportPolicy::none(),
+        mx_host: "mx1.woodgrove.test".into(),
+        receiving_ip: None,
+        sending_ip: None,
+        failure: None,
+        detail: None,
+    };
+    mailflow::store::tls_outcomes::append(&contoso.dir(), "2026-12-01", &[outcome])
+        .expect("outcomes");
+    let queued = contoso
+        .handle()
+        .send_tls_reports("2026-12-01")
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("an answer");
+    assert_eq!(queued, Ok(1));
+    contoso.wait_kind(EventKind::Fail, 1);
+    crate::support::relay_util::wait_until(
+        "the address left out",
+        std::time::Duration::from_secs(30),
+        || {
+            mailflow::store::tls_outcomes::suppressed(&contoso.dir())
+                .contains_key("mailto:gone@woodgrove.test")
+        },
+    );
+}

@@ -19,11 +19,13 @@
 //! - `tls` opens TLS client sessions (STARTTLS, a client certificate) against a relay;
 //! - `proxy` records or holds what passes between a relay and its next hop;
 //! - `swaks` runs swaks, the outside SMTP client;
+//! - `collector` is an HTTPS collector of TLS reports (axum over tokio-rustls);
 //! - `openssl_ca` is a certificate authority run by openssl (leaves, intermediates,
 //!   revocations and CRLs) for the revocation tests;
 //! - `postfix` runs a private Postfix instance as the partner organization and makes the
 //!   certificates handed to it.
 
+pub mod collector;
 pub mod dns;
 pub mod mx;
 pub mod next_hop;
