@@ -7,8 +7,8 @@
 
 use super::dns::Dns;
 use crate::policy::mta_sts::{
-    Announcement, CachedPolicy, InForce, MAX_POLICY_BYTES, StsMode, StsPolicy, announced_id,
-    in_force, needs_fetch, parse_policy,
+    Announcement, CachedPolicy, FetchFailure, InForce, MAX_POLICY_BYTES, StsMode, StsPolicy,
+    announced_id, in_force, needs_fetch, parse_policy,
 };
 use crate::store::DataDir;
 use crate::store::clock::now_ms;
@@ -122,6 +122,9 @@ impl MtaSts {
 pub fn for_host(in_force: &InForce, host: &str) -> Option<StsForHop> {
     match in_force {
         InForce::NoPolicy(why) => Some(StsForHop::NotApplicable(why.clone())),
+        InForce::Unusable(failure) => Some(StsForHop::NotApplicable(format!(
+            "a policy is announced but could not be used: {failure}"
+        ))),
         InForce::Policy { policy, note } => match policy.mode {
             StsMode::None => Some(StsForHop::NotApplicable(format!(
                 "MTA-STS policy in mode none ({note})"
@@ -148,33 +151,35 @@ async fn fetch(
     domain: &str,
     port: u16,
     roots: &[Vec<u8>],
-) -> Result<StsPolicy, String> {
+) -> Result<StsPolicy, FetchFailure> {
     let url = format!("https://mta-sts.{domain}/.well-known/mta-sts.txt");
-    let client = super::https::client(dns, port, roots, FETCH_TIMEOUT, "MTA-STS")?;
+    let client = super::https::client(dns, port, roots, FETCH_TIMEOUT, "MTA-STS")
+        .map_err(FetchFailure::Fetch)?;
     let mut response = client
         .get(&url)
         .send()
         .await
-        .map_err(|e| format!("{url}: {}", super::https::causes(&e)))?;
+        .map_err(|e| FetchFailure::Fetch(format!("{url}: {}", super::https::causes(&e))))?;
     if response.status() != reqwest::StatusCode::OK {
-        return Err(format!(
+        return Err(FetchFailure::Fetch(format!(
             "{url} answered {} (a policy is served with 200 OK; redirects are not followed)",
             response.status()
-        ));
+        )));
     }
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| format!("{url}: {}", super::https::causes(&e)))?
+        .map_err(|e| FetchFailure::Fetch(format!("{url}: {}", super::https::causes(&e))))?
     {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_POLICY_BYTES {
-            return Err(format!(
+            return Err(FetchFailure::Invalid(format!(
                 "{url}: the policy is larger than {MAX_POLICY_BYTES} bytes"
-            ));
+            )));
         }
     }
-    let text = String::from_utf8(body).map_err(|_| format!("{url}: the policy is not UTF-8"))?;
-    parse_policy(&text).map_err(|why| format!("{url}: {why}"))
+    let text = String::from_utf8(body)
+        .map_err(|_| FetchFailure::Invalid(format!("{url}: the policy is not UTF-8")))?;
+    parse_policy(&text).map_err(|why| FetchFailure::Invalid(format!("{url}: {why}")))
 }

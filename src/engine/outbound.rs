@@ -18,7 +18,7 @@ use crate::config::ProtocolLoggingLevel;
 use crate::config::net::SmartHost;
 use crate::policy::classify::hop_status;
 use crate::policy::dane::DanePolicy;
-use crate::policy::mta_sts::InForce;
+use crate::policy::mta_sts::{FetchFailure, InForce};
 use crate::policy::outbound::{
     MessageTls, TlsRequirement, connection_still_acceptable, judge, requirement,
 };
@@ -138,6 +138,9 @@ pub(crate) struct NextHop {
     /// The policy its TLS outcome is reported under (RFC 8460); `None` for a smart host, whose
     /// outcomes are not reported to the recipient domain.
     pub report_policy: Option<ReportPolicy>,
+    /// A failure of the policy itself that every session to it reports (an MTA-STS policy
+    /// announced that could not be fetched or read), with what went wrong.
+    pub policy_failure: Option<(ResultType, String)>,
 }
 
 impl Attempt {
@@ -171,6 +174,7 @@ impl NextHop {
             sts: StsForHop::NotApplicable("MTA-STS applies to MX hosts, not smart hosts".into()),
             found_securely: true,
             report_policy: None,
+            policy_failure: None,
         }
     }
 
@@ -197,6 +201,7 @@ impl NextHop {
             dane,
             sts,
             report_policy: Some(report_policy),
+            policy_failure: None,
         }
     }
 }
@@ -487,7 +492,7 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
                 Attempt::Done(mut result) => {
                     job.host_health.mark_up(&host.connect);
                     let hop = result.hop.as_ref();
-                    if hop.is_some_and(|h| h.tls.is_some()) {
+                    if hop.is_some_and(|h| h.tls.is_some()) || host.policy_failure.is_some() {
                         tls_outcomes.extend(tls_outcome(&job, host, hop, None));
                     }
                     result.tls_outcomes = tls_outcomes;
@@ -628,8 +633,21 @@ pub(crate) async fn mx_hops(
             }
         };
         let report_policy = report_policy(&dane, &sts, &in_force);
-        hops.extend(target.addresses.iter().map(|ip| {
-            NextHop::mx(
+        // RFC 8460 §4.3.2.4: a policy announced but not usable is reported with each session.
+        let policy_failure = match (&dane, &in_force) {
+            (DaneLookup::Policy(_), _) => None,
+            (_, InForce::Unusable(f)) => Some((
+                match f {
+                    FetchFailure::Fetch(_) => ResultType::StsPolicyFetchError,
+                    FetchFailure::Invalid(_) => ResultType::StsPolicyInvalid,
+                },
+                f.to_string(),
+            )),
+            _ => None,
+        };
+        hops.extend(target.addresses.iter().map(|ip| NextHop {
+            policy_failure: policy_failure.clone(),
+            ..NextHop::mx(
                 target,
                 *ip,
                 port,
@@ -676,6 +694,11 @@ fn report_policy(dane: &DaneLookup, sts: &StsForHop, in_force: &InForce) -> Repo
             policy_strings: Vec::new(),
             mx_patterns: Vec::new(),
         },
+        (_, _, InForce::Unusable(_)) => ReportPolicy {
+            policy_type: PolicyType::Sts,
+            policy_strings: Vec::new(),
+            mx_patterns: Vec::new(),
+        },
         (_, StsForHop::Enforce(_) | StsForHop::Testing(_), InForce::Policy { policy, .. }) => {
             ReportPolicy {
                 policy_type: PolicyType::Sts,
@@ -696,6 +719,8 @@ fn tls_outcome(
 ) -> Option<SessionOutcome> {
     let policy = host.report_policy.clone()?;
     let ip_of = |addr: &str| addr.parse::<SocketAddr>().map(|a| a.ip().to_string()).ok();
+    // A policy that could not be used is what the session is reported for, first.
+    let failure = host.policy_failure.clone().or(failure);
     let (failure, detail) = match failure {
         Some((result, why)) => (Some(result), Some(why)),
         None => (None, None),

@@ -406,3 +406,102 @@ fn a_report_address_whose_mail_fails_is_left_out() {
         },
     );
 }
+
+/// RFC 8460 §4.3.2.4: an MTA-STS policy announced but not fetched (its host does not answer),
+/// or fetched but not a policy, does not stop delivery (there is no policy to enforce) and is
+/// reported as `sts-policy-fetch-error` or `sts-policy-invalid` under policy type `sts`.
+#[test]
+fn an_mta_sts_policy_that_cannot_be_fetched_or_read_is_reported() {
+    use crate::support::next_hop::presenting;
+    use crate::support::partners::{TestCa, trust};
+    use crate::support::relay_util::wait_until;
+    use crate::support::util::free_port;
+    let ca = TestCa::new("Woodgrove Web CA");
+    let (_, der, key) = ca.good("mta-sts.woodgrove.test", &["mta-sts.woodgrove.test"]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("policy port");
+    let junk_port = listener.local_addr().expect("addr").port();
+    crate::support::collector::start(listener, presenting(&der, &key));
+    let port = mx_port();
+    let mx = crate::support::mx::woodgrove_mx(FIRST, port);
+    let dns = TestDns::start(vec![
+        Zone::new("woodgrove.test")
+            .mx("woodgrove.test", 10, "mx1.woodgrove.test")
+            .a("mx1.woodgrove.test", FIRST)
+            .a("mta-sts.woodgrove.test", std::net::Ipv4Addr::LOCALHOST)
+            .txt("_mta-sts.woodgrove.test", "v=STSv1; id=20261207"),
+    ]);
+    let contoso = contoso(&dns, port);
+    trust(&contoso, &ca);
+    let dead = free_port();
+    contoso.change(|s| s.transport.mta_sts_port = dead);
+    let report = || -> Value {
+        serde_json::from_str(
+            &contoso
+                .org
+                .ok(&["tls-report", "show", "--domain", "woodgrove.test"]),
+        )
+        .expect("JSON")
+    };
+    let failures = |r: &Value| -> Vec<String> {
+        r["policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["policy"]["policy-type"] == "sts")
+            .flat_map(|p| p["failure-details"].as_array().cloned().unwrap_or_default())
+            .map(|d| d["result-type"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let reply = send_mail(
+        contoso.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: no policy host\n\nx\n",
+    );
+    assert!(reply.starts_with("250"), "{reply}");
+    mx.wait_mailbox("woodgrove.test", "bob", 1);
+    wait_until(
+        "the fetch error reported",
+        std::time::Duration::from_secs(30),
+        || failures(&report()) == ["sts-policy-fetch-error"],
+    );
+    // Now the policy host answers, with something that is not a policy.
+    contoso.change(|s| s.transport.mta_sts_port = junk_port);
+    send_mail(
+        contoso.addr(),
+        "alice@contoso.test",
+        &["bob@woodgrove.test"],
+        "Subject: junk policy\n\nx\n",
+    );
+    mx.wait_mailbox("woodgrove.test", "bob", 2);
+    wait_until(
+        "the invalid policy reported",
+        std::time::Duration::from_secs(30),
+        || {
+            let mut f = failures(&report());
+            f.sort();
+            f == ["sts-policy-fetch-error", "sts-policy-invalid"]
+        },
+    );
+    let r = report();
+    assert_rfc8460_shape(&r);
+    let sts = r["policies"]
+        .as_array()
+        .expect("policies")
+        .iter()
+        .find(|p| p["policy"]["policy-type"] == "sts")
+        .expect("an sts entry");
+    assert_eq!(sts["summary"]["total-failure-session-count"], 2);
+    let invalid = sts["failure-details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .find(|d| d["result-type"] == "sts-policy-invalid")
+        .expect("invalid");
+    assert!(
+        invalid["additional-information"]
+            .as_str()
+            .is_some_and(|t| t.contains("mta-sts.txt")),
+        "{invalid:#}"
+    );
+}

@@ -1,11 +1,12 @@
 //! An HTTPS collector of TLS reports (RFC 8460 §5.4) on loopback: axum over our own
 //! tokio-rustls accept loop, presenting the certificate a test gives it. `POST /v1` records
-//! the request and answers 200; `POST /fail` answers 503, as a collector that is down.
+//! the request and answers 200; `POST /fail` answers 503, as a collector that is down. It also
+//! serves, at `/.well-known/mta-sts.txt`, something that is not an MTA-STS policy.
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::routing::{get, post};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,7 +47,11 @@ pub fn start(listener: TcpListener, tls: Arc<rustls::ServerConfig>) -> Arc<Mutex
             };
             let app = Router::new()
                 .route("/v1", keep("/v1", StatusCode::OK))
-                .route("/fail", keep("/fail", StatusCode::SERVICE_UNAVAILABLE));
+                .route("/fail", keep("/fail", StatusCode::SERVICE_UNAVAILABLE))
+                .route(
+                    "/.well-known/mta-sts.txt",
+                    get(|| async { "version: STSv2\nmode: sometimes\n" }),
+                );
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             let acceptor = tokio_rustls::TlsAcceptor::from(tls);
             loop {
