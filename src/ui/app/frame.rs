@@ -317,7 +317,12 @@ impl ConsoleApp {
                     self.feedback.clear(Form::Probe);
                     self.views.probe.on_result(result);
                 } else if let Some(w) = &mut self.wizard {
-                    w.on_probe(result);
+                    // The wizard checks where the partner's mail goes first.
+                    w.on_probe(result.and_then(|all| {
+                        all.into_iter()
+                            .next()
+                            .ok_or_else(|| "no host was probed".to_string())
+                    }));
                 }
             }
             Outcome::TlsReports(data) => self.views.tls_reports.on_result(data),

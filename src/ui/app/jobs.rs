@@ -162,7 +162,7 @@ pub enum Outcome {
     },
     Probe {
         form: Form,
-        result: Result<ProbeReport, String>,
+        result: Result<Vec<ProbeReport>, String>,
     },
     TlsReports(Arc<crate::ui::state::tls_reports::TlsReportsData>),
     /// A job failed unexpectedly (a bug); the console says so.

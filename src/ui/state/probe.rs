@@ -12,7 +12,8 @@ use std::sync::Arc;
 pub struct ProbeRequest {
     /// The partner domain whose policy is checked (the name the certificate must carry).
     pub domain: String,
-    /// `host[:port]` to connect to; the domain's smart host or MX when `None`.
+    /// `host[:port]` to connect to; when `None`, every host the domain's mail may go to (each
+    /// MX host, or each smart host), best first.
     pub host: Option<String>,
 }
 
@@ -52,14 +53,20 @@ pub struct ProbeReport {
     pub verdicts: Vec<PolicyVerdict>,
     /// The SMTP dialogue, secrets redacted.
     pub transcript: Vec<String>,
+    /// What stopped the probe of this host (connection refused, ...), when probing every host.
+    pub error: Option<String>,
 }
 
 /// Runs probes. Called on a background worker thread, never on the UI thread.
 pub trait Prober: Send + Sync {
     /// Whether this prober opens connections at all (the tests' stand-in does not).
     fn available(&self) -> bool;
-    /// Probes; the error is a sentence for the administrator.
-    fn probe(&self, request: &ProbeRequest, workspace: &Workspace) -> Result<ProbeReport, String>;
+    /// Probes the host named, or every host; the error is a sentence for the administrator.
+    fn probe(
+        &self,
+        request: &ProbeRequest,
+        workspace: &Workspace,
+    ) -> Result<Vec<ProbeReport>, String>;
 }
 
 /// What the console says when probing is switched off (tests).
@@ -74,7 +81,7 @@ impl Prober for Unavailable {
         false
     }
 
-    fn probe(&self, _request: &ProbeRequest, _ws: &Workspace) -> Result<ProbeReport, String> {
+    fn probe(&self, _request: &ProbeRequest, _ws: &Workspace) -> Result<Vec<ProbeReport>, String> {
         Err(NOT_AVAILABLE.to_string())
     }
 }
@@ -87,20 +94,44 @@ impl Prober for EngineProber {
         true
     }
 
-    fn probe(&self, request: &ProbeRequest, workspace: &Workspace) -> Result<ProbeReport, String> {
+    fn probe(
+        &self,
+        request: &ProbeRequest,
+        workspace: &Workspace,
+    ) -> Result<Vec<ProbeReport>, String> {
         let domain =
             crate::config::domain::normalize(&request.domain).map_err(|e| e.to_string())?;
-        // A typed host, or where the domain's mail goes (its smart host or its best MX host).
         let host = request
             .host
             .as_deref()
             .map(str::trim)
             .filter(|h| !h.is_empty());
-        let r =
-            crate::engine::probe_now(workspace, host, &domain, None).map_err(|e| e.to_string())?;
-        if let Some(e) = r.error {
-            return Err(e);
+        match host {
+            // A typed host: its report, or why it could not be probed.
+            Some(host) => {
+                let r = crate::engine::probe_now(workspace, Some(host), &domain, None)
+                    .map_err(|e| e.to_string())?;
+                match r.error {
+                    Some(e) => Err(e),
+                    None => Ok(vec![console_report(&r)]),
+                }
+            }
+            // Every host the domain's mail may go to, each with its own outcome.
+            None => {
+                let all = crate::engine::probe_each_host_now(workspace, &domain)
+                    .map_err(|e| e.to_string())?;
+                if all.is_empty() {
+                    return Err(format!("no host to probe for {domain}"));
+                }
+                Ok(all.iter().map(console_report).collect())
+            }
         }
+    }
+}
+
+/// The engine's report as the console shows it.
+fn console_report(r: &crate::engine::probe::ProbeReport) -> ProbeReport {
+    {
         let mut transcript: Vec<String> = r.banner.iter().map(|b| format!("< {b}")).collect();
         transcript.extend(r.capabilities.iter().map(|c| format!("< 250 {c}")));
         transcript.push(format!(
@@ -111,7 +142,7 @@ impl Prober for EngineProber {
                 "not offered"
             }
         ));
-        Ok(ProbeReport {
+        ProbeReport {
             connected_to: r.target.clone(),
             found_by: r.route.clone(),
             dane: r.dane.clone(),
@@ -140,7 +171,8 @@ impl Prober for EngineProber {
                 })
                 .collect(),
             transcript,
-        })
+            error: r.error.clone(),
+        }
     }
 }
 

@@ -372,13 +372,12 @@ fn tracking_exports_csv_off_the_ui_thread() {
     );
 }
 
-#[test]
-fn the_probe_page_shows_the_engines_verdicts_for_a_real_server() {
-    // The partner: a relay with a CA-issued certificate naming woodgrove.test.
-    let tmp = tempfile::tempdir().expect("tmp");
+/// A partner relay with a CA-issued certificate naming woodgrove.test, running; its listener
+/// and the CA certificate.
+fn woodgrove_partner(tmp: &Path) -> (EngineHandle, SocketAddr, Vec<u8>) {
     let now = OffsetDateTime::now_utc();
     let mut partner = org_now(
-        &tmp.path().join("woodgrove"),
+        &tmp.join("woodgrove"),
         "mail.woodgrove.test",
         "woodgrove.test",
     );
@@ -415,6 +414,43 @@ fn the_probe_page_shows_the_engines_verdicts_for_a_real_server() {
         .expect("settings");
     let handle = EngineHandle::start(partner, None).expect("partner relay");
     let addr = handle.snapshot().listeners[0].address;
+    (handle, addr, ca)
+}
+
+/// Runs `request` through the console's prober and waits for the result.
+fn probe_from_console(
+    h: &mut Harness<'static, ConsoleApp>,
+    request: probe::ProbeRequest,
+) -> Vec<probe::ProbeReport> {
+    act(
+        h,
+        crate::ui::app::actions::Action::Probe {
+            form: crate::ui::app::actions::Form::Probe,
+            request,
+        },
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.state().views.probe.result.is_none() {
+        assert!(Instant::now() < deadline, "no probe result");
+        std::thread::sleep(Duration::from_millis(100));
+        h.run();
+    }
+    h.state_mut().page = Page::ConnectivityProbe;
+    settle(h);
+    h.state()
+        .views
+        .probe
+        .result
+        .clone()
+        .expect("result")
+        .expect("probe succeeded")
+}
+
+#[test]
+fn the_probe_page_shows_the_engines_verdicts_for_a_real_server() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let now = OffsetDateTime::now_utc();
+    let (handle, addr, ca) = woodgrove_partner(tmp.path());
     // Our console, trusting the partner's root, probes it through the engine.
     let mut ws = org_now(
         &tmp.path().join("contoso"),
@@ -425,32 +461,15 @@ fn the_probe_page_shows_the_engines_verdicts_for_a_real_server() {
         .expect("trust");
     let app = ConsoleApp::new(ws, no_waker(), Clock::System, probe::default_prober(), None);
     let mut h = harness(app);
-    act(
+    let reports = probe_from_console(
         &mut h,
-        crate::ui::app::actions::Action::Probe {
-            form: crate::ui::app::actions::Form::Probe,
-            request: probe::ProbeRequest {
-                domain: "woodgrove.test".into(),
-                host: Some(addr.to_string()),
-            },
+        probe::ProbeRequest {
+            domain: "woodgrove.test".into(),
+            host: Some(addr.to_string()),
         },
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while h.state().views.probe.result.is_none() {
-        assert!(Instant::now() < deadline, "no probe result");
-        std::thread::sleep(Duration::from_millis(100));
-        h.run();
-    }
-    h.state_mut().page = Page::ConnectivityProbe;
-    settle(&mut h);
-    let report = h
-        .state()
-        .views
-        .probe
-        .result
-        .clone()
-        .expect("result")
-        .expect("probe succeeded");
+    assert_eq!(reports.len(), 1);
+    let report = reports[0].clone();
     assert!(
         report
             .tls
@@ -468,6 +487,80 @@ fn the_probe_page_shows_the_engines_verdicts_for_a_real_server() {
             "{label} shown"
         );
     }
+    drop(h);
+    handle.stop();
+}
+
+/// Without a host typed, the probe goes to every host the domain's mail may go to (here the
+/// send connector's two smart hosts: the partner, and one that is down), one row each, best
+/// first; the selected row's findings show below.
+#[test]
+fn the_probe_page_lists_every_host_of_a_domain() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let now = OffsetDateTime::now_utc();
+    let (handle, addr, ca) = woodgrove_partner(tmp.path());
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let mut ws = org_now(
+        &tmp.path().join("contoso"),
+        "mail.contoso.test",
+        "contoso.test",
+    );
+    ws.trust_add(builder::to_pem(&ca).as_bytes(), now)
+        .expect("trust");
+    ws.change_settings(|s| {
+        s.send_connectors[0].smart_hosts = vec![addr.to_string(), dead.to_string()];
+        Ok(())
+    })
+    .expect("settings");
+    let app = ConsoleApp::new(ws, no_waker(), Clock::System, probe::default_prober(), None);
+    let mut h = harness(app);
+    let reports = probe_from_console(
+        &mut h,
+        probe::ProbeRequest {
+            domain: "woodgrove.test".into(),
+            host: None,
+        },
+    );
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    assert!(reports[0].error.is_none(), "{:?}", reports[0].error);
+    assert!(reports[1].error.is_some(), "the host that is down");
+    assert!(
+        h.query_all_by_label_contains("2 hosts, best first")
+            .next()
+            .is_some()
+    );
+    let summary = format!(
+        "{} of {} policies pass",
+        reports[0].verdicts.len(),
+        reports[0].verdicts.len()
+    );
+    assert!(
+        h.query_all_by_label_contains(&summary).next().is_some(),
+        "{summary}"
+    );
+    assert!(
+        h.query_all_by_label_contains("not probed:")
+            .next()
+            .is_some()
+    );
+    // The first host's findings show; the second's after clicking its row.
+    assert!(
+        h.query_all_by_label_contains("Domain Security for woodgrove.test")
+            .next()
+            .is_some()
+    );
+    // Rows are selected as the other tables' tests do (kittest clicks a row's label, which
+    // does not take clicks itself).
+    h.state_mut().views.probe.selected = 1;
+    h.run();
+    assert!(
+        h.query_all_by_label_contains(&format!("{dead}: "))
+            .next()
+            .is_some(),
+        "the second host's error shown"
+    );
     drop(h);
     handle.stop();
 }

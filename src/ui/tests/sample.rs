@@ -507,3 +507,58 @@ pub fn quarantine() -> Vec<crate::engine::QuarantineRow> {
         },
     ]
 }
+
+/// What probing every MX host of woodgrove.test finds: the first with DANE and Domain Security
+/// passing, the second down (for the per-host table's screenshot; the real probe is tested in
+/// `relay_pages`).
+pub fn probe_reports() -> Vec<crate::ui::state::probe::ProbeReport> {
+    use crate::ui::state::probe::{PolicyVerdict, ProbeCertificate, ProbeReport};
+    let verdict = |policy: &str, passes: bool, detail: &str| PolicyVerdict {
+        policy: policy.into(),
+        passes,
+        detail: detail.into(),
+    };
+    vec![
+        ProbeReport {
+            connected_to: "mx1.woodgrove.test[192.0.2.25]:25".into(),
+            found_by: Some("MX mx1.woodgrove.test (preference 10), DNSSEC secure".into()),
+            dane: Some("DANE: 1 usable TLSA record (3 1 1); the certificate matches".into()),
+            mta_sts: Some("DANE applies to this host, so MTA-STS does not".into()),
+            tls: Some("TLSv1.3 TLS_AES_256_GCM_SHA384".into()),
+            chain: vec![ProbeCertificate {
+                subject: "CN=mx1.woodgrove.test".into(),
+                issuer: "CN=Woodgrove Bank Issuing CA".into(),
+                thumbprint: "3F2A9C0D41B7E6A15C88D2F07E1B4C93A6D05E21".into(),
+                not_after: "2027-06-30".into(),
+            }],
+            verdicts: vec![
+                verdict("Opportunistic TLS", true, "TLS 1.3 negotiated"),
+                verdict("DANE", true, "the certificate matches TLSA 3 1 1"),
+                verdict(
+                    "RequireTLS (CertificateValidation)",
+                    true,
+                    "the chain ends in a trusted root",
+                ),
+                verdict(
+                    "Domain Security for woodgrove.test",
+                    true,
+                    "valid for woodgrove.test, issued by a trusted root",
+                ),
+            ],
+            transcript: vec![
+                "< 220 mx1.woodgrove.test ESMTP".into(),
+                "< 250 STARTTLS".into(),
+                "STARTTLS offered".into(),
+            ],
+            error: None,
+        },
+        ProbeReport {
+            connected_to: "mx2.woodgrove.test[192.0.2.26]:25".into(),
+            found_by: Some("MX mx2.woodgrove.test (preference 20), DNSSEC secure".into()),
+            dane: Some("DANE: 1 usable TLSA record (3 1 1)".into()),
+            mta_sts: Some("DANE applies to this host, so MTA-STS does not".into()),
+            error: Some("connection to 192.0.2.26:25 timed out after 10 s".into()),
+            ..Default::default()
+        },
+    ]
+}

@@ -593,3 +593,43 @@ fn tls_reports_page() {
     page(&mut h, Page::TlsReports);
     shoot(&mut h, "console-tls-reports");
 }
+
+/// A prober that answers with the sample's findings, for the picture of the per-host table
+/// (the real probe of every host is tested in `relay_pages`).
+struct SampleProber;
+
+impl crate::ui::state::probe::Prober for SampleProber {
+    fn available(&self) -> bool {
+        true
+    }
+
+    fn probe(
+        &self,
+        _: &crate::ui::state::probe::ProbeRequest,
+        _: &crate::admin::Workspace,
+    ) -> Result<Vec<crate::ui::state::probe::ProbeReport>, String> {
+        Ok(sample::probe_reports())
+    }
+}
+
+/// Toolbox › Connectivity probe without a host: every MX host of the domain, one row each.
+#[test]
+fn connectivity_probe_of_every_mx_host() {
+    let (_root, ws) = sample::shots("probe-hosts");
+    let mut app = ConsoleApp::new(
+        ws,
+        no_waker(),
+        Clock::Fixed(NOW),
+        Arc::new(SampleProber),
+        None,
+    );
+    attach_fake(&mut app, sample::snapshot());
+    let mut h = harness(app);
+    settle(&mut h);
+    h.state_mut().views.probe.domain = "woodgrove.test".into();
+    page(&mut h, Page::ConnectivityProbe);
+    click(&mut h, "📡 Probe");
+    settle(&mut h);
+    assert!(has_text(&h, "2 hosts, best first"));
+    shoot(&mut h, "console-connectivity-probe-hosts");
+}
