@@ -79,6 +79,8 @@ pub struct QueueRow {
     /// Unix milliseconds.
     pub next_retry: Option<i64>,
     pub last_error: Option<String>,
+    /// The policy its mail is held to, when it has a next hop.
+    pub policy: Option<String>,
 }
 
 impl From<QueueInfo> for QueueRow {
@@ -89,6 +91,7 @@ impl From<QueueInfo> for QueueRow {
             messages: q.messages,
             next_retry: q.next_retry,
             last_error: q.last_error,
+            policy: q.policy,
         }
     }
 }

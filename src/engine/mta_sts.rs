@@ -183,3 +183,39 @@ async fn fetch(
         .map_err(|_| FetchFailure::Invalid(format!("{url}: the policy is not UTF-8")))?;
     parse_policy(&text).map_err(|why| FetchFailure::Invalid(format!("{url}: {why}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::classify::{HopPolicy, hop_policies};
+
+    /// The console's Policy columns read MTA-STS from these words: enforce and testing count,
+    /// no policy does not.
+    #[test]
+    fn what_mta_sts_writes_for_a_host_is_read_back_as_mta_sts() {
+        let policy = |mode| InForce::Policy {
+            policy: StsPolicy {
+                mode,
+                mx: vec!["mx1.woodgrove.test".into()],
+                max_age: 86_400,
+            },
+            note: "fetched now".into(),
+        };
+        for mode in [StsMode::Enforce, StsMode::Testing] {
+            let hop = for_host(&policy(mode), "mx1.woodgrove.test").expect("listed");
+            let line = format!("opportunistic TLS; {}", hop.describe());
+            assert_eq!(hop_policies(&line), vec![HopPolicy::MtaSts], "{line}");
+        }
+        let none = for_host(
+            &InForce::NoPolicy("no MTA-STS policy".into()),
+            "mx1.woodgrove.test",
+        )
+        .expect("applies");
+        let line = format!("opportunistic TLS; {}", none.describe());
+        assert_eq!(
+            hop_policies(&line),
+            vec![HopPolicy::Opportunistic],
+            "{line}"
+        );
+    }
+}

@@ -121,6 +121,34 @@ pub fn requirement(
     }
 }
 
+/// The policy a queue's mail is held to, in words, for the queue viewer: the requirement of
+/// [`requirement`], and for a connector routing by MX which per-host policies are looked up.
+/// `None` for a connector that no longer exists.
+pub fn queue_policy(
+    connector: &str,
+    recipient_domain: &str,
+    checked: &CheckedSettings,
+) -> Option<String> {
+    let index = checked
+        .settings
+        .send_connectors
+        .iter()
+        .position(|c| c.name == connector)?;
+    let sc = &checked.settings.send_connectors[index];
+    let mut text = requirement(recipient_domain, index, checked).describe();
+    if sc.smart_hosts.is_empty() {
+        let per_host: Vec<&str> = [(sc.dane_enabled, "DANE"), (sc.mta_sts_enabled, "MTA-STS")]
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, name)| name)
+            .collect();
+        if !per_host.is_empty() {
+            text.push_str(&format!("; {} per MX host", per_host.join(" and ")));
+        }
+    }
+    Some(text)
+}
+
 /// The judgment of the next hop's certificate under a TLS requirement.
 #[derive(Clone, Debug)]
 pub struct Verdict {
@@ -290,6 +318,37 @@ mod tests {
         s.transport.tls_send_domain_secure_list = vec!["woodgrove.test".into()];
         f(&mut s);
         validate(&s).unwrap()
+    }
+
+    #[test]
+    fn a_queue_names_the_policy_of_its_connector_and_domain() {
+        let c = with(|s| {
+            s.send_connectors[0].domain_secure_enabled = true;
+            s.send_connectors[0].smart_hosts.clear();
+        });
+        let name = c.settings.send_connectors[0].name.clone();
+        assert_eq!(
+            queue_policy(&name, "woodgrove.test", &c).as_deref(),
+            Some("Domain Security for woodgrove.test; DANE and MTA-STS per MX host")
+        );
+        let c = with(|s| {
+            s.send_connectors[0].smart_hosts = vec!["relay.contoso.test".into()];
+            s.send_connectors[0].dane_enabled = false;
+        });
+        assert_eq!(
+            queue_policy(&name, "fabrikam.test", &c).as_deref(),
+            Some("opportunistic TLS"),
+            "a smart host is not looked up in DNS"
+        );
+        let c = with(|s| {
+            s.send_connectors[0].smart_hosts.clear();
+            s.send_connectors[0].dane_enabled = false;
+        });
+        assert_eq!(
+            queue_policy(&name, "fabrikam.test", &c).as_deref(),
+            Some("opportunistic TLS; MTA-STS per MX host")
+        );
+        assert_eq!(queue_policy("Gone", "fabrikam.test", &c), None);
     }
 
     #[test]

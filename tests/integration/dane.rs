@@ -73,6 +73,11 @@ fn dane_ee_authenticates_the_mx_whatever_names_its_certificate_carries() {
             && evidence.contains("authenticated by DANE-EE(3) 3 1 1"),
         "{sent:#?}"
     );
+    // The console's Policy column names it.
+    assert_eq!(
+        mailflow::policy::classify::hop_policy_text(&evidence),
+        "DANE"
+    );
     assert_eq!(sent[0].security, SecurityStatus::Encrypted, "not a partner");
     let tls = sent[0].tls.as_ref().expect("TLS facts");
     assert_eq!(tls.trust, TrustLevel::Verified, "{tls:?}");
@@ -384,6 +389,10 @@ fn domain_security_and_dane_on_one_domain_must_both_hold() {
         detail(&sent[0]).contains("Domain Security for woodgrove.test")
             && detail(&sent[0]).contains("authenticated by DANE-EE(3)"),
         "{sent:#?}"
+    );
+    assert_eq!(
+        mailflow::policy::classify::hop_policy_text(&detail(&sent[0])),
+        "Domain Security + DANE"
     );
 }
 

@@ -160,6 +160,11 @@ fn an_enforced_policy_is_fetched_served_and_met() {
             && evidence.contains("certificate valid for mx1.woodgrove.test (MTA-STS)"),
         "{evidence}"
     );
+    // The console's Policy column names it.
+    assert_eq!(
+        mailflow::policy::classify::hop_policy_text(&evidence),
+        "MTA-STS"
+    );
     // The policy is kept on disk for the next run, and listed.
     let cache = std::fs::read_to_string(contoso.dir().mta_sts_cache()).expect("policy cache");
     assert!(

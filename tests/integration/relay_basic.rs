@@ -315,8 +315,9 @@ fn unreachable_next_hop_defers_then_ndr_after_expiry() {
     // The queue shows it with its error.
     let q = a.handle().snapshot().queues;
     assert!(
-        q.iter()
-            .any(|r| r.name == "woodgrove.test via Outbound" && r.last_error.is_some()),
+        q.iter().any(|r| r.name == "woodgrove.test via Outbound"
+            && r.last_error.is_some()
+            && r.policy.as_deref() == Some("opportunistic TLS")),
         "{q:?}"
     );
     // Expiry: an NDR (and before it a delay notice) arrives in alice's mailbox.

@@ -219,6 +219,8 @@ pub struct QueueInfo {
     pub messages: usize,
     pub next_retry: Option<i64>,
     pub last_error: Option<String>,
+    /// The policy its mail is held to (`Domain Security for woodgrove.test`), for remote queues.
+    pub policy: Option<String>,
 }
 
 /// A message as listed in a queue.
@@ -773,6 +775,13 @@ impl QueueCore {
                                 .find_map(|r| r.last_error.clone()),
                         })
                     }),
+                policy: match &key {
+                    QueueKey::Remote { connector, domain } => {
+                        crate::policy::outbound::queue_policy(connector, domain, checked)
+                    }
+                    QueueKey::Local => Some("local delivery (no network hop)".into()),
+                    QueueKey::Unreachable { .. } | QueueKey::Notices => None,
+                },
                 key,
             })
             .collect()

@@ -138,6 +138,7 @@ pub enum TrackColumn {
     Recipients,
     Subject,
     Status,
+    Policy,
     Security,
 }
 

@@ -152,14 +152,22 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
     let mut clicked = None;
     ui.push_id("queues-table", |ui| {
         widgets::table(ui, "queues")
-            .column(Column::initial(260.0).clip(true))
-            .column(Column::initial(110.0))
-            .column(Column::initial(80.0))
-            .column(Column::initial(150.0))
+            .column(Column::initial(200.0).clip(true))
+            .column(Column::initial(70.0))
+            .column(Column::initial(75.0))
+            .column(Column::initial(140.0))
+            .column(Column::initial(250.0).clip(true))
             .column(Column::remainder().clip(true))
             .max_scroll_height(200.0)
             .header(24.0, |mut h| {
-                for t in ["Next hop", "Status", "Messages", "Next retry", "Last error"] {
+                for t in [
+                    "Next hop",
+                    "Status",
+                    "Messages",
+                    "Next retry",
+                    "Policy",
+                    "Last error (why it waits)",
+                ] {
                     h.col(|ui| widgets::header(ui, t));
                 }
             })
@@ -182,6 +190,12 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
                                 .map(format::time_ms)
                                 .unwrap_or_else(|| "—".into()),
                         );
+                    });
+                    row.col(|ui| {
+                        match &q.policy {
+                            Some(p) => ui.label(p.as_str()).on_hover_text(p.as_str()),
+                            None => ui.label(RichText::new("—").color(MUTED)),
+                        };
                     });
                     row.col(|ui| {
                         match &q.last_error {

@@ -400,6 +400,7 @@ fn message_details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet) {
                         },
                     ),
                     ("Internal id", row.internal_id.clone()),
+                    ("Policy (in » out)", row.policy.clone()),
                 ],
             );
             widgets::section(ui, "Hops");
@@ -462,6 +463,7 @@ fn hop_card(ui: &mut Ui, e: &TrackingEvent) {
             rows.push(("SMTP response", r.clone()));
         }
         if let Some(d) = &e.detail {
+            rows.push(("Policy", crate::policy::classify::hop_policy_text(d)));
             rows.push(("Policy and evidence", d.clone()));
         }
         widgets::property_grid(ui, &format!("hop-{}-{}", e.time, e.kind), &rows);

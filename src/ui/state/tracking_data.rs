@@ -1,10 +1,11 @@
 //! Message tracking results as the console holds them: events grouped into one row per message
-//! (first seen, sender, recipients, subject, latest status, security of the weakest hop), with
+//! (first seen, sender, recipients, subject, latest status, the policies its hops were held to,
+//! security of the weakest hop), with
 //! every display string made once on the worker; the sort order and quick filter as a
 //! permutation of row indices (made on the worker too); and the CSV export. The UI thread keeps
 //! one `Arc` of the rows and never copies them per frame.
 
-use crate::policy::classify::message_status;
+use crate::policy::classify::{hop_policy_text, message_status};
 use crate::smtp::evidence::SecurityStatus;
 use crate::store::tracking::{EventKind, TrackingEvent};
 use crate::ui::app::actions::TrackColumn;
@@ -26,6 +27,8 @@ pub struct MessageRow {
     pub recipients: String,
     pub subject: String,
     pub status: &'static str,
+    /// The policies of its hops in words, in » out: `Opportunistic TLS » DANE`.
+    pub policy: String,
     pub security: SecurityStatus,
     pub events: u32,
     /// Lower-cased text searched by the quick filter.
@@ -69,6 +72,21 @@ pub fn group(events: Vec<TrackingEvent>, truncated: bool) -> TrackingSet {
         hops: Vec<SecurityStatus>,
         any: SecurityStatus,
         events: u32,
+        /// The evidence of the hop that brought it, and of the latest that took it on.
+        received: Option<String>,
+        sent: Option<(i64, String)>,
+    }
+    fn note_hop(a: &mut Acc, e: &TrackingEvent) {
+        let Some(d) = &e.detail else {
+            return;
+        };
+        match e.kind {
+            EventKind::Receive if a.received.is_none() => a.received = Some(d.clone()),
+            EventKind::Send if a.sent.as_ref().is_none_or(|(t, _)| e.time >= *t) => {
+                a.sent = Some((e.time, d.clone()))
+            }
+            _ => {}
+        }
     }
     let mut accs: Vec<Acc> = Vec::new();
     for e in events {
@@ -76,6 +94,7 @@ pub fn group(events: Vec<TrackingEvent>, truncated: bool) -> TrackingSet {
             Some(&i) => {
                 let a = &mut accs[i];
                 a.events += 1;
+                note_hop(a, &e);
                 if hop_event(e.kind) {
                     a.hops.push(e.security);
                 }
@@ -91,7 +110,7 @@ pub fn group(events: Vec<TrackingEvent>, truncated: bool) -> TrackingSet {
             }
             None => {
                 index.insert(e.internal_id.clone(), accs.len());
-                accs.push(Acc {
+                let mut a = Acc {
                     latest: (e.time, e.kind),
                     hops: if hop_event(e.kind) {
                         vec![e.security]
@@ -100,8 +119,12 @@ pub fn group(events: Vec<TrackingEvent>, truncated: bool) -> TrackingSet {
                     },
                     any: e.security,
                     events: 1,
-                    first: e,
-                });
+                    received: None,
+                    sent: None,
+                    first: e.clone(),
+                };
+                note_hop(&mut a, &e);
+                accs.push(a);
             }
         }
     }
@@ -112,6 +135,14 @@ pub fn group(events: Vec<TrackingEvent>, truncated: bool) -> TrackingSet {
                 a.any
             } else {
                 message_status(a.hops)
+            };
+            let policy = match (&a.received, &a.sent) {
+                (Some(r), Some((_, s))) => {
+                    format!("{} » {}", hop_policy_text(r), hop_policy_text(s))
+                }
+                (Some(r), None) => hop_policy_text(r),
+                (None, Some((_, s))) => format!("» {}", hop_policy_text(s)),
+                (None, None) => "—".into(),
             };
             let e = a.first;
             let sender = if e.sender.is_empty() {
@@ -136,6 +167,7 @@ pub fn group(events: Vec<TrackingEvent>, truncated: bool) -> TrackingSet {
                 recipients,
                 subject,
                 status: status_word(a.latest.1),
+                policy,
                 security,
                 events: a.events,
                 haystack,
@@ -165,6 +197,7 @@ pub fn order(set: &TrackingSet, column: TrackColumn, ascending: bool, filter: &s
         TrackColumn::Recipients => idx.sort_by(|a, b| key(a).recipients.cmp(&key(b).recipients)),
         TrackColumn::Subject => idx.sort_by(|a, b| key(a).subject.cmp(&key(b).subject)),
         TrackColumn::Status => idx.sort_by_key(|i| key(i).status),
+        TrackColumn::Policy => idx.sort_by(|a, b| key(a).policy.cmp(&key(b).policy)),
         TrackColumn::Security => idx.sort_by_key(|i| key(i).security),
     }
     if !ascending {
@@ -181,6 +214,7 @@ pub fn csv(set: &TrackingSet, order: &[u32]) -> String {
         "Recipients",
         "Subject",
         "Status",
+        "Policy",
         "Security",
         "Message-ID",
         "Internal ID",
@@ -196,6 +230,7 @@ pub fn csv(set: &TrackingSet, order: &[u32]) -> String {
             r.recipients.clone(),
             r.subject.clone(),
             r.status.to_string(),
+            r.policy.clone(),
             r.security.label().to_string(),
             r.message_id.clone(),
             r.internal_id.clone(),
@@ -253,7 +288,48 @@ mod tests {
         assert_eq!(order(&set, TrackColumn::Security, false, ""), vec![1, 0]);
         assert_eq!(order(&set, TrackColumn::Time, true, "QUOTE"), vec![0]);
         let csv = csv(&set, &[1, 0]);
-        assert!(csv.contains("\"Hello, world\",Sent,Encrypted"), "{csv}");
+        assert!(csv.contains("\"Hello, world\",Sent,—,Encrypted"), "{csv}");
         assert!(csv.contains("\"quote \"\"x\"\"\""), "{csv}");
+    }
+
+    #[test]
+    fn a_message_row_names_the_policies_of_its_hops_in_and_out() {
+        use SecurityStatus::*;
+        let with = |mut e: TrackingEvent, d: &str| {
+            e.detail = Some(d.into());
+            e
+        };
+        let set = group(
+            vec![
+                with(
+                    ev("a", 1, EventKind::Receive, Encrypted, "s"),
+                    "opportunistic TLS; TLSv1.3",
+                ),
+                with(
+                    ev("a", 2, EventKind::Defer, Encrypted, "s"),
+                    "Domain Security for woodgrove.test",
+                ),
+                with(
+                    ev("a", 3, EventKind::Send, DomainSecure, "s"),
+                    "Domain Security for woodgrove.test; DANE: 1 usable TLSA record at _25._tcp.mx1.woodgrove.test",
+                ),
+                with(ev("b", 4, EventKind::Receive, Plaintext, "t"), "no TLS"),
+            ],
+            false,
+        );
+        let policy = |id: &str| {
+            set.rows
+                .iter()
+                .find(|r| r.internal_id == id)
+                .map(|r| r.policy.clone())
+        };
+        // The deferral's evidence does not count: the hop that took it on does.
+        assert_eq!(
+            policy("a").as_deref(),
+            Some("Opportunistic TLS » Domain Security + DANE")
+        );
+        assert_eq!(policy("b").as_deref(), Some("No TLS"));
+        // Rows are newest first (b, a); by policy, "No TLS" sorts before "Opportunistic…".
+        assert_eq!(order(&set, TrackColumn::Policy, true, ""), vec![0, 1]);
     }
 }

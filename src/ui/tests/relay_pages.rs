@@ -360,7 +360,7 @@ fn tracking_exports_csv_off_the_ui_thread() {
         crate::ui::app::actions::Action::TrackExport(out.clone()),
     );
     let csv = std::fs::read_to_string(&out).expect("csv written");
-    assert!(csv.starts_with("Time (UTC),Sender,Recipients,Subject,Status,Security"));
+    assert!(csv.starts_with("Time (UTC),Sender,Recipients,Subject,Status,Policy,Security"));
     assert_eq!(csv.lines().count(), 13);
     assert!(csv.contains(",Domain Secure,"));
     // A second export to the same path is refused: nothing is overwritten silently.

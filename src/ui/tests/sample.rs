@@ -210,9 +210,7 @@ pub fn write_tracking(path: &std::path::Path, n: usize) {
             tls: facts_in,
             response: Some("250 2.6.0 Queued mail for delivery".into()),
             detail: Some(match security {
-                SecurityStatus::DomainSecure => {
-                    "Domain Security: partner authenticated (MutualTLS)".into()
-                }
+                SecurityStatus::DomainSecure => "Domain Security for woodgrove.test".into(),
                 _ => "opportunistic TLS".into(),
             }),
         };
@@ -226,7 +224,10 @@ pub fn write_tracking(path: &std::path::Path, n: usize) {
             second.client = Some("10.0.0.5:51234".into());
             second.server = Some("203.0.113.25:25".into());
             second.tls = facts_out;
-            second.detail = Some("Domain Security for woodgrove.test: peer verified".into());
+            second.detail = Some(
+                "Domain Security for woodgrove.test; DANE: 1 usable TLSA record at _25._tcp.mail.woodgrove.test; authenticated by DANE-EE(3) 3 1 1 8f0c…"
+                    .into(),
+            );
         }
         if out_kind == EventKind::Defer {
             second.connector = Some("Outbound".into());
@@ -442,6 +443,7 @@ pub fn snapshot() -> Snapshot {
                 messages: 3,
                 next_retry: Some(now_ms() + 240_000),
                 last_error: Some("421 4.4.2 adatum.test: connection timed out".into()),
+                policy: Some("opportunistic TLS; DANE and MTA-STS per MX host".into()),
             },
             QueueRow {
                 name: "woodgrove.test via To Woodgrove".into(),
@@ -449,6 +451,7 @@ pub fn snapshot() -> Snapshot {
                 messages: 1,
                 next_retry: None,
                 last_error: None,
+                policy: Some("Domain Security for woodgrove.test".into()),
             },
             QueueRow {
                 name: "Local delivery".into(),
@@ -456,6 +459,7 @@ pub fn snapshot() -> Snapshot {
                 messages: 0,
                 next_retry: None,
                 last_error: None,
+                policy: Some("local delivery (no network hop)".into()),
             },
         ],
         queued_messages: 4,
