@@ -64,11 +64,21 @@ pub struct RunConfig {
     pub problems: Vec<String>,
     /// Our MTA-STS policy and its listener, when we publish one.
     pub policy_server: Option<super::policy_server::PolicyServer>,
+    /// The PKIX verifier over the system's roots and ours (MTA-STS, REQUIRETLS), built on first
+    /// use and kept for as long as these settings are: not once per connection.
+    pkix: std::sync::OnceLock<Result<Arc<rustls::client::WebPkiServerVerifier>, String>>,
 }
 
 impl RunConfig {
     pub fn fqdn(&self) -> &str {
         &self.checked.fqdn
+    }
+
+    /// The PKIX verifier over the system's roots and ours, built once for these settings.
+    pub fn pkix_verifier(&self) -> Result<Arc<rustls::client::WebPkiServerVerifier>, String> {
+        self.pkix
+            .get_or_init(|| super::tls::pkix_verifier(&self.roots))
+            .clone()
     }
 
     /// What a peer certificate is judged against, now: our trusted roots, Direct Trust pins,
@@ -321,6 +331,7 @@ impl RunConfig {
             revocation,
             problems,
             policy_server,
+            pkix: std::sync::OnceLock::new(),
         })
     }
 }

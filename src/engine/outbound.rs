@@ -987,10 +987,9 @@ async fn run_session(
     };
     let client_tls = match (&dane_check, pkix) {
         (Some(check), _) => check.config.clone(),
-        (None, true) => match super::tls::pkix_client_config(
-            send_connector.client_identity.as_deref(),
-            &(job.current)().roots,
-        ) {
+        (None, true) => match (job.current)().pkix_verifier().and_then(|v| {
+            super::tls::pkix_client_config(send_connector.client_identity.as_deref(), v)
+        }) {
             Ok(config) => config,
             Err(e) => return failed(format!("{pkix_for}: {e}"), None),
         },

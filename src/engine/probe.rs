@@ -160,7 +160,10 @@ pub(crate) async fn probe(
                     .to_string(),
             )
         } else {
-            match super::tls::pkix_check(&report.chain_der, &host.name, &run.roots) {
+            match run
+                .pkix_verifier()
+                .and_then(|v| super::tls::pkix_check(&report.chain_der, &host.name, &v))
+            {
                 Ok(()) => (
                     true,
                     format!(

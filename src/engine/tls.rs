@@ -155,16 +155,18 @@ pub fn dane_client_config(
 /// the handshake.
 pub fn pkix_client_config(
     identity: Option<&TlsIdentity>,
-    our_roots: &[Vec<u8>],
+    verifier: Arc<rustls::client::WebPkiServerVerifier>,
 ) -> Result<Arc<rustls::ClientConfig>, String> {
-    let verifier = pkix_verifier(our_roots)?;
     client_config_verified_by(identity, |_| verifier)
 }
 
 /// Whether `chain` (leaf first) is PKIX-valid for `host` now, as [`pkix_client_config`]'s
 /// verifier would find it during a handshake: for the probe's verdict, which sends no mail.
-pub fn pkix_check(chain: &[Vec<u8>], host: &str, our_roots: &[Vec<u8>]) -> Result<(), String> {
-    let verifier = pkix_verifier(our_roots)?;
+pub fn pkix_check(
+    chain: &[Vec<u8>],
+    host: &str,
+    verifier: &rustls::client::WebPkiServerVerifier,
+) -> Result<(), String> {
     let Some((leaf, intermediates)) = chain.split_first() else {
         return Err("no certificate was presented".into());
     };
@@ -187,8 +189,9 @@ pub fn pkix_check(chain: &[Vec<u8>], host: &str, our_roots: &[Vec<u8>]) -> Resul
         .map_err(|e| e.to_string())
 }
 
-/// rustls's WebPKI verifier over the system's roots and `our_roots`.
-fn pkix_verifier(
+/// rustls's WebPKI verifier over the system's roots and `our_roots` (kept per settings by
+/// [`super::config::RunConfig::pkix_verifier`]).
+pub(crate) fn pkix_verifier(
     our_roots: &[Vec<u8>],
 ) -> Result<Arc<rustls::client::WebPkiServerVerifier>, String> {
     let mut roots = rustls::RootCertStore::empty();

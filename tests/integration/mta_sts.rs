@@ -73,7 +73,17 @@ fn woodgrove(port: u16, sts_port: u16, mode: MtaStsMode, mx: &[&str]) -> Woodgro
 fn sender(dns: &TestDns, port: u16, sts_port: u16, woodgrove: &Woodgrove) -> Relay {
     let relay = contoso(dns, port);
     trust(&relay, &woodgrove.ca);
-    relay.change(|s| s.transport.mta_sts_port = sts_port);
+    // As an administrator would: from the command line, then applied to the running relay.
+    let out = relay
+        .org
+        .ok(&["transport", "set", "--mta-sts-port", &sts_port.to_string()]);
+    assert!(out.contains("saved"), "{out}");
+    relay.reload();
+    assert_eq!(
+        relay.workspace().settings.transport.mta_sts_port,
+        sts_port,
+        "the port is set"
+    );
     relay
 }
 
@@ -408,4 +418,69 @@ fn where_dane_applies_it_decides_and_mta_sts_never_overrides_it() {
         "{why}"
     );
     assert_eq!(woodgrove.mx.mailbox("woodgrove.test", "bob").len(), 1);
+}
+
+/// Our policy server follows the settings while the relay runs: a changed policy is served at
+/// once, and a changed listener moves it (the old port stops answering). Read with curl.
+#[test]
+fn the_policy_server_follows_a_changed_policy_and_listener() {
+    let Some(curl) = peer("curl") else {
+        assert!(!in_ci(), "curl is needed in CI");
+        eprintln!("SKIPPED: curl is not installed, the policy server was not read");
+        return;
+    };
+    let (port, sts_port) = (mx_port(), policy_port());
+    let woodgrove = woodgrove(port, sts_port, MtaStsMode::Enforce, &["mx1.woodgrove.test"]);
+    let ca_file = woodgrove.mx.org.file("woodgrove-ca.pem");
+    std::fs::write(&ca_file, woodgrove.ca.pem()).expect("CA file");
+    let fetch = |p: u16| {
+        Command::new(&curl)
+            .args([
+                "--silent",
+                "--show-error",
+                "--fail",
+                "--max-time",
+                "10",
+                "--resolve",
+                &format!("mta-sts.woodgrove.test:{p}:{FIRST}"),
+                "--cacert",
+                ca_file.to_str().expect("path"),
+                &format!("https://mta-sts.woodgrove.test:{p}/.well-known/mta-sts.txt"),
+            ])
+            .output()
+            .expect("curl runs")
+    };
+    let body = |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(body(&fetch(sts_port)).contains("mode: enforce"));
+    // A new mode, served on a new port.
+    let moved = policy_port();
+    woodgrove.mx.change(|s| {
+        if let Some(p) = &mut s.transport.mta_sts_policy {
+            p.mode = MtaStsMode::Testing;
+            p.listen = format!("{FIRST}:{moved}");
+        }
+    });
+    let mut served = String::new();
+    crate::support::relay_util::wait_until(
+        "the new policy on the new port",
+        std::time::Duration::from_secs(30),
+        || {
+            served = body(&fetch(moved));
+            served.contains("mode: testing")
+        },
+    );
+    assert!(served.starts_with("version: STSv1\r\n"), "{served}");
+    let old = fetch(sts_port);
+    assert!(
+        !old.status.success(),
+        "the old port still answers: {}",
+        body(&old)
+    );
+    // Withdrawn: nothing is served.
+    woodgrove.mx.change(|s| s.transport.mta_sts_policy = None);
+    crate::support::relay_util::wait_until(
+        "the policy withdrawn",
+        std::time::Duration::from_secs(30),
+        || !fetch(moved).status.success(),
+    );
 }

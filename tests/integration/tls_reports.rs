@@ -505,3 +505,55 @@ fn an_mta_sts_policy_that_cannot_be_fetched_or_read_is_reported() {
         "{invalid:#}"
     );
 }
+
+/// The daily sending itself: a relay that starts with yesterday's outcomes not yet reported
+/// sends them at once (a relay down at midnight sends when it is back), and marks the day sent.
+#[test]
+fn a_relay_sends_yesterdays_reports_when_it_starts() {
+    use crate::support::next_hop::presenting;
+    use crate::support::partners::{TestCa, trust};
+    let ca = TestCa::new("Woodgrove Reports CA");
+    let (_, der, key) = ca.good("reports.woodgrove.test", &["reports.woodgrove.test"]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("collector port");
+    let port = listener.local_addr().expect("addr").port();
+    let posted = crate::support::collector::start(listener, presenting(&der, &key));
+    let dns = TestDns::start(vec![
+        Zone::new("woodgrove.test")
+            .a("reports.woodgrove.test", std::net::Ipv4Addr::LOCALHOST)
+            .txt(
+                "_smtp._tls.woodgrove.test",
+                &format!("v=TLSRPTv1; rua=https://reports.woodgrove.test:{port}/v1"),
+            ),
+    ]);
+    let mut contoso = contoso(&dns, mx_port());
+    trust(&contoso, &ca);
+    let yesterday = mailflow::engine::tls_reports::day_of(
+        time::OffsetDateTime::now_utc() - time::Duration::days(1),
+    );
+    let outcome = mailflow::policy::tls_rpt::SessionOutcome {
+        policy_domain: "woodgrove.test".into(),
+        policy: mailflow::policy::tls_rpt::ReportPolicy::none(),
+        mx_host: "mx1.woodgrove.test".into(),
+        receiving_ip: None,
+        sending_ip: None,
+        failure: None,
+        detail: None,
+    };
+    mailflow::store::tls_outcomes::append(&contoso.dir(), &yesterday, &[outcome])
+        .expect("outcomes");
+    contoso.restart();
+    crate::support::relay_util::wait_until(
+        "yesterday's report posted",
+        std::time::Duration::from_secs(60),
+        || !posted.lock().unwrap().is_empty(),
+    );
+    crate::support::relay_util::wait_until(
+        "the day marked sent",
+        std::time::Duration::from_secs(30),
+        || mailflow::store::tls_outcomes::is_sent(&contoso.dir(), &yesterday),
+    );
+    // Started again, it does not send the day twice.
+    contoso.restart();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(posted.lock().unwrap().len(), 1);
+}
