@@ -7,15 +7,14 @@
 //! Debian's swaks (20201014) has no DSN options, so the DSN-speaking senders here are Postfix's
 //! own `sendmail` and the scripted client.
 
-use crate::support::next_hop::scripted;
+use crate::support::next_hop::answering;
 use crate::support::postfix::{Postfix, PostfixOptions};
 use crate::support::relay_util::{Relay, of_kind, send_with_params, wait_until};
 use crate::support::util::free_port;
 use mailflow::config::units::TimeSpan;
 use mailflow::config::{PermissionGroup, Settings};
 use mailflow::store::tracking::EventKind;
-use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -124,40 +123,19 @@ fn a_postfix_sender_asking_for_success_gets_our_delivered_notice() {
 /// A next hop without DSN that refuses `refused*` recipients with 550 and accepts the rest;
 /// records every command line.
 fn hop_without_dsn(port: u16) -> Arc<Mutex<Vec<String>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("hop port");
-    scripted(listener, b"220 old.woodgrove.test ESMTP\r\n", move || {
-        let record = record.clone();
-        let mut in_data = false;
-        move |line: &str, w: &mut TcpStream| {
-            if in_data {
-                if line == "." {
-                    in_data = false;
-                    let _ = w.write_all(b"250 2.0.0 queued\r\n");
-                }
-                return true;
-            }
-            record.lock().unwrap().push(line.to_string());
-            let up = line.to_ascii_uppercase();
-            let reply: &[u8] = if up.starts_with("EHLO") {
-                b"250-old.woodgrove.test\r\n250 8BITMIME\r\n"
-            } else if up.starts_with("RCPT TO:<REFUSED") {
+    answering(
+        listener,
+        b"220 old.woodgrove.test ESMTP\r\n",
+        b"250-old.woodgrove.test\r\n250 8BITMIME\r\n",
+        |line| {
+            if line.to_ascii_uppercase().starts_with("RCPT TO:<REFUSED") {
                 b"550 5.1.1 no such user\r\n"
-            } else if up == "DATA" {
-                in_data = true;
-                b"354 go\r\n"
-            } else if up == "QUIT" {
-                let _ = w.write_all(b"221 bye\r\n");
-                return false;
             } else {
                 b"250 OK\r\n"
-            };
-            let _ = w.write_all(reply);
-            true
-        }
-    });
-    seen
+            }
+        },
+    )
 }
 
 /// To a next hop without DSN: no DSN parameters go on; a "relayed" notice for the recipient

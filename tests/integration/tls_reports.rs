@@ -4,13 +4,18 @@
 //! a first MX host whose certificate its TLSA record does not name (a validation failure), a
 //! second one that DANE authenticates (a success), each under its own policy.
 
+use crate::support::collector::Posted;
 use crate::support::dns::{TestDns, Zone};
 use crate::support::mx::{FIRST, SECOND, contoso, mx_port, woodgrove_presenting};
+use crate::support::next_hop::presenting;
 use crate::support::partners::self_signed;
+use crate::support::partners::{TestCa, trust};
 use crate::support::relay_util::send_mail;
 use crate::support::util::tlsa_sha256;
+use mailflow::policy::tls_rpt::{ReportPolicy, SessionOutcome};
 use mailflow::store::tracking::EventKind;
 use serde_json::Value;
+use std::sync::{Arc, Mutex};
 
 /// The fields and types RFC 8460 §4.4 requires (its JSON schema's `required` lists).
 fn assert_rfc8460_shape(report: &Value) {
@@ -54,6 +59,30 @@ fn assert_rfc8460_shape(report: &Value) {
             text(detail, "result-type");
             count(detail, "failed-session-count");
         }
+    }
+}
+
+/// An HTTPS collector on loopback presenting a certificate for `names` from a new CA: the CA
+/// (for the sender to trust), its port, and what it records.
+fn collector(names: &[&str]) -> (TestCa, u16, Arc<Mutex<Vec<Posted>>>) {
+    let ca = TestCa::new("Woodgrove Web CA");
+    let (_, der, key) = ca.good(names[0], names);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("collector port");
+    let port = listener.local_addr().expect("addr").port();
+    let posted = crate::support::collector::start(listener, presenting(&der, &key));
+    (ca, port, posted)
+}
+
+/// One session to Woodgrove's MX without a policy, as the relay records it.
+fn woodgrove_session() -> SessionOutcome {
+    SessionOutcome {
+        policy_domain: "woodgrove.test".into(),
+        policy: ReportPolicy::none(),
+        mx_host: "mx1.woodgrove.test".into(),
+        receiving_ip: Some("127.0.0.2".into()),
+        sending_ip: Some("127.0.0.1".into()),
+        failure: None,
+        detail: None,
     }
 }
 
@@ -260,16 +289,7 @@ fn the_days_report_counts_each_policy_as_the_rfc_writes_it() {
 /// that took it is not.
 #[test]
 fn reports_are_posted_to_https_addresses_and_a_failing_one_is_left_out() {
-    use crate::support::next_hop::presenting;
-    use crate::support::partners::{TestCa, trust};
-    let ca = TestCa::new("Woodgrove Reports CA");
-    let (_, der, key) = ca.good(
-        "reports.woodgrove.test",
-        &["reports.woodgrove.test", "down.woodgrove.test"],
-    );
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("collector port");
-    let port = listener.local_addr().expect("addr").port();
-    let posted = crate::support::collector::start(listener, presenting(&der, &key));
+    let (ca, port, posted) = collector(&["reports.woodgrove.test", "down.woodgrove.test"]);
     let dns = TestDns::start(vec![
         Zone::new("woodgrove.test")
             .a("reports.woodgrove.test", std::net::Ipv4Addr::LOCALHOST)
@@ -285,15 +305,7 @@ fn reports_are_posted_to_https_addresses_and_a_failing_one_is_left_out() {
     trust(&contoso, &ca);
     contoso.reload();
     // A day with one session to Woodgrove, as the relay records it.
-    let outcome = mailflow::policy::tls_rpt::SessionOutcome {
-        policy_domain: "woodgrove.test".into(),
-        policy: mailflow::policy::tls_rpt::ReportPolicy::none(),
-        mx_host: "mx1.woodgrove.test".into(),
-        receiving_ip: Some("127.0.0.2".into()),
-        sending_ip: Some("127.0.0.1".into()),
-        failure: None,
-        detail: None,
-    };
+    let outcome = woodgrove_session();
     for day in ["2026-12-01", "2026-12-02"] {
         mailflow::store::tls_outcomes::append(&contoso.dir(), day, std::slice::from_ref(&outcome))
             .expect("outcomes");
@@ -344,31 +356,14 @@ fn reports_are_posted_to_https_addresses_and_a_failing_one_is_left_out() {
 /// for a while.
 #[test]
 fn a_report_address_whose_mail_fails_is_left_out() {
-    use std::io::Write;
     let port = mx_port();
     let listener = std::net::TcpListener::bind((FIRST, port)).expect("MX port");
-    crate::support::next_hop::scripted(listener, b"220 mx1.woodgrove.test ESMTP\r\n", || {
-        let mut in_data = false;
-        move |line: &str, w: &mut std::net::TcpStream| {
-            if in_data {
-                in_data = line != ".";
-                return true;
-            }
-            let up = line.to_ascii_uppercase();
-            let reply: &[u8] = if up.starts_with("EHLO") {
-                b"250 mx1.woodgrove.test\r\n"
-            } else if up.starts_with("RCPT") {
-                b"550 5.1.1 no such mailbox\r\n"
-            } else if up == "QUIT" {
-                let _ = w.write_all(b"221 bye\r\n");
-                return false;
-            } else {
-                b"250 OK\r\n"
-            };
-            let _ = w.write_all(reply);
-            true
-        }
-    });
+    crate::support::next_hop::answering(
+        listener,
+        b"220 mx1.woodgrove.test ESMTP\r\n",
+        b"250 mx1.woodgrove.test\r\n",
+        |_| b"550 5.1.1 no such mailbox\r\n",
+    );
     let dns = TestDns::start(vec![
         Zone::new("woodgrove.test")
             .mx("woodgrove.test", 10, "mx1.woodgrove.test")
@@ -379,15 +374,7 @@ fn a_report_address_whose_mail_fails_is_left_out() {
             ),
     ]);
     let contoso = contoso(&dns, port);
-    let outcome = mailflow::policy::tls_rpt::SessionOutcome {
-        policy_domain: "woodgrove.test".into(),
-        policy: mailflow::policy::tls_rpt::ReportPolicy::none(),
-        mx_host: "mx1.woodgrove.test".into(),
-        receiving_ip: None,
-        sending_ip: None,
-        failure: None,
-        detail: None,
-    };
+    let outcome = woodgrove_session();
     mailflow::store::tls_outcomes::append(&contoso.dir(), "2026-12-01", &[outcome])
         .expect("outcomes");
     let queued = contoso
@@ -412,15 +399,9 @@ fn a_report_address_whose_mail_fails_is_left_out() {
 /// reported as `sts-policy-fetch-error` or `sts-policy-invalid` under policy type `sts`.
 #[test]
 fn an_mta_sts_policy_that_cannot_be_fetched_or_read_is_reported() {
-    use crate::support::next_hop::presenting;
-    use crate::support::partners::{TestCa, trust};
     use crate::support::relay_util::wait_until;
     use crate::support::util::free_port;
-    let ca = TestCa::new("Woodgrove Web CA");
-    let (_, der, key) = ca.good("mta-sts.woodgrove.test", &["mta-sts.woodgrove.test"]);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("policy port");
-    let junk_port = listener.local_addr().expect("addr").port();
-    crate::support::collector::start(listener, presenting(&der, &key));
+    let (ca, junk_port, _) = collector(&["mta-sts.woodgrove.test"]);
     let port = mx_port();
     let mx = crate::support::mx::woodgrove_mx(FIRST, port);
     let dns = TestDns::start(vec![
@@ -510,13 +491,7 @@ fn an_mta_sts_policy_that_cannot_be_fetched_or_read_is_reported() {
 /// sends them at once (a relay down at midnight sends when it is back), and marks the day sent.
 #[test]
 fn a_relay_sends_yesterdays_reports_when_it_starts() {
-    use crate::support::next_hop::presenting;
-    use crate::support::partners::{TestCa, trust};
-    let ca = TestCa::new("Woodgrove Reports CA");
-    let (_, der, key) = ca.good("reports.woodgrove.test", &["reports.woodgrove.test"]);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("collector port");
-    let port = listener.local_addr().expect("addr").port();
-    let posted = crate::support::collector::start(listener, presenting(&der, &key));
+    let (ca, port, posted) = collector(&["reports.woodgrove.test"]);
     let dns = TestDns::start(vec![
         Zone::new("woodgrove.test")
             .a("reports.woodgrove.test", std::net::Ipv4Addr::LOCALHOST)
@@ -530,15 +505,7 @@ fn a_relay_sends_yesterdays_reports_when_it_starts() {
     let yesterday = mailflow::engine::tls_reports::day_of(
         time::OffsetDateTime::now_utc() - time::Duration::days(1),
     );
-    let outcome = mailflow::policy::tls_rpt::SessionOutcome {
-        policy_domain: "woodgrove.test".into(),
-        policy: mailflow::policy::tls_rpt::ReportPolicy::none(),
-        mx_host: "mx1.woodgrove.test".into(),
-        receiving_ip: None,
-        sending_ip: None,
-        failure: None,
-        detail: None,
-    };
+    let outcome = woodgrove_session();
     mailflow::store::tls_outcomes::append(&contoso.dir(), &yesterday, &[outcome])
         .expect("outcomes");
     contoso.restart();

@@ -40,6 +40,50 @@ pub fn scripted<C>(
     });
 }
 
+/// A plain SMTP host on `listener` offering the EHLO lines `ehlo` (the full reply), answering
+/// each RCPT TO line with `rcpt(line)` and every other command with 250 (DATA with 354, the end
+/// of data with 250); records every command line it reads.
+pub fn answering(
+    listener: TcpListener,
+    greeting: &'static [u8],
+    ehlo: &'static [u8],
+    rcpt: fn(&str) -> &'static [u8],
+) -> Arc<Mutex<Vec<String>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    scripted(listener, greeting, move || {
+        let record = record.clone();
+        let mut in_data = false;
+        move |line: &str, w: &mut TcpStream| {
+            if in_data {
+                if line == "." {
+                    in_data = false;
+                    let _ = w.write_all(b"250 2.0.0 queued\r\n");
+                }
+                return true;
+            }
+            record.lock().unwrap().push(line.to_string());
+            let up = line.to_ascii_uppercase();
+            let reply: &[u8] = if up.starts_with("EHLO") {
+                ehlo
+            } else if up.starts_with("RCPT") {
+                rcpt(line)
+            } else if up == "DATA" {
+                in_data = true;
+                b"354 go\r\n"
+            } else if up == "QUIT" {
+                let _ = w.write_all(b"221 bye\r\n");
+                return false;
+            } else {
+                b"250 OK\r\n"
+            };
+            let _ = w.write_all(reply);
+            true
+        }
+    });
+    seen
+}
+
 /// A minimal SMTP sink on loopback `port` recording the `X-Test-Id` of every message it
 /// accepts (once the message is complete).
 pub fn sink(port: u16, got: Arc<Mutex<Vec<String>>>) {
