@@ -260,11 +260,15 @@ pub fn is_report_address(settings: &Settings, recipient: &str) -> bool {
 /// async threads). `Ok` says what was kept, `Err` why nothing was — for the tracking event; the
 /// mail itself is delivered either way.
 pub fn receive(dir: &crate::store::DataDir, body: &[u8], now_ms: i64) -> Result<String, String> {
-    let read = tlsrpt_mail::read(body).map_err(|e| format!("not a readable TLS report: {e}"))?;
+    let part = tlsrpt_mail::read(body).map_err(|e| format!("not a readable TLS report: {e}"))?;
+    let report = crate::policy::tls_rpt::parse_report(&part.json)
+        .map_err(|e| format!("not a readable TLS report: {e}"))?;
     let r = crate::store::tls_received::ReceivedReport {
         received: now_ms,
-        submitter: read.submitter,
-        report: read.report,
+        submitter: part
+            .submitter
+            .unwrap_or_else(|| report.organization_name.clone()),
+        report,
     };
     crate::store::tls_received::save(dir, &r)
         .map_err(|e| format!("the TLS report could not be kept: {e}"))?;

@@ -221,6 +221,12 @@ pub fn outcome_totals(outcomes: &[SessionOutcome]) -> Vec<(String, u64, u64)> {
 /// a `mailto:` address whose mail failed) is left out: three days of reports.
 pub const SUPPRESS_FAILING_FOR_MS: i64 = 3 * 86_400_000;
 
+/// Reads a report's JSON (one another organization sent us).
+pub fn parse_report(json: &[u8]) -> Result<Report, String> {
+    serde_json::from_slice(json)
+        .map_err(|e| format!("the report is not the JSON of RFC 8460 §4.4: {e}"))
+}
+
 /// The aggregate report (RFC 8460 §4.4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

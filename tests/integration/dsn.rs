@@ -5,7 +5,8 @@
 //! which notices go out and what they carry.
 //!
 //! Debian's swaks (20201014) has no DSN options, so the DSN-speaking senders here are Postfix's
-//! own `sendmail` and the scripted client.
+//! own `sendmail` and the scripted client; swaks is the sender that asks nothing, and gets the
+//! notices RFC 3461 gives by default.
 
 use crate::support::next_hop::answering;
 use crate::support::postfix::{Postfix, PostfixOptions};
@@ -263,4 +264,57 @@ fn delay_and_failure_notices_honour_each_recipients_notify() {
         vec!["default@woodgrove.test", "failonly@woodgrove.test"]
     );
     assert!(!ndr.contains("waits"), "without RET, the header only");
+}
+
+/// swaks as the sender: Debian's swaks sends no DSN parameters, so it gets what RFC 3461 gives a
+/// sender that asked nothing — the relay offers DSN in its EHLO, and a next hop that never
+/// answers brings a delay notice and then an NDR (NOTIFY defaults to FAILURE,DELAY), each with
+/// the original's header only (no RET).
+#[test]
+fn a_swaks_sender_that_asks_nothing_gets_the_default_notices() {
+    if crate::support::util::peer("swaks").is_none() {
+        return;
+    }
+    let dead = free_port();
+    let relay = Relay::start("mail.contoso.test", "contoso.test", |s| {
+        allow_relay(s);
+        s.send_connectors[0].smart_hosts = vec![format!("127.0.0.1:{dead}")];
+        s.transport.transient_failure_retry_interval = TimeSpan::secs(1);
+        s.transport.outbound_connection_failure_retry_interval = TimeSpan::secs(1);
+        s.transport.delay_notification_timeout = TimeSpan::secs(1);
+        s.transport.message_expiration_timeout = TimeSpan::secs(4);
+    });
+    let server = relay.addr().to_string();
+    let t = crate::support::swaks::run_ok(&[
+        "--server",
+        &server,
+        "--from",
+        "alice@contoso.test",
+        "--to",
+        "bob@woodgrove.test",
+        "--header",
+        "Subject: by swaks",
+        "--body",
+        "the secret body",
+    ]);
+    assert!(t.contains("250-DSN") || t.contains("250 DSN"), "{t}");
+    let inbox = relay.wait_mailbox("contoso.test", "alice", 2);
+    let delay = inbox
+        .iter()
+        .find(|m| m.contains("Subject: Delivery delayed: by swaks"))
+        .unwrap_or_else(|| panic!("{inbox:#?}"));
+    assert!(delay.contains("Action: delayed"), "{delay}");
+    let ndr = inbox
+        .iter()
+        .find(|m| m.contains("Subject: Undeliverable: by swaks"))
+        .unwrap_or_else(|| panic!("{inbox:#?}"));
+    assert!(ndr.contains("Action: failed"), "{ndr}");
+    assert!(
+        !ndr.contains("Original-Envelope-Id"),
+        "no ENVID was given: {ndr}"
+    );
+    for m in [delay, ndr] {
+        assert!(m.contains("Content-Type: text/rfc822-headers"), "{m}");
+        assert!(!m.contains("the secret body"), "{m}");
+    }
 }

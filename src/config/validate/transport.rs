@@ -190,14 +190,25 @@ pub(super) fn transport(c: &mut Checker, settings: &Settings) -> CheckedTranspor
     if let Some(addr) = &t.tls_rpt_address {
         let key = "transport.tls_rpt_address";
         let place = "TLS report address";
-        match crate::smtp::address::Mailbox::parse(addr.trim()) {
-            Err(e) => c.add(
-                key,
-                place,
-                format!("'{addr}' is not a mail address: {}", e.0),
-            ),
-            Ok(mb) => {
-                let domain = mb.domain.to_ascii_lowercase();
+        // A mailbox of ours: `local@domain`, the domain one we accept mail for.
+        let parsed = addr
+            .trim()
+            .rsplit_once('@')
+            .filter(|(local, _)| {
+                !local.is_empty()
+                    && !local
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || "<>,;".contains(c))
+            })
+            .ok_or_else(|| "write it as local-part@domain".to_string())
+            .and_then(|(local, domain)| {
+                crate::config::domain::normalize(domain)
+                    .map(|d| (local.to_string(), d))
+                    .map_err(|e| e.to_string())
+            });
+        match parsed {
+            Err(why) => c.add(key, place, format!("'{addr}' is not a mail address: {why}")),
+            Ok((local, domain)) => {
                 match settings
                     .accepted_domains
                     .iter()
@@ -212,15 +223,14 @@ pub(super) fn transport(c: &mut Checker, settings: &Settings) -> CheckedTranspor
                     ),
                     Some(d)
                         if d.recipients.as_ref().is_some_and(|list| {
-                            !list.iter().any(|l| l.eq_ignore_ascii_case(&mb.local))
+                            !list.iter().any(|l| l.eq_ignore_ascii_case(&local))
                         }) =>
                     {
                         c.add(
                             key,
                             place,
                             format!(
-                                "{domain} accepts only its listed recipients: add {} to them first",
-                                mb.local
+                                "{domain} accepts only its listed recipients: add {local} to them first"
                             ),
                         )
                     }
