@@ -270,15 +270,17 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
     let mut sort = None;
     let empty = Vec::new();
     let order: &[u32] = order.as_ref().map(|o| o.as_slice()).unwrap_or(&empty);
+    // At the console's default size (1280 px) every column fits beside the details, the
+    // security badge included.
     widgets::split_right(
         ui,
-        390.0,
+        360.0,
         |ui| {
             widgets::table(ui, "tracking")
                 .column(Column::exact(128.0))
-                .column(Column::initial(140.0).clip(true))
-                .column(Column::initial(130.0).clip(true))
-                .column(Column::remainder().at_least(90.0).clip(true))
+                .column(Column::initial(108.0).clip(true))
+                .column(Column::initial(108.0).clip(true))
+                .column(Column::remainder().at_least(60.0).clip(true))
                 .column(Column::exact(74.0))
                 .column(Column::exact(126.0))
                 .header(24.0, |mut h| {

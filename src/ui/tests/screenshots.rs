@@ -104,6 +104,21 @@ fn main_screens() {
     h.state_mut().views.tracking.selected = Some(first.clone());
     act(&mut h, Action::TrackHistory(first));
     shoot(&mut h, "console-message-tracking");
+    // At the default size every column fits beside the details: the Security header ends
+    // before the details panel begins (it was cut off once).
+    {
+        // The table's header, below the search form's own "Security" field.
+        let security = h
+            .query_all_by_label("Security")
+            .map(|n| n.rect())
+            .max_by(|a, b| a.min.y.total_cmp(&b.min.y))
+            .expect("the Security header");
+        let details = h.get_by_label("Policy (in » out)").rect();
+        assert!(
+            security.max.x < details.min.x,
+            "the Security column ({security:?}) runs under the details ({details:?})"
+        );
+    }
 
     h.state_mut().views.queues.selected_queue = Some("adatum.test via Outbound".into());
     page(&mut h, Page::QueueViewer);
