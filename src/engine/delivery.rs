@@ -225,17 +225,6 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                             "fail" => EventKind::Fail,
                             _ => EventKind::Defer,
                         };
-                        // A report address whose mail fails is left out for a while.
-                        if kind == EventKind::Fail && super::tls_reports::is_report_mail(env) {
-                            for rcpt in &rs {
-                                super::tls_reports::suppress(
-                                    &services,
-                                    &format!("mailto:{rcpt}"),
-                                    &resp,
-                                )
-                                .await;
-                            }
-                        }
                         let detail = hop
                             .as_ref()
                             .map(|h| format!("{}; {}", h.policy, h.tls_summary()));

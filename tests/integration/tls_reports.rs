@@ -524,3 +524,46 @@ fn a_relay_sends_yesterdays_reports_when_it_starts() {
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(posted.lock().unwrap().len(), 1);
 }
+
+/// A report mail that never gets through (the domain's MX does not answer until the message
+/// expires) leaves its address out too: the expiry is a failure for good.
+#[test]
+fn a_report_address_whose_mail_expires_is_left_out() {
+    let port = mx_port(); // nothing listens there
+    let dns = TestDns::start(vec![
+        Zone::new("woodgrove.test")
+            .mx("woodgrove.test", 10, "mx1.woodgrove.test")
+            .a("mx1.woodgrove.test", FIRST)
+            .txt(
+                "_smtp._tls.woodgrove.test",
+                "v=TLSRPTv1; rua=mailto:slow@woodgrove.test",
+            ),
+    ]);
+    let contoso = contoso(&dns, port);
+    contoso.change(|s| {
+        s.transport.delay_notification_timeout = mailflow::config::units::TimeSpan::secs(1);
+        s.transport.message_expiration_timeout = mailflow::config::units::TimeSpan::secs(3);
+    });
+    mailflow::store::tls_outcomes::append(&contoso.dir(), "2026-12-01", &[woodgrove_session()])
+        .expect("outcomes");
+    let queued = contoso
+        .handle()
+        .send_tls_reports("2026-12-01")
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("an answer");
+    assert_eq!(queued, Ok(1));
+    crate::support::relay_util::wait_until(
+        "the address left out after expiry",
+        std::time::Duration::from_secs(60),
+        || {
+            mailflow::store::tls_outcomes::suppressed(&contoso.dir())
+                .contains_key("mailto:slow@woodgrove.test")
+        },
+    );
+    assert!(
+        contoso
+            .track(&crate::support::relay_util::of_kind(EventKind::Send))
+            .is_empty(),
+        "it never got through"
+    );
+}

@@ -24,11 +24,18 @@ fn sender_text(s: &ReversePath) -> String {
 
 /// Builds and stores an NDR or delay notice (never for the null sender: `Ok` with nothing
 /// stored). `Err` says why it could not be stored; the caller keeps the original and retries.
+/// A TLS report mail that failed for good (refused, or expired) has no one to tell: its
+/// addresses are left out of reporting for a while instead.
 pub(super) async fn send_notice(
     services: &Arc<Services>,
     run: &Arc<RunConfig>,
     n: &Notice,
 ) -> Result<(), EngineError> {
+    if n.kind == DsnKind::Failure && crate::engine::tls_reports::is_report_mail(&n.envelope) {
+        for (rcpt, why) in &n.recipients {
+            crate::engine::tls_reports::suppress(services, &format!("mailto:{rcpt}"), why).await;
+        }
+    }
     let what = n.kind.what();
     let spool = services.queue.spool.clone();
     let id = n.envelope.id.clone();
