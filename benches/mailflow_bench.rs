@@ -737,6 +737,9 @@ fn console_frames(report: &mut Report) {
             security,
             response: Some("250 2.6.0 queued".into()),
             detail: None,
+            session: None,
+            helo: None,
+            why: Vec::new(),
         };
         let mut d = e.clone();
         d.kind = EventKind::Deliver;

@@ -90,7 +90,7 @@ pub enum Command {
         /// A span back from now (1h, 2d) or a date (2026-11-29)
         #[arg(long)]
         since: Option<String>,
-        /// domainsecure | encrypted | plaintext, or an event: receive, send, deliver, defer, fail, dsn, quarantine, release
+        /// domainsecure | encrypted | plaintext | refused, or an event: receive, send, deliver, defer, fail, dsn, quarantine, release, reject
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 100)]

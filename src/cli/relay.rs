@@ -227,9 +227,11 @@ pub fn run_track(
             q.security = Some(sec);
         } else if let Some(k) = EventKind::parse(st) {
             q.kind = Some(k);
+        } else if st.trim().eq_ignore_ascii_case("refused") {
+            q.kind = Some(EventKind::Reject);
         } else {
             return Err(CliError(format!(
-                "'{st}' is not a status: use domainsecure, encrypted, plaintext, or an event: receive, send, deliver, defer, fail, dsn, quarantine, release"
+                "'{st}' is not a status: use domainsecure, encrypted, plaintext, refused, or an event: receive, send, deliver, defer, fail, dsn, quarantine, release, reject"
             )));
         }
     }
@@ -284,6 +286,24 @@ pub fn run_track(
             println!("  Response    {}", e.response.clone().unwrap_or_default());
             if let Some(d) = &e.detail {
                 println!("  Detail      {d}");
+            }
+            if let Some(h) = &e.helo {
+                println!("  EHLO name   {h}");
+            }
+            if let Some(s) = &e.session {
+                println!("  Session     {s} (protocol log)");
+            }
+            if !e.why.is_empty() {
+                println!("  Why");
+                for (i, step) in e.why.iter().enumerate() {
+                    println!("    {}. {:<11} {}", i + 1, step.outcome.label(), step.check);
+                    if !step.detail.is_empty() {
+                        println!("       {}", step.detail);
+                    }
+                    if let Some(fix) = &step.fix {
+                        println!("       To change it: {fix}");
+                    }
+                }
             }
             println!();
         }

@@ -15,6 +15,7 @@
 use super::config::{ReceiveRuntime, RunConfig};
 use super::error::EngineError;
 use super::protolog::{LogKind, SessionLog};
+use super::refusals::{self, Refusal};
 use super::services::Services;
 use super::stream::Conn;
 use crate::config::{AuthMechanism as ConnectorAuth, ProtocolLoggingLevel, domain};
@@ -22,14 +23,15 @@ use crate::pki::chain::Purpose;
 use crate::policy::classify::hop_status;
 use crate::policy::header_firewall;
 use crate::policy::inbound::{
-    ClientCertificate, InboundTls, SenderVerdict, session_identity, transaction_verdict,
+    ClientCertificate, InboundTls, SenderVerdict, session_identity, transaction_decision,
 };
+use crate::policy::refusal;
 use crate::policy::submission::{Identity, recipient_decision, sender_allowed};
 use crate::policy::trust::{PeerEvaluation, evaluate};
 use crate::smtp::address::{Mailbox, ReversePath};
 use crate::smtp::command::{BodyType, MailParams};
 use crate::smtp::envelope::{Envelope, new_message_id};
-use crate::smtp::evidence::{Direction, HopEvidence, TlsFacts, TrustLevel};
+use crate::smtp::evidence::{DecisionStep, Direction, HopEvidence, TlsFacts, TrustLevel};
 use crate::smtp::headers::{self, ReceivedInfo};
 use crate::smtp::printable::printable;
 use crate::smtp::replies;
@@ -37,6 +39,7 @@ use crate::smtp::reply::Reply;
 use crate::smtp::server::{
     AcceptedMessage, Action, AuthOffer, Server, ServerConfig, SessionInfo, SessionPolicy,
 };
+use crate::smtp::trail::Trail;
 use crate::store::clock::now_ms;
 use crate::store::tracking::{EventKind, TrackingEvent};
 use std::net::SocketAddr;
@@ -73,6 +76,8 @@ struct InboundPolicy<'a> {
     identity: Identity,
     /// The last Domain Security rejection, for logs and tracking.
     rejection: Option<String>,
+    /// The decision steps of the last refusal made here (MAIL FROM), for tracking's "Why".
+    why: Option<Vec<DecisionStep>>,
 }
 
 impl InboundPolicy<'_> {
@@ -122,6 +127,7 @@ impl SessionPolicy for InboundPolicy<'_> {
         let session_is = session_identity(client, session.authenticated.as_deref());
         self.identity = session_is.clone();
         self.rejection = None;
+        self.why = None;
         // Only a sender on the receive list is judged on its certificate.
         let listed = from
             .domain()
@@ -148,12 +154,13 @@ impl SessionPolicy for InboundPolicy<'_> {
             tls_active: self.tls.is_some(),
             client_certificate,
         };
-        match transaction_verdict(
+        let (verdict, steps) = transaction_decision(
             &session_is,
             from.domain(),
             &self.run.checked.receive_domain_secure,
             &facts,
-        ) {
+        );
+        match verdict {
             SenderVerdict::NotListed | SenderVerdict::SessionAuthenticated => {}
             SenderVerdict::Partner { domain, mechanism } => {
                 if let Some(t) = self.tls.as_mut() {
@@ -163,10 +170,26 @@ impl SessionPolicy for InboundPolicy<'_> {
             }
             SenderVerdict::Reject { reply, reason } => {
                 self.rejection = Some(reason);
+                self.why = Some(steps);
                 return Err(reply);
             }
         }
-        sender_allowed(&self.connector().settings.permission_groups, &self.identity)
+        let groups = &self.connector().settings.permission_groups;
+        let allowed = sender_allowed(groups, &self.identity);
+        if let Err(reply) = &allowed {
+            let mut why = steps;
+            why.extend(refusal::explain(
+                reply,
+                &refusal::Context {
+                    command: "MAIL FROM",
+                    identity: &self.identity,
+                    groups,
+                    tls_active: self.tls.is_some(),
+                },
+            ));
+            self.why = Some(why);
+        }
+        allowed
     }
 
     fn rcpt_to(&mut self, _: &SessionInfo, to: &Mailbox) -> Result<(), Reply> {
@@ -177,6 +200,87 @@ impl SessionPolicy for InboundPolicy<'_> {
             &self.identity,
         )
         .map(|_| ())
+    }
+}
+
+/// The record a session keeps of its refusals: what the client has said so far and how many
+/// refusals it has had, so that each is recorded with the facts as they stood.
+struct SessionRecord<'a> {
+    services: &'a Services,
+    connector: &'a str,
+    /// The protocol log's session id.
+    session: String,
+    local: SocketAddr,
+    peer: SocketAddr,
+    trail: Trail,
+    refused: u32,
+}
+
+impl SessionRecord<'_> {
+    /// We answered the current command with `reply`: a refusal is recorded with its steps
+    /// (those the policy gave, else the refusal's own).
+    fn reply(
+        &mut self,
+        reply: &Reply,
+        policy: &mut InboundPolicy<'_>,
+        reason: Option<String>,
+        note: Option<String>,
+    ) {
+        let steps = policy.why.take();
+        if refusal::is_refusal(reply) {
+            let why = steps.unwrap_or_else(|| {
+                refusal::explain(
+                    reply,
+                    &refusal::Context {
+                        command: &self.trail.command,
+                        identity: &policy.identity,
+                        groups: &policy.connector().settings.permission_groups,
+                        tls_active: policy.tls.is_some(),
+                    },
+                )
+            });
+            self.refused += 1;
+            refusals::record(
+                self.services,
+                Refusal {
+                    session: Some(&self.session),
+                    sequence: self.refused,
+                    connector: self.connector,
+                    local: self.local,
+                    peer: self.peer,
+                    trail: Some(&self.trail),
+                    tls: policy.tls.as_ref().map(|t| &t.facts),
+                    command: &self.trail.command,
+                    reply: reply.one_line(),
+                    reason,
+                    note,
+                    why,
+                },
+            );
+        }
+        self.trail.reply(reply);
+    }
+
+    /// The STARTTLS handshake failed: no reply is possible, the session ends.
+    fn handshake_failed(&mut self, error: &str) {
+        self.refused += 1;
+        refusals::record(
+            self.services,
+            Refusal {
+                session: Some(&self.session),
+                sequence: self.refused,
+                connector: self.connector,
+                local: self.local,
+                peer: self.peer,
+                trail: Some(&self.trail),
+                tls: None,
+                command: "STARTTLS",
+                reply: "no reply: the TLS handshake failed and the connection was closed".into(),
+                reason: Some(error.to_string()),
+                note: None,
+                why: refusal::tls_handshake_failed(error),
+            },
+        );
     }
 }
 
@@ -191,9 +295,25 @@ pub async fn serve(
     let run = services.config();
     let Some(receive_connector) = run.receive_connector_for(binding, peer.ip()) else {
         let mut s = stream;
-        let _ = s
-            .write_all(&replies::no_receive_connector(&peer.ip().to_string()).to_bytes())
-            .await;
+        let reply = replies::no_receive_connector(&peer.ip().to_string());
+        let _ = s.write_all(&reply.to_bytes()).await;
+        refusals::record(
+            &services,
+            Refusal {
+                session: None,
+                sequence: 1,
+                connector: "(none)",
+                local,
+                peer,
+                trail: None,
+                tls: None,
+                command: "connection",
+                reply: reply.one_line(),
+                reason: None,
+                note: None,
+                why: refusal::no_receive_connector(&peer.ip().to_string(), &binding.to_string()),
+            },
+        );
         return;
     };
     let Some(_guard) = services.limits.acquire(
@@ -205,10 +325,29 @@ pub async fn serve(
             .max_inbound_connections_per_source as usize,
     ) else {
         let mut s = stream;
-        let _ = s
-            .write_all(&replies::TOO_MANY_CONNECTIONS.reply().to_bytes())
-            .await;
-        services.live.count(|c| c.rejected += 1);
+        let reply = replies::TOO_MANY_CONNECTIONS.reply();
+        let _ = s.write_all(&reply.to_bytes()).await;
+        let limits = &receive_connector.settings;
+        refusals::record(
+            &services,
+            Refusal {
+                session: None,
+                sequence: 1,
+                connector: &receive_connector.name,
+                local,
+                peer,
+                trail: None,
+                tls: None,
+                command: "connection",
+                reply: reply.one_line(),
+                reason: None,
+                note: None,
+                why: refusal::too_many_connections(
+                    limits.max_inbound_connections,
+                    limits.max_inbound_connections_per_source,
+                ),
+            },
+        );
         return;
     };
     let _ = stream.set_nodelay(true);
@@ -289,6 +428,16 @@ async fn session(
         internal: None,
         identity: Identity::Anonymous,
         rejection: None,
+        why: None,
+    };
+    let mut record = SessionRecord {
+        services,
+        connector: &receive_connector.name,
+        session: log.session.clone(),
+        local,
+        peer,
+        trail: Trail::default(),
+        refused: 0,
     };
     let mut conn = Some(Conn::Plain(stream));
     let mut inbuf: Vec<u8> = Vec::with_capacity(1024);
@@ -313,6 +462,7 @@ async fn session(
         while let Some(a) = actions.pop_front() {
             match a {
                 Action::Command(line) => {
+                    record.trail.command(&line);
                     log.event('<', &line, "");
                     services.live.transcript(live_id, format!("< {line}"));
                     let state = line
@@ -323,20 +473,28 @@ async fn session(
                     services.live.update(live_id, |r| r.state = state);
                 }
                 Action::Reply(r) => {
-                    if r.code >= 500
+                    let tarpitted = r.code >= 500
                         && server.errors() > 1
                         && !tarpit.is_zero()
-                        && policy.internal.is_none()
-                    {
+                        && policy.internal.is_none();
+                    if tarpitted {
                         write(&mut conn, &out, services, live_id).await?;
                         out.clear();
                         tokio::time::sleep(tarpit).await;
                     }
                     let line = r.one_line();
-                    if let Some(reason) = policy.rejection.take() {
-                        log.event('*', &reason, "Domain Security");
+                    let reason = policy.rejection.take();
+                    if let Some(reason) = &reason {
+                        log.event('*', reason, "Domain Security");
                         services.live.transcript(live_id, format!("* {reason}"));
                     }
+                    let note = tarpitted.then(|| {
+                        format!(
+                            "tarpit: the reply was held {} s after repeated errors",
+                            tarpit.as_secs_f32()
+                        )
+                    });
+                    record.reply(&r, &mut policy, reason, note);
                     log.event('>', &line, "");
                     services.live.transcript(live_id, format!("> {line}"));
                     // The session's security as the console's monitor shows it, as it stands.
@@ -368,8 +526,16 @@ async fn session(
                     let acceptor = tokio_rustls::TlsAcceptor::from(tls_cfg);
                     let tls = match tokio::time::timeout(idle, acceptor.accept(tcp)).await {
                         Ok(Ok(t)) => t,
-                        Ok(Err(e)) => return Err(EngineError::TlsNegotiation(e)),
-                        Err(_) => return Err(EngineError::TlsTimeout),
+                        Ok(Err(e)) => {
+                            let e = EngineError::TlsNegotiation(e);
+                            record.handshake_failed(&e.to_string());
+                            return Err(e);
+                        }
+                        Err(_) => {
+                            let e = EngineError::TlsTimeout;
+                            record.handshake_failed(&e.to_string());
+                            return Err(e);
+                        }
                     };
                     let chain = super::tls::peer_chain(tls.get_ref().1);
                     let now = services.config();
@@ -433,9 +599,11 @@ async fn session(
                         local,
                         peer,
                         server.info().esmtp,
+                        &record.session,
                     )
                     .await;
                     let reply = server.message_queued(result);
+                    record.reply(&reply, &mut policy, None, None);
                     let line = reply.one_line();
                     log.event('>', &line, "");
                     services.live.transcript(live_id, format!("> {line}"));
@@ -571,6 +739,7 @@ async fn accept(
     local: SocketAddr,
     peer: SocketAddr,
     esmtp: bool,
+    session: &str,
 ) -> Result<String, Reply> {
     let mut random = [0u8; 16];
     aws_lc_rs::rand::fill(&mut random).map_err(|_| replies::NO_RANDOMNESS.reply())?;
@@ -690,6 +859,9 @@ async fn accept(
         security,
         response: Some(replies::queued(&id).one_line()),
         detail: Some(detail),
+        session: Some(session.to_string()),
+        helo: Some(m.helo.clone()),
+        why: Vec::new(),
     };
     match services.queue.accept(envelope, body).await {
         Ok(()) => {

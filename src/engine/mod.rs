@@ -27,6 +27,7 @@ pub mod policy_server;
 pub mod probe;
 pub mod protolog;
 pub mod queue;
+pub mod refusals;
 pub mod services;
 pub mod stream;
 pub mod tls;

@@ -47,5 +47,8 @@ pub(crate) fn event(
         security,
         response: Some(response),
         detail,
+        session: None,
+        helo: None,
+        why: Vec::new(),
     }
 }

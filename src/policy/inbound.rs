@@ -28,6 +28,7 @@
 use super::submission::{AuthMechanism, Identity};
 use super::trust::PeerEvaluation;
 use crate::config::domain;
+use crate::smtp::evidence::DecisionStep;
 use crate::smtp::replies::{self, NamedReply};
 use crate::smtp::reply::Reply;
 use std::collections::BTreeSet;
@@ -90,13 +91,6 @@ pub fn name_covers_sender(cert_name: &str, sender_domain: &str) -> bool {
         .is_ok_and(|n| sender == n || (n.contains('.') && sender.ends_with(&format!(".{n}"))))
 }
 
-fn reject(row: NamedReply, reason: String) -> SenderVerdict {
-    SenderVerdict::Reject {
-        reply: row.reply(),
-        reason,
-    }
-}
-
 /// Who the client is before its sender is judged, from what the session proved, judged
 /// against the settings of now: one of our own servers when its certificate matches a Direct
 /// Trust pin in `client` (an evaluation made with the current pins), else a user that
@@ -122,14 +116,36 @@ pub fn transaction_verdict(
     receive_list: &BTreeSet<String>,
     facts: &InboundTls,
 ) -> SenderVerdict {
+    transaction_decision(session, sender_domain, receive_list, facts).0
+}
+
+/// [`transaction_verdict`] with its steps ([`sender_decision`]); an authenticated session's
+/// one step says why the table was not applied.
+pub fn transaction_decision(
+    session: &Identity,
+    sender_domain: Option<&str>,
+    receive_list: &BTreeSet<String>,
+    facts: &InboundTls,
+) -> (SenderVerdict, Vec<DecisionStep>) {
     match session {
         // A partner identity lasts one transaction: the next one is judged afresh.
         Identity::Anonymous | Identity::Partner { .. } => {
-            sender_verdict(sender_domain, receive_list, facts)
+            sender_decision(sender_domain, receive_list, facts)
         }
-        Identity::User { .. } | Identity::InternalServer { .. } => {
-            SenderVerdict::SessionAuthenticated
-        }
+        Identity::User { name } => (
+            SenderVerdict::SessionAuthenticated,
+            vec![DecisionStep::passed(
+                "Session identity",
+                format!("authenticated as user {name}: the receive list is not applied"),
+            )],
+        ),
+        Identity::InternalServer { name } => (
+            SenderVerdict::SessionAuthenticated,
+            vec![DecisionStep::passed(
+                "Session identity",
+                format!("our server {name} (Direct Trust): the receive list is not applied"),
+            )],
+        ),
     }
 }
 
@@ -139,46 +155,127 @@ pub fn sender_verdict(
     receive_list: &BTreeSet<String>,
     facts: &InboundTls,
 ) -> SenderVerdict {
+    sender_decision(sender_domain, receive_list, facts).0
+}
+
+/// The checks of the decision table, in Exchange's order (the first is whether the table
+/// applies at all).
+pub const CHECKS: [&str; 6] = [
+    "Sender domain on the receive domain secure list",
+    "Domain Security on this receive connector",
+    "STARTTLS offered and used",
+    "Client certificate presented",
+    "Certificate names the sender domain",
+    "Certificate chain valid, or certificate pinned",
+];
+
+/// The steps taken so far; a failure ends the decision with the rest not reached.
+struct Steps(Vec<DecisionStep>);
+
+impl Steps {
+    fn pass(&mut self, detail: String) {
+        let check = CHECKS[self.0.len()];
+        self.0.push(DecisionStep::passed(check, detail));
+    }
+
+    fn fail(
+        mut self,
+        row: NamedReply,
+        reason: String,
+        fix: String,
+    ) -> (SenderVerdict, Vec<DecisionStep>) {
+        let at = self.0.len();
+        self.0
+            .push(DecisionStep::failed(CHECKS[at], reason.clone(), fix));
+        self.0.extend(
+            CHECKS[at + 1..]
+                .iter()
+                .map(|c| DecisionStep::not_reached(*c)),
+        );
+        (
+            SenderVerdict::Reject {
+                reply: row.reply(),
+                reason,
+            },
+            self.0,
+        )
+    }
+}
+
+/// Decides MAIL FROM for `sender_domain` (None for the null sender) and says why: the checks
+/// of the decision table in order, which one failed, and what would change it. This is the one
+/// home of the table; the relay, its tracking ("Why") and the console all read it here.
+pub fn sender_decision(
+    sender_domain: Option<&str>,
+    receive_list: &BTreeSet<String>,
+    facts: &InboundTls,
+) -> (SenderVerdict, Vec<DecisionStep>) {
+    let mut steps = Steps(Vec::new());
     let Some(d) = sender_domain.and_then(|d| domain::normalize(d).ok()) else {
-        return SenderVerdict::NotListed;
+        steps.pass("the null sender is not judged on its certificate".into());
+        return (SenderVerdict::NotListed, steps.0);
     };
     if !receive_list.contains(&d) {
-        return SenderVerdict::NotListed;
+        steps.pass(format!(
+            "{d} is not on the list: accepted without a certificate (opportunistic TLS)"
+        ));
+        return (SenderVerdict::NotListed, steps.0);
     }
+    steps.pass(format!("{d} is on the receive domain secure list"));
     if !facts.connector_domain_secure {
-        return reject(
+        return steps.fail(
             replies::DOMAIN_SECURE_DISALLOWED,
             format!(
                 "{d} is on the receive domain secure list but this receive connector has Domain Security off"
             ),
+            format!(
+                "Turn on Domain Security on this receive connector (Receive connectors › \
+                 Authentication), or take {d} off the receive domain secure list"
+            ),
         );
     }
+    steps.pass("Domain Security is on".into());
     if !facts.tls_active {
         return if facts.starttls_advertised {
-            reject(
+            steps.fail(
                 replies::DOMAIN_SECURE_NOT_AUTHENTICATED,
                 format!("{d} is domain secured but the client did not use STARTTLS"),
+                format!(
+                    "Ask {d}'s administrator to send to us over TLS with a client certificate \
+                     (Exchange: Domain Security on the send connector; Postfix: \
+                     smtp_tls_security_level = secure and smtp_tls_cert_file)"
+                ),
             )
         } else {
-            reject(
+            steps.fail(
                 replies::DOMAIN_SECURE_NO_STARTTLS,
                 format!("{d} is domain secured but this connector does not offer STARTTLS"),
+                "Give this receive connector an SMTP certificate and offer TLS (Certificates › \
+                 Enable for SMTP; Receive connectors › Authentication › TLS)"
+                    .into(),
             )
         };
     }
+    steps.pass("the client used STARTTLS".into());
     let Some(cert) = &facts.client_certificate else {
-        return reject(
+        return steps.fail(
             replies::DOMAIN_SECURE_NOT_AUTHENTICATED,
             format!("{d} is domain secured but the client presented no certificate"),
+            format!(
+                "Ask {d}'s administrator to present a client certificate (Postfix: \
+                 smtp_tls_cert_file and smtp_tls_key_file; Exchange presents its SMTP \
+                 certificate)"
+            ),
         );
     };
+    steps.pass("the client presented a certificate".into());
+    let names = if cert.names.is_empty() {
+        "none".to_string()
+    } else {
+        cert.names.join(", ")
+    };
     if !cert.names.iter().any(|n| name_covers_sender(n, &d)) {
-        let names = if cert.names.is_empty() {
-            "none".to_string()
-        } else {
-            cert.names.join(", ")
-        };
-        return reject(
+        return steps.fail(
             replies::DOMAIN_SECURE_CERTIFICATE_FAILURE,
             match &cert.names_note {
                 None => format!(
@@ -188,32 +285,52 @@ pub fn sender_verdict(
                     "the TLS certificate does not contain the domain name {d} (names: {names}; {why})"
                 ),
             },
+            format!(
+                "Ask {d}'s administrator for a certificate naming {d} (or *.{d}), or take {d} \
+                 off the receive domain secure list"
+            ),
         );
     }
+    steps.pass(format!("names: {names}"));
     if !cert.pinned
         && !cert.partner_pin
         && let Err(why) = &cert.chain
     {
-        return reject(
+        return steps.fail(
             replies::DOMAIN_SECURE_CERTIFICATE_FAILURE,
             format!("the client certificate for {d} is not valid: {why}"),
+            format!(
+                "Trust the root that issued it (Trusted roots › Import), anchor {d} to its CA \
+                 or pin its certificate (Direct trust › Partner pins); if it expired or was \
+                 revoked, ask {d}'s administrator for a new one"
+            ),
         );
     }
-    SenderVerdict::Partner {
-        domain: d,
-        mechanism: if cert.pinned {
-            AuthMechanism::DirectTrust
-        } else if cert.partner_pin {
-            AuthMechanism::PartnerPin
-        } else {
-            AuthMechanism::MutualTls
+    let mechanism = if cert.pinned {
+        AuthMechanism::DirectTrust
+    } else if cert.partner_pin {
+        AuthMechanism::PartnerPin
+    } else {
+        AuthMechanism::MutualTls
+    };
+    steps.pass(match mechanism {
+        AuthMechanism::DirectTrust => "the certificate matches a Direct Trust pin".into(),
+        AuthMechanism::PartnerPin => format!("the certificate matches a partner pin for {d}"),
+        _ => "the chain validates to a trusted root".into(),
+    });
+    (
+        SenderVerdict::Partner {
+            domain: d,
+            mechanism,
         },
-    }
+        steps.0,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::smtp::evidence::StepOutcome;
 
     fn list() -> BTreeSet<String> {
         ["woodgrove.test".to_string()].into()
@@ -243,6 +360,54 @@ mod tests {
             SenderVerdict::Reject { reply, .. } => reply.one_line(),
             other => format!("{other:?}"),
         }
+    }
+
+    /// The steps say which check failed, that the later ones were not made, and what would
+    /// change the outcome; an accepted partner passes all six.
+    #[test]
+    fn the_steps_name_the_failed_check_and_its_fix() {
+        let w = Some("woodgrove.test");
+        let wrong = cert(&["mail.fabrikam.test"], Ok(()), false);
+        let (v, steps) = sender_decision(w, &list(), &facts(true, true, true, wrong));
+        assert!(matches!(v, SenderVerdict::Reject { .. }));
+        let outcomes: Vec<StepOutcome> = steps.iter().map(|s| s.outcome).collect();
+        use StepOutcome::*;
+        assert_eq!(
+            outcomes,
+            vec![Passed, Passed, Passed, Passed, Failed, NotReached]
+        );
+        assert_eq!(steps[4].check, CHECKS[4]);
+        assert!(steps[4].detail.contains("names: mail.fabrikam.test"));
+        assert!(
+            steps[4]
+                .fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("a certificate naming woodgrove.test")
+        );
+        let (v, steps) = sender_decision(w, &list(), &facts(false, true, true, None));
+        assert!(matches!(v, SenderVerdict::Reject { .. }));
+        assert_eq!(steps[1].outcome, Failed);
+        assert!(
+            steps[1]
+                .fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("Turn on Domain Security")
+        );
+        assert_eq!(steps.len(), CHECKS.len());
+        let good = cert(&["woodgrove.test"], Ok(()), false);
+        let (v, steps) = sender_decision(w, &list(), &facts(true, true, true, good));
+        assert!(matches!(v, SenderVerdict::Partner { .. }));
+        assert!(steps.iter().all(|s| s.outcome == Passed && s.fix.is_none()));
+        assert_eq!(steps.len(), CHECKS.len());
+        let (v, steps) = sender_decision(
+            Some("fabrikam.test"),
+            &list(),
+            &facts(true, true, true, None),
+        );
+        assert_eq!(v, SenderVerdict::NotListed);
+        assert_eq!(steps.len(), 1);
     }
 
     /// Every row of the decision table, in order: an earlier condition wins over a later one.

@@ -9,6 +9,7 @@ pub mod inbound;
 pub mod mta_sts;
 pub mod mx;
 pub mod outbound;
+pub mod refusal;
 pub mod revocation;
 pub mod routing;
 pub mod submission;

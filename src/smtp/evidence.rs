@@ -67,6 +67,70 @@ pub struct TlsFacts {
     pub trust_detail: Option<String>,
 }
 
+/// The outcome of one check of a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StepOutcome {
+    Passed,
+    Failed,
+    /// An earlier check failed, so this one was not made.
+    NotReached,
+}
+
+impl StepOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            StepOutcome::Passed => "Passed",
+            StepOutcome::Failed => "Failed",
+            StepOutcome::NotReached => "Not reached",
+        }
+    }
+}
+
+/// One check of the relay's decision on a session or command, in the order the relay makes
+/// them: what was checked, how it came out, the facts, and — for a failed check — the setting
+/// or certificate that would change it. A refusal is recorded with its steps ("Why").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionStep {
+    pub check: String,
+    pub outcome: StepOutcome,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl DecisionStep {
+    pub fn passed(check: impl Into<String>, detail: impl Into<String>) -> DecisionStep {
+        DecisionStep {
+            check: check.into(),
+            outcome: StepOutcome::Passed,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    pub fn failed(
+        check: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> DecisionStep {
+        DecisionStep {
+            check: check.into(),
+            outcome: StepOutcome::Failed,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    pub fn not_reached(check: impl Into<String>) -> DecisionStep {
+        DecisionStep {
+            check: check.into(),
+            outcome: StepOutcome::NotReached,
+            detail: String::new(),
+            fix: None,
+        }
+    }
+}
+
 /// How a message travelled, per hop and overall (the worst hop).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SecurityStatus {

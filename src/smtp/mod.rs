@@ -17,3 +17,4 @@ pub mod reply;
 pub mod sasl;
 pub mod server;
 pub mod tlsrpt_mail;
+pub mod trail;

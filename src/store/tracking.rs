@@ -1,4 +1,5 @@
-//! Message tracking: every RECEIVE, SEND, DELIVER, DEFER, FAIL and DSN event of every message,
+//! Message tracking: every RECEIVE, SEND, DELIVER, DEFER, FAIL and DSN event of every message
+//! and every REJECT of a client's session or command (with the decision steps that refused it),
 //! with its hop's addresses, connector, TLS facts, security status and SMTP response, kept in an
 //! embedded SQLite database (`tracking.db`) sized for a million events. This module owns the
 //! schema (versioned with `PRAGMA user_version`), searching (by sender, recipient, Message-ID,
@@ -9,7 +10,7 @@
 
 use super::clock::now_ms;
 use super::error::{Result, StoreError};
-use crate::smtp::evidence::{SecurityStatus, TlsFacts};
+use crate::smtp::evidence::{DecisionStep, SecurityStatus, TlsFacts};
 use rusqlite::types::{Type, Value};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The schema this build reads and writes. Bump it with a migration in [`TrackingDb::open`].
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Schema version 1. Recipients are kept twice: in `events.recipients` (newline-joined, original
 /// case and order, NULL when there are none) to give them back exactly, and lower-cased in
@@ -59,13 +60,30 @@ CREATE INDEX event_recipients_address ON event_recipients(address_lc, event_id);
 CREATE INDEX event_recipients_event   ON event_recipients(event_id);
 ";
 
+/// Schema version 2 adds, for refusals (`REJECT` events) and for opening the protocol log from
+/// an event: the session id of the protocol log, the client's EHLO name, and the decision
+/// steps of a refusal ("Why", RON).
+const SCHEMA_V2_UPGRADE: &str = "
+ALTER TABLE events ADD COLUMN session TEXT;
+ALTER TABLE events ADD COLUMN helo    TEXT;
+ALTER TABLE events ADD COLUMN why     TEXT;
+CREATE INDEX events_kind_time ON events(kind, time);
+CREATE INDEX events_session   ON events(session);
+";
+
 const COLUMNS: &str = "SELECT e.time, e.kind, e.internal_id, e.message_id, e.sender, e.recipients, \
-     e.subject, e.size, e.client, e.server, e.connector, e.tls, e.security, e.response, e.detail \
-     FROM events e";
+     e.subject, e.size, e.client, e.server, e.connector, e.tls, e.security, e.response, e.detail, \
+     e.session, e.helo, e.why FROM events e";
+
+/// [`COLUMNS`] for a schema 1 database opened read-only (not upgraded yet).
+const COLUMNS_V1: &str = "SELECT e.time, e.kind, e.internal_id, e.message_id, e.sender, \
+     e.recipients, e.subject, e.size, e.client, e.server, e.connector, e.tls, e.security, \
+     e.response, e.detail, NULL, NULL, NULL FROM events e";
 
 const INSERT_EVENT: &str = "INSERT INTO events (time, kind, internal_id, message_id, sender, \
      sender_lc, recipients, subject, size, client, server, connector, security, tls, response, \
-     detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+     detail, session, helo, why) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
+     ?14, ?15, ?16, ?17, ?18, ?19)";
 
 const INSERT_RECIPIENT: &str =
     "INSERT INTO event_recipients (event_id, address_lc) VALUES (?1, ?2)";
@@ -93,10 +111,14 @@ pub enum EventKind {
     Quarantine,
     /// The administrator released the message from the quarantine back into the queue.
     Release,
+    /// We refused a client's session or command (Domain Security, relay denied, TLS
+    /// handshake, limits, AUTH): no message was taken. Its internal id names the session and
+    /// the refusal (`<session>-R<n>`), its `why` the decision steps.
+    Reject,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::Receive,
         EventKind::Send,
         EventKind::Deliver,
@@ -105,6 +127,7 @@ impl EventKind {
         EventKind::Dsn,
         EventKind::Quarantine,
         EventKind::Release,
+        EventKind::Reject,
     ];
 
     /// `RECEIVE`, `SEND`, `DELIVER`, `DEFER`, `FAIL`, `DSN`, `QUARANTINE`, `RELEASE` (as
@@ -119,6 +142,7 @@ impl EventKind {
             EventKind::Dsn => "DSN",
             EventKind::Quarantine => "QUARANTINE",
             EventKind::Release => "RELEASE",
+            EventKind::Reject => "REJECT",
         }
     }
 
@@ -165,6 +189,15 @@ pub struct TrackingEvent {
     pub response: Option<String>,
     /// Policy applied, evidence text.
     pub detail: Option<String>,
+    /// The protocol log's session id of the hop (16 hex digits), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// The client's EHLO/HELO name, for events of an inbound session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helo: Option<String>,
+    /// For a refusal: the relay's decision steps, the failed one with what would change it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<DecisionStep>,
 }
 
 /// A search. Every filter that is set must match; blank strings count as unset.
@@ -192,6 +225,8 @@ pub struct TrackingQuery {
 pub struct TrackingDb {
     conn: Connection,
     path: PathBuf,
+    /// The schema of the file (a read-only connection may see an older one).
+    version: i64,
 }
 
 impl fmt::Debug for TrackingDb {
@@ -249,8 +284,8 @@ impl TrackingDb {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| db_err(path, "cannot open the tracking database", e))?;
-        let db = TrackingDb::configure(conn, path)?;
-        db.check_version(false)?;
+        let mut db = TrackingDb::configure(conn, path)?;
+        db.version = db.check_version(false)?;
         Ok(db)
     }
 
@@ -261,12 +296,13 @@ impl TrackingDb {
         Ok(TrackingDb {
             conn,
             path: path.to_path_buf(),
+            version: SCHEMA_VERSION,
         })
     }
 
     /// Checks `user_version`. Version 0 is accepted only for an empty file that we may create
     /// the schema in (`writable`).
-    fn check_version(&self, writable: bool) -> Result<()> {
+    fn check_version(&self, writable: bool) -> Result<i64> {
         let version: i64 = self
             .conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
@@ -295,7 +331,7 @@ impl TrackingDb {
                 });
             }
         }
-        Ok(())
+        Ok(version)
     }
 
     fn not_ours(&self) -> StoreError {
@@ -319,9 +355,13 @@ impl TrackingDb {
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .map_err(|e| db_err(&path, "cannot read the schema version", e))?;
         match version {
-            0 => {
-                tx.execute_batch(SCHEMA_V1)
-                    .map_err(|e| db_err(&path, "cannot create the schema", e))?;
+            0 | 1 => {
+                if version == 0 {
+                    tx.execute_batch(SCHEMA_V1)
+                        .map_err(|e| db_err(&path, "cannot create the schema", e))?;
+                }
+                tx.execute_batch(SCHEMA_V2_UPGRADE)
+                    .map_err(|e| db_err(&path, "cannot upgrade the schema to version 2", e))?;
                 tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                     .map_err(|e| db_err(&path, "cannot record the schema version", e))?;
                 tx.commit()
@@ -370,6 +410,16 @@ impl TrackingDb {
                         why: format!("cannot encode the TLS facts of an event: {e}"),
                     })?),
                 };
+                let why = if event.why.is_empty() {
+                    None
+                } else {
+                    Some(
+                        ron::to_string(&event.why).map_err(|e| StoreError::Database {
+                            path: path.clone(),
+                            why: format!("cannot encode the decision steps of an event: {e}"),
+                        })?,
+                    )
+                };
                 let recipients = join_recipients(&event.recipients);
                 // Sizes beyond i64 do not exist in practice; saturate rather than fail.
                 let size = i64::try_from(event.size).unwrap_or(i64::MAX);
@@ -391,6 +441,9 @@ impl TrackingDb {
                         tls,
                         event.response,
                         event.detail,
+                        event.session,
+                        event.helo,
+                        why,
                     ])
                     .map_err(|e| db_err(path, "cannot insert an event", e))?;
                 for r in &event.recipients {
@@ -406,14 +459,25 @@ impl TrackingDb {
 
     /// Events matching every filter of `q`, newest first (ties: last inserted first).
     pub fn search(&self, q: &TrackingQuery) -> Result<Vec<TrackingEvent>> {
-        let (sql, args) = search_sql(q);
+        let (sql, args) = search_sql(self.columns(), q);
         self.query_events(&sql, args)
     }
 
     /// All events of one message, oldest first.
     pub fn message_history(&self, internal_id: &str) -> Result<Vec<TrackingEvent>> {
-        let sql = format!("{COLUMNS} WHERE e.internal_id = ? ORDER BY e.time ASC, e.id ASC");
+        let sql = format!(
+            "{} WHERE e.internal_id = ? ORDER BY e.time ASC, e.id ASC",
+            self.columns()
+        );
         self.query_events(&sql, vec![Value::Text(internal_id.to_owned())])
+    }
+
+    fn columns(&self) -> &'static str {
+        if self.version < 2 {
+            COLUMNS_V1
+        } else {
+            COLUMNS
+        }
     }
 
     fn query_events(&self, sql: &str, args: Vec<Value>) -> Result<Vec<TrackingEvent>> {
@@ -469,8 +533,8 @@ impl TrackingDb {
 }
 
 /// The SQL and arguments of a search; every user value is a bound parameter.
-fn search_sql(q: &TrackingQuery) -> (String, Vec<Value>) {
-    let mut sql = String::from(COLUMNS);
+fn search_sql(columns: &str, q: &TrackingQuery) -> (String, Vec<Value>) {
+    let mut sql = String::from(columns);
     let mut conds: Vec<&str> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
 
@@ -612,6 +676,13 @@ fn event_from_row(row: &Row<'_>) -> rusqlite::Result<TrackingEvent> {
         security,
         response: row.get(13)?,
         detail: row.get(14)?,
+        session: row.get(15)?,
+        helo: row.get(16)?,
+        why: match row.get::<_, Option<String>>(17)? {
+            None => Vec::new(),
+            Some(text) => ron::from_str(&text)
+                .map_err(|e| bad_value(17, format!("decision steps do not parse: {e}")))?,
+        },
     })
 }
 
@@ -887,7 +958,66 @@ mod tests {
             security: SecurityStatus::Plaintext,
             response: Some("250 2.6.0 Queued mail for delivery".into()),
             detail: None,
+            session: None,
+            helo: None,
+            why: Vec::new(),
         }
+    }
+
+    /// A schema 1 file (as the first release wrote it) with one event.
+    fn v1_file(path: &Path) {
+        let conn = Connection::open(path).expect("raw open");
+        conn.execute_batch(SCHEMA_V1).expect("v1 schema");
+        conn.pragma_update(None, "user_version", 1).expect("v1");
+        conn.execute(
+            "INSERT INTO events (time, kind, internal_id, sender, sender_lc, size, security) \
+             VALUES (5, 'RECEIVE', 'OLD', 'a@b.test', 'a@b.test', 10, 'Plaintext')",
+            [],
+        )
+        .expect("old event");
+    }
+
+    /// A schema 1 database is read as it is by a reader and upgraded in place by the relay:
+    /// its events kept, refusals with their session, EHLO name and steps stored from then on.
+    #[test]
+    fn schema_1_is_read_then_upgraded_keeping_its_events() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tracking.db");
+        v1_file(&path);
+        let reader = TrackingDb::open_read_only(&path).expect("read v1");
+        let old = reader.message_history("OLD").expect("history");
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].session, None);
+        drop(reader);
+
+        let mut db = TrackingDb::open(&path).expect("upgrade");
+        let mut refusal = event(
+            6,
+            EventKind::Reject,
+            "00000000000000AB-R1",
+            "x@woodgrove.test",
+            &[],
+        );
+        refusal.session = Some("00000000000000AB".into());
+        refusal.helo = Some("mail.woodgrove.test".into());
+        refusal.why = vec![
+            DecisionStep::passed("Sender domain on the list", "woodgrove.test is on it"),
+            DecisionStep::failed("Certificate names", "names: mail.fabrikam.test", "ask them"),
+        ];
+        db.insert(std::slice::from_ref(&refusal)).expect("insert");
+        let got = db
+            .search(&TrackingQuery {
+                kind: Some(EventKind::Reject),
+                ..Default::default()
+            })
+            .expect("search");
+        assert_eq!(got, vec![refusal]);
+        assert_eq!(db.message_history("OLD").expect("old").len(), 1);
+        let v: i64 = db
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, 2);
     }
 
     /// A small, varied set of events.
@@ -1249,7 +1379,7 @@ mod tests {
                 .to_string();
             assert!(
                 err.contains(
-                    "tracking.db is from a newer Mailflow (schema 3); this one reads schema 1"
+                    "tracking.db is from a newer Mailflow (schema 3); this one reads schema 2"
                 ),
                 "{err}"
             );
@@ -1394,7 +1524,7 @@ mod tests {
 
     /// The plan SQLite picks for a search (EXPLAIN QUERY PLAN), to see that indexes are used.
     fn plan(db: &TrackingDb, q: &TrackingQuery) -> String {
-        let (sql, args) = search_sql(q);
+        let (sql, args) = search_sql(COLUMNS, q);
         let mut stmt = db
             .conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))

@@ -17,6 +17,7 @@ mod mx_routing;
 mod postfix_interop;
 mod postfix_revocation;
 mod queue_failures;
+mod refusals;
 mod relay_attacks;
 mod relay_basic;
 mod relay_queue;

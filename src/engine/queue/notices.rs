@@ -221,6 +221,9 @@ pub fn build_notice(
         security: n.envelope.inbound.security,
         response: n.recipients.first().map(|(_, r)| r.clone()),
         detail: Some(format!("{what} {dsn_id} sent to {sender}")),
+        session: None,
+        helo: None,
+        why: Vec::new(),
     };
     Some((env, body, event))
 }

@@ -5,10 +5,10 @@
 //! SMTP responses; CSV export.
 
 use super::Cx;
-use crate::smtp::evidence::{SecurityStatus, TlsFacts};
+use crate::smtp::evidence::{DecisionStep, SecurityStatus, StepOutcome, TlsFacts};
 use crate::store::tracking::{EventKind, TrackingEvent, TrackingQuery};
 use crate::ui::app::actions::{Action, Form, PickTarget, TrackColumn};
-use crate::ui::state::tracking_data::{MAX_EVENTS, TrackingSet};
+use crate::ui::state::tracking_data::{MAX_EVENTS, MessageRow, TrackingSet};
 use crate::ui::widgets;
 use crate::ui::widgets::format;
 use crate::ui::widgets::theme::{self, BAD, GOOD, MUTED, WARN};
@@ -47,11 +47,39 @@ impl Since {
     }
 }
 
+/// The Security filter: a status, or the refusals (which carry no message).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SecurityFilter {
+    #[default]
+    Any,
+    Is(SecurityStatus),
+    /// Refused sessions and commands (`REJECT` events).
+    Refused,
+}
+
+impl SecurityFilter {
+    pub const ALL: [SecurityFilter; 5] = [
+        SecurityFilter::Any,
+        SecurityFilter::Is(SecurityStatus::DomainSecure),
+        SecurityFilter::Is(SecurityStatus::Encrypted),
+        SecurityFilter::Is(SecurityStatus::Plaintext),
+        SecurityFilter::Refused,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SecurityFilter::Any => "Any",
+            SecurityFilter::Is(s) => s.label(),
+            SecurityFilter::Refused => "Refused",
+        }
+    }
+}
+
 pub struct TrackingView {
     pub sender: String,
     pub recipient: String,
     pub message_id: String,
-    pub security: Option<SecurityStatus>,
+    pub security: SecurityFilter,
     pub since: Since,
     pub filter: String,
     pub column: TrackColumn,
@@ -71,7 +99,7 @@ impl Default for TrackingView {
             sender: String::new(),
             recipient: String::new(),
             message_id: String::new(),
-            security: None,
+            security: SecurityFilter::Any,
             since: Since::default(),
             filter: String::new(),
             column: TrackColumn::Time,
@@ -120,7 +148,11 @@ impl TrackingView {
             recipient: t(&self.recipient),
             message_id: t(&self.message_id),
             since: self.since.ms().map(|d| now_ms - d),
-            security: self.security,
+            security: match self.security {
+                SecurityFilter::Is(s) => Some(s),
+                _ => None,
+            },
+            kind: (self.security == SecurityFilter::Refused).then_some(EventKind::Reject),
             limit: Some(CONSOLE_LIMIT),
             ..Default::default()
         }
@@ -138,7 +170,7 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Message tracking",
-        "Every message with its security: Domain Secure (mutual TLS, partner authenticated), Encrypted (TLS), Plaintext. Select one to see each hop's evidence.",
+        "Every message with its security: Domain Secure (mutual TLS, partner authenticated), Encrypted (TLS), Plaintext; and every refused session or command with why. Select one to see each hop's evidence.",
     );
     cx.feedback(ui, FORM);
     widgets::card(ui, |ui| {
@@ -160,15 +192,10 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("Security");
             egui::ComboBox::from_id_salt("track-security")
-                .selected_text(v.security.map(|s| s.label()).unwrap_or("Any"))
+                .selected_text(v.security.label())
                 .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut v.security, None, "Any");
-                    for s in [
-                        SecurityStatus::DomainSecure,
-                        SecurityStatus::Encrypted,
-                        SecurityStatus::Plaintext,
-                    ] {
-                        ui.selectable_value(&mut v.security, Some(s), s.label());
+                    for s in SecurityFilter::ALL {
+                        ui.selectable_value(&mut v.security, s, s.label());
                     }
                 })
                 .response
@@ -214,10 +241,11 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
         let shown = order.as_ref().map(|o| o.len()).unwrap_or(0);
         ui.label(
             RichText::new(format!(
-                "{shown} of {} message{} ({} events){}",
+                "{shown} of {} message{} ({} event{}){}",
                 set.rows.len(),
                 if set.rows.len() == 1 { "" } else { "s" },
                 set.events,
+                if set.events == 1 { "" } else { "s" },
                 if set.truncated {
                     format!(" — only the newest {MAX_EVENTS} events were read: narrow the search")
                 } else {
@@ -357,7 +385,7 @@ fn status_color(s: &str) -> egui::Color32 {
     match s {
         "Delivered" | "Sent" => GOOD,
         "Deferred" | "Queued" => WARN,
-        "Failed" => BAD,
+        "Failed" | "Refused" => BAD,
         _ => MUTED,
     }
 }
@@ -387,6 +415,10 @@ fn message_details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet) {
             });
             widgets::security_badge(ui, row.security);
             ui.add_space(4.0);
+            if row.status == "Refused" {
+                refusal_details(ui, v, row);
+                return;
+            }
             widgets::property_grid(
                 ui,
                 "msg-props",
@@ -407,12 +439,7 @@ fn message_details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet) {
             );
             widgets::section(ui, "Hops");
             match &v.history {
-                None => {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label("Loading the message's events…");
-                    });
-                }
+                None => loading(ui),
                 Some((_, Err(e))) => {
                     widgets::note(ui, BAD, "✖", e);
                 }
@@ -426,6 +453,35 @@ fn message_details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet) {
         });
 }
 
+fn loading(ui: &mut Ui) {
+    ui.horizontal(|ui| {
+        ui.spinner();
+        ui.label("Loading the message's events…");
+    });
+}
+
+/// A refusal: why first (the checks in order, the failed one with what would change it), then
+/// the evidence of the session.
+fn refusal_details(ui: &mut Ui, v: &TrackingView, row: &MessageRow) {
+    match &v.history {
+        None => loading(ui),
+        Some((_, Err(e))) => {
+            widgets::note(ui, BAD, "✖", e);
+        }
+        Some((_, Ok(events))) => {
+            for e in events {
+                if !e.why.is_empty() {
+                    why_steps(ui, &e.why);
+                }
+                widgets::section(ui, "Evidence");
+                hop_card(ui, e);
+            }
+        }
+    }
+    ui.add_space(4.0);
+    ui.label(RichText::new(format!("Refusal id {}", row.internal_id)).color(MUTED));
+}
+
 fn kind_text(k: EventKind) -> &'static str {
     match k {
         EventKind::Receive => "Received",
@@ -436,6 +492,7 @@ fn kind_text(k: EventKind) -> &'static str {
         EventKind::Dsn => "Notification generated",
         EventKind::Quarantine => "Quarantined (damaged in the queue)",
         EventKind::Release => "Released from quarantine",
+        EventKind::Reject => "Refused",
     }
 }
 
@@ -443,10 +500,16 @@ fn hop_card(ui: &mut Ui, e: &TrackingEvent) {
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.horizontal(|ui| {
-            ui.label(RichText::new(kind_text(e.kind)).strong());
+            let title = RichText::new(kind_text(e.kind)).strong();
+            ui.label(if e.kind == EventKind::Reject {
+                title.color(BAD)
+            } else {
+                title
+            });
             ui.label(RichText::new(format::time_ms(e.time)).color(MUTED));
         });
         widgets::security_badge(ui, e.security);
+        let refused = e.kind == EventKind::Reject;
         let mut rows: Vec<(&str, String)> = Vec::new();
         if let Some(c) = &e.connector {
             rows.push(("Connector", c.clone()));
@@ -457,19 +520,77 @@ fn hop_card(ui: &mut Ui, e: &TrackingEvent) {
             (None, Some(s)) => rows.push(("Server", s.clone())),
             _ => {}
         }
+        if let Some(h) = &e.helo {
+            rows.push(("EHLO name", h.clone()));
+        }
+        if refused {
+            rows.push((
+                "Sender",
+                if e.sender.is_empty() {
+                    "— (no MAIL FROM yet)".into()
+                } else {
+                    e.sender.clone()
+                },
+            ));
+            if !e.recipients.is_empty() {
+                rows.push(("Recipients", e.recipients.join(", ")));
+            }
+        }
         match &e.tls {
             None => rows.push(("TLS", "none (plaintext)".into())),
             Some(t) => tls_rows(&mut rows, t),
         }
         if let Some(r) = &e.response {
-            rows.push(("SMTP response", r.clone()));
+            rows.push((
+                if refused {
+                    "Reply given"
+                } else {
+                    "SMTP response"
+                },
+                r.clone(),
+            ));
         }
         if let Some(d) = &e.detail {
-            rows.push(("Policy", crate::policy::classify::hop_policy_text(d)));
-            rows.push(("Policy and evidence", d.clone()));
+            if refused {
+                rows.push(("Refused", d.clone()));
+            } else {
+                rows.push(("Policy", crate::policy::classify::hop_policy_text(d)));
+                rows.push(("Policy and evidence", d.clone()));
+            }
+        }
+        if let Some(s) = &e.session {
+            rows.push(("Session", s.clone()));
         }
         widgets::property_grid(ui, &format!("hop-{}-{}", e.time, e.kind), &rows);
     });
+}
+
+/// "Why": the relay's checks in the order it made them, the failed one with what would
+/// change it.
+fn why_steps(ui: &mut Ui, steps: &[DecisionStep]) {
+    widgets::section(ui, "Why");
+    for (i, step) in steps.iter().enumerate() {
+        let color = match step.outcome {
+            StepOutcome::Passed => GOOD,
+            StepOutcome::Failed => BAD,
+            StepOutcome::NotReached => MUTED,
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(format!("{}.", i + 1)).color(MUTED));
+            ui.label(RichText::new(step.outcome.label()).color(color).strong());
+            ui.label(RichText::new(&step.check).strong());
+        });
+        if !step.detail.is_empty() {
+            ui.indent(("why", i), |ui| {
+                ui.label(&step.detail);
+            });
+        }
+        if let Some(fix) = &step.fix {
+            ui.indent(("fix", i), |ui| {
+                widgets::note(ui, theme::INFO, "ℹ", &format!("To change it: {fix}"));
+            });
+        }
+    }
 }
 
 fn tls_rows(rows: &mut Vec<(&str, String)>, t: &TlsFacts) {

@@ -55,6 +55,7 @@ pub fn status_word(kind: EventKind) -> &'static str {
         EventKind::Dsn => "Notified",
         EventKind::Quarantine => "Quarantined",
         EventKind::Release => "Released",
+        EventKind::Reject => "Refused",
     }
 }
 
@@ -145,13 +146,19 @@ pub fn group(events: Vec<TrackingEvent>, truncated: bool) -> TrackingSet {
                 (None, None) => "—".into(),
             };
             let e = a.first;
-            let sender = if e.sender.is_empty() {
-                "<>".to_string()
-            } else {
-                e.sender
+            let refusal = e.kind == EventKind::Reject;
+            let sender = match (e.sender.is_empty(), refusal) {
+                (true, true) => "—".to_string(),
+                (true, false) => "<>".to_string(),
+                (false, _) => e.sender,
             };
             let recipients = e.recipients.join(", ");
-            let subject = e.subject.unwrap_or_default();
+            // A refusal has no subject: its row shows the reply given instead.
+            let subject = if refusal {
+                e.response.unwrap_or_default()
+            } else {
+                e.subject.unwrap_or_default()
+            };
             let message_id = e.message_id.unwrap_or_default();
             let haystack = format!(
                 "{}\n{}\n{}\n{}\n{}",
@@ -262,6 +269,9 @@ mod tests {
             security: sec,
             response: None,
             detail: None,
+            session: None,
+            helo: None,
+            why: Vec::new(),
         }
     }
 

@@ -564,3 +564,107 @@ fn the_probe_page_lists_every_host_of_a_domain() {
     drop(h);
     handle.stop();
 }
+
+/// A partner's mail refused by Domain Security, found in the console by pointing and clicking:
+/// Security › "Refused", Search, the row with its reply; its details say why (the STARTTLS
+/// check failed, the later ones not reached) and what would change it; the monitor's
+/// "Rejected" tile counts it.
+#[test]
+fn a_refused_partner_session_is_found_in_tracking_with_why() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut ws = org_now(
+        &tmp.path().join("contoso"),
+        "mail.contoso.test",
+        "contoso.test",
+    );
+    ws.change_settings(|s| {
+        let c = &mut s.receive_connectors[0];
+        c.bindings = vec!["127.0.0.1:0".into()];
+        c.tarpit_interval = TimeSpan::secs(0);
+        c.domain_secure_enabled = true;
+        s.transport.tls_receive_domain_secure_list = vec!["woodgrove.test".into()];
+        Ok(())
+    })
+    .expect("settings");
+    let handle = EngineHandle::start(ws.clone(), None).expect("relay starts");
+    let addr = handle
+        .snapshot()
+        .listeners
+        .iter()
+        .find(|l| l.error.is_none())
+        .map(|l| l.address)
+        .expect("listening");
+    let mut app = ConsoleApp::new(
+        ws,
+        no_waker(),
+        Clock::System,
+        std::sync::Arc::new(probe::Unavailable),
+        None,
+    );
+    app.attach_relay(RelayState::Running(Box::new(handle)));
+    // Accepted mail from elsewhere, then the partner without TLS: 530 5.7.1.
+    Smtp::begin(addr, None, "alice@fabrikam.test").finish("bob@contoso.test", "plain");
+    let mut c = Smtp::connect(addr);
+    assert!(c.cmd("EHLO mail.woodgrove.test").starts_with("250"));
+    let r = c.cmd("MAIL FROM:<lee@woodgrove.test>");
+    assert!(r.starts_with("530 5.7.1"), "{r}");
+    let _ = c.cmd("QUIT");
+
+    app.page = Page::MessageTracking;
+    let mut h = harness(app);
+    settle(&mut h);
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Security")
+        .click();
+    h.step();
+    h.step();
+    // The option in the list (the table may show a "Refused" status already).
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Refused")
+        .click();
+    h.step();
+    assert_eq!(
+        h.state().views.tracking.security,
+        crate::ui::pages::tracking::SecurityFilter::Refused
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        click(&mut h, "🔍 Search");
+        settle(&mut h);
+        let rows = h
+            .state()
+            .views
+            .tracking
+            .set
+            .as_ref()
+            .map(|s| s.rows.clone())
+            .unwrap_or_default();
+        if !rows.is_empty() {
+            // Only the refusal: the accepted message is not a refusal.
+            assert_eq!(rows.len(), 1, "{rows:?}");
+            assert_eq!(rows[0].status, "Refused");
+            assert_eq!(rows[0].sender, "lee@woodgrove.test");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no refusal in tracking");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The row shows the reply given; selecting it shows why.
+    click(&mut h, "530 5.7.1 Not authenticated");
+    settle(&mut h);
+    for part in [
+        "Why",
+        "Failed",
+        "STARTTLS offered and used",
+        "woodgrove.test is domain secured but the client did not use STARTTLS",
+        "To change it: Ask woodgrove.test's administrator to send to us over TLS",
+        "mail.woodgrove.test",
+    ] {
+        assert!(
+            h.query_all_by_label_contains(part).next().is_some(),
+            "details show {part}"
+        );
+    }
+    assert!(h.query_all_by_label("Not reached").count() >= 3);
+    h.state_mut().page = Page::LiveMonitor;
+    settle(&mut h);
+    assert!(h.state().live.snapshot.counters.rejected >= 1);
+}

@@ -121,6 +121,9 @@ fn many_events(messages: usize) -> Vec<TrackingEvent> {
             security,
             response: None,
             detail: None,
+            session: None,
+            helo: None,
+            why: Vec::new(),
         };
         let mut d = e.clone();
         d.kind = EventKind::Deliver;

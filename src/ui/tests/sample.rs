@@ -21,6 +21,7 @@ pub fn shots(name: &str) -> (PathBuf, Workspace) {
     copy_dir(&fixture_source().join("files"), &root.join("files"));
     let dir = DataDir::new(root.join("org"));
     write_tracking(&dir.tracking_db(), 60);
+    write_refusal(&dir.tracking_db());
     let ws = Workspace::open(&dir).expect("fixture opens");
     (root, ws)
 }
@@ -213,6 +214,9 @@ pub fn write_tracking(path: &std::path::Path, n: usize) {
                 SecurityStatus::DomainSecure => "Domain Security for woodgrove.test".into(),
                 _ => "opportunistic TLS".into(),
             }),
+            session: None,
+            helo: None,
+            why: Vec::new(),
         };
         events.push(base.clone());
         let mut second = base.clone();
@@ -238,6 +242,66 @@ pub fn write_tracking(path: &std::path::Path, n: usize) {
         events.push(second);
     }
     db.insert(&events).expect("insert");
+}
+
+/// A partner's server refused by Domain Security (its certificate names another domain), with
+/// the steps the relay's own decision gives.
+pub fn write_refusal(path: &std::path::Path) {
+    use crate::policy::inbound::{ClientCertificate, InboundTls, sender_decision};
+    let names = vec!["mail.fabrikam.test".to_string()];
+    let (_, why) = sender_decision(
+        Some("woodgrove.test"),
+        &["woodgrove.test".to_string()].into(),
+        &InboundTls {
+            connector_domain_secure: true,
+            starttls_advertised: true,
+            tls_active: true,
+            client_certificate: Some(ClientCertificate {
+                names,
+                chain: Ok(()),
+                pinned: false,
+                partner_pin: false,
+                names_note: None,
+            }),
+        },
+    );
+    let mut facts = tls(
+        "TLSv1.3",
+        "TLS_AES_256_GCM_SHA384",
+        Some((
+            "C=US, O=Fabrikam, CN=mail.fabrikam.test",
+            "O=Woodgrove Bank, CN=Woodgrove Root CA",
+            "mail.fabrikam.test",
+        )),
+        TrustLevel::Trusted,
+    );
+    facts.trust_detail = None;
+    let event = TrackingEvent {
+        time: now_ms() - 120_000,
+        kind: EventKind::Reject,
+        internal_id: "00000000000004D2-R1".into(),
+        message_id: None,
+        sender: "ana@woodgrove.test".into(),
+        recipients: Vec::new(),
+        subject: None,
+        size: 0,
+        client: Some("192.0.2.44:51544".into()),
+        server: Some("10.0.0.5:25".into()),
+        connector: Some("Default".into()),
+        tls: Some(facts),
+        security: SecurityStatus::Encrypted,
+        response: Some("454 4.7.5 Certificate validation failure".into()),
+        detail: Some(
+            "MAIL FROM:<ana@woodgrove.test> SIZE=48211 refused: the TLS certificate does not \
+             contain the domain name woodgrove.test (names: mail.fabrikam.test)"
+                .into(),
+        ),
+        session: Some("00000000000004D2".into()),
+        helo: Some("mail.woodgrove.test".into()),
+        why,
+    };
+    let mut db = TrackingDb::open(path).expect("tracking db");
+    db.insert(&[event]).expect("insert");
 }
 
 #[allow(clippy::too_many_arguments)]

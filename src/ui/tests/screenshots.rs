@@ -120,6 +120,21 @@ fn main_screens() {
         );
     }
 
+    // The refusals alone, one selected: why it was refused and what would change it.
+    h.state_mut().views.tracking.security = crate::ui::pages::tracking::SecurityFilter::Refused;
+    let q = h
+        .state()
+        .views
+        .tracking
+        .query(crate::ui::state::clock::Clock::System.now_ms());
+    act(&mut h, Action::TrackSearch(Box::new(q)));
+    settle(&mut h);
+    let refused = "00000000000004D2-R1".to_string();
+    h.state_mut().views.tracking.selected = Some(refused.clone());
+    act(&mut h, Action::TrackHistory(refused));
+    shoot(&mut h, "console-tracking-refused");
+    h.state_mut().views.tracking.security = crate::ui::pages::tracking::SecurityFilter::Any;
+
     h.state_mut().views.queues.selected_queue = Some("adatum.test via Outbound".into());
     page(&mut h, Page::QueueViewer);
     settle(&mut h);

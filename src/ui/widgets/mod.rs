@@ -336,6 +336,9 @@ pub fn primary_button(ui: &mut Ui, text: &str, enabled: bool) -> Response {
 /// A standard data table: striped, resizable columns, rows selectable by click. Only the
 /// visible rows are laid out (use `body.rows`).
 pub fn table<'a>(ui: &'a mut Ui, id: &str) -> TableBuilder<'a> {
+    // Selectable labels would take a click on a cell's text for themselves, and the row would
+    // not be selected (egui_extras' own advice).
+    ui.style_mut().interaction.selectable_labels = false;
     TableBuilder::new(ui)
         .id_salt(id)
         .striped(true)
