@@ -5,6 +5,7 @@ mod account;
 mod cert;
 mod mta_sts;
 mod output;
+mod protocol_log;
 mod relay;
 mod settings_cmd;
 mod tls_report;
@@ -99,6 +100,27 @@ pub enum Command {
         #[arg(long)]
         details: bool,
     },
+    /// The protocol log of a day (SmtpReceive, or SmtpSend with --send), filtered by session
+    /// id, connector and peer; the session id is in `track --details` and the console
+    Log {
+        /// The send log (sessions we made) instead of the receive log
+        #[arg(long)]
+        send: bool,
+        /// The day (2026-12-07); the newest kept when not given
+        #[arg(long)]
+        day: Option<String>,
+        #[arg(long)]
+        session: Option<String>,
+        /// Connector name (part of it)
+        #[arg(long)]
+        connector: Option<String>,
+        /// Remote address (part of it: an IP address, or ip:port)
+        #[arg(long)]
+        peer: Option<String>,
+        /// List the days kept instead
+        #[arg(long)]
+        days: bool,
+    },
     /// Connectivity probe: banner, capabilities, TLS, the chain and a verdict per policy
     Probe {
         /// HOST[:PORT] of the server to probe; without it, every host the domain's mail may go
@@ -183,6 +205,14 @@ pub fn run() -> i32 {
         Some(Command::DirectTrust(ref c)) => cert::run_direct_trust(&cli.data_dir, c),
         Some(Command::Partner(ref c)) => cert::run_partner(&cli.data_dir, c),
         Some(Command::Account(ref c)) => account::run_account(&cli.data_dir, c),
+        Some(Command::Log {
+            send,
+            ref day,
+            ref session,
+            ref connector,
+            ref peer,
+            days,
+        }) => protocol_log::run_log(&cli.data_dir, send, day, session, connector, peer, days),
         Some(Command::Queue(ref c)) => relay::run_queue(&cli.data_dir, c),
         Some(Command::Track {
             ref sender,

@@ -5,6 +5,7 @@
 //! are redacted and message contents are never logged. Lines go through a channel to a writer
 //! task, so sessions never wait on the disk.
 
+use crate::store::protocol_logs::LogDirection;
 use std::io::Write;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
@@ -76,15 +77,14 @@ impl ProtocolLog {
                     let idx = match pos {
                         Some(i) => i,
                         None => {
-                            let (sub, prefix, kind_name) = match l.kind {
-                                LogKind::Receive => {
-                                    ("SmtpReceive", "RECV", "SMTP Receive Protocol Log")
-                                }
-                                LogKind::Send => ("SmtpSend", "SEND", "SMTP Send Protocol Log"),
+                            let direction = match l.kind {
+                                LogKind::Receive => LogDirection::Receive,
+                                LogKind::Send => LogDirection::Send,
                             };
-                            let folder = dir.join(sub);
+                            let kind_name = direction.title();
+                            let folder = dir.join(direction.folder());
                             let _ = std::fs::create_dir_all(&folder);
-                            let path = folder.join(format!("{prefix}{day}.LOG"));
+                            let path = folder.join(direction.file_name(&day));
                             let fresh = !path.exists();
                             match std::fs::OpenOptions::new()
                                 .create(true)

@@ -9,6 +9,7 @@ pub mod crl_cache;
 pub mod csv;
 pub mod error;
 pub mod layout;
+pub mod protocol_logs;
 pub mod settings;
 pub mod spool;
 pub mod sts_cache;

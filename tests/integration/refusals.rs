@@ -95,10 +95,28 @@ fn a_domain_security_refusal_is_recorded_with_the_certificate_and_why() {
         "{:?}",
         e.detail
     );
-    // The session id is the protocol log's.
+    // The session id is the protocol log's: `mailflow log --session` shows its lines.
     let session = e.session.clone().expect("session id");
     assert!(e.internal_id.starts_with(&format!("{session}-R")));
-    b.relay.wait_protocol_log("SmtpReceive", &session);
+    b.relay.wait_protocol_log("SmtpReceive", "454 4.7.5");
+    let log = b.relay.org.ok(&["log", "--session", &session]);
+    assert!(
+        log.lines().all(|l| l.contains(&session))
+            && log.contains("< MAIL FROM:<alice@contoso.test>"),
+        "{log}"
+    );
+    assert!(
+        log.contains("> 454 4.7.5 Certificate validation failure"),
+        "{log}"
+    );
+    assert!(
+        log.contains("(names: mail.fabrikam.test)  [Domain Security]"),
+        "{log}"
+    );
+    let days = b.relay.org.ok(&["log", "--days"]);
+    assert_eq!(days.lines().count(), 1, "{days}");
+    let err = b.relay.org.fails(&["log", "--day", "yesterday"]);
+    assert!(err.contains("'yesterday' is not a day"), "{err}");
     // Why: the table in Exchange's order.
     let outcomes: Vec<(&str, StepOutcome)> = e
         .why

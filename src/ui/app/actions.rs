@@ -10,6 +10,7 @@ use crate::config::{
 use crate::engine::QueueOp;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::Subject;
+use crate::store::protocol_logs::{LogDirection, LogFilter};
 use crate::store::tracking::TrackingQuery;
 use crate::ui::state::probe::ProbeRequest;
 use crate::ui::widgets::nav::Page;
@@ -33,6 +34,7 @@ pub enum Form {
     Inspector,
     Probe,
     TlsReports,
+    ProtocolLogs,
     RequestWizard,
     ImportWizard,
     DomainSecurityWizard,
@@ -233,4 +235,18 @@ pub enum Action {
     },
     /// Reads the TLS reports page's data (received reports, our own outcomes).
     LoadTlsReports,
+    /// Lists the days kept of one protocol log.
+    LoadProtocolLogDays(LogDirection),
+    /// Reads one day of a protocol log, filtered.
+    ReadProtocolLog {
+        direction: LogDirection,
+        day: String,
+        filter: LogFilter,
+    },
+    /// Opens the protocol log page on one session of one day (from tracking or the monitor).
+    OpenProtocolLog {
+        direction: LogDirection,
+        day: String,
+        session: String,
+    },
 }

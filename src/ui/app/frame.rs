@@ -326,6 +326,10 @@ impl ConsoleApp {
                 }
             }
             Outcome::TlsReports(data) => self.views.tls_reports.on_result(data),
+            Outcome::ProtocolLogDays(direction, days) => {
+                self.views.protocol_logs.on_days(direction, days)
+            }
+            Outcome::ProtocolLog(result) => self.views.protocol_logs.on_result(result),
             Outcome::Panicked(text) => {
                 self.notice = Some(format!(
                     "An internal error stopped a background task: {text}. Nothing was half saved; try again, and report this if it repeats."
@@ -600,6 +604,51 @@ impl ConsoleApp {
                 self.query.submit(move |_| {
                     Outcome::TlsReports(Arc::new(crate::ui::state::tls_reports::load(&dir)))
                 });
+            }
+            Action::LoadProtocolLogDays(direction) => {
+                let dir = self.workspace.dir.clone();
+                self.query.submit(move |_| {
+                    Outcome::ProtocolLogDays(
+                        direction,
+                        crate::store::protocol_logs::days(&dir, direction),
+                    )
+                });
+            }
+            Action::ReadProtocolLog {
+                direction,
+                day,
+                filter,
+            } => {
+                let dir = self.workspace.dir.clone();
+                self.query.submit(move |_| {
+                    Outcome::ProtocolLog(Arc::new(
+                        crate::store::protocol_logs::read_day(
+                            &dir,
+                            direction,
+                            &day,
+                            &filter,
+                            crate::ui::pages::protocol_logs::MAX_LINES,
+                        )
+                        .map_err(|e| e.to_string()),
+                    ))
+                });
+            }
+            Action::OpenProtocolLog {
+                direction,
+                day,
+                session,
+            } => {
+                let v = &mut self.views.protocol_logs;
+                v.direction = direction;
+                v.day = day;
+                v.filter = crate::store::protocol_logs::LogFilter {
+                    session,
+                    ..Default::default()
+                };
+                v.result = None;
+                let read = v.read_action();
+                self.page = Page::ProtocolLogs;
+                self.apply(ctx, read);
             }
             Action::Probe { form, request } => {
                 self.feedback.working(form, "Probing…");

@@ -165,6 +165,8 @@ pub enum Outcome {
         result: Result<Vec<ProbeReport>, String>,
     },
     TlsReports(Arc<crate::ui::state::tls_reports::TlsReportsData>),
+    ProtocolLogDays(crate::store::protocol_logs::LogDirection, Vec<String>),
+    ProtocolLog(Arc<Result<crate::store::protocol_logs::LogDay, String>>),
     /// A job failed unexpectedly (a bug); the console says so.
     Panicked(String),
     /// Nothing to show (tests use it for jobs that only wait).

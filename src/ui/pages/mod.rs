@@ -11,6 +11,7 @@ pub mod direct_trust;
 pub mod inspector;
 pub mod monitor;
 pub mod probe;
+pub mod protocol_logs;
 pub mod queues;
 pub mod receive_connectors;
 pub mod send_connectors;
@@ -89,6 +90,7 @@ pub struct Views {
     pub inspector: inspector::InspectorView,
     pub probe: probe::ProbeView,
     pub tls_reports: tls_reports::TlsReportsView,
+    pub protocol_logs: protocol_logs::ProtocolLogView,
 }
 
 impl Views {
@@ -134,6 +136,7 @@ pub fn current_page(ui: &mut Ui, page: Page, views: &mut Views, cx: &mut Cx) {
         Page::QueueViewer => queues::queue_viewer_page(ui, &mut views.queues, cx),
         Page::LiveMonitor => monitor::live_monitor_page(ui, &mut views.monitor, cx),
         Page::TlsReports => tls_reports::tls_reports_page(ui, &mut views.tls_reports, cx),
+        Page::ProtocolLogs => protocol_logs::protocol_logs_page(ui, &mut views.protocol_logs, cx),
         Page::CertificateInspector => {
             inspector::certificate_inspector_page(ui, &mut views.inspector, cx)
         }

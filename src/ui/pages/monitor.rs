@@ -7,6 +7,8 @@
 use super::Cx;
 use crate::engine::monitor::{MinutePoint, SessionRow};
 use crate::smtp::evidence::{Direction, SecurityStatus};
+use crate::store::protocol_logs::LogDirection;
+use crate::ui::app::actions::Action;
 use crate::ui::widgets;
 use crate::ui::widgets::format;
 use crate::ui::widgets::theme::{self, MUTED};
@@ -39,6 +41,7 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
     ui.add_space(8.0);
     let sessions = &snap.sessions;
     let mut clicked = None;
+    let mut open_log = None;
     let now = cx.now_ms;
     let selected = v.selected;
     ui.label(
@@ -63,12 +66,16 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
                 session_transcript(
                     ui,
                     selected.and_then(|id| sessions.iter().find(|s| s.id == id)),
+                    &mut open_log,
                 )
             })
         },
     );
     if clicked.is_some() {
         v.selected = clicked;
+    }
+    if let Some(a) = open_log {
+        cx.push(a);
     }
 }
 
@@ -214,13 +221,35 @@ fn counter_tiles(ui: &mut Ui, cx: &Cx) {
     });
 }
 
-fn session_transcript(ui: &mut Ui, s: Option<&SessionRow>) {
+fn session_transcript(ui: &mut Ui, s: Option<&SessionRow>, open_log: &mut Option<Action>) {
     widgets::section(ui, "Protocol transcript");
     let Some(s) = s else {
         ui.label(RichText::new("Select a session to follow its SMTP dialogue. Passwords and AUTH data are never shown.").color(MUTED));
         return;
     };
     ui.label(RichText::new(format!("{} ↔ {} on {}", s.local, s.peer, s.connector)).color(MUTED));
+    ui.horizontal(|ui| {
+        let session = format!("{:016X}", s.id);
+        ui.label(
+            RichText::new(format!("Session {session}"))
+                .monospace()
+                .color(MUTED),
+        );
+        if ui
+            .small_button("📃 Protocol log")
+            .on_hover_text("Every line the relay logged for this session")
+            .clicked()
+        {
+            *open_log = Some(Action::OpenProtocolLog {
+                direction: match s.direction {
+                    Direction::Inbound => LogDirection::Receive,
+                    Direction::Outbound => LogDirection::Send,
+                },
+                day: super::tracking::log_day(s.started),
+                session,
+            });
+        }
+    });
     egui::Frame::new()
         .fill(ui.visuals().code_bg_color)
         .inner_margin(egui::Margin::same(8))

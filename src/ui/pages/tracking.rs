@@ -6,6 +6,7 @@
 
 use super::Cx;
 use crate::smtp::evidence::{DecisionStep, SecurityStatus, StepOutcome, TlsFacts};
+use crate::store::protocol_logs::LogDirection;
 use crate::store::tracking::{EventKind, TrackingEvent, TrackingQuery};
 use crate::ui::app::actions::{Action, Form, PickTarget, TrackColumn};
 use crate::ui::state::tracking_data::{MAX_EVENTS, MessageRow, TrackingSet};
@@ -361,7 +362,7 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
                     });
                 });
         },
-        |ui| widgets::side_panel(ui, |ui| message_details(ui, v, &set)),
+        |ui| widgets::side_panel(ui, |ui| message_details(ui, v, &set, cx)),
     );
     if let Some(col) = sort {
         if v.column == col {
@@ -390,7 +391,7 @@ fn status_color(s: &str) -> egui::Color32 {
     }
 }
 
-fn message_details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet) {
+fn message_details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet, cx: &mut Cx) {
     let Some(id) = &v.selected else {
         ui.label(RichText::new("Select a message to see its hops.").color(MUTED));
         return;
@@ -416,7 +417,7 @@ fn message_details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet) {
             widgets::security_badge(ui, row.security);
             ui.add_space(4.0);
             if row.status == "Refused" {
-                refusal_details(ui, v, row);
+                refusal_details(ui, v, row, cx);
                 return;
             }
             widgets::property_grid(
@@ -445,7 +446,7 @@ fn message_details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet) {
                 }
                 Some((_, Ok(events))) => {
                     for e in events {
-                        hop_card(ui, e);
+                        hop_card(ui, e, cx);
                         ui.add_space(6.0);
                     }
                 }
@@ -462,7 +463,7 @@ fn loading(ui: &mut Ui) {
 
 /// A refusal: why first (the checks in order, the failed one with what would change it), then
 /// the evidence of the session.
-fn refusal_details(ui: &mut Ui, v: &TrackingView, row: &MessageRow) {
+fn refusal_details(ui: &mut Ui, v: &TrackingView, row: &MessageRow, cx: &mut Cx) {
     match &v.history {
         None => loading(ui),
         Some((_, Err(e))) => {
@@ -474,7 +475,7 @@ fn refusal_details(ui: &mut Ui, v: &TrackingView, row: &MessageRow) {
                     why_steps(ui, &e.why);
                 }
                 widgets::section(ui, "Evidence");
-                hop_card(ui, e);
+                hop_card(ui, e, cx);
             }
         }
     }
@@ -496,7 +497,7 @@ fn kind_text(k: EventKind) -> &'static str {
     }
 }
 
-fn hop_card(ui: &mut Ui, e: &TrackingEvent) {
+fn hop_card(ui: &mut Ui, e: &TrackingEvent, cx: &mut Cx) {
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.horizontal(|ui| {
@@ -562,6 +563,23 @@ fn hop_card(ui: &mut Ui, e: &TrackingEvent) {
             rows.push(("Session", s.clone()));
         }
         widgets::property_grid(ui, &format!("hop-{}-{}", e.time, e.kind), &rows);
+        if let Some(session) = &e.session {
+            let direction = match e.kind {
+                EventKind::Send => LogDirection::Send,
+                _ => LogDirection::Receive,
+            };
+            if ui
+                .button("📃 Protocol log of this session")
+                .on_hover_text("Every line the relay logged for this session")
+                .clicked()
+            {
+                cx.push(Action::OpenProtocolLog {
+                    direction,
+                    day: log_day(e.time),
+                    session: session.clone(),
+                });
+            }
+        }
     });
 }
 
@@ -616,4 +634,11 @@ fn tls_rows(rows: &mut Vec<(&str, String)>, t: &TlsFacts) {
             rows.push(("Names", c.names.join(", ")));
         }
     }
+}
+
+/// The protocol log day (`YYYYMMDD`, UTC) of a time in unix milliseconds.
+pub fn log_day(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}{:02}{:02}", t.year(), u8::from(t.month()), t.day())
 }

@@ -664,6 +664,43 @@ fn a_refused_partner_session_is_found_in_tracking_with_why() {
         );
     }
     assert!(h.query_all_by_label("Not reached").count() >= 3);
+    // From the refusal to every line of its session in the protocol log.
+    click(&mut h, "📃 Protocol log of this session");
+    settle(&mut h);
+    assert_eq!(h.state().page, Page::ProtocolLogs);
+    let session = h.state().views.protocol_logs.filter.session.clone();
+    assert_eq!(session.len(), 16, "{session}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        settle(&mut h);
+        let lines = match h.state().views.protocol_logs.result.as_deref() {
+            Some(Ok(day)) => day.rows.clone(),
+            _ => Vec::new(),
+        };
+        if lines.iter().any(|l| l.data.starts_with("530 5.7.1")) {
+            assert!(lines.iter().all(|l| l.session == session));
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.data == "MAIL FROM:<lee@woodgrove.test>")
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the session's log lines: {lines:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        click(&mut h, "Show");
+    }
+    assert!(
+        h.query_all_by_label_contains(
+            "woodgrove.test is domain secured but the client did not use STARTTLS"
+        )
+        .next()
+        .is_some(),
+        "the decision is in the log"
+    );
     h.state_mut().page = Page::LiveMonitor;
     settle(&mut h);
     assert!(h.state().live.snapshot.counters.rejected >= 1);

@@ -22,6 +22,7 @@ pub fn shots(name: &str) -> (PathBuf, Workspace) {
     let dir = DataDir::new(root.join("org"));
     write_tracking(&dir.tracking_db(), 60);
     write_refusal(&dir.tracking_db());
+    write_protocol_log(&dir);
     let ws = Workspace::open(&dir).expect("fixture opens");
     (root, ws)
 }
@@ -242,6 +243,111 @@ pub fn write_tracking(path: &std::path::Path, n: usize) {
         events.push(second);
     }
     db.insert(&events).expect("insert");
+}
+
+/// Today's receive protocol log: an accepted partner session and the refused one of
+/// [`write_refusal`], as the relay writes them.
+pub fn write_protocol_log(dir: &DataDir) {
+    use crate::store::protocol_logs::LogDirection;
+    let day = crate::ui::pages::tracking::log_day(now_ms() - 120_000);
+    let path = LogDirection::Receive.file(dir, &day);
+    std::fs::create_dir_all(path.parent().expect("folder")).expect("mkdir");
+    let mut text = String::from(
+        "#Software: Mailflow\r\n#Log-type: SMTP Receive Protocol Log\r\n#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\r\n",
+    );
+    /// Event, data, context.
+    type Line = (&'static str, &'static str, &'static str);
+    let sessions: [(&str, &str, &[Line]); 2] = [
+        (
+            "00000000000004D1",
+            "192.0.2.44:51502",
+            &[
+                ("+", "", ""),
+                (
+                    ">",
+                    "220 mail.contoso.test Microsoft ESMTP MAIL Service ready",
+                    "",
+                ),
+                ("<", "EHLO mail.woodgrove.test", ""),
+                (">", "250-mail.contoso.test Hello [192.0.2.44]", ""),
+                ("<", "STARTTLS", ""),
+                (">", "220 2.0.0 SMTP server ready", ""),
+                (
+                    "*",
+                    "Verified TLS connection established from [192.0.2.44]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384",
+                    "TLS",
+                ),
+                ("<", "MAIL FROM:<ana@woodgrove.test> SIZE=48211", ""),
+                (">", "250 2.1.0 Sender OK", ""),
+                ("<", "RCPT TO:<alice@contoso.test>", ""),
+                (">", "250 2.1.5 Recipient OK", ""),
+                ("<", "DATA", ""),
+                (
+                    ">",
+                    "250 2.6.0 <6f1c2a4e@mail.contoso.test> Queued mail for delivery",
+                    "",
+                ),
+                ("-", "", ""),
+            ],
+        ),
+        (
+            "00000000000004D2",
+            "192.0.2.44:51544",
+            &[
+                ("+", "", ""),
+                (
+                    ">",
+                    "220 mail.contoso.test Microsoft ESMTP MAIL Service ready",
+                    "",
+                ),
+                ("<", "EHLO mail.woodgrove.test", ""),
+                (">", "250-mail.contoso.test Hello [192.0.2.44]", ""),
+                ("<", "STARTTLS", ""),
+                (">", "220 2.0.0 SMTP server ready", ""),
+                (
+                    "*",
+                    "Trusted TLS connection established from [192.0.2.44]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384",
+                    "TLS",
+                ),
+                (
+                    "*",
+                    "Client certificate subject C=US, O=Fabrikam, CN=mail.fabrikam.test, issuer O=Woodgrove Bank, CN=Woodgrove Root CA",
+                    "TLS",
+                ),
+                ("<", "MAIL FROM:<ana@woodgrove.test> SIZE=48211", ""),
+                (
+                    "*",
+                    "the TLS certificate does not contain the domain name woodgrove.test (names: mail.fabrikam.test)",
+                    "Domain Security",
+                ),
+                (">", "454 4.7.5 Certificate validation failure", ""),
+                ("<", "QUIT", ""),
+                (">", "221 2.0.0 Service closing transmission channel", ""),
+                ("-", "", ""),
+            ],
+        ),
+    ];
+    let t = time::OffsetDateTime::from_unix_timestamp((now_ms() - 180_000) / 1000).expect("time");
+    for (n, (session, remote, lines)) in sessions.iter().enumerate() {
+        for (seq, (event, data, context)) in lines.iter().enumerate() {
+            let at = t + time::Duration::milliseconds((n * 60_000 + seq * 37) as i64);
+            let ts = at
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("format");
+            text.push_str(&crate::store::csv::record([
+                ts.as_str(),
+                "Default",
+                session,
+                &seq.to_string(),
+                "10.0.0.5:25",
+                remote,
+                event,
+                data,
+                context,
+            ]));
+        }
+    }
+    std::fs::write(&path, text).expect("write log");
 }
 
 /// A partner's server refused by Domain Security (its certificate names another domain), with

@@ -133,6 +133,12 @@ fn main_screens() {
     h.state_mut().views.tracking.selected = Some(refused.clone());
     act(&mut h, Action::TrackHistory(refused));
     shoot(&mut h, "console-tracking-refused");
+    // Its session's lines in the protocol log, opened from the refusal.
+    click(&mut h, "📃 Protocol log of this session");
+    settle(&mut h);
+    assert_eq!(h.state().page, Page::ProtocolLogs);
+    shoot(&mut h, "console-protocol-log");
+    h.state_mut().page = Page::MessageTracking;
     h.state_mut().views.tracking.security = crate::ui::pages::tracking::SecurityFilter::Any;
 
     h.state_mut().views.queues.selected_queue = Some("adatum.test via Outbound".into());

@@ -15,6 +15,7 @@ pub enum Page {
     QueueViewer,
     LiveMonitor,
     TlsReports,
+    ProtocolLogs,
     CertificateInspector,
     ConnectivityProbe,
 }
@@ -53,6 +54,7 @@ pub const SECTIONS: &[Section] = &[
             Page::MessageTracking,
             Page::QueueViewer,
             Page::LiveMonitor,
+            Page::ProtocolLogs,
             Page::TlsReports,
             Page::CertificateInspector,
             Page::ConnectivityProbe,
@@ -74,6 +76,7 @@ impl Page {
             Page::QueueViewer => "Queue viewer",
             Page::LiveMonitor => "Live monitor",
             Page::TlsReports => "TLS reports",
+            Page::ProtocolLogs => "Protocol logs",
             Page::CertificateInspector => "Certificate inspector",
             Page::ConnectivityProbe => "Connectivity probe",
         }
@@ -93,6 +96,7 @@ impl Page {
             Page::QueueViewer => "📬",
             Page::LiveMonitor => "📊",
             Page::TlsReports => "📈",
+            Page::ProtocolLogs => "📃",
             Page::CertificateInspector => "📄",
             Page::ConnectivityProbe => "📡",
         }
@@ -112,6 +116,7 @@ impl Page {
             Page::QueueViewer => "queue-viewer",
             Page::LiveMonitor => "live-monitor",
             Page::TlsReports => "tls-reports",
+            Page::ProtocolLogs => "protocol-logs",
             Page::CertificateInspector => "certificate-inspector",
             Page::ConnectivityProbe => "connectivity-probe",
         }
