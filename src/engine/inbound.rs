@@ -207,6 +207,8 @@ impl SessionPolicy for InboundPolicy<'_> {
 /// refusals it has had, so that each is recorded with the facts as they stood.
 struct SessionRecord<'a> {
     services: &'a Services,
+    /// The session's row in the live monitor.
+    live_id: u64,
     connector: &'a str,
     /// The protocol log's session id.
     session: String,
@@ -240,6 +242,7 @@ impl SessionRecord<'_> {
                 )
             });
             self.refused += 1;
+            self.services.live.update(self.live_id, |r| r.refusals += 1);
             refusals::record(
                 self.services,
                 Refusal {
@@ -264,6 +267,7 @@ impl SessionRecord<'_> {
     /// The STARTTLS handshake failed: no reply is possible, the session ends.
     fn handshake_failed(&mut self, error: &str) {
         self.refused += 1;
+        self.services.live.update(self.live_id, |r| r.refusals += 1);
         refusals::record(
             self.services,
             Refusal {
@@ -382,11 +386,15 @@ pub async fn serve(
         &mut log,
     )
     .await;
+    let outcome = match &result {
+        Ok(()) => "QUIT".to_string(),
+        Err(e) => e.to_string(),
+    };
     if let Err(e) = result {
         log.event('*', &e.to_string(), "session ended");
     }
     log.event('-', "", "");
-    services.live.close_session(live_id);
+    services.live.close_session(live_id, outcome);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -434,6 +442,7 @@ async fn session(
         services,
         connector: &receive_connector.name,
         session: log.session.clone(),
+        live_id,
         local,
         peer,
         trail: Trail::default(),
@@ -602,6 +611,9 @@ async fn session(
                         &record.session,
                     )
                     .await;
+                    if result.is_ok() {
+                        services.live.update(live_id, |r| r.messages += 1);
+                    }
                     let reply = server.message_queued(result);
                     record.reply(&reply, &mut policy, None, None);
                     let line = reply.one_line();

@@ -14,6 +14,10 @@ use std::sync::{Arc, Mutex};
 pub const TRANSCRIPT_LINES: usize = 200;
 /// Minutes of history kept for the charts.
 pub const HISTORY_MINUTES: usize = 120;
+/// Closed sessions kept for the console (at most this many, of the last hour).
+pub const CLOSED_SESSIONS: usize = 10_000;
+/// How long a closed session is kept (ms).
+pub const CLOSED_FOR_MS: i64 = 3_600_000;
 
 #[derive(Clone, Debug)]
 pub struct SessionRow {
@@ -32,6 +36,14 @@ pub struct SessionRow {
     /// Unix milliseconds.
     pub started: i64,
     pub transcript: VecDeque<String>,
+    /// Messages taken (inbound) or handed over (outbound) in this session.
+    pub messages: u32,
+    /// Commands or the session refused (inbound).
+    pub refusals: u32,
+    /// When it closed (unix ms), for a closed session.
+    pub ended: Option<i64>,
+    /// How it ended, in words ("QUIT", "the client closed the connection", …).
+    pub outcome: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -107,6 +119,9 @@ pub struct Snapshot {
     pub queued_messages: usize,
     pub problems: Vec<String>,
     pub history: Vec<MinutePoint>,
+    /// Sessions closed in the last hour (at most [`CLOSED_SESSIONS`]), newest first; shared,
+    /// not copied, between snapshots.
+    pub closed: Arc<Vec<Arc<SessionRow>>>,
 }
 
 #[derive(Default)]
@@ -120,6 +135,10 @@ struct Inner {
     queued_messages: usize,
     problems: Vec<String>,
     history: VecDeque<MinutePoint>,
+    /// Closed sessions, oldest first.
+    closed: VecDeque<Arc<SessionRow>>,
+    /// [`Snapshot::closed`] as last built; `None` once a session closed since.
+    closed_view: Option<Arc<Vec<Arc<SessionRow>>>>,
 }
 
 /// Shared live state; cheap to clone.
@@ -162,7 +181,26 @@ impl Live {
             queued_messages: i.queued_messages,
             problems: i.problems.clone(),
             history: i.history.iter().copied().collect(),
+            closed: Self::closed_view(i),
         })
+    }
+
+    fn closed_view(i: &mut Inner) -> Arc<Vec<Arc<SessionRow>>> {
+        let horizon = now_ms() - CLOSED_FOR_MS;
+        while i
+            .closed
+            .front()
+            .is_some_and(|s| s.ended.unwrap_or(0) < horizon)
+        {
+            i.closed.pop_front();
+            i.closed_view = None;
+        }
+        if let Some(v) = &i.closed_view {
+            return v.clone();
+        }
+        let v: Arc<Vec<Arc<SessionRow>>> = Arc::new(i.closed.iter().rev().cloned().collect());
+        i.closed_view = Some(v.clone());
+        v
     }
 
     pub fn set_running(&self, running: bool) {
@@ -231,6 +269,10 @@ impl Live {
                     bytes_out: 0,
                     started: now_ms(),
                     transcript: VecDeque::new(),
+                    messages: 0,
+                    refusals: 0,
+                    ended: None,
+                    outcome: None,
                 },
             );
             id
@@ -256,8 +298,20 @@ impl Live {
         });
     }
 
-    pub fn close_session(&self, id: u64) {
-        self.with(|i| i.sessions.remove(&id));
+    /// The session ended (`outcome` says how): it moves to the closed sessions.
+    pub fn close_session(&self, id: u64, outcome: impl Into<String>) {
+        let outcome = outcome.into();
+        self.with(|i| {
+            if let Some(mut s) = i.sessions.remove(&id) {
+                s.ended = Some(now_ms());
+                s.outcome = Some(outcome);
+                i.closed.push_back(Arc::new(s));
+                while i.closed.len() > CLOSED_SESSIONS {
+                    i.closed.pop_front();
+                }
+                i.closed_view = None;
+            }
+        });
         self.wake();
     }
 
@@ -283,5 +337,51 @@ impl Live {
     pub fn count(&self, f: impl FnOnce(&mut Counters)) {
         self.with(|i| f(&mut i.counters));
         self.wake();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(live: &Live, n: u32) -> u64 {
+        live.open_session(
+            Direction::Inbound,
+            "Default",
+            "127.0.0.1:25".into(),
+            format!("192.0.2.1:{n}"),
+        )
+    }
+
+    /// Closed sessions are kept newest first with how they ended, at most
+    /// [`CLOSED_SESSIONS`] of them, and shared between snapshots until another closes.
+    #[test]
+    fn closed_sessions_are_kept_bounded_and_shared() {
+        let live = Live::new(None);
+        let a = open(&live, 1);
+        let b = open(&live, 2);
+        live.update(a, |r| r.messages = 2);
+        live.close_session(a, "QUIT");
+        let snap = live.snapshot();
+        assert_eq!(snap.sessions.len(), 1);
+        assert_eq!(snap.closed.len(), 1);
+        assert_eq!(snap.closed[0].outcome.as_deref(), Some("QUIT"));
+        assert_eq!(snap.closed[0].messages, 2);
+        assert!(snap.closed[0].ended.is_some());
+        assert!(Arc::ptr_eq(&snap.closed, &live.snapshot().closed));
+        live.close_session(b, "the client closed the connection");
+        let snap = live.snapshot();
+        assert_eq!(snap.closed[0].id, b, "newest first");
+        assert!(snap.sessions.is_empty());
+        // Closing an unknown or already closed session changes nothing.
+        live.close_session(b, "again");
+        assert_eq!(live.snapshot().closed.len(), 2);
+        for n in 0..CLOSED_SESSIONS as u32 + 5 {
+            let id = open(&live, n);
+            live.close_session(id, "QUIT");
+        }
+        let snap = live.snapshot();
+        assert_eq!(snap.closed.len(), CLOSED_SESSIONS);
+        assert!(snap.closed.iter().all(|s| s.id != a && s.id != b));
     }
 }

@@ -862,8 +862,32 @@ async fn attempt(
     let out = run_session(job, send_connector, host, no_tls, &mut s, &local, &remote).await;
     s.event('-', "", "");
     s.close().await;
-    job.live.close_session(live_id);
+    if let Attempt::Done(r) = &out {
+        // Messages (keys are message and recipient) the next hop took.
+        let taken: std::collections::HashSet<&String> = r
+            .outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Delivered(_) | Outcome::Relayed(_)))
+            .map(|((message, _), _)| message)
+            .collect();
+        let n = u32::try_from(taken.len()).unwrap_or(u32::MAX);
+        job.live.update(live_id, |row| row.messages = n);
+    }
+    job.live.close_session(live_id, attempt_outcome(&out));
     out
+}
+
+/// How an outbound session ended, in words, for the monitor's closed sessions.
+fn attempt_outcome(a: &Attempt) -> String {
+    match a {
+        Attempt::Done(r) => match &r.error {
+            Some(e) => format!("deferred: {e}"),
+            None => "QUIT: every message handed over or answered".into(),
+        },
+        Attempt::RetryPlain(why) => format!("TLS failed, trying in plaintext: {why}"),
+        Attempt::Failed { reason, .. } => format!("failed: {reason}"),
+        Attempt::RequireTlsRefused { reply, .. } => format!("REQUIRETLS refused: {reply}"),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -9,23 +9,36 @@ use crate::engine::monitor::{MinutePoint, SessionRow};
 use crate::smtp::evidence::{Direction, SecurityStatus};
 use crate::store::protocol_logs::LogDirection;
 use crate::ui::app::actions::Action;
+use crate::ui::state::sessions::{Ending, SessionFilter, Shown, ended_by_quit, ending_text};
 use crate::ui::widgets;
 use crate::ui::widgets::format;
 use crate::ui::widgets::theme::{self, MUTED};
 use egui::{RichText, Ui};
 use egui_extras::Column;
-use egui_plot::{Bar, BarChart, Line, Plot};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot};
+use std::sync::Arc;
 
 #[derive(Default)]
 pub struct MonitorView {
     pub selected: Option<u64>,
+    /// Active sessions, or those closed in the last hour.
+    pub shown: Shown,
+    pub filter: SessionFilter,
+    /// The lists as they were when the administrator paused (`None`: live).
+    pub paused: Option<Paused>,
+}
+
+/// The sessions as they stood when the list was paused.
+pub struct Paused {
+    pub active: Vec<SessionRow>,
+    pub closed: Arc<Vec<Arc<SessionRow>>>,
 }
 
 pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
     widgets::page_header(
         ui,
         "Live monitor",
-        "Connections as they happen, with their TLS and the partner's certificate; the mix of Domain Secure, Encrypted and Plaintext mail over time.",
+        "Connections as they happen and those of the last hour, with their TLS and the partner's certificate; the mix of Domain Secure, Encrypted and Plaintext mail over time.",
     );
     if let Some(why) = cx.relay_reason {
         widgets::note(
@@ -39,140 +52,292 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
     let snap = &cx.live.snapshot;
     counter_tiles(ui, cx);
     ui.add_space(8.0);
-    let sessions = &snap.sessions;
+    let (active, closed): (&[SessionRow], &[Arc<SessionRow>]) = match &v.paused {
+        Some(p) => (&p.active, &p.closed),
+        None => (&snap.sessions, &snap.closed),
+    };
+    let mut pause = None;
+    ui.horizontal(|ui| {
+        let tab = |ui: &mut Ui, shown: &mut Shown, this: Shown, text: String| {
+            let selected = *shown == this;
+            let text = if selected {
+                RichText::new(text).strong().color(theme::ACCENT)
+            } else {
+                RichText::new(text)
+            };
+            if ui.add(egui::Button::selectable(selected, text)).clicked() {
+                *shown = this;
+            }
+        };
+        tab(
+            ui,
+            &mut v.shown,
+            Shown::Active,
+            format!("Active sessions ({})", active.len()),
+        );
+        tab(
+            ui,
+            &mut v.shown,
+            Shown::Closed,
+            format!("Closed, last hour ({})", closed.len()),
+        );
+        ui.separator();
+        let mut paused = v.paused.is_some();
+        if ui
+            .checkbox(&mut paused, "⏸ Pause")
+            .on_hover_text(
+                "Hold the lists as they are now to read them; the tiles and charts go on",
+            )
+            .changed()
+        {
+            pause = Some(paused);
+        }
+    });
+    filter_bar(ui, &mut v.filter);
+    let rows: Vec<&SessionRow> = match v.shown {
+        Shown::Active => active.iter().filter(|s| v.filter.keeps(s)).collect(),
+        Shown::Closed => closed
+            .iter()
+            .map(|s| s.as_ref())
+            .filter(|s| v.filter.keeps(s))
+            .collect(),
+    };
     let mut clicked = None;
     let mut open_log = None;
     let now = cx.now_ms;
     let selected = v.selected;
-    ui.label(
-        RichText::new(format!("Active sessions ({})", sessions.len()))
-            .strong()
-            .size(15.5),
-    );
     ui.add_space(2.0);
     ui.push_id("sessions", |ui| {
-        sessions_table(ui, sessions, selected, now, &mut clicked);
+        sessions_table(
+            ui,
+            v.shown == Shown::Closed,
+            &rows,
+            selected,
+            now,
+            &mut clicked,
+        );
     });
-    if sessions.is_empty() {
-        ui.label(RichText::new("No session right now. Sessions appear here while a client or partner is connected.").color(MUTED));
+    if rows.is_empty() {
+        let text = match (v.shown, v.filter.is_empty()) {
+            (_, false) => "No session matches the filter.",
+            (Shown::Active, true) => {
+                "No session right now. Sessions appear here while a client or partner is connected; those that ended are under Closed."
+            }
+            (Shown::Closed, true) => "No session ended in the last hour.",
+        };
+        ui.label(RichText::new(text).color(MUTED));
     }
     ui.add_space(10.0);
+    let chosen = selected.and_then(|id| {
+        active
+            .iter()
+            .find(|s| s.id == id)
+            .or_else(|| closed.iter().map(|s| s.as_ref()).find(|s| s.id == id))
+    });
     widgets::split_right(
         ui,
         390.0,
         |ui| traffic_charts(ui, &snap.history, cx.now_ms),
-        |ui| {
-            widgets::side_panel(ui, |ui| {
-                session_transcript(
-                    ui,
-                    selected.and_then(|id| sessions.iter().find(|s| s.id == id)),
-                    &mut open_log,
-                )
-            })
-        },
+        |ui| widgets::side_panel(ui, |ui| session_transcript(ui, chosen, &mut open_log)),
     );
     if clicked.is_some() {
         v.selected = clicked;
+    }
+    match pause {
+        Some(true) => {
+            v.paused = Some(Paused {
+                active: snap.sessions.clone(),
+                closed: snap.closed.clone(),
+            })
+        }
+        Some(false) => v.paused = None,
+        None => {}
     }
     if let Some(a) = open_log {
         cx.push(a);
     }
 }
 
+fn filter_bar(ui: &mut Ui, f: &mut SessionFilter) {
+    ui.horizontal_wrapped(|ui| {
+        let l = ui.label("Direction");
+        egui::ComboBox::from_id_salt("monitor-direction")
+            .width(70.0)
+            .selected_text(match f.direction {
+                None => "Any",
+                Some(Direction::Inbound) => "In",
+                Some(Direction::Outbound) => "Out",
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut f.direction, None, "Any");
+                ui.selectable_value(&mut f.direction, Some(Direction::Inbound), "In");
+                ui.selectable_value(&mut f.direction, Some(Direction::Outbound), "Out");
+            })
+            .response
+            .labelled_by(l.id);
+        let l = ui.label("Connector");
+        ui.add(egui::TextEdit::singleline(&mut f.connector).desired_width(100.0))
+            .labelled_by(l.id);
+        let l = ui.label("Peer");
+        ui.add(
+            egui::TextEdit::singleline(&mut f.peer)
+                .hint_text("192.0.2.7")
+                .desired_width(100.0),
+        )
+        .labelled_by(l.id);
+        let l = ui.label("Security");
+        egui::ComboBox::from_id_salt("monitor-security")
+            .width(120.0)
+            .selected_text(f.security.map(|s| s.label()).unwrap_or("Any"))
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut f.security, None, "Any");
+                for s in [
+                    SecurityStatus::DomainSecure,
+                    SecurityStatus::Encrypted,
+                    SecurityStatus::Plaintext,
+                ] {
+                    ui.selectable_value(&mut f.security, Some(s), s.label());
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        let l = ui.label("Outcome");
+        egui::ComboBox::from_id_salt("monitor-outcome")
+            .width(140.0)
+            .selected_text(f.ending.label())
+            .show_ui(ui, |ui| {
+                for e in Ending::ALL {
+                    ui.selectable_value(&mut f.ending, e, e.label());
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        if !f.is_empty() && ui.button("Clear").clicked() {
+            *f = SessionFilter::default();
+        }
+    });
+}
+
 fn sessions_table(
     ui: &mut Ui,
-    sessions: &[SessionRow],
+    closed: bool,
+    sessions: &[&SessionRow],
     selected: Option<u64>,
     now: i64,
     clicked: &mut Option<u64>,
 ) {
-    widgets::table(ui, "sessions")
-        .column(Column::exact(50.0))
-        .column(Column::initial(96.0).clip(true))
-        .column(Column::initial(132.0).clip(true))
-        .column(Column::initial(70.0).clip(true))
-        .column(Column::exact(126.0))
-        .column(Column::initial(166.0).clip(true))
-        .column(Column::remainder().at_least(90.0).clip(true))
-        .column(Column::exact(112.0))
-        .column(Column::exact(60.0))
-        .max_scroll_height(236.0)
-        .header(24.0, |mut h| {
-            for t in [
-                "Dir.",
-                "Connector",
-                "Peer",
-                "State",
-                "Security",
-                "TLS",
-                "Client certificate",
-                "Bytes in/out",
-                "Duration",
-            ] {
-                h.col(|ui| widgets::header(ui, t));
-            }
-        })
-        .body(|body| {
-            body.rows(26.0, sessions.len(), |mut row| {
-                let s = &sessions[row.index()];
-                row.set_selected(selected == Some(s.id));
-                row.col(|ui| {
-                    match s.direction {
-                        Direction::Inbound => ui
-                            .label("⬇ In")
-                            .on_hover_text("Inbound: a client sends to us"),
-                        Direction::Outbound => ui
-                            .label("⬆ Out")
-                            .on_hover_text("Outbound: we deliver to the next hop"),
-                    };
-                });
-                row.col(|ui| {
-                    ui.label(&s.connector);
-                });
-                row.col(|ui| {
-                    ui.label(&s.peer);
-                });
-                row.col(|ui| {
-                    ui.label(&s.state);
-                });
-                row.col(|ui| match s.security {
-                    Some(sec) => {
-                        widgets::security_badge(ui, sec);
+    let gap = ui.spacing().item_spacing.y;
+    let pitch = 26.0 + gap;
+    // Each list keeps its own column widths.
+    widgets::table(
+        ui,
+        if closed {
+            "sessions-closed"
+        } else {
+            "sessions"
+        },
+    )
+    .column(Column::exact(50.0))
+    .column(Column::initial(96.0).clip(true))
+    .column(Column::initial(132.0).clip(true))
+    .column(Column::initial(if closed { 150.0 } else { 70.0 }).clip(true))
+    .column(Column::exact(126.0))
+    .column(Column::initial(if closed { 120.0 } else { 166.0 }).clip(true))
+    .column(Column::remainder().at_least(90.0).clip(true))
+    .column(Column::exact(112.0))
+    .column(Column::exact(60.0))
+    // Whole rows only: a row cut in half reads as a bug.
+    .max_scroll_height(pitch * 7.0 - gap)
+    .header(24.0, |mut h| {
+        for t in [
+            "Dir.",
+            "Connector",
+            "Peer",
+            if closed { "Outcome" } else { "State" },
+            "Security",
+            "TLS",
+            "Client certificate",
+            "Bytes in/out",
+            "Duration",
+        ] {
+            h.col(|ui| widgets::header(ui, t));
+        }
+    })
+    .body(|body| {
+        body.rows(26.0, sessions.len(), |mut row| {
+            let Some(s) = sessions.get(row.index()) else {
+                return;
+            };
+            row.set_selected(selected == Some(s.id));
+            row.col(|ui| {
+                match s.direction {
+                    Direction::Inbound => ui
+                        .label("⬇ In")
+                        .on_hover_text("Inbound: a client sends to us"),
+                    Direction::Outbound => ui
+                        .label("⬆ Out")
+                        .on_hover_text("Outbound: we deliver to the next hop"),
+                };
+            });
+            row.col(|ui| {
+                ui.label(&s.connector);
+            });
+            row.col(|ui| {
+                ui.label(&s.peer);
+            });
+            row.col(|ui| {
+                match s.ended {
+                    None => ui.label(&s.state),
+                    Some(_) => {
+                        let text = ending_text(s);
+                        let color = if s.refusals > 0 || !ended_by_quit(s) {
+                            theme::BAD
+                        } else {
+                            theme::TEXT
+                        };
+                        ui.label(RichText::new(&text).color(color))
+                            .on_hover_text(text)
                     }
-                    None => {
-                        ui.label(RichText::new("—").color(MUTED));
-                    }
-                });
-                row.col(|ui| {
-                    match (&s.tls_version, &s.cipher) {
-                        (Some(v), Some(c)) => ui
-                            .label(format!("{v} {c}"))
-                            .on_hover_text(format!("{v} {c}")),
-                        (Some(v), None) => ui.label(v),
-                        _ => ui.label(RichText::new("none").color(MUTED)),
-                    };
-                });
-                row.col(|ui| {
-                    match &s.client_certificate {
-                        Some(c) => ui.label(c).on_hover_text(c.as_str()),
-                        None => ui.label(RichText::new("—").color(MUTED)),
-                    };
-                });
-                row.col(|ui| {
-                    ui.label(format!(
-                        "{} / {}",
-                        format::bytes(s.bytes_in),
-                        format::bytes(s.bytes_out)
-                    ));
-                });
-                row.col(|ui| {
-                    ui.label(format::duration_ms(now - s.started));
-                });
-                if row.response().clicked() {
-                    *clicked = Some(s.id);
+                };
+            });
+            row.col(|ui| match s.security {
+                Some(sec) => {
+                    widgets::security_badge(ui, sec);
+                }
+                None => {
+                    ui.label(RichText::new("—").color(MUTED));
                 }
             });
+            row.col(|ui| {
+                match (&s.tls_version, &s.cipher) {
+                    (Some(v), Some(c)) => ui
+                        .label(format!("{v} {}", short_cipher(c)))
+                        .on_hover_text(format!("{v} {c}")),
+                    (Some(v), None) => ui.label(v),
+                    _ => ui.label(RichText::new("none").color(MUTED)),
+                };
+            });
+            row.col(|ui| {
+                match &s.client_certificate {
+                    Some(c) => ui.label(c).on_hover_text(c.as_str()),
+                    None => ui.label(RichText::new("—").color(MUTED)),
+                };
+            });
+            row.col(|ui| {
+                ui.label(format!(
+                    "{} / {}",
+                    format::bytes(s.bytes_in),
+                    format::bytes(s.bytes_out)
+                ));
+            });
+            row.col(|ui| {
+                ui.label(format::duration_ms(s.ended.unwrap_or(now) - s.started));
+            });
+            if row.response().clicked() {
+                *clicked = Some(s.id);
+            }
         });
+    });
 }
 
 fn counter_tiles(ui: &mut Ui, cx: &Cx) {
@@ -228,6 +393,23 @@ fn session_transcript(ui: &mut Ui, s: Option<&SessionRow>, open_log: &mut Option
         return;
     };
     ui.label(RichText::new(format!("{} ↔ {} on {}", s.local, s.peer, s.connector)).color(MUTED));
+    if let (Some(ended), Some(outcome)) = (s.ended, &s.outcome) {
+        let color = if s.refusals > 0 || !ended_by_quit(s) {
+            theme::BAD
+        } else {
+            MUTED
+        };
+        ui.label(
+            RichText::new(format!(
+                "Ended {} UTC: {outcome} ({} message{}, {} refused)",
+                format::time_ms(ended),
+                s.messages,
+                if s.messages == 1 { "" } else { "s" },
+                s.refusals
+            ))
+            .color(color),
+        );
+    }
     ui.horizontal(|ui| {
         let session = format!("{:016X}", s.id);
         ui.label(
@@ -286,6 +468,8 @@ fn traffic_charts(ui: &mut Ui, history: &[MinutePoint], now_ms: i64) {
         let sessions: Vec<[f64; 2]> = history.iter().map(|p| [x(p), p.sessions as f64]).collect();
         Plot::new("sessions-plot")
             .height(h)
+            .x_axis_label("minutes ago")
+            .y_axis_label("sessions / min")
             .allow_drag(false)
             .allow_zoom(false)
             .allow_scroll(false)
@@ -316,12 +500,15 @@ fn traffic_charts(ui: &mut Ui, history: &[MinutePoint], now_ms: i64) {
             .stack_on(&[&ds, &enc]);
         Plot::new("messages-plot")
             .height(h)
+            .x_axis_label("minutes ago")
+            .y_axis_label("messages / min")
             .allow_drag(false)
             .allow_zoom(false)
             .allow_scroll(false)
             .include_y(0.0)
             .include_x(-60.0)
             .include_x(0.0)
+            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
             .show(&mut cols[1], |p| {
                 p.bar_chart(ds);
                 p.bar_chart(enc);
@@ -373,5 +560,34 @@ fn security_share(ui: &mut Ui, history: &[MinutePoint]) {
             painter.rect_filled(r, 0.0, color);
             left += w;
         }
+    }
+}
+
+/// The part of a cipher suite's IANA name that tells ciphers apart in a narrow column:
+/// `AES_256_GCM` of `TLS_AES_256_GCM_SHA384` and of `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`.
+pub fn short_cipher(iana: &str) -> &str {
+    let c = iana.strip_prefix("TLS_").unwrap_or(iana);
+    let c = c.split_once("_WITH_").map_or(c, |(_, rest)| rest);
+    c.strip_suffix("_SHA384")
+        .or_else(|| c.strip_suffix("_SHA256"))
+        .unwrap_or(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_cipher;
+
+    #[test]
+    fn ciphers_are_shortened_to_what_tells_them_apart() {
+        assert_eq!(short_cipher("TLS_AES_256_GCM_SHA384"), "AES_256_GCM");
+        assert_eq!(
+            short_cipher("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+            "AES_128_GCM"
+        );
+        assert_eq!(
+            short_cipher("TLS_CHACHA20_POLY1305_SHA256"),
+            "CHACHA20_POLY1305"
+        );
+        assert_eq!(short_cipher("odd"), "odd");
     }
 }

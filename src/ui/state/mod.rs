@@ -9,5 +9,6 @@ pub mod live;
 pub mod model;
 pub mod probe;
 pub mod relay;
+pub mod sessions;
 pub mod tls_reports;
 pub mod tracking_data;

@@ -705,3 +705,100 @@ fn a_refused_partner_session_is_found_in_tracking_with_why() {
     settle(&mut h);
     assert!(h.state().live.snapshot.counters.rejected >= 1);
 }
+
+/// The live monitor keeps sessions after they end: a refused partner session is under
+/// "Closed, last hour" with how it ended, the Outcome filter finds it, and Pause holds the
+/// list while more sessions end.
+#[test]
+fn closed_sessions_stay_in_the_monitor_filtered_and_paused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut ws = org_now(
+        &tmp.path().join("contoso"),
+        "mail.contoso.test",
+        "contoso.test",
+    );
+    ws.change_settings(|s| {
+        let c = &mut s.receive_connectors[0];
+        c.bindings = vec!["127.0.0.1:0".into()];
+        c.tarpit_interval = TimeSpan::secs(0);
+        c.domain_secure_enabled = true;
+        s.transport.tls_receive_domain_secure_list = vec!["woodgrove.test".into()];
+        Ok(())
+    })
+    .expect("settings");
+    let handle = EngineHandle::start(ws.clone(), None).expect("relay starts");
+    let addr = handle
+        .snapshot()
+        .listeners
+        .iter()
+        .find(|l| l.error.is_none())
+        .map(|l| l.address)
+        .expect("listening");
+    let mut app = ConsoleApp::new(
+        ws,
+        no_waker(),
+        Clock::System,
+        std::sync::Arc::new(probe::Unavailable),
+        None,
+    );
+    app.attach_relay(RelayState::Running(Box::new(handle)));
+    Smtp::begin(addr, None, "alice@fabrikam.test").finish("bob@contoso.test", "plain");
+    let mut c = Smtp::connect(addr);
+    assert!(c.cmd("EHLO mail.woodgrove.test").starts_with("250"));
+    assert!(c.cmd("MAIL FROM:<lee@woodgrove.test>").starts_with("530"));
+    let _ = c.cmd("QUIT");
+    app.page = Page::LiveMonitor;
+    let mut h = harness(app);
+    step_until(
+        &mut h,
+        "two closed sessions",
+        Duration::from_secs(20),
+        |a| a.live.snapshot.closed.len() >= 2,
+    );
+    click(&mut h, "Closed, last hour (2)");
+    h.step();
+    assert!(h.query_all_by_label("QUIT · 1 message").next().is_some());
+    assert!(h.query_all_by_label("QUIT · 1 refused").next().is_some());
+    // Outcome: "Refused something" leaves the partner's session.
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Outcome")
+        .click();
+    h.step();
+    h.step();
+    click(&mut h, "Refused something");
+    h.step();
+    assert!(h.query_all_by_label("QUIT · 1 message").next().is_none());
+    click(&mut h, "QUIT · 1 refused");
+    h.step();
+    assert!(
+        h.query_all_by_label_contains("woodgrove.test is domain secured")
+            .next()
+            .is_some(),
+        "its transcript"
+    );
+    // Paused, a session that ends now does not appear until the list goes live again.
+    click(&mut h, "⏸ Pause");
+    h.step();
+    click(&mut h, "Clear");
+    h.step();
+    let mut c = Smtp::connect(addr);
+    let _ = c.cmd("QUIT");
+    step_until(
+        &mut h,
+        "a third closed session",
+        Duration::from_secs(20),
+        |a| a.live.snapshot.closed.len() >= 3,
+    );
+    h.step();
+    assert!(
+        h.query_all_by_label("Closed, last hour (2)")
+            .next()
+            .is_some()
+    );
+    click(&mut h, "⏸ Pause");
+    h.step();
+    assert!(
+        h.query_all_by_label("Closed, last hour (3)")
+            .next()
+            .is_some()
+    );
+}

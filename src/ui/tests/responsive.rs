@@ -157,6 +157,10 @@ fn sessions(n: usize) -> Vec<SessionRow> {
             transcript: (0..20)
                 .map(|l| format!("< line {l}"))
                 .collect::<VecDeque<_>>(),
+            messages: 0,
+            refusals: 0,
+            ended: None,
+            outcome: None,
         })
         .collect()
 }

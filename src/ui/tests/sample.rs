@@ -469,7 +469,95 @@ fn session(
         bytes_out: 600 + (id * 3_571) % 4_000,
         started: now_ms() - age_s * 1000,
         transcript,
+        messages: 0,
+        refusals: 0,
+        ended: None,
+        outcome: None,
     }
+}
+
+/// Sessions that ended in the last hour: accepted mail, a partner refused by Domain Security,
+/// a failed handshake, an outbound delivery.
+fn closed_sessions() -> Vec<std::sync::Arc<SessionRow>> {
+    let ds = Some(SecurityStatus::DomainSecure);
+    let enc = Some(SecurityStatus::Encrypted);
+    let wg = Some("C=US, O=Woodgrove Bank, CN=mail.woodgrove.test");
+    let fab = Some("C=US, O=Fabrikam, CN=mail.fabrikam.test");
+    let rows = [
+        (
+            1233,
+            Direction::Inbound,
+            "Default",
+            "192.0.2.44:51502",
+            ds,
+            wg,
+            190,
+            3,
+            0,
+            "QUIT",
+        ),
+        (
+            1234,
+            Direction::Inbound,
+            "Default",
+            "192.0.2.44:51544",
+            enc,
+            fab,
+            130,
+            0,
+            1,
+            "QUIT",
+        ),
+        (
+            1240,
+            Direction::Outbound,
+            "To Woodgrove",
+            "203.0.113.25:25",
+            ds,
+            None,
+            95,
+            2,
+            0,
+            "QUIT: every message handed over or answered",
+        ),
+        (
+            1242,
+            Direction::Inbound,
+            "Default",
+            "198.51.100.9:41002",
+            None,
+            None,
+            60,
+            0,
+            1,
+            "TLS negotiation failed with error peer is incompatible: NoKxGroupsInCommon",
+        ),
+        (
+            1250,
+            Direction::Inbound,
+            "Internal relay",
+            "127.0.0.1:44188",
+            Some(SecurityStatus::Plaintext),
+            None,
+            20,
+            1,
+            0,
+            "QUIT",
+        ),
+    ];
+    rows.into_iter()
+        .rev()
+        .map(
+            |(id, dir, connector, peer, sec, cert, age_s, messages, refusals, outcome)| {
+                let mut s = session(id, dir, connector, peer, "QUIT", sec, cert, age_s + 4);
+                s.messages = messages;
+                s.refusals = refusals;
+                s.ended = Some(now_ms() - age_s * 1000);
+                s.outcome = Some(outcome.to_string());
+                std::sync::Arc::new(s)
+            },
+        )
+        .collect()
 }
 
 /// The relay's live state for the pictures.
@@ -592,6 +680,7 @@ pub fn snapshot() -> Snapshot {
             },
         ],
         sessions,
+        closed: std::sync::Arc::new(closed_sessions()),
         counters: Counters {
             sessions: 1_284,
             received: d + e + p,

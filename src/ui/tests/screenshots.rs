@@ -151,6 +151,12 @@ fn main_screens() {
     h.state_mut().views.monitor.selected = Some(101);
     page(&mut h, Page::LiveMonitor);
     shoot(&mut h, "console-live-monitor");
+    // The sessions of the last hour, the refused partner's selected.
+    h.state_mut().views.monitor.shown = crate::ui::state::sessions::Shown::Closed;
+    h.state_mut().views.monitor.selected = Some(1234);
+    h.step();
+    shoot(&mut h, "console-live-monitor-closed");
+    h.state_mut().views.monitor.shown = crate::ui::state::sessions::Shown::Active;
 
     page(&mut h, Page::CertificateInspector);
     let file = root.join("files/woodgrove-mail.cer");
