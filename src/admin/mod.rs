@@ -7,6 +7,7 @@
 mod accounts;
 mod certificates;
 mod domain_security;
+mod exports;
 mod readiness;
 mod revocation;
 mod settings_ops;

@@ -112,10 +112,22 @@ impl Workspace {
         })
     }
 
-    /// Removes an accepted domain.
+    /// Removes an accepted domain. The organization's domain (the first one) stays: the
+    /// relay's postmaster, its notices and reports, and the names partners check are in it.
     pub fn remove_accepted_domain(&mut self, name: &str) -> Result<()> {
         let n = domain::normalize(name).map_err(|e| AdminError::Refused(e.to_string()))?;
         self.change_settings(|s| {
+            let first = s
+                .accepted_domains
+                .first()
+                .and_then(|d| domain::normalize(&d.domain).ok());
+            if first.as_deref() == Some(n.as_str()) {
+                return Err(AdminError::Refused(format!(
+                    "{n} is the organization's domain: the relay's postmaster, its delivery \
+                     notices and TLS reports, and the name partners check under Domain Security \
+                     are in it, so it cannot be removed"
+                )));
+            }
             let before = s.accepted_domains.len();
             s.accepted_domains
                 .retain(|d| domain::normalize(&d.domain).ok().as_deref() != Some(n.as_str()));
@@ -287,4 +299,40 @@ impl Workspace {
 /// The refusal for a connector name that is not in the settings.
 fn no_such_connector(kind: ConnectorType, name: &str) -> AdminError {
     AdminError::Refused(format!("there is no {} connector '{name}'", kind.word()))
+}
+
+#[cfg(test)]
+mod accepted_domain_tests {
+    use crate::admin::{Workspace, init};
+    use crate::store::DataDir;
+    use time::OffsetDateTime;
+
+    #[test]
+    fn the_organization_domain_cannot_be_removed_and_nothing_changes() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = DataDir::new(tmp.path());
+        init(
+            &dir,
+            "Contoso",
+            "mail.contoso.test",
+            "contoso.test",
+            OffsetDateTime::now_utc(),
+        )
+        .expect("init");
+        let mut ws = Workspace::open(&dir).expect("open");
+        ws.add_accepted_domain("hr.contoso.test", None)
+            .expect("add");
+        let err = ws
+            .remove_accepted_domain("Contoso.test")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("contoso.test is the organization's domain"),
+            "{err}"
+        );
+        let again = Workspace::open(&dir).expect("open");
+        assert_eq!(again.settings.accepted_domains.len(), 2);
+        ws.remove_accepted_domain("hr.contoso.test")
+            .expect("others go");
+    }
 }

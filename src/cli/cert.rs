@@ -6,6 +6,7 @@ use super::{CliError, CliResult, now, open};
 use clap::Subcommand;
 use mailflow::admin::{CertificateReport, FileReport};
 use mailflow::pki::builder::to_pem;
+use mailflow::pki::export::ExportFormat;
 use mailflow::pki::inspect::Severity;
 use mailflow::pki::keys::KeySpec;
 use mailflow::pki::subject::Subject;
@@ -64,6 +65,24 @@ pub enum CertCommand {
         target: String,
         #[arg(long, conflicts_with = "password_stdin")]
         password_file: Option<PathBuf>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Export a certificate: with its chain as PEM (default), alone as DER, as PKCS#7 (.p7b),
+    /// or with its private key as a password-protected PFX (AES-256); or a pending request's
+    /// file again (give its ID)
+    Export {
+        /// A thumbprint (or its first 6+ digits), or a pending request's ID
+        target: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// pem | der | p7b | pfx
+        #[arg(long, default_value = "pem")]
+        format: String,
+        /// The PFX password (first line of the file); at least 8 characters
+        #[arg(long, conflicts_with = "password_stdin")]
+        password_file: Option<PathBuf>,
+        /// Read the PFX password from standard input
         #[arg(long)]
         password_stdin: bool,
     },
@@ -133,6 +152,15 @@ pub enum CaCommand {
     Export {
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Issue a certificate for one of our pending requests and install it (the request
+    /// completes with its key)
+    IssuePending {
+        /// The pending request's ID (`mailflow cert list`)
+        id: String,
+        /// Validity in days
+        #[arg(long, default_value_t = 365)]
+        days: u32,
     },
 }
 
@@ -309,6 +337,62 @@ pub fn run_cert(dir: &Option<PathBuf>, cmd: &CertCommand) -> CliResult {
                 let r = ws.inspect_stored(target, now())?;
                 print_report(&r);
             }
+            Ok(())
+        }
+        CertCommand::Export {
+            target,
+            out,
+            format,
+            password_file,
+            password_stdin,
+        } => {
+            let ws = open(dir)?;
+            if out.exists() {
+                return Err(CliError(format!(
+                    "{} already exists; choose another --out",
+                    out.display()
+                )));
+            }
+            let pending = ws
+                .store
+                .requests()
+                .iter()
+                .any(|r| r.id.eq_ignore_ascii_case(target));
+            if pending {
+                let id = ws
+                    .store
+                    .requests()
+                    .iter()
+                    .find(|r| r.id.eq_ignore_ascii_case(target))
+                    .map(|r| r.id.clone())
+                    .unwrap_or_default();
+                write_new(out, ws.export_request(&id)?.as_bytes())?;
+                println!("Request {id} written to {}", out.display());
+                return Ok(());
+            }
+            if format.eq_ignore_ascii_case("pfx") || format.eq_ignore_ascii_case("p12") {
+                let Some(pw) = password(password_file, *password_stdin)? else {
+                    return Err(CliError(
+                        "a PFX holds the private key: give its password with --password-file FILE or --password-stdin".into(),
+                    ));
+                };
+                let bytes = ws.export_pfx(target, &pw, &pw)?;
+                atomic::write_atomic(out, &bytes, atomic::PRIVATE)
+                    .map_err(|e| CliError(e.to_string()))?;
+                println!(
+                    "Certificate and private key written to {} (PKCS#12, AES-256; mode 0600). \
+                     Keep the file and its password apart: together they are this server's identity.",
+                    out.display()
+                );
+                return Ok(());
+            }
+            let Some(f) = ExportFormat::parse(format) else {
+                return Err(CliError(format!(
+                    "'{format}' is not a format: use pem, der, p7b or pfx"
+                )));
+            };
+            write_new(out, &ws.export_certificate(target, f)?)?;
+            println!("{} written to {}", f.label(), out.display());
             Ok(())
         }
         CertCommand::Remove { thumbprint } => {
@@ -621,17 +705,22 @@ pub fn run_ca(dir: &Option<PathBuf>, cmd: &CaCommand) -> CliResult {
             ]);
         }
         CaCommand::Export { out } => {
-            let Some((der, _)) = ws
-                .store
-                .lab_ca_material()
-                .map_err(|e| CliError(e.to_string()))?
-            else {
-                return Err(CliError(
-                    "there is no lab CA yet: create one with `mailflow ca init --name NAME`".into(),
-                ));
-            };
-            write_new(out, to_pem(&der).as_bytes())?;
+            write_new(out, ws.export_lab_ca()?.as_bytes())?;
             println!("Lab CA certificate written to {}", out.display());
+        }
+        CaCommand::IssuePending { id, days } => {
+            let done = ws.ca_issue_pending(id, *days, now())?;
+            list(&[
+                ("Thumbprint", done.thumbprint.clone()),
+                ("Subject", done.info.subject.clone()),
+                ("CertificateDomains", done.info.dns_names.join(", ")),
+                ("NotAfter", date(done.info.not_after)),
+                ("Completes request", id.clone()),
+            ]);
+            println!(
+                "Installed with its private key; enable it for SMTP with `mailflow cert enable {}`.",
+                done.thumbprint
+            );
         }
     }
     Ok(())

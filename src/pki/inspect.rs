@@ -290,6 +290,22 @@ pub enum CertStatus {
     RevocationCheckFailure,
 }
 
+impl CertStatus {
+    /// The status in words an administrator reads (the console); `Display` keeps Exchange's
+    /// tokens for the command line.
+    pub fn words(self) -> &'static str {
+        match self {
+            CertStatus::Valid => "Valid",
+            CertStatus::DateInvalid => "Date invalid",
+            CertStatus::PendingRequest => "Pending request",
+            CertStatus::Untrusted => "Untrusted",
+            CertStatus::Invalid => "Invalid",
+            CertStatus::Revoked => "Revoked",
+            CertStatus::RevocationCheckFailure => "Revocation check failed",
+        }
+    }
+}
+
 impl std::fmt::Display for CertStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

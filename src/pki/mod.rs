@@ -9,6 +9,7 @@ pub mod crl;
 pub mod der;
 pub mod digest;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod inspect;
 pub mod keys;

@@ -613,3 +613,151 @@ fn a_certificate_and_key_in_one_pem_import_together() {
     assert!(!org.ok(&["cert", "list"]).contains(&tp));
     assert!(!org.dir.join(format!("certificates/{tp}.key")).exists());
 }
+
+/// The lab CA's short path and every export, read back by openssl: a pending request issued
+/// and installed in one step (with its key), its file again, the certificate with its chain as
+/// PEM, alone as DER and as PKCS#7, the CA certificate for partners, and a PFX backup that
+/// openssl opens with the password only — AES-256, mode 0600.
+#[test]
+fn issue_pending_and_every_export_are_read_by_openssl() {
+    use std::os::unix::fs::PermissionsExt;
+    if peer("openssl").is_none() {
+        return;
+    }
+    let org = Org::new("mail.contoso.test", "contoso.test");
+    let req = org.file("mail.req");
+    org.ok(&[
+        "cert",
+        "request",
+        "--subject",
+        "CN=mail.contoso.test",
+        "--domain",
+        "mail.contoso.test",
+        "--key",
+        "p256",
+        "--out",
+        p(&req),
+    ]);
+    let list = org.ok(&["cert", "list"]);
+    let id = row_of(&list, "PendingRequest")
+        .split_whitespace()
+        .next()
+        .expect("request id")
+        .to_string();
+    // The request's file again, as openssl reads it.
+    let again = org.file("again.req");
+    org.ok(&["cert", "export", &id, "--out", p(&again)]);
+    assert!(openssl(&["req", "-in", p(&again), "-verify", "-noout"]).contains("verify OK"));
+    let err = org.fails(&["ca", "issue-pending", &id]);
+    assert!(err.contains("there is no lab CA yet"), "{err}");
+    org.ok(&["ca", "init", "--name", "Contoso Lab CA"]);
+    let out = org.ok(&["ca", "issue-pending", &id, "--days", "90"]);
+    let tp = out
+        .lines()
+        .find(|l| l.starts_with("Thumbprint"))
+        .and_then(|l| l.split_whitespace().last())
+        .expect("thumbprint")
+        .to_string();
+    let list = org.ok(&["cert", "list"]);
+    assert!(!list.contains("PendingRequest"), "completed:\n{list}");
+    // PEM with the chain: openssl verifies the leaf against the exported CA certificate.
+    let ca = org.file("ca.pem");
+    org.ok(&["ca", "export", "--out", p(&ca)]);
+    let pem = org.file("mail.pem");
+    org.ok(&["cert", "export", &tp, "--out", p(&pem)]);
+    let text = std::fs::read_to_string(&pem).expect("pem");
+    assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 2, "{text}");
+    let v = openssl(&["verify", "-CAfile", p(&ca), p(&pem)]);
+    assert!(v.contains(": OK"), "{v}");
+    let der = org.file("mail.cer");
+    org.ok(&["cert", "export", &tp, "--out", p(&der), "--format", "der"]);
+    let subject = openssl(&[
+        "x509",
+        "-inform",
+        "DER",
+        "-in",
+        p(&der),
+        "-noout",
+        "-subject",
+    ]);
+    assert!(subject.contains("CN = mail.contoso.test"), "{subject}");
+    let p7b = org.file("mail.p7b");
+    org.ok(&["cert", "export", &tp, "--out", p(&p7b), "--format", "p7b"]);
+    let certs = openssl(&[
+        "pkcs7",
+        "-inform",
+        "DER",
+        "-in",
+        p(&p7b),
+        "-print_certs",
+        "-noout",
+    ]);
+    assert!(
+        certs.contains("CN = mail.contoso.test") && certs.contains("CN = Contoso Lab CA"),
+        "{certs}"
+    );
+    // PFX: the password is required, short ones refused, the file private.
+    let pfx = org.file("mail.pfx");
+    let err = org.fails(&["cert", "export", &tp, "--out", p(&pfx), "--format", "pfx"]);
+    assert!(err.contains("holds the private key"), "{err}");
+    let short = org.file("short.pw");
+    std::fs::write(&short, "short\n").unwrap();
+    let err = org.fails(&[
+        "cert",
+        "export",
+        &tp,
+        "--out",
+        p(&pfx),
+        "--format",
+        "pfx",
+        "--password-file",
+        p(&short),
+    ]);
+    assert!(err.contains("at least 8 characters"), "{err}");
+    assert!(!pfx.exists());
+    let pw = org.file("backup.pw");
+    std::fs::write(&pw, "a long backup password\n").unwrap();
+    org.ok(&[
+        "cert",
+        "export",
+        &tp,
+        "--out",
+        p(&pfx),
+        "--format",
+        "pfx",
+        "--password-file",
+        p(&pw),
+    ]);
+    let mode = std::fs::metadata(&pfx).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let info = openssl(&[
+        "pkcs12",
+        "-in",
+        p(&pfx),
+        "-passin",
+        &format!("file:{}", p(&pw)),
+        "-info",
+        "-nodes",
+    ]);
+    assert!(info.contains("AES-256-CBC"), "{info}");
+    assert!(
+        info.contains("BEGIN PRIVATE KEY") && info.contains("CN = mail.contoso.test"),
+        "{info}"
+    );
+    let wrong = std::process::Command::new("openssl")
+        .args([
+            "pkcs12",
+            "-in",
+            p(&pfx),
+            "-passin",
+            "pass:not the password",
+            "-nokeys",
+        ])
+        .output()
+        .expect("openssl runs");
+    assert!(!wrong.status.success(), "a wrong password must not open it");
+    // And it imports back into another organization, key and all.
+    let other = Org::new("mail2.contoso.test", "contoso.test");
+    let imported = other.ok(&["cert", "import", p(&pfx), "--password-file", p(&pw)]);
+    assert!(imported.contains(&tp), "{imported}");
+}

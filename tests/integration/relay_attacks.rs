@@ -8,7 +8,7 @@ use crate::support::swaks;
 use crate::support::tls::{self, TlsSession};
 use mailflow::config::units::ByteSize;
 use mailflow::engine::tls::TlsIdentity;
-use mailflow::store::tracking::EventKind;
+use mailflow::store::tracking::{EventKind, TrackingQuery};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -379,6 +379,42 @@ fn auth_is_refused_before_tls_and_lets_an_account_relay_inside_it() {
     assert!(
         !ok && text.contains("535 5.7.8 Authentication credentials invalid"),
         "{text}"
+    );
+    // The refusal is evidence in tracking, with what to check.
+    let refused = relay.wait_track(
+        "the AUTH refusal",
+        &TrackingQuery {
+            kind: Some(EventKind::Reject),
+            ..Default::default()
+        },
+        |e| {
+            e.iter().any(|x| {
+                x.response.as_deref() == Some("535 5.7.8 Authentication credentials invalid")
+            })
+        },
+    );
+    let auth = refused
+        .iter()
+        .find(|x| x.response.as_deref() == Some("535 5.7.8 Authentication credentials invalid"))
+        .expect("found");
+    assert_eq!(auth.why[0].check, "User name and password");
+    assert!(
+        auth.detail
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("AUTH PLAIN <redacted> refused")
+    );
+    // The 538 before TLS and the relay refusal in plaintext are there too.
+    assert!(refused.iter().any(|x| {
+        x.response
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("538 5.7.11")
+    }));
+    assert!(
+        refused
+            .iter()
+            .any(|x| x.response.as_deref() == Some("550 5.7.1 Unable to relay"))
     );
     // The right one: the account relays, and the next hop sees ESMTPSA.
     let (ok, text) = swaks_auth(&server, "carol@fabrikam.test", "correct horse battery");

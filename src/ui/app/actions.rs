@@ -8,6 +8,7 @@ use crate::config::{
     ConnectorType, DirectTrustEntry, PartnerPin, ReceiveConnector, SendConnector, TransportSettings,
 };
 use crate::engine::QueueOp;
+use crate::pki::export::ExportFormat;
 use crate::pki::keys::KeySpec;
 use crate::pki::subject::Subject;
 use crate::store::protocol_logs::{LogDirection, LogFilter};
@@ -100,8 +101,55 @@ pub enum PickTarget {
     CrlFile,
     DomainSecurityRoot,
     RequestSave,
-    ExportCertificate(String),
+    Export(ExportItem),
     TrackingCsv,
+}
+
+/// Something the console writes to a file for someone else.
+#[derive(Clone)]
+pub enum ExportItem {
+    Certificate {
+        thumbprint: String,
+        format: ExportFormat,
+    },
+    /// A PKCS#12 backup with the private key.
+    Pfx {
+        thumbprint: String,
+        password: Zeroizing<String>,
+        again: Zeroizing<String>,
+    },
+    Request(String),
+    LabCa,
+}
+
+impl PartialEq for ExportItem {
+    fn eq(&self, other: &Self) -> bool {
+        self.describe() == other.describe()
+    }
+}
+
+impl Eq for ExportItem {}
+
+impl std::fmt::Debug for ExportItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl ExportItem {
+    /// What is written, in words (never the password).
+    pub fn describe(&self) -> String {
+        match self {
+            ExportItem::Certificate { thumbprint, format } => {
+                format!("certificate {thumbprint} as {}", format.label())
+            }
+            ExportItem::Pfx { thumbprint, .. } => {
+                format!("PFX backup of {thumbprint} with its private key")
+            }
+            ExportItem::Request(id) => format!("the file of pending request {id}"),
+            ExportItem::LabCa => "the lab CA certificate".into(),
+        }
+    }
 }
 
 /// A new certificate request.
@@ -192,10 +240,27 @@ pub enum Action {
     EnableCertificate(String),
     RemoveCertificate(String),
     RemoveRequest(String),
-    ExportCertificate {
-        thumbprint: String,
+    /// Writes one of our certificates (PEM with chain, DER, PKCS#7), a PFX backup with its
+    /// key, a pending request's file, or the lab CA certificate.
+    Export {
+        what: ExportItem,
         path: PathBuf,
         if_exists: IfExists,
+    },
+    /// Creates the lab CA (and trusts its root).
+    CreateLabCa {
+        name: String,
+        key: KeySpec,
+        years: u32,
+    },
+    /// Issues a certificate for a pending request with the lab CA and installs it.
+    IssueWithLabCa {
+        request_id: String,
+        days: u32,
+        /// Then enables it for SMTP.
+        enable_smtp: bool,
+        /// Where the outcome is shown (Certificates, or the request wizard).
+        form: Form,
     },
     /// Reads a file and inspects it (certificate, request, PKCS#7, PKCS#12).
     LoadFile {

@@ -362,13 +362,11 @@ impl ConsoleApp {
             }
             PickTarget::TrustRootFile => self.views.roots.path = text,
             PickTarget::CrlFile => self.views.roots.crl_path = text,
-            PickTarget::ExportCertificate(thumbprint) => {
-                self.actions.push(Action::ExportCertificate {
-                    thumbprint,
-                    path,
-                    if_exists: IfExists::Replace,
-                })
-            }
+            PickTarget::Export(what) => self.actions.push(Action::Export {
+                what,
+                path,
+                if_exists: IfExists::Replace,
+            }),
             PickTarget::TrackingCsv => {
                 self.views.tracking.export_path = text;
                 self.actions.push(Action::TrackExport(path));
@@ -477,14 +475,31 @@ impl ConsoleApp {
                 self.feedback.working(Form::Certificates, "Removing…");
                 self.admin.submit(move |s| jobs::remove_request(s, id));
             }
-            Action::ExportCertificate {
-                thumbprint,
+            Action::Export {
+                what,
                 path,
                 if_exists,
             } => {
                 self.feedback.working(Form::Certificates, "Exporting…");
                 self.admin
-                    .submit(move |s| jobs::export_certificate(s, thumbprint, path, if_exists));
+                    .submit(move |s| jobs::export(s, what, path, if_exists));
+            }
+            Action::CreateLabCa { name, key, years } => {
+                self.feedback
+                    .working(Form::Certificates, "Creating the lab CA…");
+                self.admin
+                    .submit(move |s| jobs::create_lab_ca(s, name, key, years));
+            }
+            Action::IssueWithLabCa {
+                request_id,
+                days,
+                enable_smtp,
+                form,
+            } => {
+                self.feedback.working(form, "Issuing with the lab CA…");
+                self.admin.submit(move |s| {
+                    jobs::issue_with_lab_ca(s, form, request_id, days, enable_smtp)
+                });
             }
             Action::LoadFile {
                 target,
@@ -670,13 +685,15 @@ impl ConsoleApp {
                     .stroke(egui::Stroke::new(1.0, theme::LINE)),
             )
             .show(ui, |ui| {
-                crate::ui::widgets::status::status_bar(
+                if let Some(page) = crate::ui::widgets::status::status_bar(
                     ui,
                     &self.data,
                     &self.live,
                     &self.relay,
                     self.clock.now(),
-                )
+                ) {
+                    self.actions.push(Action::Navigate(page));
+                }
             });
         egui::Panel::left("nav")
             .resizable(false)
@@ -806,7 +823,7 @@ fn pick_form(t: &PickTarget) -> Form {
         PickTarget::TrustRootFile | PickTarget::CrlFile => Form::TrustedRoots,
         PickTarget::DomainSecurityRoot => Form::DomainSecurityWizard,
         PickTarget::RequestSave => Form::RequestWizard,
-        PickTarget::ExportCertificate(_) => Form::Certificates,
+        PickTarget::Export(_) => Form::Certificates,
         PickTarget::TrackingCsv => Form::Tracking,
     }
 }

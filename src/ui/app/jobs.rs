@@ -6,13 +6,14 @@
 //! sentences; validation problems keep their field paths.
 
 use super::actions::{
-    DomainSecurityPlan, FileTarget, Form, IfExists, ImportSpec, PickTarget, RequestSpec,
-    SettingsChange, TrackColumn,
+    DomainSecurityPlan, ExportItem, FileTarget, Form, IfExists, ImportSpec, PickTarget,
+    RequestSpec, SettingsChange, TrackColumn,
 };
 use super::changes;
 use crate::admin::{AdminError, CertificateReport, FileReport, Workspace};
 use crate::config::Problems;
 use crate::pki::PkiError;
+use crate::pki::keys::KeySpec;
 use crate::store::atomic;
 use crate::store::tracking::{TrackingDb, TrackingEvent, TrackingQuery};
 use crate::ui::state::clock::Clock;
@@ -391,29 +392,114 @@ pub fn save_file(
     }
 }
 
-pub fn export_certificate(
-    s: &mut AdminState,
-    thumbprint: String,
-    path: PathBuf,
-    if_exists: IfExists,
-) -> Outcome {
-    match s.workspace.store.find(&thumbprint) {
-        Ok(c) => {
-            let pem = crate::pki::builder::to_pem(&c.der);
-            save_file(
-                Form::Certificates,
-                &path,
-                pem.as_bytes(),
-                "The public certificate",
-                if_exists,
-            )
-        }
+pub fn export(s: &mut AdminState, what: ExportItem, path: PathBuf, if_exists: IfExists) -> Outcome {
+    let ws = &s.workspace;
+    let (bytes, words, private) = match &what {
+        ExportItem::Certificate { thumbprint, format } => (
+            ws.export_certificate(thumbprint, *format),
+            format!("The certificate ({})", format.label()),
+            false,
+        ),
+        ExportItem::Pfx {
+            thumbprint,
+            password,
+            again,
+        } => (
+            ws.export_pfx(thumbprint, password, again),
+            "The certificate with its private key (PFX, AES-256)".to_string(),
+            true,
+        ),
+        ExportItem::Request(id) => (
+            ws.export_request(id).map(String::into_bytes),
+            format!("Request {id}"),
+            false,
+        ),
+        ExportItem::LabCa => (
+            ws.export_lab_ca().map(String::into_bytes),
+            "The lab CA certificate".to_string(),
+            false,
+        ),
+    };
+    match bytes {
+        Ok(b) if private => save_private_file(Form::Certificates, &path, &b, &words, if_exists),
+        Ok(b) => save_file(Form::Certificates, &path, &b, &words, if_exists),
         Err(e) => Outcome::Admin {
             form: Form::Certificates,
-            result: Err(Failure::new(e)),
+            result: Err(Failure::new(e.to_string())),
             reload: None,
         },
     }
+}
+
+/// Like [`save_file`], for a file that holds a private key: mode 0600.
+fn save_private_file(
+    form: Form,
+    path: &Path,
+    bytes: &[u8],
+    what: &str,
+    if_exists: IfExists,
+) -> Outcome {
+    let result = if path.as_os_str().is_empty() {
+        Err(Failure::new("type the path of the file to write"))
+    } else if if_exists == IfExists::Refuse && path.exists() {
+        Err(Failure::new(format!(
+            "{} already exists; choose another name",
+            path.display()
+        )))
+    } else {
+        atomic::write_atomic(path, bytes, atomic::PRIVATE)
+            .map(|_| {
+                Done::Message(format!(
+                    "{what} saved to {} (readable by you only). Keep the file and its password apart.",
+                    path.display()
+                ))
+            })
+            .map_err(|e| Failure::new(e.to_string()))
+    };
+    Outcome::Admin {
+        form,
+        result,
+        reload: None,
+    }
+}
+
+pub fn create_lab_ca(s: &mut AdminState, name: String, key: KeySpec, years: u32) -> Outcome {
+    let now = s.clock.now();
+    let r = s.workspace.ca_init(&name, key, years, now).map(|e| {
+        Done::Message(format!(
+            "Lab CA '{}' created; its root {} is trusted. Give partners its certificate (Export).",
+            e.name, e.thumbprint
+        ))
+    });
+    admin(Form::Certificates, s, r)
+}
+
+pub fn issue_with_lab_ca(
+    s: &mut AdminState,
+    form: Form,
+    request_id: String,
+    days: u32,
+    enable_smtp: bool,
+) -> Outcome {
+    let now = s.clock.now();
+    let r = s
+        .workspace
+        .ca_issue_pending(&request_id, days, now)
+        .and_then(|done| {
+            if enable_smtp {
+                s.workspace.enable_certificate(&done.thumbprint)?;
+            }
+            Ok(Done::Message(format!(
+                "Issued with the lab CA and installed with its key: {}{}.",
+                done.thumbprint,
+                if enable_smtp {
+                    ", enabled for SMTP"
+                } else {
+                    ""
+                }
+            )))
+        });
+    admin(form, s, r)
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {

@@ -70,7 +70,13 @@ pub fn accepted_domains_page(ui: &mut Ui, v: &mut DomainsView, cx: &mut Cx) {
                     };
                 });
                 row.col(|ui| {
-                    if ui
+                    if i == 0 {
+                        // The same rule as the command line's (admin): said before it is tried.
+                        ui.add_enabled(false, egui::Button::new("Remove").small())
+                            .on_disabled_hover_text(
+                                "The organization's domain stays: the postmaster, notices, TLS reports and the name partners check are in it",
+                            );
+                    } else if ui
                         .small_button("Remove")
                         .on_hover_text(format!("Remove {}", d.domain))
                         .clicked()

@@ -4,13 +4,13 @@
 //! request with the same subject and domains), inspect, remove.
 
 use super::Cx;
-use super::connector_common::short;
+use super::cert_details::{self, DetailsView};
 use crate::pki::inspect::CertStatus;
-use crate::ui::app::actions::{Action, Form, IfExists, PickTarget, WizardStart};
+use crate::ui::app::actions::{Action, Form, WizardStart};
 use crate::ui::widgets::format;
 use crate::ui::widgets::nav::Page;
-use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
-use crate::ui::widgets::{self, Answer, Mark};
+use crate::ui::widgets::theme::{self, BAD, GOOD, MUTED, WARN};
+use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 
@@ -19,7 +19,7 @@ const FORM: Form = Form::Certificates;
 #[derive(Default)]
 pub struct CertificatesView {
     pub selected: Option<String>,
-    pub export_path: String,
+    pub details: DetailsView,
     confirm_remove: Option<(String, bool)>,
 }
 
@@ -31,15 +31,53 @@ pub fn status_color(s: CertStatus) -> egui::Color32 {
     }
 }
 
+/// Days left, coloured: red under a week (or expired), amber under 30 days.
+pub fn days_left_color(days: i64) -> egui::Color32 {
+    if days < 7 {
+        BAD
+    } else if days < 30 {
+        WARN
+    } else {
+        theme::TEXT
+    }
+}
+
+/// The common name first (`mail.contoso.test`), from a subject written in encoding order
+/// (`C=US, O=Contoso, CN=mail.contoso.test`); the whole subject when there is no CN.
+pub fn cn_first(subject: &str) -> String {
+    let parts: Vec<&str> = subject.split(", ").collect();
+    match parts
+        .iter()
+        .rev()
+        .find_map(|p| p.strip_prefix("CN=").or_else(|| p.strip_prefix("cn=")))
+    {
+        Some(cn) => {
+            let rest: Vec<&str> = parts
+                .iter()
+                .copied()
+                .filter(|p| !p.eq_ignore_ascii_case(&format!("CN={cn}")))
+                .collect();
+            if rest.is_empty() {
+                cn.to_string()
+            } else {
+                format!("{cn} ({})", rest.join(", "))
+            }
+        }
+        None => subject.to_string(),
+    }
+}
+
 /// One row of the table: a certificate or a pending request.
 struct Row {
     key: String,
-    thumbprint: String,
-    services: &'static str,
     subject: String,
+    full_subject: String,
+    services: &'static str,
+    in_use: bool,
     status: CertStatus,
+    days_left: Option<i64>,
     expires: String,
-    pending: bool,
+    thumbprint: String,
 }
 
 pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
@@ -56,22 +94,26 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
         .iter()
         .map(|c| Row {
             key: c.thumbprint.clone(),
-            thumbprint: c.thumbprint.clone(),
+            subject: cn_first(&c.subject),
+            full_subject: c.subject.clone(),
             services: c.services(),
-            subject: c.subject.clone(),
+            in_use: data.smtp_identity.as_deref() == Some(c.thumbprint.as_str()),
             status: c.status,
+            days_left: Some((c.not_after - cx.now).whole_days()),
             expires: format::date(c.not_after),
-            pending: false,
+            thumbprint: c.thumbprint.clone(),
         })
         .collect();
     rows.extend(data.requests.iter().map(|r| Row {
         key: r.id.clone(),
-        thumbprint: r.id.clone(),
+        subject: cn_first(&r.subject),
+        full_subject: r.subject.clone(),
         services: "None",
-        subject: r.subject.clone(),
+        in_use: false,
         status: CertStatus::PendingRequest,
-        expires: String::new(),
-        pending: true,
+        days_left: None,
+        expires: "—".into(),
+        thumbprint: "—".into(),
     }));
     let selected_cert = v.selected.as_deref().and_then(|k| data.certificate(k));
     let selected_request = v
@@ -134,39 +176,65 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
     let mut clicked = None;
     ui.push_id("cert-table", |ui| {
         widgets::table(ui, "certificates")
-            .column(Column::initial(330.0).clip(true))
-            .column(Column::initial(70.0))
-            .column(Column::initial(330.0).clip(true))
+            .column(Column::initial(300.0).clip(true))
+            .column(Column::initial(96.0))
             .column(Column::initial(120.0))
-            .column(Column::remainder().at_least(90.0))
+            .column(Column::initial(80.0))
+            .column(Column::initial(96.0))
+            .column(Column::remainder().at_least(120.0).clip(true))
             .max_scroll_height(220.0)
             .header(24.0, |mut h| {
-                for t in ["Thumbprint", "Services", "Subject", "Status", "Expires"] {
+                for t in [
+                    "Subject",
+                    "Services",
+                    "Status",
+                    "Days left",
+                    "Expires",
+                    "Thumbprint",
+                ] {
                     h.col(|ui| widgets::header(ui, t));
                 }
             })
             .body(|body| {
                 body.rows(26.0, rows.len(), |mut row| {
-                    let r = &rows[row.index()];
+                    let Some(r) = rows.get(row.index()) else {
+                        return;
+                    };
                     row.set_selected(v.selected.as_deref() == Some(r.key.as_str()));
                     row.col(|ui| {
-                        ui.label(RichText::new(&r.thumbprint).monospace());
+                        ui.label(&r.subject).on_hover_text(&r.full_subject);
                     });
                     row.col(|ui| {
-                        if r.services == "SMTP" {
+                        if r.in_use {
+                            ui.label(RichText::new("SMTP (in use)").strong().color(GOOD))
+                                .on_hover_text("The relay presents this certificate for STARTTLS and Domain Security");
+                        } else if r.services == "SMTP" {
                             ui.label(RichText::new("SMTP").strong());
                         } else {
                             ui.label(RichText::new(r.services).color(MUTED));
                         }
                     });
                     row.col(|ui| {
-                        ui.label(&r.subject);
+                        ui.label(RichText::new(r.status.words()).color(status_color(r.status)));
+                    });
+                    row.col(|ui| match r.days_left {
+                        Some(d) => {
+                            let text = if d < 0 {
+                                "expired".to_string()
+                            } else {
+                                d.to_string()
+                            };
+                            ui.label(RichText::new(text).color(days_left_color(d)));
+                        }
+                        None => {
+                            ui.label(RichText::new("—").color(MUTED));
+                        }
                     });
                     row.col(|ui| {
-                        ui.label(RichText::new(r.status.to_string()).color(status_color(r.status)));
+                        ui.label(&r.expires);
                     });
                     row.col(|ui| {
-                        ui.label(if r.pending { "—" } else { &r.expires });
+                        ui.label(RichText::new(&r.thumbprint).monospace());
                     });
                     if row.response().clicked() {
                         clicked = Some(r.key.clone());
@@ -181,137 +249,20 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
         ui.label(RichText::new("No certificate yet: request one or import one.").color(MUTED));
     }
     ui.add_space(10.0);
-    if let Some(c) = selected_cert {
-        widgets::card(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.horizontal(|ui| {
-                ui.label(RichText::new(&c.subject).strong().size(15.5));
-                if data.smtp_identity.as_deref() == Some(c.thumbprint.as_str()) {
-                    widgets::pill(ui, "SMTP identity", GOOD);
-                }
-            });
-            ui.add_space(4.0);
-            let org = data.org_domain().unwrap_or("");
-            let names_org = c
-                .names
-                .iter()
-                .any(|n| crate::pki::names::matches_exact(n, org));
-            widgets::property_grid(
-                ui,
-                "cert-details",
-                &[
-                    (
-                        "Friendly name",
-                        c.friendly_name.clone().unwrap_or_else(|| "—".into()),
-                    ),
-                    ("Issued by", c.issuer.clone()),
-                    ("Names", format::list(&c.names)),
-                    (
-                        "Valid",
-                        format!(
-                            "{} to {} ({})",
-                            format::date(c.not_before),
-                            format::date(c.not_after),
-                            format::days_left(c.not_after, cx.now)
-                        ),
-                    ),
-                    (
-                        "Private key",
-                        if c.has_private_key {
-                            "Yes".into()
-                        } else {
-                            "No".into()
-                        },
-                    ),
-                    ("Services", c.services().into()),
-                ],
-            );
-            ui.add_space(6.0);
-            widgets::check_line(
-                ui,
-                Mark::from_bool(c.server_auth),
-                "serverAuth",
-                "needed for STARTTLS on receive connectors",
-            );
-            widgets::check_line(
-                ui,
-                Mark::from_bool(c.client_auth),
-                "clientAuth",
-                "needed to present it as client certificate (Domain Security)",
-            );
-            if !org.is_empty() {
-                widgets::check_line(
-                    ui,
-                    Mark::from_bool(names_org),
-                    &format!("Names {org}"),
-                    "partners check this name under Domain Security",
-                );
+    // The details and the lab CA scroll below the table: together they are taller than the
+    // window.
+    egui::ScrollArea::vertical()
+        .id_salt("cert-details-scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            if let Some(c) = selected_cert {
+                cert_details::certificate_card(ui, &mut v.details, c, cx);
+            } else if let Some(r) = selected_request {
+                cert_details::request_card(ui, &mut v.details, r, cx);
             }
             ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                let l = ui.label("Export the public certificate to");
-                ui.add(
-                    egui::TextEdit::singleline(&mut v.export_path)
-                        .hint_text("/path/to/certificate.cer")
-                        .desired_width(320.0),
-                )
-                .labelled_by(l.id);
-                if ui
-                    .add_enabled(
-                        !v.export_path.trim().is_empty(),
-                        egui::Button::new("Export"),
-                    )
-                    .clicked()
-                {
-                    cx.push(Action::ExportCertificate {
-                        thumbprint: c.thumbprint.clone(),
-                        path: v.export_path.trim().into(),
-                        if_exists: IfExists::Refuse,
-                    });
-                }
-                if ui
-                    .button("Export…")
-                    .on_hover_text("Choose where to save the certificate")
-                    .clicked()
-                {
-                    cx.push(Action::Pick {
-                        target: PickTarget::ExportCertificate(c.thumbprint.clone()),
-                        save: true,
-                        file_name: format!("{}.cer", short(&c.thumbprint).trim_end_matches('…')),
-                    });
-                }
-            });
+            cert_details::lab_ca_card(ui, &mut v.details, cx);
         });
-    } else if let Some(r) = selected_request {
-        widgets::card(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.label(
-                RichText::new(format!("Pending request {}", r.id))
-                    .strong()
-                    .size(15.5),
-            );
-            widgets::property_grid(
-                ui,
-                "request-details",
-                &[
-                    ("Subject", r.subject.clone()),
-                    ("Domains", format::list(&r.domains)),
-                    ("Key", r.key.to_string()),
-                    ("Created", format::time_ms(r.created.saturating_mul(1000))),
-                ],
-            );
-            ui.label(RichText::new("Send the request file to a CA, then import the certificate it issues: the request completes with it.").color(MUTED));
-        });
-    }
-    if let Some(ca) = &data.lab_ca {
-        ui.add_space(8.0);
-        ui.label(
-            RichText::new(format!(
-                "Lab CA: {ca} (issue with `mailflow ca issue REQUEST --out FILE`)"
-            ))
-            .color(MUTED),
-        );
-    }
     if let Some((key, pending)) = v.confirm_remove.clone() {
         let (q, d) = if pending {
             (
@@ -337,5 +288,24 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
             Some(Answer::No) => v.confirm_remove = None,
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cn_first;
+
+    #[test]
+    fn the_common_name_comes_first() {
+        assert_eq!(
+            cn_first("C=US, O=Contoso, CN=mail.contoso.test"),
+            "mail.contoso.test (C=US, O=Contoso)"
+        );
+        assert_eq!(cn_first("CN=mail.contoso.test"), "mail.contoso.test");
+        assert_eq!(
+            cn_first("DC=msft, DC=nwtraders, CN=W2K3"),
+            "W2K3 (DC=msft, DC=nwtraders)"
+        );
+        assert_eq!(cn_first("O=Contoso"), "O=Contoso");
     }
 }

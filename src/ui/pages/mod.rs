@@ -4,6 +4,7 @@
 //! relay or a socket.
 
 pub mod accepted_domains;
+pub mod cert_details;
 pub mod certificates;
 pub mod connector_common;
 pub mod connector_page;

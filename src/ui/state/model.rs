@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 pub struct OwnCert {
     pub thumbprint: String,
     pub subject: String,
+    /// The subject's common name (the last CN), shown first.
+    pub common_name: Option<String>,
     pub issuer: String,
     pub smtp: bool,
     pub status: CertStatus,
@@ -57,6 +59,8 @@ pub struct ConsoleData {
     /// Revocation lists the administrator added.
     pub crls: Vec<crate::admin::CrlRow>,
     pub lab_ca: Option<String>,
+    /// The lab CA certificate's thumbprint and expiry, when there is one.
+    pub lab_ca_root: Option<(String, OffsetDateTime)>,
     /// The certificate the relay presents for the organization FQDN, if any.
     pub smtp_identity: Option<String>,
     pub loaded_at: OffsetDateTime,
@@ -73,6 +77,7 @@ impl ConsoleData {
             .map(|c| OwnCert {
                 thumbprint: c.info.thumbprint.clone(),
                 subject: c.info.subject.clone(),
+                common_name: c.info.common_names.last().cloned(),
                 issuer: c.info.issuer.clone(),
                 smtp: c.is_smtp(),
                 status: workspace.store.status(c, now),
@@ -118,6 +123,14 @@ impl ConsoleData {
                 })
                 .collect(),
             lab_ca: workspace.store.lab_ca().map(|c| c.name.clone()),
+            lab_ca_root: workspace.store.lab_ca().and_then(|ca| {
+                workspace
+                    .store
+                    .trusted_roots()
+                    .iter()
+                    .find(|r| r.info.thumbprint == ca.thumbprint)
+                    .map(|r| (r.info.thumbprint.clone(), r.info.not_after))
+            }),
             smtp_identity: workspace
                 .store
                 .smtp_certificate_for(&fqdn, now)

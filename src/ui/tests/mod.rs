@@ -4,6 +4,7 @@
 //! organization (a committed data directory, so screenshots are the same on every run), a fixed
 //! clock, a scripted stand-in for the relay, and harness helpers.
 
+mod certificates;
 mod direct_trust;
 mod queue_viewer;
 mod relay_pages;

@@ -208,6 +208,20 @@ fn main_screens() {
     h.state_mut().views.receive.draft = None;
     page(&mut h, Page::ReceiveConnectors);
     shoot(&mut h, "console-relay-problem");
+    // The status bar says a listener is down (not a green "running"), and each part opens
+    // its page.
+    assert!(
+        h.query_all_by_label("⏺ Running, 1 listener down")
+            .next()
+            .is_some()
+    );
+    assert!(h.query_all_by_label("⏺ Relay running").next().is_none());
+    click(&mut h, "Queue: 4 messages");
+    assert_eq!(h.state().page, Page::QueueViewer);
+    click(&mut h, "⚠ 1 certificate expires within 30 days");
+    assert_eq!(h.state().page, Page::Certificates);
+    click(&mut h, "⏺ Running, 1 listener down");
+    assert_eq!(h.state().page, Page::LiveMonitor);
 }
 
 fn wizard<R>(h: &mut Harness<'static, ConsoleApp>, f: impl FnOnce(&mut Wizard) -> R) -> R {

@@ -125,7 +125,45 @@ fn request_wizard_writes_a_request_openssl_accepts() {
     assert!(h.state().wizard.is_none());
     assert_eq!(h.state().page, Page::Certificates);
     assert_eq!(h.state().data.requests.len(), 1, "listed as pending");
-    assert!(has_text(&h, "PendingRequest"));
+    assert!(has_text(&h, "Pending request"));
+}
+
+/// With a lab CA, the request wizard finishes by issuing the request and installing it: no
+/// file, no other tool.
+#[test]
+fn request_wizard_can_finish_with_the_lab_ca() {
+    let (_tmp, mut ws) = fresh_org();
+    ws.ca_init("Contoso Lab CA", crate::pki::keys::KeySpec::P256, 5, NOW)
+        .expect("lab CA");
+    let before = ws.store.certificates().len();
+    let mut app = console(ws);
+    app.page = Page::Certificates;
+    let mut h = harness(app);
+    settle(&mut h);
+    click(&mut h, "➕ New request…");
+    click(&mut h, "Next >");
+    click(&mut h, "Next >");
+    click(&mut h, "Next >");
+    click(&mut h, "ECDSA P-256");
+    click(&mut h, "Next >");
+    click(&mut h, "Generate request");
+    step_until(
+        &mut h,
+        "the request",
+        Duration::from_secs(60),
+        |a| matches!(&a.wizard, Some(Wizard::Request(r)) if r.created.is_some()),
+    );
+    click(&mut h, "Issue with the lab CA and install");
+    settle(&mut h);
+    assert!(has_text(&h, "Issued and installed"), "said in the wizard");
+    let data = &h.state().data;
+    assert_eq!(data.certificates.len(), before + 1);
+    assert!(data.requests.is_empty(), "the request completed");
+    assert!(
+        data.certificates
+            .iter()
+            .any(|c| c.issuer.contains("Contoso Lab CA") && c.smtp && c.has_private_key)
+    );
 }
 
 /// A CA-issued certificate for a pending request, written to a file.

@@ -323,13 +323,15 @@ pub fn code_block(ui: &mut Ui, text: &str) {
 
 /// A button in the accent colour for the main action of a page or wizard step.
 pub fn primary_button(ui: &mut Ui, text: &str, enabled: bool) -> Response {
-    let b = egui::Button::new(RichText::new(text).color(Color32::WHITE).strong())
-        .fill(if enabled {
-            theme::ACCENT
-        } else {
-            theme::ACCENT.gamma_multiply(0.4)
-        })
-        .min_size(egui::vec2(88.0, 26.0));
+    // Disabled, it looks like any disabled button (grey, dark muted text): white on pale blue
+    // could not be read.
+    let b = if enabled {
+        egui::Button::new(RichText::new(text).color(Color32::WHITE).strong()).fill(theme::ACCENT)
+    } else {
+        egui::Button::new(RichText::new(text).color(theme::MUTED).strong())
+            .fill(Color32::from_rgb(0xe8, 0xec, 0xf1))
+    }
+    .min_size(egui::vec2(88.0, 26.0));
     ui.add_enabled(enabled, b)
 }
 

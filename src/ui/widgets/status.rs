@@ -1,27 +1,52 @@
-//! The status bar: whether the relay runs (or why not), its listeners and their ports, the
-//! queue size, and the certificates expiring within 30 days.
+//! The status bar: whether the relay runs (or why not; amber when a listener is down), its
+//! listeners and their ports, the queue size, and the certificates expiring within 30 days.
+//! Each part opens its page when clicked.
 
 use super::theme::{BAD, GOOD, MUTED, WARN};
 use crate::ui::state::live::{LiveView, plain_problem};
 use crate::ui::state::model::ConsoleData;
 use crate::ui::state::relay::RelayState;
-use egui::{RichText, Ui};
+use crate::ui::widgets::nav::Page;
+use egui::{Response, RichText, Ui};
 use time::OffsetDateTime;
 
-/// Draws the bar.
+/// A part of the bar that opens `page` when clicked.
+fn part(
+    ui: &mut Ui,
+    text: impl Into<egui::WidgetText>,
+    page: Page,
+    go: &mut Option<Page>,
+) -> Response {
+    let r = ui
+        .add(egui::Label::new(text).sense(egui::Sense::click()))
+        .on_hover_cursor(egui::CursorIcon::PointingHand);
+    if r.clicked() {
+        *go = Some(page);
+    }
+    r
+}
+
+/// Draws the bar; returns the page a clicked part opens.
 pub fn status_bar(
     ui: &mut Ui,
     data: &ConsoleData,
     live: &LiveView,
     relay: &RelayState,
     now: OffsetDateTime,
-) {
+) -> Option<Page> {
+    let mut go = None;
+    let go = &mut go;
     ui.horizontal(|ui| {
         ui.spacing_mut().item_spacing.x = 10.0;
         match relay.reason() {
             Some(why) => {
-                ui.label(RichText::new("⏺ Relay stopped").color(BAD).strong())
-                    .on_hover_text(crate::ui::app::jobs::sentence(why));
+                part(
+                    ui,
+                    RichText::new("⏺ Relay stopped").color(BAD).strong(),
+                    Page::LiveMonitor,
+                    go,
+                )
+                .on_hover_text(crate::ui::app::jobs::sentence(why));
                 ui.label(
                     RichText::new(crate::ui::app::jobs::sentence(why))
                         .color(MUTED)
@@ -32,26 +57,51 @@ pub fn status_bar(
                 ui.label(RichText::new("⏺ Relay stopped").color(BAD).strong());
             }
             None => {
-                ui.label(RichText::new("⏺ Relay running").color(GOOD).strong());
-                ui.separator();
                 let listeners = &live.snapshot.listeners;
+                let down = listeners.iter().filter(|l| l.error.is_some()).count();
+                let (text, color) = match down {
+                    0 => ("⏺ Relay running".to_string(), GOOD),
+                    n => (
+                        format!(
+                            "⏺ Running, {n} listener{} down",
+                            if n == 1 { "" } else { "s" }
+                        ),
+                        WARN,
+                    ),
+                };
+                part(
+                    ui,
+                    RichText::new(text).color(color).strong(),
+                    Page::LiveMonitor,
+                    go,
+                )
+                .on_hover_text("Open the live monitor");
+                ui.separator();
                 if listeners.is_empty() {
                     ui.label(RichText::new("No listeners").color(WARN));
                 }
                 for l in listeners {
                     match &l.error {
                         None => {
-                            ui.label(format!("{} {}", l.connector, l.address))
-                                .on_hover_text(format!(
-                                    "Receive connector '{}' listens on port {}",
-                                    l.connector,
-                                    l.address.port()
-                                ));
+                            part(
+                                ui,
+                                format!("{} {}", l.connector, l.address),
+                                Page::ReceiveConnectors,
+                                go,
+                            )
+                            .on_hover_text(format!(
+                                "Receive connector '{}' listens on port {}",
+                                l.connector,
+                                l.address.port()
+                            ));
                         }
                         Some(e) => {
-                            ui.label(
+                            part(
+                                ui,
                                 RichText::new(format!("✖ {} {}", l.connector, l.address))
                                     .color(BAD),
+                                Page::ReceiveConnectors,
+                                go,
                             )
                             .on_hover_text(plain_problem(e));
                         }
@@ -59,19 +109,32 @@ pub fn status_bar(
                 }
                 ui.separator();
                 let q = live.snapshot.queued_messages;
-                ui.label(format!(
-                    "Queue: {q} message{}",
-                    if q == 1 { "" } else { "s" }
-                ));
-                ui.label(format!("Sessions: {}", live.snapshot.sessions.len()));
+                part(
+                    ui,
+                    format!("Queue: {q} message{}", if q == 1 { "" } else { "s" }),
+                    Page::QueueViewer,
+                    go,
+                );
+                part(
+                    ui,
+                    format!("Sessions: {}", live.snapshot.sessions.len()),
+                    Page::LiveMonitor,
+                    go,
+                );
             }
         }
         ui.separator();
         let expiring = data.expiring_within(now, 30);
         if expiring == 0 {
-            ui.label(RichText::new("✔ Certificates OK").color(GOOD));
+            part(
+                ui,
+                RichText::new("✔ Certificates OK").color(GOOD),
+                Page::Certificates,
+                go,
+            );
         } else {
-            ui.label(
+            part(
+                ui,
                 RichText::new(format!(
                     "⚠ {expiring} certificate{} expire{} within 30 days",
                     if expiring == 1 { "" } else { "s" },
@@ -79,18 +142,23 @@ pub fn status_bar(
                 ))
                 .color(WARN)
                 .strong(),
+                Page::Certificates,
+                go,
             );
         }
         let problems = live.all_problems();
         if !problems.is_empty() {
             ui.separator();
-            ui.label(
+            part(
+                ui,
                 RichText::new(format!(
                     "⚠ {} problem{} reported",
                     problems.len(),
                     if problems.len() == 1 { "" } else { "s" }
                 ))
                 .color(BAD),
+                Page::LiveMonitor,
+                go,
             )
             .on_hover_text(
                 problems
@@ -110,4 +178,5 @@ pub fn status_bar(
             }
         });
     });
+    *go
 }

@@ -60,7 +60,8 @@ fn visuals() -> Visuals {
     v.code_bg_color = Color32::from_rgb(0xf1, 0xf3, 0xf6);
     v.hyperlink_color = ACCENT;
     v.selection.bg_fill = Color32::from_rgb(0xd3, 0xe3, 0xfa);
-    v.selection.stroke = Stroke::new(1.0, ACCENT);
+    // A selected row keeps the text colour: link-blue text reads as a link (issue 12).
+    v.selection.stroke = Stroke::new(1.0, TEXT);
     v.window_corner_radius = CornerRadius::same(8);
     v.window_stroke = Stroke::new(1.0, LINE);
     v.warn_fg_color = WARN;

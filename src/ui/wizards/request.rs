@@ -53,6 +53,10 @@ pub struct RequestWizard {
     pub save_path: String,
     pub binary: bool,
     pub saved_to: Option<String>,
+    /// A save of the request file is under way (its answer says where it went).
+    saving: bool,
+    /// Issued with the lab CA and installed.
+    pub issued: bool,
     org_domain: Option<String>,
     renewal: bool,
 }
@@ -100,6 +104,8 @@ impl RequestWizard {
             save_path: String::new(),
             binary: false,
             saved_to: None,
+            saving: false,
+            issued: false,
             org_domain: data.org_domain().map(str::to_string),
             renewal,
         }
@@ -214,6 +220,7 @@ impl RequestWizard {
     pub fn save_to(&mut self, path: PathBuf, if_exists: IfExists) -> Option<Action> {
         let created = self.created.as_ref()?;
         self.save_path = path.display().to_string();
+        self.saving = true;
         let bytes = if self.binary {
             created.der.as_ref().clone()
         } else {
@@ -231,7 +238,11 @@ impl RequestWizard {
     pub fn on_done(&mut self, done: &Done) {
         match done {
             Done::Request(r) => self.created = Some(r.clone()),
-            Done::Message(_) => self.saved_to = Some(self.save_path.clone()),
+            Done::Message(_) if self.saving => {
+                self.saving = false;
+                self.saved_to = Some(self.save_path.clone());
+            }
+            Done::Message(_) => self.issued = true,
             Done::Imported { .. } => {}
         }
     }
@@ -643,10 +654,45 @@ impl RequestWizard {
             .max_height(220.0)
             .show(ui, |ui| widgets::code_block(ui, created.pem.trim_end()));
         ui.add_space(6.0);
-        ui.label(RichText::new(format!(
-            "Next: have a CA issue it (for example `mailflow ca issue {} --out certnew.cer`), then import the certificate.",
-            self.file_name()
-        )).color(MUTED));
+        if let Some(name) = cx.data.lab_ca.clone() {
+            widgets::card(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(
+                    RichText::new(format!("Or issue it here with the lab CA ({name})")).strong(),
+                );
+                ui.label(
+                    RichText::new(
+                        "For a lab or a partner that trusts our lab CA: the certificate is issued for one year, installed with this request's key and enabled for SMTP.",
+                    )
+                    .color(MUTED),
+                );
+                if self.issued {
+                    ui.label(
+                        RichText::new("✔ Issued and installed: see Certificates.").color(GOOD),
+                    );
+                } else if widgets::primary_button(
+                    ui,
+                    "Issue with the lab CA and install",
+                    !cx.busy(FORM),
+                )
+                .clicked()
+                {
+                    cx.push(Action::IssueWithLabCa {
+                        request_id: created.id.clone(),
+                        days: 365,
+                        enable_smtp: true,
+                        form: FORM,
+                    });
+                }
+            });
+            ui.add_space(6.0);
+        }
+        ui.label(
+            RichText::new(
+                "Next: send the file to a CA, then import the certificate it issues (Certificates › Import); the request completes with it.",
+            )
+            .color(MUTED),
+        );
     }
 }
 
@@ -708,6 +754,8 @@ mod tests {
             save_path: String::new(),
             binary: false,
             saved_to: None,
+            saving: false,
+            issued: false,
             org_domain: Some("nwtraders.msft".into()),
             renewal: false,
         }
