@@ -68,6 +68,10 @@ pub struct CertRow {
 /// One certificate as the inspector shows it.
 #[derive(Clone, Debug)]
 pub struct CertificateReport {
+    /// The certificate itself (DER), for trusting or pinning it from the report.
+    pub der: Vec<u8>,
+    /// The certification path, root first, with a status on every certificate.
+    pub nodes: Vec<crate::pki::path::PathNode>,
     pub info: CertificateInfo,
     pub status: CertStatus,
     pub verdict: Option<ChainVerdict>,
@@ -279,7 +283,16 @@ impl Workspace {
         };
         let findings = inspect::findings(&info, now, &ctx);
         let status = inspect::status(&info, now, verdict.as_ref());
+        let nodes = crate::pki::path::path_nodes(
+            der,
+            intermediates,
+            &self.store.root_ders(),
+            verdict.as_ref(),
+            now,
+        );
         Ok(CertificateReport {
+            der: der.to_vec(),
+            nodes,
             status,
             verdict,
             path,

@@ -14,6 +14,7 @@ pub mod import;
 pub mod inspect;
 pub mod keys;
 pub mod names;
+pub mod path;
 pub mod request;
 pub mod subject;
 pub mod text;

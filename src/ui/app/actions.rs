@@ -5,7 +5,8 @@
 
 pub use crate::admin::{DomainSecurityPlan, RootChoice};
 use crate::config::{
-    ConnectorType, DirectTrustEntry, PartnerPin, ReceiveConnector, SendConnector, TransportSettings,
+    ConnectorType, DirectTrustEntry, PartnerPin, Pin, ReceiveConnector, SendConnector,
+    TransportSettings,
 };
 use crate::engine::QueueOp;
 use crate::pki::export::ExportFormat;
@@ -79,6 +80,11 @@ pub enum SettingsChange {
     AddDirectTrust(DirectTrustEntry),
     RemoveDirectTrust(String),
     RemovePartnerAnchor(String),
+    /// A partner domain pinned to an anchor (its CA, or a key).
+    AddPartnerAnchor {
+        domain: String,
+        pin: Pin,
+    },
     /// A partner's own certificate pinned for its domains (Partner only, never internal).
     AddPartnerPin(PartnerPin),
     RemovePartnerPin(String),
@@ -271,6 +277,11 @@ pub enum Action {
     InspectStored(String),
     Import(ImportSpec),
     TrustAdd(PathBuf),
+    /// Trusts one root certificate (DER) shown in the inspector; the outcome shows on `form`.
+    TrustCertificate {
+        der: Arc<Vec<u8>>,
+        form: Form,
+    },
     TrustRemove(String),
     /// Adds a revocation list file (`mailflow crl add`).
     CrlAdd(PathBuf),

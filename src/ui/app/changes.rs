@@ -108,6 +108,13 @@ pub fn apply(workspace: &mut Workspace, change: SettingsChange) -> Result<String
             workspace.remove_partner_pin(&name)?;
             Ok(format!("Partner pin '{name}' removed."))
         }
+        SettingsChange::AddPartnerAnchor { domain, pin } => {
+            workspace.add_partner_anchor(&domain, pin)?;
+            Ok(format!(
+                "{} is pinned to this anchor: only a chain through it authenticates the partner now.",
+                domain.trim()
+            ))
+        }
         SettingsChange::RemovePartnerAnchor(d) => {
             workspace.remove_partner_anchors(&d)?;
             Ok(format!(

@@ -523,6 +523,11 @@ impl ConsoleApp {
                 self.feedback.working(Form::ImportWizard, "Importing…");
                 self.admin.submit(move |s| jobs::import(s, spec));
             }
+            Action::TrustCertificate { der, form } => {
+                self.feedback.working(form, "Trusting…");
+                self.admin
+                    .submit(move |s| jobs::trust_certificate(s, form, der));
+            }
             Action::TrustAdd(path) => {
                 self.feedback.working(Form::TrustedRoots, "Adding…");
                 self.admin.submit(move |s| jobs::trust_add(s, path));

@@ -316,6 +316,15 @@ pub fn remove_request(s: &mut AdminState, id: String) -> Outcome {
     admin(Form::Certificates, s, r)
 }
 
+pub fn trust_certificate(s: &mut AdminState, form: Form, der: Arc<Vec<u8>>) -> Outcome {
+    let now = s.clock.now();
+    let r = s.workspace.trust_add(&der, now).map(|added| {
+        let names: Vec<String> = added.iter().map(|r| r.subject.clone()).collect();
+        Done::Message(format!("Trusted root: {}.", names.join("; ")))
+    });
+    admin(form, s, r)
+}
+
 pub fn trust_add(s: &mut AdminState, path: PathBuf) -> Outcome {
     let now = s.clock.now();
     let r = read_limited(&path)

@@ -6,6 +6,7 @@
 use super::Cx;
 use crate::config::{DirectTrustEntry, PartnerPin, Pin};
 use crate::ui::app::actions::{Action, Form, SettingsChange};
+use crate::ui::widgets::nav::Page;
 use crate::ui::widgets::theme::MUTED;
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
@@ -131,6 +132,18 @@ pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
             );
         });
         let ok = !v.name.trim().is_empty() && !v.pin.trim().is_empty() && !cx.busy(FORM);
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("Or pin from a certificate file:").color(MUTED));
+            if ui
+                .button("📄 Open it in the Certificate inspector…")
+                .on_hover_text(
+                    "Open the relay's certificate there and choose \"Pin for Direct Trust\"",
+                )
+                .clicked()
+            {
+                cx.push(Action::Navigate(Page::CertificateInspector));
+            }
+        });
         if widgets::primary_button(ui, "Trust this relay", ok).clicked() {
             let pin = v.pin.trim().to_string();
             cx.push(Action::Change {

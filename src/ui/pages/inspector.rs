@@ -46,6 +46,18 @@ pub struct InspectorView {
     pub tab: Tab,
     pub index: usize,
     pub shown: Option<Shown>,
+    pub usage: UseView,
+}
+
+/// What "Use this certificate" keeps while the administrator types.
+#[derive(Default)]
+pub struct UseView {
+    /// Pin the public key (survives renewal with the same key) instead of the certificate.
+    pub key_pin: bool,
+    /// The name of a Direct Trust entry or a partner pin.
+    pub name: String,
+    /// The partner domain(s), comma-separated.
+    pub domains: String,
 }
 
 impl InspectorView {
@@ -109,6 +121,14 @@ pub fn certificate_inspector_page(ui: &mut Ui, v: &mut InspectorView, cx: &mut C
         }
     });
     ui.add_space(10.0);
+    // The report and what to do with it are taller than the window: they scroll.
+    egui::ScrollArea::vertical()
+        .id_salt("inspector-scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| shown(ui, v, cx));
+}
+
+fn shown(ui: &mut Ui, v: &mut InspectorView, cx: &mut Cx) {
     match v.shown.clone() {
         None => {
             ui.label(RichText::new("Nothing opened yet.").color(MUTED));
@@ -126,8 +146,144 @@ pub fn certificate_inspector_page(ui: &mut Ui, v: &mut InspectorView, cx: &mut C
                 &mut v.tab,
                 cx.now,
             );
+            if let Some(c) = f
+                .report
+                .certificates
+                .get(v.index)
+                .or(f.report.certificates.first())
+            {
+                ui.add_space(8.0);
+                use_certificate(ui, &mut v.usage, c, cx);
+            }
         }
     }
+}
+
+/// Trust, pin or anchor the certificate shown — buttons, not commands to copy.
+fn use_certificate(ui: &mut Ui, u: &mut UseView, c: &CertificateReport, cx: &mut Cx) {
+    use crate::config::{DirectTrustEntry, PartnerPin, Pin};
+    use crate::ui::app::actions::SettingsChange;
+    let info = &c.info;
+    let pin = if u.key_pin {
+        Pin::PublicKeySha256(info.public_key_sha256.clone())
+    } else {
+        Pin::Thumbprint(info.thumbprint.clone())
+    };
+    if u.name.is_empty() {
+        u.name = info
+            .common_names
+            .last()
+            .cloned()
+            .unwrap_or_else(|| info.thumbprint.clone());
+    }
+    let busy = cx.busy(FORM);
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new("Use this certificate").strong().size(15.5));
+        if info.is_ca {
+            ui.horizontal(|ui| {
+                let root = info.self_signed;
+                if ui
+                    .add_enabled(root && !busy, egui::Button::new("🛡 Trust this root"))
+                    .on_hover_text("Certificates it issues are trusted for TLS and Domain Security")
+                    .on_disabled_hover_text(
+                        "Only a root (self-signed CA) is trusted; this CA is issued by another",
+                    )
+                    .clicked()
+                {
+                    cx.push(Action::TrustCertificate {
+                        der: Arc::new(c.der.clone()),
+                        form: FORM,
+                    });
+                }
+                ui.label(
+                    RichText::new(if root {
+                        "a partner's root CA: its certificates become trusted for every domain"
+                    } else {
+                        "an intermediate CA: trust its root, or anchor a partner domain to it below"
+                    })
+                    .color(MUTED),
+                );
+            });
+        }
+        ui.checkbox(
+            &mut u.key_pin,
+            "Pin the public key instead of the certificate (survives renewal with the same key)",
+        );
+        ui.horizontal(|ui| {
+            let l = ui.label("Name");
+            ui.add(egui::TextEdit::singleline(&mut u.name).desired_width(200.0))
+                .labelled_by(l.id);
+            if ui
+                .add_enabled(
+                    !busy && !u.name.trim().is_empty(),
+                    egui::Button::new("🔗 Pin for Direct Trust"),
+                )
+                .on_hover_text("One of OUR own relays: it may relay anywhere and its marks pass")
+                .clicked()
+            {
+                cx.push(Action::Change {
+                    form: FORM,
+                    change: SettingsChange::AddDirectTrust(DirectTrustEntry {
+                        name: u.name.trim().to_string(),
+                        pin: pin.clone(),
+                    }),
+                });
+            }
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label("Partner domain(s)");
+            ui.add(
+                egui::TextEdit::singleline(&mut u.domains)
+                    .hint_text("woodgrove.test")
+                    .desired_width(200.0),
+            )
+            .labelled_by(l.id);
+            let domains: Vec<String> = u
+                .domains
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_string)
+                .collect();
+            let one = domains.len() == 1;
+            if ui
+                .add_enabled(
+                    !busy && one,
+                    egui::Button::new("⚓ Anchor for partner domain"),
+                )
+                .on_hover_text("Only a chain through this certificate (or key) authenticates the partner domain")
+                .on_disabled_hover_text("Type one partner domain")
+                .clicked()
+            {
+                cx.push(Action::Change {
+                    form: FORM,
+                    change: SettingsChange::AddPartnerAnchor {
+                        domain: domains[0].clone(),
+                        pin: pin.clone(),
+                    },
+                });
+            }
+            if ui
+                .add_enabled(
+                    !busy && !domains.is_empty() && !u.name.trim().is_empty(),
+                    egui::Button::new("📌 Pin for a partner"),
+                )
+                .on_hover_text("A partner's own (self-signed or privately issued) certificate, for its domains only: it is authenticated as Partner, never as one of our servers")
+                .on_disabled_hover_text("Type the partner's domain(s) and a name")
+                .clicked()
+            {
+                cx.push(Action::Change {
+                    form: FORM,
+                    change: SettingsChange::AddPartnerPin(PartnerPin {
+                        name: u.name.trim().to_string(),
+                        domains,
+                        pin: pin.clone(),
+                    }),
+                });
+            }
+        });
+    });
 }
 
 /// The file name of a path, for headings.
@@ -275,6 +431,7 @@ fn certificate_general_tab(ui: &mut Ui, r: &CertificateReport, now: time::Offset
                     format::days_left(i.not_after, now)
                 ),
             ),
+            ("Thumbprint", i.thumbprint.clone()),
             (
                 "Private key",
                 match r.has_private_key {
@@ -373,18 +530,7 @@ fn certificate_details_tab(ui: &mut Ui, r: &CertificateReport) {
 fn certificate_path_tab(ui: &mut Ui, r: &CertificateReport) {
     ui.label(RichText::new("Certification path").strong());
     ui.add_space(4.0);
-    let chain: Vec<String> = if r.path.is_empty() {
-        vec![r.info.subject.clone()]
-    } else {
-        r.path.iter().rev().cloned().collect()
-    };
-    for (depth, subject) in chain.iter().enumerate() {
-        ui.horizontal(|ui| {
-            ui.add_space(depth as f32 * 22.0);
-            ui.label(RichText::new(if depth == 0 { "🛡" } else { "📄" }).color(theme::ACCENT));
-            ui.label(subject);
-        });
-    }
+    path_tree(ui, &r.nodes);
     ui.add_space(10.0);
     ui.label(RichText::new("Certificate status").strong());
     match &r.verdict {
@@ -420,6 +566,66 @@ fn certificate_path_tab(ui: &mut Ui, r: &CertificateReport) {
                 "Self-signed: there is no chain to check. It is accepted only by a pin: Direct Trust between our own relays, a partner pin between organizations.",
             );
         }
+    }
+}
+
+/// The path drawn as a tree, root at the top, each certificate with its status — the
+/// Windows certificate dialog's Certification Path, with the reason on the node that breaks it.
+pub fn path_tree(ui: &mut Ui, nodes: &[crate::pki::path::PathNode]) {
+    use crate::pki::path::NodeStatus;
+    let last = nodes.len().saturating_sub(1);
+    for (depth, n) in nodes.iter().enumerate() {
+        let (color, mark) = match &n.status {
+            s if s.is_good() => (GOOD, "✔"),
+            NodeStatus::Expired | NodeStatus::NotYetValid => (WARN, "⚠"),
+            _ => (BAD, "✖"),
+        };
+        ui.horizontal(|ui| {
+            ui.add_space(depth as f32 * 22.0);
+            if depth > 0 {
+                // The tree's elbow, drawn (no font has every box-drawing glyph).
+                let (rect, _) =
+                    ui.allocate_exact_size(egui::vec2(14.0, 18.0), egui::Sense::hover());
+                let stroke = egui::Stroke::new(1.0, MUTED);
+                let x = rect.left() + 4.0;
+                ui.painter().line_segment(
+                    [
+                        egui::pos2(x, rect.top() - 6.0),
+                        egui::pos2(x, rect.center().y),
+                    ],
+                    stroke,
+                );
+                ui.painter().line_segment(
+                    [
+                        egui::pos2(x, rect.center().y),
+                        egui::pos2(rect.right(), rect.center().y),
+                    ],
+                    stroke,
+                );
+            }
+            let icon = if depth == 0 && depth != last {
+                "🛡"
+            } else {
+                "📄"
+            };
+            ui.label(RichText::new(icon).color(theme::ACCENT));
+            ui.label(RichText::new(&n.name).strong())
+                .on_hover_text(format!("{}\nThumbprint {}", n.subject, n.thumbprint));
+            ui.label(RichText::new(format!("{mark} {}", n.status.words())).color(color));
+        });
+        if let Some(nc) = &n.name_constraints {
+            ui.horizontal(|ui| {
+                ui.add_space(depth as f32 * 22.0 + 40.0);
+                ui.label(
+                    RichText::new(format!("Name constraints: {nc}"))
+                        .color(MUTED)
+                        .size(12.0),
+                );
+            });
+        }
+    }
+    if nodes.is_empty() {
+        ui.label(RichText::new("The path could not be drawn.").color(MUTED));
     }
 }
 

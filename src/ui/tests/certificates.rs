@@ -124,3 +124,87 @@ fn lab_ca_issue_and_exports_from_the_certificates_page() {
     let ca_read = read_file(&std::fs::read(&ca).expect("CA saved"), None).expect("reads");
     assert_eq!(ca_read.certificates.len(), 1);
 }
+
+/// A certificate inspected from a file is trusted, pinned or anchored with buttons: a partner's
+/// root trusted, a partner domain anchored to it, the partner's server certificate pinned for
+/// its domain, and one of our relays pinned for Direct Trust — each a real settings change.
+#[test]
+fn the_inspector_trusts_pins_and_anchors_by_buttons() {
+    let (tmp, ws) = fixture();
+    let files = tmp.path().join("files");
+    let mut app = console(ws);
+    app.page = Page::CertificateInspector;
+    let mut h = harness(app);
+    settle(&mut h);
+    let open = |h: &mut Harness<'static, ConsoleApp>, name: &str| {
+        set_text(
+            h,
+            "File to inspect",
+            &files.join(name).display().to_string(),
+        );
+        click(h, "Open");
+        settle(h);
+    };
+    // Fabrikam's server certificate alone, its root not trusted: the path is only it, with its
+    // status on the node.
+    open(&mut h, "fabrikam-smtp.cer");
+    click(&mut h, "Certification path");
+    // (It expired, too: the node says that first.)
+    assert!(h.query_all_by_label("⚠ Expired").next().is_some());
+    assert!(h.query_all_by_label("✔ Trusted root").next().is_none());
+    // Fabrikam's root: not trusted yet.
+    open(&mut h, "fabrikam-root.cer");
+    assert!(h.query_all_by_label("✖ Untrusted root").next().is_some());
+    let root_tp = match &h.state().views.inspector.shown {
+        Some(crate::ui::pages::inspector::Shown::File(f)) => {
+            f.report.certificates[0].info.thumbprint.clone()
+        }
+        _ => panic!("the root is shown"),
+    };
+    assert!(!h.state().data.roots.iter().any(|r| r.thumbprint == root_tp));
+    click(&mut h, "🛡 Trust this root");
+    settle(&mut h);
+    assert!(h.state().data.roots.iter().any(|r| r.thumbprint == root_tp));
+    set_text(&mut h, "Partner domain(s)", "fabrikam.test");
+    click(&mut h, "⚓ Anchor for partner domain");
+    settle(&mut h);
+    let anchors = &h.state().data.settings.partner_anchors;
+    assert!(
+        anchors.iter().any(|a| a.domain == "fabrikam.test"
+            && a.anchors
+                .contains(&crate::config::Pin::Thumbprint(root_tp.clone()))),
+        "{anchors:?}"
+    );
+    // Fabrikam's server certificate: now its path leads to a trusted root; pinned for its
+    // domain, by key.
+    open(&mut h, "fabrikam-smtp.cer");
+    assert!(h.query_all_by_label("✔ Trusted root").next().is_some());
+    assert!(h.query_all_by_label("⚠ Expired").next().is_some());
+    click(
+        &mut h,
+        "Pin the public key instead of the certificate (survives renewal with the same key)",
+    );
+    set_text(&mut h, "Name", "Fabrikam SMTP");
+    click(&mut h, "📌 Pin for a partner");
+    settle(&mut h);
+    let pins = &h.state().data.settings.partner_pins;
+    assert!(
+        pins.iter().any(|p| p.name == "Fabrikam SMTP"
+            && p.domains == vec!["fabrikam.test".to_string()]
+            && matches!(p.pin, crate::config::Pin::PublicKeySha256(_))),
+        "{pins:?}"
+    );
+    // Our second relay's certificate: Direct Trust.
+    open(&mut h, "relay2-issued.cer");
+    set_text(&mut h, "Name", "relay2");
+    click(&mut h, "🔗 Pin for Direct Trust");
+    settle(&mut h);
+    assert!(
+        h.state()
+            .data
+            .settings
+            .direct_trust
+            .iter()
+            .any(|e| e.name == "relay2")
+    );
+}
