@@ -5,6 +5,7 @@
 pub mod builder;
 pub mod ca;
 pub mod chain;
+pub mod compare;
 pub mod crl;
 pub mod der;
 pub mod digest;

@@ -95,6 +95,8 @@ pub enum SettingsChange {
 pub enum FileTarget {
     ImportWizard,
     Inspector,
+    /// The second certificate of the inspector's side-by-side comparison.
+    InspectorCompare,
     DomainSecurityRoot,
 }
 

@@ -268,6 +268,7 @@ impl ConsoleApp {
                 }
                 match target {
                     FileTarget::Inspector => self.views.inspector.on_loaded(result),
+                    FileTarget::InspectorCompare => self.views.inspector.on_compare(result),
                     _ => {
                         if let Some(w) = &mut self.wizard {
                             w.on_loaded(target, result);
@@ -816,7 +817,7 @@ impl ConsoleApp {
 fn target_form(t: FileTarget) -> Form {
     match t {
         FileTarget::ImportWizard => Form::ImportWizard,
-        FileTarget::Inspector => Form::Inspector,
+        FileTarget::Inspector | FileTarget::InspectorCompare => Form::Inspector,
         FileTarget::DomainSecurityRoot => Form::DomainSecurityWizard,
     }
 }

@@ -47,6 +47,9 @@ pub struct InspectorView {
     pub index: usize,
     pub shown: Option<Shown>,
     pub usage: UseView,
+    /// The file to compare the shown certificate with, and what it held.
+    pub compare_path: String,
+    pub compare: Option<LoadedFile>,
 }
 
 /// What "Use this certificate" keeps while the administrator types.
@@ -73,6 +76,10 @@ impl InspectorView {
                 self.shown = None;
             }
         }
+    }
+
+    pub fn on_compare(&mut self, r: Result<LoadedFile, Failure>) {
+        self.compare = r.ok();
     }
 
     pub fn on_stored(&mut self, thumbprint: String, r: Result<Arc<CertificateReport>, Failure>) {
@@ -154,9 +161,93 @@ fn shown(ui: &mut Ui, v: &mut InspectorView, cx: &mut Cx) {
             {
                 ui.add_space(8.0);
                 use_certificate(ui, &mut v.usage, c, cx);
+                ui.add_space(8.0);
+                compare_card(ui, v, c, cx);
             }
         }
     }
+}
+
+/// The shown certificate beside another (a partner's old and new one at rotation): every
+/// field, the changed ones marked with what the change means for Domain Security.
+fn compare_card(ui: &mut Ui, v: &mut InspectorView, c: &CertificateReport, cx: &mut Cx) {
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(
+            RichText::new("Compare with another certificate")
+                .strong()
+                .size(15.5),
+        );
+        ui.label(
+            RichText::new(
+                "At a partner's rotation: open its new certificate here to see what changed.",
+            )
+            .color(MUTED),
+        );
+        ui.horizontal(|ui| {
+            let l = ui.label("Compare with");
+            ui.add(
+                egui::TextEdit::singleline(&mut v.compare_path)
+                    .hint_text("/path/to/new-certificate.cer")
+                    .desired_width(320.0),
+            )
+            .labelled_by(l.id);
+            if ui
+                .add_enabled(
+                    !v.compare_path.trim().is_empty() && !cx.busy(FORM),
+                    egui::Button::new("Compare"),
+                )
+                .clicked()
+            {
+                cx.push(Action::LoadFile {
+                    target: FileTarget::InspectorCompare,
+                    path: v.compare_path.trim().into(),
+                    password: None,
+                });
+            }
+        });
+        let Some(other) = v
+            .compare
+            .as_ref()
+            .and_then(|f| f.report.certificates.first())
+        else {
+            return;
+        };
+        let diffs = crate::pki::compare::compare(&c.info, &other.info);
+        let changed = diffs.iter().filter(|d| d.changed).count();
+        ui.add_space(4.0);
+        ui.label(RichText::new(format!("{changed} of {} fields changed", diffs.len())).strong());
+        egui::Grid::new("compare-grid")
+            .num_columns(3)
+            .striped(true)
+            .spacing([16.0, 6.0])
+            .show(ui, |ui| {
+                ui.label(RichText::new("Field").strong());
+                ui.label(RichText::new(format!("This one ({})", c.info.display_name())).strong());
+                ui.label(
+                    RichText::new(format!("The other ({})", other.info.display_name())).strong(),
+                );
+                ui.end_row();
+                for d in &diffs {
+                    let style = |t: &str| {
+                        if d.changed {
+                            RichText::new(t).color(WARN).strong()
+                        } else {
+                            RichText::new(t)
+                        }
+                    };
+                    ui.label(style(d.field));
+                    ui.add(egui::Label::new(style(&d.old)).wrap());
+                    ui.vertical(|ui| {
+                        ui.add(egui::Label::new(style(&d.new)).wrap());
+                        if let Some(n) = &d.note {
+                            ui.label(RichText::new(format!("⚠ {n}")).color(BAD).size(12.0));
+                        }
+                    });
+                    ui.end_row();
+                }
+            });
+    });
 }
 
 /// Trust, pin or anchor the certificate shown — buttons, not commands to copy.

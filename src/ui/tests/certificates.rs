@@ -208,3 +208,50 @@ fn the_inspector_trusts_pins_and_anchors_by_buttons() {
             .any(|e| e.name == "relay2")
     );
 }
+
+/// Two certificates side by side: the changed fields are marked and say what they mean.
+#[test]
+fn the_inspector_compares_two_certificates() {
+    let (tmp, ws) = fixture();
+    let files = tmp.path().join("files");
+    let mut app = console(ws);
+    app.page = Page::CertificateInspector;
+    let mut h = harness(app);
+    settle(&mut h);
+    set_text(
+        &mut h,
+        "File to inspect",
+        &files.join("woodgrove-mail.cer").display().to_string(),
+    );
+    click(&mut h, "Open");
+    settle(&mut h);
+    set_text(
+        &mut h,
+        "Compare with",
+        &files.join("fabrikam-smtp.cer").display().to_string(),
+    );
+    click(&mut h, "Compare");
+    settle(&mut h);
+    assert!(
+        h.query_all_by_label_contains("fields changed")
+            .next()
+            .is_some()
+    );
+    assert!(
+        h.query_all_by_label_contains("another CA issued it")
+            .next()
+            .is_some()
+    );
+    assert!(
+        h.query_all_by_label_contains("no longer names mail.woodgrove.test")
+            .next()
+            .is_some()
+    );
+    assert!(
+        h.query_all_by_label_contains(
+            "a public-key pin (Direct Trust or partner pin) must be replaced"
+        )
+        .next()
+        .is_some()
+    );
+}

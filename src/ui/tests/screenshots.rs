@@ -174,6 +174,23 @@ fn main_screens() {
     shoot(&mut h, "console-certificate-inspector-details");
     h.state_mut().views.inspector.tab = InspectorTab::Path;
     shoot(&mut h, "console-certificate-inspector-path");
+    // Side by side with another certificate, scrolled to the comparison.
+    let other = root.join("files/fabrikam-smtp.cer");
+    h.state_mut().views.inspector.compare_path = other.display().to_string();
+    act(
+        &mut h,
+        Action::LoadFile {
+            target: FileTarget::InspectorCompare,
+            path: other,
+            password: None,
+        },
+    );
+    h.get_by_label("Compare with another certificate")
+        .scroll_to_me();
+    for _ in 0..12 {
+        h.step();
+    }
+    shoot(&mut h, "console-certificate-compare");
     let file = root.join("files/fabrikam-smtp.cer");
     h.state_mut().views.inspector.path = file.display().to_string();
     h.state_mut().views.inspector.tab = InspectorTab::General;
