@@ -357,6 +357,16 @@ impl Workspace {
                 .find(|r| r.public_key_sha256 == c.info.public_key_sha256)
                 .cloned()
         });
+        // A certificate that completes a pending request has its private key here: the
+        // request's (the preview must not say "not known" beside "completes request").
+        if let Some(r) = &completes_request {
+            for c in certificates
+                .iter_mut()
+                .filter(|c| c.info.public_key_sha256 == r.public_key_sha256)
+            {
+                c.has_private_key = Some(true);
+            }
+        }
         Ok(FileReport {
             format: contents.format,
             certificates,

@@ -302,6 +302,10 @@ pub enum Action {
         filter: String,
     },
     TrackHistory(String),
+    /// The same search again, quietly (new messages appear without pressing Search).
+    TrackRefresh(Box<TrackingQuery>),
+    /// Opens message tracking on one message (by internal id), its events loaded.
+    TrackMessage(String),
     TrackExport(PathBuf),
     Queue {
         op: QueueOp,

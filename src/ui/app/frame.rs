@@ -570,6 +570,12 @@ impl ConsoleApp {
                 self.query
                     .submit(move |s| jobs::track_search(s, generation, *q));
             }
+            Action::TrackRefresh(q) => {
+                self.tracking_generation += 1;
+                let generation = self.tracking_generation;
+                self.query
+                    .submit(move |s| jobs::track_search(s, generation, *q));
+            }
             Action::TrackSort {
                 column,
                 ascending,
@@ -620,6 +626,22 @@ impl ConsoleApp {
                     ))),
                 ),
             },
+            Action::TrackMessage(id) => {
+                let v = &mut self.views.tracking;
+                *v = crate::ui::pages::tracking::TrackingView {
+                    internal_id: id.clone(),
+                    searched: true,
+                    selected: Some(id.clone()),
+                    ..Default::default()
+                };
+                let query = v.query(self.clock.now_ms());
+                v.last_query = Some(query.clone());
+                v.refreshed_at = self.clock.now_ms();
+                v.counted = crate::ui::pages::tracking::counted_of(&self.live.snapshot.counters);
+                self.page = Page::MessageTracking;
+                self.apply(ctx, Action::TrackSearch(Box::new(query)));
+                self.apply(ctx, Action::TrackHistory(id));
+            }
             Action::LoadTlsReports => {
                 let dir = self.workspace.dir.clone();
                 self.query.submit(move |_| {

@@ -84,7 +84,7 @@ impl From<AdminError> for Failure {
                 needs_password: false,
             },
             AdminError::Pki(PkiError::PasswordRequired) => Failure {
-                text: "This PKCS#12 (.pfx/.p12) file is protected by a password: type it below."
+                text: "This PKCS#12 (.pfx/.p12) file is protected by a password: type it in the Password field."
                     .into(),
                 problems: None,
                 needs_password: true,

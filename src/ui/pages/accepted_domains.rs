@@ -90,7 +90,7 @@ pub fn accepted_domains_page(ui: &mut Ui, v: &mut DomainsView, cx: &mut Cx) {
         v.confirm_remove = remove;
     }
     if let Some(d) = v.confirm_remove.clone() {
-        match widgets::confirm(
+        match widgets::confirm_danger(
             ui,
             "remove-domain",
             &format!("Remove accepted domain {d}?"),

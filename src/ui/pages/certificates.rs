@@ -275,7 +275,7 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
                 "The certificate and its private key are deleted. A connector that names it must use another one first.",
             )
         };
-        match widgets::confirm(ui, "remove-certificate", &q, d, "Remove") {
+        match widgets::confirm_danger(ui, "remove-certificate", &q, d, "Remove") {
             Some(Answer::Yes) => {
                 cx.push(if pending {
                     Action::RemoveRequest(key)

@@ -177,8 +177,12 @@ pub fn confirm_toggle(ui: &mut Ui, pending: &mut Option<Toggle>, cx: &mut Cx) {
             "Mail to domains on the send domain secure list will wait in the queue (it is never downgraded) until Domain Security is on again."
         }
     };
-    let yes = if t.enable { "Turn on" } else { "Turn off" };
-    match widgets::confirm(ui, "domain-secure-confirm", &question, detail, yes) {
+    let answer = if t.enable {
+        widgets::confirm(ui, "domain-secure-confirm", &question, detail, "Turn on")
+    } else {
+        widgets::confirm_danger(ui, "domain-secure-confirm", &question, detail, "Turn off")
+    };
+    match answer {
         Some(Answer::Yes) => {
             cx.push(Action::Change {
                 form: match t.kind {

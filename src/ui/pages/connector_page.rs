@@ -237,7 +237,7 @@ pub fn connectors_page<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut 
     }
     common::confirm_toggle(ui, &mut v.toggle, cx);
     if let Some(name) = v.confirm_remove.clone() {
-        match widgets::confirm(
+        match widgets::confirm_danger(
             ui,
             &format!("remove-{}", K::Connector::KIND),
             &format!("Remove {} connector '{name}'?", K::Connector::KIND),

@@ -235,7 +235,7 @@ pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
             ),
             _ => (String::new(), ""),
         };
-        match widgets::confirm(ui, "direct-confirm", &q, d, "Remove") {
+        match widgets::confirm_danger(ui, "direct-confirm", &q, d, "Remove") {
             Some(Answer::Yes) => {
                 cx.push(Action::Change { form: FORM, change });
                 v.confirm = None;

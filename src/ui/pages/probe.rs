@@ -52,14 +52,22 @@ pub fn connectivity_probe_page(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
                 ui,
                 "Host (optional)",
                 &mut v.host,
-                "mx1.woodgrove.test:25 — every MX (or smart) host when empty",
+                "mx1.woodgrove.test:25",
                 &[],
             );
         });
+        ui.label(
+            RichText::new(
+                "Without a host, the probe goes where the domain's mail goes: the smart hosts of the send connector whose address space covers the domain, or, for a connector without smart hosts, each MX host DNS gives for the domain (best first, on port 25).",
+            )
+            .color(MUTED)
+            .size(12.0),
+        );
+        // Without the relay there is nothing to probe with: said once, above, in amber.
         if widgets::primary_button(
             ui,
             "📡 Probe",
-            !v.domain.trim().is_empty() && !cx.busy(FORM),
+            cx.prober_available && !v.domain.trim().is_empty() && !cx.busy(FORM),
         )
         .clicked()
         {

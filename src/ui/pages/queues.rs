@@ -140,10 +140,11 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
                 ndr: true,
             });
         }
+        let n = cx.live.snapshot.queued_messages;
         ui.label(
             RichText::new(format!(
-                "{} message(s) queued",
-                cx.live.snapshot.queued_messages
+                "{n} message{} queued",
+                if n == 1 { "" } else { "s" }
             ))
             .color(MUTED),
         );
@@ -271,6 +272,16 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
                     ndr: false,
                 });
             }
+            if ui
+                .add_enabled(has, egui::Button::new("🔍 Track this message"))
+                .on_hover_text(
+                    "Its events in message tracking: every hop, its TLS and why it waits",
+                )
+                .clicked()
+                && let Some(id) = &sel_msg
+            {
+                cx.push(Action::TrackMessage(id.clone()));
+            }
             if ui.button("Refresh").clicked()
                 && let Some(op) = v.refresh_op()
             {
@@ -352,6 +363,15 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
         if let Some(id) = clicked_msg {
             v.selected_message = Some(id);
         }
+        // The selected message's last error in full (the column cuts it).
+        if let Some(m) = sel_msg
+            .as_deref()
+            .and_then(|id| msgs.iter().find(|m| m.id == id))
+            && let Some(e) = &m.last_error
+        {
+            ui.add_space(4.0);
+            widgets::note(ui, BAD, "✖", &format!("Last error of {}: {e}", m.id));
+        }
     }
     quarantine_section(ui, v, cx);
     if let Some(r) = v.confirm.clone() {
@@ -360,7 +380,7 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
         } else {
             "The messages are deleted silently: no one is told. They cannot be recovered."
         };
-        match widgets::confirm(
+        match widgets::confirm_danger(
             ui,
             "queue-remove",
             &format!("Remove {}?", r.what),

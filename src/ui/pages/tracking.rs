@@ -80,6 +80,8 @@ pub struct TrackingView {
     pub sender: String,
     pub recipient: String,
     pub message_id: String,
+    /// Our internal id of one message (opened from the queue viewer).
+    pub internal_id: String,
     pub security: SecurityFilter,
     pub since: Since,
     pub filter: String,
@@ -92,7 +94,16 @@ pub struct TrackingView {
     pub export_path: String,
     /// The first search was made (the page searches once when first shown).
     pub searched: bool,
+    /// The relay's message counters at the last search, and when it was made (unix ms): a
+    /// change searches again, at most every [`REFRESH_EVERY_MS`].
+    pub counted: u64,
+    pub refreshed_at: i64,
+    /// The search last made (refreshed as it was, whatever is typed since).
+    pub last_query: Option<TrackingQuery>,
 }
+
+/// How often the list refreshes itself at most while mail flows.
+pub const REFRESH_EVERY_MS: i64 = 2_000;
 
 impl Default for TrackingView {
     fn default() -> Self {
@@ -100,6 +111,7 @@ impl Default for TrackingView {
             sender: String::new(),
             recipient: String::new(),
             message_id: String::new(),
+            internal_id: String::new(),
             security: SecurityFilter::Any,
             since: Since::default(),
             filter: String::new(),
@@ -111,6 +123,9 @@ impl Default for TrackingView {
             history: None,
             export_path: String::new(),
             searched: false,
+            counted: 0,
+            refreshed_at: 0,
+            last_query: None,
         }
     }
 }
@@ -148,6 +163,7 @@ impl TrackingView {
             sender: t(&self.sender),
             recipient: t(&self.recipient),
             message_id: t(&self.message_id),
+            internal_id: t(&self.internal_id),
             since: self.since.ms().map(|d| now_ms - d),
             security: match self.security {
                 SecurityFilter::Is(s) => Some(s),
@@ -163,10 +179,33 @@ impl TrackingView {
 /// Most events one search loads into the console (the newest first): about 100 000 messages.
 pub const CONSOLE_LIMIT: usize = 250_000;
 
+/// Everything the relay counted that adds tracking events.
+pub fn counted_of(c: &crate::engine::monitor::Counters) -> u64 {
+    c.received + c.sent + c.delivered_local + c.deferred + c.failed + c.rejected
+}
+
+fn counted(cx: &Cx) -> u64 {
+    counted_of(&cx.live.snapshot.counters)
+}
+
 pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
     if !v.searched {
         v.searched = true;
-        cx.push(Action::TrackSearch(Box::new(v.query(cx.now_ms))));
+        v.counted = counted(cx);
+        v.refreshed_at = cx.now_ms;
+        let q = v.query(cx.now_ms);
+        v.last_query = Some(q.clone());
+        cx.push(Action::TrackSearch(Box::new(q)));
+    } else if counted(cx) != v.counted
+        && cx.now_ms - v.refreshed_at >= REFRESH_EVERY_MS
+        && !cx.busy(FORM)
+    {
+        // Mail moved since the last search: the same search again, so new messages and
+        // refusals appear by themselves.
+        v.counted = counted(cx);
+        v.refreshed_at = cx.now_ms;
+        let q = v.last_query.clone().unwrap_or_else(|| v.query(cx.now_ms));
+        cx.push(Action::TrackRefresh(Box::new(q)));
     }
     widgets::page_header(
         ui,
@@ -189,6 +228,9 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
             text(ui, "Sender", &mut v.sender, "alice@ or <>");
             text(ui, "Recipient", &mut v.recipient, "bob@woodgrove");
             text(ui, "Message-ID", &mut v.message_id, "<id@host>");
+            if !v.internal_id.is_empty() {
+                text(ui, "Internal id", &mut v.internal_id, "");
+            }
         });
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("Security");
@@ -212,7 +254,9 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
                 .response
                 .labelled_by(l.id);
             if widgets::primary_button(ui, "🔍 Search", !cx.busy(FORM)).clicked() {
-                cx.push(Action::TrackSearch(Box::new(v.query(cx.now_ms))));
+                let q = v.query(cx.now_ms);
+                v.last_query = Some(q.clone());
+                cx.push(Action::TrackSearch(Box::new(q)));
             }
         });
     });

@@ -139,7 +139,7 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
         revocation_lists(ui, v, cx);
     });
     if let Some((thumbprint, subject)) = v.confirm_remove.clone() {
-        match widgets::confirm(
+        match widgets::confirm_danger(
             ui,
             "remove-root",
             &format!("Stop trusting {subject}?"),

@@ -802,3 +802,56 @@ fn closed_sessions_stay_in_the_monitor_filtered_and_paused() {
             .is_some()
     );
 }
+
+/// Message tracking refreshes itself while mail flows: a message received after the page
+/// opened appears without pressing Search.
+#[test]
+fn tracking_shows_new_messages_without_pressing_search() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut ws = org_now(
+        &tmp.path().join("contoso"),
+        "mail.contoso.test",
+        "contoso.test",
+    );
+    ws.change_settings(|s| {
+        s.receive_connectors[0].bindings = vec!["127.0.0.1:0".into()];
+        Ok(())
+    })
+    .expect("settings");
+    let handle = EngineHandle::start(ws.clone(), None).expect("relay starts");
+    let addr = handle
+        .snapshot()
+        .listeners
+        .iter()
+        .find(|l| l.error.is_none())
+        .map(|l| l.address)
+        .expect("listening");
+    let mut app = ConsoleApp::new(
+        ws,
+        no_waker(),
+        Clock::System,
+        std::sync::Arc::new(probe::Unavailable),
+        None,
+    );
+    app.attach_relay(RelayState::Running(Box::new(handle)));
+    app.page = Page::MessageTracking;
+    let mut h = harness(app);
+    settle(&mut h);
+    assert_eq!(
+        h.state().views.tracking.set.as_ref().map(|s| s.rows.len()),
+        Some(0)
+    );
+    Smtp::begin(addr, None, "alice@fabrikam.test").finish("bob@contoso.test", "arrives by itself");
+    step_until(
+        &mut h,
+        "the new message listed",
+        Duration::from_secs(20),
+        |a| {
+            a.views
+                .tracking
+                .set
+                .as_ref()
+                .is_some_and(|s| s.rows.iter().any(|r| r.subject == "arrives by itself"))
+        },
+    );
+}

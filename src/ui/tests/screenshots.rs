@@ -147,6 +147,20 @@ fn main_screens() {
     h.state_mut().views.queues.selected_message =
         Some("0b3e5d7a-1111-4000-8000-000000000000".into());
     shoot(&mut h, "console-queue-viewer");
+    assert!(h.query_all_by_label("4 messages queued").next().is_some());
+    // From a queued message to its events in tracking.
+    click(&mut h, "🔍 Track this message");
+    settle(&mut h);
+    assert_eq!(h.state().page, Page::MessageTracking);
+    assert_eq!(
+        h.state().views.tracking.internal_id,
+        "0b3e5d7a-1111-4000-8000-000000000000"
+    );
+    assert_eq!(
+        h.state().views.tracking.selected.as_deref(),
+        Some("0b3e5d7a-1111-4000-8000-000000000000")
+    );
+    h.state_mut().views.tracking = Default::default();
 
     h.state_mut().views.monitor.selected = Some(101);
     page(&mut h, Page::LiveMonitor);
@@ -364,7 +378,7 @@ fn import_wizard_pages() {
     h.state_mut().feedback.set(
         Form::ImportWizard,
         Feedback::Error(Failure {
-            text: "This PKCS#12 (.pfx/.p12) file is protected by a password: type it below.".into(),
+            text: "This PKCS#12 (.pfx/.p12) file is protected by a password: type it in the Password field.".into(),
             problems: None,
             needs_password: true,
         }),

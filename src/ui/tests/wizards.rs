@@ -217,6 +217,9 @@ fn import_wizard_lists_the_certificate_as_valid_and_enabled() {
         has_text(&h, "Completes pending request"),
         "matches the request"
     );
+    // Beside "completes pending request" the key is known: the request's.
+    assert!(has_text(&h, "You have a private key for this certificate"));
+    assert!(!has_text(&h, "Not known (not in this server's store)"));
     click(&mut h, "Next >");
     let enable = h.get_by_label("Enable this certificate for SMTP");
     assert_eq!(enable.accesskit_node().toggled(), Some(Toggled::True));

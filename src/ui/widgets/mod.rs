@@ -379,6 +379,36 @@ pub enum Answer {
 
 /// A modal confirmation: `question`, a detail line, and `yes` / Cancel. `None` while open.
 pub fn confirm(ui: &mut Ui, id: &str, question: &str, detail: &str, yes: &str) -> Option<Answer> {
+    confirm_styled(ui, id, question, detail, yes, false)
+}
+
+/// [`confirm`] for something that removes or turns off: the answer is a red button.
+pub fn confirm_danger(
+    ui: &mut Ui,
+    id: &str,
+    question: &str,
+    detail: &str,
+    yes: &str,
+) -> Option<Answer> {
+    confirm_styled(ui, id, question, detail, yes, true)
+}
+
+/// A red button for what removes or turns off.
+pub fn danger_button(ui: &mut Ui, text: &str, enabled: bool) -> Response {
+    let b = egui::Button::new(RichText::new(text).color(Color32::WHITE).strong())
+        .fill(theme::BAD)
+        .min_size(egui::vec2(88.0, 26.0));
+    ui.add_enabled(enabled, b)
+}
+
+fn confirm_styled(
+    ui: &mut Ui,
+    id: &str,
+    question: &str,
+    detail: &str,
+    yes: &str,
+    danger: bool,
+) -> Option<Answer> {
     let mut answer = None;
     let frame = egui::Frame::popup(ui.style())
         .inner_margin(Margin::same(20))
@@ -394,7 +424,12 @@ pub fn confirm(ui: &mut Ui, id: &str, question: &str, detail: &str, yes: &str) -
             }
             ui.add_space(10.0);
             ui.horizontal(|ui| {
-                if primary_button(ui, yes, true).clicked() {
+                let yes = if danger {
+                    danger_button(ui, yes, true)
+                } else {
+                    primary_button(ui, yes, true)
+                };
+                if yes.clicked() {
                     answer = Some(Answer::Yes);
                 }
                 if ui.button("Cancel").clicked() {
