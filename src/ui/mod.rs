@@ -74,12 +74,17 @@ pub fn run(dir: DataDir) -> Result<(), String> {
     let now = time::OffsetDateTime::now_utc();
     let (workspace, created) =
         crate::admin::open_or_create(&dir, now).map_err(|e| e.to_string())?;
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Mailflow")
+        .with_app_id("mailflow")
+        .with_inner_size([1280.0, 800.0])
+        .with_min_inner_size([960.0, 600.0])
+        .with_drag_and_drop(true);
+    if let Some(icon) = widgets::assets::icon() {
+        viewport = viewport.with_icon(Arc::new(icon));
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("Mailflow")
-            .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([960.0, 600.0])
-            .with_drag_and_drop(true),
+        viewport,
         ..Default::default()
     };
     let notice = created.map(|r| {

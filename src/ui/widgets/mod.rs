@@ -4,6 +4,7 @@
 //! these controls the folder holds the console's look ([`theme`]), how it writes times, sizes
 //! and lists ([`format`]), the status bar ([`status`]) and the navigation tree ([`nav`]).
 
+pub mod assets;
 pub mod format;
 pub mod nav;
 pub mod status;

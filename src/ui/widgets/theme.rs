@@ -29,6 +29,7 @@ pub const PLAINTEXT: Color32 = Color32::from_rgb(0xd8, 0x4a, 0x12);
 
 /// Installs the theme on a context.
 pub fn install(ctx: &egui::Context) {
+    ctx.set_fonts(super::assets::fonts());
     ctx.set_theme(egui::Theme::Light);
     ctx.all_styles_mut(|style| {
         style.text_styles = [
