@@ -175,6 +175,48 @@ pub fn readiness(
             },
         );
     }
+    // Each chosen receive connector must let a partner in and be reachable by it.
+    for name in &plan.receive_connectors {
+        let Some(c) = settings.receive_connector(name) else {
+            continue;
+        };
+        let partners = c
+            .permission_groups
+            .contains(&crate::config::PermissionGroup::Partners);
+        add(
+            CheckMark::from_bool(partners),
+            format!("Partners may send through receive connector '{name}'"),
+            if partners {
+                "its permission groups include Partners".into()
+            } else {
+                "its permission groups lack Partners: an authenticated partner would be refused \
+                 (530 5.7.1); add Partners (Receive connectors › Permission groups)"
+                    .into()
+            },
+        );
+        let loopback_only = !c.bindings.is_empty()
+            && c.bindings.iter().all(|b| {
+                b.parse::<std::net::SocketAddr>()
+                    .is_ok_and(|a| a.ip().is_loopback())
+            });
+        add(
+            if loopback_only {
+                CheckMark::Warn
+            } else {
+                CheckMark::Pass
+            },
+            format!("The partner can reach receive connector '{name}'"),
+            if loopback_only {
+                format!(
+                    "it listens only on {} (this machine): a partner on another host cannot \
+                     connect; bind it to an address partners reach (Receive connectors › Network)",
+                    c.bindings.join(", ")
+                )
+            } else {
+                format!("it listens on {}", c.bindings.join(", "))
+            },
+        );
+    }
     out
 }
 
@@ -231,6 +273,37 @@ mod tests {
         assert_eq!(
             mark("Domain Security on a receive connector"),
             Some(CheckMark::Fail)
+        );
+        // A receive connector without Partners, listening on loopback only: both said.
+        let mut lab = settings.clone();
+        lab.receive_connectors[0].bindings = vec!["127.0.0.1:2525".into()];
+        lab.receive_connectors[0]
+            .permission_groups
+            .retain(|g| *g != crate::config::PermissionGroup::Partners);
+        let name = lab.receive_connectors[0].name.clone();
+        let with_receive = DomainSecurityPlan {
+            receive_connectors: vec![name.clone()],
+            ..plan.clone()
+        };
+        let checks = readiness(&with_receive, &lab, Some(ours), PartnerRoot::AlreadyTrusted);
+        let find = |what: &str| {
+            checks
+                .iter()
+                .find(|c| c.what == what)
+                .cloned()
+                .unwrap_or_else(|| panic!("no check {what}: {checks:?}"))
+        };
+        let p = find(&format!(
+            "Partners may send through receive connector '{name}'"
+        ));
+        assert_eq!(p.mark, CheckMark::Fail);
+        assert!(p.detail.contains("add Partners"), "{}", p.detail);
+        let r = find(&format!("The partner can reach receive connector '{name}'"));
+        assert_eq!(r.mark, CheckMark::Warn);
+        assert!(
+            r.detail.contains("listens only on 127.0.0.1:2525"),
+            "{}",
+            r.detail
         );
         let none = readiness(&plan, &settings, None, PartnerRoot::File(None));
         assert!(none.iter().any(|c| c.what == "Our SMTP certificate"

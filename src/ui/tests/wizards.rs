@@ -334,6 +334,12 @@ fn domain_security_wizard_sets_lists_pin_and_connectors() {
     assert!(h.get_by_label("Next >").accesskit_node().is_disabled());
     set_text(&mut h, "Partner domain", "Fabrikam.test");
     click(&mut h, "Next >");
+    // The trusted roots include Woodgrove's (another partner's): nothing is preselected, so
+    // its check cannot come up green for Fabrikam by default.
+    assert!(
+        matches!(h.state().wizard.as_ref(), Some(Wizard::DomainSecurity(w)) if w.existing.is_none())
+    );
+    assert!(h.get_by_label("Next >").accesskit_node().is_disabled());
     click(&mut h, "Import the partner's root CA from a file");
     let root = tmp.path().join("files/fabrikam-root.cer");
     set_text(&mut h, "Root CA file", &root.display().to_string());
@@ -350,9 +356,11 @@ fn domain_security_wizard_sets_lists_pin_and_connectors() {
         "Add fabrikam.test to the send domain secure list"
     ));
     click(&mut h, "Next >");
-    // Outbound (*) covers fabrikam.test; "To Woodgrove" does not.
+    // Outbound (*) covers fabrikam.test; "To Woodgrove" does not, but it has Domain Security
+    // on already: the step shows the state as it is.
     let to_wg = h.get_by_label("Send connector To Woodgrove");
-    assert_eq!(to_wg.accesskit_node().toggled(), Some(Toggled::False));
+    assert_eq!(to_wg.accesskit_node().toggled(), Some(Toggled::True));
+    assert!(has_text(&h, "Domain Security is on already"));
     let outbound = h.get_by_label("Send connector Outbound");
     assert_eq!(outbound.accesskit_node().toggled(), Some(Toggled::True));
     click(&mut h, "Next >");

@@ -77,11 +77,10 @@ impl DomainSecurityWizard {
             },
             root_path: String::new(),
             root_loaded: None,
-            existing: data
-                .roots
-                .iter()
-                .find(|r| !r.lab_ca)
-                .map(|r| r.thumbprint.clone()),
+            // Nothing preselected: the first trusted root may be another partner's, and its
+            // check would come up green. The probe preselects the root that issued the
+            // partner's certificate, when it finds one.
+            existing: None,
             pin: false,
             send_list: true,
             receive_list: true,
@@ -97,7 +96,11 @@ impl DomainSecurityWizard {
                     let partners = c
                         .permission_groups
                         .contains(&crate::config::PermissionGroup::Partners);
-                    (c.name.clone(), c.enabled && partners)
+                    // A connector already on appears ticked: the step shows the state.
+                    (
+                        c.name.clone(),
+                        c.domain_secure_enabled || (c.enabled && partners),
+                    )
                 })
                 .collect(),
             probe: None,
@@ -367,7 +370,8 @@ impl DomainSecurityWizard {
             .send_connectors
             .iter()
             .map(|c| {
-                let on = c.enabled && c.address_spaces.iter().any(|a| covers(&a.address));
+                let on = c.domain_secure_enabled
+                    || (c.enabled && c.address_spaces.iter().any(|a| covers(&a.address)));
                 (c.name.clone(), on)
             })
             .collect();
@@ -523,19 +527,40 @@ impl DomainSecurityWizard {
         });
     }
 
-    fn connectors_step(&mut self, ui: &mut Ui, _cx: &mut Cx) {
-        ui.label("Choose the connectors on which Domain Security is switched on. On receive connectors, AuthMechanism TLS is set with it.");
+    fn connectors_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
+        ui.label("Choose the connectors on which Domain Security is switched on. On receive connectors, AuthMechanism TLS is set with it. A connector that has it on already is ticked.");
         ui.add_space(8.0);
+        let s = &cx.data.settings;
+        let already = |receive: bool, name: &str| {
+            if receive {
+                s.receive_connector(name)
+                    .is_some_and(|c| c.domain_secure_enabled)
+            } else {
+                s.send_connector(name)
+                    .is_some_and(|c| c.domain_secure_enabled)
+            }
+        };
         widgets::card(ui, |ui| {
             ui.set_width(ui.available_width());
-            ui.label(RichText::new("Send connectors").strong());
-            for (name, on) in &mut self.send {
-                ui.checkbox(on, format!("Send connector {name}"));
-            }
-            ui.add_space(6.0);
-            ui.label(RichText::new("Receive connectors").strong());
-            for (name, on) in &mut self.receive {
-                ui.checkbox(on, format!("Receive connector {name}"));
+            for (receive, title, list) in [
+                (false, "Send connectors", &mut self.send),
+                (true, "Receive connectors", &mut self.receive),
+            ] {
+                ui.label(RichText::new(title).strong());
+                for (name, on) in list.iter_mut() {
+                    ui.horizontal(|ui| {
+                        let kind = if receive { "Receive" } else { "Send" };
+                        ui.checkbox(on, format!("{kind} connector {name}"));
+                        if already(receive, name) {
+                            ui.label(
+                                RichText::new("Domain Security is on already")
+                                    .color(MUTED)
+                                    .size(12.0),
+                            );
+                        }
+                    });
+                }
+                ui.add_space(6.0);
             }
         });
     }
