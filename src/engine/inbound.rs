@@ -241,31 +241,35 @@ impl SessionRecord<'_> {
                     },
                 )
             });
-            self.refused += 1;
-            self.services.live.update(self.live_id, |r| r.refusals += 1);
-            refusals::record(
-                self.services,
-                Refusal {
-                    session: Some(&self.session),
-                    sequence: self.refused,
-                    connector: self.connector,
-                    local: self.local,
-                    peer: self.peer,
-                    trail: Some(&self.trail),
-                    tls: policy.tls.as_ref().map(|t| &t.facts),
-                    command: &self.trail.command,
-                    reply: reply.one_line(),
-                    reason,
-                    note,
-                    why,
-                },
-            );
+            let tls = policy.tls.as_ref().map(|t| &t.facts);
+            let command = self.trail.command.clone();
+            self.record(tls, &command, reply.one_line(), reason, note, why);
         }
         self.trail.reply(reply);
     }
 
     /// The STARTTLS handshake failed: no reply is possible, the session ends.
     fn handshake_failed(&mut self, error: &str) {
+        self.record(
+            None,
+            "STARTTLS",
+            "no reply: the TLS handshake failed and the connection was closed".into(),
+            Some(error.to_string()),
+            None,
+            refusal::tls_handshake_failed(error),
+        );
+    }
+
+    /// One refusal more: on the session's monitor row and as a tracking event.
+    fn record(
+        &mut self,
+        tls: Option<&TlsFacts>,
+        command: &str,
+        reply: String,
+        reason: Option<String>,
+        note: Option<String>,
+        why: Vec<DecisionStep>,
+    ) {
         self.refused += 1;
         self.services.live.update(self.live_id, |r| r.refusals += 1);
         refusals::record(
@@ -277,12 +281,12 @@ impl SessionRecord<'_> {
                 local: self.local,
                 peer: self.peer,
                 trail: Some(&self.trail),
-                tls: None,
-                command: "STARTTLS",
-                reply: "no reply: the TLS handshake failed and the connection was closed".into(),
-                reason: Some(error.to_string()),
-                note: None,
-                why: refusal::tls_handshake_failed(error),
+                tls,
+                command,
+                reply,
+                reason,
+                note,
+                why,
             },
         );
     }

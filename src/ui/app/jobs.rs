@@ -382,6 +382,35 @@ pub fn save_file(
     what: &str,
     if_exists: IfExists,
 ) -> Outcome {
+    write_file(form, path, bytes, if_exists, atomic::PUBLIC, || {
+        format!("{what} saved to {}.", path.display())
+    })
+}
+
+/// Like [`save_file`], for a file that holds a private key: mode 0600.
+fn save_private_file(
+    form: Form,
+    path: &Path,
+    bytes: &[u8],
+    what: &str,
+    if_exists: IfExists,
+) -> Outcome {
+    write_file(form, path, bytes, if_exists, atomic::PRIVATE, || {
+        format!(
+            "{what} saved to {} (readable by you only). Keep the file and its password apart.",
+            path.display()
+        )
+    })
+}
+
+fn write_file(
+    form: Form,
+    path: &Path,
+    bytes: &[u8],
+    if_exists: IfExists,
+    mode: u32,
+    done: impl FnOnce() -> String,
+) -> Outcome {
     let result = if path.as_os_str().is_empty() {
         Err(Failure::new("type the path of the file to write"))
     } else if if_exists == IfExists::Refuse && path.exists() {
@@ -390,8 +419,8 @@ pub fn save_file(
             path.display()
         )))
     } else {
-        atomic::write_atomic(path, bytes, atomic::PUBLIC)
-            .map(|_| Done::Message(format!("{what} saved to {}.", path.display())))
+        atomic::write_atomic(path, bytes, mode)
+            .map(|_| Done::Message(done()))
             .map_err(|e| Failure::new(e.to_string()))
     };
     Outcome::Admin {
@@ -437,38 +466,6 @@ pub fn export(s: &mut AdminState, what: ExportItem, path: PathBuf, if_exists: If
             result: Err(Failure::new(e.to_string())),
             reload: None,
         },
-    }
-}
-
-/// Like [`save_file`], for a file that holds a private key: mode 0600.
-fn save_private_file(
-    form: Form,
-    path: &Path,
-    bytes: &[u8],
-    what: &str,
-    if_exists: IfExists,
-) -> Outcome {
-    let result = if path.as_os_str().is_empty() {
-        Err(Failure::new("type the path of the file to write"))
-    } else if if_exists == IfExists::Refuse && path.exists() {
-        Err(Failure::new(format!(
-            "{} already exists; choose another name",
-            path.display()
-        )))
-    } else {
-        atomic::write_atomic(path, bytes, atomic::PRIVATE)
-            .map(|_| {
-                Done::Message(format!(
-                    "{what} saved to {} (readable by you only). Keep the file and its password apart.",
-                    path.display()
-                ))
-            })
-            .map_err(|e| Failure::new(e.to_string()))
-    };
-    Outcome::Admin {
-        form,
-        result,
-        reload: None,
     }
 }
 

@@ -565,24 +565,16 @@ fn the_probe_page_lists_every_host_of_a_domain() {
     handle.stop();
 }
 
-/// A partner's mail refused by Domain Security, found in the console by pointing and clicking:
-/// Security › "Refused", Search, the row with its reply; its details say why (the STARTTLS
-/// check failed, the later ones not reached) and what would change it; the monitor's
-/// "Rejected" tile counts it.
-#[test]
-fn a_refused_partner_session_is_found_in_tracking_with_why() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let mut ws = org_now(
-        &tmp.path().join("contoso"),
-        "mail.contoso.test",
-        "contoso.test",
-    );
+/// A console on a running relay of contoso.test (a new organization in `tmp`, its first
+/// receive connector on a free loopback port, `change` applied first), and where it listens.
+fn running_console(
+    tmp: &Path,
+    change: impl FnOnce(&mut crate::config::Settings),
+) -> (ConsoleApp, SocketAddr) {
+    let mut ws = org_now(&tmp.join("contoso"), "mail.contoso.test", "contoso.test");
     ws.change_settings(|s| {
-        let c = &mut s.receive_connectors[0];
-        c.bindings = vec!["127.0.0.1:0".into()];
-        c.tarpit_interval = TimeSpan::secs(0);
-        c.domain_secure_enabled = true;
-        s.transport.tls_receive_domain_secure_list = vec!["woodgrove.test".into()];
+        s.receive_connectors[0].bindings = vec!["127.0.0.1:0".into()];
+        change(s);
         Ok(())
     })
     .expect("settings");
@@ -602,6 +594,28 @@ fn a_refused_partner_session_is_found_in_tracking_with_why() {
         None,
     );
     app.attach_relay(RelayState::Running(Box::new(handle)));
+    (app, addr)
+}
+
+/// [`running_console`] with Domain Security on for woodgrove.test (on the receive list) and
+/// no tarpit.
+fn contoso_receiving_from_woodgrove(tmp: &Path) -> (ConsoleApp, SocketAddr) {
+    running_console(tmp, |s| {
+        let c = &mut s.receive_connectors[0];
+        c.tarpit_interval = TimeSpan::secs(0);
+        c.domain_secure_enabled = true;
+        s.transport.tls_receive_domain_secure_list = vec!["woodgrove.test".into()];
+    })
+}
+
+/// A partner's mail refused by Domain Security, found in the console by pointing and clicking:
+/// Security › "Refused", Search, the row with its reply; its details say why (the STARTTLS
+/// check failed, the later ones not reached) and what would change it; the monitor's
+/// "Rejected" tile counts it.
+#[test]
+fn a_refused_partner_session_is_found_in_tracking_with_why() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (mut app, addr) = contoso_receiving_from_woodgrove(tmp.path());
     // Accepted mail from elsewhere, then the partner without TLS: 530 5.7.1.
     Smtp::begin(addr, None, "alice@fabrikam.test").finish("bob@contoso.test", "plain");
     let mut c = Smtp::connect(addr);
@@ -712,36 +726,7 @@ fn a_refused_partner_session_is_found_in_tracking_with_why() {
 #[test]
 fn closed_sessions_stay_in_the_monitor_filtered_and_paused() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let mut ws = org_now(
-        &tmp.path().join("contoso"),
-        "mail.contoso.test",
-        "contoso.test",
-    );
-    ws.change_settings(|s| {
-        let c = &mut s.receive_connectors[0];
-        c.bindings = vec!["127.0.0.1:0".into()];
-        c.tarpit_interval = TimeSpan::secs(0);
-        c.domain_secure_enabled = true;
-        s.transport.tls_receive_domain_secure_list = vec!["woodgrove.test".into()];
-        Ok(())
-    })
-    .expect("settings");
-    let handle = EngineHandle::start(ws.clone(), None).expect("relay starts");
-    let addr = handle
-        .snapshot()
-        .listeners
-        .iter()
-        .find(|l| l.error.is_none())
-        .map(|l| l.address)
-        .expect("listening");
-    let mut app = ConsoleApp::new(
-        ws,
-        no_waker(),
-        Clock::System,
-        std::sync::Arc::new(probe::Unavailable),
-        None,
-    );
-    app.attach_relay(RelayState::Running(Box::new(handle)));
+    let (mut app, addr) = contoso_receiving_from_woodgrove(tmp.path());
     Smtp::begin(addr, None, "alice@fabrikam.test").finish("bob@contoso.test", "plain");
     let mut c = Smtp::connect(addr);
     assert!(c.cmd("EHLO mail.woodgrove.test").starts_with("250"));
@@ -808,32 +793,7 @@ fn closed_sessions_stay_in_the_monitor_filtered_and_paused() {
 #[test]
 fn tracking_shows_new_messages_without_pressing_search() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let mut ws = org_now(
-        &tmp.path().join("contoso"),
-        "mail.contoso.test",
-        "contoso.test",
-    );
-    ws.change_settings(|s| {
-        s.receive_connectors[0].bindings = vec!["127.0.0.1:0".into()];
-        Ok(())
-    })
-    .expect("settings");
-    let handle = EngineHandle::start(ws.clone(), None).expect("relay starts");
-    let addr = handle
-        .snapshot()
-        .listeners
-        .iter()
-        .find(|l| l.error.is_none())
-        .map(|l| l.address)
-        .expect("listening");
-    let mut app = ConsoleApp::new(
-        ws,
-        no_waker(),
-        Clock::System,
-        std::sync::Arc::new(probe::Unavailable),
-        None,
-    );
-    app.attach_relay(RelayState::Running(Box::new(handle)));
+    let (mut app, addr) = running_console(tmp.path(), |_| {});
     app.page = Page::MessageTracking;
     let mut h = harness(app);
     settle(&mut h);
