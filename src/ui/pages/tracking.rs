@@ -349,21 +349,22 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
         ui,
         360.0,
         |ui| {
+            // The security badge comes right after the time: it is what this page is for.
             widgets::table(ui, "tracking")
                 .column(Column::exact(128.0))
+                .column(Column::exact(126.0))
                 .column(Column::initial(108.0).clip(true))
                 .column(Column::initial(108.0).clip(true))
                 .column(Column::remainder().at_least(60.0).clip(true))
                 .column(Column::exact(74.0))
-                .column(Column::exact(126.0))
                 .header(24.0, |mut h| {
                     for (col, title) in [
                         (TrackColumn::Time, "Time (UTC)"),
+                        (TrackColumn::Security, "Security"),
                         (TrackColumn::Sender, "Sender"),
                         (TrackColumn::Recipients, "Recipients"),
                         (TrackColumn::Subject, "Subject"),
                         (TrackColumn::Status, "Status"),
-                        (TrackColumn::Security, "Security"),
                     ] {
                         h.col(|ui| {
                             let sorted = (v.column == col).then_some(v.ascending);
@@ -386,6 +387,9 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
                             ui.label(&r.time_text);
                         });
                         row.col(|ui| {
+                            widgets::security_badge(ui, r.security);
+                        });
+                        row.col(|ui| {
                             ui.label(&r.sender);
                         });
                         row.col(|ui| {
@@ -396,9 +400,6 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
                         });
                         row.col(|ui| {
                             ui.label(RichText::new(r.status).color(status_color(r.status)));
-                        });
-                        row.col(|ui| {
-                            widgets::security_badge(ui, r.security);
                         });
                         if row.response().clicked() {
                             select = Some(r.internal_id.clone());

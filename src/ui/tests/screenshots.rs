@@ -118,6 +118,52 @@ fn main_screens() {
             security.max.x < details.min.x,
             "the Security column ({security:?}) runs under the details ({details:?})"
         );
+        // The badge is an early column: right after the time.
+        let sender = h
+            .query_all_by_label("Sender")
+            .map(|n| n.rect())
+            .max_by(|a, b| a.min.y.total_cmp(&b.min.y))
+            .expect("the Sender header");
+        assert!(security.max.x < sender.min.x, "Security before Sender");
+        // The details panel is resizable: dragging the gap to its left widens it.
+        let card = h.get_by_label("Hops").rect();
+        let drag = |h: &mut Harness<'static, ConsoleApp>, x: f32, dx: f32| {
+            let y = card.center().y;
+            h.event(egui::Event::PointerMoved(egui::pos2(x, y)));
+            h.step();
+            h.event(egui::Event::PointerButton {
+                pos: egui::pos2(x, y),
+                button: egui::PointerButton::Primary,
+                pressed: true,
+                modifiers: Default::default(),
+            });
+            h.step();
+            for i in 1..=10 {
+                h.event(egui::Event::PointerMoved(egui::pos2(
+                    x + dx * i as f32 / 10.0,
+                    y,
+                )));
+                h.step();
+            }
+            h.event(egui::Event::PointerButton {
+                pos: egui::pos2(x + dx, y),
+                button: egui::PointerButton::Primary,
+                pressed: false,
+                modifiers: Default::default(),
+            });
+            h.step();
+            h.step();
+        };
+        drag(&mut h, card.min.x - 20.0, -100.0);
+        let wider = h.get_by_label("Hops").rect();
+        assert!(
+            wider.min.x < card.min.x - 60.0,
+            "the details panel did not widen: {card:?} then {wider:?}"
+        );
+        // And back, for the pictures that follow.
+        drag(&mut h, wider.min.x - 20.0, 100.0);
+        let back = h.get_by_label("Hops").rect();
+        assert!((back.min.x - card.min.x).abs() < 20.0, "{card:?} {back:?}");
     }
 
     // The refusals alone, one selected: why it was refused and what would change it.

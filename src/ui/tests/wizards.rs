@@ -518,3 +518,36 @@ fn validation_problems_appear_at_the_field_and_nothing_is_saved() {
     assert!(!p.is_empty(), "banner problem kept with its path");
     assert!(has_text(&h, &p[0]), "shown at the Banner field: {p:?}");
 }
+
+/// The request wizard splits a pasted whole subject into its parts (the article's subject with
+/// two DCs), and says why when it cannot, keeping the parts as they were.
+#[test]
+fn request_wizard_splits_a_pasted_subject() {
+    let (_tmp, ws) = fresh_org();
+    let mut app = console(ws);
+    app.page = Page::Certificates;
+    let mut h = harness(app);
+    settle(&mut h);
+    click(&mut h, "➕ New request…");
+    click(&mut h, "Next >");
+    set_text(&mut h, "Or paste a whole subject", "C=USA, CN=x");
+    click(&mut h, "Split into parts");
+    let rows = |h: &Harness<'static, ConsoleApp>| match h.state().wizard.as_ref() {
+        Some(Wizard::Request(r)) => r.rows.clone(),
+        _ => panic!("the request wizard"),
+    };
+    assert_eq!(rows(&h).len(), 1, "unchanged after a bad paste");
+    assert!(has_text(&h, "two"), "the reason is shown");
+    set_text(
+        &mut h,
+        "Or paste a whole subject",
+        "DC=msft,dc=nwtraders,CN=W2K3",
+    );
+    click(&mut h, "Split into parts");
+    let r = rows(&h);
+    assert_eq!(
+        r.iter().map(|x| x.value.as_str()).collect::<Vec<_>>(),
+        vec!["msft", "nwtraders", "W2K3"]
+    );
+    assert!(has_text(&h, "DC=msft, DC=nwtraders, CN=W2K3"), "preview");
+}

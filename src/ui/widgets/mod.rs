@@ -477,7 +477,32 @@ pub fn split_right(
 ) {
     let rect = ui.available_rect_before_wrap();
     let gap = 14.0;
-    let w = width.min(rect.width() * 0.55);
+    // The gap between the two sides is a handle: dragging it resizes the right side, and the
+    // width is remembered for the session.
+    let id = ui.scope_id().with("split-width");
+    let mut w = ui
+        .data(|d| d.get_temp::<f32>(id))
+        .unwrap_or(width)
+        .clamp(240.0, (rect.width() * 0.7).max(240.0))
+        .min(rect.width() * 0.7);
+    let handle = egui::Rect::from_min_max(
+        egui::pos2(rect.max.x - w - gap, rect.min.y),
+        egui::pos2(rect.max.x - w, rect.max.y),
+    );
+    let drag = ui
+        .interact(handle, id, egui::Sense::drag())
+        .on_hover_cursor(egui::CursorIcon::ResizeHorizontal);
+    if drag.dragged() {
+        w = (w - drag.drag_delta().x).clamp(240.0, (rect.width() * 0.7).max(240.0));
+        ui.data_mut(|d| d.insert_temp(id, w));
+    }
+    if drag.hovered() || drag.dragged() {
+        ui.painter().vline(
+            handle.center().x,
+            handle.y_range(),
+            egui::Stroke::new(2.0, theme::LINE),
+        );
+    }
     let right_rect = egui::Rect::from_min_max(egui::pos2(rect.max.x - w, rect.min.y), rect.max);
     let left_rect =
         egui::Rect::from_min_max(rect.min, egui::pos2(rect.max.x - w - gap, rect.max.y));

@@ -57,6 +57,9 @@ pub struct RequestWizard {
     saving: bool,
     /// Issued with the lab CA and installed.
     pub issued: bool,
+    /// A whole subject pasted to be split into parts, and why it could not be.
+    pub paste: String,
+    pub paste_problem: Option<String>,
     org_domain: Option<String>,
     renewal: bool,
 }
@@ -106,6 +109,8 @@ impl RequestWizard {
             saved_to: None,
             saving: false,
             issued: false,
+            paste: String::new(),
+            paste_problem: None,
             org_domain: data.org_domain().map(str::to_string),
             renewal,
         }
@@ -344,8 +349,50 @@ impl RequestWizard {
         );
     }
 
+    /// Splits a whole subject (`DC=msft,dc=nwtraders,CN=W2K3`) into the table's rows, with the
+    /// same parser and rules as the command line's `--subject`.
+    pub fn split_pasted(&mut self) {
+        match Subject::parse(self.paste.trim()) {
+            Ok(subject) => {
+                self.rows = subject
+                    .rdns()
+                    .iter()
+                    .map(|r| RdnRow {
+                        kind: r.kind,
+                        value: r.value.clone(),
+                    })
+                    .collect();
+                self.paste.clear();
+                self.paste_problem = None;
+            }
+            Err(e) => self.paste_problem = Some(e.to_string()),
+        }
+    }
+
     fn subject_step(&mut self, ui: &mut Ui) {
         ui.label("Add the parts of the subject by type. They are kept in the order Table 1 prescribes: C and DC first, CN last.");
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            let l = ui.label("Or paste a whole subject");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.paste)
+                    .hint_text("DC=msft,dc=nwtraders,CN=W2K3")
+                    .desired_width(320.0),
+            )
+            .labelled_by(l.id);
+            if ui
+                .add_enabled(
+                    !self.paste.trim().is_empty(),
+                    egui::Button::new("Split into parts"),
+                )
+                .clicked()
+            {
+                self.split_pasted();
+            }
+        });
+        if let Some(p) = &self.paste_problem {
+            ui.label(RichText::new(crate::ui::app::jobs::sentence(p)).color(BAD));
+        }
         ui.add_space(6.0);
         let problems = self.row_problems();
         let mut remove = None;
@@ -756,6 +803,8 @@ mod tests {
             saved_to: None,
             saving: false,
             issued: false,
+            paste: String::new(),
+            paste_problem: None,
             org_domain: Some("nwtraders.msft".into()),
             renewal: false,
         }
