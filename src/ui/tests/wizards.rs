@@ -144,6 +144,10 @@ fn request_wizard_can_finish_with_the_lab_ca() {
     click(&mut h, "Next >");
     click(&mut h, "Next >");
     click(&mut h, "Next >");
+    // Each key type is named once: its help says something else.
+    for k in ["ECDSA P-256", "ECDSA P-384"] {
+        assert_eq!(h.query_all_by_label_contains(k).count(), 1, "{k}");
+    }
     click(&mut h, "ECDSA P-256");
     click(&mut h, "Next >");
     click(&mut h, "Generate request");

@@ -558,8 +558,11 @@ impl RequestWizard {
                     KeySpec::Rsa4096,
                     "strongest RSA; generation takes a few seconds",
                 ),
-                (KeySpec::P256, "ECDSA P-256: small and fast"),
-                (KeySpec::P384, "ECDSA P-384"),
+                (KeySpec::P256, "small and fast; most mail servers accept it"),
+                (
+                    KeySpec::P384,
+                    "a stronger curve; a few older partners may not accept it",
+                ),
             ] {
                 ui.horizontal(|ui| {
                     ui.radio_value(&mut self.key, k, k.to_string());
