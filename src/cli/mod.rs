@@ -8,6 +8,7 @@ mod output;
 mod protocol_log;
 mod relay;
 mod settings_cmd;
+mod test_message;
 mod tls_report;
 
 use clap::{Parser, Subcommand};
@@ -133,6 +134,23 @@ pub enum Command {
         #[arg(long)]
         client_cert: Option<String>,
     },
+    /// Send a test message now through the running relay (not queued): each step, the TLS
+    /// facts, the security it was sent with, the transcript; findable in tracking
+    TestMessage {
+        /// The sender (`<>` for the null sender)
+        #[arg(long)]
+        from: String,
+        /// The recipient
+        #[arg(long)]
+        to: String,
+        /// Through this send connector (by name) instead of the one routing picks
+        #[arg(long)]
+        connector: Option<String>,
+        /// Straight to HOST[:PORT] instead of the connector's smart hosts or MX hosts (the
+        /// connector's TLS requirement still applies)
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// Direct Trust: our OWN relays, trusted by certificate or key pin (they may relay anywhere
     /// and their marks pass); for a partner's certificate use `partner pin`
     #[command(subcommand)]
@@ -202,6 +220,20 @@ pub fn run() -> i32 {
             ref domain,
             ref client_cert,
         }) => relay::run_probe(&cli.data_dir, target, domain, client_cert),
+        Some(Command::TestMessage {
+            ref from,
+            ref to,
+            ref connector,
+            ref host,
+        }) => test_message::run_test_message(
+            &cli.data_dir,
+            mailflow::engine::test_message::TestMessage {
+                from: from.clone(),
+                to: to.clone(),
+                connector: connector.clone(),
+                host: host.clone(),
+            },
+        ),
         Some(Command::DirectTrust(ref c)) => cert::run_direct_trust(&cli.data_dir, c),
         Some(Command::Partner(ref c)) => cert::run_partner(&cli.data_dir, c),
         Some(Command::Account(ref c)) => account::run_account(&cli.data_dir, c),

@@ -1,10 +1,12 @@
 //! The control socket `<data-dir>/control.sock`: while a relay runs, `mailflow queue ...`
-//! sends one queue operation (a RON line) and reads one reply (a RON line). Only the local
-//! user can reach it (mode 0600).
+//! sends one queue operation and `mailflow test-message` one test message (a RON line each)
+//! and reads one reply (a RON line). Only the local user can reach it (mode 0600).
 
 use super::queue::operations::{QueueOp, QueueReply, run_queue_op};
 use super::services::Services;
+use super::test_message::{TestMessage, TestReport};
 use crate::store::DataDir;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -43,30 +45,64 @@ pub fn start(dir: &DataDir, services: Arc<Services>) -> Option<tokio::task::Join
                 let Ok(Some(line)) = lines.next_line().await else {
                     return;
                 };
-                let reply = match ron::from_str::<QueueOp>(&line) {
-                    Ok(op) => run_queue_op(&services, &op).await,
-                    Err(e) => QueueReply::Error(format!("bad request: {e}")),
-                };
-                let text = ron::to_string(&reply).unwrap_or_else(|e| format!("Error(\"{e}\")"));
+                let text = match ron::from_str::<Request>(&line) {
+                    Ok(Request::Queue(op)) => ron::to_string(&run_queue_op(&services, &op).await),
+                    Ok(Request::TestMessage(req)) => {
+                        ron::to_string(&super::test_message::send(&services, &req).await)
+                    }
+                    Err(e) => ron::to_string(&QueueReply::Error(format!("bad request: {e}"))),
+                }
+                .unwrap_or_else(|e| format!("Error(\"{e}\")"));
                 let _ = w.write_all(format!("{text}\n").as_bytes()).await;
             });
         }
     }))
 }
 
+/// What a client asks over the socket.
+#[derive(Serialize, Deserialize)]
+enum Request {
+    Queue(QueueOp),
+    TestMessage(TestMessage),
+}
+
 /// Sends an operation to a running relay; `None` when no relay answers on `dir`.
 pub fn send(dir: &Path, op: &QueueOp) -> Option<QueueReply> {
-    use std::io::{BufRead, Write};
-    let path = dir.join("control.sock");
-    let mut s = std::os::unix::net::UnixStream::connect(&path).ok()?;
-    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(30)));
-    let line = ron::to_string(op).ok()?;
-    s.write_all(format!("{line}\n").as_bytes()).ok()?;
-    let mut reader = std::io::BufReader::new(s);
-    let mut answer = String::new();
-    reader.read_line(&mut answer).ok()?;
+    let answer = exchange(
+        dir,
+        &Request::Queue(op.clone()),
+        std::time::Duration::from_secs(30),
+    )?;
     Some(
         ron::from_str(answer.trim())
             .unwrap_or_else(|e| QueueReply::Error(format!("unreadable reply from the relay: {e}"))),
     )
+}
+
+/// Sends a test message through a running relay; `None` when no relay answers on `dir`. It
+/// waits as long as the delivery may take (every host of the route, each with its timeouts).
+pub fn send_test_message(dir: &Path, req: &TestMessage) -> Option<Result<TestReport, String>> {
+    let answer = exchange(
+        dir,
+        &Request::TestMessage(req.clone()),
+        std::time::Duration::from_secs(600),
+    )?;
+    Some(
+        ron::from_str::<Result<TestReport, String>>(answer.trim())
+            .unwrap_or_else(|e| Err(format!("unreadable reply from the relay: {e}"))),
+    )
+}
+
+/// One request and its one-line answer.
+fn exchange(dir: &Path, request: &Request, wait: std::time::Duration) -> Option<String> {
+    use std::io::{BufRead, Write};
+    let path = dir.join("control.sock");
+    let mut s = std::os::unix::net::UnixStream::connect(&path).ok()?;
+    let _ = s.set_read_timeout(Some(wait));
+    let line = ron::to_string(request).ok()?;
+    s.write_all(format!("{line}\n").as_bytes()).ok()?;
+    let mut reader = std::io::BufReader::new(s);
+    let mut answer = String::new();
+    reader.read_line(&mut answer).ok()?;
+    Some(answer)
 }

@@ -177,6 +177,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                     dns: &dns,
                     mta_sts: &services.mta_sts,
                     host_health: &services.host_health,
+                    only_host: None,
                 })
                 .await;
                 // A TLS report's own delivery is never counted in a report (no report loops).
@@ -187,67 +188,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
                 if !reports_only {
                     super::tls_reports::record(&services, result.tls_outcomes.clone());
                 }
-                let hop = result.hop.clone();
-                let security = hop
-                    .as_ref()
-                    .map(|h| h.security)
-                    .unwrap_or(SecurityStatus::Plaintext);
-                for (env, rcpts, _) in &group {
-                    let mut by_kind: HashMap<&'static str, (Vec<String>, String)> = HashMap::new();
-                    for rcpt in rcpts {
-                        let o = result
-                            .outcomes
-                            .get(&(env.id.clone(), rcpt.clone()))
-                            .cloned();
-                        let (k, resp) = match &o {
-                            Some(Outcome::Delivered(r) | Outcome::Relayed(r)) => {
-                                ("send", r.clone())
-                            }
-                            Some(Outcome::Deferred(r)) => ("defer", r.clone()),
-                            Some(Outcome::Failed(r)) => ("fail", r.clone()),
-                            None => (
-                                "defer",
-                                result
-                                    .error
-                                    .clone()
-                                    .unwrap_or_else(|| replies::NOT_ATTEMPTED.reply().one_line()),
-                            ),
-                        };
-                        let entry = by_kind.entry(k).or_insert_with(|| (Vec::new(), resp));
-                        entry.0.push(rcpt.clone());
-                        if let Some(o) = o {
-                            outcomes.insert((env.id.clone(), rcpt.clone()), o);
-                        }
-                    }
-                    for (k, (rs, resp)) in by_kind {
-                        let kind = match k {
-                            "send" => EventKind::Send,
-                            "fail" => EventKind::Fail,
-                            _ => EventKind::Defer,
-                        };
-                        let detail = hop
-                            .as_ref()
-                            .map(|h| format!("{}; {}", h.policy, h.tls_summary()));
-                        // Each event carries the status of its own hop; the console shows the
-                        // message's overall status as its weakest hop.
-                        services.tracking.record(event(
-                            kind,
-                            env,
-                            rs,
-                            hop.as_ref(),
-                            security,
-                            resp,
-                            detail,
-                        ));
-                        match kind {
-                            EventKind::Send => {
-                                services.live.count_message(security, |c| c.sent += 1)
-                            }
-                            EventKind::Fail => services.live.count(|c| c.failed += 1),
-                            _ => services.live.count(|c| c.deferred += 1),
-                        }
-                    }
-                }
+                record_outcomes(&services, &group, &result, &mut outcomes, None);
                 if let Some(e) = result.error.clone() {
                     errors.push(e);
                 }
@@ -265,7 +206,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
 }
 
 /// A message of a job with its body, read from the spool.
-type Loaded = (Arc<Envelope>, Vec<String>, Arc<Vec<u8>>);
+pub(crate) type Loaded = (Arc<Envelope>, Vec<String>, Arc<Vec<u8>>);
 
 /// Reads the bodies of a job's messages. Only a message the spool finds damaged
 /// ([`StoreError::Corrupt`]: checksum, length, format) is quarantined, with a tracking event;
@@ -459,6 +400,79 @@ pub async fn scheduler(services: Arc<Services>) {
             _ = services.queue.notify.notified() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Records the tracking events of a remote job's messages (sent, deferred, failed, with the
+/// hop's evidence and the protocol log's session id), counts them in the live monitor and
+/// collects each recipient's outcome. `note` is put before the evidence (a test message).
+pub(crate) fn record_outcomes(
+    services: &Services,
+    group: &[Loaded],
+    result: &super::outbound::RemoteResult,
+    outcomes: &mut HashMap<(String, String), Outcome>,
+    note: Option<&str>,
+) {
+    let hop = result.hop.clone();
+    let security = hop
+        .as_ref()
+        .map(|h| h.security)
+        .unwrap_or(SecurityStatus::Plaintext);
+    // The session that carried the messages (or was attempted last).
+    let session = result
+        .sessions
+        .last()
+        .map(|id| super::outbound::session_log_id(*id));
+    for (env, rcpts, _) in group {
+        let mut by_kind: HashMap<&'static str, (Vec<String>, String)> = HashMap::new();
+        for rcpt in rcpts {
+            let o = result
+                .outcomes
+                .get(&(env.id.clone(), rcpt.clone()))
+                .cloned();
+            let (k, resp) = match &o {
+                Some(Outcome::Delivered(r) | Outcome::Relayed(r)) => ("send", r.clone()),
+                Some(Outcome::Deferred(r)) => ("defer", r.clone()),
+                Some(Outcome::Failed(r)) => ("fail", r.clone()),
+                None => (
+                    "defer",
+                    result
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| replies::NOT_ATTEMPTED.reply().one_line()),
+                ),
+            };
+            let entry = by_kind.entry(k).or_insert_with(|| (Vec::new(), resp));
+            entry.0.push(rcpt.clone());
+            if let Some(o) = o {
+                outcomes.insert((env.id.clone(), rcpt.clone()), o);
+            }
+        }
+        for (k, (rs, resp)) in by_kind {
+            let kind = match k {
+                "send" => EventKind::Send,
+                "fail" => EventKind::Fail,
+                _ => EventKind::Defer,
+            };
+            let evidence = hop
+                .as_ref()
+                .map(|h| format!("{}; {}", h.policy, h.tls_summary()));
+            let detail = match (note, evidence) {
+                (Some(n), Some(e)) => Some(format!("{n}; {e}")),
+                (Some(n), None) => Some(n.to_string()),
+                (None, e) => e,
+            };
+            // Each event carries the status of its own hop; the console shows the
+            // message's overall status as its weakest hop.
+            let mut ev = event(kind, env, rs, hop.as_ref(), security, resp, detail);
+            ev.session = session.clone();
+            services.tracking.record(ev);
+            match kind {
+                EventKind::Send => services.live.count_message(security, |c| c.sent += 1),
+                EventKind::Fail => services.live.count(|c| c.failed += 1),
+                _ => services.live.count(|c| c.deferred += 1),
+            }
         }
     }
 }

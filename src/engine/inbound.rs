@@ -373,7 +373,7 @@ pub async fn serve(
         },
         kind: LogKind::Receive,
         connector: receive_connector.name.clone(),
-        session: format!("{live_id:016X}"),
+        session: super::outbound::session_log_id(live_id),
         local: local.to_string(),
         remote: peer.to_string(),
         sequence: 0,

@@ -30,6 +30,7 @@ pub mod queue;
 pub mod refusals;
 pub mod services;
 pub mod stream;
+pub mod test_message;
 pub mod tls;
 pub mod tls_reports;
 pub mod tracking_events;
@@ -70,6 +71,11 @@ enum Cmd {
         reply: std::sync::mpsc::Sender<probe::ProbeReport>,
     },
     Queue(QueueOp, std::sync::mpsc::Sender<QueueReply>),
+    /// Send a test message now.
+    TestMessage {
+        request: test_message::TestMessage,
+        reply: std::sync::mpsc::Sender<Result<test_message::TestReport, String>>,
+    },
     /// Queue the TLS reports of a day now.
     TlsReports {
         day: String,
@@ -221,6 +227,13 @@ impl EngineHandle {
                                     let _ = reply.send(report);
                                 });
                             }
+                            Cmd::TestMessage { request, reply } => {
+                                let services = services.clone();
+                                tokio::spawn(async move {
+                                    let _ =
+                                        reply.send(test_message::send(&services, &request).await);
+                                });
+                            }
                             Cmd::TlsReports { day, reply } => {
                                 let services = services.clone();
                                 tokio::spawn(async move {
@@ -302,6 +315,20 @@ impl EngineHandle {
             connector,
             reply: tx,
         });
+        rx
+    }
+
+    /// Sends a test message now (not queued); the report arrives on the returned channel.
+    pub fn send_test_message(
+        &self,
+        request: test_message::TestMessage,
+    ) -> std::sync::mpsc::Receiver<Result<test_message::TestReport, String>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Err(mpsc::error::SendError(Cmd::TestMessage { reply, .. })) =
+            self.tx.send(Cmd::TestMessage { request, reply: tx })
+        {
+            let _ = reply.send(Err("the relay is not running".into()));
+        }
         rx
     }
 

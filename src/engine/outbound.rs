@@ -62,6 +62,9 @@ pub struct RemoteJob<'a> {
     pub message_tls: MessageTls,
     /// Next hops that failed lately (tried after the others).
     pub host_health: &'a super::host_health::HostHealth,
+    /// Send to this host only, instead of the connector's smart hosts or the MX hosts (a test
+    /// message sent straight to a host); the connector's TLS requirement still applies.
+    pub only_host: Option<SmartHost>,
 }
 
 /// How the job went.
@@ -77,6 +80,14 @@ pub struct RemoteResult {
     pub host: Option<String>,
     /// The TLS outcome of each attempt to an MX host, for TLS reports (RFC 8460).
     pub tls_outcomes: Vec<SessionOutcome>,
+    /// The live monitor's id of each session opened, in order (the protocol log names a
+    /// session by the same number in 16 hex digits: [`session_log_id`]).
+    pub sessions: Vec<u64>,
+}
+
+/// The protocol log's session id of a live session.
+pub fn session_log_id(live_id: u64) -> String {
+    format!("{live_id:016X}")
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -429,6 +440,13 @@ fn settings_still_allow(
 
 /// Delivers the job's messages, trying smart hosts in order.
 pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
+    let mut sessions = Vec::new();
+    let mut result = deliver_trying_hosts(job, &mut sessions).await;
+    result.sessions = sessions;
+    result
+}
+
+async fn deliver_trying_hosts(job: RemoteJob<'_>, sessions: &mut Vec<u64>) -> RemoteResult {
     let send_connector = job.connector;
     if let TlsRequirement::Refuse { reason } = &job.requirement {
         return RemoteResult {
@@ -444,14 +462,17 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
             ..Default::default()
         };
     }
-    let smart_hosts: Vec<SmartHost> = job
-        .run
-        .checked
-        .send_connectors
-        .iter()
-        .find(|c| c.index == send_connector.index)
-        .map(|c| c.smart_hosts.clone())
-        .unwrap_or_default();
+    let smart_hosts: Vec<SmartHost> = match &job.only_host {
+        Some(host) => vec![host.clone()],
+        None => job
+            .run
+            .checked
+            .send_connectors
+            .iter()
+            .find(|c| c.index == send_connector.index)
+            .map(|c| c.smart_hosts.clone())
+            .unwrap_or_default(),
+    };
     // A smart host wins; without one, the recipient domain's MX hosts.
     let hosts: Vec<NextHop> = if smart_hosts.is_empty() {
         match mx_next_hops(&job).await {
@@ -488,7 +509,7 @@ pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
     for host in &hosts {
         let mut plaintext_retry = false;
         loop {
-            match attempt(&job, send_connector, host, plaintext_retry).await {
+            match attempt(&job, send_connector, host, plaintext_retry, sessions).await {
                 Attempt::Done(mut result) => {
                     job.host_health.mark_up(&host.connect);
                     let hop = result.hop.as_ref();
@@ -778,6 +799,7 @@ async fn attempt(
     send_connector: &SendRuntime,
     host: &NextHop,
     no_tls: bool,
+    sessions: &mut Vec<u64>,
 ) -> Attempt {
     let target = host.label.clone();
     let fail = |reason: String, connected: bool| Attempt::Failed {
@@ -835,6 +857,7 @@ async fn attempt(
         local.clone(),
         remote.clone(),
     );
+    sessions.push(live_id);
     let log = SessionLog {
         log: if send_connector.settings.protocol_logging_level == ProtocolLoggingLevel::Verbose {
             job.log.clone()
@@ -843,7 +866,7 @@ async fn attempt(
         },
         kind: LogKind::Send,
         connector: send_connector.name.clone(),
-        session: format!("{live_id:016X}"),
+        session: session_log_id(live_id),
         local: local.clone(),
         remote: remote.clone(),
         sequence: 0,

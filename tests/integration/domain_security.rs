@@ -690,3 +690,95 @@ fn require_tls_and_tls_auth_levels_work_the_same_way_for_unlisted_domains() {
         sent[0].detail
     );
 }
+
+/// The administrator's test message (`mailflow test-message`, the console's "Send test
+/// message"): sent now by the outbound session under Domain Security, each step and the
+/// transcript shown, the security it went with, found in tracking with its protocol log
+/// session; and to a host without STARTTLS it is not sent at all — no fallback.
+#[test]
+fn a_test_message_shows_each_step_and_never_falls_back() {
+    use mailflow::engine::test_message::SUBJECT;
+    let (a, b) = pair();
+    let out = a.relay.org.ok(&[
+        "test-message",
+        "--from",
+        "admin@contoso.test",
+        "--to",
+        "bob@woodgrove.test",
+    ]);
+    assert!(
+        out.contains("ok    TLS requirement: Domain Security for woodgrove.test"),
+        "{out}"
+    );
+    assert!(out.contains("ok    Sent: 250"), "{out}");
+    assert!(out.contains("Security        Domain Secure"), "{out}");
+    assert!(
+        out.contains("> STARTTLS") || out.contains("STARTTLS"),
+        "{out}"
+    );
+    let got = b.relay.wait_mailbox("woodgrove.test", "bob", 1);
+    assert!(
+        got[0].contains(&format!("Subject: {SUBJECT}")),
+        "{}",
+        got[0]
+    );
+    assert!(
+        got[0].contains("Auto-Submitted: auto-generated"),
+        "{}",
+        got[0]
+    );
+    // Tracking has it, Domain Secure, with the session the protocol log names.
+    let sent = a.relay.track(&of_kind(EventKind::Send));
+    let ev = sent
+        .iter()
+        .find(|e| e.subject.as_deref() == Some(SUBJECT))
+        .expect("the test message in tracking");
+    assert_eq!(ev.security, SecurityStatus::DomainSecure);
+    assert!(
+        ev.detail
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("test message from the administrator"),
+        "{ev:?}"
+    );
+    let session = ev.session.clone().expect("the session id");
+    assert!(out.contains(&format!("Session {session}")), "{out}");
+    a.relay.wait_protocol_log("SmtpSend", &session);
+
+    // Straight to a host that offers no STARTTLS: Domain Security sends nothing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = crate::support::next_hop::answering(
+        listener,
+        b"220 plain ESMTP\r\n",
+        b"250-plain\r\n250 PIPELINING\r\n",
+        |_| b"250 OK\r\n",
+    );
+    let host = format!("127.0.0.1:{port}");
+    let err = a.relay.org.fails(&[
+        "test-message",
+        "--from",
+        "admin@contoso.test",
+        "--to",
+        "bob@woodgrove.test",
+        "--host",
+        &host,
+    ]);
+    assert!(
+        err.contains("not sent") && err.contains("STARTTLS"),
+        "{err}"
+    );
+    let lines = seen.lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.to_ascii_uppercase().starts_with("MAIL")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.to_ascii_uppercase().starts_with("EHLO")),
+        "it did connect: {lines:?}"
+    );
+}

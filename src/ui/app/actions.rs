@@ -35,6 +35,7 @@ pub enum Form {
     Queues,
     Inspector,
     Probe,
+    TestMessage,
     TlsReports,
     ProtocolLogs,
     RequestWizard,
@@ -315,6 +316,8 @@ pub enum Action {
         form: Form,
         request: ProbeRequest,
     },
+    /// Sends a test message now through the running relay.
+    SendTestMessage(crate::engine::test_message::TestMessage),
     /// Reads the TLS reports page's data (received reports, our own outcomes).
     LoadTlsReports,
     /// Lists the days kept of one protocol log.

@@ -44,6 +44,8 @@ pub struct ConsoleApp {
     pub(crate) feedback: Feedbacks,
     pub(crate) notice: Option<String>,
     queue_waits: Vec<(QueuePurpose, Receiver<QueueReply>)>,
+    /// The test message being sent, its report to come.
+    test_wait: Option<Receiver<Result<crate::engine::test_message::TestReport, String>>>,
     actions: Vec<Action>,
     prober_available: bool,
     tracking_generation: u64,
@@ -114,6 +116,7 @@ impl ConsoleApp {
             feedback: Feedbacks::default(),
             notice,
             queue_waits: Vec::new(),
+            test_wait: None,
             actions: Vec::new(),
             prober_available,
             tracking_generation: 0,
@@ -145,8 +148,10 @@ impl ConsoleApp {
         for a in actions {
             self.apply(ui.ctx(), a);
         }
-        let busy =
-            self.admin.pending() > 0 || self.query.pending() > 0 || !self.queue_waits.is_empty();
+        let busy = self.admin.pending() > 0
+            || self.query.pending() > 0
+            || !self.queue_waits.is_empty()
+            || self.test_wait.is_some();
         if busy {
             ui.ctx().request_repaint_after(Duration::from_millis(100));
         } else if self.relay.relay().is_some() {
@@ -194,6 +199,20 @@ impl ConsoleApp {
             });
         for (purpose, reply) in answers {
             self.queue_reply(purpose, reply);
+        }
+        if let Some(rx) = &self.test_wait {
+            let answer = match rx.try_recv() {
+                Ok(report) => Some(report),
+                Err(mpsc::TryRecvError::Empty) => None,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    Some(Err("the relay stopped before answering".into()))
+                }
+            };
+            if let Some(report) = answer {
+                self.test_wait = None;
+                self.feedback.clear(Form::TestMessage);
+                self.views.test_message.result = Some(report);
+            }
         }
     }
 
@@ -693,6 +712,19 @@ impl ConsoleApp {
                 self.page = Page::ProtocolLogs;
                 self.apply(ctx, read);
             }
+            Action::SendTestMessage(request) => match self.relay.relay() {
+                Some(r) => {
+                    self.feedback.working(Form::TestMessage, "Sending…");
+                    self.test_wait = Some(r.send_test_message(request));
+                }
+                None => self.feedback.set(
+                    Form::TestMessage,
+                    Feedback::Error(Failure::new(format!(
+                        "the relay is not running ({}), so it cannot send a test message",
+                        self.relay.reason().unwrap_or("stopped")
+                    ))),
+                ),
+            },
             Action::Probe { form, request } => {
                 self.feedback.working(form, "Probing…");
                 let workspace = self.workspace.clone();

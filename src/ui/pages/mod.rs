@@ -16,6 +16,7 @@ pub mod protocol_logs;
 pub mod queues;
 pub mod receive_connectors;
 pub mod send_connectors;
+pub mod test_message;
 pub mod tls_reports;
 pub mod tracking;
 pub mod transport;
@@ -90,6 +91,7 @@ pub struct Views {
     pub monitor: monitor::MonitorView,
     pub inspector: inspector::InspectorView,
     pub probe: probe::ProbeView,
+    pub test_message: test_message::TestMessageView,
     pub tls_reports: tls_reports::TlsReportsView,
     pub protocol_logs: protocol_logs::ProtocolLogView,
 }
@@ -142,6 +144,7 @@ pub fn current_page(ui: &mut Ui, page: Page, views: &mut Views, cx: &mut Cx) {
             inspector::certificate_inspector_page(ui, &mut views.inspector, cx)
         }
         Page::ConnectivityProbe => probe::connectivity_probe_page(ui, &mut views.probe, cx),
+        Page::TestMessage => test_message::test_message_page(ui, &mut views.test_message, cx),
     }
 }
 

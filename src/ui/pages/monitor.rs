@@ -411,7 +411,7 @@ fn session_transcript(ui: &mut Ui, s: Option<&SessionRow>, open_log: &mut Option
         );
     }
     ui.horizontal(|ui| {
-        let session = format!("{:016X}", s.id);
+        let session = crate::engine::outbound::session_log_id(s.id);
         ui.label(
             RichText::new(format!("Session {session}"))
                 .monospace()

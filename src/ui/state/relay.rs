@@ -5,6 +5,7 @@
 
 use crate::admin::Workspace;
 use crate::engine::monitor::Snapshot;
+use crate::engine::test_message::{TestMessage, TestReport};
 use crate::engine::{EngineEvent, EngineHandle, QueueOp, QueueReply};
 use std::sync::mpsc::Receiver;
 
@@ -18,6 +19,8 @@ pub trait Relay {
     fn apply(&self, workspace: Workspace);
     /// Starts a queue operation; the answer arrives on the receiver.
     fn queue_op(&self, op: QueueOp) -> Receiver<QueueReply>;
+    /// Sends a test message; the report arrives on the receiver.
+    fn send_test_message(&self, request: TestMessage) -> Receiver<Result<TestReport, String>>;
 }
 
 impl Relay for EngineHandle {
@@ -32,6 +35,9 @@ impl Relay for EngineHandle {
     }
     fn queue_op(&self, op: QueueOp) -> Receiver<QueueReply> {
         EngineHandle::queue_op(self, op)
+    }
+    fn send_test_message(&self, request: TestMessage) -> Receiver<Result<TestReport, String>> {
+        EngineHandle::send_test_message(self, request)
     }
 }
 

@@ -236,6 +236,14 @@ impl Relay for std::sync::Arc<FakeRelay> {
         let _ = tx.send(reply);
         rx
     }
+    fn send_test_message(
+        &self,
+        _request: crate::engine::test_message::TestMessage,
+    ) -> Receiver<Result<crate::engine::test_message::TestReport, String>> {
+        let (tx, rx) = mpsc::channel();
+        let _ = tx.send(Err("the stand-in relay sends no mail".into()));
+        rx
+    }
 }
 
 /// Gives the console a fake relay; returns a handle to script it.

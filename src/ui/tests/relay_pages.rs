@@ -815,3 +815,92 @@ fn tracking_shows_new_messages_without_pressing_search() {
         },
     );
 }
+
+/// Toolbox › Send test message, by pointing and clicking: the console's relay sends it straight
+/// to the partner's host; the page shows the outcome, the security it went with, each step and
+/// the session's transcript; "Find in message tracking" opens the message there. The partner
+/// really has it.
+#[test]
+fn a_test_message_from_the_console_is_sent_shown_and_tracked() {
+    use egui::accesskit::Role;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (partner, addr, _ca) = woodgrove_partner(tmp.path());
+    let (mut app, _) = running_console(tmp.path(), |_| {});
+    app.page = Page::TestMessage;
+    let mut h = harness(app);
+    settle(&mut h);
+    assert_eq!(h.state().views.test_message.from, "postmaster@contoso.test");
+    for (field, text) in [
+        ("Recipient", "bob@woodgrove.test".to_string()),
+        ("Straight to host (optional)", addr.to_string()),
+    ] {
+        h.get_by_role_and_label(Role::TextInput, field).focus();
+        h.step();
+        h.get_by_role_and_label(Role::TextInput, field)
+            .type_text(&text);
+        h.step();
+    }
+    h.get_by_label("✉ Send test message").click();
+    h.step();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.state().views.test_message.result.is_none() {
+        assert!(Instant::now() < deadline, "no test message report");
+        std::thread::sleep(Duration::from_millis(50));
+        h.run();
+    }
+    settle(&mut h);
+    let report = h
+        .state()
+        .views
+        .test_message
+        .result
+        .clone()
+        .expect("report")
+        .expect("sent");
+    assert!(
+        matches!(
+            report.outcome,
+            crate::engine::test_message::TestOutcome::Sent(_)
+        ),
+        "{report:?}"
+    );
+    // The partner's root is not trusted here: encrypted, not authenticated.
+    assert_eq!(report.security, Some(SecurityStatus::Encrypted));
+    for shown in [
+        "TLS requirement: opportunistic TLS",
+        "Straight to",
+        "Sent: 250",
+        "STARTTLS",
+    ] {
+        assert!(
+            h.query_all_by_label_contains(shown).next().is_some(),
+            "{shown} shown"
+        );
+    }
+    let (session, transcript) = report.sessions.first().expect("a session");
+    assert!(
+        transcript
+            .iter()
+            .any(|l| l.contains("MAIL FROM:<postmaster@contoso.test>")),
+        "{transcript:?}"
+    );
+    assert!(h.query_all_by_label_contains(session).next().is_some());
+    h.get_by_label("🔍 Find in message tracking").click();
+    h.step();
+    settle(&mut h);
+    assert_eq!(h.state().page, Page::MessageTracking);
+    assert_eq!(
+        h.state().views.tracking.selected.as_deref(),
+        Some(report.internal_id.as_str())
+    );
+    let mailbox = tmp
+        .path()
+        .join("woodgrove/mailboxes/woodgrove.test/bob/new");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_dir(&mailbox).map_or(0, |d| d.count()) == 0 {
+        assert!(Instant::now() < deadline, "the partner has no message");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(h);
+    partner.stop();
+}

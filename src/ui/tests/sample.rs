@@ -825,3 +825,94 @@ pub fn probe_reports() -> Vec<crate::ui::state::probe::ProbeReport> {
         },
     ]
 }
+
+/// A test message sent to woodgrove.test under Domain Security (for the page's screenshot;
+/// the real one is sent in `relay_pages` and in the integration tests).
+pub fn test_message_report() -> crate::engine::test_message::TestReport {
+    use crate::engine::test_message::{TestMessage, TestOutcome, TestReport, TestStep};
+    use crate::smtp::evidence::{
+        Direction, HopEvidence, PeerCertificate, SecurityStatus, TlsFacts, TrustLevel,
+    };
+    let step = |what: &str| TestStep {
+        what: what.into(),
+        passed: true,
+    };
+    let sent = "250 2.0.0 Ok: queued as 4Xk2Lq1bZ9z6";
+    TestReport {
+        request: TestMessage {
+            from: "postmaster@contoso.test".into(),
+            to: "bob@woodgrove.test".into(),
+            connector: None,
+            host: None,
+        },
+        internal_id: "5d0c9a51-7b2e-4f0e-9c1d-2a8b6e4f3c10".into(),
+        message_id: "<5d0c9a51-7b2e-4f0e-9c1d-2a8b6e4f3c10@mail.contoso.test>".into(),
+        steps: vec![
+            step("Routing picks send connector 'Partners' for woodgrove.test"),
+            step("TLS requirement: Domain Security for woodgrove.test"),
+            step("Connected to mail.woodgrove.test (192.0.2.25:25)"),
+            step("Verified TLS, TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256 bits)"),
+            step("Partner authenticated as woodgrove.test"),
+            step(&format!("Sent: {sent}")),
+        ],
+        outcome: TestOutcome::Sent(sent.into()),
+        hop: Some(HopEvidence {
+            direction: Direction::Outbound,
+            time: 1_796_634_000_000,
+            connector: "Partners".into(),
+            local: "192.0.2.10:41822".into(),
+            remote: "192.0.2.25:25".into(),
+            peer_name: "mail.woodgrove.test".into(),
+            tls: Some(TlsFacts {
+                version: "TLSv1.3".into(),
+                cipher: "TLS_AES_256_GCM_SHA384".into(),
+                cipher_bits: 256,
+                key_exchange: Some("X25519".into()),
+                peer_certificate: Some(PeerCertificate {
+                    subject: "CN=mail.woodgrove.test".into(),
+                    issuer: "CN=Woodgrove Bank Issuing CA".into(),
+                    subject_cn: "mail.woodgrove.test".into(),
+                    issuer_cn: "Woodgrove Bank Issuing CA".into(),
+                    thumbprint: "3F2A9C0D41B7E6A15C88D2F07E1B4C93A6D05E21".into(),
+                    public_key_sha256: String::new(),
+                    names: vec!["mail.woodgrove.test".into(), "woodgrove.test".into()],
+                    not_after: 1_814_400_000,
+                }),
+                trust: TrustLevel::Verified,
+                trust_detail: None,
+            }),
+            security: SecurityStatus::DomainSecure,
+            policy: "Domain Security for woodgrove.test".into(),
+            auth_domain: Some("woodgrove.test".into()),
+            auth_mechanism: Some("MutualTLS".into()),
+        }),
+        security: Some(SecurityStatus::DomainSecure),
+        sessions: vec![(
+            "00000000000000A7".into(),
+            [
+                "< 220 mail.woodgrove.test ESMTP Postfix",
+                "> EHLO mail.contoso.test",
+                "< 250-mail.woodgrove.test",
+                "< 250-PIPELINING",
+                "< 250-STARTTLS",
+                "< 250 8BITMIME",
+                "> STARTTLS",
+                "< 220 2.0.0 Ready to start TLS",
+                "* TLSv1.3 TLS_AES_256_GCM_SHA384, client certificate CN=mail.contoso.test",
+                "> EHLO mail.contoso.test",
+                "< 250-mail.woodgrove.test",
+                "< 250 8BITMIME",
+                "> MAIL FROM:<postmaster@contoso.test> SIZE=612",
+                "> RCPT TO:<bob@woodgrove.test>",
+                "> DATA",
+                "< 250 2.1.0 Ok",
+                "< 250 2.1.5 Ok",
+                "< 354 End data with <CR><LF>.<CR><LF>",
+                "< 250 2.0.0 Ok: queued as 4Xk2Lq1bZ9z6",
+                "> QUIT",
+            ]
+            .map(String::from)
+            .to_vec(),
+        )],
+    }
+}

@@ -271,6 +271,14 @@ fn main_screens() {
     settle(&mut h);
     shoot(&mut h, "console-connectivity-probe");
 
+    {
+        let v = &mut h.state_mut().views.test_message;
+        v.to = "bob@woodgrove.test".into();
+        v.result = Some(Ok(sample::test_message_report()));
+    }
+    page(&mut h, Page::TestMessage);
+    shoot(&mut h, "console-test-message");
+
     // A problem the relay reports, in plain words where the administrator looks.
     {
         let mut s = fake.snapshot.lock().expect("lock");

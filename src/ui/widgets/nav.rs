@@ -18,6 +18,7 @@ pub enum Page {
     ProtocolLogs,
     CertificateInspector,
     ConnectivityProbe,
+    TestMessage,
 }
 
 /// A group of pages in the navigation tree.
@@ -58,6 +59,7 @@ pub const SECTIONS: &[Section] = &[
             Page::TlsReports,
             Page::CertificateInspector,
             Page::ConnectivityProbe,
+            Page::TestMessage,
         ],
     },
 ];
@@ -79,6 +81,7 @@ impl Page {
             Page::ProtocolLogs => "Protocol logs",
             Page::CertificateInspector => "Certificate inspector",
             Page::ConnectivityProbe => "Connectivity probe",
+            Page::TestMessage => "Send test message",
         }
     }
 
@@ -99,6 +102,7 @@ impl Page {
             Page::ProtocolLogs => "📃",
             Page::CertificateInspector => "📄",
             Page::ConnectivityProbe => "📡",
+            Page::TestMessage => "📨",
         }
     }
 
@@ -119,6 +123,7 @@ impl Page {
             Page::ProtocolLogs => "protocol-logs",
             Page::CertificateInspector => "certificate-inspector",
             Page::ConnectivityProbe => "connectivity-probe",
+            Page::TestMessage => "test-message",
         }
     }
 
