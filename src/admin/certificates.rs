@@ -177,6 +177,7 @@ impl Workspace {
 
     /// Rows for the certificate list: our certificates, then pending requests.
     pub fn certificate_rows(&self, now: OffsetDateTime) -> Vec<CertRow> {
+        let roots = self.store.root_ders();
         let revocation = self.revocation();
         let lists = revocation.lists();
         let mut rows: Vec<CertRow> = self
@@ -202,7 +203,7 @@ impl Workspace {
                         Some(&verify_chain_checked(
                             &c.der,
                             &c.chain,
-                            &self.store.root_ders(),
+                            &roots,
                             now,
                             Purpose::Server,
                             Some(revocation.check(&lists)),
@@ -239,6 +240,7 @@ impl Workspace {
         own: Option<(&crate::store::certstore::StoredCert, bool)>,
     ) -> Result<CertificateReport> {
         let info = inspect::inspect_certificate(der)?;
+        let roots = self.store.root_ders();
         let revocation = self.revocation();
         let lists = revocation.lists();
         let verdict = if revocation.is_blocked(&info.thumbprint) {
@@ -255,7 +257,7 @@ impl Workspace {
             Some(verify_chain_checked(
                 der,
                 intermediates,
-                &self.store.root_ders(),
+                &roots,
                 now,
                 Purpose::Server,
                 Some(revocation.check(&lists)),
@@ -283,13 +285,7 @@ impl Workspace {
         };
         let findings = inspect::findings(&info, now, &ctx);
         let status = inspect::status(&info, now, verdict.as_ref());
-        let nodes = crate::pki::path::path_nodes(
-            der,
-            intermediates,
-            &self.store.root_ders(),
-            verdict.as_ref(),
-            now,
-        );
+        let nodes = crate::pki::path::path_nodes(der, intermediates, &roots, verdict.as_ref(), now);
         Ok(CertificateReport {
             der: der.to_vec(),
             nodes,

@@ -182,9 +182,9 @@ impl SessionPolicy for InboundPolicy<'_> {
                 reply,
                 &refusal::Context {
                     command: "MAIL FROM",
+                    address: None,
                     identity: &self.identity,
                     groups,
-                    tls_active: self.tls.is_some(),
                 },
             ));
             self.why = Some(why);
@@ -235,9 +235,9 @@ impl SessionRecord<'_> {
                     reply,
                     &refusal::Context {
                         command: &self.trail.command,
+                        address: self.trail.pending_address(),
                         identity: &policy.identity,
                         groups: &policy.connector().settings.permission_groups,
-                        tls_active: policy.tls.is_some(),
                     },
                 )
             });

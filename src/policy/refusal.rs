@@ -58,9 +58,10 @@ fn is_named(reply: &Reply, name: &str) -> bool {
 pub struct Context<'a> {
     /// The command as received (`RCPT TO:<bob@fabrikam.test>`).
     pub command: &'a str,
+    /// The address the command named, as the session's trail read it (`bob@fabrikam.test`).
+    pub address: Option<&'a str>,
     pub identity: &'a Identity,
     pub groups: &'a [PermissionGroup],
-    pub tls_active: bool,
 }
 
 fn identity_words(identity: &Identity) -> String {
@@ -89,14 +90,6 @@ fn group_words(groups: &[PermissionGroup]) -> String {
         .join(", ")
 }
 
-/// The domain of the address in a `RCPT TO:<…>` command, when there is one.
-fn command_domain(command: &str) -> Option<&str> {
-    let start = command.find('<')? + 1;
-    let end = start + command[start..].find('>')?;
-    let address = &command[start..end];
-    address.rsplit_once('@').map(|(_, d)| d)
-}
-
 /// Why `reply` refused the command (one failed check with its fix), for a refusal that did not
 /// come from the Domain Security table.
 pub fn explain(reply: &Reply, cx: &Context) -> Vec<DecisionStep> {
@@ -122,7 +115,10 @@ pub fn explain(reply: &Reply, cx: &Context) -> Vec<DecisionStep> {
             ),
         )
     } else if is(reply, replies::UNABLE_TO_RELAY) {
-        let domain = command_domain(cx.command).unwrap_or("the recipient's domain");
+        let domain = cx
+            .address
+            .and_then(|a| a.rsplit_once('@'))
+            .map_or("the recipient's domain", |(_, d)| d);
         DecisionStep::failed(
             "Recipient in an accepted domain, or a sender that may relay",
             format!(
@@ -224,7 +220,6 @@ pub fn explain(reply: &Reply, cx: &Context) -> Vec<DecisionStep> {
             "Read the session's transcript in the protocol log",
         )
     };
-    let _ = cx.tls_active;
     vec![step]
 }
 
@@ -342,9 +337,9 @@ mod tests {
     ) -> Context<'a> {
         Context {
             command,
+            address: crate::smtp::trail::address_of(command),
             identity,
             groups,
-            tls_active: false,
         }
     }
 

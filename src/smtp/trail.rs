@@ -31,9 +31,14 @@ fn verb(line: &str) -> String {
 
 /// The address between the first `<` and the next `>`, when there is one.
 fn address(line: &str) -> Option<String> {
+    address_of(line).map(str::to_string)
+}
+
+/// The address between `<` and `>` of a `MAIL FROM:` or `RCPT TO:` line.
+pub fn address_of(line: &str) -> Option<&str> {
     let start = line.find('<')? + 1;
     let end = start + line[start..].find('>')?;
-    Some(line[start..end].to_string())
+    Some(&line[start..end])
 }
 
 impl Trail {

@@ -18,7 +18,7 @@ use crate::ui::state::relay::RelayState;
 use crate::ui::state::tracking_data;
 use crate::ui::widgets;
 use crate::ui::widgets::nav::{Page, SECTIONS};
-use crate::ui::widgets::theme::{self, MUTED};
+use crate::ui::widgets::theme::{self, muted};
 use crate::ui::wizards::Wizard;
 use egui::{RichText, Ui};
 use std::sync::Arc;
@@ -141,6 +141,7 @@ impl ConsoleApp {
     /// One frame: collect results, draw, apply actions.
     pub fn frame(&mut self, ui: &mut Ui) {
         self.frames += 1;
+        theme::follow(ui.ctx());
         self.collect();
         self.dropped_files(ui.ctx());
         self.console_panels(ui);
@@ -740,9 +741,9 @@ impl ConsoleApp {
         egui::Panel::bottom("status")
             .frame(
                 egui::Frame::new()
-                    .fill(theme::CHROME)
+                    .fill(theme::chrome())
                     .inner_margin(egui::Margin::symmetric(10, 5))
-                    .stroke(egui::Stroke::new(1.0, theme::LINE)),
+                    .stroke(egui::Stroke::new(1.0, theme::line())),
             )
             .show(ui, |ui| {
                 if let Some(page) = crate::ui::widgets::status::status_bar(
@@ -760,22 +761,22 @@ impl ConsoleApp {
             .exact_size(228.0)
             .frame(
                 egui::Frame::new()
-                    .fill(theme::CHROME)
+                    .fill(theme::chrome())
                     .inner_margin(egui::Margin::symmetric(10, 10))
-                    .stroke(egui::Stroke::new(1.0, theme::LINE)),
+                    .stroke(egui::Stroke::new(1.0, theme::line())),
             )
             .show(ui, |ui| self.navigation(ui));
         egui::CentralPanel::default()
             .frame(
                 egui::Frame::new()
-                    .fill(theme::PAGE)
+                    .fill(theme::page())
                     .inner_margin(egui::Margin::symmetric(20, 14)),
             )
             .show(ui, |ui| {
                 if let Some(n) = self.notice.clone() {
                     let mut dismiss = false;
-                    widgets::banner(ui, theme::INFO, |ui| {
-                        ui.label(RichText::new("ℹ").color(theme::INFO).strong());
+                    widgets::banner(ui, theme::info(), |ui| {
+                        ui.label(RichText::new("ℹ").color(theme::info()).strong());
                         dismiss = widgets::wrapped_text_and_button(ui, &n, Some("Dismiss"));
                     });
                     ui.add_space(8.0);
@@ -803,12 +804,12 @@ impl ConsoleApp {
 
     fn navigation(&mut self, ui: &mut Ui) {
         ui.horizontal(|ui| {
-            ui.label(RichText::new("✉").size(22.0).color(theme::ACCENT));
+            ui.label(RichText::new("✉").size(22.0).color(theme::accent()));
             ui.vertical(|ui| {
                 ui.label(RichText::new("Mailflow").size(18.0).strong());
                 ui.label(
                     RichText::new(&self.data.settings.organization.name)
-                        .color(MUTED)
+                        .color(muted())
                         .size(12.0),
                 );
             });
@@ -822,7 +823,7 @@ impl ConsoleApp {
                 ui.label(
                     RichText::new(format!("{}  {}", section.icon, section.title))
                         .strong()
-                        .color(MUTED)
+                        .color(muted())
                         .size(12.5),
                 );
                 ui.add_space(2.0);
@@ -842,7 +843,7 @@ impl ConsoleApp {
             ui.add_space(14.0);
             ui.separator();
             ui.add_space(4.0);
-            ui.label(RichText::new("Tasks").strong().color(MUTED).size(12.5));
+            ui.label(RichText::new("Tasks").strong().color(muted()).size(12.5));
             if ui.link("New certificate request…").clicked() {
                 self.actions.push(Action::OpenWizard(WizardStart::Request {
                     subject: None,
@@ -861,7 +862,7 @@ impl ConsoleApp {
             ui.add_space(8.0);
             ui.label(
                 RichText::new("Finish or cancel the wizard to use the navigation.")
-                    .color(MUTED)
+                    .color(muted())
                     .size(12.0),
             );
         }

@@ -3,7 +3,7 @@
 
 use super::Cx;
 use crate::ui::app::actions::{Action, Form, SettingsChange};
-use crate::ui::widgets::theme::MUTED;
+use crate::ui::widgets::theme::muted;
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -60,13 +60,13 @@ pub fn accepted_domains_page(ui: &mut Ui, v: &mut DomainsView, cx: &mut Cx) {
                 row.col(|ui| {
                     ui.label(RichText::new(&d.domain).strong());
                     if i == 0 {
-                        ui.label(RichText::new("organization domain").color(MUTED).size(12.0));
+                        ui.label(RichText::new("organization domain").color(muted()).size(12.0));
                     }
                 });
                 row.col(|ui| {
                     match &d.recipients {
                         Some(r) => ui.label(r.join(", ")),
-                        None => ui.label(RichText::new("any mailbox").color(MUTED)),
+                        None => ui.label(RichText::new("any mailbox").color(muted())),
                     };
                 });
                 row.col(|ui| {

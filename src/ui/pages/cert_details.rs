@@ -10,7 +10,7 @@ use crate::store::certstore::RequestEntry;
 use crate::ui::app::actions::{Action, ExportItem, IfExists, PickTarget};
 use crate::ui::state::model::OwnCert;
 use crate::ui::widgets::format;
-use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::widgets::theme::{bad, good, muted, warn};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
 use zeroize::Zeroizing;
@@ -86,7 +86,7 @@ pub fn certificate_card(ui: &mut Ui, v: &mut DetailsView, c: &OwnCert, cx: &mut 
             let title = c.common_name.clone().unwrap_or_else(|| c.subject.clone());
             ui.label(RichText::new(title).strong().size(15.5));
             if data.smtp_identity.as_deref() == Some(c.thumbprint.as_str()) {
-                widgets::pill(ui, "SMTP identity: the relay presents this one", GOOD);
+                widgets::pill(ui, "SMTP identity: the relay presents this one", good());
             }
         });
         ui.add_space(4.0);
@@ -195,7 +195,7 @@ fn pfx_backup(ui: &mut Ui, v: &mut DetailsView, c: &OwnCert, cx: &mut Cx) {
         .show(ui, |ui| {
             widgets::note(
                 ui,
-                WARN,
+                warn(),
                 "⚠",
                 "The file holds this server's private key: whoever has it and the password can be this server to partners. Keep it offline, apart from its password, and delete copies you no longer need.",
             );
@@ -224,7 +224,7 @@ fn pfx_backup(ui: &mut Ui, v: &mut DetailsView, c: &OwnCert, cx: &mut Cx) {
                 None
             };
             if let Some(p) = &problem {
-                ui.label(RichText::new(format!("Password: {p}")).color(MUTED));
+                ui.label(RichText::new(format!("Password: {p}")).color(muted()));
             }
             ui.horizontal(|ui| {
                 let l = ui.label("Save the PFX to");
@@ -276,7 +276,7 @@ pub fn request_card(ui: &mut Ui, v: &mut DetailsView, r: &RequestEntry, cx: &mut
             RichText::new(
                 "Send the request file to a CA, then import the certificate it issues: the request completes with it.",
             )
-            .color(MUTED),
+            .color(muted()),
         );
         widgets::section(ui, "Request file");
         let what = ExportItem::Request(r.id.clone());
@@ -308,7 +308,7 @@ pub fn request_card(ui: &mut Ui, v: &mut DetailsView, r: &RequestEntry, cx: &mut
                     RichText::new(
                         "No lab CA here: create one below to issue this request yourself, or send the file to a CA.",
                     )
-                    .color(MUTED),
+                    .color(muted()),
                 );
             }
             Some(name) => {
@@ -362,7 +362,7 @@ pub fn lab_ca_card(ui: &mut Ui, v: &mut DetailsView, cx: &mut Cx) {
                     RichText::new(
                         "Its root is trusted here. A partner that accepts it must trust its certificate: export it for them.",
                     )
-                    .color(MUTED),
+                    .color(muted()),
                 );
                 let (typed, picked) = save_row(
                     ui,
@@ -391,7 +391,7 @@ pub fn lab_ca_card(ui: &mut Ui, v: &mut DetailsView, cx: &mut Cx) {
                     RichText::new(
                         "A small CA of this organization's own, for a lab or for partners that agree to trust it: it issues certificates for pending requests here, without another tool.",
                     )
-                    .color(MUTED),
+                    .color(muted()),
                 );
                 if v.ca_name.is_empty() {
                     v.ca_name = format!("{} Lab CA", data.settings.organization.name);
@@ -416,7 +416,7 @@ pub fn lab_ca_card(ui: &mut Ui, v: &mut DetailsView, cx: &mut Cx) {
                 });
                 let ok = !v.ca_name.trim().is_empty() && v.ca_name.chars().count() <= 64;
                 if !ok {
-                    ui.label(RichText::new("The name must have 1 to 64 characters.").color(BAD));
+                    ui.label(RichText::new("The name must have 1 to 64 characters.").color(bad()));
                 }
                 if widgets::primary_button(
                     ui,

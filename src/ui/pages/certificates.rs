@@ -9,7 +9,7 @@ use crate::pki::inspect::CertStatus;
 use crate::ui::app::actions::{Action, Form, WizardStart};
 use crate::ui::widgets::format;
 use crate::ui::widgets::nav::Page;
-use crate::ui::widgets::theme::{self, BAD, GOOD, MUTED, WARN};
+use crate::ui::widgets::theme::{self, bad, good, muted, warn};
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -25,20 +25,20 @@ pub struct CertificatesView {
 
 pub fn status_color(s: CertStatus) -> egui::Color32 {
     match s {
-        CertStatus::Valid => GOOD,
-        CertStatus::PendingRequest => WARN,
-        _ => BAD,
+        CertStatus::Valid => good(),
+        CertStatus::PendingRequest => warn(),
+        _ => bad(),
     }
 }
 
 /// Days left, coloured: red under a week (or expired), amber under 30 days.
 pub fn days_left_color(days: i64) -> egui::Color32 {
     if days < 7 {
-        BAD
+        bad()
     } else if days < 30 {
-        WARN
+        warn()
     } else {
-        theme::TEXT
+        theme::text()
     }
 }
 
@@ -206,12 +206,12 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
                     });
                     row.col(|ui| {
                         if r.in_use {
-                            ui.label(RichText::new("SMTP (in use)").strong().color(GOOD))
+                            ui.label(RichText::new("SMTP (in use)").strong().color(good()))
                                 .on_hover_text("The relay presents this certificate for STARTTLS and Domain Security");
                         } else if r.services == "SMTP" {
                             ui.label(RichText::new("SMTP").strong());
                         } else {
-                            ui.label(RichText::new(r.services).color(MUTED));
+                            ui.label(RichText::new(r.services).color(muted()));
                         }
                     });
                     row.col(|ui| {
@@ -227,7 +227,7 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
                             ui.label(RichText::new(text).color(days_left_color(d)));
                         }
                         None => {
-                            ui.label(RichText::new("—").color(MUTED));
+                            ui.label(RichText::new("—").color(muted()));
                         }
                     });
                     row.col(|ui| {
@@ -246,7 +246,7 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
         v.selected = Some(k);
     }
     if rows.is_empty() {
-        ui.label(RichText::new("No certificate yet: request one or import one.").color(MUTED));
+        ui.label(RichText::new("No certificate yet: request one or import one.").color(muted()));
     }
     ui.add_space(10.0);
     // The details and the lab CA scroll below the table: together they are taller than the

@@ -9,7 +9,7 @@ use crate::config::Connector;
 use crate::ui::app::actions::{Action, Form, SettingsChange};
 use crate::ui::state::model::ConsoleData;
 use crate::ui::widgets::nav::Page;
-use crate::ui::widgets::theme::{GOOD, MUTED};
+use crate::ui::widgets::theme::{good, muted};
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableRow};
@@ -108,12 +108,12 @@ impl<K: ConnectorKind> Draft<K> {
     /// The "Enable Domain Security (Mutual Auth TLS)" box of the property pages: a plain
     /// check box on a new connector, the confirmed switch on a saved one.
     pub fn domain_secure_box(&mut self, ui: &mut Ui, toggle: &mut Option<Toggle>) {
-        const TEXT: &str = "Enable Domain Security (Mutual Auth TLS)";
+        const LABEL: &str = "Enable Domain Security (Mutual Auth TLS)";
         let on = self.base.as_ref().unwrap_or(&self.c).domain_secure();
         if self.is_new() {
-            ui.checkbox(self.c.domain_secure_mut(), TEXT);
+            ui.checkbox(self.c.domain_secure_mut(), LABEL);
         } else if let Some(t) =
-            common::domain_secure_box(ui, on, K::Connector::TYPE, self.c.name(), TEXT)
+            common::domain_secure_box(ui, on, K::Connector::TYPE, self.c.name(), LABEL)
         {
             *toggle = Some(t);
         }
@@ -267,7 +267,8 @@ pub fn connectors_page<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut 
     match v.draft.as_mut() {
         None => {
             ui.label(
-                RichText::new("Select a connector to see and change its properties.").color(MUTED),
+                RichText::new("Select a connector to see and change its properties.")
+                    .color(muted()),
             );
         }
         Some(d) => {
@@ -308,9 +309,9 @@ fn connector_table<K: ConnectorKind>(
                     });
                     row.col(|ui| {
                         if c.enabled() {
-                            ui.label(RichText::new("Enabled").color(GOOD));
+                            ui.label(RichText::new("Enabled").color(good()));
                         } else {
-                            ui.label(RichText::new("Disabled").color(MUTED));
+                            ui.label(RichText::new("Disabled").color(muted()));
                         }
                     });
                     K::middle_cells(&mut row, c, cx);
@@ -415,7 +416,7 @@ fn connector_properties<K: ConnectorKind>(
                     if is_new { "new" } else { "set" },
                     crate::ui::widgets::format::shell_arg(d.c.name())
                 ))
-                .color(MUTED)
+                .color(muted())
                 .size(12.0),
             );
         });

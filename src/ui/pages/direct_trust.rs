@@ -7,7 +7,7 @@ use super::Cx;
 use crate::config::{DirectTrustEntry, PartnerPin, Pin};
 use crate::ui::app::actions::{Action, Form, SettingsChange};
 use crate::ui::widgets::nav::Page;
-use crate::ui::widgets::theme::MUTED;
+use crate::ui::widgets::theme::muted;
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -97,12 +97,12 @@ pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
             });
     });
     if list.is_empty() {
-        ui.label(RichText::new("No relay is trusted directly.").color(MUTED));
+        ui.label(RichText::new("No relay is trusted directly.").color(muted()));
     }
     ui.add_space(6.0);
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
-        ui.label(RichText::new(RELAY_PIN_MEANS).color(MUTED));
+        ui.label(RichText::new(RELAY_PIN_MEANS).color(muted()));
         ui.add_space(4.0);
         widgets::form_grid(ui, "direct-add", |ui| {
             widgets::text_field(
@@ -133,7 +133,7 @@ pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
         });
         let ok = !v.name.trim().is_empty() && !v.pin.trim().is_empty() && !cx.busy(FORM);
         ui.horizontal(|ui| {
-            ui.label(RichText::new("Or pin from a certificate file:").color(MUTED));
+            ui.label(RichText::new("Or pin from a certificate file:").color(muted()));
             if ui
                 .button("📄 Open it in the Certificate inspector…")
                 .on_hover_text(
@@ -163,7 +163,7 @@ pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
     widgets::section(ui, "Partner anchors");
     ui.label(
         RichText::new("A pinned partner's certificates are accepted only when their chain contains one of its anchors. The Domain Security wizard pins a partner to its root.")
-            .color(MUTED),
+            .color(muted()),
     );
     let anchors = cx.data.settings.partner_anchors.clone();
     ui.push_id("anchors", |ui| {
@@ -214,7 +214,7 @@ pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
             });
     });
     if anchors.is_empty() {
-        ui.label(RichText::new("No partner is pinned: any trusted root may vouch for any partner (as in Exchange).").color(MUTED));
+        ui.label(RichText::new("No partner is pinned: any trusted root may vouch for any partner (as in Exchange).").color(muted()));
     }
     if ask.is_some() {
         v.confirm = ask;
@@ -287,12 +287,12 @@ fn partner_pins(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx, ask: &mut Option<S
             });
     });
     if list.is_empty() {
-        ui.label(RichText::new("No partner is pinned by its own certificate.").color(MUTED));
+        ui.label(RichText::new("No partner is pinned by its own certificate.").color(muted()));
     }
     ui.add_space(6.0);
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
-        ui.label(RichText::new(PARTNER_PIN_MEANS).color(MUTED));
+        ui.label(RichText::new(PARTNER_PIN_MEANS).color(muted()));
         ui.add_space(4.0);
         let at = format!("partner_pins[{}]", list.len());
         widgets::form_grid(ui, "partner-pin-add", |ui| {

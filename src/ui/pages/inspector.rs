@@ -12,7 +12,7 @@ use crate::pki::request::RequestInfo;
 use crate::ui::app::actions::{Action, FileTarget, Form, PickTarget};
 use crate::ui::app::jobs::{Failure, LoadedFile};
 use crate::ui::widgets::format;
-use crate::ui::widgets::theme::{self, BAD, GOOD, INFO, MUTED, WARN};
+use crate::ui::widgets::theme::{self, bad, good, info, muted, warn};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
 use std::sync::Arc;
@@ -138,10 +138,12 @@ pub fn certificate_inspector_page(ui: &mut Ui, v: &mut InspectorView, cx: &mut C
 fn shown(ui: &mut Ui, v: &mut InspectorView, cx: &mut Cx) {
     match v.shown.clone() {
         None => {
-            ui.label(RichText::new("Nothing opened yet.").color(MUTED));
+            ui.label(RichText::new("Nothing opened yet.").color(muted()));
         }
         Some(Shown::Stored { thumbprint, report }) => {
-            ui.label(RichText::new(format!("From this server's store: {thumbprint}")).color(MUTED));
+            ui.label(
+                RichText::new(format!("From this server's store: {thumbprint}")).color(muted()),
+            );
             report_view(ui, &report, &mut v.tab, cx.now);
         }
         Some(Shown::File(f)) => {
@@ -182,7 +184,7 @@ fn compare_card(ui: &mut Ui, v: &mut InspectorView, c: &CertificateReport, cx: &
             RichText::new(
                 "At a partner's rotation: open its new certificate here to see what changed.",
             )
-            .color(MUTED),
+            .color(muted()),
         );
         ui.horizontal(|ui| {
             let l = ui.label("Compare with");
@@ -231,7 +233,7 @@ fn compare_card(ui: &mut Ui, v: &mut InspectorView, c: &CertificateReport, cx: &
                 for d in &diffs {
                     let style = |t: &str| {
                         if d.changed {
-                            RichText::new(t).color(WARN).strong()
+                            RichText::new(t).color(warn()).strong()
                         } else {
                             RichText::new(t)
                         }
@@ -241,7 +243,7 @@ fn compare_card(ui: &mut Ui, v: &mut InspectorView, c: &CertificateReport, cx: &
                     ui.vertical(|ui| {
                         ui.add(egui::Label::new(style(&d.new)).wrap());
                         if let Some(n) = &d.note {
-                            ui.label(RichText::new(format!("⚠ {n}")).color(BAD).size(12.0));
+                            ui.label(RichText::new(format!("⚠ {n}")).color(bad()).size(12.0));
                         }
                     });
                     ui.end_row();
@@ -293,7 +295,7 @@ fn use_certificate(ui: &mut Ui, u: &mut UseView, c: &CertificateReport, cx: &mut
                     } else {
                         "an intermediate CA: trust its root, or anchor a partner domain to it below"
                     })
-                    .color(MUTED),
+                    .color(muted()),
                 );
             });
         }
@@ -404,11 +406,11 @@ pub fn file_view(
     if report.private_keys > 0 {
         parts.push(format!("{} private key(s)", report.private_keys));
     }
-    ui.label(RichText::new(format!("{name}: {}", parts.join(", "))).color(MUTED));
+    ui.label(RichText::new(format!("{name}: {}", parts.join(", "))).color(muted()));
     if let Some(r) = &report.completes_request {
         widgets::note(
             ui,
-            GOOD,
+            good(),
             "✔",
             &format!(
                 "Completes pending request {} ({}): importing it joins the certificate to the request's private key.",
@@ -439,17 +441,17 @@ pub fn file_view(
 
 fn status_color(s: CertStatus) -> egui::Color32 {
     match s {
-        CertStatus::Valid => GOOD,
-        CertStatus::PendingRequest => WARN,
-        _ => BAD,
+        CertStatus::Valid => good(),
+        CertStatus::PendingRequest => warn(),
+        _ => bad(),
     }
 }
 
 fn severity(s: Severity) -> (egui::Color32, &'static str) {
     match s {
-        Severity::Problem => (BAD, "✖"),
-        Severity::Warning => (WARN, "⚠"),
-        Severity::Info => (INFO, "ℹ"),
+        Severity::Problem => (bad(), "✖"),
+        Severity::Warning => (warn(), "⚠"),
+        Severity::Info => (info(), "ℹ"),
     }
 }
 
@@ -464,10 +466,10 @@ pub fn report_view(ui: &mut Ui, r: &CertificateReport, tab: &mut Tab, now: time:
                 ui.horizontal(|ui| {
                     widgets::pill(ui, &r.status.to_string(), status_color(r.status));
                     if r.info.is_ca {
-                        widgets::pill(ui, "CA", INFO);
+                        widgets::pill(ui, "CA", info());
                     }
                     if r.info.self_signed {
-                        widgets::pill(ui, "Self-signed", MUTED);
+                        widgets::pill(ui, "Self-signed", muted());
                     }
                 });
             });
@@ -537,7 +539,7 @@ fn certificate_general_tab(ui: &mut Ui, r: &CertificateReport, now: time::Offset
     if r.findings.is_empty() {
         widgets::note(
             ui,
-            GOOD,
+            good(),
             "✔",
             "No findings: this certificate is fit for its purpose.",
         );
@@ -628,7 +630,7 @@ fn certificate_path_tab(ui: &mut Ui, r: &CertificateReport) {
         Some(ChainVerdict::Trusted { .. }) => {
             widgets::note(
                 ui,
-                GOOD,
+                good(),
                 "✔",
                 "This certificate is OK: its chain leads to a trusted root.",
             );
@@ -636,7 +638,7 @@ fn certificate_path_tab(ui: &mut Ui, r: &CertificateReport) {
         Some(ChainVerdict::Untrusted { reason, .. }) => {
             widgets::note(
                 ui,
-                BAD,
+                bad(),
                 "✖",
                 &crate::ui::app::jobs::sentence(&format!("The chain does not validate: {reason}")),
             );
@@ -644,7 +646,7 @@ fn certificate_path_tab(ui: &mut Ui, r: &CertificateReport) {
         None if r.info.self_signed && r.info.is_ca => {
             widgets::note(
                 ui,
-                INFO,
+                info(),
                 "ℹ",
                 "A root certificate: it is its own issuer. It is trusted only when it is among the trusted roots.",
             );
@@ -652,7 +654,7 @@ fn certificate_path_tab(ui: &mut Ui, r: &CertificateReport) {
         None => {
             widgets::note(
                 ui,
-                INFO,
+                info(),
                 "ℹ",
                 "Self-signed: there is no chain to check. It is accepted only by a pin: Direct Trust between our own relays, a partner pin between organizations.",
             );
@@ -667,9 +669,9 @@ pub fn path_tree(ui: &mut Ui, nodes: &[crate::pki::path::PathNode]) {
     let last = nodes.len().saturating_sub(1);
     for (depth, n) in nodes.iter().enumerate() {
         let (color, mark) = match &n.status {
-            s if s.is_good() => (GOOD, "✔"),
-            NodeStatus::Expired | NodeStatus::NotYetValid => (WARN, "⚠"),
-            _ => (BAD, "✖"),
+            s if s.is_good() => (good(), "✔"),
+            NodeStatus::Expired | NodeStatus::NotYetValid => (warn(), "⚠"),
+            _ => (bad(), "✖"),
         };
         ui.horizontal(|ui| {
             ui.add_space(depth as f32 * 22.0);
@@ -677,7 +679,7 @@ pub fn path_tree(ui: &mut Ui, nodes: &[crate::pki::path::PathNode]) {
                 // The tree's elbow, drawn (no font has every box-drawing glyph).
                 let (rect, _) =
                     ui.allocate_exact_size(egui::vec2(14.0, 18.0), egui::Sense::hover());
-                let stroke = egui::Stroke::new(1.0, MUTED);
+                let stroke = egui::Stroke::new(1.0, muted());
                 let x = rect.left() + 4.0;
                 ui.painter().line_segment(
                     [
@@ -699,7 +701,7 @@ pub fn path_tree(ui: &mut Ui, nodes: &[crate::pki::path::PathNode]) {
             } else {
                 "📄"
             };
-            ui.label(RichText::new(icon).color(theme::ACCENT));
+            ui.label(RichText::new(icon).color(theme::accent()));
             ui.label(RichText::new(&n.name).strong())
                 .on_hover_text(format!("{}\nThumbprint {}", n.subject, n.thumbprint));
             ui.label(RichText::new(format!("{mark} {}", n.status.words())).color(color));
@@ -709,14 +711,14 @@ pub fn path_tree(ui: &mut Ui, nodes: &[crate::pki::path::PathNode]) {
                 ui.add_space(depth as f32 * 22.0 + 40.0);
                 ui.label(
                     RichText::new(format!("Name constraints: {nc}"))
-                        .color(MUTED)
+                        .color(muted())
                         .size(12.0),
                 );
             });
         }
     }
     if nodes.is_empty() {
-        ui.label(RichText::new("The path could not be drawn.").color(MUTED));
+        ui.label(RichText::new("The path could not be drawn.").color(muted()));
     }
 }
 

@@ -69,7 +69,7 @@ impl Cx<'_> {
     pub fn relay_problems(&self, ui: &mut Ui, page: Page) {
         for p in self.live.all_problems() {
             if live::concerns(&p, page) {
-                widgets::note(ui, theme::BAD, "⚠", &live::plain_problem(&p));
+                widgets::note(ui, theme::bad(), "⚠", &live::plain_problem(&p));
                 ui.add_space(6.0);
             }
         }
@@ -154,7 +154,7 @@ pub fn tabs<T: Copy + PartialEq>(ui: &mut Ui, current: &mut T, items: &[(T, &str
         for (t, label) in items {
             let selected = *current == *t;
             let text = if selected {
-                egui::RichText::new(*label).strong().color(theme::ACCENT)
+                egui::RichText::new(*label).strong().color(theme::accent())
             } else {
                 egui::RichText::new(*label)
             };

@@ -12,7 +12,7 @@ use crate::ui::app::actions::Action;
 use crate::ui::state::sessions::{Ending, SessionFilter, Shown, ended_by_quit, ending_text};
 use crate::ui::widgets;
 use crate::ui::widgets::format;
-use crate::ui::widgets::theme::{self, MUTED};
+use crate::ui::widgets::theme::{self, muted};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 use egui_plot::{Bar, BarChart, Legend, Line, Plot};
@@ -43,7 +43,7 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
     if let Some(why) = cx.relay_reason {
         widgets::note(
             ui,
-            theme::BAD,
+            theme::bad(),
             "⚠",
             &crate::ui::app::jobs::sentence(&format!("The relay is not running: {why}")),
         );
@@ -61,7 +61,7 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
         let tab = |ui: &mut Ui, shown: &mut Shown, this: Shown, text: String| {
             let selected = *shown == this;
             let text = if selected {
-                RichText::new(text).strong().color(theme::ACCENT)
+                RichText::new(text).strong().color(theme::accent())
             } else {
                 RichText::new(text)
             };
@@ -125,7 +125,7 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
             }
             (Shown::Closed, true) => "No session ended in the last hour.",
         };
-        ui.label(RichText::new(text).color(MUTED));
+        ui.label(RichText::new(text).color(muted()));
     }
     ui.add_space(10.0);
     let chosen = selected.and_then(|id| {
@@ -291,9 +291,9 @@ fn sessions_table(
                     Some(_) => {
                         let text = ending_text(s);
                         let color = if s.refusals > 0 || !ended_by_quit(s) {
-                            theme::BAD
+                            theme::bad()
                         } else {
-                            theme::TEXT
+                            theme::text()
                         };
                         ui.label(RichText::new(&text).color(color))
                             .on_hover_text(text)
@@ -305,7 +305,7 @@ fn sessions_table(
                     widgets::security_badge(ui, sec);
                 }
                 None => {
-                    ui.label(RichText::new("—").color(MUTED));
+                    ui.label(RichText::new("—").color(muted()));
                 }
             });
             row.col(|ui| {
@@ -314,13 +314,13 @@ fn sessions_table(
                         .label(format!("{v} {}", short_cipher(c)))
                         .on_hover_text(format!("{v} {c}")),
                     (Some(v), None) => ui.label(v),
-                    _ => ui.label(RichText::new("none").color(MUTED)),
+                    _ => ui.label(RichText::new("none").color(muted())),
                 };
             });
             row.col(|ui| {
                 match &s.client_certificate {
                     Some(c) => ui.label(c).on_hover_text(c.as_str()),
-                    None => ui.label(RichText::new("—").color(MUTED)),
+                    None => ui.label(RichText::new("—").color(muted())),
                 };
             });
             row.col(|ui| {
@@ -348,7 +348,7 @@ fn counter_tiles(ui: &mut Ui, cx: &Cx) {
                 ui.set_min_width(96.0);
                 ui.vertical(|ui| {
                     ui.label(RichText::new(value).size(20.0).strong().color(color));
-                    ui.label(RichText::new(label).color(MUTED).size(12.0));
+                    ui.label(RichText::new(label).color(muted()).size(12.0));
                 });
             });
         };
@@ -356,18 +356,18 @@ fn counter_tiles(ui: &mut Ui, cx: &Cx) {
             ui,
             "Active sessions",
             cx.live.snapshot.sessions.len().to_string(),
-            theme::TEXT,
+            theme::text(),
         );
-        tile(ui, "Received", c.received.to_string(), theme::TEXT);
-        tile(ui, "Sent", c.sent.to_string(), theme::TEXT);
+        tile(ui, "Received", c.received.to_string(), theme::text());
+        tile(ui, "Sent", c.sent.to_string(), theme::text());
         tile(
             ui,
             "Delivered here",
             c.delivered_local.to_string(),
-            theme::TEXT,
+            theme::text(),
         );
-        tile(ui, "Deferred", c.deferred.to_string(), theme::WARN);
-        tile(ui, "Rejected", c.rejected.to_string(), theme::BAD);
+        tile(ui, "Deferred", c.deferred.to_string(), theme::warn());
+        tile(ui, "Rejected", c.rejected.to_string(), theme::bad());
         let (lookups, failed) = (c.mx_lookups, c.mx_lookup_failures);
         tile(
             ui,
@@ -378,9 +378,9 @@ fn counter_tiles(ui: &mut Ui, cx: &Cx) {
                 format!("{lookups} ({failed} failed)")
             },
             if failed == 0 {
-                theme::TEXT
+                theme::text()
             } else {
-                theme::WARN
+                theme::warn()
             },
         );
     });
@@ -389,15 +389,15 @@ fn counter_tiles(ui: &mut Ui, cx: &Cx) {
 fn session_transcript(ui: &mut Ui, s: Option<&SessionRow>, open_log: &mut Option<Action>) {
     widgets::section(ui, "Protocol transcript");
     let Some(s) = s else {
-        ui.label(RichText::new("Select a session to follow its SMTP dialogue. Passwords and AUTH data are never shown.").color(MUTED));
+        ui.label(RichText::new("Select a session to follow its SMTP dialogue. Passwords and AUTH data are never shown.").color(muted()));
         return;
     };
-    ui.label(RichText::new(format!("{} ↔ {} on {}", s.local, s.peer, s.connector)).color(MUTED));
+    ui.label(RichText::new(format!("{} ↔ {} on {}", s.local, s.peer, s.connector)).color(muted()));
     if let (Some(ended), Some(outcome)) = (s.ended, &s.outcome) {
         let color = if s.refusals > 0 || !ended_by_quit(s) {
-            theme::BAD
+            theme::bad()
         } else {
-            MUTED
+            muted()
         };
         ui.label(
             RichText::new(format!(
@@ -415,7 +415,7 @@ fn session_transcript(ui: &mut Ui, s: Option<&SessionRow>, open_log: &mut Option
         ui.label(
             RichText::new(format!("Session {session}"))
                 .monospace()
-                .color(MUTED),
+                .color(muted()),
         );
         if ui
             .small_button("📃 Protocol log")
@@ -445,11 +445,11 @@ fn session_transcript(ui: &mut Ui, s: Option<&SessionRow>, open_log: &mut Option
                     for line in &s.transcript {
                         // "< " client, "> " server, "* " what the relay decided.
                         let color = if line.starts_with('>') {
-                            theme::ACCENT
+                            theme::accent()
                         } else if line.starts_with('*') {
-                            theme::GOOD
+                            theme::good()
                         } else {
-                            theme::TEXT
+                            theme::text()
                         };
                         ui.label(RichText::new(line).monospace().color(color));
                     }
@@ -479,7 +479,7 @@ fn traffic_charts(ui: &mut Ui, history: &[MinutePoint], now_ms: i64) {
             .show(&mut cols[0], |p| {
                 p.line(
                     Line::new("Sessions", sessions)
-                        .color(theme::ACCENT)
+                        .color(theme::accent())
                         .width(2.0),
                 );
             });
@@ -491,12 +491,12 @@ fn traffic_charts(ui: &mut Ui, history: &[MinutePoint], now_ms: i64) {
                 .collect()
         };
         let ds =
-            BarChart::new("Domain Secure", bars(|p| p.domain_secure)).color(theme::DOMAIN_SECURE);
+            BarChart::new("Domain Secure", bars(|p| p.domain_secure)).color(theme::domain_secure());
         let enc = BarChart::new("Encrypted", bars(|p| p.encrypted))
-            .color(theme::ENCRYPTED)
+            .color(theme::encrypted())
             .stack_on(&[&ds]);
         let plain = BarChart::new("Plaintext", bars(|p| p.plaintext))
-            .color(theme::PLAINTEXT)
+            .color(theme::plaintext())
             .stack_on(&[&ds, &enc]);
         Plot::new("messages-plot")
             .height(h)
@@ -542,14 +542,14 @@ fn security_share(ui: &mut Ui, history: &[MinutePoint]) {
         ui.allocate_exact_size(egui::vec2(ui.available_width(), 12.0), egui::Sense::hover());
     let painter = ui.painter();
     if total == 0 {
-        painter.rect_filled(rect, 3.0, theme::LINE);
+        painter.rect_filled(rect, 3.0, theme::line());
         return;
     }
     let mut left = rect.left();
     for (n, color) in [
-        (ds, theme::DOMAIN_SECURE),
-        (enc, theme::ENCRYPTED),
-        (plain, theme::PLAINTEXT),
+        (ds, theme::domain_secure()),
+        (enc, theme::encrypted()),
+        (plain, theme::plaintext()),
     ] {
         let w = rect.width() * n as f32 / total as f32;
         if w > 0.0 {

@@ -10,7 +10,7 @@
 use super::Cx;
 use crate::ui::app::actions::{Action, Form};
 use crate::ui::state::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
-use crate::ui::widgets::theme::{BAD, INFO, MUTED, WARN};
+use crate::ui::widgets::theme::{bad, info, muted, warn};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
 
@@ -40,7 +40,7 @@ pub fn connectivity_probe_page(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
         "Connect to a partner's mail server, try STARTTLS, and see the certificate chain it presents and whether each policy would pass.",
     );
     if !cx.prober_available {
-        widgets::note(ui, WARN, "⚠", NOT_AVAILABLE);
+        widgets::note(ui, warn(), "⚠", NOT_AVAILABLE);
         ui.add_space(8.0);
     }
     cx.feedback(ui, FORM);
@@ -60,7 +60,7 @@ pub fn connectivity_probe_page(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
             RichText::new(
                 "Without a host, the probe goes where the domain's mail goes: the smart hosts of the send connector whose address space covers the domain, or, for a connector without smart hosts, each MX host DNS gives for the domain (best first, on port 25).",
             )
-            .color(MUTED)
+            .color(muted())
             .size(12.0),
         );
         // Without the relay there is nothing to probe with: said once, above, in amber.
@@ -90,7 +90,7 @@ pub fn connectivity_probe_page(ui: &mut Ui, v: &mut ProbeView, cx: &mut Cx) {
 fn results(ui: &mut Ui, v: &mut ProbeView) {
     match &v.result {
         None => {}
-        Some(Err(e)) => widgets::note(ui, BAD, "✖", e),
+        Some(Err(e)) => widgets::note(ui, bad(), "✖", e),
         Some(Ok(reports)) => {
             if reports.len() > 1 {
                 hosts_table(ui, reports, &mut v.selected);
@@ -98,7 +98,7 @@ fn results(ui: &mut Ui, v: &mut ProbeView) {
             }
             if let Some(r) = reports.get(v.selected).or(reports.first()) {
                 match &r.error {
-                    Some(e) => widgets::note(ui, BAD, "✖", &format!("{}: {e}", r.connected_to)),
+                    Some(e) => widgets::note(ui, bad(), "✖", &format!("{}: {e}", r.connected_to)),
                     None => probe_report(ui, r),
                 }
             }
@@ -210,14 +210,14 @@ pub fn probe_report(ui: &mut Ui, r: &ProbeReport) {
         for (i, c) in r.chain.iter().enumerate() {
             ui.horizontal(|ui| {
                 ui.add_space(i as f32 * 18.0);
-                ui.label(RichText::new("📄").color(INFO));
+                ui.label(RichText::new("📄").color(info()));
                 ui.label(&c.subject);
                 ui.label(
                     RichText::new(format!(
                         "issued by {} — expires {} — {}",
                         c.issuer, c.not_after, c.thumbprint
                     ))
-                    .color(MUTED)
+                    .color(muted())
                     .size(12.0),
                 );
             });

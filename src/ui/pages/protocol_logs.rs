@@ -6,7 +6,7 @@ use super::Cx;
 use crate::store::protocol_logs::{LogDay, LogDirection, LogFilter, day_text};
 use crate::ui::app::actions::{Action, Form};
 use crate::ui::widgets;
-use crate::ui::widgets::theme::{self, BAD, MUTED};
+use crate::ui::widgets::theme::{self, bad, muted};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 use std::sync::Arc;
@@ -135,7 +135,7 @@ pub fn protocol_logs_page(ui: &mut Ui, v: &mut ProtocolLogView, cx: &mut Cx) {
     if v.days.as_ref().is_some_and(|(_, d)| d.is_empty()) && v.result.is_none() {
         widgets::note(
             ui,
-            theme::INFO,
+            theme::info(),
             "ℹ",
             "No protocol log of this kind yet: the relay writes one on each day it has sessions, for connectors with protocol logging on.",
         );
@@ -152,7 +152,7 @@ pub fn protocol_logs_page(ui: &mut Ui, v: &mut ProtocolLogView, cx: &mut Cx) {
     };
     let day = match result.as_ref() {
         Err(e) => {
-            widgets::note(ui, BAD, "✖", e);
+            widgets::note(ui, bad(), "✖", e);
             return;
         }
         Ok(day) => day,
@@ -177,13 +177,13 @@ pub fn protocol_logs_page(ui: &mut Ui, v: &mut ProtocolLogView, cx: &mut Cx) {
                 String::new()
             }
         ))
-        .color(MUTED),
+        .color(muted()),
     );
     ui.add_space(4.0);
     if day.rows.is_empty() {
         widgets::note(
             ui,
-            theme::INFO,
+            theme::info(),
             "ℹ",
             "No line of this day matches the filter.",
         );
@@ -220,9 +220,9 @@ pub fn protocol_logs_page(ui: &mut Ui, v: &mut ProtocolLogView, cx: &mut Cx) {
                 });
                 row.col(|ui| {
                     let color = match r.event {
-                        '<' => theme::ACCENT,
-                        '*' => theme::WARN,
-                        _ => MUTED,
+                        '<' => theme::accent(),
+                        '*' => theme::warn(),
+                        _ => muted(),
                     };
                     ui.label(RichText::new(r.event.to_string()).monospace().color(color));
                 });

@@ -8,7 +8,7 @@ use super::Cx;
 use crate::engine::{MessageRowOut, QuarantineRow, QueueOp};
 use crate::ui::app::actions::{Action, Form, QueuePurpose};
 use crate::ui::widgets::format;
-use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::widgets::theme::{bad, good, muted, warn};
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -68,13 +68,13 @@ impl QueuesView {
 fn status_color(s: &str) -> egui::Color32 {
     let s = s.to_ascii_lowercase();
     if s.contains("retry") || s.contains("suspend") {
-        WARN
+        warn()
     } else if s.contains("error") || s.contains("fail") {
-        BAD
+        bad()
     } else if s.contains("active") || s.contains("ready") {
-        GOOD
+        good()
     } else {
-        MUTED
+        muted()
     }
 }
 
@@ -87,7 +87,7 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
     if let Some(why) = cx.relay_reason {
         widgets::note(
             ui,
-            BAD,
+            bad(),
             "⚠",
             &crate::ui::app::jobs::sentence(&format!(
                 "The relay is not running, so there are no live queues: {why}"
@@ -146,7 +146,7 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
                 "{n} message{} queued",
                 if n == 1 { "" } else { "s" }
             ))
-            .color(MUTED),
+            .color(muted()),
         );
     });
     ui.add_space(4.0);
@@ -195,15 +195,15 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
                     row.col(|ui| {
                         match &q.policy {
                             Some(p) => ui.label(p.as_str()).on_hover_text(p.as_str()),
-                            None => ui.label(RichText::new("—").color(MUTED)),
+                            None => ui.label(RichText::new("—").color(muted())),
                         };
                     });
                     row.col(|ui| {
                         match &q.last_error {
                             Some(e) => ui
-                                .label(RichText::new(e).color(BAD))
+                                .label(RichText::new(e).color(bad()))
                                 .on_hover_text(e.as_str()),
-                            None => ui.label(RichText::new("—").color(MUTED)),
+                            None => ui.label(RichText::new("—").color(muted())),
                         };
                     });
                     if row.response().clicked() {
@@ -215,7 +215,7 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
     if queues.is_empty() {
         widgets::note(
             ui,
-            GOOD,
+            good(),
             "✔",
             "The queues are empty: every message has been delivered.",
         );
@@ -350,7 +350,7 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
                         });
                         row.col(|ui| {
                             if let Some(e) = &m.last_error {
-                                ui.label(RichText::new(e).color(BAD))
+                                ui.label(RichText::new(e).color(bad()))
                                     .on_hover_text(e.as_str());
                             }
                         });
@@ -370,7 +370,7 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             && let Some(e) = &m.last_error
         {
             ui.add_space(4.0);
-            widgets::note(ui, BAD, "✖", &format!("Last error of {}: {e}", m.id));
+            widgets::note(ui, bad(), "✖", &format!("Last error of {}: {e}", m.id));
         }
     }
     quarantine_section(ui, v, cx);
@@ -410,7 +410,7 @@ fn quarantine_section(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
         RichText::new(
             "Messages found damaged in the queue are set aside here with the reason, never deleted. Release puts one back into the queue; a message that is still damaged comes back here.",
         )
-        .color(MUTED),
+        .color(muted()),
     );
     let sel = v.selected_quarantined.clone();
     ui.horizontal(|ui| {
@@ -438,7 +438,7 @@ fn quarantine_section(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
         }
     });
     if v.quarantine.is_empty() {
-        widgets::note(ui, GOOD, "✔", "The quarantine is empty.");
+        widgets::note(ui, good(), "✔", "The quarantine is empty.");
         return;
     }
     let rows = &v.quarantine;
@@ -467,7 +467,7 @@ fn quarantine_section(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
                         match q.sender.as_deref() {
                             Some("") => ui.label("<>"),
                             Some(s) => ui.label(s),
-                            None => ui.label(RichText::new("(envelope unreadable)").color(MUTED)),
+                            None => ui.label(RichText::new("(envelope unreadable)").color(muted())),
                         };
                     });
                     row.col(|ui| {
@@ -477,7 +477,7 @@ fn quarantine_section(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
                         ui.label(format::bytes(q.size));
                     });
                     row.col(|ui| {
-                        ui.label(RichText::new(&q.reason).color(BAD))
+                        ui.label(RichText::new(&q.reason).color(bad()))
                             .on_hover_text(format!("{}\n{}", q.reason, q.path));
                     });
                     if row.response().clicked() {

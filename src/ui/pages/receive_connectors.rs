@@ -10,7 +10,7 @@ use crate::config::{AuthMechanism, PermissionGroup, ProtocolLoggingLevel, Receiv
 use crate::ui::app::actions::{Form, SettingsChange};
 use crate::ui::widgets;
 use crate::ui::widgets::nav::Page;
-use crate::ui::widgets::theme::{BAD, GOOD, MUTED};
+use crate::ui::widgets::theme::{bad, good, muted};
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableRow};
 
@@ -178,11 +178,11 @@ impl ConnectorKind for ReceiveKind {
             for l in rows.iter().filter(|_| running) {
                 match &l.error {
                     Some(e) => {
-                        ui.label(RichText::new(format!("✖ {}", l.address)).color(BAD))
+                        ui.label(RichText::new(format!("✖ {}", l.address)).color(bad()))
                             .on_hover_text(crate::ui::state::live::plain_problem(e));
                     }
                     None => {
-                        ui.label(RichText::new(format!("✔ {}", l.address)).color(GOOD))
+                        ui.label(RichText::new(format!("✔ {}", l.address)).color(good()))
                             .on_hover_text("Listening");
                     }
                 }
@@ -268,7 +268,7 @@ impl ConnectorKind for ReceiveKind {
             }
             ui.indent("ds", |ui| {
                 d.domain_secure_box(ui, toggle);
-                ui.label(RichText::new("Partners on the receive domain secure list must present a certificate naming their domain, over TLS. Applies from the next message of every session.").color(MUTED).size(12.0));
+                ui.label(RichText::new("Partners on the receive domain secure list must present a certificate naming their domain, over TLS. Applies from the next message of every session.").color(muted()).size(12.0));
             });
             if ui.checkbox(&mut basic, "Basic authentication (AUTH PLAIN/LOGIN)").changed() {
                 has(AuthMechanism::BasicAuth, basic, &mut d.c.auth_mechanisms);
@@ -306,7 +306,7 @@ impl ConnectorKind for ReceiveKind {
                             d.c.permission_groups.retain(|x| *x != g);
                         }
                     }
-                    ui.label(RichText::new(help).color(MUTED).size(12.0));
+                    ui.label(RichText::new(help).color(muted()).size(12.0));
                 });
             }
             widgets::problems(ui, &p.at("permission_groups"));

@@ -10,7 +10,7 @@ use crate::config::{AddressSpace, ProtocolLoggingLevel, SendConnector, TlsAuthLe
 use crate::ui::app::actions::{Form, SettingsChange};
 use crate::ui::widgets;
 use crate::ui::widgets::nav::Page;
-use crate::ui::widgets::theme::MUTED;
+use crate::ui::widgets::theme::muted;
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableRow};
 
@@ -214,7 +214,7 @@ impl ConnectorKind for SendKind {
         });
         row.col(|ui| {
             if c.smart_hosts.is_empty() {
-                ui.label(RichText::new("DNS (MX)").color(MUTED));
+                ui.label(RichText::new("DNS (MX)").color(muted()));
             } else {
                 ui.label(c.smart_hosts.join(", "));
             }
@@ -261,7 +261,7 @@ impl ConnectorKind for SendKind {
             });
         }
         Tab::AddressSpace => {
-            ui.label(RichText::new("Domains this connector sends to: *, contoso.com or *.contoso.com; add ;COST (1-100) to rank connectors, lower wins.").color(MUTED));
+            ui.label(RichText::new("Domains this connector sends to: *, contoso.com or *.contoso.com; add ;COST (1-100) to rank connectors, lower wins.").color(muted()));
             ui.add_space(4.0);
             let item = |j: usize| p.at(&format!("address_spaces[{j}]"));
             widgets::list_editor(ui, "address space", &mut d.text.spaces, &mut d.text.space_input, &item);
@@ -291,11 +291,11 @@ impl ConnectorKind for SendKind {
             ui.label(RichText::new(match d.text.route {
                 Routing::Mx => "Mail goes to the recipient domain's MX hosts, best first, on the MX port of the transport settings; DANE and MTA-STS (TLS tab) apply to them.",
                 Routing::SmartHosts => "Smart hosts are tried in order; DANE and MTA-STS do not apply to them.",
-            }).color(MUTED).size(12.0));
+            }).color(muted()).size(12.0));
         }
         Tab::Tls => {
             d.domain_secure_box(ui, toggle);
-            ui.label(RichText::new("Mail to domains on the send domain secure list goes only over mutual TLS; it waits in the queue rather than being downgraded.").color(MUTED).size(12.0));
+            ui.label(RichText::new("Mail to domains on the send domain secure list goes only over mutual TLS; it waits in the queue rather than being downgraded.").color(muted()).size(12.0));
             widgets::problems(ui, &p.at("domain_secure_enabled"));
             ui.add_space(6.0);
             ui.checkbox(&mut d.c.require_tls, "Require TLS for every delivery");

@@ -9,7 +9,7 @@ use super::Cx;
 use crate::engine::test_message::{TestMessage, TestOutcome, TestReport};
 use crate::store::protocol_logs::LogDirection;
 use crate::ui::app::actions::{Action, Form};
-use crate::ui::widgets::theme::{BAD, MUTED, WARN};
+use crate::ui::widgets::theme::{bad, muted, warn};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
 
@@ -49,7 +49,7 @@ pub fn test_message_page(ui: &mut Ui, v: &mut TestMessageView, cx: &mut Cx) {
     if let Some(why) = cx.relay_reason {
         widgets::note(
             ui,
-            WARN,
+            warn(),
             "⚠",
             &format!("The relay is not running ({why}): a test message goes through it."),
         );
@@ -106,7 +106,7 @@ pub fn test_message_page(ui: &mut Ui, v: &mut TestMessageView, cx: &mut Cx) {
             RichText::new(
                 "The connector's TLS requirement applies whichever host is used: a partner on the Domain Security send list gets mutual TLS or nothing.",
             )
-            .color(MUTED)
+            .color(muted())
             .size(12.0),
         );
         let ready = cx.relay_reason.is_none() && !v.to.trim().is_empty() && !cx.busy(FORM);
@@ -120,7 +120,7 @@ pub fn test_message_page(ui: &mut Ui, v: &mut TestMessageView, cx: &mut Cx) {
         .auto_shrink([false, false])
         .show(ui, |ui| match &v.result {
             None => {}
-            Some(Err(e)) => widgets::note(ui, BAD, "✖", e),
+            Some(Err(e)) => widgets::note(ui, bad(), "✖", e),
             Some(Ok(r)) => report(ui, r, cx),
         });
 }
@@ -183,7 +183,7 @@ fn report(ui: &mut Ui, r: &TestReport, cx: &mut Cx) {
                 }
             });
             if transcript.is_empty() {
-                ui.label(RichText::new("(no lines kept)").color(MUTED));
+                ui.label(RichText::new("(no lines kept)").color(muted()));
             } else {
                 widgets::code_block(ui, &transcript.join("\n"));
             }

@@ -8,7 +8,7 @@ use super::Cx;
 use crate::ui::app::actions::{Action, Form};
 use crate::ui::state::tls_reports::{SENT_DAYS, TlsReportsData};
 use crate::ui::widgets;
-use crate::ui::widgets::theme::{self, MUTED};
+use crate::ui::widgets::theme::{self, muted};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 use egui_plot::{Bar, BarChart, Legend, Plot};
@@ -47,18 +47,18 @@ pub fn tls_reports_page(ui: &mut Ui, v: &mut TlsReportsView, cx: &mut Cx) {
             cx.push(Action::LoadTlsReports);
         }
         match &cx.data.settings.transport.tls_rpt_address {
-            Some(a) => ui.label(RichText::new(format!("Reports to us go to {a}")).color(MUTED)),
+            Some(a) => ui.label(RichText::new(format!("Reports to us go to {a}")).color(muted())),
             None => ui.label(
                 RichText::new(
                     "No report address is set: set one in Transport settings › TLS reporting so others' reports are read.",
                 )
-                .color(theme::WARN),
+                .color(theme::warn()),
             ),
         };
     });
     ui.add_space(6.0);
     let Some(data) = v.data.clone() else {
-        ui.label(RichText::new("Reading the reports…").color(MUTED));
+        ui.label(RichText::new("Reading the reports…").color(muted()));
         return;
     };
     egui::ScrollArea::vertical()
@@ -68,14 +68,14 @@ pub fn tls_reports_page(ui: &mut Ui, v: &mut TlsReportsView, cx: &mut Cx) {
                 ui.set_width(ui.available_width());
                 ui.label(RichText::new("Reports received").strong().size(15.5));
                 if data.received.is_empty() {
-                    ui.label(RichText::new("None yet. Senders mail them once a day, for the day before.").color(MUTED));
+                    ui.label(RichText::new("None yet. Senders mail them once a day, for the day before.").color(muted()));
                 } else {
                     sessions_chart(ui, &data);
                     ui.add_space(6.0);
                     received_table(ui, &data);
                 }
                 for p in &data.problems {
-                    widgets::note(ui, theme::BAD, "⚠", &format!("A kept report cannot be read: {p}"));
+                    widgets::note(ui, theme::bad(), "⚠", &format!("A kept report cannot be read: {p}"));
                 }
             });
             ui.add_space(10.0);
@@ -84,11 +84,11 @@ pub fn tls_reports_page(ui: &mut Ui, v: &mut TlsReportsView, cx: &mut Cx) {
                 ui.label(RichText::new("Our sessions, as we report them").strong().size(15.5));
                 ui.label(
                     RichText::new(format!("TLS sessions with other domains' MX hosts, the last {SENT_DAYS} days with any. A day's reports go out the day after, to the domains that publish an address (mailflow tls-report show --domain D prints one)."))
-                        .color(MUTED),
+                        .color(muted()),
                 );
                 ui.add_space(4.0);
                 if data.sent.is_empty() {
-                    ui.label(RichText::new("No sessions with MX hosts recorded yet.").color(MUTED));
+                    ui.label(RichText::new("No sessions with MX hosts recorded yet.").color(muted()));
                 }
                 widgets::form_grid(ui, "tls-sent", |ui| {
                     for day in &data.sent {
@@ -97,8 +97,8 @@ pub fn tls_reports_page(ui: &mut Ui, v: &mut TlsReportsView, cx: &mut Cx) {
                             for (domain, ok, failed) in &day.domains {
                                 ui.horizontal(|ui| {
                                     ui.label(domain);
-                                    ui.label(RichText::new(format!("{ok} successful")).color(theme::GOOD));
-                                    let color = if *failed > 0 { theme::BAD } else { MUTED };
+                                    ui.label(RichText::new(format!("{ok} successful")).color(theme::good()));
+                                    let color = if *failed > 0 { theme::bad() } else { muted() };
                                     ui.label(RichText::new(format!("{failed} failed")).color(color));
                                 });
                             }
@@ -120,9 +120,9 @@ fn sessions_chart(ui: &mut Ui, data: &TlsReportsData) {
             .map(|(i, d)| Bar::new(i as f64, f(d) as f64).width(0.7).name(&d.0))
             .collect()
     };
-    let ok = BarChart::new("Successful sessions", bars(|d| d.1)).color(theme::GOOD);
+    let ok = BarChart::new("Successful sessions", bars(|d| d.1)).color(theme::good());
     let failed = BarChart::new("Failed sessions", bars(|d| d.2))
-        .color(theme::BAD)
+        .color(theme::bad())
         .stack_on(&[&ok]);
     let days: Vec<String> = data.daily.iter().map(|d| d.0.clone()).collect();
     // Headroom above the tallest day keeps the legend off the bars.
@@ -195,9 +195,9 @@ fn received_table(ui: &mut Ui, data: &TlsReportsData) {
                         });
                         row.col(|ui| {
                             let color = if r.failed > 0 {
-                                theme::BAD
+                                theme::bad()
                             } else {
-                                theme::TEXT
+                                theme::text()
                             };
                             ui.label(RichText::new(r.failed.to_string()).color(color));
                         });

@@ -12,7 +12,7 @@ use crate::ui::app::actions::{Action, Form, PickTarget, TrackColumn};
 use crate::ui::state::tracking_data::{MAX_EVENTS, MessageRow, TrackingSet};
 use crate::ui::widgets;
 use crate::ui::widgets::format;
-use crate::ui::widgets::theme::{self, BAD, GOOD, MUTED, WARN};
+use crate::ui::widgets::theme::{self, bad, good, muted, warn};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 use std::sync::Arc;
@@ -297,7 +297,7 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
                     String::new()
                 }
             ))
-            .color(MUTED),
+            .color(muted()),
         );
     });
     ui.horizontal(|ui| {
@@ -333,7 +333,7 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
     if set.rows.is_empty() {
         widgets::note(
             ui,
-            theme::INFO,
+            theme::info(),
             "ℹ",
             "No message matches. Messages appear here as soon as the relay receives them.",
         );
@@ -429,16 +429,16 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
 
 fn status_color(s: &str) -> egui::Color32 {
     match s {
-        "Delivered" | "Sent" => GOOD,
-        "Deferred" | "Queued" => WARN,
-        "Failed" | "Refused" => BAD,
-        _ => MUTED,
+        "Delivered" | "Sent" => good(),
+        "Deferred" | "Queued" => warn(),
+        "Failed" | "Refused" => bad(),
+        _ => muted(),
     }
 }
 
 fn message_details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet, cx: &mut Cx) {
     let Some(id) = &v.selected else {
-        ui.label(RichText::new("Select a message to see its hops.").color(MUTED));
+        ui.label(RichText::new("Select a message to see its hops.").color(muted()));
         return;
     };
     let Some(row) = set.rows.iter().find(|r| &r.internal_id == id) else {
@@ -487,7 +487,7 @@ fn message_details(ui: &mut Ui, v: &TrackingView, set: &TrackingSet, cx: &mut Cx
             match &v.history {
                 None => loading(ui),
                 Some((_, Err(e))) => {
-                    widgets::note(ui, BAD, "✖", e);
+                    widgets::note(ui, bad(), "✖", e);
                 }
                 Some((_, Ok(events))) => {
                     for e in events {
@@ -512,7 +512,7 @@ fn refusal_details(ui: &mut Ui, v: &TrackingView, row: &MessageRow, cx: &mut Cx)
     match &v.history {
         None => loading(ui),
         Some((_, Err(e))) => {
-            widgets::note(ui, BAD, "✖", e);
+            widgets::note(ui, bad(), "✖", e);
         }
         Some((_, Ok(events))) => {
             for e in events {
@@ -525,7 +525,7 @@ fn refusal_details(ui: &mut Ui, v: &TrackingView, row: &MessageRow, cx: &mut Cx)
         }
     }
     ui.add_space(4.0);
-    ui.label(RichText::new(format!("Refusal id {}", row.internal_id)).color(MUTED));
+    ui.label(RichText::new(format!("Refusal id {}", row.internal_id)).color(muted()));
 }
 
 fn kind_text(k: EventKind) -> &'static str {
@@ -548,11 +548,11 @@ fn hop_card(ui: &mut Ui, e: &TrackingEvent, cx: &mut Cx) {
         ui.horizontal(|ui| {
             let title = RichText::new(kind_text(e.kind)).strong();
             ui.label(if e.kind == EventKind::Reject {
-                title.color(BAD)
+                title.color(bad())
             } else {
                 title
             });
-            ui.label(RichText::new(format::time_ms(e.time)).color(MUTED));
+            ui.label(RichText::new(format::time_ms(e.time)).color(muted()));
         });
         widgets::security_badge(ui, e.security);
         let refused = e.kind == EventKind::Reject;
@@ -634,12 +634,12 @@ fn why_steps(ui: &mut Ui, steps: &[DecisionStep]) {
     widgets::section(ui, "Why");
     for (i, step) in steps.iter().enumerate() {
         let color = match step.outcome {
-            StepOutcome::Passed => GOOD,
-            StepOutcome::Failed => BAD,
-            StepOutcome::NotReached => MUTED,
+            StepOutcome::Passed => good(),
+            StepOutcome::Failed => bad(),
+            StepOutcome::NotReached => muted(),
         };
         ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new(format!("{}.", i + 1)).color(MUTED));
+            ui.label(RichText::new(format!("{}.", i + 1)).color(muted()));
             ui.label(RichText::new(step.outcome.label()).color(color).strong());
             ui.label(RichText::new(&step.check).strong());
         });
@@ -650,7 +650,7 @@ fn why_steps(ui: &mut Ui, steps: &[DecisionStep]) {
         }
         if let Some(fix) = &step.fix {
             ui.indent(("fix", i), |ui| {
-                widgets::note(ui, theme::INFO, "ℹ", &format!("To change it: {fix}"));
+                widgets::note(ui, theme::info(), "ℹ", &format!("To change it: {fix}"));
             });
         }
     }

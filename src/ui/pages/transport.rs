@@ -11,7 +11,7 @@ use crate::config::{
 use crate::ui::app::actions::{Action, Form, SettingsChange};
 use crate::ui::state::model::ConsoleData;
 use crate::ui::widgets;
-use crate::ui::widgets::theme::MUTED;
+use crate::ui::widgets::theme::muted;
 use egui::{RichText, Ui};
 use std::collections::HashMap;
 
@@ -236,7 +236,7 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                 ui.label(RichText::new("Domain secure lists").strong().size(15.5));
                 ui.label(
                     RichText::new("TLSSendDomainSecureList and TLSReceiveDomainSecureList. List each partner domain by name; wildcards are not allowed.")
-                        .color(MUTED),
+                        .color(muted()),
                 );
                 ui.add_space(6.0);
                 widgets::form_grid(ui, "transport-lists", |ui| {
@@ -301,7 +301,7 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                 ui.label(RichText::new("DNS (MX routing)").strong().size(15.5));
                 ui.label(
                     RichText::new("A send connector without smart hosts delivers to the recipient domain's MX hosts. The DNS servers asked for them (IP, or IP:port when not 53); none: the system's, from /etc/resolv.conf.")
-                        .color(MUTED),
+                        .color(muted()),
                 );
                 ui.add_space(6.0);
                 widgets::form_grid(ui, "transport-dns", |ui| {
@@ -359,7 +359,7 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                 ui.label(RichText::new("MTA-STS (our policy)").strong().size(15.5));
                 ui.label(
                     RichText::new("Senders that speak MTA-STS (RFC 8461) deliver to our listed MX hosts only, over TLS with a valid certificate. The relay serves the policy over HTTPS with the SMTP certificate naming mta-sts.<our domain>.")
-                        .color(MUTED),
+                        .color(muted()),
                 );
                 ui.add_space(6.0);
                 ui.checkbox(&mut d.sts_publish, "Publish our MTA-STS policy");
@@ -392,7 +392,7 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                         let text = crate::policy::mta_sts::published(policy).to_text();
                         let id = crate::policy::mta_sts::policy_id(&text);
                         ui.add_space(4.0);
-                        ui.label(RichText::new("Publish in DNS (for the saved policy):").color(MUTED));
+                        ui.label(RichText::new("Publish in DNS (for the saved policy):").color(muted()));
                         widgets::code_block(
                             ui,
                             &format!(
@@ -409,7 +409,7 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                 ui.label(RichText::new("TLS reporting (reports to us)").strong().size(15.5));
                 ui.label(
                     RichText::new("Senders that speak TLS reporting (RFC 8460) mail a daily report of their TLS sessions with our MX hosts to this mailbox of ours. The relay reads each one on delivery; Toolbox › TLS reports shows them.")
-                        .color(MUTED),
+                        .color(muted()),
                 );
                 ui.add_space(6.0);
                 let p = problems(cx, "tls_rpt_address");
@@ -435,7 +435,7 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                         })
                         .collect();
                     ui.add_space(4.0);
-                    ui.label(RichText::new("Publish in DNS (for the saved address):").color(MUTED));
+                    ui.label(RichText::new("Publish in DNS (for the saved address):").color(muted()));
                     widgets::code_block(ui, &records.join("\n"));
                 }
             });
@@ -445,7 +445,7 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                 ui.label(RichText::new("Certificate revocation").strong().size(15.5));
                 ui.label(
                     RichText::new("A revoked certificate always fails. When no current revocation list answers for a certificate (none from its CA, out of date, download failed):")
-                        .color(MUTED),
+                        .color(muted()),
                 );
                 ui.add_space(6.0);
                 ui.radio_value(
@@ -481,7 +481,7 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                 }
                 ui.label(
                     RichText::new("Equivalent: mailflow transport set --send-domain-secure … --receive-domain-secure …")
-                        .color(MUTED)
+                        .color(muted())
                         .size(12.0),
                 );
             });

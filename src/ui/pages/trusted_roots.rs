@@ -6,7 +6,7 @@
 use super::Cx;
 use crate::ui::app::actions::{Action, Form, PickTarget};
 use crate::ui::widgets::format;
-use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::widgets::theme::{bad, good, muted, warn};
 use crate::ui::widgets::{self, Answer};
 use egui::{RichText, Ui};
 use egui_extras::Column;
@@ -54,7 +54,7 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
                         format::shell_arg(v.path.trim())
                     }
                 ))
-                .color(MUTED)
+                .color(muted())
                 .size(12.0),
             );
         });
@@ -89,7 +89,7 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
                     row.col(|ui| {
                         ui.label(&r.subject);
                         if r.lab_ca {
-                            ui.label(RichText::new("lab CA").color(MUTED).size(12.0));
+                            ui.label(RichText::new("lab CA").color(muted()).size(12.0));
                         }
                     });
                     row.col(|ui| {
@@ -97,9 +97,9 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
                     });
                     row.col(|ui| {
                         if r.current {
-                            ui.label(RichText::new("Valid").color(GOOD));
+                            ui.label(RichText::new("Valid").color(good()));
                         } else {
-                            ui.label(RichText::new("DateInvalid").color(BAD));
+                            ui.label(RichText::new("DateInvalid").color(bad()));
                         }
                     });
                     row.col(|ui| {
@@ -163,7 +163,7 @@ fn revocation_lists(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
         RichText::new(
             "A partner certificate its CA has revoked fails Domain Security. Add the CA's CRL here (PEM or DER); lists named by certificates are also downloaded by the relay.",
         )
-        .color(MUTED),
+        .color(muted()),
     );
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
@@ -190,7 +190,7 @@ fn revocation_lists(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
                         format::shell_arg(v.crl_path.trim())
                     }
                 ))
-                .color(MUTED)
+                .color(muted())
                 .size(12.0),
             );
         });
@@ -198,7 +198,7 @@ fn revocation_lists(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
     ui.add_space(6.0);
     let crls = cx.data.crls.clone();
     if crls.is_empty() {
-        ui.label(RichText::new("No revocation list added.").color(MUTED));
+        ui.label(RichText::new("No revocation list added.").color(muted()));
         return;
     }
     let mut remove = None;
@@ -231,11 +231,11 @@ fn revocation_lists(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
                                     "⚠ {} — out of date",
                                     format::date(c.info.next_update)
                                 ))
-                                .color(WARN),
+                                .color(warn()),
                             )
                             .on_hover_text(&c.date_words);
                         } else {
-                            ui.label(RichText::new(format::date(c.info.next_update)).color(GOOD));
+                            ui.label(RichText::new(format::date(c.info.next_update)).color(good()));
                         }
                     });
                     row.col(|ui| {

@@ -112,9 +112,15 @@ pub fn console(workspace: Workspace) -> ConsoleApp {
 
 /// A window-sized harness drawing `app`.
 pub fn harness(app: ConsoleApp) -> Harness<'static, ConsoleApp> {
+    harness_in(app, egui::Theme::Light)
+}
+
+/// [`harness`] in the given theme.
+pub fn harness_in(app: ConsoleApp, theme: egui::Theme) -> Harness<'static, ConsoleApp> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .with_context_setup(super::widgets::theme::install)
+        .with_theme(theme)
         .with_max_steps(20)
         .build_ui_state(
             |ui, app: &mut ConsoleApp| {

@@ -774,3 +774,29 @@ fn connectivity_probe_of_every_mx_host() {
     assert!(has_text(&h, "2 hosts, best first"));
     shoot(&mut h, "console-connectivity-probe-hosts");
 }
+
+/// The dark theme on the pages an administrator watches most, and the switch between themes
+/// in the status bar.
+#[test]
+fn dark_theme() {
+    let (_root, app, _fake) = app_with_relay("dark");
+    let mut h = harness_in(app, egui::Theme::Dark);
+    settle(&mut h);
+    assert!(crate::ui::widgets::theme::is_dark());
+    page(&mut h, Page::Certificates);
+    shoot(&mut h, "dark-certificates");
+    h.state_mut().views.test_message.to = "bob@woodgrove.test".into();
+    h.state_mut().views.test_message.result = Some(Ok(sample::test_message_report()));
+    page(&mut h, Page::TestMessage);
+    shoot(&mut h, "dark-test-message");
+    h.state_mut().views.send.selected = Some(0);
+    h.state_mut().views.send.tab = SendTab::Tls;
+    page(&mut h, Page::SendConnectors);
+    shoot(&mut h, "dark-send-connectors");
+    // The status bar's switch goes back to light.
+    h.get_by_label("Light theme").click();
+    h.step();
+    h.step();
+    assert!(!crate::ui::widgets::theme::is_dark());
+    assert_eq!(h.ctx.theme(), egui::Theme::Light);
+}

@@ -14,14 +14,14 @@ use crate::smtp::evidence::SecurityStatus;
 use crate::ui::app::feedback::Feedback;
 use egui::{Color32, CornerRadius, Margin, Response, RichText, Stroke, Ui};
 use egui_extras::TableBuilder;
-use theme::{BAD, GOOD, INFO, MUTED, WARN};
+use theme::{bad, good, info, muted, warn};
 
 /// A page title with a one-line explanation under it.
 pub fn page_header(ui: &mut Ui, title: &str, explanation: &str) {
     ui.add_space(2.0);
     ui.heading(RichText::new(title).strong());
     if !explanation.is_empty() {
-        ui.label(RichText::new(explanation).color(MUTED));
+        ui.label(RichText::new(explanation).color(muted()));
     }
     ui.add_space(10.0);
 }
@@ -45,9 +45,9 @@ pub fn security_icon(s: SecurityStatus) -> &'static str {
 
 pub fn security_color(s: SecurityStatus) -> Color32 {
     match s {
-        SecurityStatus::DomainSecure => theme::DOMAIN_SECURE,
-        SecurityStatus::Encrypted => theme::ENCRYPTED,
-        SecurityStatus::Plaintext => theme::PLAINTEXT,
+        SecurityStatus::DomainSecure => theme::domain_secure(),
+        SecurityStatus::Encrypted => theme::encrypted(),
+        SecurityStatus::Plaintext => theme::plaintext(),
     }
 }
 
@@ -97,10 +97,10 @@ impl Mark {
     }
     pub fn color(self) -> Color32 {
         match self {
-            Mark::Pass => GOOD,
-            Mark::Fail => BAD,
-            Mark::Warn => WARN,
-            Mark::Skip => MUTED,
+            Mark::Pass => good(),
+            Mark::Fail => bad(),
+            Mark::Warn => warn(),
+            Mark::Skip => muted(),
         }
     }
 }
@@ -116,7 +116,7 @@ pub fn check_line(ui: &mut Ui, mark: Mark, what: &str, detail: &str) {
         );
         ui.label(RichText::new(what).strong());
         if !detail.is_empty() {
-            ui.label(RichText::new(detail).color(MUTED));
+            ui.label(RichText::new(detail).color(muted()));
         }
     });
 }
@@ -125,11 +125,11 @@ pub fn check_line(ui: &mut Ui, mark: Mark, what: &str, detail: &str) {
 pub fn feedback(ui: &mut Ui, fb: Option<&Feedback>) -> bool {
     let Some(fb) = fb else { return false };
     let (color, icon, text) = match fb {
-        Feedback::Working(t) => (INFO, "", t.clone()),
+        Feedback::Working(t) => (info(), "", t.clone()),
         Feedback::Success(t) if t.is_empty() => return false,
-        Feedback::Success(t) => (GOOD, "✔", t.clone()),
-        Feedback::Info(t) => (INFO, "ℹ", t.clone()),
-        Feedback::Error(f) => (BAD, "✖", f.text.clone()),
+        Feedback::Success(t) => (good(), "✔", t.clone()),
+        Feedback::Info(t) => (info(), "ℹ", t.clone()),
+        Feedback::Error(f) => (bad(), "✖", f.text.clone()),
     };
     let mut dismissed = false;
     let working = matches!(fb, Feedback::Working(_));
@@ -164,15 +164,15 @@ pub fn note(ui: &mut Ui, color: Color32, icon: &str, text: &str) {
         if !icon.is_empty() {
             ui.label(RichText::new(icon).color(color).strong());
         }
-        ui.add(egui::Label::new(RichText::new(text).color(theme::TEXT)).wrap());
+        ui.add(egui::Label::new(RichText::new(text).color(theme::text())).wrap());
     });
 }
 
 /// A white card with a border, for groups of fields and details panels.
 pub fn card<R>(ui: &mut Ui, add: impl FnOnce(&mut Ui) -> R) -> R {
     egui::Frame::new()
-        .fill(Color32::WHITE)
-        .stroke(Stroke::new(1.0, theme::LINE))
+        .fill(theme::card_fill())
+        .stroke(Stroke::new(1.0, theme::line()))
         .corner_radius(CornerRadius::same(6))
         .inner_margin(Margin::same(12))
         .show(ui, add)
@@ -182,7 +182,7 @@ pub fn card<R>(ui: &mut Ui, add: impl FnOnce(&mut Ui) -> R) -> R {
 /// Problems shown under a field, in red.
 pub fn problems(ui: &mut Ui, problems: &[String]) {
     for p in problems {
-        ui.label(RichText::new(format!("✖ {p}")).color(BAD).size(12.5));
+        ui.label(RichText::new(format!("✖ {p}")).color(bad()).size(12.5));
     }
 }
 
@@ -194,7 +194,7 @@ pub fn field(
     problems_here: &[String],
     add: impl FnOnce(&mut Ui) -> Response,
 ) -> Response {
-    let l = ui.label(RichText::new(label).color(theme::TEXT));
+    let l = ui.label(RichText::new(label).color(theme::text()));
     let r = ui
         .vertical(|ui| {
             let r = add(ui).labelled_by(l.id);
@@ -224,7 +224,7 @@ pub fn text_field(
 
 /// A read-only value in a form grid.
 pub fn value_row(ui: &mut Ui, label: &str, value: &str) {
-    ui.label(RichText::new(label).color(MUTED));
+    ui.label(RichText::new(label).color(muted()));
     ui.add(egui::Label::new(value).wrap());
     ui.end_row();
 }
@@ -266,7 +266,7 @@ pub fn list_editor(
     let mut remove = None;
     ui.vertical(|ui| {
         if items.is_empty() {
-            ui.label(RichText::new("(none)").color(MUTED));
+            ui.label(RichText::new("(none)").color(muted()));
         }
         for (i, item) in items.iter().enumerate() {
             ui.horizontal(|ui| {
@@ -313,7 +313,7 @@ pub fn list_editor(
 pub fn code_block(ui: &mut Ui, text: &str) {
     egui::Frame::new()
         .fill(ui.visuals().code_bg_color)
-        .stroke(Stroke::new(1.0, theme::LINE))
+        .stroke(Stroke::new(1.0, theme::line()))
         .corner_radius(CornerRadius::same(4))
         .inner_margin(Margin::same(8))
         .show(ui, |ui| {
@@ -327,10 +327,10 @@ pub fn primary_button(ui: &mut Ui, text: &str, enabled: bool) -> Response {
     // Disabled, it looks like any disabled button (grey, dark muted text): white on pale blue
     // could not be read.
     let b = if enabled {
-        egui::Button::new(RichText::new(text).color(Color32::WHITE).strong()).fill(theme::ACCENT)
+        egui::Button::new(RichText::new(text).color(Color32::WHITE).strong()).fill(theme::accent())
     } else {
-        egui::Button::new(RichText::new(text).color(theme::MUTED).strong())
-            .fill(Color32::from_rgb(0xe8, 0xec, 0xf1))
+        egui::Button::new(RichText::new(text).color(theme::muted()).strong())
+            .fill(theme::button_fill())
     }
     .min_size(egui::vec2(88.0, 26.0));
     ui.add_enabled(enabled, b)
@@ -352,7 +352,7 @@ pub fn table<'a>(ui: &'a mut Ui, id: &str) -> TableBuilder<'a> {
 
 /// A table header cell.
 pub fn header(ui: &mut Ui, text: &str) {
-    ui.label(RichText::new(text).strong().color(theme::TEXT));
+    ui.label(RichText::new(text).strong().color(theme::text()));
 }
 
 /// A sortable header cell: shows the direction when it is the sort column; true when clicked.
@@ -397,7 +397,7 @@ pub fn confirm_danger(
 /// A red button for what removes or turns off.
 pub fn danger_button(ui: &mut Ui, text: &str, enabled: bool) -> Response {
     let b = egui::Button::new(RichText::new(text).color(Color32::WHITE).strong())
-        .fill(theme::BAD)
+        .fill(theme::bad())
         .min_size(egui::vec2(88.0, 26.0));
     ui.add_enabled(enabled, b)
 }
@@ -421,7 +421,7 @@ fn confirm_styled(
             ui.label(RichText::new(question).strong().size(16.0));
             ui.add_space(4.0);
             if !detail.is_empty() {
-                ui.add(egui::Label::new(RichText::new(detail).color(MUTED)).wrap());
+                ui.add(egui::Label::new(RichText::new(detail).color(muted())).wrap());
             }
             ui.add_space(10.0);
             ui.horizontal(|ui| {
@@ -500,7 +500,7 @@ pub fn split_right(
         ui.painter().vline(
             handle.center().x,
             handle.y_range(),
-            egui::Stroke::new(2.0, theme::LINE),
+            egui::Stroke::new(2.0, theme::line()),
         );
     }
     let right_rect = egui::Rect::from_min_max(egui::pos2(rect.max.x - w, rect.min.y), rect.max);
@@ -528,8 +528,8 @@ pub fn split_right(
 pub fn side_panel<R>(ui: &mut Ui, add: impl FnOnce(&mut Ui) -> R) -> R {
     let rect = ui.available_rect_before_wrap();
     egui::Frame::new()
-        .fill(Color32::WHITE)
-        .stroke(Stroke::new(1.0, theme::LINE))
+        .fill(theme::card_fill())
+        .stroke(Stroke::new(1.0, theme::line()))
         .corner_radius(CornerRadius::same(6))
         .inner_margin(Margin::same(12))
         .show(ui, |ui| {
@@ -566,7 +566,7 @@ pub fn wrapped_text_and_button(ui: &mut Ui, text: &str, button: Option<&str>) ->
     let reserve = if button.is_some() { 90.0 } else { 0.0 };
     let w = (ui.available_width() - reserve).max(120.0);
     ui.allocate_ui(egui::vec2(w, 18.0), |ui| {
-        ui.add(egui::Label::new(RichText::new(text).color(theme::TEXT)).wrap());
+        ui.add(egui::Label::new(RichText::new(text).color(theme::text())).wrap());
     });
     match button {
         Some(b) => ui

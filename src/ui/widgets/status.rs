@@ -2,7 +2,7 @@
 //! listeners and their ports, the queue size, and the certificates expiring within 30 days.
 //! Each part opens its page when clicked.
 
-use super::theme::{BAD, GOOD, MUTED, WARN};
+use super::theme::{bad, good, muted, warn};
 use crate::ui::state::live::{LiveView, plain_problem};
 use crate::ui::state::model::ConsoleData;
 use crate::ui::state::relay::RelayState;
@@ -42,31 +42,31 @@ pub fn status_bar(
             Some(why) => {
                 part(
                     ui,
-                    RichText::new("⏺ Relay stopped").color(BAD).strong(),
+                    RichText::new("⏺ Relay stopped").color(bad()).strong(),
                     Page::LiveMonitor,
                     go,
                 )
                 .on_hover_text(crate::ui::app::jobs::sentence(why));
                 ui.label(
                     RichText::new(crate::ui::app::jobs::sentence(why))
-                        .color(MUTED)
+                        .color(muted())
                         .size(12.0),
                 );
             }
             None if !live.running() => {
-                ui.label(RichText::new("⏺ Relay stopped").color(BAD).strong());
+                ui.label(RichText::new("⏺ Relay stopped").color(bad()).strong());
             }
             None => {
                 let listeners = &live.snapshot.listeners;
                 let down = listeners.iter().filter(|l| l.error.is_some()).count();
                 let (text, color) = match down {
-                    0 => ("⏺ Relay running".to_string(), GOOD),
+                    0 => ("⏺ Relay running".to_string(), good()),
                     n => (
                         format!(
                             "⏺ Running, {n} listener{} down",
                             if n == 1 { "" } else { "s" }
                         ),
-                        WARN,
+                        warn(),
                     ),
                 };
                 part(
@@ -78,7 +78,7 @@ pub fn status_bar(
                 .on_hover_text("Open the live monitor");
                 ui.separator();
                 if listeners.is_empty() {
-                    ui.label(RichText::new("No listeners").color(WARN));
+                    ui.label(RichText::new("No listeners").color(warn()));
                 }
                 for l in listeners {
                     match &l.error {
@@ -99,7 +99,7 @@ pub fn status_bar(
                             part(
                                 ui,
                                 RichText::new(format!("✖ {} {}", l.connector, l.address))
-                                    .color(BAD),
+                                    .color(bad()),
                                 Page::ReceiveConnectors,
                                 go,
                             )
@@ -128,7 +128,7 @@ pub fn status_bar(
         if expiring == 0 {
             part(
                 ui,
-                RichText::new("✔ Certificates OK").color(GOOD),
+                RichText::new("✔ Certificates OK").color(good()),
                 Page::Certificates,
                 go,
             );
@@ -140,7 +140,7 @@ pub fn status_bar(
                     if expiring == 1 { "" } else { "s" },
                     if expiring == 1 { "s" } else { "" }
                 ))
-                .color(WARN)
+                .color(warn())
                 .strong(),
                 Page::Certificates,
                 go,
@@ -156,7 +156,7 @@ pub fn status_bar(
                     problems.len(),
                     if problems.len() == 1 { "" } else { "s" }
                 ))
-                .color(BAD),
+                .color(bad()),
                 Page::LiveMonitor,
                 go,
             )
@@ -169,9 +169,22 @@ pub fn status_bar(
             );
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            // Light or dark, for this session (the desktop's theme is followed at start).
+            let (glyph, other, name) = if super::theme::is_dark() {
+                ("☀", egui::Theme::Light, "Light theme")
+            } else {
+                ("🌙", egui::Theme::Dark, "Dark theme")
+            };
+            let b = ui
+                .add(egui::Button::new(RichText::new(glyph).color(muted())).frame(false))
+                .on_hover_text(format!("Switch to the {}", name.to_lowercase()));
+            super::accessible_name(&b, name);
+            if b.clicked() {
+                ui.ctx().set_theme(other);
+            }
             if ui.available_width() > 120.0 {
                 ui.add(
-                    egui::Label::new(RichText::new(&data.data_dir).color(MUTED).size(12.0))
+                    egui::Label::new(RichText::new(&data.data_dir).color(muted()).size(12.0))
                         .truncate(),
                 )
                 .on_hover_text(format!("Data directory: {}", data.data_dir));

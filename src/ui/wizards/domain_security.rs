@@ -16,7 +16,7 @@ use crate::ui::pages::Cx;
 use crate::ui::state::model::ConsoleData;
 use crate::ui::state::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
 use crate::ui::widgets::nav::Page;
-use crate::ui::widgets::theme::{BAD, GOOD, MUTED};
+use crate::ui::widgets::theme::{bad, good, muted};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
@@ -406,7 +406,7 @@ impl DomainSecurityWizard {
         {
             widgets::note(
                 ui,
-                BAD,
+                bad(),
                 "✖",
                 &format!("{d} is one of our own accepted domains, not a partner's."),
             );
@@ -445,10 +445,10 @@ impl DomainSecurityWizard {
                         }
                         match self.loaded_root() {
                             Some((subject, thumbprint)) => {
-                                ui.label(RichText::new(format!("✔ {subject} ({thumbprint})")).color(GOOD));
+                                ui.label(RichText::new(format!("✔ {subject} ({thumbprint})")).color(good()));
                             }
                             None if self.root_loaded.is_some() => {
-                                ui.label(RichText::new("✖ The file holds no CA certificate: choose the partner's root, not its server certificate.").color(BAD));
+                                ui.label(RichText::new("✖ The file holds no CA certificate: choose the partner's root, not its server certificate.").color(bad()));
                             }
                             None => {}
                         }
@@ -465,7 +465,7 @@ impl DomainSecurityWizard {
             if self.root_mode == RootMode::Existing {
                 ui.indent("ds-root-existing", |ui| {
                     if cx.data.roots.is_empty() {
-                        ui.label(RichText::new("No root is trusted yet.").color(MUTED));
+                        ui.label(RichText::new("No root is trusted yet.").color(muted()));
                     }
                     for r in &cx.data.roots {
                         let label = format!(
@@ -502,7 +502,7 @@ impl DomainSecurityWizard {
                 RichText::new(
                     "Beyond Exchange: without a pin, any trusted root may vouch for any partner.",
                 )
-                .color(MUTED)
+                .color(muted())
                 .size(12.0),
             );
         });
@@ -517,13 +517,13 @@ impl DomainSecurityWizard {
                 &mut self.send_list,
                 format!("Add {partner} to the send domain secure list"),
             );
-            ui.label(RichText::new(format!("Mail to {partner} then goes only over mutual TLS; it waits in the queue rather than being downgraded. Now: {}", crate::ui::widgets::format::list(&t.tls_send_domain_secure_list))).color(MUTED).size(12.0));
+            ui.label(RichText::new(format!("Mail to {partner} then goes only over mutual TLS; it waits in the queue rather than being downgraded. Now: {}", crate::ui::widgets::format::list(&t.tls_send_domain_secure_list))).color(muted()).size(12.0));
             ui.add_space(6.0);
             ui.checkbox(
                 &mut self.receive_list,
                 format!("Add {partner} to the receive domain secure list"),
             );
-            ui.label(RichText::new(format!("Mail from {partner} is then accepted only over mutual TLS with a certificate naming {partner}. Now: {}", crate::ui::widgets::format::list(&t.tls_receive_domain_secure_list))).color(MUTED).size(12.0));
+            ui.label(RichText::new(format!("Mail from {partner} is then accepted only over mutual TLS with a certificate naming {partner}. Now: {}", crate::ui::widgets::format::list(&t.tls_receive_domain_secure_list))).color(muted()).size(12.0));
         });
     }
 
@@ -554,7 +554,7 @@ impl DomainSecurityWizard {
                         if already(receive, name) {
                             ui.label(
                                 RichText::new("Domain Security is on already")
-                                    .color(MUTED)
+                                    .color(muted())
                                     .size(12.0),
                             );
                         }
@@ -590,7 +590,7 @@ impl DomainSecurityWizard {
     fn done_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         match &self.applied {
             Some(m) => {
-                widgets::note(ui, GOOD, "✔", m);
+                widgets::note(ui, good(), "✔", m);
                 ui.add_space(6.0);
                 ui.label("The relay uses the new settings at once: open sessions from their next message, deliveries before their next message.");
                 ui.add_space(6.0);

@@ -13,7 +13,7 @@ use crate::ui::pages::inspector::{self, Tab, file_name};
 use crate::ui::widgets;
 use crate::ui::widgets::format::shell_arg;
 use crate::ui::widgets::nav::Page;
-use crate::ui::widgets::theme::{GOOD, INFO, MUTED, WARN};
+use crate::ui::widgets::theme::{good, info, muted, warn};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -217,7 +217,7 @@ impl ImportWizard {
         if f.report.certificates.is_empty() {
             widgets::note(
                 ui,
-                WARN,
+                warn(),
                 "⚠",
                 "This file holds no certificate to import (a request is imported by importing the certificate the CA issued for it).",
             );
@@ -227,13 +227,13 @@ impl ImportWizard {
             Some(_) => {}
             None if f.report.private_keys > 0 => widgets::note(
                 ui,
-                INFO,
+                info(),
                 "ℹ",
                 "The file carries its own private key; it does not complete a pending request.",
             ),
             None => widgets::note(
                 ui,
-                WARN,
+                warn(),
                 "⚠",
                 "It does not complete a pending request and carries no private key: it can be inspected and exported, but not used as this server's SMTP certificate.",
             ),
@@ -263,7 +263,7 @@ impl ImportWizard {
                 } else {
                     "Not possible: there is no private key for this certificate."
                 })
-                .color(MUTED)
+                .color(muted())
                 .size(12.0),
             );
             ui.add_space(8.0);
@@ -307,7 +307,7 @@ impl ImportWizard {
     fn done_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
         match &self.result {
             Some((message, thumbprint)) => {
-                widgets::note(ui, GOOD, "✔", message);
+                widgets::note(ui, good(), "✔", message);
                 ui.add_space(6.0);
                 if let Some(c) = cx.data.certificate(thumbprint) {
                     widgets::property_grid(
@@ -323,7 +323,7 @@ impl ImportWizard {
                 }
                 ui.add_space(6.0);
                 ui.label(
-                    RichText::new("Finish shows it under Server › Certificates.").color(MUTED),
+                    RichText::new("Finish shows it under Server › Certificates.").color(muted()),
                 );
             }
             None => match cx.feedback.get(FORM) {

@@ -13,7 +13,7 @@ use super::pages::Cx;
 use super::state::model::ConsoleData;
 use super::state::probe::ProbeReport;
 use super::widgets;
-use super::widgets::theme::{self, GOOD, MUTED};
+use super::widgets::theme::{self, good, muted};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
 
@@ -126,7 +126,7 @@ pub fn wizard_frame(
     let mut nav = Nav::default();
     ui.horizontal(|ui| {
         ui.heading(RichText::new(title).strong());
-        ui.label(RichText::new(format!("Step {} of {}", current + 1, steps.len())).color(MUTED));
+        ui.label(RichText::new(format!("Step {} of {}", current + 1, steps.len())).color(muted()));
     });
     ui.add_space(8.0);
     egui::Panel::bottom("wizard-buttons")
@@ -162,26 +162,26 @@ pub fn wizard_frame(
         .resizable(false)
         .frame(
             egui::Frame::new()
-                .fill(theme::CHROME)
+                .fill(theme::chrome())
                 .corner_radius(egui::CornerRadius::same(6))
                 .inner_margin(egui::Margin::same(12)),
         )
         .show(ui, |ui| {
             for (i, s) in steps.iter().enumerate() {
                 let (mark, color, strong) = if i < current {
-                    ("✔", GOOD, false)
+                    ("✔", good(), false)
                 } else if i == current {
-                    ("▶", theme::ACCENT, true)
+                    ("▶", theme::accent(), true)
                 } else {
-                    ("○", MUTED, false)
+                    ("○", muted(), false)
                 };
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(mark).color(color));
                     let t = RichText::new(*s);
                     ui.label(if strong {
-                        t.strong().color(theme::ACCENT)
+                        t.strong().color(theme::accent())
                     } else {
-                        t.color(if i < current { theme::TEXT } else { MUTED })
+                        t.color(if i < current { theme::text() } else { muted() })
                     });
                 });
                 ui.add_space(4.0);

@@ -17,7 +17,7 @@ use crate::ui::state::model::ConsoleData;
 use crate::ui::widgets;
 use crate::ui::widgets::format::shell_arg;
 use crate::ui::widgets::nav::Page;
-use crate::ui::widgets::theme::{BAD, GOOD, MUTED, WARN};
+use crate::ui::widgets::theme::{bad, good, muted, warn};
 use egui::{RichText, Ui};
 use egui_extras::Column;
 use std::path::PathBuf;
@@ -343,7 +343,7 @@ impl RequestWizard {
         ui.add_space(8.0);
         widgets::note(
             ui,
-            crate::ui::widgets::theme::INFO,
+            crate::ui::widgets::theme::info(),
             "ℹ",
             "The private key never leaves this server: it is kept in the data directory (mode 0600) until the certificate is imported.",
         );
@@ -391,7 +391,7 @@ impl RequestWizard {
             }
         });
         if let Some(p) = &self.paste_problem {
-            ui.label(RichText::new(crate::ui::app::jobs::sentence(p)).color(BAD));
+            ui.label(RichText::new(crate::ui::app::jobs::sentence(p)).color(bad()));
         }
         ui.add_space(6.0);
         let problems = self.row_problems();
@@ -419,9 +419,9 @@ impl RequestWizard {
                         remove = Some(i);
                     }
                     match &problems[i] {
-                        Some(_) => ui.label(RichText::new("✖").color(BAD).strong()),
+                        Some(_) => ui.label(RichText::new("✖").color(bad()).strong()),
                         None if row.value.is_empty() => ui.label(""),
-                        None => ui.label(RichText::new("✔").color(GOOD).strong()),
+                        None => ui.label(RichText::new("✔").color(good()).strong()),
                     };
                 });
                 if let Some(p) = &problems[i] {
@@ -430,7 +430,7 @@ impl RequestWizard {
                         ui.add(
                             egui::Label::new(
                                 RichText::new(crate::ui::app::jobs::sentence(p))
-                                    .color(BAD)
+                                    .color(bad())
                                     .size(12.5),
                             )
                             .wrap(),
@@ -481,7 +481,7 @@ impl RequestWizard {
         ui.label(RichText::new("Subject preview").strong());
         match self.subject() {
             Ok(s) => widgets::code_block(ui, &s.to_string()),
-            Err(e) => widgets::note(ui, BAD, "✖", &crate::ui::app::jobs::sentence(&e)),
+            Err(e) => widgets::note(ui, bad(), "✖", &crate::ui::app::jobs::sentence(&e)),
         }
         ui.add_space(10.0);
         egui::CollapsingHeader::new("Table 1: the parts of a subject")
@@ -521,7 +521,7 @@ impl RequestWizard {
             if !named {
                 widgets::note(
                     ui,
-                    WARN,
+                    warn(),
                     "⚠",
                     &format!(
                         "The organization's domain {org} is not in the list: partners checking Domain Security will refuse this certificate."
@@ -536,13 +536,13 @@ impl RequestWizard {
         if self.domains.is_empty() {
             widgets::note(
                 ui,
-                WARN,
+                warn(),
                 "⚠",
                 "Without domain names, many TLS clients ignore the certificate's name: add at least this server's FQDN.",
             );
         }
         if let Err(e) = self.checked_domains() {
-            widgets::note(ui, BAD, "✖", &crate::ui::app::jobs::sentence(&e));
+            widgets::note(ui, bad(), "✖", &crate::ui::app::jobs::sentence(&e));
         }
     }
 
@@ -566,7 +566,7 @@ impl RequestWizard {
             ] {
                 ui.horizontal(|ui| {
                     ui.radio_value(&mut self.key, k, k.to_string());
-                    ui.label(RichText::new(help).color(MUTED));
+                    ui.label(RichText::new(help).color(muted()));
                 });
             }
             ui.add_space(8.0);
@@ -628,7 +628,7 @@ impl RequestWizard {
                 });
                 ui.label(
                     RichText::new("This runs in the background: the console stays usable.")
-                        .color(MUTED),
+                        .color(muted()),
                 );
                 return;
             }
@@ -639,7 +639,7 @@ impl RequestWizard {
         };
         widgets::note(
             ui,
-            GOOD,
+            good(),
             "✔",
             &format!(
                 "The request is ready. It is listed under Certificates as pending request {} until its certificate is imported.",
@@ -686,7 +686,7 @@ impl RequestWizard {
                 cx.push(a);
             }
             if let Some(p) = &self.saved_to {
-                ui.label(RichText::new(format!("✔ Saved to {p}")).color(GOOD));
+                ui.label(RichText::new(format!("✔ Saved to {p}")).color(good()));
             }
         });
         ui.add_space(8.0);
@@ -714,11 +714,11 @@ impl RequestWizard {
                     RichText::new(
                         "For a lab or a partner that trusts our lab CA: the certificate is issued for one year, installed with this request's key and enabled for SMTP.",
                     )
-                    .color(MUTED),
+                    .color(muted()),
                 );
                 if self.issued {
                     ui.label(
-                        RichText::new("✔ Issued and installed: see Certificates.").color(GOOD),
+                        RichText::new("✔ Issued and installed: see Certificates.").color(good()),
                     );
                 } else if widgets::primary_button(
                     ui,
@@ -741,7 +741,7 @@ impl RequestWizard {
             RichText::new(
                 "Next: send the file to a CA, then import the certificate it issues (Certificates › Import); the request completes with it.",
             )
-            .color(MUTED),
+            .color(muted()),
         );
     }
 }
