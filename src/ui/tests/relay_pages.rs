@@ -904,3 +904,65 @@ fn a_test_message_from_the_console_is_sent_shown_and_tracked() {
     drop(h);
     partner.stop();
 }
+
+/// The Domain Security wizard probes the partner's host as soon as its domain is known, and
+/// the root step preselects the trusted root that issued the partner's certificate — not the
+/// first root of the list, which here is another CA.
+#[test]
+fn the_domain_security_wizard_preselects_the_partners_root_from_the_probe() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let now = OffsetDateTime::now_utc();
+    let (handle, addr, ca) = woodgrove_partner(tmp.path());
+    let mut ws = org_now(
+        &tmp.path().join("contoso"),
+        "mail.contoso.test",
+        "contoso.test",
+    );
+    // Another partner's root first, then Woodgrove's.
+    let other = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Fabrikam Root CA");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let other = params.self_signed(&other).expect("other root");
+    ws.trust_add(other.pem().as_bytes(), now)
+        .expect("trust other");
+    ws.trust_add(builder::to_pem(&ca).as_bytes(), now)
+        .expect("trust woodgrove");
+    ws.change_settings(|s| {
+        s.send_connectors[0].smart_hosts = vec![addr.to_string()];
+        Ok(())
+    })
+    .expect("settings");
+    let woodgrove_root = crate::pki::inspect::inspect_certificate(&ca)
+        .expect("root")
+        .thumbprint;
+    let app = ConsoleApp::new(ws, no_waker(), Clock::System, probe::default_prober(), None);
+    let mut h = harness(app);
+    settle(&mut h);
+    click(&mut h, "Set up Domain Security…");
+    set_text(&mut h, "Partner domain", "woodgrove.test");
+    click(&mut h, "Next >");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = matches!(
+            h.state().wizard.as_ref(),
+            Some(crate::ui::wizards::Wizard::DomainSecurity(w)) if w.probe.is_some()
+        );
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no probe result");
+        std::thread::sleep(Duration::from_millis(50));
+        h.run();
+    }
+    settle(&mut h);
+    let Some(crate::ui::wizards::Wizard::DomainSecurity(w)) = h.state().wizard.as_ref() else {
+        panic!("the wizard is open");
+    };
+    assert_eq!(w.existing.as_deref(), Some(woodgrove_root.as_str()));
+    assert!(has_text(&h, "Preselected: "), "the reason is shown");
+    drop(h);
+    handle.stop();
+}

@@ -13,8 +13,8 @@ use crate::ui::app::actions::{
 use crate::ui::app::feedback::Feedback;
 use crate::ui::app::jobs::{Done, Failure, LoadedFile};
 use crate::ui::pages::Cx;
-use crate::ui::state::model::ConsoleData;
-use crate::ui::state::probe::{NOT_AVAILABLE, ProbeReport, ProbeRequest};
+use crate::ui::state::model::{ConsoleData, RootRow};
+use crate::ui::state::probe::{NOT_AVAILABLE, ProbeCertificate, ProbeReport, ProbeRequest};
 use crate::ui::widgets::nav::Page;
 use crate::ui::widgets::theme::{bad, good, muted};
 use crate::ui::widgets::{self, Mark};
@@ -61,6 +61,8 @@ pub struct DomainSecurityWizard {
     pub receive: Vec<(String, bool)>,
     pub probe: Option<Result<ProbeReport, String>>,
     probing: bool,
+    /// The trusted root the probe found behind the partner's certificate, once preselected.
+    pub suggested_root: Option<String>,
     pub applied: Option<String>,
 }
 
@@ -105,6 +107,7 @@ impl DomainSecurityWizard {
                 .collect(),
             probe: None,
             probing: false,
+            suggested_root: None,
             applied: None,
         }
     }
@@ -324,18 +327,8 @@ impl DomainSecurityWizard {
             match self.step {
                 3 => {
                     self.step = 4;
-                    if let (Some(h), Ok(d)) = (self.smart_host(cx.data), self.partner())
-                        && self.probe.is_none()
-                        && cx.prober_available
-                    {
-                        self.probing = true;
-                        cx.push(Action::Probe {
-                            form: FORM,
-                            request: ProbeRequest {
-                                domain: d,
-                                host: Some(h),
-                            },
-                        });
+                    if self.probe.is_none() && !self.probing {
+                        self.start_probe(cx);
                     }
                 }
                 4 => {
@@ -349,9 +342,46 @@ impl DomainSecurityWizard {
                 0 => {
                     self.preselect_send(cx.data);
                     self.step = 1;
+                    // Probing now lets the next step preselect the root behind the partner's
+                    // certificate.
+                    self.probe = None;
+                    self.suggested_root = None;
+                    self.start_probe(cx);
                 }
                 s => self.step = s + 1,
             }
+        }
+    }
+
+    /// Probes the partner's smart host, when there is one and probing is possible.
+    fn start_probe(&mut self, cx: &mut Cx) {
+        if let (Some(h), Ok(d)) = (self.smart_host(cx.data), self.partner())
+            && cx.prober_available
+        {
+            self.probing = true;
+            cx.push(Action::Probe {
+                form: FORM,
+                request: ProbeRequest {
+                    domain: d,
+                    host: Some(h),
+                },
+            });
+        }
+    }
+
+    /// Once the probe is back: preselects the trusted root that issued the partner's
+    /// certificate, when nothing was chosen yet.
+    fn suggest_root(&mut self, roots: &[RootRow]) {
+        if self.suggested_root.is_some() || self.existing.is_some() {
+            return;
+        }
+        let Some(Ok(report)) = &self.probe else {
+            return;
+        };
+        if let Some(root) = issuing_root(&report.chain, roots) {
+            self.suggested_root = Some(root.thumbprint.clone());
+            self.existing = Some(root.thumbprint.clone());
+            self.root_mode = RootMode::Existing;
         }
     }
 
@@ -414,9 +444,35 @@ impl DomainSecurityWizard {
     }
 
     fn root_step(&mut self, ui: &mut Ui, cx: &mut Cx) {
+        self.suggest_root(&cx.data.roots);
         let partner = self.partner().unwrap_or_default();
         ui.label(format!("The CA that issued {partner}'s certificate must be trusted here. Import the partner's root CA certificate, or pick one already trusted."));
         ui.add_space(8.0);
+        if self.probing {
+            ui.label(
+                RichText::new(
+                    "Probing the partner's host to find the root behind its certificate…",
+                )
+                .color(muted()),
+            );
+        } else if let (Some(t), Some(Ok(report))) = (&self.suggested_root, &self.probe)
+            && let Some(root) = cx.data.roots.iter().find(|r| &r.thumbprint == t)
+        {
+            let host = report
+                .chain
+                .first()
+                .map_or("its certificate", |c| c.subject.as_str());
+            widgets::note(
+                ui,
+                good(),
+                "✔",
+                &format!(
+                    "Preselected: {} issued the certificate {} presented ({host}).",
+                    root.subject, report.connected_to
+                ),
+            );
+        }
+        ui.add_space(4.0);
         widgets::card(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.radio_value(
@@ -611,5 +667,74 @@ impl DomainSecurityWizard {
                 }
             },
         }
+    }
+}
+/// The trusted root behind a chain a partner presented: one of its certificates itself, or the
+/// root whose subject issued its topmost certificate (a current root first).
+pub fn issuing_root<'a>(chain: &[ProbeCertificate], roots: &'a [RootRow]) -> Option<&'a RootRow> {
+    let by_thumbprint = chain.iter().find_map(|c| {
+        roots
+            .iter()
+            .find(|r| r.thumbprint.eq_ignore_ascii_case(&c.thumbprint))
+    });
+    by_thumbprint.or_else(|| {
+        let top = chain.last()?;
+        let mut issuers: Vec<&RootRow> = roots.iter().filter(|r| r.subject == top.issuer).collect();
+        issuers.sort_by_key(|r| !r.current);
+        issuers.first().copied()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(subject: &str, issuer: &str, thumbprint: &str) -> ProbeCertificate {
+        ProbeCertificate {
+            subject: subject.into(),
+            issuer: issuer.into(),
+            thumbprint: thumbprint.into(),
+            not_after: String::new(),
+        }
+    }
+
+    fn root(subject: &str, thumbprint: &str, current: bool) -> RootRow {
+        RootRow {
+            thumbprint: thumbprint.into(),
+            subject: subject.into(),
+            not_after: time::OffsetDateTime::UNIX_EPOCH,
+            current,
+            lab_ca: false,
+        }
+    }
+
+    #[test]
+    fn the_root_behind_a_chain_is_found_by_issuer_or_by_thumbprint() {
+        let roots = [
+            root("CN=Fabrikam Root", "AA", true),
+            root("CN=Woodgrove Root", "BB", false),
+            root("CN=Woodgrove Root", "CC", true),
+        ];
+        // Leaf and intermediate: the intermediate's issuer names the root; a current one wins.
+        let chain = [
+            cert("CN=mail.woodgrove.test", "CN=Woodgrove Issuing", "11"),
+            cert("CN=Woodgrove Issuing", "CN=Woodgrove Root", "22"),
+        ];
+        assert_eq!(
+            issuing_root(&chain, &roots).map(|r| r.thumbprint.as_str()),
+            Some("CC")
+        );
+        // The server sent the root itself: the very one, current or not.
+        let with_root = [
+            chain[0].clone(),
+            cert("CN=Woodgrove Root", "CN=Woodgrove Root", "bb"),
+        ];
+        assert_eq!(
+            issuing_root(&with_root, &roots).map(|r| r.thumbprint.as_str()),
+            Some("BB")
+        );
+        // No trusted root behind it: nothing preselected.
+        let unknown = [cert("CN=mail.contoso.test", "CN=Contoso Root", "33")];
+        assert!(issuing_root(&unknown, &roots).is_none());
     }
 }
