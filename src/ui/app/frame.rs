@@ -44,6 +44,9 @@ pub struct ConsoleApp {
     pub(crate) feedback: Feedbacks,
     pub(crate) notice: Option<String>,
     queue_waits: Vec<(QueuePurpose, Receiver<QueueReply>)>,
+    /// A text field or a pop-up had the keyboard at the end of the last frame (egui drops
+    /// the focus on Esc before the frame's code runs: that Esc was for the field).
+    keyboard_was_taken: bool,
     /// The test message being sent, its report to come.
     test_wait: Option<Receiver<Result<crate::engine::test_message::TestReport, String>>>,
     actions: Vec<Action>,
@@ -117,6 +120,7 @@ impl ConsoleApp {
             notice,
             queue_waits: Vec::new(),
             test_wait: None,
+            keyboard_was_taken: false,
             actions: Vec::new(),
             prober_available,
             tracking_generation: 0,
@@ -142,6 +146,7 @@ impl ConsoleApp {
     pub fn frame(&mut self, ui: &mut Ui) {
         self.frames += 1;
         theme::follow(ui.ctx());
+        self.shortcuts(ui.ctx());
         self.collect();
         self.dropped_files(ui.ctx());
         self.console_panels(ui);
@@ -164,6 +169,8 @@ impl ConsoleApp {
                 live::SNAPSHOT_IDLE
             });
         }
+        self.keyboard_was_taken =
+            ui.ctx().egui_wants_keyboard_input() || egui::Popup::is_any_open(ui.ctx());
     }
 
     // ---- results -------------------------------------------------------------------------
@@ -732,6 +739,20 @@ impl ConsoleApp {
                 self.query
                     .submit(move |s| jobs::probe(s, &workspace, form, request));
             }
+        }
+    }
+
+    /// The console's keys: Ctrl+F searches message tracking; Esc cancels an open wizard
+    /// (unless a text field or a pop-up has the keyboard: Esc leaves those first).
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let find = ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::F));
+        if find && self.wizard.is_none() {
+            self.page = Page::MessageTracking;
+            self.views.tracking.focus_search = true;
+        }
+        let escape = ctx.input(|i| i.key_pressed(egui::Key::Escape));
+        if escape && self.wizard.is_some() && !self.keyboard_was_taken {
+            self.actions.push(Action::CloseWizard);
         }
     }
 

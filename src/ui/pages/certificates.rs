@@ -173,9 +173,15 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
         cx.push(a);
     }
     ui.add_space(6.0);
-    let mut clicked = None;
+    let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+    let arrowed = widgets::arrow_selection(ui, &keys, v.selected.as_ref());
+    let mut clicked = arrowed.as_ref().map(|(_, k)| k.clone());
     ui.push_id("cert-table", |ui| {
-        widgets::table(ui, "certificates")
+        let mut table = widgets::table(ui, "certificates");
+        if let Some((i, _)) = arrowed {
+            table = table.scroll_to_row(i, None);
+        }
+        table
             .column(Column::initial(300.0).clip(true))
             .column(Column::initial(96.0))
             .column(Column::initial(120.0))

@@ -286,10 +286,15 @@ fn connector_table<K: ConnectorKind>(
     selected: Option<usize>,
     cx: &Cx,
 ) -> (Option<usize>, Option<Toggle>) {
-    let mut clicked_row = None;
+    let keys: Vec<usize> = (0..list.len()).collect();
+    let arrowed = widgets::arrow_selection(ui, &keys, selected.as_ref());
+    let mut clicked_row = arrowed.map(|(i, _)| i);
     let mut toggle = None;
     ui.push_id(format!("{}-table", K::Connector::KIND), |ui| {
         let mut t = widgets::table(ui, K::Connector::KIND);
+        if let Some(i) = clicked_row {
+            t = t.scroll_to_row(i, None);
+        }
         for c in K::columns() {
             t = t.column(c);
         }

@@ -100,6 +100,8 @@ pub struct TrackingView {
     pub refreshed_at: i64,
     /// The search last made (refreshed as it was, whatever is typed since).
     pub last_query: Option<TrackingQuery>,
+    /// Ctrl+F was pressed: the Sender field takes the keyboard at the next frame.
+    pub focus_search: bool,
 }
 
 /// How often the list refreshes itself at most while mail flows.
@@ -126,6 +128,7 @@ impl Default for TrackingView {
             counted: 0,
             refreshed_at: 0,
             last_query: None,
+            focus_search: false,
         }
     }
 }
@@ -215,17 +218,25 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
     cx.feedback(ui, FORM);
     widgets::card(ui, |ui| {
         ui.set_width(ui.available_width());
+        // Enter in a search field searches.
+        let mut enter = false;
         ui.horizontal_wrapped(|ui| {
-            let text = |ui: &mut Ui, label: &str, value: &mut String, hint: &str| {
+            let mut text = |ui: &mut Ui, label: &str, value: &mut String, hint: &str| {
                 let l = ui.label(label);
-                ui.add(
-                    egui::TextEdit::singleline(value)
-                        .hint_text(hint)
-                        .desired_width(170.0),
-                )
-                .labelled_by(l.id);
+                let r = ui
+                    .add(
+                        egui::TextEdit::singleline(value)
+                            .hint_text(hint)
+                            .desired_width(170.0),
+                    )
+                    .labelled_by(l.id);
+                enter |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                r
             };
-            text(ui, "Sender", &mut v.sender, "alice@ or <>");
+            let sender = text(ui, "Sender", &mut v.sender, "alice@ or <>");
+            if std::mem::take(&mut v.focus_search) {
+                sender.request_focus();
+            }
             text(ui, "Recipient", &mut v.recipient, "bob@woodgrove");
             text(ui, "Message-ID", &mut v.message_id, "<id@host>");
             if !v.internal_id.is_empty() {
@@ -253,7 +264,9 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
                 })
                 .response
                 .labelled_by(l.id);
-            if widgets::primary_button(ui, "🔍 Search", !cx.busy(FORM)).clicked() {
+            if (widgets::primary_button(ui, "🔍 Search", !cx.busy(FORM)).clicked() || enter)
+                && !cx.busy(FORM)
+            {
                 let q = v.query(cx.now_ms);
                 v.last_query = Some(q.clone());
                 cx.push(Action::TrackSearch(Box::new(q)));
@@ -339,10 +352,16 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
         );
         return;
     }
-    let mut select = None;
     let mut sort = None;
     let empty = Vec::new();
     let order: &[u32] = order.as_ref().map(|o| o.as_slice()).unwrap_or(&empty);
+    let keys: Vec<&str> = order
+        .iter()
+        .filter_map(|&i| set.rows.get(i as usize).map(|r| r.internal_id.as_str()))
+        .collect();
+    let arrowed = widgets::arrow_selection(ui, &keys, v.selected.as_deref().as_ref());
+    let mut select = arrowed.map(|(_, id)| id.to_string());
+    let scroll_to = arrowed.map(|(i, _)| i);
     // At the console's default size (1280 px) every column fits beside the details, the
     // security badge included.
     widgets::split_right(
@@ -350,7 +369,11 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
         360.0,
         |ui| {
             // The security badge comes right after the time: it is what this page is for.
-            widgets::table(ui, "tracking")
+            let mut table = widgets::table(ui, "tracking");
+            if let Some(i) = scroll_to {
+                table = table.scroll_to_row(i, None);
+            }
+            table
                 .column(Column::exact(128.0))
                 .column(Column::exact(126.0))
                 .column(Column::initial(108.0).clip(true))

@@ -61,14 +61,20 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
     });
     ui.add_space(10.0);
     let roots = cx.data.roots.clone();
-    let mut clicked = None;
+    let keys: Vec<String> = roots.iter().map(|r| r.thumbprint.clone()).collect();
+    let arrowed = widgets::arrow_selection(ui, &keys, v.selected.as_ref());
+    let mut clicked = arrowed.as_ref().map(|(_, k)| k.clone());
     let mut remove = None;
     let mut inspect = None;
     let width = ui.available_width();
     // As tall as its rows (scrolling beyond 12), so the revocation lists follow right below.
     let height = 30.0 + 26.0 * roots.len().clamp(1, 12) as f32;
     ui.allocate_ui(egui::vec2(width, height), |ui| {
-        widgets::table(ui, "roots")
+        let mut table = widgets::table(ui, "roots");
+        if let Some((i, _)) = arrowed {
+            table = table.scroll_to_row(i, None);
+        }
+        table
             .column(Column::initial(330.0).clip(true))
             .column(Column::initial(330.0).clip(true))
             .column(Column::initial(110.0))

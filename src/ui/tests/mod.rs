@@ -6,6 +6,7 @@
 
 mod certificates;
 mod direct_trust;
+mod keyboard;
 mod queue_viewer;
 mod relay_pages;
 mod responsive;

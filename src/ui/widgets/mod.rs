@@ -576,3 +576,35 @@ pub fn wrapped_text_and_button(ui: &mut Ui, text: &str, button: Option<&str>) ->
         None => false,
     }
 }
+
+/// The keyboard on a list: Up/Down move the selection among `keys` (the rows in their shown
+/// order), Home/End go to the first/last — unless a text field has the keyboard. Returns the
+/// row newly selected, to select it and scroll it into view.
+pub fn arrow_selection<T: PartialEq + Clone>(
+    ui: &Ui,
+    keys: &[T],
+    selected: Option<&T>,
+) -> Option<(usize, T)> {
+    if keys.is_empty() || ui.ctx().egui_wants_keyboard_input() {
+        return None;
+    }
+    let (down, up, home, end) = ui.input(|i| {
+        (
+            i.key_pressed(egui::Key::ArrowDown),
+            i.key_pressed(egui::Key::ArrowUp),
+            i.key_pressed(egui::Key::Home),
+            i.key_pressed(egui::Key::End),
+        )
+    });
+    let last = keys.len() - 1;
+    let current = selected.and_then(|s| keys.iter().position(|k| k == s));
+    let next = match current {
+        _ if home => 0,
+        _ if end => last,
+        None if down || up => 0,
+        Some(c) if down => (c + 1).min(last),
+        Some(c) if up => c.saturating_sub(1),
+        _ => return None,
+    };
+    (Some(next) != current).then(|| (next, keys[next].clone()))
+}

@@ -1,0 +1,116 @@
+//! The console by keyboard: arrows move a list's selection (and its details follow), Home/End
+//! go to the ends, Ctrl+F opens message tracking with the Sender field taking the keyboard and
+//! Enter searching, and Esc cancels a wizard — but first leaves a text field.
+
+use super::*;
+use crate::ui::app::actions::WizardStart;
+use crate::ui::widgets::nav::Page;
+use egui::{Key, Modifiers};
+use egui_kittest::kittest::Queryable;
+
+fn press(h: &mut Harness<'static, ConsoleApp>, key: Key) {
+    h.key_press(key);
+    h.step();
+    h.step();
+}
+
+#[test]
+fn arrows_move_the_selection_of_a_list() {
+    let (_tmp, ws) = fixture();
+    let mut app = console(ws);
+    app.page = Page::Certificates;
+    let mut h = harness(app);
+    settle(&mut h);
+    let keys: Vec<String> = h
+        .state()
+        .data
+        .certificates
+        .iter()
+        .map(|c| c.thumbprint.clone())
+        .collect();
+    assert!(keys.len() >= 2, "the fixture has certificates");
+    assert_eq!(h.state().views.certificates.selected, None);
+    press(&mut h, Key::ArrowDown);
+    let first = h
+        .state()
+        .views
+        .certificates
+        .selected
+        .clone()
+        .expect("selected");
+    press(&mut h, Key::ArrowDown);
+    let second = h
+        .state()
+        .views
+        .certificates
+        .selected
+        .clone()
+        .expect("selected");
+    assert_ne!(first, second, "down moves on");
+    press(&mut h, Key::ArrowUp);
+    assert_eq!(h.state().views.certificates.selected.as_ref(), Some(&first));
+    press(&mut h, Key::End);
+    let last = h
+        .state()
+        .views
+        .certificates
+        .selected
+        .clone()
+        .expect("selected");
+    assert_ne!(last, first);
+    press(&mut h, Key::Home);
+    assert_eq!(h.state().views.certificates.selected.as_ref(), Some(&first));
+    // The details of the selected one are shown.
+    assert!(has_text(&h, &first), "details of {first}");
+
+    // The same on the send connectors.
+    h.state_mut().page = Page::SendConnectors;
+    settle(&mut h);
+    press(&mut h, Key::ArrowDown);
+    assert_eq!(h.state().views.send.selected, Some(0));
+    press(&mut h, Key::ArrowDown);
+    assert_eq!(h.state().views.send.selected, Some(1));
+}
+
+#[test]
+fn ctrl_f_searches_tracking_and_esc_cancels_a_wizard() {
+    let (_tmp, ws) = fixture();
+    let mut app = console(ws);
+    app.page = Page::Certificates;
+    let mut h = harness(app);
+    settle(&mut h);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::F);
+    h.step();
+    h.step();
+    assert_eq!(h.state().page, Page::MessageTracking);
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Sender")
+        .type_text("alice@");
+    h.step();
+    assert_eq!(
+        h.state().views.tracking.sender,
+        "alice@",
+        "Sender has the keyboard"
+    );
+    press(&mut h, Key::Enter);
+    settle(&mut h);
+    let q = h
+        .state()
+        .views
+        .tracking
+        .last_query
+        .clone()
+        .expect("Enter searched");
+    assert_eq!(q.sender.as_deref(), Some("alice@"));
+
+    act(&mut h, Action::OpenWizard(WizardStart::Import));
+    assert!(h.state().wizard.is_some());
+    // In a text field, Esc leaves the field first.
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Certificate file")
+        .focus();
+    h.step();
+    press(&mut h, Key::Escape);
+    assert!(h.state().wizard.is_some(), "Esc left the field only");
+    press(&mut h, Key::Escape);
+    settle(&mut h);
+    assert!(h.state().wizard.is_none(), "Esc cancels the wizard");
+}
