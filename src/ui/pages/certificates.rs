@@ -19,6 +19,8 @@ const FORM: Form = Form::Certificates;
 #[derive(Default)]
 pub struct CertificatesView {
     pub selected: Option<String>,
+    /// The list's sort (a header clicked); unsorted: certificates, then requests.
+    pub sort: Option<widgets::Sort>,
     pub details: DetailsView,
     confirm_remove: Option<(String, bool)>,
 }
@@ -68,6 +70,7 @@ pub fn cn_first(subject: &str) -> String {
 }
 
 /// One row of the table: a certificate or a pending request.
+#[derive(Clone)]
 struct Row {
     key: String,
     subject: String,
@@ -173,7 +176,16 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
         cx.push(a);
     }
     ui.add_space(6.0);
+    let order = widgets::sorted_order(&rows, v.sort, |r, column| match column {
+        0 => widgets::SortKey::text(&r.subject),
+        1 => widgets::SortKey::text(r.services),
+        2 => widgets::SortKey::text(r.status.words()),
+        3 | 4 => widgets::SortKey::Number(r.days_left.unwrap_or(i64::MAX)),
+        _ => widgets::SortKey::text(&r.thumbprint),
+    });
+    let rows: Vec<Row> = order.into_iter().map(|i| rows[i].clone()).collect();
     let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+    let mut resort = None;
     let arrowed = widgets::arrow_selection(ui, &keys, v.selected.as_ref());
     let mut clicked = arrowed.as_ref().map(|(_, k)| k.clone());
     ui.push_id("cert-table", |ui| {
@@ -190,16 +202,18 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
             .column(Column::remainder().at_least(120.0).clip(true))
             .max_scroll_height(220.0)
             .header(24.0, |mut h| {
-                for t in [
-                    "Subject",
-                    "Services",
-                    "Status",
-                    "Days left",
-                    "Expires",
-                    "Thumbprint",
-                ] {
-                    h.col(|ui| widgets::header(ui, t));
-                }
+                resort = widgets::sort_headers(
+                    &mut h,
+                    &[
+                        "Subject",
+                        "Services",
+                        "Status",
+                        "Days left",
+                        "Expires",
+                        "Thumbprint",
+                    ],
+                    v.sort,
+                );
             })
             .body(|body| {
                 body.rows(26.0, rows.len(), |mut row| {
@@ -250,6 +264,9 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
     });
     if let Some(k) = clicked {
         v.selected = Some(k);
+    }
+    if resort.is_some() {
+        v.sort = resort;
     }
     if rows.is_empty() {
         ui.label(RichText::new("No certificate yet: request one or import one.").color(muted()));

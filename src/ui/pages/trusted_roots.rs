@@ -18,8 +18,10 @@ pub struct RootsView {
     pub path: String,
     /// The CRL file to add.
     pub crl_path: String,
-    selected: Option<String>,
+    pub selected: Option<String>,
     confirm_remove: Option<(String, String)>,
+    /// The list's sort (a header clicked).
+    pub sort: Option<widgets::Sort>,
 }
 
 pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
@@ -60,7 +62,17 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
         });
     });
     ui.add_space(10.0);
-    let roots = cx.data.roots.clone();
+    let all = &cx.data.roots;
+    let roots: Vec<_> = widgets::sorted_order(all, v.sort, |r, column| match column {
+        0 => widgets::SortKey::text(&r.thumbprint),
+        1 => widgets::SortKey::text(&r.subject),
+        2 => widgets::SortKey::Number(r.not_after.unix_timestamp()),
+        _ => widgets::SortKey::Number(i64::from(r.current)),
+    })
+    .into_iter()
+    .map(|i| all[i].clone())
+    .collect();
+    let mut resort = None;
     let keys: Vec<String> = roots.iter().map(|r| r.thumbprint.clone()).collect();
     let arrowed = widgets::arrow_selection(ui, &keys, v.selected.as_ref());
     let mut clicked = arrowed.as_ref().map(|(_, k)| k.clone());
@@ -75,15 +87,18 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
             table = table.scroll_to_row(i, None);
         }
         table
-            .column(Column::initial(330.0).clip(true))
-            .column(Column::initial(330.0).clip(true))
-            .column(Column::initial(110.0))
-            .column(Column::initial(100.0))
-            .column(Column::remainder())
+            // At 1280 px the buttons of the last column stay in view.
+            .column(Column::initial(300.0).clip(true))
+            .column(Column::initial(290.0).clip(true))
+            .column(Column::initial(96.0))
+            .column(Column::initial(84.0))
+            .column(Column::remainder().at_least(150.0))
             .header(24.0, |mut h| {
-                for t in ["Thumbprint", "Subject", "Expires", "Status", ""] {
-                    h.col(|ui| widgets::header(ui, t));
-                }
+                resort = widgets::sort_headers(
+                    &mut h,
+                    &["Thumbprint", "Subject", "Expires", "Status", ""],
+                    v.sort,
+                );
             })
             .body(|body| {
                 body.rows(26.0, roots.len(), |mut row| {
@@ -132,6 +147,9 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
     });
     if clicked.is_some() {
         v.selected = clicked;
+    }
+    if resort.is_some() {
+        v.sort = resort;
     }
     if let Some(thumbprint) = inspect {
         cx.push(Action::InspectStored(thumbprint));

@@ -114,3 +114,56 @@ fn ctrl_f_searches_tracking_and_esc_cancels_a_wizard() {
     settle(&mut h);
     assert!(h.state().wizard.is_none(), "Esc cancels the wizard");
 }
+
+/// A list's headers sort it: Days left ascending puts the certificate closest to expiry first
+/// (the first row Home selects), a second click turns it around; the roots sort by subject.
+#[test]
+fn headers_sort_the_certificates_and_the_roots() {
+    let (_tmp, ws) = fixture();
+    let mut app = console(ws);
+    app.page = Page::Certificates;
+    let mut h = harness(app);
+    settle(&mut h);
+    let data = h.state().data.clone();
+    let soonest = data
+        .certificates
+        .iter()
+        .min_by_key(|c| c.not_after)
+        .expect("certificates")
+        .thumbprint
+        .clone();
+    click(&mut h, "Days left");
+    press(&mut h, Key::Home);
+    assert_eq!(
+        h.state().views.certificates.selected.as_deref(),
+        Some(soonest.as_str())
+    );
+    click(&mut h, "Days left ⏶");
+    press(&mut h, Key::End);
+    assert_eq!(
+        h.state().views.certificates.selected.as_deref(),
+        Some(soonest.as_str()),
+        "descending: the soonest is last"
+    );
+
+    h.state_mut().page = Page::TrustedRoots;
+    settle(&mut h);
+    click(&mut h, "Subject");
+    press(&mut h, Key::Home);
+    let first = data
+        .roots
+        .iter()
+        .min_by_key(|r| r.subject.to_lowercase())
+        .expect("roots");
+    assert_eq!(
+        h.state().views.roots.sort,
+        Some(crate::ui::widgets::Sort {
+            column: 1,
+            ascending: true
+        })
+    );
+    assert_eq!(
+        h.state().views.roots.selected.as_deref(),
+        Some(first.thumbprint.as_str())
+    );
+}

@@ -207,3 +207,24 @@ fn hundred_thousand_messages_and_a_thousand_sessions_stay_fluid() {
         assert!(t < FRAME_BOUND, "{what}: slowest frame {t:?}");
     }
 }
+
+/// At the console's default width (1280 px) the buttons at the end of a list's rows stay in
+/// the window: the trusted roots' and the relays' "Remove".
+#[test]
+fn row_buttons_stay_in_view_at_1280_px() {
+    use egui_kittest::kittest::Queryable;
+    let (_tmp, ws) = fixture();
+    let mut app = console(ws);
+    app.page = Page::TrustedRoots;
+    let mut h = harness(app);
+    settle(&mut h);
+    for page in [Page::TrustedRoots, Page::DirectTrust] {
+        h.state_mut().page = page;
+        settle(&mut h);
+        let buttons: Vec<egui::Rect> = h.query_all_by_label("Remove").map(|n| n.rect()).collect();
+        assert!(!buttons.is_empty(), "{page:?} has rows to remove");
+        for r in buttons {
+            assert!(r.max.x <= 1280.0, "{page:?}: Remove ends at {}", r.max.x);
+        }
+    }
+}

@@ -608,3 +608,77 @@ pub fn arrow_selection<T: PartialEq + Clone>(
     };
     (Some(next) != current).then(|| (next, keys[next].clone()))
 }
+
+/// How a table is sorted: by which column, which way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sort {
+    pub column: usize,
+    pub ascending: bool,
+}
+
+impl Sort {
+    /// A click on a column's header: the sorted column turns around, another sorts ascending.
+    pub fn clicked(current: Option<Sort>, column: usize) -> Sort {
+        match current {
+            Some(s) if s.column == column => Sort {
+                column,
+                ascending: !s.ascending,
+            },
+            _ => Sort {
+                column,
+                ascending: true,
+            },
+        }
+    }
+}
+
+/// What a row is sorted by in one column: a number (days left, counts, times) or a text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SortKey {
+    Number(i64),
+    Text(String),
+}
+
+impl SortKey {
+    pub fn text(t: &str) -> SortKey {
+        SortKey::Text(t.to_lowercase())
+    }
+}
+
+/// Headers that sort their table (an empty title makes a plain header); returns the sort
+/// after a click, if one was made.
+pub fn sort_headers(
+    h: &mut egui_extras::TableRow<'_, '_>,
+    titles: &[&str],
+    sort: Option<Sort>,
+) -> Option<Sort> {
+    let mut out = None;
+    for (i, t) in titles.iter().enumerate() {
+        h.col(|ui| {
+            if t.is_empty() {
+                return;
+            }
+            let sorted = sort.filter(|s| s.column == i).map(|s| s.ascending);
+            if sort_header(ui, t, sorted) {
+                out = Some(Sort::clicked(sort, i));
+            }
+        });
+    }
+    out
+}
+
+/// The rows' order under `sort` (indices into `rows`); the given order when unsorted.
+pub fn sorted_order<T>(
+    rows: &[T],
+    sort: Option<Sort>,
+    key: impl Fn(&T, usize) -> SortKey,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    if let Some(s) = sort {
+        order.sort_by_cached_key(|&i| key(&rows[i], s.column));
+        if !s.ascending {
+            order.reverse();
+        }
+    }
+    order
+}

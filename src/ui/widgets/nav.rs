@@ -89,9 +89,9 @@ impl Page {
     pub fn icon(self) -> &'static str {
         match self {
             Page::TransportSettings => "⚙",
-            Page::SendConnectors => "📤",
+            Page::SendConnectors => "⬆",
             Page::AcceptedDomains => "✉",
-            Page::ReceiveConnectors => "📥",
+            Page::ReceiveConnectors => "⬇",
             Page::Certificates => "🔑",
             Page::TrustedRoots => "🛡",
             Page::DirectTrust => "🔗",
