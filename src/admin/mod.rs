@@ -6,6 +6,7 @@
 
 mod accounts;
 mod certificates;
+pub mod commands;
 mod domain_security;
 mod exports;
 mod readiness;

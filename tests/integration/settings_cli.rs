@@ -386,3 +386,97 @@ fn connector_list_new_set_remove_for_both_kinds() {
         "no send connector 'Partner'",
     );
 }
+
+/// The console's "Equivalent:" command of a connector change, run by the real command line,
+/// makes exactly the change: every option it names is read back as written.
+#[test]
+fn the_consoles_equivalent_connector_commands_make_the_same_change() {
+    use mailflow::admin::Workspace;
+    use mailflow::admin::commands::{receive_connector_args, send_connector_args};
+    use mailflow::config::units::{ByteSize, TimeSpan};
+    use mailflow::config::{
+        AddressSpace, AuthMechanism, CertificateSelection, PermissionGroup, ProtocolLoggingLevel,
+        ReceiveConnector, SendConnector, TlsAuthLevel,
+    };
+    let org = Org::new("mail.contoso.test", "contoso.test");
+    let settings = || {
+        Workspace::open(&mailflow::store::DataDir::new(&org.dir))
+            .expect("workspace")
+            .settings
+    };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        org.ok(&refs);
+    };
+    // Every send option changed on the existing connector.
+    let before: SendConnector = settings().send_connectors[0].clone();
+    let mut after = before.clone();
+    after.address_spaces = vec![
+        AddressSpace {
+            address: "woodgrove.test".into(),
+            cost: 3,
+        },
+        AddressSpace {
+            address: "*.woodgrove.test".into(),
+            cost: 7,
+        },
+    ];
+    after.smart_hosts = vec!["mail.woodgrove.test:2525".into(), "[::1]:25".into()];
+    after.port = 587;
+    after.fqdn = Some("out.contoso.test".into());
+    after.domain_secure_enabled = true;
+    after.require_tls = true;
+    after.tls_auth_level = Some(TlsAuthLevel::DomainValidation);
+    after.tls_domain = Some("mail.woodgrove.test".into());
+    after.max_message_size = ByteSize::mb(20);
+    after.connection_inactivity_timeout = TimeSpan::secs(90);
+    after.smtp_max_messages_per_connection = 7;
+    after.protocol_logging_level = ProtocolLoggingLevel::None;
+    after.dane_enabled = false;
+    after.mta_sts_enabled = false;
+    after.enabled = false;
+    run(send_connector_args(Some(&before), &after).expect("args"));
+    assert_eq!(settings().send_connectors[0], after);
+    // A new one from its defaults.
+    let new = SendConnector {
+        name: "To Fabrikam".into(),
+        address_spaces: vec![AddressSpace {
+            address: "fabrikam.test".into(),
+            cost: 1,
+        }],
+        ignore_starttls: true,
+        ..Default::default()
+    };
+    run(send_connector_args(None, &new).expect("args"));
+    assert_eq!(settings().send_connector("To Fabrikam"), Some(&new));
+
+    // Every receive option changed.
+    let before: ReceiveConnector = settings().receive_connectors[0].clone();
+    let mut after = before.clone();
+    after.bindings = vec!["127.0.0.1:2626".into()];
+    after.remote_ip_ranges = vec!["127.0.0.0/8".into(), "10.0.0.1-10.0.0.9".into()];
+    after.fqdn = Some("in.contoso.test".into());
+    after.banner = Some("220 in.contoso.test ready".into());
+    after.auth_mechanisms = vec![
+        AuthMechanism::Tls,
+        AuthMechanism::BasicAuth,
+        AuthMechanism::BasicAuthRequireTls,
+    ];
+    after.permission_groups = vec![
+        PermissionGroup::Partners,
+        PermissionGroup::AuthenticatedUsers,
+    ];
+    after.domain_secure_enabled = true;
+    after.require_tls = true;
+    after.max_message_size = ByteSize::mb(10);
+    after.max_recipients_per_message = 50;
+    after.max_inbound_connections = 300;
+    after.max_inbound_connections_per_source = 4;
+    after.connection_inactivity_timeout = TimeSpan::secs(45);
+    after.connection_timeout = TimeSpan::secs(600);
+    after.tarpit_interval = TimeSpan::secs(0);
+    after.protocol_logging_level = ProtocolLoggingLevel::None;
+    after.certificate = CertificateSelection::Automatic;
+    run(receive_connector_args(Some(&before), &after).expect("args"));
+    assert_eq!(settings().receive_connectors[0], after);
+}

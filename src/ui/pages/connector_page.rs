@@ -55,6 +55,9 @@ pub trait ConnectorKind: Sized {
         p: &FieldProblems,
     );
     fn save(index: usize, c: Self::Connector) -> SettingsChange;
+    /// The `mailflow connector …` arguments that make the same change (`None` for a rename).
+    fn equivalent(before: Option<&Self::Connector>, after: &Self::Connector)
+    -> Option<Vec<String>>;
     fn remove(name: String) -> SettingsChange;
 }
 
@@ -112,10 +115,20 @@ impl<K: ConnectorKind> Draft<K> {
         let on = self.base.as_ref().unwrap_or(&self.c).domain_secure();
         if self.is_new() {
             ui.checkbox(self.c.domain_secure_mut(), LABEL);
-        } else if let Some(t) =
-            common::domain_secure_box(ui, on, K::Connector::TYPE, self.c.name(), LABEL)
-        {
-            *toggle = Some(t);
+        } else {
+            ui.horizontal(|ui| {
+                if let Some(t) =
+                    common::domain_secure_box(ui, on, K::Connector::TYPE, self.c.name(), LABEL)
+                {
+                    *toggle = Some(t);
+                }
+                // Unlike the other fields, this switch does not wait for Save.
+                ui.label(
+                    RichText::new("applies at once, after you confirm (not with Save)")
+                        .color(muted())
+                        .size(12.0),
+                );
+            });
         }
     }
 }
@@ -414,16 +427,43 @@ fn connector_properties<K: ConnectorKind>(
                 local.clear();
                 cx.push(Action::Dismiss(K::FORM));
             }
-            ui.label(
-                RichText::new(format!(
-                    "Equivalent: mailflow connector {} {} {} …",
-                    K::Connector::KIND,
-                    if is_new { "new" } else { "set" },
-                    crate::ui::widgets::format::shell_arg(d.c.name())
-                ))
-                .color(muted())
-                .size(12.0),
-            );
+            // The whole command, copyable: only what the draft changes.
+            let command = match K::build(&d.c, &d.text) {
+                Ok(c) => match K::equivalent(d.base.as_ref(), &c) {
+                    // `connector send set NAME` and nothing more: no change yet.
+                    Some(args) if args.len() <= 4 && !is_new => Err("nothing changed yet"),
+                    Some(args) => Ok(crate::admin::commands::shell_line(&args)),
+                    None => Err("renaming has no command-line equivalent"),
+                },
+                Err(_) => Err("fix the fields above first"),
+            };
+            match command {
+                Ok(line) => {
+                    if ui
+                        .small_button("Copy")
+                        .on_hover_text("Copy the equivalent command")
+                        .clicked()
+                    {
+                        ui.ctx().copy_text(line.clone());
+                    }
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(format!("Equivalent: {line}"))
+                                .color(muted())
+                                .size(12.0),
+                        )
+                        .truncate(),
+                    )
+                    .on_hover_text(line);
+                }
+                Err(why) => {
+                    ui.label(
+                        RichText::new(format!("Equivalent: {why}"))
+                            .color(muted())
+                            .size(12.0),
+                    );
+                }
+            }
         });
     });
     discard

@@ -314,6 +314,13 @@ impl ConnectorKind for ReceiveKind {
         }
     }
 
+    fn equivalent(
+        before: Option<&ReceiveConnector>,
+        after: &ReceiveConnector,
+    ) -> Option<Vec<String>> {
+        crate::admin::commands::receive_connector_args(before, after)
+    }
+
     fn save(index: usize, c: ReceiveConnector) -> SettingsChange {
         SettingsChange::ReceiveConnector {
             index,

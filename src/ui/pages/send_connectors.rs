@@ -330,6 +330,10 @@ impl ConnectorKind for SendKind {
         }
     }
 
+    fn equivalent(before: Option<&SendConnector>, after: &SendConnector) -> Option<Vec<String>> {
+        crate::admin::commands::send_connector_args(before, after)
+    }
+
     fn save(index: usize, c: SendConnector) -> SettingsChange {
         SettingsChange::SendConnector {
             index,

@@ -5,6 +5,7 @@
 //! clock, a scripted stand-in for the relay, and harness helpers.
 
 mod certificates;
+mod connectors;
 mod direct_trust;
 mod keyboard;
 mod queue_viewer;
