@@ -34,6 +34,8 @@ pub enum QueueCommand {
     Quarantine,
     /// Put a quarantined message back into the queue (by the name `queue quarantine` shows)
     Release { name: String },
+    /// The header section of a queued message (by id)
+    Headers { id: String },
 }
 
 fn ms_text(ms: i64) -> String {
@@ -64,6 +66,7 @@ pub fn run_queue(dir: &Option<PathBuf>, cmd: &QueueCommand) -> CliResult {
         },
         QueueCommand::Quarantine => QueueOp::Quarantined,
         QueueCommand::Release { name } => QueueOp::Release { name: name.clone() },
+        QueueCommand::Headers { id } => QueueOp::Headers { id: id.clone() },
         QueueCommand::Remove { target, ndr } => QueueOp::Remove {
             target: target.clone(),
             ndr: *ndr,
@@ -169,6 +172,7 @@ pub fn run_queue(dir: &Option<PathBuf>, cmd: &QueueCommand) -> CliResult {
                 &rows,
             );
         }
+        QueueReply::Headers { text, .. } => println!("{text}"),
         QueueReply::Done(msg) => println!("{msg}."),
         QueueReply::Error(e) => return Err(CliError(e)),
     }

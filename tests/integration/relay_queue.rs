@@ -83,6 +83,16 @@ fn queue_operations_through_the_running_relay() {
         .filter_map(|l| l.split_whitespace().next().map(String::from))
         .collect();
     assert_eq!(ids.len(), 3, "{show}");
+    // A queued message's headers, as stored (with our Received line); a wrong id is said.
+    let headers = a.org.ok(&["queue", "headers", &ids[0]]);
+    assert!(headers.contains("Subject: queued "), "{headers}");
+    assert!(headers.contains("Received: from "), "{headers}");
+    assert!(
+        !headers.contains("\n\nx"),
+        "the body is not shown: {headers}"
+    );
+    let err = a.org.fails(&["queue", "headers", "no-such-id"]);
+    assert!(err.contains("cannot be read"), "{err}");
     // Remove one silently, one with an NDR to the sender.
     assert!(
         a.org

@@ -43,6 +43,10 @@ pub enum QueueOp {
     Release {
         name: String,
     },
+    /// The header section of a queued message, as stored (read from the spool).
+    Headers {
+        id: String,
+    },
 }
 
 /// A quarantined message as reported.
@@ -84,6 +88,11 @@ pub enum QueueReply {
     Queues(Vec<QueueRow>),
     Messages(Vec<MessageRowOut>),
     Quarantine(Vec<QuarantineRow>),
+    /// A message's header section, one field per line (control characters shown as `?`).
+    Headers {
+        id: String,
+        text: String,
+    },
     Done(String),
     Error(String),
 }
@@ -214,15 +223,41 @@ pub fn apply_queue_op(
                 all,
             )
         }
-        QueueOp::Quarantined | QueueOp::Release { .. } => (
-            QueueReply::Error("the quarantine is read from the spool, not the queue".into()),
+        QueueOp::Quarantined | QueueOp::Release { .. } | QueueOp::Headers { .. } => (
+            QueueReply::Error(
+                "the quarantine and headers are read from the spool, not the queue".into(),
+            ),
             none(),
         ),
     }
 }
 
-/// The quarantine operations, on the spool itself (blocking). `None` for every other
-/// operation; a release answers with the message to queue (the caller inserts it).
+/// The header section of a stored message as text: unfolded lines as stored, control
+/// characters shown as `?`, at most [`HEADER_TEXT_MAX`] bytes.
+pub fn header_text(body: &[u8]) -> String {
+    let end = crate::smtp::headers::header_end(body).min(HEADER_TEXT_MAX);
+    let text = String::from_utf8_lossy(&body[..end]);
+    let mut out: Vec<String> = text
+        .lines()
+        .map(|l| crate::smtp::printable::printable(l.trim_end_matches('\r')).into_owned())
+        .collect();
+    while out.last().is_some_and(|l| l.is_empty()) {
+        out.pop();
+    }
+    if crate::smtp::headers::header_end(body) > HEADER_TEXT_MAX {
+        out.push(format!(
+            "(… the header section goes on beyond {HEADER_TEXT_MAX} bytes)"
+        ));
+    }
+    out.join("\n")
+}
+
+/// The most of a header section shown.
+pub const HEADER_TEXT_MAX: usize = 64 * 1024;
+
+/// The operations on the spool itself (blocking): the quarantine and a message's headers.
+/// `None` for every other operation; a release answers with the message to queue (the caller
+/// inserts it).
 fn quarantine_op(
     spool: &Spool,
     op: &QueueOp,
@@ -255,6 +290,21 @@ fn quarantine_op(
                 None,
             ),
         }),
+        QueueOp::Headers { id } => Some(match spool.read_body(id.trim()) {
+            Ok(body) => (
+                QueueReply::Headers {
+                    id: id.trim().to_string(),
+                    text: header_text(&body),
+                },
+                None,
+            ),
+            Err(e) => (
+                QueueReply::Error(format!(
+                    "the headers of message {id} cannot be read: {e}; `mailflow queue show` lists the queued messages"
+                )),
+                None,
+            ),
+        }),
         QueueOp::Release { name } => Some(match spool.release(name.trim()) {
             Ok(m) => (
                 QueueReply::Done(format!(
@@ -276,7 +326,10 @@ fn quarantine_op(
 /// what changed, wakes the scheduler and refreshes the queues in the live snapshot.
 pub async fn run_queue_op(services: &Arc<Services>, op: &QueueOp) -> QueueReply {
     let run = services.config();
-    if matches!(op, QueueOp::Quarantined | QueueOp::Release { .. }) {
+    if matches!(
+        op,
+        QueueOp::Quarantined | QueueOp::Release { .. } | QueueOp::Headers { .. }
+    ) {
         let (spool, op2) = (services.queue.spool.clone(), op.clone());
         let done = tokio::task::spawn_blocking(move || quarantine_op(&spool, &op2)).await;
         let Ok(Some((answer, released))) = done else {
@@ -365,6 +418,24 @@ pub fn offline_queue_op(workspace: &Workspace, op: &QueueOp) -> Result<QueueRepl
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_header_section_is_shown_without_the_body_and_without_controls() {
+        let msg = b"Subject: hello\r\nX-Odd: a\x1bb\r\n\tfolded\r\n\r\nsecret body\r\n";
+        let text = header_text(msg);
+        assert_eq!(text, "Subject: hello\nX-Odd: a?b\n\tfolded");
+        let mut long = Vec::new();
+        for i in 0..5000 {
+            long.extend_from_slice(format!("X-Field-{i}: some value here\r\n").as_bytes());
+        }
+        long.extend_from_slice(b"\r\nbody");
+        let text = header_text(&long);
+        assert!(
+            text.ends_with(&format!("beyond {HEADER_TEXT_MAX} bytes)")),
+            "said"
+        );
+        assert!(text.len() <= HEADER_TEXT_MAX + 100);
+    }
     use super::*;
     use crate::store::DataDir;
 

@@ -229,6 +229,7 @@ impl ConsoleApp {
             (_, QueueReply::Messages(rows)) => self.views.queues.set_messages(rows),
             (_, QueueReply::Quarantine(rows)) => self.views.queues.set_quarantine(rows),
             (_, QueueReply::Queues(_)) => {}
+            (_, QueueReply::Headers { id, text }) => self.views.queues.headers = Some((id, text)),
             (QueuePurpose::Command, QueueReply::Done(text)) => {
                 self.feedback
                     .set(Form::Queues, Feedback::Success(jobs::sentence(&text)));

@@ -32,6 +32,8 @@ pub struct QueuesView {
     pub quarantine: Vec<QuarantineRow>,
     pub selected_quarantined: Option<String>,
     quarantine_asked: bool,
+    /// The header section of a queued message, as read from the spool: (id, text).
+    pub headers: Option<(String, String)>,
 }
 
 impl QueuesView {
@@ -282,6 +284,17 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             {
                 cx.push(Action::TrackMessage(id.clone()));
             }
+            if ui
+                .add_enabled(has, egui::Button::new("📄 Headers"))
+                .on_hover_text("The message's header section, as queued")
+                .clicked()
+                && let Some(id) = &sel_msg
+            {
+                cx.push(Action::Queue {
+                    op: crate::engine::QueueOp::Headers { id: id.clone() },
+                    purpose: QueuePurpose::Messages,
+                });
+            }
             if ui.button("Refresh").clicked()
                 && let Some(op) = v.refresh_op()
             {
@@ -371,6 +384,24 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
         {
             ui.add_space(4.0);
             widgets::note(ui, bad(), "✖", &format!("Last error of {}: {e}", m.id));
+        }
+        // Its headers, when asked for (for the selected message only).
+        let mut close = false;
+        if let Some((id, text)) = &v.headers
+            && sel_msg.as_deref() == Some(id.as_str())
+        {
+            ui.add_space(4.0);
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(format!("Headers of {id}")).strong());
+                close = ui.small_button("Close").clicked();
+            });
+            egui::ScrollArea::vertical()
+                .id_salt("queue-headers")
+                .max_height(220.0)
+                .show(ui, |ui| widgets::code_block(ui, text));
+        }
+        if close {
+            v.headers = None;
         }
     }
     quarantine_section(ui, v, cx);

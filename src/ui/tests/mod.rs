@@ -239,6 +239,10 @@ impl Relay for std::sync::Arc<FakeRelay> {
                     .retain(|q| q.name != name);
                 QueueReply::Done(format!("message {name} released to the queue"))
             }
+            QueueOp::Headers { id } => QueueReply::Headers {
+                text: format!("Subject: the headers of {id}"),
+                id,
+            },
             other => QueueReply::Done(format!("{other:?} done")),
         };
         let _ = tx.send(reply);

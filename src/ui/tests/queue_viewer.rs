@@ -70,3 +70,34 @@ fn the_quarantine_is_listed_with_reasons_and_a_message_released() {
     assert!(h.query_by_label("Quarantine (1)").is_some());
     assert!(h.query_by_label("carol@fabrikam.test").is_none());
 }
+
+/// A queued message's headers, by one button: the same `QueueOp::Headers` as `mailflow queue
+/// headers` (which the integration tests run on a real spool), shown under the list.
+#[test]
+fn a_queued_messages_headers_are_shown() {
+    let (_tmp, ws) = fixture();
+    let mut app = console(ws);
+    let fake = attach_fake(&mut app, sample::snapshot());
+    let messages = sample::queue_messages();
+    *fake.messages.lock().expect("lock") = messages.clone();
+    app.page = Page::QueueViewer;
+    app.views.queues.selected_queue = Some("adatum.test via Outbound".into());
+    let mut h = harness(app);
+    frames(&mut h);
+    let id = messages[1].id.clone();
+    h.state_mut().views.queues.selected_message = Some(id.clone());
+    frames(&mut h);
+    h.get_by_label("📄 Headers").click();
+    frames(&mut h);
+    assert!(
+        fake.ops
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|op| matches!(op, QueueOp::Headers { id: asked } if *asked == id))
+    );
+    assert!(has_text(&h, &format!("Subject: the headers of {id}")));
+    h.get_by_label("Close").click();
+    frames(&mut h);
+    assert!(h.state().views.queues.headers.is_none());
+}
