@@ -122,11 +122,14 @@ pub fn short(thumbprint: &str) -> String {
 }
 
 /// A pending Domain Security switch, waiting for confirmation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Toggle {
     pub kind: ConnectorType,
     pub name: String,
     pub enable: bool,
+    /// The property page's Save that switches it (with the other changes of the draft);
+    /// `None` for the list's switch, which changes Domain Security alone.
+    pub save: Option<SettingsChange>,
 }
 
 /// The Domain Security check box of a connector: a click asks for confirmation (it does not
@@ -151,6 +154,7 @@ pub fn domain_secure_box(
         kind,
         name: name.to_string(),
         enable: !on,
+        save: None,
     })
 }
 
@@ -189,11 +193,11 @@ pub fn confirm_toggle(ui: &mut Ui, pending: &mut Option<Toggle>, cx: &mut Cx) {
                     ConnectorType::Receive => Form::ReceiveConnectors,
                     ConnectorType::Send => Form::SendConnectors,
                 },
-                change: SettingsChange::DomainSecure {
+                change: t.save.unwrap_or(SettingsChange::DomainSecure {
                     kind: t.kind,
                     name: t.name,
                     enabled: t.enable,
-                },
+                }),
             });
             *pending = None;
         }

@@ -47,13 +47,7 @@ pub trait ConnectorKind: Sized {
     /// The cells after Domain Security.
     fn last_cells(row: &mut TableRow, c: &Self::Connector);
     /// One property page.
-    fn property_tab(
-        ui: &mut Ui,
-        tab: Self::Tab,
-        d: &mut Draft<Self>,
-        toggle: &mut Option<Toggle>,
-        p: &FieldProblems,
-    );
+    fn property_tab(ui: &mut Ui, tab: Self::Tab, d: &mut Draft<Self>, p: &FieldProblems);
     fn save(index: usize, c: Self::Connector) -> SettingsChange;
     /// The `mailflow connector …` arguments that make the same change (`None` for a rename).
     fn equivalent(before: Option<&Self::Connector>, after: &Self::Connector)
@@ -108,28 +102,14 @@ impl<K: ConnectorKind> Draft<K> {
         }
     }
 
-    /// The "Enable Domain Security (Mutual Auth TLS)" box of the property pages: a plain
-    /// check box on a new connector, the confirmed switch on a saved one.
-    pub fn domain_secure_box(&mut self, ui: &mut Ui, toggle: &mut Option<Toggle>) {
+    /// The "Enable Domain Security (Mutual Auth TLS)" box of the property pages: a field of
+    /// the draft like the boxes beside it, saved with them (Save asks for confirmation when it
+    /// switches Domain Security). The list's switch changes it alone, at once.
+    pub fn domain_secure_box(&mut self, ui: &mut Ui) {
         const LABEL: &str = "Enable Domain Security (Mutual Auth TLS)";
-        let on = self.base.as_ref().unwrap_or(&self.c).domain_secure();
-        if self.is_new() {
-            ui.checkbox(self.c.domain_secure_mut(), LABEL);
-        } else {
-            ui.horizontal(|ui| {
-                if let Some(t) =
-                    common::domain_secure_box(ui, on, K::Connector::TYPE, self.c.name(), LABEL)
-                {
-                    *toggle = Some(t);
-                }
-                // Unlike the other fields, this switch does not wait for Save.
-                ui.label(
-                    RichText::new("applies at once, after you confirm (not with Save)")
-                        .color(muted())
-                        .size(12.0),
-                );
-            });
-        }
+        let name = format!("Domain Security on {}", self.c.name());
+        let r = ui.checkbox(self.c.domain_secure_mut(), LABEL);
+        widgets::accessible_name(&r, &name);
     }
 }
 
@@ -390,7 +370,7 @@ fn connector_properties<K: ConnectorKind>(
             .id_salt(format!("{}-props", K::Connector::KIND))
             .max_height((ui.available_height() - 50.0).max(120.0))
             .auto_shrink([false, true])
-            .show(ui, |ui| K::property_tab(ui, *tab, d, toggle, &problems));
+            .show(ui, |ui| K::property_tab(ui, *tab, d, &problems));
         ui.add_space(6.0);
         ui.separator();
         ui.horizontal(|ui| {
@@ -405,10 +385,25 @@ fn connector_properties<K: ConnectorKind>(
                 match K::build(&d.c, &d.text) {
                     Ok(c) => {
                         local.clear();
-                        cx.push(Action::Change {
-                            form: K::FORM,
-                            change: K::save(d.index, c),
-                        });
+                        let switches = d
+                            .base
+                            .as_ref()
+                            .filter(|b| b.domain_secure() != c.domain_secure());
+                        match switches {
+                            // Switching Domain Security is confirmed first, as from the list.
+                            Some(b) => {
+                                *toggle = Some(Toggle {
+                                    kind: K::Connector::TYPE,
+                                    name: b.name().to_string(),
+                                    enable: c.domain_secure(),
+                                    save: Some(K::save(d.index, c)),
+                                })
+                            }
+                            None => cx.push(Action::Change {
+                                form: K::FORM,
+                                change: K::save(d.index, c),
+                            }),
+                        }
                     }
                     Err(e) => *local = e,
                 }

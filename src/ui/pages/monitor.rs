@@ -26,6 +26,15 @@ pub struct MonitorView {
     pub filter: SessionFilter,
     /// The lists as they were when the administrator paused (`None`: live).
     pub paused: Option<Paused>,
+    /// The closed sessions the filter keeps (their indices), for the list and the filter they
+    /// were found for: up to 10 000 rows are filtered once per change, not on every frame.
+    kept_closed: Option<KeptClosed>,
+}
+
+struct KeptClosed {
+    list: Arc<Vec<Arc<SessionRow>>>,
+    filter: SessionFilter,
+    kept: Vec<usize>,
 }
 
 /// The sessions as they stood when the list was paused.
@@ -52,10 +61,11 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
     let snap = &cx.live.snapshot;
     counter_tiles(ui, cx);
     ui.add_space(8.0);
-    let (active, closed): (&[SessionRow], &[Arc<SessionRow>]) = match &v.paused {
+    let (active, closed_list): (&[SessionRow], &Arc<Vec<Arc<SessionRow>>>) = match &v.paused {
         Some(p) => (&p.active, &p.closed),
         None => (&snap.sessions, &snap.closed),
     };
+    let closed: &[Arc<SessionRow>] = closed_list;
     let mut pause = None;
     ui.horizontal(|ui| {
         let tab = |ui: &mut Ui, shown: &mut Shown, this: Shown, text: String| {
@@ -96,11 +106,31 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
     filter_bar(ui, &mut v.filter);
     let rows: Vec<&SessionRow> = match v.shown {
         Shown::Active => active.iter().filter(|s| v.filter.keeps(s)).collect(),
-        Shown::Closed => closed
-            .iter()
-            .map(|s| s.as_ref())
-            .filter(|s| v.filter.keeps(s))
-            .collect(),
+        Shown::Closed => {
+            let fresh = v
+                .kept_closed
+                .as_ref()
+                .is_some_and(|k| Arc::ptr_eq(&k.list, closed_list) && k.filter == v.filter);
+            if !fresh {
+                v.kept_closed = Some(KeptClosed {
+                    list: closed_list.clone(),
+                    filter: v.filter.clone(),
+                    kept: (0..closed.len())
+                        .filter(|&i| v.filter.keeps(&closed[i]))
+                        .collect(),
+                });
+            }
+            v.kept_closed
+                .as_ref()
+                .map(|k| {
+                    k.kept
+                        .iter()
+                        .filter_map(|&i| closed.get(i))
+                        .map(|s| s.as_ref())
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
     };
     let mut clicked = None;
     let mut open_log = None;

@@ -34,6 +34,8 @@ pub struct QueuesView {
     quarantine_asked: bool,
     /// The header section of a queued message, as read from the spool: (id, text).
     pub headers: Option<(String, String)>,
+    /// The message list's sort (a header clicked).
+    pub sort: Option<widgets::Sort>,
 }
 
 impl QueuesView {
@@ -304,10 +306,27 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
                 });
             }
         });
-        let msgs = &v.messages;
-        let mut clicked_msg = None;
+        let order = widgets::sorted_order(&v.messages, v.sort, |m, column| match column {
+            0 => widgets::SortKey::text(&m.sender),
+            1 => widgets::SortKey::text(m.recipients.first().map_or("", |(a, _)| a.as_str())),
+            2 => widgets::SortKey::text(m.subject.as_deref().unwrap_or("")),
+            3 => widgets::SortKey::Number(i64::try_from(m.size).unwrap_or(i64::MAX)),
+            4 => widgets::SortKey::text(&m.status),
+            5 => widgets::SortKey::Number(i64::from(m.attempts)),
+            6 => widgets::SortKey::Number(m.next_attempt),
+            _ => widgets::SortKey::text(m.last_error.as_deref().unwrap_or("")),
+        });
+        let msgs: Vec<&MessageRowOut> = order.iter().map(|&i| &v.messages[i]).collect();
+        let keys: Vec<String> = msgs.iter().map(|m| m.id.clone()).collect();
+        let arrowed = widgets::arrow_selection(ui, &keys, sel_msg.as_ref());
+        let mut clicked_msg = arrowed.as_ref().map(|(_, id)| id.clone());
+        let mut resort = None;
         ui.push_id("messages-table", |ui| {
-            widgets::table(ui, "queue-messages")
+            let mut table = widgets::table(ui, "queue-messages");
+            if let Some((i, _)) = &arrowed {
+                table = table.scroll_to_row(*i, None);
+            }
+            table
                 .column(Column::initial(170.0).clip(true))
                 .column(Column::initial(170.0).clip(true))
                 .column(Column::initial(170.0).clip(true))
@@ -317,22 +336,26 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
                 .column(Column::initial(140.0))
                 .column(Column::remainder().clip(true))
                 .header(24.0, |mut h| {
-                    for t in [
-                        "Sender",
-                        "Recipients",
-                        "Subject",
-                        "Size",
-                        "Status",
-                        "Tries",
-                        "Next attempt",
-                        "Last error",
-                    ] {
-                        h.col(|ui| widgets::header(ui, t));
-                    }
+                    resort = widgets::sort_headers(
+                        &mut h,
+                        &[
+                            "Sender",
+                            "Recipients",
+                            "Subject",
+                            "Size",
+                            "Status",
+                            "Tries",
+                            "Next attempt",
+                            "Last error",
+                        ],
+                        v.sort,
+                    );
                 })
                 .body(|body| {
                     body.rows(26.0, msgs.len(), |mut row| {
-                        let m = &msgs[row.index()];
+                        let Some(m) = msgs.get(row.index()) else {
+                            return;
+                        };
                         row.set_selected(sel_msg.as_deref() == Some(m.id.as_str()));
                         row.col(|ui| {
                             ui.label(if m.sender.is_empty() { "<>" } else { &m.sender });
@@ -375,6 +398,9 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
         });
         if let Some(id) = clicked_msg {
             v.selected_message = Some(id);
+        }
+        if resort.is_some() {
+            v.sort = resort;
         }
         // The selected message's last error in full (the column cuts it).
         if let Some(m) = sel_msg

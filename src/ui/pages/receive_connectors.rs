@@ -4,7 +4,7 @@
 //! as a draft and saved as one checked change. The page itself is [`connector_page`]'s.
 
 use super::Cx;
-use super::connector_common::{self as common, LocalErrors, Toggle, certificate_combo, opt};
+use super::connector_common::{self as common, LocalErrors, certificate_combo, opt};
 use super::connector_page::{self, ConnectorKind, FieldProblems};
 use crate::config::{AuthMechanism, PermissionGroup, ProtocolLoggingLevel, ReceiveConnector};
 use crate::ui::app::actions::{Form, SettingsChange};
@@ -203,7 +203,7 @@ impl ConnectorKind for ReceiveKind {
     }
 
     #[rustfmt::skip]
-    fn property_tab(ui: &mut Ui, tab: Tab, d: &mut ReceiveDraft, toggle: &mut Option<Toggle>, p: &FieldProblems) {
+    fn property_tab(ui: &mut Ui, tab: Tab, d: &mut ReceiveDraft, p: &FieldProblems) {
         match tab {
             Tab::General => {
             widgets::form_grid(ui, "rc-general", |ui| {
@@ -267,7 +267,7 @@ impl ConnectorKind for ReceiveKind {
                 has(AuthMechanism::Tls, tls, &mut d.c.auth_mechanisms);
             }
             ui.indent("ds", |ui| {
-                d.domain_secure_box(ui, toggle);
+                d.domain_secure_box(ui);
                 ui.label(RichText::new("Partners on the receive domain secure list must present a certificate naming their domain, over TLS. Applies from the next message of every session.").color(muted()).size(12.0));
             });
             if ui.checkbox(&mut basic, "Basic authentication (AUTH PLAIN/LOGIN)").changed() {

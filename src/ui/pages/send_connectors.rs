@@ -4,7 +4,7 @@
 //! edited as a draft and saved as one checked change. The page itself is [`connector_page`]'s.
 
 use super::Cx;
-use super::connector_common::{self as common, LocalErrors, Toggle, certificate_combo, opt};
+use super::connector_common::{self as common, LocalErrors, certificate_combo, opt};
 use super::connector_page::{self, ConnectorKind, FieldProblems};
 use crate::config::{AddressSpace, ProtocolLoggingLevel, SendConnector, TlsAuthLevel};
 use crate::ui::app::actions::{Form, SettingsChange};
@@ -236,7 +236,7 @@ impl ConnectorKind for SendKind {
     }
 
     #[rustfmt::skip]
-    fn property_tab(ui: &mut Ui, tab: Tab, d: &mut SendDraft, toggle: &mut Option<Toggle>, p: &FieldProblems) {
+    fn property_tab(ui: &mut Ui, tab: Tab, d: &mut SendDraft, p: &FieldProblems) {
         match tab {
             Tab::General => {
             widgets::form_grid(ui, "sc-general", |ui| {
@@ -294,7 +294,7 @@ impl ConnectorKind for SendKind {
             }).color(muted()).size(12.0));
         }
         Tab::Tls => {
-            d.domain_secure_box(ui, toggle);
+            d.domain_secure_box(ui);
             ui.label(RichText::new("Mail to domains on the send domain secure list goes only over mutual TLS; it waits in the queue rather than being downgraded.").color(muted()).size(12.0));
             widgets::problems(ui, &p.at("domain_secure_enabled"));
             ui.add_space(6.0);

@@ -83,6 +83,20 @@ fn ctrl_f_searches_tracking_and_esc_cancels_a_wizard() {
     h.step();
     h.step();
     assert_eq!(h.state().page, Page::MessageTracking);
+    // The field takes the keyboard once the page is drawn.
+    for _ in 0..20 {
+        if h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Sender")
+            .is_focused()
+        {
+            break;
+        }
+        h.step();
+    }
+    assert!(
+        h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Sender")
+            .is_focused(),
+        "Ctrl+F focuses Sender"
+    );
     h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Sender")
         .type_text("alice@");
     h.step();

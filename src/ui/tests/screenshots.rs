@@ -79,6 +79,7 @@ fn main_screens() {
         kind: crate::config::ConnectorType::Receive,
         name: "Default".into(),
         enable: false,
+        save: None,
     });
     shoot(&mut h, "console-domain-security-switch");
     h.state_mut().views.receive.toggle = None;

@@ -474,9 +474,28 @@ fn connector_switch_asks_then_applies_to_the_relay() {
     h.step();
     let boxes: Vec<_> = h.get_all_by_label("Domain Security on Outbound").collect();
     assert_eq!(boxes.len(), 2, "in the list and on the TLS page");
+    // On the property page the box is a field like the others: it waits for Save, and Save
+    // asks before switching Domain Security.
     boxes[1].click();
     h.step();
     h.step();
+    assert!(!has_text(
+        &h,
+        "Turn on Domain Security on send connector 'Outbound'?"
+    ));
+    assert!(!h.state().data.settings.send_connectors[0].domain_secure_enabled);
+    click(&mut h, "Save");
+    assert!(has_text(
+        &h,
+        "Turn on Domain Security on send connector 'Outbound'?"
+    ));
+    click(&mut h, "Cancel");
+    settle(&mut h);
+    assert!(
+        !h.state().data.settings.send_connectors[0].domain_secure_enabled,
+        "cancel saves nothing"
+    );
+    click(&mut h, "Save");
     click(&mut h, "Turn on");
     settle(&mut h);
     assert!(h.state().data.settings.send_connectors[0].domain_secure_enabled);
