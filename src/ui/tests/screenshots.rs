@@ -776,7 +776,7 @@ fn connectivity_probe_of_every_mx_host() {
     shoot(&mut h, "console-connectivity-probe-hosts");
 }
 
-/// The dark theme on the pages an administrator watches most, and the switch between themes
+/// Every page in the dark theme (the light ones are above), and the switch between themes
 /// in the status bar.
 #[test]
 fn dark_theme() {
@@ -784,16 +784,20 @@ fn dark_theme() {
     let mut h = harness_in(app, egui::Theme::Dark);
     settle(&mut h);
     assert!(crate::ui::widgets::theme::is_dark());
-    page(&mut h, Page::Certificates);
-    shoot(&mut h, "dark-certificates");
     h.state_mut().views.test_message.to = "bob@woodgrove.test".into();
     h.state_mut().views.test_message.result = Some(Ok(sample::test_message_report()));
-    page(&mut h, Page::TestMessage);
-    shoot(&mut h, "dark-test-message");
     h.state_mut().views.send.selected = Some(0);
     h.state_mut().views.send.tab = SendTab::Tls;
-    page(&mut h, Page::SendConnectors);
-    shoot(&mut h, "dark-send-connectors");
+    h.state_mut().views.receive.selected = Some(0);
+    h.state_mut().views.receive.tab = ReceiveTab::Authentication;
+    h.state_mut().views.queues.selected_queue = Some("adatum.test via Outbound".into());
+    h.state_mut().views.probe.domain = "woodgrove.test".into();
+    for section in crate::ui::widgets::nav::SECTIONS {
+        for &p in section.pages {
+            page(&mut h, p);
+            shoot(&mut h, &format!("dark-{}", p.slug()));
+        }
+    }
     // The status bar's switch goes back to light.
     h.get_by_label("Light theme").click();
     h.step();

@@ -270,7 +270,7 @@ pub fn list_editor(
         }
         for (i, item) in items.iter().enumerate() {
             ui.horizontal(|ui| {
-                ui.label(RichText::new(item).monospace());
+                ui.label(item.as_str());
                 if ui
                     .small_button("✖")
                     .on_hover_text(format!("Remove {item}"))

@@ -764,7 +764,7 @@ fn subject_parts_table(ui: &mut Ui) {
             for k in RdnKind::ALL {
                 body.row(22.0, |mut row| {
                     row.col(|ui| {
-                        ui.label(RichText::new(k.key()).monospace());
+                        ui.label(RichText::new(k.key()).strong());
                     });
                     row.col(|ui| {
                         ui.label(k.title());
