@@ -29,12 +29,36 @@ pub struct MonitorView {
     /// The closed sessions the filter keeps (their indices), for the list and the filter they
     /// were found for: up to 10 000 rows are filtered once per change, not on every frame.
     kept_closed: Option<KeptClosed>,
+    /// The lists' sort (a header clicked); unsorted: as they come, newest closed last.
+    pub sort: Option<widgets::Sort>,
 }
 
 struct KeptClosed {
     list: Arc<Vec<Arc<SessionRow>>>,
     filter: SessionFilter,
+    sort: Option<widgets::Sort>,
     kept: Vec<usize>,
+}
+
+/// What a session row is sorted by in each column of the list.
+fn sort_key(s: &SessionRow, column: usize) -> widgets::SortKey {
+    use widgets::SortKey::{Number, Text};
+    match column {
+        0 => Number(matches!(s.direction, Direction::Outbound).into()),
+        1 => widgets::SortKey::text(&s.connector),
+        2 => widgets::SortKey::text(&s.peer),
+        3 => widgets::SortKey::text(s.outcome.as_deref().unwrap_or(&s.state)),
+        4 => Number(match s.security {
+            Some(SecurityStatus::DomainSecure) => 0,
+            Some(SecurityStatus::Encrypted) => 1,
+            Some(SecurityStatus::Plaintext) => 2,
+            None => 3,
+        }),
+        5 => Text(s.tls_version.clone().unwrap_or_default()),
+        6 => widgets::SortKey::text(s.client_certificate.as_deref().unwrap_or("")),
+        7 => Number(i64::try_from(s.bytes_in + s.bytes_out).unwrap_or(i64::MAX)),
+        _ => Number(s.ended.unwrap_or(i64::MAX) - s.started),
+    }
 }
 
 /// The sessions as they stood when the list was paused.
@@ -105,19 +129,30 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
     });
     filter_bar(ui, &mut v.filter);
     let rows: Vec<&SessionRow> = match v.shown {
-        Shown::Active => active.iter().filter(|s| v.filter.keeps(s)).collect(),
+        Shown::Active => {
+            let kept: Vec<&SessionRow> = active.iter().filter(|s| v.filter.keeps(s)).collect();
+            widgets::sorted_order(&kept, v.sort, |s, c| sort_key(s, c))
+                .into_iter()
+                .map(|i| kept[i])
+                .collect()
+        }
         Shown::Closed => {
             let fresh = v
                 .kept_closed
                 .as_ref()
-                .is_some_and(|k| Arc::ptr_eq(&k.list, closed_list) && k.filter == v.filter);
+                .is_some_and(|k| {
+                    Arc::ptr_eq(&k.list, closed_list) && k.filter == v.filter && k.sort == v.sort
+                });
             if !fresh {
+                let kept: Vec<usize> = (0..closed.len())
+                    .filter(|&i| v.filter.keeps(&closed[i]))
+                    .collect();
+                let order = widgets::sorted_order(&kept, v.sort, |&i, c| sort_key(&closed[i], c));
                 v.kept_closed = Some(KeptClosed {
                     list: closed_list.clone(),
                     filter: v.filter.clone(),
-                    kept: (0..closed.len())
-                        .filter(|&i| v.filter.keeps(&closed[i]))
-                        .collect(),
+                    sort: v.sort,
+                    kept: order.into_iter().map(|o| kept[o]).collect(),
                 });
             }
             v.kept_closed
@@ -132,20 +167,24 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
                 .unwrap_or_default()
         }
     };
-    let mut clicked = None;
+    let keys: Vec<u64> = rows.iter().map(|s| s.id).collect();
+    let mut clicked = widgets::arrow_selection(ui, &keys, v.selected.as_ref()).map(|(_, id)| id);
     let mut open_log = None;
     let now = cx.now_ms;
     let selected = v.selected;
     ui.add_space(2.0);
     ui.push_id("sessions", |ui| {
-        sessions_table(
+        if let Some(s) = sessions_table(
             ui,
             v.shown == Shown::Closed,
             &rows,
             selected,
             now,
             &mut clicked,
-        );
+            v.sort,
+        ) {
+            v.sort = Some(s);
+        }
     });
     if rows.is_empty() {
         let text = match (v.shown, v.filter.is_empty()) {
@@ -255,7 +294,9 @@ fn sessions_table(
     selected: Option<u64>,
     now: i64,
     clicked: &mut Option<u64>,
-) {
+    sort: Option<widgets::Sort>,
+) -> Option<widgets::Sort> {
+    let mut resort = None;
     let gap = ui.spacing().item_spacing.y;
     let pitch = 26.0 + gap;
     // Each list keeps its own column widths.
@@ -279,19 +320,21 @@ fn sessions_table(
     // Whole rows only: a row cut in half reads as a bug.
     .max_scroll_height(pitch * 7.0 - gap)
     .header(24.0, |mut h| {
-        for t in [
-            "Dir.",
-            "Connector",
-            "Peer",
-            if closed { "Outcome" } else { "State" },
-            "Security",
-            "TLS",
-            "Client certificate",
-            "Bytes in/out",
-            "Duration",
-        ] {
-            h.col(|ui| widgets::header(ui, t));
-        }
+        resort = widgets::sort_headers(
+            &mut h,
+            &[
+                "Dir.",
+                "Connector",
+                "Peer",
+                if closed { "Outcome" } else { "State" },
+                "Security",
+                "TLS",
+                "Client certificate",
+                "Bytes in/out",
+                "Duration",
+            ],
+            sort,
+        );
     })
     .body(|body| {
         body.rows(26.0, sessions.len(), |mut row| {
@@ -368,6 +411,7 @@ fn sessions_table(
             }
         });
     });
+    resort
 }
 
 fn counter_tiles(ui: &mut Ui, cx: &Cx) {

@@ -181,3 +181,35 @@ fn headers_sort_the_certificates_and_the_roots() {
         Some(first.thumbprint.as_str())
     );
 }
+
+/// The live monitor's sessions sort by a header (here the peer), and the arrows walk them in
+/// that order.
+#[test]
+fn the_monitor_sorts_its_sessions() {
+    let (_tmp, ws) = fixture();
+    let mut app = console(ws);
+    let snapshot = sample::snapshot();
+    let lowest_peer = snapshot
+        .sessions
+        .iter()
+        .min_by_key(|s| s.peer.to_lowercase())
+        .map(|s| s.id)
+        .expect("sessions");
+    let _fake = attach_fake(&mut app, snapshot);
+    app.page = Page::LiveMonitor;
+    let mut h = harness(app);
+    settle(&mut h);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Peer")
+        .click();
+    h.step();
+    h.step();
+    press(&mut h, Key::Home);
+    assert_eq!(h.state().views.monitor.selected, Some(lowest_peer));
+    click(&mut h, "Peer ⏶");
+    press(&mut h, Key::End);
+    assert_eq!(
+        h.state().views.monitor.selected,
+        Some(lowest_peer),
+        "descending: last"
+    );
+}
