@@ -33,6 +33,8 @@ pub trait ConnectorKind: Sized {
     const REMOVE_DETAIL: &'static str;
     const HEADERS: &'static [&'static str];
     const TABS: &'static [(Self::Tab, &'static str)];
+    /// How many columns [`Self::last_cells`] draws.
+    const LAST_COLUMNS: usize;
 
     /// What "New" starts from.
     fn new_connector() -> Self::Connector;
@@ -46,6 +48,9 @@ pub trait ConnectorKind: Sized {
     fn middle_cells(row: &mut TableRow, c: &Self::Connector, cx: &Cx);
     /// The cells after Domain Security.
     fn last_cells(row: &mut TableRow, c: &Self::Connector);
+    /// What a connector is sorted by in one of the middle or last columns (counted from the
+    /// first middle column).
+    fn sort_key(c: &Self::Connector, column: usize) -> widgets::SortKey;
     /// One property page.
     fn property_tab(ui: &mut Ui, tab: Self::Tab, d: &mut Draft<Self>, p: &FieldProblems);
     fn save(index: usize, c: Self::Connector) -> SettingsChange;
@@ -143,6 +148,8 @@ pub struct View<K: ConnectorKind> {
     local: LocalErrors,
     pub toggle: Option<Toggle>,
     confirm_remove: Option<String>,
+    /// The list's sort (a header clicked).
+    pub sort: Option<widgets::Sort>,
 }
 
 impl<K: ConnectorKind> Default for View<K> {
@@ -154,6 +161,7 @@ impl<K: ConnectorKind> Default for View<K> {
             local: LocalErrors::new(),
             toggle: None,
             confirm_remove: None,
+            sort: None,
         }
     }
 }
@@ -216,7 +224,10 @@ pub fn connectors_page<K: ConnectorKind>(ui: &mut Ui, v: &mut View<K>, cx: &mut 
         }
     });
     ui.add_space(4.0);
-    let (clicked_row, toggle) = connector_table::<K>(ui, &list, v.selected, cx);
+    let (clicked_row, toggle, resort) = connector_table::<K>(ui, &list, v.selected, v.sort, cx);
+    if resort.is_some() {
+        v.sort = resort;
+    }
     if let Some(t) = toggle {
         v.toggle = Some(t);
     }
@@ -277,29 +288,40 @@ fn connector_table<K: ConnectorKind>(
     ui: &mut Ui,
     list: &[K::Connector],
     selected: Option<usize>,
+    sort: Option<widgets::Sort>,
     cx: &Cx,
-) -> (Option<usize>, Option<Toggle>) {
-    let keys: Vec<usize> = (0..list.len()).collect();
+) -> (Option<usize>, Option<Toggle>, Option<widgets::Sort>) {
+    // Shown in the sort's order; a row still stands for its connector's index.
+    let ds_column = 2 + K::HEADERS.len() - 3 - K::LAST_COLUMNS;
+    let keys = widgets::sorted_order(list, sort, |c, column| match column {
+        0 => widgets::SortKey::text(c.name()),
+        1 => widgets::SortKey::Number((!c.enabled()).into()),
+        n if n == ds_column => widgets::SortKey::Number((!c.domain_secure()).into()),
+        n if n > ds_column => K::sort_key(c, n - 3),
+        n => K::sort_key(c, n - 2),
+    });
+    let mut resort = None;
     let arrowed = widgets::arrow_selection(ui, &keys, selected.as_ref());
-    let mut clicked_row = arrowed.map(|(i, _)| i);
+    // The arrows give a position in the shown order and the connector's index there.
+    let mut clicked_row = arrowed.map(|(_, index)| index);
     let mut toggle = None;
     ui.push_id(format!("{}-table", K::Connector::KIND), |ui| {
         let mut t = widgets::table(ui, K::Connector::KIND);
-        if let Some(i) = clicked_row {
-            t = t.scroll_to_row(i, None);
+        if let Some((position, _)) = arrowed {
+            t = t.scroll_to_row(position, None);
         }
         for c in K::columns() {
             t = t.column(c);
         }
         t.max_scroll_height(170.0)
             .header(24.0, |mut h| {
-                for t in K::HEADERS {
-                    h.col(|ui| widgets::header(ui, t));
-                }
+                resort = widgets::sort_headers(&mut h, K::HEADERS, sort);
             })
             .body(|body| {
                 body.rows(26.0, list.len(), |mut row| {
-                    let i = row.index();
+                    let Some(&i) = keys.get(row.index()) else {
+                        return;
+                    };
                     let c = &list[i];
                     row.set_selected(selected == Some(i));
                     row.col(|ui| {
@@ -329,7 +351,7 @@ fn connector_table<K: ConnectorKind>(
                 });
             });
     });
-    (clicked_row, toggle)
+    (clicked_row, toggle, resort)
 }
 
 fn connector_properties<K: ConnectorKind>(

@@ -25,6 +25,14 @@ pub struct DirectView {
     pub partner_pin: String,
     pub partner_key_pin: bool,
     confirm: Option<SettingsChange>,
+    /// The sorts of the relays', partner pins' and anchors' lists (a header clicked).
+    pub sorts: [Option<widgets::Sort>; 3],
+}
+
+/// A pin's words for sorting: its kind, then its value.
+fn pin_key(p: &Pin, column_is_kind: bool) -> widgets::SortKey {
+    let (text, kind) = pin_text(p);
+    widgets::SortKey::text(if column_is_kind { kind } else { &text })
 }
 
 impl DirectView {
@@ -58,8 +66,16 @@ pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
     );
     cx.feedback(ui, FORM);
     widgets::section(ui, "Relays trusted directly");
-    let list = cx.data.settings.direct_trust.clone();
+    let all = &cx.data.settings.direct_trust;
+    let list: Vec<_> = widgets::sorted_order(all, v.sorts[0], |e, c| match c {
+        0 => widgets::SortKey::text(&e.name),
+        c => pin_key(&e.pin, c == 1),
+    })
+    .into_iter()
+    .map(|i| all[i].clone())
+    .collect();
     let mut ask = None;
+    let mut resort = None;
     ui.push_id("direct", |ui| {
         widgets::table(ui, "direct")
             .column(Column::initial(200.0).clip(true))
@@ -67,9 +83,8 @@ pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
             .column(Column::initial(480.0).clip(true))
             .column(Column::remainder())
             .header(24.0, |mut h| {
-                for t in ["Name", "Pin type", "Pin", ""] {
-                    h.col(|ui| widgets::header(ui, t));
-                }
+                resort =
+                    widgets::sort_headers(&mut h, &["Name", "Pin type", "Pin", ""], v.sorts[0]);
             })
             .body(|body| {
                 body.rows(26.0, list.len(), |mut row| {
@@ -165,16 +180,26 @@ pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
         RichText::new("A pinned partner's certificates are accepted only when their chain contains one of its anchors. The Domain Security wizard pins a partner to its root.")
             .color(muted()),
     );
-    let anchors = cx.data.settings.partner_anchors.clone();
+    if resort.is_some() {
+        v.sorts[0] = resort;
+    }
+    let all = &cx.data.settings.partner_anchors;
+    let anchors: Vec<_> = widgets::sorted_order(all, v.sorts[2], |a, c| match c {
+        0 => widgets::SortKey::text(&a.domain),
+        _ => widgets::SortKey::Number(a.anchors.len() as i64),
+    })
+    .into_iter()
+    .map(|i| all[i].clone())
+    .collect();
+    let mut resort = None;
     ui.push_id("anchors", |ui| {
         widgets::table(ui, "anchors")
             .column(Column::initial(200.0).clip(true))
             .column(Column::initial(700.0).clip(true))
             .column(Column::remainder())
             .header(24.0, |mut h| {
-                for t in ["Partner domain", "Anchors", ""] {
-                    h.col(|ui| widgets::header(ui, t));
-                }
+                resort =
+                    widgets::sort_headers(&mut h, &["Partner domain", "Anchors", ""], v.sorts[2]);
             })
             .body(|body| {
                 body.rows(26.0, anchors.len(), |mut row| {
@@ -213,6 +238,9 @@ pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
                 });
             });
     });
+    if resort.is_some() {
+        v.sorts[2] = resort;
+    }
     if anchors.is_empty() {
         ui.label(RichText::new("No partner is pinned: any trusted root may vouch for any partner (as in Exchange).").color(muted()));
     }
@@ -249,7 +277,16 @@ pub fn direct_trust_page(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx) {
 /// Partners pinned by their own certificate: the list and the form to add one.
 fn partner_pins(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx, ask: &mut Option<SettingsChange>) {
     widgets::section(ui, "Partners pinned by certificate");
-    let list = cx.data.settings.partner_pins.clone();
+    let all = &cx.data.settings.partner_pins;
+    let list: Vec<_> = widgets::sorted_order(all, v.sorts[1], |p, c| match c {
+        0 => widgets::SortKey::text(&p.name),
+        1 => widgets::SortKey::text(&p.domains.join(",")),
+        _ => pin_key(&p.pin, false),
+    })
+    .into_iter()
+    .map(|i| all[i].clone())
+    .collect();
+    let mut resort = None;
     ui.push_id("partner-pins", |ui| {
         widgets::table(ui, "partner-pins")
             .column(Column::initial(200.0).clip(true))
@@ -257,9 +294,8 @@ fn partner_pins(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx, ask: &mut Option<S
             .column(Column::initial(480.0).clip(true))
             .column(Column::remainder())
             .header(24.0, |mut h| {
-                for t in ["Partner", "Domains", "Pin", ""] {
-                    h.col(|ui| widgets::header(ui, t));
-                }
+                resort =
+                    widgets::sort_headers(&mut h, &["Partner", "Domains", "Pin", ""], v.sorts[1]);
             })
             .body(|body| {
                 body.rows(26.0, list.len(), |mut row| {
@@ -286,6 +322,9 @@ fn partner_pins(ui: &mut Ui, v: &mut DirectView, cx: &mut Cx, ask: &mut Option<S
                 });
             });
     });
+    if resort.is_some() {
+        v.sorts[1] = resort;
+    }
     if list.is_empty() {
         ui.label(RichText::new("No partner is pinned by its own certificate.").color(muted()));
     }

@@ -137,12 +137,9 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
                 .collect()
         }
         Shown::Closed => {
-            let fresh = v
-                .kept_closed
-                .as_ref()
-                .is_some_and(|k| {
-                    Arc::ptr_eq(&k.list, closed_list) && k.filter == v.filter && k.sort == v.sort
-                });
+            let fresh = v.kept_closed.as_ref().is_some_and(|k| {
+                Arc::ptr_eq(&k.list, closed_list) && k.filter == v.filter && k.sort == v.sort
+            });
             if !fresh {
                 let kept: Vec<usize> = (0..closed.len())
                     .filter(|&i| v.filter.keeps(&closed[i]))

@@ -36,6 +36,9 @@ pub struct QueuesView {
     pub headers: Option<(String, String)>,
     /// The message list's sort (a header clicked).
     pub sort: Option<widgets::Sort>,
+    /// The queue list's and the quarantine's sorts.
+    pub queue_sort: Option<widgets::Sort>,
+    pub quarantine_sort: Option<widgets::Sort>,
 }
 
 impl QueuesView {
@@ -107,7 +110,18 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             purpose: QueuePurpose::Quarantine,
         });
     }
-    let queues = cx.live.snapshot.queues.clone();
+    let all = &cx.live.snapshot.queues;
+    let queues: Vec<_> = widgets::sorted_order(all, v.queue_sort, |q, c| match c {
+        0 => widgets::SortKey::text(&q.name),
+        1 => widgets::SortKey::text(&q.status),
+        2 => widgets::SortKey::Number(q.messages as i64),
+        3 => widgets::SortKey::Number(q.next_retry.unwrap_or(i64::MAX)),
+        4 => widgets::SortKey::text(q.policy.as_deref().unwrap_or("")),
+        _ => widgets::SortKey::text(q.last_error.as_deref().unwrap_or("")),
+    })
+    .into_iter()
+    .map(|i| all[i].clone())
+    .collect();
     if v.selected_queue.is_some() && v.loaded_for != v.selected_queue {
         v.loaded_for = v.selected_queue.clone();
         if let Some(op) = v.refresh_op() {
@@ -155,6 +169,7 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
     });
     ui.add_space(4.0);
     let mut clicked = None;
+    let mut resort = None;
     ui.push_id("queues-table", |ui| {
         widgets::table(ui, "queues")
             .column(Column::initial(200.0).clip(true))
@@ -165,16 +180,18 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             .column(Column::remainder().clip(true))
             .max_scroll_height(200.0)
             .header(24.0, |mut h| {
-                for t in [
-                    "Next hop",
-                    "Status",
-                    "Messages",
-                    "Next retry",
-                    "Policy",
-                    "Last error (why it waits)",
-                ] {
-                    h.col(|ui| widgets::header(ui, t));
-                }
+                resort = widgets::sort_headers(
+                    &mut h,
+                    &[
+                        "Next hop",
+                        "Status",
+                        "Messages",
+                        "Next retry",
+                        "Policy",
+                        "Last error (why it waits)",
+                    ],
+                    v.queue_sort,
+                );
             })
             .body(|body| {
                 body.rows(26.0, queues.len(), |mut row| {
@@ -228,6 +245,9 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
         v.selected_queue = Some(q);
         v.selected_message = None;
         v.messages.clear();
+    }
+    if resort.is_some() {
+        v.queue_sort = resort;
     }
     if let Some(q) = v.selected_queue.clone() {
         widgets::section(ui, &format!("Messages in '{q}'"));
@@ -498,8 +518,16 @@ fn quarantine_section(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
         widgets::note(ui, good(), "✔", "The quarantine is empty.");
         return;
     }
-    let rows = &v.quarantine;
+    let order = widgets::sorted_order(&v.quarantine, v.quarantine_sort, |q, c| match c {
+        0 => widgets::SortKey::Number(q.since),
+        1 => widgets::SortKey::text(q.sender.as_deref().unwrap_or("")),
+        2 => widgets::SortKey::text(q.subject.as_deref().unwrap_or("")),
+        3 => widgets::SortKey::Number(i64::try_from(q.size).unwrap_or(i64::MAX)),
+        _ => widgets::SortKey::text(&q.reason),
+    });
+    let rows: Vec<&QuarantineRow> = order.iter().map(|&i| &v.quarantine[i]).collect();
     let mut clicked = None;
+    let mut resort = None;
     ui.push_id("quarantine-table", |ui| {
         widgets::table(ui, "quarantine")
             .column(Column::initial(150.0))
@@ -509,13 +537,17 @@ fn quarantine_section(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             .column(Column::remainder().clip(true))
             .max_scroll_height(180.0)
             .header(24.0, |mut h| {
-                for t in ["Quarantined", "Sender", "Subject", "Size", "Reason"] {
-                    h.col(|ui| widgets::header(ui, t));
-                }
+                resort = widgets::sort_headers(
+                    &mut h,
+                    &["Quarantined", "Sender", "Subject", "Size", "Reason"],
+                    v.quarantine_sort,
+                );
             })
             .body(|body| {
                 body.rows(26.0, rows.len(), |mut row| {
-                    let q = &rows[row.index()];
+                    let Some(q) = rows.get(row.index()) else {
+                        return;
+                    };
                     row.set_selected(sel.as_deref() == Some(q.name.as_str()));
                     row.col(|ui| {
                         ui.label(format::time_ms(q.since));
@@ -545,5 +577,8 @@ fn quarantine_section(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
     });
     if let Some(n) = clicked {
         v.selected_quarantined = Some(n);
+    }
+    if resort.is_some() {
+        v.quarantine_sort = resort;
     }
 }

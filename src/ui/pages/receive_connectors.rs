@@ -83,6 +83,7 @@ impl ConnectorKind for ReceiveKind {
         "Domain Security",
         "Require TLS",
     ];
+    const LAST_COLUMNS: usize = 1;
     const TABS: &'static [(Tab, &'static str)] = &[
         (Tab::General, "General"),
         (Tab::Network, "Network"),
@@ -194,6 +195,15 @@ impl ConnectorKind for ReceiveKind {
         row.col(|ui| {
             ui.label(auth_text(c));
         });
+    }
+
+    fn sort_key(c: &ReceiveConnector, column: usize) -> widgets::SortKey {
+        match column {
+            0 => widgets::SortKey::text(&c.bindings.join(", ")),
+            1 => widgets::SortKey::text(&c.remote_ip_ranges.join(", ")),
+            2 => widgets::SortKey::text(&auth_text(c)),
+            _ => widgets::SortKey::Number(c.require_tls.into()),
+        }
     }
 
     fn last_cells(row: &mut TableRow, c: &ReceiveConnector) {

@@ -95,6 +95,7 @@ impl ConnectorKind for SendKind {
         "Domain Security",
         "TLS",
     ];
+    const LAST_COLUMNS: usize = 1;
     const TABS: &'static [(Tab, &'static str)] = &[
         (Tab::General, "General"),
         (Tab::AddressSpace, "Address space"),
@@ -219,6 +220,26 @@ impl ConnectorKind for SendKind {
                 ui.label(c.smart_hosts.join(", "));
             }
         });
+    }
+
+    fn sort_key(c: &SendConnector, column: usize) -> widgets::SortKey {
+        match column {
+            0 => widgets::SortKey::text(
+                &c.address_spaces
+                    .iter()
+                    .map(space_text)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            1 => widgets::SortKey::text(&c.smart_hosts.join(", ")),
+            _ => widgets::SortKey::Number(if c.ignore_starttls {
+                0
+            } else if c.require_tls {
+                2
+            } else {
+                1
+            }),
+        }
     }
 
     fn last_cells(row: &mut TableRow, c: &SendConnector) {

@@ -21,6 +21,8 @@ pub struct TlsReportsView {
     pub data: Option<Arc<TlsReportsData>>,
     /// A read was asked for and has not come back.
     pub loading: bool,
+    /// The received reports' sort (a header clicked).
+    pub sort: Option<widgets::Sort>,
 }
 
 impl TlsReportsView {
@@ -72,7 +74,7 @@ pub fn tls_reports_page(ui: &mut Ui, v: &mut TlsReportsView, cx: &mut Cx) {
                 } else {
                     sessions_chart(ui, &data);
                     ui.add_space(6.0);
-                    received_table(ui, &data);
+                    received_table(ui, &data, &mut v.sort);
                 }
                 for p in &data.problems {
                     widgets::note(ui, theme::bad(), "⚠", &format!("A kept report cannot be read: {p}"));
@@ -149,7 +151,17 @@ fn sessions_chart(ui: &mut Ui, data: &TlsReportsData) {
         });
 }
 
-fn received_table(ui: &mut Ui, data: &TlsReportsData) {
+fn received_table(ui: &mut Ui, data: &TlsReportsData, sort: &mut Option<widgets::Sort>) {
+    let order = widgets::sorted_order(&data.received, *sort, |r, c| match c {
+        0 => widgets::SortKey::text(&r.period_start),
+        1 => widgets::SortKey::text(&r.reporter),
+        2 => widgets::SortKey::text(&r.policy_domain),
+        3 => widgets::SortKey::text(r.policy_type),
+        4 => widgets::SortKey::Number(r.successful as i64),
+        5 => widgets::SortKey::Number(r.failed as i64),
+        _ => widgets::SortKey::text(&r.failures.join("; ")),
+    });
+    let mut resort = None;
     let height = (data.received.len() as f32 * 24.0 + 30.0).min(320.0);
     ui.push_id("tls-received", |ui| {
         widgets::table(ui, "tls-received")
@@ -163,20 +175,22 @@ fn received_table(ui: &mut Ui, data: &TlsReportsData) {
             .column(Column::exact(70.0))
             .column(Column::remainder())
             .header(22.0, |mut h| {
-                for t in [
-                    "Day",
-                    "Reporter",
-                    "About",
-                    "Policy",
-                    "Successful",
-                    "Failed",
-                    "Failures",
-                ] {
-                    h.col(|ui| widgets::header(ui, t));
-                }
+                resort = widgets::sort_headers(
+                    &mut h,
+                    &[
+                        "Day",
+                        "Reporter",
+                        "About",
+                        "Policy",
+                        "Successful",
+                        "Failed",
+                        "Failures",
+                    ],
+                    *sort,
+                );
             })
             .body(|mut body| {
-                for r in &data.received {
+                for r in order.iter().map(|&i| &data.received[i]) {
                     body.row(22.0, |mut row| {
                         row.col(|ui| {
                             ui.label(&r.period_start);

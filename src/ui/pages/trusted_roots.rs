@@ -22,6 +22,8 @@ pub struct RootsView {
     confirm_remove: Option<(String, String)>,
     /// The list's sort (a header clicked).
     pub sort: Option<widgets::Sort>,
+    /// The revocation lists' sort.
+    pub crl_sort: Option<widgets::Sort>,
 }
 
 pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
@@ -220,7 +222,17 @@ fn revocation_lists(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
         });
     });
     ui.add_space(6.0);
-    let crls = cx.data.crls.clone();
+    let all = &cx.data.crls;
+    let crls: Vec<_> = widgets::sorted_order(all, v.crl_sort, |c, col| match col {
+        0 => widgets::SortKey::text(&c.info.issuer),
+        1 => widgets::SortKey::Number(c.info.this_update.unix_timestamp()),
+        2 => widgets::SortKey::Number(c.info.next_update.unix_timestamp()),
+        _ => widgets::SortKey::Number(c.info.revoked as i64),
+    })
+    .into_iter()
+    .map(|i| all[i].clone())
+    .collect();
+    let mut resort = None;
     if crls.is_empty() {
         ui.label(RichText::new("No revocation list added.").color(muted()));
         return;
@@ -235,9 +247,11 @@ fn revocation_lists(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
             .column(Column::initial(80.0))
             .column(Column::remainder())
             .header(24.0, |mut h| {
-                for t in ["Issuer", "This update", "Next update", "Revoked", ""] {
-                    h.col(|ui| widgets::header(ui, t));
-                }
+                resort = widgets::sort_headers(
+                    &mut h,
+                    &["Issuer", "This update", "Next update", "Revoked", ""],
+                    v.crl_sort,
+                );
             })
             .body(|body| {
                 body.rows(26.0, crls.len(), |mut row| {
@@ -280,6 +294,9 @@ fn revocation_lists(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
                 });
             });
     });
+    if resort.is_some() {
+        v.crl_sort = resort;
+    }
     if let Some(id) = remove {
         cx.push(Action::CrlRemove(id));
     }

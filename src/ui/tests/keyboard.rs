@@ -213,3 +213,38 @@ fn the_monitor_sorts_its_sessions() {
         "descending: last"
     );
 }
+
+/// The connector lists sort by a header; a row still opens its own connector.
+#[test]
+fn the_connector_list_sorts_by_name() {
+    let (_tmp, ws) = fixture();
+    let mut app = console(ws);
+    app.page = Page::SendConnectors;
+    let mut h = harness(app);
+    settle(&mut h);
+    let names: Vec<String> = h
+        .state()
+        .data
+        .settings
+        .send_connectors
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let first = names
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, n)| n.to_lowercase())
+        .map(|(i, _)| i)
+        .expect("connectors");
+    assert_ne!(
+        first, 0,
+        "the fixture's first connector is not first by name"
+    );
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Name")
+        .click();
+    h.step();
+    h.step();
+    press(&mut h, Key::Home);
+    assert_eq!(h.state().views.send.selected, Some(first));
+    assert!(has_text(&h, &format!("Properties of '{}'", names[first])));
+}
