@@ -64,6 +64,32 @@ impl Options {
     }
 }
 
+/// `new` and what differs from `default`, or `set` and what differs from `before`; `None`
+/// for a rename, which the command line cannot do.
+fn verb_and_base<'a, C>(
+    before: Option<&'a C>,
+    default: &'a C,
+    renamed: impl Fn(&C) -> bool,
+) -> Option<(&'static str, &'a C)> {
+    match before {
+        Some(b) if renamed(b) => None,
+        Some(b) => Some(("set", b)),
+        None => Some(("new", default)),
+    }
+}
+
+/// `connector KIND VERB NAME` and the options.
+fn command(kind: &str, verb: &str, name: &str, options: Options) -> Vec<String> {
+    let mut args = vec![
+        "connector".to_string(),
+        kind.into(),
+        verb.into(),
+        name.into(),
+    ];
+    args.extend(options.0);
+    args
+}
+
 fn bool_word(b: &bool) -> String {
     b.to_string()
 }
@@ -84,11 +110,7 @@ pub fn send_connector_args(
     after: &SendConnector,
 ) -> Option<Vec<String>> {
     let default = SendConnector::default();
-    let (verb, b) = match before {
-        Some(b) if b.name != after.name => return None,
-        Some(b) => ("set", b),
-        None => ("new", &default),
-    };
+    let (verb, b) = verb_and_base(before, &default, |b| b.name != after.name)?;
     let mut o = Options(Vec::new());
     o.add(
         "address-spaces",
@@ -164,14 +186,7 @@ pub fn send_connector_args(
         bool_word,
     );
     o.add("enabled", &b.enabled, &after.enabled, bool_word);
-    let mut args = vec![
-        "connector".to_string(),
-        "send".into(),
-        verb.into(),
-        after.name.clone(),
-    ];
-    args.extend(o.0);
-    Some(args)
+    Some(command("send", verb, &after.name, o))
 }
 
 /// As [`send_connector_args`], for a receive connector.
@@ -180,11 +195,7 @@ pub fn receive_connector_args(
     after: &ReceiveConnector,
 ) -> Option<Vec<String>> {
     let default = ReceiveConnector::default();
-    let (verb, b) = match before {
-        Some(b) if b.name != after.name => return None,
-        Some(b) => ("set", b),
-        None => ("new", &default),
-    };
+    let (verb, b) = verb_and_base(before, &default, |b| b.name != after.name)?;
     let mut o = Options(Vec::new());
     o.add("bindings", &b.bindings, &after.bindings, |v| list(v));
     o.add(
@@ -271,14 +282,7 @@ pub fn receive_connector_args(
         certificate_word,
     );
     o.add("enabled", &b.enabled, &after.enabled, bool_word);
-    let mut args = vec![
-        "connector".to_string(),
-        "receive".into(),
-        verb.into(),
-        after.name.clone(),
-    ];
-    args.extend(o.0);
-    Some(args)
+    Some(command("receive", verb, &after.name, o))
 }
 
 /// The arguments as one line for a POSIX shell: `mailflow connector send set 'To Woodgrove' …`.

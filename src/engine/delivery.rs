@@ -139,15 +139,7 @@ pub async fn run_job(services: Arc<Services>, run: Arc<RunConfig>, job: Job) {
             };
             let req = requirement(domain, send_connector.index, &run.checked);
             let current = || services.config();
-            let dns = || {
-                let now = services.config();
-                services
-                    .dns(
-                        &now.checked.dns_servers,
-                        &now.checked.settings.transport.dnssec_trust_anchor,
-                    )
-                    .map_err(|e| e.to_string())
-            };
+            let dns = || services.dns_now();
             // Messages that ask alike of TLS (REQUIRETLS, `TLS-Required: No`, nothing) go
             // together: one connection's policy cannot suit both kinds.
             let mut groups: Vec<(MessageTls, Vec<Loaded>)> = Vec::new();

@@ -149,6 +149,17 @@ impl Services {
         Ok(dns)
     }
 
+    /// The resolver for the DNS settings in force now, the error in words (what a delivery
+    /// routing by MX asks for when it needs one).
+    pub fn dns_now(&self) -> Result<Arc<Dns>, String> {
+        let now = self.config();
+        self.dns(
+            &now.checked.dns_servers,
+            &now.checked.settings.transport.dnssec_trust_anchor,
+        )
+        .map_err(|e| e.to_string())
+    }
+
     /// The configuration new sessions use.
     pub fn config(&self) -> Arc<RunConfig> {
         self.config

@@ -226,15 +226,7 @@ pub async fn send(services: &Arc<Services>, req: &TestMessage) -> Result<TestRep
     let envelope = Arc::new(envelope);
     let group: Vec<Loaded> = vec![(envelope, vec![recipient.clone()], Arc::new(body))];
     let current = || services.config();
-    let dns = || {
-        let now = services.config();
-        services
-            .dns(
-                &now.checked.dns_servers,
-                &now.checked.settings.transport.dnssec_trust_anchor,
-            )
-            .map_err(|e| e.to_string())
-    };
+    let dns = || services.dns_now();
     let result = deliver(RemoteJob {
         run: run.clone(),
         current: &current,

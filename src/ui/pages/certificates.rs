@@ -172,6 +172,13 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
             v.confirm_remove = Some((k.clone(), selected_request.is_some()));
         }
     });
+    // Enter opens the selected certificate in the inspector, as double-clicking would.
+    if let Some(c) = selected_cert
+        && !ui.ctx().egui_wants_keyboard_input()
+        && ui.input(|i| i.key_pressed(egui::Key::Enter))
+    {
+        push.push(Action::InspectStored(c.thumbprint.clone()));
+    }
     for a in push {
         cx.push(a);
     }

@@ -62,6 +62,12 @@ fn arrows_move_the_selection_of_a_list() {
     assert_eq!(h.state().views.certificates.selected.as_ref(), Some(&first));
     // The details of the selected one are shown.
     assert!(has_text(&h, &first), "details of {first}");
+    // Enter opens it in the inspector.
+    press(&mut h, Key::Enter);
+    settle(&mut h);
+    assert_eq!(h.state().page, Page::CertificateInspector);
+    h.state_mut().page = Page::Certificates;
+    settle(&mut h);
 
     // The same on the send connectors.
     h.state_mut().page = Page::SendConnectors;

@@ -27,7 +27,14 @@ fn options() -> SnapshotOptions {
         .max_failed_pixels(400)
 }
 
+/// Renders the page at rest as `screenshots/NAME.png` (`dark-NAME.png` in the dark theme).
 fn shoot(h: &mut Harness<'static, ConsoleApp>, name: &str) {
+    let name = if crate::ui::widgets::theme::is_dark() {
+        format!("dark-{name}")
+    } else {
+        name.to_string()
+    };
+    let name = name.as_str();
     settle(h);
     h.remove_cursor();
     // Let every animation end (a click scrolls its widget into view, and how far that scroll
@@ -316,8 +323,21 @@ fn wizard<R>(h: &mut Harness<'static, ConsoleApp>, f: impl FnOnce(&mut Wizard) -
 
 #[test]
 fn request_wizard_pages() {
-    let (root, app, _fake) = app_with_relay("request");
-    let mut h = harness(app);
+    request_wizard_pages_in(egui::Theme::Light);
+}
+
+#[test]
+fn request_wizard_pages_dark() {
+    request_wizard_pages_in(egui::Theme::Dark);
+}
+
+fn request_wizard_pages_in(theme: egui::Theme) {
+    let dir = match theme {
+        egui::Theme::Light => "request",
+        egui::Theme::Dark => "request-dark",
+    };
+    let (root, app, _fake) = app_with_relay(dir);
+    let mut h = harness_in(app, theme);
     act(
         &mut h,
         Action::OpenWizard(WizardStart::Request {
@@ -415,8 +435,21 @@ fn request_wizard_pages() {
 
 #[test]
 fn import_wizard_pages() {
-    let (root, app, _fake) = app_with_relay("import");
-    let mut h = harness(app);
+    import_wizard_pages_in(egui::Theme::Light);
+}
+
+#[test]
+fn import_wizard_pages_dark() {
+    import_wizard_pages_in(egui::Theme::Dark);
+}
+
+fn import_wizard_pages_in(theme: egui::Theme) {
+    let dir = match theme {
+        egui::Theme::Light => "import",
+        egui::Theme::Dark => "import-dark",
+    };
+    let (root, app, _fake) = app_with_relay(dir);
+    let mut h = harness_in(app, theme);
     act(&mut h, Action::OpenWizard(WizardStart::Import));
     let file = root.join("files/relay2-issued.cer");
     wizard(&mut h, |w| {
@@ -457,8 +490,21 @@ fn import_wizard_pages() {
 
 #[test]
 fn domain_security_wizard_pages() {
-    let (root, app, _fake) = app_with_relay("domain-security");
-    let mut h = harness(app);
+    domain_security_wizard_pages_in(egui::Theme::Light);
+}
+
+#[test]
+fn domain_security_wizard_pages_dark() {
+    domain_security_wizard_pages_in(egui::Theme::Dark);
+}
+
+fn domain_security_wizard_pages_in(theme: egui::Theme) {
+    let dir = match theme {
+        egui::Theme::Light => "domain-security",
+        egui::Theme::Dark => "domain-security-dark",
+    };
+    let (root, app, _fake) = app_with_relay(dir);
+    let mut h = harness_in(app, theme);
     act(&mut h, Action::OpenWizard(WizardStart::DomainSecurity));
     wizard(&mut h, |w| {
         if let Wizard::DomainSecurity(w) = w {
@@ -795,7 +841,7 @@ fn dark_theme() {
     for section in crate::ui::widgets::nav::SECTIONS {
         for &p in section.pages {
             page(&mut h, p);
-            shoot(&mut h, &format!("dark-{}", p.slug()));
+            shoot(&mut h, p.slug());
         }
     }
     // The status bar's switch goes back to light.
