@@ -181,7 +181,6 @@ impl SessionPolicy for InboundPolicy<'_> {
             why.extend(refusal::explain(
                 reply,
                 &refusal::Context {
-                    command: "MAIL FROM",
                     address: None,
                     identity: &self.identity,
                     groups,
@@ -234,7 +233,6 @@ impl SessionRecord<'_> {
                 refusal::explain(
                     reply,
                     &refusal::Context {
-                        command: &self.trail.command,
                         address: self.trail.pending_address(),
                         identity: &policy.identity,
                         groups: &policy.connector().settings.permission_groups,

@@ -56,8 +56,6 @@ fn is_named(reply: &Reply, name: &str) -> bool {
 /// What the session knew when the command was refused.
 #[derive(Clone, Copy, Debug)]
 pub struct Context<'a> {
-    /// The command as received (`RCPT TO:<bob@fabrikam.test>`).
-    pub command: &'a str,
     /// The address the command named, as the session's trail read it (`bob@fabrikam.test`).
     pub address: Option<&'a str>,
     pub identity: &'a Identity,
@@ -336,7 +334,6 @@ mod tests {
         groups: &'a [PermissionGroup],
     ) -> Context<'a> {
         Context {
-            command,
             address: crate::smtp::trail::address_of(command),
             identity,
             groups,

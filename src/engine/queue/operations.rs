@@ -235,7 +235,8 @@ pub fn apply_queue_op(
 /// The header section of a stored message as text: unfolded lines as stored, control
 /// characters shown as `?`, at most [`HEADER_TEXT_MAX`] bytes.
 pub fn header_text(body: &[u8]) -> String {
-    let end = crate::smtp::headers::header_end(body).min(HEADER_TEXT_MAX);
+    let whole = crate::smtp::headers::header_end(body);
+    let end = whole.min(HEADER_TEXT_MAX);
     let text = String::from_utf8_lossy(&body[..end]);
     let mut out: Vec<String> = text
         .lines()
@@ -244,7 +245,7 @@ pub fn header_text(body: &[u8]) -> String {
     while out.last().is_some_and(|l| l.is_empty()) {
         out.pop();
     }
-    if crate::smtp::headers::header_end(body) > HEADER_TEXT_MAX {
+    if whole > HEADER_TEXT_MAX {
         out.push(format!(
             "(… the header section goes on beyond {HEADER_TEXT_MAX} bytes)"
         ));

@@ -191,9 +191,12 @@ pub fn certificates_page(ui: &mut Ui, v: &mut CertificatesView, cx: &mut Cx) {
         _ => widgets::SortKey::text(&r.thumbprint),
     });
     let rows: Vec<Row> = order.into_iter().map(|i| rows[i].clone()).collect();
-    let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
     let mut resort = None;
-    let arrowed = widgets::arrow_selection(ui, &keys, v.selected.as_ref());
+    let arrowed = widgets::arrow_selection(
+        ui,
+        || rows.iter().map(|r| r.key.clone()).collect(),
+        v.selected.as_ref(),
+    );
     let mut clicked = arrowed.as_ref().map(|(_, k)| k.clone());
     ui.push_id("cert-table", |ui| {
         let mut table = widgets::table(ui, "certificates");

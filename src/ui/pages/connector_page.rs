@@ -301,7 +301,7 @@ fn connector_table<K: ConnectorKind>(
         n => K::sort_key(c, n - 2),
     });
     let mut resort = None;
-    let arrowed = widgets::arrow_selection(ui, &keys, selected.as_ref());
+    let arrowed = widgets::arrow_selection(ui, || keys.clone(), selected.as_ref());
     // The arrows give a position in the shown order and the connector's index there.
     let mut clicked_row = arrowed.map(|(_, index)| index);
     let mut toggle = None;

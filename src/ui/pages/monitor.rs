@@ -164,8 +164,12 @@ pub fn live_monitor_page(ui: &mut Ui, v: &mut MonitorView, cx: &mut Cx) {
                 .unwrap_or_default()
         }
     };
-    let keys: Vec<u64> = rows.iter().map(|s| s.id).collect();
-    let mut clicked = widgets::arrow_selection(ui, &keys, v.selected.as_ref()).map(|(_, id)| id);
+    let mut clicked = widgets::arrow_selection(
+        ui,
+        || rows.iter().map(|s| s.id).collect(),
+        v.selected.as_ref(),
+    )
+    .map(|(_, id)| id);
     let mut open_log = None;
     let now = cx.now_ms;
     let selected = v.selected;
@@ -488,19 +492,14 @@ fn session_transcript(ui: &mut Ui, s: Option<&SessionRow>, open_log: &mut Option
                 .monospace()
                 .color(muted()),
         );
-        if ui
-            .small_button("📃 Protocol log")
-            .on_hover_text("Every line the relay logged for this session")
-            .clicked()
+        let direction = match s.direction {
+            Direction::Inbound => LogDirection::Receive,
+            Direction::Outbound => LogDirection::Send,
+        };
+        if let Some(a) =
+            widgets::protocol_log_button(ui, "📃 Protocol log", direction, s.started, &session)
         {
-            *open_log = Some(Action::OpenProtocolLog {
-                direction: match s.direction {
-                    Direction::Inbound => LogDirection::Receive,
-                    Direction::Outbound => LogDirection::Send,
-                },
-                day: super::tracking::log_day(s.started),
-                session,
-            });
+            *open_log = Some(a);
         }
     });
     egui::Frame::new()

@@ -337,8 +337,11 @@ pub fn queue_viewer_page(ui: &mut Ui, v: &mut QueuesView, cx: &mut Cx) {
             _ => widgets::SortKey::text(m.last_error.as_deref().unwrap_or("")),
         });
         let msgs: Vec<&MessageRowOut> = order.iter().map(|&i| &v.messages[i]).collect();
-        let keys: Vec<String> = msgs.iter().map(|m| m.id.clone()).collect();
-        let arrowed = widgets::arrow_selection(ui, &keys, sel_msg.as_ref());
+        let arrowed = widgets::arrow_selection(
+            ui,
+            || msgs.iter().map(|m| m.id.clone()).collect(),
+            sel_msg.as_ref(),
+        );
         let mut clicked_msg = arrowed.as_ref().map(|(_, id)| id.clone());
         let mut resort = None;
         ui.push_id("messages-table", |ui| {

@@ -170,16 +170,15 @@ fn report(ui: &mut Ui, r: &TestReport, cx: &mut Cx) {
         for (session, transcript) in &r.sessions {
             ui.horizontal(|ui| {
                 widgets::section(ui, &format!("Session {session}"));
-                if ui
-                    .small_button("📃 Protocol log")
-                    .on_hover_text("Every line the relay logged for this session")
-                    .clicked()
-                {
-                    cx.push(Action::OpenProtocolLog {
-                        direction: LogDirection::Send,
-                        day: super::tracking::log_day(r.hop.as_ref().map_or(cx.now_ms, |h| h.time)),
-                        session: session.clone(),
-                    });
+                let time = r.hop.as_ref().map_or(cx.now_ms, |h| h.time);
+                if let Some(a) = widgets::protocol_log_button(
+                    ui,
+                    "📃 Protocol log",
+                    LogDirection::Send,
+                    time,
+                    session,
+                ) {
+                    cx.push(a);
                 }
             });
             if transcript.is_empty() {

@@ -355,11 +355,17 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
     let mut sort = None;
     let empty = Vec::new();
     let order: &[u32] = order.as_ref().map(|o| o.as_slice()).unwrap_or(&empty);
-    let keys: Vec<&str> = order
-        .iter()
-        .filter_map(|&i| set.rows.get(i as usize).map(|r| r.internal_id.as_str()))
-        .collect();
-    let arrowed = widgets::arrow_selection(ui, &keys, v.selected.as_deref().as_ref());
+    // Only on an arrow key: the order may hold 100 000 messages.
+    let arrowed = widgets::arrow_selection(
+        ui,
+        || {
+            order
+                .iter()
+                .filter_map(|&i| set.rows.get(i as usize).map(|r| r.internal_id.as_str()))
+                .collect()
+        },
+        v.selected.as_deref().as_ref(),
+    );
     let mut select = arrowed.map(|(_, id)| id.to_string());
     let scroll_to = arrowed.map(|(i, _)| i);
     // At the console's default size (1280 px) every column fits beside the details, the
@@ -631,22 +637,16 @@ fn hop_card(ui: &mut Ui, e: &TrackingEvent, cx: &mut Cx) {
             rows.push(("Session", s.clone()));
         }
         widgets::property_grid(ui, &format!("hop-{}-{}", e.time, e.kind), &rows);
-        if let Some(session) = &e.session {
-            let direction = match e.kind {
-                EventKind::Send => LogDirection::Send,
-                _ => LogDirection::Receive,
-            };
-            if ui
-                .button("📃 Protocol log of this session")
-                .on_hover_text("Every line the relay logged for this session")
-                .clicked()
-            {
-                cx.push(Action::OpenProtocolLog {
-                    direction,
-                    day: log_day(e.time),
-                    session: session.clone(),
-                });
-            }
+        if let Some(session) = &e.session
+            && let Some(a) = widgets::protocol_log_button(
+                ui,
+                "📃 Protocol log of this session",
+                log_direction(e.kind),
+                e.time,
+                session,
+            )
+        {
+            cx.push(a);
         }
     });
 }
@@ -704,9 +704,35 @@ fn tls_rows(rows: &mut Vec<(&str, String)>, t: &TlsFacts) {
     }
 }
 
+/// Which protocol log holds an event's session: a delivery's (sent, deferred or failed by our
+/// outbound session) is in SmtpSend, a receipt's or refusal's in SmtpReceive.
+pub fn log_direction(kind: EventKind) -> LogDirection {
+    match kind {
+        EventKind::Send | EventKind::Defer | EventKind::Fail => LogDirection::Send,
+        _ => LogDirection::Receive,
+    }
+}
+
 /// The protocol log day (`YYYYMMDD`, UTC) of a time in unix milliseconds.
 pub fn log_day(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!("{:04}{:02}{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deferral or failure of a delivery carries our outbound session: its lines are in
+    /// SmtpSend, not SmtpReceive.
+    #[test]
+    fn an_events_session_is_looked_up_in_the_right_log() {
+        for kind in [EventKind::Send, EventKind::Defer, EventKind::Fail] {
+            assert_eq!(log_direction(kind), LogDirection::Send, "{kind:?}");
+        }
+        for kind in [EventKind::Receive, EventKind::Reject, EventKind::Deliver] {
+            assert_eq!(log_direction(kind), LogDirection::Receive, "{kind:?}");
+        }
+    }
 }

@@ -75,8 +75,11 @@ pub fn trusted_roots_page(ui: &mut Ui, v: &mut RootsView, cx: &mut Cx) {
     .map(|i| all[i].clone())
     .collect();
     let mut resort = None;
-    let keys: Vec<String> = roots.iter().map(|r| r.thumbprint.clone()).collect();
-    let arrowed = widgets::arrow_selection(ui, &keys, v.selected.as_ref());
+    let arrowed = widgets::arrow_selection(
+        ui,
+        || roots.iter().map(|r| r.thumbprint.clone()).collect(),
+        v.selected.as_ref(),
+    );
     let mut clicked = arrowed.as_ref().map(|(_, k)| k.clone());
     let mut remove = None;
     let mut inspect = None;

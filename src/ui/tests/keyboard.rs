@@ -8,6 +8,16 @@ use crate::ui::widgets::nav::Page;
 use egui::{Key, Modifiers};
 use egui_kittest::kittest::Queryable;
 
+/// The fixture organization's console open on `page`, drawn.
+fn opened(page: Page) -> (tempfile::TempDir, Harness<'static, ConsoleApp>) {
+    let (tmp, ws) = fixture();
+    let mut app = console(ws);
+    app.page = page;
+    let mut h = harness(app);
+    settle(&mut h);
+    (tmp, h)
+}
+
 fn press(h: &mut Harness<'static, ConsoleApp>, key: Key) {
     h.key_press(key);
     h.step();
@@ -16,11 +26,7 @@ fn press(h: &mut Harness<'static, ConsoleApp>, key: Key) {
 
 #[test]
 fn arrows_move_the_selection_of_a_list() {
-    let (_tmp, ws) = fixture();
-    let mut app = console(ws);
-    app.page = Page::Certificates;
-    let mut h = harness(app);
-    settle(&mut h);
+    let (_tmp, mut h) = opened(Page::Certificates);
     let keys: Vec<String> = h
         .state()
         .data
@@ -80,11 +86,7 @@ fn arrows_move_the_selection_of_a_list() {
 
 #[test]
 fn ctrl_f_searches_tracking_and_esc_cancels_a_wizard() {
-    let (_tmp, ws) = fixture();
-    let mut app = console(ws);
-    app.page = Page::Certificates;
-    let mut h = harness(app);
-    settle(&mut h);
+    let (_tmp, mut h) = opened(Page::Certificates);
     h.key_press_modifiers(Modifiers::COMMAND, Key::F);
     h.step();
     h.step();
@@ -139,11 +141,7 @@ fn ctrl_f_searches_tracking_and_esc_cancels_a_wizard() {
 /// (the first row Home selects), a second click turns it around; the roots sort by subject.
 #[test]
 fn headers_sort_the_certificates_and_the_roots() {
-    let (_tmp, ws) = fixture();
-    let mut app = console(ws);
-    app.page = Page::Certificates;
-    let mut h = harness(app);
-    settle(&mut h);
+    let (_tmp, mut h) = opened(Page::Certificates);
     let data = h.state().data.clone();
     let soonest = data
         .certificates
@@ -223,11 +221,7 @@ fn the_monitor_sorts_its_sessions() {
 /// The connector lists sort by a header; a row still opens its own connector.
 #[test]
 fn the_connector_list_sorts_by_name() {
-    let (_tmp, ws) = fixture();
-    let mut app = console(ws);
-    app.page = Page::SendConnectors;
-    let mut h = harness(app);
-    settle(&mut h);
+    let (_tmp, mut h) = opened(Page::SendConnectors);
     let names: Vec<String> = h
         .state()
         .data

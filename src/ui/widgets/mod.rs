@@ -577,17 +577,15 @@ pub fn wrapped_text_and_button(ui: &mut Ui, text: &str, button: Option<&str>) ->
     }
 }
 
-/// The keyboard on a list: Up/Down move the selection among `keys` (the rows in their shown
-/// order), Home/End go to the first/last — unless a text field has the keyboard. Returns the
-/// row newly selected, to select it and scroll it into view.
+/// The keyboard on a list: Up/Down move the selection among the rows' `keys` (in their shown
+/// order), Home/End go to the first/last — unless a text field has the keyboard. The keys are
+/// asked for only when such a key was pressed (a list may hold 100 000 rows). Returns the
+/// row newly selected (its position and key), to select it and scroll it into view.
 pub fn arrow_selection<T: PartialEq + Clone>(
     ui: &Ui,
-    keys: &[T],
+    keys: impl FnOnce() -> Vec<T>,
     selected: Option<&T>,
 ) -> Option<(usize, T)> {
-    if keys.is_empty() || ui.ctx().egui_wants_keyboard_input() {
-        return None;
-    }
     let (down, up, home, end) = ui.input(|i| {
         (
             i.key_pressed(egui::Key::ArrowDown),
@@ -596,6 +594,13 @@ pub fn arrow_selection<T: PartialEq + Clone>(
             i.key_pressed(egui::Key::End),
         )
     });
+    if !(down || up || home || end) || ui.ctx().egui_wants_keyboard_input() {
+        return None;
+    }
+    let keys = keys();
+    if keys.is_empty() {
+        return None;
+    }
     let last = keys.len() - 1;
     let current = selected.and_then(|s| keys.iter().position(|k| k == s));
     let next = match current {
@@ -607,6 +612,25 @@ pub fn arrow_selection<T: PartialEq + Clone>(
         _ => return None,
     };
     (Some(next) != current).then(|| (next, keys[next].clone()))
+}
+
+/// "📃 Protocol log" for one session: the action that opens its lines in the protocol log
+/// viewer, when clicked.
+pub fn protocol_log_button(
+    ui: &mut Ui,
+    text: &str,
+    direction: crate::store::protocol_logs::LogDirection,
+    time_ms: i64,
+    session: &str,
+) -> Option<crate::ui::app::actions::Action> {
+    ui.small_button(text)
+        .on_hover_text("Every line the relay logged for this session")
+        .clicked()
+        .then(|| crate::ui::app::actions::Action::OpenProtocolLog {
+            direction,
+            day: crate::ui::pages::tracking::log_day(time_ms),
+            session: session.to_string(),
+        })
 }
 
 /// How a table is sorted: by which column, which way.

@@ -181,3 +181,33 @@ fn visuals(dark: bool) -> Visuals {
     v.widgets.hovered.bg_fill = hovered;
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The console starts in the desktop's theme, and both themes are styled: the dark one
+    /// is dark, the light one light.
+    #[test]
+    fn the_desktops_theme_is_followed_and_both_are_styled() {
+        let ctx = egui::Context::default();
+        install(&ctx);
+        assert_eq!(
+            ctx.options(|o| o.theme_preference),
+            egui::ThemePreference::System
+        );
+        assert!(ctx.style_of(Theme::Dark).visuals.dark_mode);
+        assert!(!ctx.style_of(Theme::Light).visuals.dark_mode);
+        assert_eq!(
+            ctx.style_of(Theme::Dark).visuals.panel_fill,
+            PAGE.dark,
+            "our dark page colour"
+        );
+        ctx.set_theme(Theme::Dark);
+        follow(&ctx);
+        assert_eq!(muted(), MUTED.dark);
+        ctx.set_theme(Theme::Light);
+        follow(&ctx);
+        assert_eq!(muted(), MUTED.light);
+    }
+}

@@ -61,6 +61,8 @@ pub struct DomainSecurityWizard {
     pub receive: Vec<(String, bool)>,
     pub probe: Option<Result<ProbeReport, String>>,
     probing: bool,
+    /// The host the probe went to: the connectors chosen later may route elsewhere.
+    probed_host: Option<String>,
     /// The trusted root the probe found behind the partner's certificate, once preselected.
     pub suggested_root: Option<String>,
     pub applied: Option<String>,
@@ -107,6 +109,7 @@ impl DomainSecurityWizard {
                 .collect(),
             probe: None,
             probing: false,
+            probed_host: None,
             suggested_root: None,
             applied: None,
         }
@@ -327,7 +330,9 @@ impl DomainSecurityWizard {
             match self.step {
                 3 => {
                     self.step = 4;
-                    if self.probe.is_none() && !self.probing {
+                    // Probed already, unless the connectors chosen since route elsewhere.
+                    if !self.probing && self.probed_host != self.smart_host(cx.data) {
+                        self.probe = None;
                         self.start_probe(cx);
                     }
                 }
@@ -345,6 +350,7 @@ impl DomainSecurityWizard {
                     // Probing now lets the next step preselect the root behind the partner's
                     // certificate.
                     self.probe = None;
+                    self.probed_host = None;
                     self.suggested_root = None;
                     self.start_probe(cx);
                 }
@@ -359,6 +365,7 @@ impl DomainSecurityWizard {
             && cx.prober_available
         {
             self.probing = true;
+            self.probed_host = Some(h.clone());
             cx.push(Action::Probe {
                 form: FORM,
                 request: ProbeRequest {
