@@ -9,6 +9,7 @@ mod certificates;
 pub mod commands;
 mod domain_security;
 mod exports;
+pub mod partners;
 mod readiness;
 mod revocation;
 mod settings_ops;

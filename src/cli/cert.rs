@@ -799,6 +799,13 @@ pub enum PartnerCommand {
     Unpin { name: String },
     /// Partner domains with their anchors, and partner pins
     List,
+    /// The health of the secure mail flow with each partner (or one): lists, connectors,
+    /// trust, the certificate it presented last, last Domain Secure messages, failures,
+    /// messages of the last day, queued mail, our certificate — each with what to do
+    Health {
+        /// Only this partner domain
+        domain: Option<String>,
+    },
     /// Remove a partner's anchors (any trusted root may vouch for it again)
     Remove { domain: String },
     /// Set up Domain Security with a partner in one go, as the console's wizard does: trust
@@ -864,6 +871,9 @@ pub fn run_direct_trust(dir: &Option<PathBuf>, cmd: &DirectTrustCommand) -> CliR
 pub fn run_partner(dir: &Option<PathBuf>, cmd: &PartnerCommand) -> CliResult {
     let mut ws = open(dir)?;
     match cmd {
+        PartnerCommand::Health { domain } => {
+            super::partner::run_health(dir, &ws, domain.as_deref())?;
+        }
         PartnerCommand::Anchor { domain, pin } => {
             let p = pin.pin()?;
             ws.add_partner_anchor(domain, p.clone())?;

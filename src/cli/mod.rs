@@ -5,6 +5,7 @@ mod account;
 mod cert;
 mod mta_sts;
 mod output;
+mod partner;
 mod protocol_log;
 mod relay;
 mod settings_cmd;

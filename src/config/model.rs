@@ -436,6 +436,21 @@ pub struct PartnerPin {
 }
 
 impl Settings {
+    /// The partner organizations' domains, normalised: every domain on either domain secure
+    /// list, with its own anchors, or bound to a partner pin. What the console's partners page
+    /// lists and the partner certificate watch records. Entries that do not parse as domains
+    /// (settings not yet validated) are left out.
+    pub fn partner_domains(&self) -> std::collections::BTreeSet<String> {
+        let t = &self.transport;
+        t.tls_send_domain_secure_list
+            .iter()
+            .chain(&t.tls_receive_domain_secure_list)
+            .chain(self.partner_anchors.iter().map(|a| &a.domain))
+            .chain(self.partner_pins.iter().flat_map(|p| &p.domains))
+            .filter_map(|d| super::domain::normalize(d).ok())
+            .collect()
+    }
+
     /// Our mail domain: the first accepted domain (the one `init` made). What our MTA-STS
     /// policy and our TLS reports speak for; `None` when every accepted domain was removed.
     pub fn our_domain(&self) -> Option<&str> {

@@ -398,7 +398,8 @@ pub async fn scheduler(services: Arc<Services>) {
 
 /// Records the tracking events of a remote job's messages (sent, deferred, failed, with the
 /// hop's evidence and the protocol log's session id), counts them in the live monitor and
-/// collects each recipient's outcome. `note` is put before the evidence (a test message).
+/// collects each recipient's outcome, and records what a partner's servers presented (the
+/// partner certificate watch). `note` is put before the evidence (a test message).
 pub(crate) fn record_outcomes(
     services: &Services,
     group: &[Loaded],
@@ -406,6 +407,9 @@ pub(crate) fn record_outcomes(
     outcomes: &mut HashMap<(String, String), Outcome>,
     note: Option<&str>,
 ) {
+    for sighting in &result.sightings {
+        services.tracking.saw(sighting.clone());
+    }
     let hop = result.hop.clone();
     let security = hop
         .as_ref()

@@ -23,7 +23,8 @@ use crate::pki::chain::Purpose;
 use crate::policy::classify::hop_status;
 use crate::policy::header_firewall;
 use crate::policy::inbound::{
-    ClientCertificate, InboundTls, SenderVerdict, session_identity, transaction_decision,
+    ClientCertificate, InboundTls, SenderVerdict, name_covers_sender, session_identity,
+    transaction_decision,
 };
 use crate::policy::refusal;
 use crate::policy::submission::{Identity, recipient_decision, sender_allowed};
@@ -41,6 +42,7 @@ use crate::smtp::server::{
 };
 use crate::smtp::trail::Trail;
 use crate::store::clock::now_ms;
+use crate::store::partner_watch::{Presented, Sighting};
 use crate::store::tracking::{EventKind, TrackingEvent};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,6 +80,8 @@ struct InboundPolicy<'a> {
     rejection: Option<String>,
     /// The decision steps of the last refusal made here (MAIL FROM), for tracking's "Why".
     why: Option<Vec<DecisionStep>>,
+    /// The client's address, for the partner certificate watch.
+    peer: SocketAddr,
 }
 
 impl InboundPolicy<'_> {
@@ -112,6 +116,38 @@ impl InboundPolicy<'_> {
     }
 }
 
+impl InboundPolicy<'_> {
+    /// Records for the partner certificate watch what a session sending as partner `domain`
+    /// presented: no TLS, TLS without a certificate, or its certificate — verified when it
+    /// would authenticate the partner (names the domain; chain to our trust and the partner's
+    /// anchors, or a partner pin for it).
+    fn saw_partner(&self, domain: &str, claimed: Option<&ClientCertificate>) {
+        let presented = match (&self.tls, claimed) {
+            (None, _) => Presented::NoTls,
+            (Some(_), None) => Presented::NoCertificate,
+            (Some(t), Some(_)) => match &t.client {
+                Some(eval) => Presented::Certificate {
+                    certificate: eval.certificate.clone(),
+                    chain: t.chain.clone(),
+                },
+                None => Presented::NoCertificate,
+            },
+        };
+        let verified = claimed.is_some_and(|c| {
+            c.names.iter().any(|n| name_covers_sender(n, domain))
+                && (c.partner_pin || c.chain.is_ok())
+        });
+        self.services.tracking.saw(Sighting {
+            time: now_ms(),
+            domain: domain.to_string(),
+            direction: Direction::Inbound,
+            host: self.peer.ip().to_string(),
+            presented,
+            verified,
+        });
+    }
+}
+
 impl SessionPolicy for InboundPolicy<'_> {
     fn mail_from(
         &mut self,
@@ -128,12 +164,13 @@ impl SessionPolicy for InboundPolicy<'_> {
         self.identity = session_is.clone();
         self.rejection = None;
         self.why = None;
-        // Only a sender on the receive list is judged on its certificate.
-        let listed = from
+        // Only a sender on the receive list is judged on its certificate; what a partner
+        // presents is recorded for the certificate watch whether listed or not.
+        let partner = from
             .domain()
             .and_then(|d| domain::normalize(d).ok())
-            .filter(|d| self.run.checked.receive_domain_secure.contains(d));
-        let client_certificate = match (&listed, &self.tls) {
+            .filter(|d| self.run.checked.partner_domains.contains(d));
+        let claimed = match (&partner, &self.tls) {
             (Some(d), Some(t)) => t.client.as_ref().map(|eval| ClientCertificate {
                 names: eval.certificate.names.clone(),
                 chain: eval.chain_for(d, &self.run.checked.settings.partner_anchors),
@@ -143,6 +180,14 @@ impl SessionPolicy for InboundPolicy<'_> {
             }),
             _ => None,
         };
+        if let Some(d) = &partner {
+            self.saw_partner(d, claimed.as_ref());
+        }
+        let client_certificate = claimed.filter(|_| {
+            partner
+                .as_ref()
+                .is_some_and(|d| self.run.checked.receive_domain_secure.contains(d))
+        });
         let facts = InboundTls {
             connector_domain_secure: self.connector().settings.domain_secure_enabled,
             starttls_advertised: self.receive_connector.tls.is_some()
@@ -439,6 +484,7 @@ async fn session(
         identity: Identity::Anonymous,
         rejection: None,
         why: None,
+        peer,
     };
     let mut record = SessionRecord {
         services,

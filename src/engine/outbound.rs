@@ -31,6 +31,7 @@ use crate::smtp::envelope::Envelope;
 use crate::smtp::evidence::{Direction, HopEvidence, SecurityStatus, TrustLevel};
 use crate::smtp::replies;
 use crate::smtp::reply::{Reply, ReplyReader};
+use crate::store::partner_watch::{Presented, Sighting};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -83,6 +84,16 @@ pub struct RemoteResult {
     /// The live monitor's id of each session opened, in order (the protocol log names a
     /// session by the same number in 16 hex digits: [`session_log_id`]).
     pub sessions: Vec<u64>,
+    /// What a partner domain's servers presented (for the partner certificate watch): one
+    /// sighting per session that offered TLS or did not.
+    pub sightings: Vec<Sighting>,
+}
+
+/// What a delivery's sessions leave besides their outcome.
+#[derive(Default)]
+struct Trace {
+    sessions: Vec<u64>,
+    sightings: Vec<Sighting>,
 }
 
 /// The protocol log's session id of a live session.
@@ -440,13 +451,14 @@ fn settings_still_allow(
 
 /// Delivers the job's messages, trying smart hosts in order.
 pub async fn deliver(job: RemoteJob<'_>) -> RemoteResult {
-    let mut sessions = Vec::new();
-    let mut result = deliver_trying_hosts(job, &mut sessions).await;
-    result.sessions = sessions;
+    let mut trace = Trace::default();
+    let mut result = deliver_trying_hosts(job, &mut trace).await;
+    result.sessions = trace.sessions;
+    result.sightings = trace.sightings;
     result
 }
 
-async fn deliver_trying_hosts(job: RemoteJob<'_>, sessions: &mut Vec<u64>) -> RemoteResult {
+async fn deliver_trying_hosts(job: RemoteJob<'_>, trace: &mut Trace) -> RemoteResult {
     let send_connector = job.connector;
     if let TlsRequirement::Refuse { reason } = &job.requirement {
         return RemoteResult {
@@ -509,7 +521,7 @@ async fn deliver_trying_hosts(job: RemoteJob<'_>, sessions: &mut Vec<u64>) -> Re
     for host in &hosts {
         let mut plaintext_retry = false;
         loop {
-            match attempt(&job, send_connector, host, plaintext_retry, sessions).await {
+            match attempt(&job, send_connector, host, plaintext_retry, trace).await {
                 Attempt::Done(mut result) => {
                     job.host_health.mark_up(&host.connect);
                     let hop = result.hop.as_ref();
@@ -799,7 +811,7 @@ async fn attempt(
     send_connector: &SendRuntime,
     host: &NextHop,
     no_tls: bool,
-    sessions: &mut Vec<u64>,
+    trace: &mut Trace,
 ) -> Attempt {
     let target = host.label.clone();
     let fail = |reason: String, connected: bool| Attempt::Failed {
@@ -857,7 +869,7 @@ async fn attempt(
         local.clone(),
         remote.clone(),
     );
-    sessions.push(live_id);
+    trace.sessions.push(live_id);
     let log = SessionLog {
         log: if send_connector.settings.protocol_logging_level == ProtocolLoggingLevel::Verbose {
             job.log.clone()
@@ -882,7 +894,29 @@ async fn attempt(
         Some((job.live.clone(), live_id)),
     );
     s.event('+', "", "");
-    let out = run_session(job, send_connector, host, no_tls, &mut s, &local, &remote).await;
+    let mut seen = None;
+    let out = run_session(
+        job,
+        send_connector,
+        host,
+        no_tls,
+        &mut s,
+        (&local, &remote),
+        &mut seen,
+    )
+    .await;
+    if let Some((presented, verified)) = seen
+        && job.run.checked.partner_domains.contains(&job.domain)
+    {
+        trace.sightings.push(Sighting {
+            time: crate::store::clock::now_ms(),
+            domain: job.domain.clone(),
+            direction: Direction::Outbound,
+            host: target.clone(),
+            presented,
+            verified,
+        });
+    }
     s.event('-', "", "");
     s.close().await;
     if let Attempt::Done(r) = &out {
@@ -920,8 +954,8 @@ async fn run_session(
     host: &NextHop,
     no_tls: bool,
     s: &mut Session,
-    local: &str,
-    remote: &str,
+    (local, remote): (&str, &str),
+    seen: &mut Option<(Presented, bool)>,
 ) -> Attempt {
     let target = host.label.clone();
     let failed = |reason: String, hop: Option<HopEvidence>| Attempt::Failed {
@@ -1046,6 +1080,7 @@ async fn run_session(
     let mut tls_chain: Option<Vec<Vec<u8>>> = None;
     if use_tls {
         if !caps.starttls {
+            *seen = Some((Presented::NoTls, false));
             if tls_mandatory {
                 let _ = s.command("QUIT\r\n").await;
                 let reply = no_tls_reply(format!(
@@ -1070,6 +1105,7 @@ async fn run_session(
                 }
                 Err(StartTlsError::Setup(why)) => return failed(why, None),
                 Ok(StartTls::Refused(r)) => {
+                    *seen = Some((Presented::NoTls, false));
                     if tls_mandatory {
                         let _ = s.command("QUIT\r\n").await;
                         let reply = no_tls_reply(format!(
@@ -1122,6 +1158,13 @@ async fn run_session(
                 Ok(StartTls::Established(chain)) => {
                     let now = (job.current)();
                     let verdict = judge(&now.trust_context(), &job.requirement, &chain, &target);
+                    if let Some(certificate) = verdict.peer.clone() {
+                        let presented = Presented::Certificate {
+                            certificate,
+                            chain: chain.clone(),
+                        };
+                        *seen = Some((presented, verdict.authenticated));
+                    }
                     tls_chain = Some(chain);
                     let dane_match = dane_check.as_ref().and_then(|c| c.outcome()?.ok());
                     let (trust, detail) = match &dane_match {

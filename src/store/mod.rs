@@ -9,6 +9,8 @@ pub mod crl_cache;
 pub mod csv;
 pub mod error;
 pub mod layout;
+pub mod partner_activity;
+pub mod partner_watch;
 pub mod protocol_logs;
 pub mod settings;
 pub mod spool;

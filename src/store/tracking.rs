@@ -10,6 +10,7 @@
 
 use super::clock::now_ms;
 use super::error::{Result, StoreError};
+use super::partner_watch::{self, Seen, Sighting};
 use crate::smtp::evidence::{DecisionStep, SecurityStatus, TlsFacts};
 use rusqlite::types::{Type, Value};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, TransactionBehavior, params};
@@ -22,7 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The schema this build reads and writes. Bump it with a migration in [`TrackingDb::open`].
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Schema version 1. Recipients are kept twice: in `events.recipients` (newline-joined, original
 /// case and order, NULL when there are none) to give them back exactly, and lower-cased in
@@ -355,13 +356,17 @@ impl TrackingDb {
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .map_err(|e| db_err(&path, "cannot read the schema version", e))?;
         match version {
-            0 | 1 => {
+            0..=2 => {
                 if version == 0 {
                     tx.execute_batch(SCHEMA_V1)
                         .map_err(|e| db_err(&path, "cannot create the schema", e))?;
                 }
-                tx.execute_batch(SCHEMA_V2_UPGRADE)
-                    .map_err(|e| db_err(&path, "cannot upgrade the schema to version 2", e))?;
+                if version < 2 {
+                    tx.execute_batch(SCHEMA_V2_UPGRADE)
+                        .map_err(|e| db_err(&path, "cannot upgrade the schema to version 2", e))?;
+                }
+                tx.execute_batch(partner_watch::SCHEMA)
+                    .map_err(|e| db_err(&path, "cannot upgrade the schema to version 3", e))?;
                 tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                     .map_err(|e| db_err(&path, "cannot record the schema version", e))?;
                 tx.commit()
@@ -387,7 +392,13 @@ impl TrackingDb {
 
     /// Inserts events in one transaction: all or none.
     pub fn insert(&mut self, events: &[TrackingEvent]) -> Result<()> {
-        if events.is_empty() {
+        self.insert_with(events, &[])
+    }
+
+    /// Inserts events and records partner certificate sightings
+    /// ([`partner_watch`]) in one transaction: all or none.
+    pub fn insert_with(&mut self, events: &[TrackingEvent], sightings: &[Sighting]) -> Result<()> {
+        if events.is_empty() && sightings.is_empty() {
             return Ok(());
         }
         let path = &self.path;
@@ -453,6 +464,7 @@ impl TrackingDb {
                 }
             }
         }
+        partner_watch::record(&tx, path, sightings)?;
         tx.commit()
             .map_err(|e| db_err(path, "cannot commit the events", e))
     }
@@ -510,9 +522,28 @@ impl TrackingDb {
         let n = tx
             .execute("DELETE FROM events WHERE time < ?1", params![time])
             .map_err(|e| db_err(path, "cannot prune old events", e))?;
+        // The watch keeps longer than tracking: a certificate is judged against last year's.
+        partner_watch::prune_before(&tx, path, now_ms().saturating_sub(partner_watch::KEEP_MS))?;
         tx.commit()
             .map_err(|e| db_err(path, "cannot commit the pruning", e))?;
         Ok(n)
+    }
+
+    /// The partner certificate watch ([`partner_watch`]): every row, or those of one domain,
+    /// newest sighting first.
+    pub fn sightings(&self, domain: Option<&str>) -> Result<Vec<Seen>> {
+        partner_watch::list(&self.conn, &self.path, domain)
+    }
+
+    /// Tracking's view of partner `domain` at `now` (unix ms) with `days` days of history
+    /// ([`super::partner_activity`]).
+    pub fn partner_activity(
+        &self,
+        domain: &str,
+        now: i64,
+        days: i64,
+    ) -> Result<super::partner_activity::Activity> {
+        super::partner_activity::read(&self.conn, &self.path, domain, now, days)
     }
 
     /// How many events the database holds.
@@ -738,6 +769,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 enum Command {
     Record(Box<TrackingEvent>),
+    Saw(Box<Sighting>),
     /// Commit everything received so far, then answer.
     Flush(mpsc::Sender<()>),
 }
@@ -780,8 +812,12 @@ impl TrackingWriter {
     /// Queues an event; never blocks. If the writer thread has died, the event is dropped and
     /// that is logged once.
     pub fn record(&self, event: TrackingEvent) {
+        self.send(Command::Record(Box::new(event)));
+    }
+
+    fn send(&self, command: Command) {
         let sent = match &self.sender {
-            Some(s) => s.send(Command::Record(Box::new(event))).is_ok(),
+            Some(s) => s.send(command).is_ok(),
             None => false,
         };
         if !sent && !self.dead_logged.swap(true, Ordering::Relaxed) {
@@ -789,6 +825,12 @@ impl TrackingWriter {
                 "the message tracking writer has stopped; tracking events are being dropped"
             );
         }
+    }
+
+    /// Queues a partner certificate sighting ([`partner_watch`]); never blocks, as
+    /// [`TrackingWriter::record`].
+    pub fn saw(&self, sighting: Sighting) {
+        self.send(Command::Saw(Box::new(sighting)));
     }
 
     /// Blocks until every event recorded so far is committed (or the writer has died).
@@ -824,7 +866,7 @@ impl Drop for TrackingWriter {
 }
 
 fn writer_loop(mut db: TrackingDb, receiver: mpsc::Receiver<Command>, retention_ms: i64) {
-    let mut batch: Vec<TrackingEvent> = Vec::with_capacity(BATCH_MAX);
+    let mut batch = Batch::default();
     let mut failing = false;
     let mut next_prune = Instant::now();
     loop {
@@ -838,7 +880,8 @@ fn writer_loop(mut db: TrackingDb, receiver: mpsc::Receiver<Command>, retention_
             .max(Duration::from_millis(1));
         let wait = if retention_ms > 0 { wait } else { PRUNE_EVERY };
         match receiver.recv_timeout(wait) {
-            Ok(Command::Record(e)) => batch.push(*e),
+            Ok(Command::Record(e)) => batch.events.push(*e),
+            Ok(Command::Saw(s)) => batch.sightings.push(*s),
             Ok(Command::Flush(ack)) => {
                 // Nothing is pending: everything before this flush is committed.
                 let _ = ack.send(());
@@ -857,7 +900,8 @@ fn writer_loop(mut db: TrackingDb, receiver: mpsc::Receiver<Command>, retention_
                 break;
             }
             match receiver.recv_timeout(left) {
-                Ok(Command::Record(e)) => batch.push(*e),
+                Ok(Command::Record(e)) => batch.events.push(*e),
+                Ok(Command::Saw(s)) => batch.sightings.push(*s),
                 Ok(Command::Flush(a)) => {
                     ack = Some(a);
                     break;
@@ -879,10 +923,28 @@ fn writer_loop(mut db: TrackingDb, receiver: mpsc::Receiver<Command>, retention_
     }
 }
 
+/// What the writer gathers before committing: events and certificate sightings.
+#[derive(Default)]
+struct Batch {
+    events: Vec<TrackingEvent>,
+    sightings: Vec<Sighting>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.events.len() + self.sightings.len()
+    }
+
+    fn clear(&mut self) {
+        self.events.clear();
+        self.sightings.clear();
+    }
+}
+
 /// Inserts the batch; on failure logs (once per run of failures) and drops it, so a broken
 /// database never stalls or grows the relay's memory.
-fn commit(db: &mut TrackingDb, batch: &mut Vec<TrackingEvent>, failing: &mut bool) {
-    match db.insert(batch) {
+fn commit(db: &mut TrackingDb, batch: &mut Batch, failing: &mut bool) {
+    match db.insert_with(&batch.events, &batch.sightings) {
         Ok(()) => {
             if *failing {
                 tracing::info!("message tracking is writing again");
@@ -892,9 +954,10 @@ fn commit(db: &mut TrackingDb, batch: &mut Vec<TrackingEvent>, failing: &mut boo
         Err(e) => {
             if !*failing {
                 tracing::error!(
-                    "message tracking lost {} events: {e} (further failures are not logged \
-                     until writing works again)",
-                    batch.len()
+                    "message tracking lost {} events and {} certificate sightings: {e} \
+                     (further failures are not logged until writing works again)",
+                    batch.events.len(),
+                    batch.sightings.len()
                 );
                 *failing = true;
             }
@@ -1017,7 +1080,9 @@ mod tests {
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
-        assert_eq!(v, 2);
+        assert_eq!(v, SCHEMA_VERSION);
+        // The upgrade brought the certificate watch.
+        assert_eq!(db.sightings(None).expect("sightings"), Vec::new());
     }
 
     /// A small, varied set of events.
@@ -1371,7 +1436,7 @@ mod tests {
         drop(TrackingDb::open(&path).expect("open"));
         {
             let conn = Connection::open(&path).expect("raw open");
-            conn.pragma_update(None, "user_version", 3).expect("bump");
+            conn.pragma_update(None, "user_version", 4).expect("bump");
         }
         for result in [TrackingDb::open(&path), TrackingDb::open_read_only(&path)] {
             let err = result
@@ -1379,17 +1444,17 @@ mod tests {
                 .to_string();
             assert!(
                 err.contains(
-                    "tracking.db is from a newer Mailflow (schema 3); this one reads schema 2"
+                    "tracking.db is from a newer Mailflow (schema 4); this one reads schema 3"
                 ),
                 "{err}"
             );
         }
-        // Untouched: still version 3.
+        // Untouched: still version 4.
         let conn = Connection::open(&path).expect("raw open");
         let v: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
-        assert_eq!(v, 3);
+        assert_eq!(v, 4);
     }
 
     #[test]

@@ -728,7 +728,12 @@ fn a_test_message_shows_each_step_and_never_falls_back() {
         got[0]
     );
     // Tracking has it, Domain Secure, with the session the protocol log names.
-    let sent = a.relay.track(&of_kind(EventKind::Send));
+    // Recorded by tracking's writer thread, which commits a moment later.
+    let sent = a
+        .relay
+        .wait_track("the test message", &of_kind(EventKind::Send), |e| {
+            e.iter().any(|e| e.subject.as_deref() == Some(SUBJECT))
+        });
     let ev = sent
         .iter()
         .find(|e| e.subject.as_deref() == Some(SUBJECT))

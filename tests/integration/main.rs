@@ -14,6 +14,7 @@ mod dsn;
 mod identity;
 mod mta_sts;
 mod mx_routing;
+mod partners;
 mod postfix_interop;
 mod postfix_revocation;
 mod queue_failures;

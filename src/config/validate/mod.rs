@@ -78,6 +78,8 @@ pub struct CheckedSettings {
     pub accepted_domains: BTreeSet<String>,
     pub send_domain_secure: BTreeSet<String>,
     pub receive_domain_secure: BTreeSet<String>,
+    /// [`Settings::partner_domains`].
+    pub partner_domains: BTreeSet<String>,
     /// The DNS servers of MX routing; empty: the system's.
     pub dns_servers: Vec<std::net::SocketAddr>,
     pub receive_connectors: Vec<CheckedReceiveConnector>,
@@ -287,6 +289,7 @@ pub fn validate(settings: &Settings) -> Result<CheckedSettings, Problems> {
         accepted_domains: accepted,
         send_domain_secure: lists.send,
         receive_domain_secure: lists.receive,
+        partner_domains: settings.partner_domains(),
         dns_servers: lists.dns_servers,
         receive_connectors: checked_receive,
         send_connectors: checked_send,

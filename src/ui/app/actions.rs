@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 /// and the validation problems at its fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Form {
+    Partners,
     Transport,
     SendConnectors,
     AcceptedDomains,
@@ -52,7 +53,10 @@ pub enum WizardStart {
         domains: Vec<String>,
     },
     Import,
-    DomainSecurity,
+    /// The Domain Security wizard, with the partner domain filled in when not empty.
+    DomainSecurity {
+        domain: String,
+    },
 }
 
 /// A change of the settings, checked completely and saved atomically by the admin worker.
@@ -307,6 +311,8 @@ pub enum Action {
     TrackRefresh(Box<TrackingQuery>),
     /// Opens message tracking on one message (by internal id), its events loaded.
     TrackMessage(String),
+    /// Opens message tracking on the mail to a partner domain.
+    TrackPartner(String),
     TrackExport(PathBuf),
     Queue {
         op: QueueOp,
@@ -320,6 +326,8 @@ pub enum Action {
     SendTestMessage(crate::engine::test_message::TestMessage),
     /// Reads the TLS reports page's data (received reports, our own outcomes).
     LoadTlsReports,
+    /// Reads the partners report (every partner's health) on the query worker.
+    LoadPartners,
     /// Lists the days kept of one protocol log.
     LoadProtocolLogDays(LogDirection),
     /// Reads one day of a protocol log, filtered.

@@ -173,6 +173,21 @@ impl ConsoleApp {
             ui.ctx().egui_wants_keyboard_input() || egui::Popup::is_any_open(ui.ctx());
     }
 
+    /// Opens message tracking with `view`'s search made at once.
+    fn open_tracking(
+        &mut self,
+        ctx: &egui::Context,
+        mut view: crate::ui::pages::tracking::TrackingView,
+    ) {
+        let query = view.query(self.clock.now_ms());
+        view.last_query = Some(query.clone());
+        view.refreshed_at = self.clock.now_ms();
+        view.counted = crate::ui::pages::tracking::counted_of(&self.live.snapshot.counters);
+        self.views.tracking = view;
+        self.page = Page::MessageTracking;
+        self.apply(ctx, Action::TrackSearch(Box::new(query)));
+    }
+
     // ---- results -------------------------------------------------------------------------
 
     fn collect(&mut self) {
@@ -355,6 +370,7 @@ impl ConsoleApp {
                 }
             }
             Outcome::TlsReports(data) => self.views.tls_reports.on_result(data),
+            Outcome::Partners(report) => self.views.partners.on_result(report),
             Outcome::ProtocolLogDays(direction, days) => {
                 self.views.protocol_logs.on_days(direction, days)
             }
@@ -655,20 +671,41 @@ impl ConsoleApp {
                 ),
             },
             Action::TrackMessage(id) => {
-                let v = &mut self.views.tracking;
-                *v = crate::ui::pages::tracking::TrackingView {
-                    internal_id: id.clone(),
-                    searched: true,
-                    selected: Some(id.clone()),
-                    ..Default::default()
-                };
-                let query = v.query(self.clock.now_ms());
-                v.last_query = Some(query.clone());
-                v.refreshed_at = self.clock.now_ms();
-                v.counted = crate::ui::pages::tracking::counted_of(&self.live.snapshot.counters);
-                self.page = Page::MessageTracking;
-                self.apply(ctx, Action::TrackSearch(Box::new(query)));
+                self.open_tracking(
+                    ctx,
+                    crate::ui::pages::tracking::TrackingView {
+                        internal_id: id.clone(),
+                        searched: true,
+                        selected: Some(id.clone()),
+                        ..Default::default()
+                    },
+                );
                 self.apply(ctx, Action::TrackHistory(id));
+            }
+            Action::TrackPartner(domain) => self.open_tracking(
+                ctx,
+                crate::ui::pages::tracking::TrackingView {
+                    recipient: format!("@{domain}"),
+                    searched: true,
+                    ..Default::default()
+                },
+            ),
+            Action::LoadPartners => {
+                let workspace = self.workspace.clone();
+                let queued = crate::admin::partners::queued_by_domain(
+                    self.live
+                        .snapshot
+                        .queues
+                        .iter()
+                        .map(|q| (q.name.as_str(), q.messages)),
+                );
+                let now = self.clock.now();
+                self.query.submit(move |_| {
+                    Outcome::Partners(Arc::new(
+                        crate::admin::partners::gather(&workspace, &queued, now)
+                            .map_err(|e| e.to_string()),
+                    ))
+                });
             }
             Action::LoadTlsReports => {
                 let dir = self.workspace.dir.clone();
@@ -877,7 +914,9 @@ impl ConsoleApp {
             }
             if ui.link("Set up Domain Security…").clicked() {
                 self.actions
-                    .push(Action::OpenWizard(WizardStart::DomainSecurity));
+                    .push(Action::OpenWizard(WizardStart::DomainSecurity {
+                        domain: String::new(),
+                    }));
             }
         });
         if !enabled {

@@ -166,6 +166,7 @@ pub enum Outcome {
         result: Result<Vec<ProbeReport>, String>,
     },
     TlsReports(Arc<crate::ui::state::tls_reports::TlsReportsData>),
+    Partners(Arc<Result<crate::admin::partners::PartnersReport, String>>),
     ProtocolLogDays(crate::store::protocol_logs::LogDirection, Vec<String>),
     ProtocolLog(Arc<Result<crate::store::protocol_logs::LogDay, String>>),
     /// A job failed unexpectedly (a bug); the console says so.

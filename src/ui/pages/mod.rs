@@ -11,6 +11,7 @@ pub mod connector_page;
 pub mod direct_trust;
 pub mod inspector;
 pub mod monitor;
+pub mod partners;
 pub mod probe;
 pub mod protocol_logs;
 pub mod queues;
@@ -93,12 +94,14 @@ pub struct Views {
     pub probe: probe::ProbeView,
     pub test_message: test_message::TestMessageView,
     pub tls_reports: tls_reports::TlsReportsView,
+    pub partners: partners::PartnersView,
     pub protocol_logs: protocol_logs::ProtocolLogView,
 }
 
 impl Views {
     /// The data directory changed: drafts without edits follow it.
     pub fn reloaded(&mut self, data: &ConsoleData) {
+        self.partners.stale = true;
         self.transport.reloaded(data);
         self.send.reloaded(data);
         self.receive.reloaded(data);
@@ -124,6 +127,7 @@ impl Views {
 /// Draws `page`.
 pub fn current_page(ui: &mut Ui, page: Page, views: &mut Views, cx: &mut Cx) {
     match page {
+        Page::Partners => partners::partners_page(ui, &mut views.partners, cx),
         Page::TransportSettings => transport::transport_settings_page(ui, &mut views.transport, cx),
         Page::SendConnectors => send_connectors::send_connectors_page(ui, &mut views.send, cx),
         Page::AcceptedDomains => {

@@ -8,6 +8,7 @@ mod certificates;
 mod connectors;
 mod direct_trust;
 mod keyboard;
+mod partners;
 mod queue_viewer;
 mod relay_pages;
 mod responsive;

@@ -22,9 +22,55 @@ pub fn shots(name: &str) -> (PathBuf, Workspace) {
     let dir = DataDir::new(root.join("org"));
     write_tracking(&dir.tracking_db(), 60);
     write_refusal(&dir.tracking_db());
+    write_sightings(&dir.tracking_db(), &root.join("files"));
     write_protocol_log(&dir);
     let ws = Workspace::open(&dir).expect("fixture opens");
     (root, ws)
+}
+
+/// The partner certificate watch: Woodgrove's mail server certificate, first seen twenty
+/// days ago, seen both ways and authenticated.
+pub fn write_sightings(path: &std::path::Path, files: &std::path::Path) {
+    use crate::store::partner_watch::{Presented, Sighting};
+    let pem = std::fs::read_to_string(files.join("woodgrove-mail.cer")).expect("woodgrove");
+    let chain: Vec<Vec<u8>> = pem::parse_many(&pem)
+        .expect("pem")
+        .into_iter()
+        .map(|b| b.into_contents())
+        .collect();
+    let info = crate::pki::inspect::inspect_certificate(&chain[0]).expect("inspect");
+    let certificate = crate::policy::trust::peer_record(&info);
+    let mut db = TrackingDb::open(path).expect("tracking");
+    let seen = |minutes: i64, direction, host: &str, presented: Presented, verified| Sighting {
+        time: now_ms() - minutes * 60_000,
+        domain: "woodgrove.test".into(),
+        direction,
+        host: host.into(),
+        presented,
+        verified,
+    };
+    let cert = Presented::Certificate { certificate, chain };
+    db.insert_with(
+        &[],
+        &[
+            seen(
+                60 * 24 * 20,
+                Direction::Outbound,
+                "mail.woodgrove.test:25",
+                cert.clone(),
+                true,
+            ),
+            seen(
+                12,
+                Direction::Outbound,
+                "mail.woodgrove.test:25",
+                cert.clone(),
+                true,
+            ),
+            seen(7, Direction::Inbound, "198.51.100.25", cert, true),
+        ],
+    )
+    .expect("sightings");
 }
 
 /// A small deterministic generator.

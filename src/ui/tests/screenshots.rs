@@ -66,6 +66,12 @@ fn main_screens() {
     let mut h = harness(app);
     settle(&mut h);
 
+    page(&mut h, Page::Partners);
+    shoot(&mut h, "console-partners");
+    h.state_mut().views.partners.open = Some("woodgrove.test".into());
+    shoot(&mut h, "console-partner");
+    h.state_mut().views.partners.open = None;
+
     page(&mut h, Page::TransportSettings);
     shoot(&mut h, "console-transport-settings");
 
@@ -505,7 +511,12 @@ fn domain_security_wizard_pages_in(theme: egui::Theme) {
     };
     let (root, app, _fake) = app_with_relay(dir);
     let mut h = harness_in(app, theme);
-    act(&mut h, Action::OpenWizard(WizardStart::DomainSecurity));
+    act(
+        &mut h,
+        Action::OpenWizard(WizardStart::DomainSecurity {
+            domain: String::new(),
+        }),
+    );
     wizard(&mut h, |w| {
         if let Wizard::DomainSecurity(w) = w {
             w.domain = "fabrikam.test".into();

@@ -105,6 +105,18 @@ impl Mark {
     }
 }
 
+impl From<crate::admin::CheckMark> for Mark {
+    fn from(m: crate::admin::CheckMark) -> Mark {
+        use crate::admin::CheckMark as C;
+        match m {
+            C::Pass => Mark::Pass,
+            C::Fail => Mark::Fail,
+            C::Warn => Mark::Warn,
+            C::Skip => Mark::Skip,
+        }
+    }
+}
+
 /// A check line: a green, red or grey mark, the check, and what was found.
 pub fn check_line(ui: &mut Ui, mark: Mark, what: &str, detail: &str) {
     ui.horizontal_wrapped(|ui| {

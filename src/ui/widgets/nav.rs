@@ -4,6 +4,7 @@
 /// A page of the console.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Page {
+    Partners,
     TransportSettings,
     SendConnectors,
     AcceptedDomains,
@@ -33,6 +34,7 @@ pub const SECTIONS: &[Section] = &[
         title: "Organization",
         icon: "🏢",
         pages: &[
+            Page::Partners,
             Page::TransportSettings,
             Page::SendConnectors,
             Page::AcceptedDomains,
@@ -67,6 +69,7 @@ pub const SECTIONS: &[Section] = &[
 impl Page {
     pub fn title(self) -> &'static str {
         match self {
+            Page::Partners => "Partners",
             Page::TransportSettings => "Transport settings",
             Page::SendConnectors => "Send connectors",
             Page::AcceptedDomains => "Accepted domains",
@@ -88,6 +91,7 @@ impl Page {
     /// A small icon for the navigation tree.
     pub fn icon(self) -> &'static str {
         match self {
+            Page::Partners => "👥",
             Page::TransportSettings => "⚙",
             Page::SendConnectors => "⬆",
             Page::AcceptedDomains => "✉",
@@ -109,6 +113,7 @@ impl Page {
     /// A file-name-friendly name (screenshots).
     pub fn slug(self) -> &'static str {
         match self {
+            Page::Partners => "partners",
             Page::TransportSettings => "transport-settings",
             Page::SendConnectors => "send-connectors",
             Page::AcceptedDomains => "accepted-domains",

@@ -5,7 +5,7 @@
 //! go, with the equivalent commands.
 
 use super::{Buttons, wizard_frame};
-use crate::admin::{CheckMark, OurCertificate, PartnerRoot, readiness};
+use crate::admin::{OurCertificate, PartnerRoot, readiness};
 use crate::config::domain;
 use crate::ui::app::actions::{
     Action, DomainSecurityPlan, FileTarget, Form, PickTarget, RootChoice,
@@ -232,12 +232,7 @@ impl DomainSecurityWizard {
         let mut out: Vec<Check> = readiness(&self.plan(), &data.settings, ours, root)
             .into_iter()
             .map(|c| Check {
-                mark: match c.mark {
-                    CheckMark::Pass => Mark::Pass,
-                    CheckMark::Fail => Mark::Fail,
-                    CheckMark::Warn => Mark::Warn,
-                    CheckMark::Skip => Mark::Skip,
-                },
+                mark: Mark::from(c.mark),
                 what: c.what,
                 detail: c.detail,
             })

@@ -31,8 +31,10 @@ impl Wizard {
                 Wizard::Request(request::RequestWizard::new(data, subject, domains))
             }
             WizardStart::Import => Wizard::Import(import::ImportWizard::default()),
-            WizardStart::DomainSecurity => {
-                Wizard::DomainSecurity(domain_security::DomainSecurityWizard::new(data))
+            WizardStart::DomainSecurity { domain } => {
+                let mut w = domain_security::DomainSecurityWizard::new(data);
+                w.domain = domain;
+                Wizard::DomainSecurity(w)
             }
         }
     }

@@ -1,0 +1,61 @@
+//! The partners page: the report of every partner read on the query worker, the trust and
+//! certificate cells from the certificate watch, a red cell's "Fix…" applied through the same
+//! settings change as the connector pages, and a partner's own page.
+
+use super::*;
+use crate::ui::widgets::nav::Page;
+
+#[test]
+fn a_red_cell_is_fixed_from_the_partners_page() {
+    let (_root, mut ws) = sample::shots("partners-fix");
+    ws.change_settings(|s| {
+        for c in &mut s.send_connectors {
+            c.domain_secure_enabled = false;
+        }
+        Ok(())
+    })
+    .expect("domain security off");
+    let mut app = console(ws);
+    attach_fake(&mut app, sample::snapshot());
+    let mut h = harness(app);
+    settle(&mut h);
+    h.state_mut().page = Page::Partners;
+    h.step();
+    settle(&mut h);
+    // The certificate Woodgrove presented, judged against today's roots.
+    assert!(has_text(&h, "Woodgrove Root CA"), "trust cell");
+    assert!(has_text(&h, "mail.woodgrove.test from Woodgrove Root CA"));
+    assert!(has_text(
+        &h,
+        "Domain Security off, so mail to the partner waits"
+    ));
+    click(&mut h, "Fix Send connector of woodgrove.test");
+    assert!(has_text(&h, "Turn on Domain Security on send connector"));
+    click(&mut h, "Apply");
+    settle(&mut h);
+    // Saved, and the report read again.
+    settle(&mut h);
+    assert!(
+        h.state()
+            .workspace
+            .settings
+            .send_connectors
+            .iter()
+            .any(|c| c.domain_secure_enabled)
+    );
+    assert!(
+        has_text(&h, ": Domain Security on"),
+        "the cell turned green"
+    );
+    // The partner's own page: every cell, the certificates it presented, its mail per day.
+    click(&mut h, "woodgrove.test");
+    assert_eq!(
+        h.state().views.partners.open.as_deref(),
+        Some("woodgrove.test")
+    );
+    assert!(has_text(&h, "Certificates it presented"));
+    assert!(has_text(&h, "Receiving from us"));
+    assert!(has_text(&h, "198.51.100.25"));
+    click(&mut h, "⬅ All partners");
+    assert_eq!(h.state().views.partners.open, None);
+}
