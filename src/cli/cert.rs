@@ -806,6 +806,10 @@ pub enum PartnerCommand {
         /// Only this partner domain
         domain: Option<String>,
     },
+    /// The alerts of the partner certificate watch: partner certificates expiring, rotated
+    /// or from another issuer, partners that stopped using TLS, our SMTP certificate and
+    /// trusted roots expiring (the relay logs each once and mails it to the alert address)
+    Alerts,
     /// Remove a partner's anchors (any trusted root may vouch for it again)
     Remove { domain: String },
     /// Set up Domain Security with a partner in one go, as the console's wizard does: trust
@@ -874,6 +878,7 @@ pub fn run_partner(dir: &Option<PathBuf>, cmd: &PartnerCommand) -> CliResult {
         PartnerCommand::Health { domain } => {
             super::partner::run_health(dir, &ws, domain.as_deref())?;
         }
+        PartnerCommand::Alerts => super::partner::run_alerts(&ws),
         PartnerCommand::Anchor { domain, pin } => {
             let p = pin.pin()?;
             ws.add_partner_anchor(domain, p.clone())?;

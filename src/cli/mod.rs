@@ -6,6 +6,7 @@ mod cert;
 mod mta_sts;
 mod output;
 mod partner;
+mod policy;
 mod protocol_log;
 mod relay;
 mod settings_cmd;
@@ -74,6 +75,9 @@ pub enum Command {
     /// Accepted domains
     #[command(subcommand)]
     Domain(settings_cmd::DomainCommand),
+    /// The effective policy: what the relay would do with a message (`policy explain`)
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// Run the relay without a console until SIGTERM/SIGINT
     Serve,
     /// The queues: list, show, retry, suspend, resume, remove, quarantine, release (Queue Viewer)
@@ -216,6 +220,7 @@ pub fn run() -> i32 {
         Some(Command::Connector(ref c)) => settings_cmd::run_connector(&cli.data_dir, c),
         Some(Command::Domain(ref c)) => settings_cmd::run_domain(&cli.data_dir, c),
         Some(Command::Serve) => relay::run_serve(&cli.data_dir),
+        Some(Command::Policy(ref c)) => policy::run(&cli.data_dir, c),
         Some(Command::Probe {
             ref target,
             ref domain,

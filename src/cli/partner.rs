@@ -130,3 +130,27 @@ pub fn run_health(dir: &Option<PathBuf>, ws: &Workspace, domain: Option<&str>) -
     }
     Ok(())
 }
+
+pub fn run_alerts(ws: &Workspace) {
+    let (sightings, note) = partners::sightings(ws);
+    if let Some(n) = note {
+        println!("Note: {n}");
+    }
+    let alerts = partners::current_alerts(ws, &sightings, now());
+    if alerts.is_empty() {
+        println!("No alerts.");
+    }
+    for a in &alerts {
+        let mark = match a.severity {
+            partners::watch::Severity::Critical => "CRITICAL",
+            partners::watch::Severity::Warning => "Warning",
+        };
+        println!("{mark}: {}", a.text);
+    }
+    match &ws.settings.transport.alert_address {
+        Some(to) => println!("New alerts are mailed to {to}."),
+        None => println!(
+            "No alert address is set: `mailflow transport set --alert-address ADDRESS` has new alerts mailed."
+        ),
+    }
+}

@@ -54,6 +54,10 @@ pub enum TransportCommand {
         /// reports delivered there are read and shown on the console's TLS reports page
         #[arg(long, value_name = "ADDRESS")]
         tls_rpt_address: Option<String>,
+        /// Where the relay mails its alerts (partner certificates expiring, rotated or gone,
+        /// our certificates and trusted roots expiring); "" for none
+        #[arg(long, value_name = "ADDRESS")]
+        alert_address: Option<String>,
     },
 }
 
@@ -522,6 +526,12 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                         .clone()
                         .unwrap_or_else(|| "(none: reports from others are not read)".into()),
                 ),
+                (
+                    "AlertAddress",
+                    t.alert_address
+                        .clone()
+                        .unwrap_or_else(|| "(none: alerts are in the console and the log)".into()),
+                ),
             ]);
         }
         TransportCommand::Set {
@@ -537,6 +547,7 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
             dnssec_trust_anchor,
             mta_sts_port,
             tls_rpt_address,
+            alert_address,
         } => {
             let parsed = (
                 delay_notification.as_deref().map(span).transpose()?,
@@ -584,6 +595,9 @@ pub fn run_transport(dir: &Option<PathBuf>, cmd: &TransportCommand) -> CliResult
                 }
                 if let Some(a) = tls_rpt_address {
                     t.tls_rpt_address = Some(a.trim().to_string()).filter(|a| !a.is_empty());
+                }
+                if let Some(a) = alert_address {
+                    t.alert_address = Some(a.trim().to_string()).filter(|a| !a.is_empty());
                 }
                 if let Some(a) = dnssec_trust_anchor {
                     t.dnssec_trust_anchor = match a.trim() {

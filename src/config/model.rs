@@ -102,6 +102,11 @@ pub struct TransportSettings {
     /// for the console's TLS reports page (the mail is delivered all the same).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_rpt_address: Option<String>,
+    /// Where the relay mails its alerts (a partner certificate expiring, rotated or gone, a
+    /// partner downgrading, our SMTP certificate or a trusted root expiring); without one the
+    /// alerts are in the console and the log only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert_address: Option<String>,
 }
 
 /// The longest `max_age` an MTA-STS policy may ask for (RFC 8461 §3.2: 31557600 seconds, a
@@ -191,6 +196,7 @@ impl Default for TransportSettings {
             mta_sts_port: 443,
             mta_sts_policy: None,
             tls_rpt_address: None,
+            alert_address: None,
         }
     }
 }

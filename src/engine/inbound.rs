@@ -180,7 +180,11 @@ impl SessionPolicy for InboundPolicy<'_> {
             }),
             _ => None,
         };
-        if let Some(d) = &partner {
+        // Only what the partner's own sessions present: not one of our servers or a user
+        // of ours forwarding the partner's mail.
+        if let Some(d) = &partner
+            && matches!(session_is, Identity::Anonymous | Identity::Partner { .. })
+        {
             self.saw_partner(d, claimed.as_ref());
         }
         let client_certificate = claimed.filter(|_| {
@@ -816,13 +820,10 @@ async fn accept(
     } else {
         header_firewall::strip_forged(&m.body, &run.own_names())
     };
-    let mut marks = Vec::new();
-    if let (Some(d), Some(mech)) = (&partner_domain, mechanism) {
-        marks.push("X-Mailflow-AuthAs: Partner".to_string());
-        marks.push(format!("X-Mailflow-AuthDomain: {d}"));
-        marks.push(format!("X-Mailflow-AuthMechanism: {}", mech.header_value()));
-        marks.push(format!("X-Mailflow-AuthSource: {}", run.fqdn()));
-    }
+    let marks = match (&partner_domain, mechanism) {
+        (Some(d), Some(mech)) => crate::policy::classify::partner_marks(d, mech, run.fqdn()),
+        _ => Vec::new(),
+    };
     let single = (m.recipients.len() == 1).then(|| m.recipients[0].to_string());
     let user = match &policy.identity {
         Identity::User { name } => Some(name.clone()),

@@ -23,6 +23,7 @@ pub mod local;
 pub mod monitor;
 pub mod mta_sts;
 pub mod outbound;
+pub mod partner_alerts;
 pub mod policy_server;
 pub mod probe;
 pub mod protolog;
@@ -76,6 +77,8 @@ enum Cmd {
         request: test_message::TestMessage,
         reply: std::sync::mpsc::Sender<Result<test_message::TestReport, String>>,
     },
+    /// Read the partner certificate watch now and announce its new alerts.
+    Alerts(std::sync::mpsc::Sender<Result<Vec<crate::admin::partners::watch::Alert>, String>>),
     /// Queue the TLS reports of a day now.
     TlsReports {
         day: String,
@@ -161,6 +164,7 @@ impl EngineHandle {
                     services.live.set_running(true);
                     tokio::spawn(delivery::scheduler(services.clone()));
                     tokio::spawn(tls_reports::daily(services.clone()));
+                    tokio::spawn(partner_alerts::run(services.clone()));
                     tokio::spawn(crl_fetch::run(
                         data_dir.clone(),
                         run.revocation.downloaded.clone(),
@@ -232,6 +236,12 @@ impl EngineHandle {
                                 tokio::spawn(async move {
                                     let _ =
                                         reply.send(test_message::send(&services, &request).await);
+                                });
+                            }
+                            Cmd::Alerts(reply) => {
+                                let services = services.clone();
+                                tokio::spawn(async move {
+                                    let _ = reply.send(partner_alerts::check(&services).await);
                                 });
                             }
                             Cmd::TlsReports { day, reply } => {
@@ -327,6 +337,18 @@ impl EngineHandle {
         if let Err(mpsc::error::SendError(Cmd::TestMessage { reply, .. })) =
             self.tx.send(Cmd::TestMessage { request, reply: tx })
         {
+            let _ = reply.send(Err("the relay is not running".into()));
+        }
+        rx
+    }
+
+    /// Reads the partner certificate watch now and announces its new alerts (as the relay
+    /// does every ten minutes); the answer is the alerts announced now.
+    pub fn check_alerts(
+        &self,
+    ) -> std::sync::mpsc::Receiver<Result<Vec<crate::admin::partners::watch::Alert>, String>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Err(mpsc::error::SendError(Cmd::Alerts(reply))) = self.tx.send(Cmd::Alerts(tx)) {
             let _ = reply.send(Err("the relay is not running".into()));
         }
         rx

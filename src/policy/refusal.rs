@@ -62,7 +62,8 @@ pub struct Context<'a> {
     pub groups: &'a [PermissionGroup],
 }
 
-fn identity_words(identity: &Identity) -> String {
+/// Who a session is, in words.
+pub fn identity_words(identity: &Identity) -> String {
     match identity {
         Identity::Anonymous => "anonymous".into(),
         Identity::Partner { domain, .. } => format!("partner {domain} (Domain Security)"),

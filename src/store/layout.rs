@@ -91,6 +91,10 @@ impl DataDir {
         self.tls_reports().join("received")
     }
     /// MTA-STS policies fetched from other domains, kept for their max_age across restarts.
+    /// The alerts the relay has announced (so each is announced once).
+    pub fn alerts_announced(&self) -> PathBuf {
+        self.root.join("alerts-announced.ron")
+    }
     pub fn mta_sts_cache(&self) -> PathBuf {
         self.root.join("mta-sts-policies.ron")
     }

@@ -2,6 +2,7 @@
 //! store, the accounts for SMTP AUTH, CSV records, the spool (the durable message queue) and the message tracking database.
 
 pub mod accounts;
+pub mod alerts;
 pub mod atomic;
 pub mod certstore;
 pub mod clock;

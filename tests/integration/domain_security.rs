@@ -18,6 +18,46 @@ use mailflow::store::tracking::{EventKind, TrackingQuery};
 use std::time::Duration;
 use time::{Duration as TDuration, OffsetDateTime};
 
+/// What `mailflow policy explain` on `org` says of MAIL FROM:<alice@contoso.test> with
+/// `cert` presented (or none, or no STARTTLS), held against `relay_said`, the reply the running
+/// relay gave the same client: the simulator must give the same answer.
+fn explain_agrees(
+    org: &PartnerOrg,
+    cert: Option<&(String, Vec<u8>, rcgen::KeyPair)>,
+    starttls: bool,
+    relay_said: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("client.pem");
+    let mut args = vec![
+        "policy",
+        "explain",
+        "--from",
+        "alice@contoso.test",
+        "--to",
+        "bob@woodgrove.test",
+    ];
+    if let Some(c) = cert {
+        std::fs::write(&file, &c.0).unwrap();
+        args.extend(["--client-cert", file.to_str().unwrap()]);
+    }
+    if !starttls {
+        args.push("--no-starttls");
+    }
+    let out = org.relay.org.ok(&args);
+    if relay_said.starts_with("250") {
+        assert!(
+            out.contains("=> accepted (Domain Secure)"),
+            "the relay said {relay_said}; the simulator:\n{out}"
+        );
+    } else {
+        assert!(
+            out.contains(&format!("=> REFUSED: MAIL FROM is answered {relay_said}")),
+            "the relay said {relay_said}; the simulator:\n{out}"
+        );
+    }
+}
+
 #[test]
 fn two_organizations_exchange_domain_secure_mail_both_ways() {
     let (a, b) = pair();
@@ -275,20 +315,17 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     let now = OffsetDateTime::now_utc();
     let good = a.ca.good("mail.contoso.test", &["contoso.test"]);
     // The partner authenticates: 250.
-    assert_eq!(
-        mail_from(addr, Some(&identity(&good)), "alice@contoso.test", true),
-        "250 2.1.0 Sender OK"
-    );
+    let r = mail_from(addr, Some(&identity(&good)), "alice@contoso.test", true);
+    assert_eq!(r, "250 2.1.0 Sender OK");
+    explain_agrees(&b, Some(&good), true, &r);
     // STARTTLS advertised but not used: 530.
-    assert_eq!(
-        mail_from(addr, None, "alice@contoso.test", false),
-        "530 5.7.1 Not authenticated"
-    );
+    let r = mail_from(addr, None, "alice@contoso.test", false);
+    assert_eq!(r, "530 5.7.1 Not authenticated");
+    explain_agrees(&b, None, false, &r);
     // TLS without a client certificate: 530.
-    assert_eq!(
-        mail_from(addr, None, "alice@contoso.test", true),
-        "530 5.7.1 Not authenticated"
-    );
+    let r = mail_from(addr, None, "alice@contoso.test", true);
+    assert_eq!(r, "530 5.7.1 Not authenticated");
+    explain_agrees(&b, None, true, &r);
     let stranger = TestCa::new("Stranger Root");
     let cases = [
         (
@@ -343,6 +380,7 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     ];
     for (name, cert) in &cases {
         let r = mail_from(addr, Some(&identity(cert)), "alice@contoso.test", true);
+        explain_agrees(&b, Some(cert), true, &r);
         if *name == "issued by the partner itself (woodgrove's CA) for contoso" {
             // B trusts its own root: without anchors Exchange's rule accepts it.
             assert_eq!(r, "250 2.1.0 Sender OK", "{name}");
@@ -355,15 +393,14 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     ws.add_partner_anchor("contoso.test", Pin::Thumbprint(thumbprint(&a.ca.der)))
         .unwrap();
     b.relay.reload();
-    assert_eq!(
-        mail_from(
-            addr,
-            Some(&identity(&cases[5].1)),
-            "alice@contoso.test",
-            true
-        ),
-        "454 4.7.5 Certificate validation failure"
+    let r = mail_from(
+        addr,
+        Some(&identity(&cases[5].1)),
+        "alice@contoso.test",
+        true,
     );
+    assert_eq!(r, "454 4.7.5 Certificate validation failure");
+    explain_agrees(&b, Some(&cases[5].1), true, &r);
     assert_eq!(
         mail_from(addr, Some(&identity(&good)), "alice@contoso.test", true),
         "250 2.1.0 Sender OK"
@@ -390,10 +427,12 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
     // The connector gate: Domain Security off on the connector: 451 4.7.3.
     b.relay
         .change(|s| s.receive_connectors[0].domain_secure_enabled = false);
+    let r = mail_from(addr, Some(&identity(&good)), "alice@contoso.test", true);
     assert_eq!(
-        mail_from(addr, Some(&identity(&good)), "alice@contoso.test", true),
+        r,
         "451 4.7.3 The admin has temporarily disallowed this secure domain"
     );
+    explain_agrees(&b, Some(&good), true, &r);
     // STARTTLS not advertised: 454 4.7.0.
     // (A connector with TLS configured but no usable certificate cannot advertise STARTTLS.)
     b.relay.change(|s| {
@@ -413,10 +452,9 @@ fn inbound_codes_in_exchanges_order_and_the_bad_client_certificate_matrix() {
             .any(|p| p.contains("STARTTLS is not offered")),
         "{problems:?}"
     );
-    assert_eq!(
-        mail_from(addr, None, "alice@contoso.test", false),
-        "454 4.7.0 Temporary authentication failure"
-    );
+    let r = mail_from(addr, None, "alice@contoso.test", false);
+    assert_eq!(r, "454 4.7.0 Temporary authentication failure");
+    explain_agrees(&b, None, true, &r);
 }
 
 /// Regression: after a partner's message, a later message on the same TLS connection from a

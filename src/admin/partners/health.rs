@@ -179,6 +179,18 @@ impl PartnerHealth {
         self.cells.get(&c).unwrap_or(&NONE)
     }
 
+    /// The first cell with the worst mark, when that is red or amber: what needs looking at.
+    pub fn attention(&self) -> Option<(Column, &Cell)> {
+        let worst = self.worst();
+        if !matches!(worst, CheckMark::Fail | CheckMark::Warn) {
+            return None;
+        }
+        Column::ALL
+            .into_iter()
+            .map(|c| (c, self.cell(c)))
+            .find(|(_, cell)| cell.mark == worst)
+    }
+
     /// The worst mark of the row (red before amber before green).
     pub fn worst(&self) -> CheckMark {
         let marks: Vec<CheckMark> = self.cells.values().map(|c| c.mark).collect();
@@ -210,7 +222,7 @@ pub struct Facts<'a> {
 }
 
 /// Days from `now` to `t`, rounded down (negative once past).
-fn days_left(now: OffsetDateTime, t: OffsetDateTime) -> i64 {
+pub fn days_left(now: OffsetDateTime, t: OffsetDateTime) -> i64 {
     (t - now).whole_days()
 }
 
@@ -465,11 +477,14 @@ fn receive_connectors_cell(facts: &Facts<'_>, on_receive: bool) -> Cell {
     }
 }
 
-/// The certificate the partner presented last (either direction), with its facts.
+/// The certificate the partner presented last (either direction), with its facts: its
+/// servers' (we connected to them), or a client certificate that authenticated it (anyone
+/// may send as the partner with some certificate).
 fn last_certificate(sightings: &[Seen], domain: &str) -> Option<LastCertificate> {
     sightings
         .iter()
         .filter(|s| s.domain == domain)
+        .filter(|s| s.direction == Direction::Outbound || s.verified)
         .filter_map(|s| {
             s.certificate().map(|c| LastCertificate {
                 certificate: c.clone(),
@@ -622,5 +637,126 @@ fn our_certificate_cell(facts: &Facts<'_>, domain: &str, on_send: bool) -> Cell 
         cell.fix(Fix::OurCertificate)
     } else {
         cell
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::{Workspace, init};
+    use crate::store::DataDir;
+    use crate::store::partner_activity::Failure;
+
+    fn org() -> (tempfile::TempDir, Workspace, OffsetDateTime) {
+        let now = OffsetDateTime::now_utc();
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = DataDir::new(tmp.path().join("org"));
+        init(&dir, "Contoso", "mail.contoso.test", "contoso.test", now).expect("init");
+        let ws = Workspace::open(&dir).expect("open");
+        (tmp, ws, now)
+    }
+
+    fn row(
+        ws: &Workspace,
+        now: OffsetDateTime,
+        activity: &BTreeMap<String, Activity>,
+    ) -> PartnerHealth {
+        let run = RunConfig::build(ws, now).expect("run");
+        let queued: BTreeMap<String, usize> = [("woodgrove.test".to_string(), 3)].into();
+        let rows = judge(&Facts {
+            run: &run,
+            ours: &BTreeMap::new(),
+            sightings: &[],
+            activity,
+            queued: &queued,
+            now,
+        });
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        rows.into_iter().next().expect("row")
+    }
+
+    /// A partner on the send list whose connector has Domain Security off: the connector
+    /// and the queue are red with the connector's fix; the receive side says what is missing;
+    /// a recent failure after the last success is red. Every red cell has a fix.
+    #[test]
+    fn red_cells_name_their_fix() {
+        let (_tmp, mut ws, now) = org();
+        ws.change_settings(|s| {
+            s.transport.tls_send_domain_secure_list = vec!["woodgrove.test".into()];
+            s.send_connectors[0].address_spaces = vec![crate::config::AddressSpace {
+                address: "*".into(),
+                cost: 1,
+            }];
+            Ok(())
+        })
+        .expect("settings");
+        let now_ms = now.unix_timestamp() * 1000;
+        let activity: BTreeMap<String, Activity> = [(
+            "woodgrove.test".to_string(),
+            Activity {
+                last_secure_out: Some(now_ms - 7_200_000),
+                last_failure: Some(Failure {
+                    time: now_ms - 60_000,
+                    kind: "DEFER".into(),
+                    reason: "451 4.7.5 Domain Security off".into(),
+                }),
+                ..Default::default()
+            },
+        )]
+        .into();
+        let r = row(&ws, now, &activity);
+        let name = ws.settings.send_connectors[0].name.clone();
+        assert_eq!(r.cell(Column::SendList).mark, CheckMark::Pass);
+        assert_eq!(r.cell(Column::ReceiveList).mark, CheckMark::Warn);
+        assert_eq!(r.cell(Column::ReceiveList).fix, Some(Fix::AddToReceiveList));
+        let send = r.cell(Column::SendConnector);
+        assert_eq!(send.mark, CheckMark::Fail);
+        assert_eq!(
+            send.fix,
+            Some(Fix::SendConnectorDomainSecurity(name.clone()))
+        );
+        let queued = r.cell(Column::Queued);
+        assert_eq!(
+            (queued.mark, queued.text.as_str()),
+            (CheckMark::Fail, "3 waiting")
+        );
+        assert_eq!(queued.fix, Some(Fix::SendConnectorDomainSecurity(name)));
+        assert_eq!(r.cell(Column::LastFailure).mark, CheckMark::Fail);
+        assert_eq!(r.cell(Column::LastOutbound).mark, CheckMark::Pass);
+        assert_eq!(r.cell(Column::PartnerCertificate).mark, CheckMark::Skip);
+        assert_eq!(r.worst(), CheckMark::Fail);
+        for c in Column::ALL {
+            let cell = r.cell(c);
+            assert!(
+                cell.mark != CheckMark::Fail || cell.fix.is_some(),
+                "{c:?}: {cell:?}"
+            );
+        }
+        // Domain Security on: that cell turns green, and the queue waits for other reasons.
+        ws.change_settings(|s| {
+            s.send_connectors[0].domain_secure_enabled = true;
+            Ok(())
+        })
+        .expect("settings");
+        let r = row(&ws, now, &activity);
+        assert_eq!(r.cell(Column::SendConnector).mark, CheckMark::Pass);
+        assert_eq!(r.cell(Column::Queued).mark, CheckMark::Warn);
+    }
+
+    /// Mail to a partner that no connector covers waits: red, with the wizard as the fix.
+    #[test]
+    fn no_route_is_red_with_the_wizard() {
+        let (_tmp, mut ws, now) = org();
+        ws.change_settings(|s| {
+            s.transport.tls_receive_domain_secure_list = vec!["woodgrove.test".into()];
+            s.send_connectors.clear();
+            Ok(())
+        })
+        .expect("settings");
+        let r = row(&ws, now, &BTreeMap::new());
+        let send = r.cell(Column::SendConnector);
+        assert_eq!(send.mark, CheckMark::Fail, "{send:?}");
+        assert_eq!(send.fix, Some(Fix::SetUpDomainSecurity));
+        assert_eq!(r.cell(Column::SendList).fix, Some(Fix::AddToSendList));
     }
 }

@@ -7,6 +7,7 @@
 //! `mailflow partner` show the same report.
 
 pub mod health;
+pub mod watch;
 
 pub use health::{Cell, Column, Facts, Fix, LastCertificate, OurCert, PartnerHealth};
 
@@ -29,6 +30,8 @@ pub struct PartnersReport {
     /// The certificate watch, every partner's rows.
     pub sightings: Vec<Seen>,
     pub activity: BTreeMap<String, Activity>,
+    /// The alerts of the certificate watch, most serious first.
+    pub alerts: Vec<watch::Alert>,
     /// Why part of the report is missing (no tracking database yet), in words.
     pub notes: Vec<String>,
     pub taken_at: OffsetDateTime,
@@ -54,6 +57,47 @@ pub fn queued_by_domain<'a>(
         *out.entry(domain.to_ascii_lowercase()).or_insert(0) += messages;
     }
     out
+}
+
+/// The partner certificate watch of the workspace (empty, with the reason, when there is no
+/// tracking database to read).
+pub fn sightings(workspace: &Workspace) -> (Vec<Seen>, Option<String>) {
+    match TrackingDb::open_read_only(&workspace.dir.tracking_db()).and_then(|db| db.sightings(None))
+    {
+        Ok(s) => (s, None),
+        Err(e) => (
+            Vec::new(),
+            Some(format!("no partner certificates seen: {e}")),
+        ),
+    }
+}
+
+/// The alerts of the watch at `now`: `sightings` (the partners' certificates), our SMTP
+/// certificates and the trusted roots of the workspace.
+pub fn current_alerts(
+    workspace: &Workspace,
+    sightings: &[Seen],
+    now: OffsetDateTime,
+) -> Vec<watch::Alert> {
+    let fact = |info: &crate::pki::inspect::CertificateInfo| watch::CertFact {
+        thumbprint: info.thumbprint.clone(),
+        subject: info.subject.clone(),
+        not_after: info.not_after,
+    };
+    let ours: Vec<watch::CertFact> = workspace
+        .store
+        .certificates()
+        .iter()
+        .filter(|c| c.is_smtp())
+        .map(|c| fact(&c.info))
+        .collect();
+    let roots: Vec<watch::CertFact> = workspace
+        .store
+        .trusted_roots()
+        .iter()
+        .map(|r| fact(&r.info))
+        .collect();
+    watch::alerts(sightings, &ours, &roots, now)
 }
 
 /// Reads everything the report needs and judges every partner. `queued`: messages waiting
@@ -84,15 +128,10 @@ pub fn gather(
         })
         .collect();
     let mut notes = Vec::new();
-    let mut sightings = Vec::new();
     let mut activity = BTreeMap::new();
-    match TrackingDb::open_read_only(&workspace.dir.tracking_db()) {
+    let sightings = match TrackingDb::open_read_only(&workspace.dir.tracking_db()) {
         Ok(db) => {
             let now_ms = now.unix_timestamp() * 1000;
-            match db.sightings(None) {
-                Ok(s) => sightings = s,
-                Err(e) => notes.push(e.to_string()),
-            }
             for domain in &run.checked.partner_domains {
                 match db.partner_activity(domain, now_ms, HISTORY_DAYS) {
                     Ok(a) => {
@@ -104,9 +143,16 @@ pub fn gather(
                     }
                 }
             }
+            db.sightings(None).unwrap_or_else(|e| {
+                notes.push(e.to_string());
+                Vec::new()
+            })
         }
-        Err(e) => notes.push(format!("no message activity or certificates seen: {e}")),
-    }
+        Err(e) => {
+            notes.push(format!("no message activity or certificates seen: {e}"));
+            Vec::new()
+        }
+    };
     let rows = health::judge(&Facts {
         run: &run,
         ours: &ours,
@@ -115,8 +161,10 @@ pub fn gather(
         queued,
         now,
     });
+    let alerts = current_alerts(workspace, &sightings, now);
     Ok(PartnersReport {
         rows,
+        alerts,
         sightings,
         activity,
         notes,

@@ -187,25 +187,20 @@ pub(super) fn transport(c: &mut Checker, settings: &Settings) -> CheckedTranspor
             );
         }
     }
+    if let Some(addr) = &t.alert_address
+        && let Err(why) = mail_address(addr)
+    {
+        c.add(
+            "transport.alert_address",
+            "Alert address",
+            format!("'{addr}' is not a mail address: {why}"),
+        );
+    }
     if let Some(addr) = &t.tls_rpt_address {
         let key = "transport.tls_rpt_address";
         let place = "TLS report address";
         // A mailbox of ours: `local@domain`, the domain one we accept mail for.
-        let parsed = addr
-            .trim()
-            .rsplit_once('@')
-            .filter(|(local, _)| {
-                !local.is_empty()
-                    && !local
-                        .chars()
-                        .any(|c| c.is_whitespace() || c.is_control() || "<>,;".contains(c))
-            })
-            .ok_or_else(|| "write it as local-part@domain".to_string())
-            .and_then(|(local, domain)| {
-                crate::config::domain::normalize(domain)
-                    .map(|d| (local.to_string(), d))
-                    .map_err(|e| e.to_string())
-            });
+        let parsed = mail_address(addr);
         match parsed {
             Err(why) => c.add(key, place, format!("'{addr}' is not a mail address: {why}")),
             Ok((local, domain)) => {
@@ -272,4 +267,22 @@ pub fn is_valid_local_part(text: &str) -> bool {
         && text
             .chars()
             .all(|ch| ch.is_alphanumeric() || ch == '.' || SPECIALS.contains(ch))
+}
+
+/// `local@domain` with a plain local part and a valid domain (normalised).
+fn mail_address(addr: &str) -> Result<(String, String), String> {
+    addr.trim()
+        .rsplit_once('@')
+        .filter(|(local, _)| {
+            !local.is_empty()
+                && !local
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "<>,;".contains(c))
+        })
+        .ok_or_else(|| "write it as local-part@domain".to_string())
+        .and_then(|(local, domain)| {
+            crate::config::domain::normalize(domain)
+                .map(|d| (local.to_string(), d))
+                .map_err(|e| e.to_string())
+        })
 }

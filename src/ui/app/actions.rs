@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Form {
     Partners,
+    WhatIf,
     Transport,
     SendConnectors,
     AcceptedDomains,
@@ -95,6 +96,20 @@ pub enum SettingsChange {
     RemovePartnerPin(String),
 }
 
+/// A question for the policy simulator, as the What if page asks it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExplainSpec {
+    pub from: String,
+    pub to: String,
+    /// The message comes from a client (else: from us, only the delivery is explained).
+    pub from_client: bool,
+    pub starttls: bool,
+    /// The client certificate file.
+    pub certificate: Option<PathBuf>,
+    pub receive_connector: Option<String>,
+    pub send_connector: Option<String>,
+}
+
 /// Where a file that was read and inspected goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileTarget {
@@ -116,6 +131,7 @@ pub enum PickTarget {
     RequestSave,
     Export(ExportItem),
     TrackingCsv,
+    WhatIfCertificate,
 }
 
 /// Something the console writes to a file for someone else.
@@ -328,6 +344,16 @@ pub enum Action {
     LoadTlsReports,
     /// Reads the partners report (every partner's health) on the query worker.
     LoadPartners,
+    /// Asks the policy simulator (on the query worker).
+    Explain(Box<ExplainSpec>),
+    /// Opens the What if page with a question filled in.
+    OpenWhatIf {
+        from: String,
+        to: String,
+        from_client: bool,
+    },
+    /// Opens the connectivity probe on a domain and probes its hosts now.
+    ProbeDomain(String),
     /// Lists the days kept of one protocol log.
     LoadProtocolLogDays(LogDirection),
     /// Reads one day of a protocol log, filtered.

@@ -371,6 +371,10 @@ impl ConsoleApp {
             }
             Outcome::TlsReports(data) => self.views.tls_reports.on_result(data),
             Outcome::Partners(report) => self.views.partners.on_result(report),
+            Outcome::Explained(answer) => {
+                self.feedback.clear(Form::WhatIf);
+                self.views.what_if.answer = Some(answer);
+            }
             Outcome::ProtocolLogDays(direction, days) => {
                 self.views.protocol_logs.on_days(direction, days)
             }
@@ -406,6 +410,7 @@ impl ConsoleApp {
                 });
             }
             PickTarget::TrustRootFile => self.views.roots.path = text,
+            PickTarget::WhatIfCertificate => self.views.what_if.certificate = text,
             PickTarget::CrlFile => self.views.roots.crl_path = text,
             PickTarget::Export(what) => self.actions.push(Action::Export {
                 what,
@@ -690,6 +695,41 @@ impl ConsoleApp {
                     ..Default::default()
                 },
             ),
+            Action::Explain(spec) => {
+                let workspace = self.workspace.clone();
+                let now = self.clock.now();
+                self.feedback
+                    .working(Form::WhatIf, "Working out what the relay would do…");
+                self.query.submit(move |_| {
+                    Outcome::Explained(super::jobs::explain(&workspace, &spec, now))
+                });
+            }
+            Action::OpenWhatIf {
+                from,
+                to,
+                from_client,
+            } => {
+                let v = &mut self.views.what_if;
+                v.from = from;
+                v.to = to;
+                v.from_client = from_client;
+                v.answer = None;
+                self.page = Page::WhatIf;
+            }
+            Action::ProbeDomain(domain) => {
+                let v = &mut self.views.probe;
+                v.domain = domain.clone();
+                v.host.clear();
+                v.result = None;
+                self.page = Page::ConnectivityProbe;
+                self.apply(
+                    ctx,
+                    Action::Probe {
+                        form: Form::Probe,
+                        request: crate::ui::state::probe::ProbeRequest { domain, host: None },
+                    },
+                );
+            }
             Action::LoadPartners => {
                 let workspace = self.workspace.clone();
                 let queued = crate::admin::partners::queued_by_domain(
@@ -875,10 +915,20 @@ impl ConsoleApp {
         });
         ui.add_space(4.0);
         ui.separator();
+        // Scrolls when the window is too short for every page and task (no entry is ever
+        // out of reach).
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| self.navigation_entries(ui));
+    }
+
+    fn navigation_entries(&mut self, ui: &mut Ui) {
+        // Compact rows: every page and task fits a 800 px high window.
+        ui.spacing_mut().item_spacing.y = 2.0;
         let enabled = self.wizard.is_none();
         ui.add_enabled_ui(enabled, |ui| {
             for section in SECTIONS {
-                ui.add_space(8.0);
+                ui.add_space(5.0);
                 ui.label(
                     RichText::new(format!("{}  {}", section.icon, section.title))
                         .strong()
@@ -892,16 +942,16 @@ impl ConsoleApp {
                     let r = ui.add(
                         egui::Button::selectable(selected, text)
                             .right_text("")
-                            .min_size(egui::vec2(ui.available_width(), 24.0)),
+                            .min_size(egui::vec2(ui.available_width(), 26.0)),
                     );
                     if r.clicked() {
                         self.page = page;
                     }
                 }
             }
-            ui.add_space(14.0);
+            ui.add_space(8.0);
             ui.separator();
-            ui.add_space(4.0);
+            ui.add_space(2.0);
             ui.label(RichText::new("Tasks").strong().color(muted()).size(12.5));
             if ui.link("New certificate request…").clicked() {
                 self.actions.push(Action::OpenWizard(WizardStart::Request {
@@ -947,6 +997,7 @@ fn pick_form(t: &PickTarget) -> Form {
         PickTarget::RequestSave => Form::RequestWizard,
         PickTarget::Export(_) => Form::Certificates,
         PickTarget::TrackingCsv => Form::Tracking,
+        PickTarget::WhatIfCertificate => Form::WhatIf,
     }
 }
 

@@ -6,8 +6,8 @@
 //! sentences; validation problems keep their field paths.
 
 use super::actions::{
-    DomainSecurityPlan, ExportItem, FileTarget, Form, IfExists, ImportSpec, PickTarget,
-    RequestSpec, SettingsChange, TrackColumn,
+    DomainSecurityPlan, ExplainSpec, ExportItem, FileTarget, Form, IfExists, ImportSpec,
+    PickTarget, RequestSpec, SettingsChange, TrackColumn,
 };
 use super::changes;
 use crate::admin::{AdminError, CertificateReport, FileReport, Workspace};
@@ -51,6 +51,45 @@ impl Failure {
             needs_password: false,
         }
     }
+}
+
+/// Answers the What if page's question (blocking): reads the client certificate file, builds
+/// the run configuration from the workspace and asks the policy simulator.
+pub fn explain(
+    workspace: &Workspace,
+    spec: &ExplainSpec,
+    now: time::OffsetDateTime,
+) -> Result<crate::admin::explain::Explanation, String> {
+    let client_certificate = match &spec.certificate {
+        None => None,
+        Some(path) => {
+            let bytes = read_limited(path)?;
+            let contents = crate::pki::import::read_file(&bytes, None)
+                .map_err(|e| sentence(&format!("{}: {e}", path.display())))?;
+            if contents.certificates.is_empty() {
+                return Err(sentence(&format!(
+                    "{} holds no certificate",
+                    path.display()
+                )));
+            }
+            Some(contents.certificates)
+        }
+    };
+    let question = crate::admin::explain::Question {
+        from: spec.from.clone(),
+        to: spec.to.clone(),
+        receive: spec.from_client,
+        client_certificate,
+        starttls: spec.starttls,
+        receive_connector: spec.receive_connector.clone(),
+        client_ip: None,
+        send_connector: spec.send_connector.clone(),
+    };
+    let run = crate::engine::config::RunConfig::build(workspace, now)
+        .map_err(|e| sentence(&e.to_string()))?;
+    let (sightings, _) = crate::admin::partners::sightings(workspace);
+    crate::admin::explain::explain(&run, &sightings, &question, now)
+        .map_err(|e| sentence(&e.to_string()))
 }
 
 /// Capital first letter, full stop at the end.
@@ -167,6 +206,7 @@ pub enum Outcome {
     },
     TlsReports(Arc<crate::ui::state::tls_reports::TlsReportsData>),
     Partners(Arc<Result<crate::admin::partners::PartnersReport, String>>),
+    Explained(Result<crate::admin::explain::Explanation, String>),
     ProtocolLogDays(crate::store::protocol_logs::LogDirection, Vec<String>),
     ProtocolLog(Arc<Result<crate::store::protocol_logs::LogDay, String>>),
     /// A job failed unexpectedly (a bug); the console says so.

@@ -22,6 +22,7 @@ pub mod tls_reports;
 pub mod tracking;
 pub mod transport;
 pub mod trusted_roots;
+pub mod what_if;
 
 use super::app::actions::{Action, Form};
 use super::app::feedback::Feedbacks;
@@ -95,6 +96,7 @@ pub struct Views {
     pub test_message: test_message::TestMessageView,
     pub tls_reports: tls_reports::TlsReportsView,
     pub partners: partners::PartnersView,
+    pub what_if: what_if::WhatIfView,
     pub protocol_logs: protocol_logs::ProtocolLogView,
 }
 
@@ -149,6 +151,7 @@ pub fn current_page(ui: &mut Ui, page: Page, views: &mut Views, cx: &mut Cx) {
         }
         Page::ConnectivityProbe => probe::connectivity_probe_page(ui, &mut views.probe, cx),
         Page::TestMessage => test_message::test_message_page(ui, &mut views.test_message, cx),
+        Page::WhatIf => what_if::what_if_page(ui, &mut views.what_if, cx),
     }
 }
 

@@ -8,6 +8,7 @@
 //! worker when the page opens, on Refresh and after every saved change.
 
 use super::Cx;
+use crate::admin::partners::watch::Severity;
 use crate::admin::partners::{Column, Fix, PartnerHealth, PartnersReport, health};
 use crate::config::ConnectorType;
 use crate::smtp::evidence::Direction;
@@ -17,7 +18,7 @@ use crate::ui::widgets::nav::Page;
 use crate::ui::widgets::theme::{self, muted};
 use crate::ui::widgets::{self, Mark};
 use egui::{RichText, Ui};
-use egui_plot::{Bar, BarChart, Legend, Plot};
+use egui_plot::{Bar, BarChart};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -95,6 +96,16 @@ pub fn partners_page(ui: &mut Ui, v: &mut PartnersView, cx: &mut Cx) {
     };
     for note in &report.notes {
         widgets::note(ui, theme::warn(), "ℹ", note);
+    }
+    for a in &report.alerts {
+        let (color, icon) = match a.severity {
+            Severity::Critical => (theme::bad(), "⚠"),
+            Severity::Warning => (theme::warn(), "⚠"),
+        };
+        widgets::note(ui, color, icon, &a.text);
+    }
+    if !report.alerts.is_empty() {
+        ui.add_space(6.0);
     }
     if report.rows.is_empty() {
         ui.label(
@@ -226,7 +237,9 @@ const LIST: [Column; 10] = [
 
 fn partner_list(ui: &mut Ui, v: &mut PartnersView, report: &PartnersReport) {
     egui::ScrollArea::horizontal().show(ui, |ui| {
-        let mut table = widgets::table(ui, "partners").column(egui_extras::Column::exact(170.0));
+        let mut table = widgets::table(ui, "partners")
+            .column(egui_extras::Column::exact(170.0))
+            .column(egui_extras::Column::exact(260.0));
         for c in LIST {
             let w = match c {
                 Column::SendList | Column::ReceiveList | Column::Queued => 110.0,
@@ -237,6 +250,7 @@ fn partner_list(ui: &mut Ui, v: &mut PartnersView, report: &PartnersReport) {
         table
             .header(24.0, |mut h| {
                 h.col(|ui| widgets::header(ui, "Partner"));
+                h.col(|ui| widgets::header(ui, "Needs attention"));
                 for c in LIST {
                     h.col(|ui| widgets::header(ui, c.title()));
                 }
@@ -253,6 +267,20 @@ fn partner_list(ui: &mut Ui, v: &mut PartnersView, report: &PartnersReport) {
                             .clicked()
                         {
                             v.open = Some(p.domain.clone());
+                        }
+                    });
+                    row.col(|ui| match p.attention() {
+                        Some((c, cell)) => {
+                            let mark = Mark::from(cell.mark);
+                            let text = format!("{}: {}", c.title(), cell.text);
+                            ui.add(
+                                egui::Label::new(RichText::new(&text).color(mark.color()))
+                                    .truncate(),
+                            )
+                            .on_hover_text(&text);
+                        }
+                        None => {
+                            ui.label(RichText::new("nothing").color(muted()));
                         }
                     });
                     for c in LIST {
@@ -293,6 +321,34 @@ fn partner_detail(
                 .size(17.0)
                 .color(mark.color()),
         );
+    });
+    ui.horizontal(|ui| {
+        let ours = cx.data.org_domain().unwrap_or("contoso.test").to_string();
+        if ui
+            .button("❓ What if they send to us…")
+            .on_hover_text("The policy simulator, with a message from the partner to us")
+            .clicked()
+        {
+            cx.push(Action::OpenWhatIf {
+                from: format!("postmaster@{}", row.domain),
+                to: format!("postmaster@{ours}"),
+                from_client: true,
+            });
+        }
+        if ui
+            .button("❓ What if we send to them…")
+            .on_hover_text("The policy simulator, with a message from us to the partner")
+            .clicked()
+        {
+            cx.push(Action::OpenWhatIf {
+                from: format!("postmaster@{ours}"),
+                to: format!("postmaster@{}", row.domain),
+                from_client: false,
+            });
+        }
+        if ui.button("🔍 Its mail in tracking").clicked() {
+            cx.push(Action::TrackPartner(row.domain.clone()));
+        }
     });
     ui.add_space(6.0);
     egui::ScrollArea::vertical()
@@ -429,26 +485,10 @@ fn history_chart(ui: &mut Ui, domain: &str, a: &crate::store::partner_activity::
         .unwrap_or(0)
         .max(1) as f64
         * 1.35;
-    Plot::new(format!("partner-history-{domain}"))
-        .height(180.0)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .include_y(0.0)
-        .include_y(top)
-        .legend(Legend::default())
-        .x_axis_formatter(move |mark, _| {
-            let i = mark.value.round();
-            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                days.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .show(ui, |p| {
-            p.bar_chart(secure);
-            p.bar_chart(encrypted);
-            p.bar_chart(plain);
-            p.bar_chart(refused);
-        });
+    widgets::day_chart(format!("partner-history-{domain}"), 180.0, top, days).show(ui, |p| {
+        p.bar_chart(secure);
+        p.bar_chart(encrypted);
+        p.bar_chart(plain);
+        p.bar_chart(refused);
+    });
 }

@@ -11,7 +11,7 @@ use crate::ui::widgets;
 use crate::ui::widgets::theme::{self, muted};
 use egui::{RichText, Ui};
 use egui_extras::Column;
-use egui_plot::{Bar, BarChart, Legend, Plot};
+use egui_plot::{Bar, BarChart};
 use std::sync::Arc;
 
 const FORM: Form = Form::TlsReports;
@@ -129,26 +129,10 @@ fn sessions_chart(ui: &mut Ui, data: &TlsReportsData) {
     let days: Vec<String> = data.daily.iter().map(|d| d.0.clone()).collect();
     // Headroom above the tallest day keeps the legend off the bars.
     let top = data.daily.iter().map(|d| d.1 + d.2).max().unwrap_or(1) as f64 * 1.35;
-    Plot::new("tls-reports-plot")
-        .height(170.0)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .include_y(0.0)
-        .include_y(top)
-        .legend(Legend::default())
-        .x_axis_formatter(move |mark, _| {
-            let i = mark.value.round();
-            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                days.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .show(ui, |p| {
-            p.bar_chart(ok);
-            p.bar_chart(failed);
-        });
+    widgets::day_chart("tls-reports-plot", 170.0, top, days).show(ui, |p| {
+        p.bar_chart(ok);
+        p.bar_chart(failed);
+    });
 }
 
 fn received_table(ui: &mut Ui, data: &TlsReportsData, sort: &mut Option<widgets::Sort>) {

@@ -5,7 +5,7 @@
 //! SMTP responses; CSV export.
 
 use super::Cx;
-use crate::smtp::evidence::{DecisionStep, SecurityStatus, StepOutcome, TlsFacts};
+use crate::smtp::evidence::{SecurityStatus, TlsFacts};
 use crate::store::protocol_logs::LogDirection;
 use crate::store::tracking::{EventKind, TrackingEvent, TrackingQuery};
 use crate::ui::app::actions::{Action, Form, PickTarget, TrackColumn};
@@ -225,7 +225,10 @@ pub fn message_tracking_page(ui: &mut Ui, v: &mut TrackingView, cx: &mut Cx) {
                 let l = ui.label(label);
                 let r = ui
                     .add(
+                        // A fixed id: the field keeps the keyboard when a banner above it
+                        // (a search working) comes or goes.
                         egui::TextEdit::singleline(value)
+                            .id_salt(("tracking-search", label))
                             .hint_text(hint)
                             .desired_width(170.0),
                     )
@@ -546,7 +549,8 @@ fn refusal_details(ui: &mut Ui, v: &TrackingView, row: &MessageRow, cx: &mut Cx)
         Some((_, Ok(events))) => {
             for e in events {
                 if !e.why.is_empty() {
-                    why_steps(ui, &e.why);
+                    widgets::section(ui, "Why");
+                    widgets::decision_steps(ui, "why", &e.why);
                 }
                 widgets::section(ui, "Evidence");
                 hop_card(ui, e, cx);
@@ -649,34 +653,6 @@ fn hop_card(ui: &mut Ui, e: &TrackingEvent, cx: &mut Cx) {
             cx.push(a);
         }
     });
-}
-
-/// "Why": the relay's checks in the order it made them, the failed one with what would
-/// change it.
-fn why_steps(ui: &mut Ui, steps: &[DecisionStep]) {
-    widgets::section(ui, "Why");
-    for (i, step) in steps.iter().enumerate() {
-        let color = match step.outcome {
-            StepOutcome::Passed => good(),
-            StepOutcome::Failed => bad(),
-            StepOutcome::NotReached => muted(),
-        };
-        ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new(format!("{}.", i + 1)).color(muted()));
-            ui.label(RichText::new(step.outcome.label()).color(color).strong());
-            ui.label(RichText::new(&step.check).strong());
-        });
-        if !step.detail.is_empty() {
-            ui.indent(("why", i), |ui| {
-                ui.label(&step.detail);
-            });
-        }
-        if let Some(fix) = &step.fix {
-            ui.indent(("fix", i), |ui| {
-                widgets::note(ui, theme::info(), "ℹ", &format!("To change it: {fix}"));
-            });
-        }
-    }
 }
 
 fn tls_rows(rows: &mut Vec<(&str, String)>, t: &TlsFacts) {

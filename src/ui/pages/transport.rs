@@ -45,6 +45,8 @@ pub struct TransportDraft {
     pub sts_max_age: String,
     /// Our TLS report address (RFC 8460 `rua`); empty: none.
     pub tls_rpt_address: String,
+    /// Where alerts are mailed; empty: none.
+    pub alert_address: String,
     base: TransportSettings,
 }
 
@@ -105,6 +107,7 @@ impl TransportDraft {
                 .unwrap_or(TimeSpan::secs(7 * 86_400))
                 .to_string(),
             tls_rpt_address: t.tls_rpt_address.clone().unwrap_or_default(),
+            alert_address: t.alert_address.clone().unwrap_or_default(),
             base: t.clone(),
         }
     }
@@ -174,6 +177,7 @@ impl TransportDraft {
             &mut t.message_tracking_max_age,
         );
         t.tls_rpt_address = Some(self.tls_rpt_address.trim().to_string()).filter(|a| !a.is_empty());
+        t.alert_address = Some(self.alert_address.trim().to_string()).filter(|a| !a.is_empty());
         t.mta_sts_policy = None;
         if self.sts_publish {
             match self.sts_max_age.trim().parse::<TimeSpan>() {
@@ -438,6 +442,26 @@ pub fn transport_settings_page(ui: &mut Ui, v: &mut TransportView, cx: &mut Cx) 
                     ui.label(RichText::new("Publish in DNS (for the saved address):").color(muted()));
                     widgets::code_block(ui, &records.join("\n"));
                 }
+            });
+            ui.add_space(10.0);
+            widgets::card(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(RichText::new("Alerts").strong().size(15.5));
+                ui.label(
+                    RichText::new("The relay watches the certificates partners present and ours: a partner certificate expiring, replaced or from another issuer, a partner that stopped using TLS, our SMTP certificate or a trusted root expiring. Each alert is logged once and shown on the Partners page; with an address, it is also mailed there.")
+                        .color(muted()),
+                );
+                ui.add_space(6.0);
+                let p = problems(cx, "alert_address");
+                widgets::form_grid(ui, "transport-alerts", |ui| {
+                    widgets::text_field(
+                        ui,
+                        "Alert address",
+                        &mut d.alert_address,
+                        "mail-admins@contoso.com",
+                        &p,
+                    );
+                });
             });
             ui.add_space(10.0);
             widgets::card(ui, |ui| {

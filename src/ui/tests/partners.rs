@@ -58,4 +58,62 @@ fn a_red_cell_is_fixed_from_the_partners_page() {
     assert!(has_text(&h, "198.51.100.25"));
     click(&mut h, "⬅ All partners");
     assert_eq!(h.state().views.partners.open, None);
+    click(&mut h, "woodgrove.test");
+    // From the partner's page to the simulator: a message from Woodgrove without a client
+    // certificate is refused at MAIL FROM, as the relay refuses it.
+    click(&mut h, "❓ What if they send to us…");
+    assert_eq!(h.state().page, Page::WhatIf);
+    assert_eq!(h.state().views.what_if.from, "postmaster@woodgrove.test");
+    click(&mut h, "Explain");
+    settle(&mut h);
+    assert!(
+        has_text(
+            &h,
+            "Refused: MAIL FROM is answered 530 5.7.1 Not authenticated"
+        ),
+        "{:?}",
+        h.state().views.what_if.answer
+    );
+    assert!(has_text(&h, "Client certificate presented"));
+    // With Woodgrove's certificate as the client certificate: accepted as Domain Secure.
+    set_text(
+        &mut h,
+        "Client certificate (optional)",
+        &root_file(&_root, "woodgrove-mail.cer"),
+    );
+    click(&mut h, "Explain");
+    settle(&mut h);
+    assert!(
+        has_text(&h, "accepted (Domain Secure)"),
+        "{:?}",
+        h.state().views.what_if.answer
+    );
+    assert!(has_text(&h, "X-Mailflow-AuthAs: Partner"));
+    // Mail from us: only the delivery, Domain Secure through the partner's connector, its
+    // certificate as last seen judged under that requirement.
+    h.state_mut().views.what_if.from_client = false;
+    h.state_mut().views.what_if.from = "alice@contoso.test".into();
+    h.state_mut().views.what_if.to = "bob@woodgrove.test".into();
+    click(&mut h, "Explain");
+    settle(&mut h);
+    let answer = h.state().views.what_if.answer.clone();
+    let Some(Ok(x)) = answer else {
+        panic!("{answer:?}")
+    };
+    assert!(x.receiving.is_none());
+    let d = x.delivering.expect("delivering");
+    assert!(
+        matches!(&d.result, Ok(t) if t.contains("(Domain Secure)")),
+        "{d:?}"
+    );
+    assert!(
+        d.steps
+            .iter()
+            .any(|s| s.check.contains("as last seen") && s.detail.contains("Verified")),
+        "{d:?}"
+    );
+}
+
+fn root_file(root: &std::path::Path, name: &str) -> String {
+    root.join("files").join(name).display().to_string()
 }

@@ -28,8 +28,8 @@ pub fn shots(name: &str) -> (PathBuf, Workspace) {
     (root, ws)
 }
 
-/// The partner certificate watch: Woodgrove's mail server certificate, first seen twenty
-/// days ago, seen both ways and authenticated.
+/// The partner certificate watch: Woodgrove's mail server certificate, seen both ways and
+/// authenticated, which replaced last year's three days ago.
 pub fn write_sightings(path: &std::path::Path, files: &std::path::Path) {
     use crate::store::partner_watch::{Presented, Sighting};
     let pem = std::fs::read_to_string(files.join("woodgrove-mail.cer")).expect("woodgrove");
@@ -49,24 +49,24 @@ pub fn write_sightings(path: &std::path::Path, files: &std::path::Path) {
         presented,
         verified,
     };
+    // Last year's certificate, replaced three days ago: the watch's rotation alert.
+    let mut last_year = certificate.clone();
+    last_year.thumbprint = "5C0FFEE0BADC0DE5C0FFEE0BADC0DE5C0FFEE0B1".into();
+    last_year.not_after = certificate.not_after - 365 * 86_400;
+    let old = Presented::Certificate {
+        certificate: last_year,
+        chain: chain.clone(),
+    };
     let cert = Presented::Certificate { certificate, chain };
+    let out = Direction::Outbound;
+    let host = "mail.woodgrove.test:25";
     db.insert_with(
         &[],
         &[
-            seen(
-                60 * 24 * 20,
-                Direction::Outbound,
-                "mail.woodgrove.test:25",
-                cert.clone(),
-                true,
-            ),
-            seen(
-                12,
-                Direction::Outbound,
-                "mail.woodgrove.test:25",
-                cert.clone(),
-                true,
-            ),
+            seen(60 * 24 * 300, out, host, old.clone(), true),
+            seen(60 * 24 * 4, out, host, old, true),
+            seen(60 * 24 * 3, out, host, cert.clone(), true),
+            seen(12, out, host, cert.clone(), true),
             seen(7, Direction::Inbound, "198.51.100.25", cert, true),
         ],
     )

@@ -72,6 +72,23 @@ fn main_screens() {
     shoot(&mut h, "console-partner");
     h.state_mut().views.partners.open = None;
 
+    // What if Woodgrove sends with its certificate: each step of the relay's decision.
+    {
+        let v = &mut h.state_mut().views.what_if;
+        v.from = "ana@woodgrove.test".into();
+        v.to = "bob@contoso.test".into();
+        v.certificate = root.join("files/woodgrove-mail.cer").display().to_string();
+    }
+    page(&mut h, Page::WhatIf);
+    let spec = h.state().views.what_if.spec();
+    act(&mut h, Action::Explain(Box::new(spec)));
+    assert!(
+        has_text(&h, "accepted (Domain Secure)"),
+        "{:?}",
+        h.state().views.what_if.answer
+    );
+    shoot(&mut h, "console-what-if");
+
     page(&mut h, Page::TransportSettings);
     shoot(&mut h, "console-transport-settings");
 

@@ -117,6 +117,60 @@ impl From<crate::admin::CheckMark> for Mark {
     }
 }
 
+/// A decision's checks in the order they were made, the failed one with what would change
+/// it (tracking's "Why" of a refusal, the policy simulator's answer).
+pub fn decision_steps(ui: &mut Ui, id_salt: &str, steps: &[crate::smtp::evidence::DecisionStep]) {
+    use crate::smtp::evidence::StepOutcome;
+    for (i, step) in steps.iter().enumerate() {
+        let color = match step.outcome {
+            StepOutcome::Passed => good(),
+            StepOutcome::Failed => bad(),
+            StepOutcome::NotReached => muted(),
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(format!("{}.", i + 1)).color(muted()));
+            ui.label(RichText::new(step.outcome.label()).color(color).strong());
+            ui.label(RichText::new(&step.check).strong());
+        });
+        if !step.detail.is_empty() {
+            ui.indent((id_salt, "detail", i), |ui| {
+                ui.label(&step.detail);
+            });
+        }
+        if let Some(fix) = &step.fix {
+            ui.indent((id_salt, "fix", i), |ui| {
+                note(ui, theme::info(), "ℹ", &format!("To change it: {fix}"));
+            });
+        }
+    }
+}
+
+/// A fixed bar chart by day: no dragging or zooming, from 0 to `top` (headroom above the
+/// tallest bar keeps the legend off it), bar `i` labelled `days[i]`.
+pub fn day_chart(
+    id: impl egui::AsIdSalt,
+    height: f32,
+    top: f64,
+    days: Vec<String>,
+) -> egui_plot::Plot<'static> {
+    egui_plot::Plot::new(id)
+        .height(height)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .include_y(0.0)
+        .include_y(top)
+        .legend(egui_plot::Legend::default())
+        .x_axis_formatter(move |mark, _| {
+            let i = mark.value.round();
+            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                days.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+}
+
 /// A check line: a green, red or grey mark, the check, and what was found.
 pub fn check_line(ui: &mut Ui, mark: Mark, what: &str, detail: &str) {
     ui.horizontal_wrapped(|ui| {

@@ -20,6 +20,7 @@ pub enum Page {
     CertificateInspector,
     ConnectivityProbe,
     TestMessage,
+    WhatIf,
 }
 
 /// A group of pages in the navigation tree.
@@ -62,6 +63,7 @@ pub const SECTIONS: &[Section] = &[
             Page::CertificateInspector,
             Page::ConnectivityProbe,
             Page::TestMessage,
+            Page::WhatIf,
         ],
     },
 ];
@@ -85,6 +87,7 @@ impl Page {
             Page::CertificateInspector => "Certificate inspector",
             Page::ConnectivityProbe => "Connectivity probe",
             Page::TestMessage => "Send test message",
+            Page::WhatIf => "What if",
         }
     }
 
@@ -107,6 +110,7 @@ impl Page {
             Page::CertificateInspector => "📄",
             Page::ConnectivityProbe => "📡",
             Page::TestMessage => "📨",
+            Page::WhatIf => "❓",
         }
     }
 
@@ -129,6 +133,7 @@ impl Page {
             Page::CertificateInspector => "certificate-inspector",
             Page::ConnectivityProbe => "connectivity-probe",
             Page::TestMessage => "test-message",
+            Page::WhatIf => "what-if",
         }
     }
 
