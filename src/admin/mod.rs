@@ -8,6 +8,7 @@ mod accounts;
 mod certificates;
 pub mod commands;
 mod domain_security;
+pub mod evidence;
 pub mod explain;
 mod exports;
 pub mod partners;

@@ -78,6 +78,27 @@ pub enum Command {
     /// The effective policy: what the relay would do with a message (`policy explain`)
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// The evidence report for an auditor: every message of a time range (optionally one
+    /// partner's) with the security it was received and sent with, each hop's TLS and
+    /// certificate, the refusals, totals per partner and security level; CSV, or one
+    /// self-contained HTML file with charts (by the file's extension, or --format)
+    Report {
+        /// The start: a span back from now (30d) or a date (2026-11-01, midnight UTC)
+        #[arg(long)]
+        since: String,
+        /// The end, exclusive (default: now)
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this partner domain's messages and refusals
+        #[arg(long)]
+        partner: Option<String>,
+        /// The file to write (replaced if it exists)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// csv or html (default: from the file's extension, .html for HTML)
+        #[arg(long)]
+        format: Option<String>,
+    },
     /// Run the relay without a console until SIGTERM/SIGINT
     Serve,
     /// The queues: list, show, retry, suspend, resume, remove, quarantine, release (Queue Viewer)
@@ -220,6 +241,13 @@ pub fn run() -> i32 {
         Some(Command::Connector(ref c)) => settings_cmd::run_connector(&cli.data_dir, c),
         Some(Command::Domain(ref c)) => settings_cmd::run_domain(&cli.data_dir, c),
         Some(Command::Serve) => relay::run_serve(&cli.data_dir),
+        Some(Command::Report {
+            ref since,
+            ref until,
+            ref partner,
+            ref out,
+            ref format,
+        }) => partner::run_report(&cli.data_dir, since, until, partner, out, format),
         Some(Command::Policy(ref c)) => policy::run(&cli.data_dir, c),
         Some(Command::Probe {
             ref target,

@@ -154,3 +154,49 @@ pub fn run_alerts(ws: &Workspace) {
         ),
     }
 }
+
+pub fn run_report(
+    dir: &Option<PathBuf>,
+    since: &str,
+    until: &Option<String>,
+    partner: &Option<String>,
+    out: &std::path::Path,
+    format: &Option<String>,
+) -> CliResult {
+    let ws = super::open(dir)?;
+    let at = now();
+    let since_ms = super::relay::parse_since(since)?;
+    let until_ms = match until {
+        Some(u) => super::relay::parse_since(u)?,
+        // Every event up to this millisecond (inclusive).
+        None => mailflow::admin::evidence::ms_of(at) + 1,
+    };
+    let html = match format.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("html") => true,
+        Some("csv") => false,
+        Some(other) => {
+            return Err(CliError(format!("--format {other}: write csv or html")));
+        }
+        None => out
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm")),
+    };
+    let report = partners::evidence(&ws, since_ms, until_ms, partner.as_deref(), at)?;
+    let bytes = if html {
+        mailflow::admin::evidence::html(&report)
+    } else {
+        mailflow::admin::evidence::csv(&report)
+    };
+    mailflow::store::atomic::write_atomic(out, bytes.as_bytes(), 0o644)
+        .map_err(|e| CliError(e.to_string()))?;
+    println!(
+        "Evidence report written to {}: {} messages ({} Domain Secure, {} Encrypted, {} Plaintext), {} refusals.",
+        out.display(),
+        report.by_security.total(),
+        report.by_security.domain_secure,
+        report.by_security.encrypted,
+        report.by_security.plaintext,
+        report.refusals.len()
+    );
+    Ok(())
+}

@@ -180,7 +180,7 @@ pub fn run_queue(dir: &Option<PathBuf>, cmd: &QueueCommand) -> CliResult {
 }
 
 /// `--since`: a span back from now (`1h`, `2d`) or a date (`2026-11-29` or RFC 3339).
-fn parse_since(text: &str) -> Result<i64, CliError> {
+pub(super) fn parse_since(text: &str) -> Result<i64, CliError> {
     let now = time::OffsetDateTime::now_utc();
     if let Ok(span) = text.parse::<mailflow::config::units::TimeSpan>() {
         let t = now - time::Duration::try_from(span.as_duration()).unwrap_or(time::Duration::ZERO);

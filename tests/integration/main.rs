@@ -11,6 +11,7 @@ mod dane;
 mod dns_server;
 mod domain_security;
 mod dsn;
+mod evidence;
 mod identity;
 mod mta_sts;
 mod mx_routing;

@@ -100,6 +100,52 @@ pub fn current_alerts(
     watch::alerts(sightings, &ours, &roots, now)
 }
 
+/// Most events an evidence report reads (about a million messages' worth).
+pub const EVIDENCE_EVENTS: usize = 5_000_000;
+
+/// The evidence report of `[since, until)` (unix ms), for `partner` only when given
+/// ([`crate::admin::evidence`]), read from message tracking.
+pub fn evidence(
+    workspace: &Workspace,
+    since: i64,
+    until: i64,
+    partner: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<crate::admin::evidence::Evidence, AdminError> {
+    if until <= since {
+        return Err(AdminError::Refused(
+            "the report's end is not after its start: give a later --until or an earlier --since"
+                .into(),
+        ));
+    }
+    let db = TrackingDb::open_read_only(&workspace.dir.tracking_db())?;
+    let events = db.search(&crate::store::tracking::TrackingQuery {
+        since: Some(since),
+        until: Some(until),
+        limit: Some(EVIDENCE_EVENTS),
+        ..Default::default()
+    })?;
+    let partners = workspace.settings.partner_domains();
+    if let Some(p) = partner {
+        let d = crate::config::domain::normalize(p)
+            .map_err(|e| AdminError::Refused(format!("the partner '{p}': {e}")))?;
+        if !partners.contains(&d) {
+            return Err(AdminError::Refused(format!(
+                "{d} is not a partner: it is on no domain secure list and has no anchors or partner pin"
+            )));
+        }
+    }
+    Ok(crate::admin::evidence::build(
+        &workspace.settings.organization.name,
+        &events,
+        since,
+        until,
+        partner,
+        &partners,
+        crate::admin::evidence::ms_of(now),
+    ))
+}
+
 /// Reads everything the report needs and judges every partner. `queued`: messages waiting
 /// per recipient domain ([`queued_by_domain`]).
 pub fn gather(
@@ -131,7 +177,7 @@ pub fn gather(
     let mut activity = BTreeMap::new();
     let sightings = match TrackingDb::open_read_only(&workspace.dir.tracking_db()) {
         Ok(db) => {
-            let now_ms = now.unix_timestamp() * 1000;
+            let now_ms = crate::admin::evidence::ms_of(now);
             for domain in &run.checked.partner_domains {
                 match db.partner_activity(domain, now_ms, HISTORY_DAYS) {
                     Ok(a) => {

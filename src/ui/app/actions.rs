@@ -132,6 +132,7 @@ pub enum PickTarget {
     Export(ExportItem),
     TrackingCsv,
     WhatIfCertificate,
+    EvidenceReport,
 }
 
 /// Something the console writes to a file for someone else.
@@ -354,6 +355,13 @@ pub enum Action {
     },
     /// Opens the connectivity probe on a domain and probes its hosts now.
     ProbeDomain(String),
+    /// Writes the evidence report of the last `days` days (one partner's, or all) to `path`.
+    ExportEvidence {
+        partner: Option<String>,
+        days: i64,
+        html: bool,
+        path: PathBuf,
+    },
     /// Lists the days kept of one protocol log.
     LoadProtocolLogDays(LogDirection),
     /// Reads one day of a protocol log, filtered.

@@ -411,6 +411,7 @@ impl ConsoleApp {
             }
             PickTarget::TrustRootFile => self.views.roots.path = text,
             PickTarget::WhatIfCertificate => self.views.what_if.certificate = text,
+            PickTarget::EvidenceReport => self.views.partners.evidence_path = text,
             PickTarget::CrlFile => self.views.roots.crl_path = text,
             PickTarget::Export(what) => self.actions.push(Action::Export {
                 what,
@@ -730,6 +731,48 @@ impl ConsoleApp {
                     },
                 );
             }
+            Action::ExportEvidence {
+                partner,
+                days,
+                html,
+                path,
+            } => {
+                let workspace = self.workspace.clone();
+                let now = self.clock.now();
+                self.feedback
+                    .working(Form::Partners, "Writing the evidence report…");
+                self.query.submit(move |_| {
+                    let until = crate::admin::evidence::ms_of(now) + 1;
+                    let since = until - days * 86_400_000;
+                    match crate::admin::partners::evidence(
+                        &workspace,
+                        since,
+                        until,
+                        partner.as_deref(),
+                        now,
+                    ) {
+                        Ok(report) => {
+                            let bytes = if html {
+                                crate::admin::evidence::html(&report)
+                            } else {
+                                crate::admin::evidence::csv(&report)
+                            };
+                            jobs::save_file(
+                                Form::Partners,
+                                &path,
+                                bytes.as_bytes(),
+                                "The evidence report",
+                                IfExists::Refuse,
+                            )
+                        }
+                        Err(e) => Outcome::Admin {
+                            form: Form::Partners,
+                            result: Err(e.into()),
+                            reload: None,
+                        },
+                    }
+                });
+            }
             Action::LoadPartners => {
                 let workspace = self.workspace.clone();
                 let queued = crate::admin::partners::queued_by_domain(
@@ -998,6 +1041,7 @@ fn pick_form(t: &PickTarget) -> Form {
         PickTarget::Export(_) => Form::Certificates,
         PickTarget::TrackingCsv => Form::Tracking,
         PickTarget::WhatIfCertificate => Form::WhatIf,
+        PickTarget::EvidenceReport => Form::Partners,
     }
 }
 

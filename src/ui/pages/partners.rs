@@ -13,7 +13,7 @@ use crate::admin::partners::{Column, Fix, PartnerHealth, PartnersReport, health}
 use crate::config::ConnectorType;
 use crate::smtp::evidence::Direction;
 use crate::store::partner_watch::{Presented, Seen};
-use crate::ui::app::actions::{Action, Form, SettingsChange, WizardStart};
+use crate::ui::app::actions::{Action, Form, PickTarget, SettingsChange, WizardStart};
 use crate::ui::widgets::nav::Page;
 use crate::ui::widgets::theme::{self, muted};
 use crate::ui::widgets::{self, Mark};
@@ -24,7 +24,6 @@ use time::OffsetDateTime;
 
 const FORM: Form = Form::Partners;
 
-#[derive(Default)]
 pub struct PartnersView {
     pub report: Option<Arc<Result<PartnersReport, String>>>,
     /// A read was asked for and has not come back.
@@ -35,6 +34,25 @@ pub struct PartnersView {
     pub open: Option<String>,
     /// A fix clicked, waiting for its confirmation: (partner domain, fix).
     pub confirm: Option<(String, Fix)>,
+    /// The evidence report's range in days, format and file.
+    pub evidence_days: i64,
+    pub evidence_html: bool,
+    pub evidence_path: String,
+}
+
+impl Default for PartnersView {
+    fn default() -> Self {
+        PartnersView {
+            report: None,
+            loading: false,
+            stale: false,
+            open: None,
+            confirm: None,
+            evidence_days: 30,
+            evidence_html: true,
+            evidence_path: String::new(),
+        }
+    }
 }
 
 impl PartnersView {
@@ -121,8 +139,75 @@ pub fn partners_page(ui: &mut Ui, v: &mut PartnersView, cx: &mut Cx) {
             Some(row) => partner_detail(ui, v, cx, report, row),
             None => v.open = None,
         },
-        None => partner_list(ui, v, report),
+        None => {
+            partner_list(ui, v, report);
+            ui.add_space(10.0);
+            evidence_card(ui, v, cx, None);
+        }
     }
+}
+
+/// The evidence report for an auditor: every message of the last days with the security of
+/// each hop, the refusals and the totals, as a self-contained HTML file or CSV
+/// ([`crate::admin::evidence`], the same as `mailflow report`).
+fn evidence_card(ui: &mut Ui, v: &mut PartnersView, cx: &mut Cx, partner: Option<&str>) {
+    widgets::card(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new("Evidence report").strong().size(15.5));
+        ui.label(
+            RichText::new(match partner {
+                Some(p) => format!("For an auditor: every message exchanged with {p} with the security of each hop (TLS, cipher, certificates), the refusals and the totals."),
+                None => "For an auditor: every message with the security of each hop (TLS, cipher, certificates), the refusals, and totals per partner and security level.".to_string(),
+            })
+            .color(muted()),
+        );
+        ui.add_space(4.0);
+        widgets::form_grid(ui, "evidence-form", |ui| {
+            let l = ui.label("Period");
+            egui::ComboBox::from_id_salt("evidence-days")
+                .selected_text(format!("the last {} days", v.evidence_days))
+                .show_ui(ui, |ui| {
+                    for d in [1, 7, 30, 90, 365] {
+                        ui.selectable_value(&mut v.evidence_days, d, format!("the last {d} days"));
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Format");
+            ui.horizontal(|ui| {
+                ui.radio_value(
+                    &mut v.evidence_html,
+                    true,
+                    "HTML with charts (opens in a browser)",
+                );
+                ui.radio_value(&mut v.evidence_html, false, "CSV");
+            })
+            .response
+            .labelled_by(l.id);
+            ui.end_row();
+            if widgets::path_field(ui, "Save to", &mut v.evidence_path, &[]) {
+                cx.push(Action::Pick {
+                    target: PickTarget::EvidenceReport,
+                    save: true,
+                    file_name: format!(
+                        "evidence-{}.{}",
+                        partner.unwrap_or("all-partners"),
+                        if v.evidence_html { "html" } else { "csv" }
+                    ),
+                });
+            }
+        });
+        let ready = !v.evidence_path.trim().is_empty() && !cx.busy(FORM);
+        if widgets::primary_button(ui, "Save report", ready).clicked() {
+            cx.push(Action::ExportEvidence {
+                partner: partner.map(str::to_string),
+                days: v.evidence_days,
+                html: v.evidence_html,
+                path: v.evidence_path.trim().into(),
+            });
+        }
+    });
 }
 
 /// The fix as the console applies it.
@@ -398,6 +483,8 @@ fn partner_detail(
                     }
                 }
             });
+            ui.add_space(10.0);
+            evidence_card(ui, v, cx, Some(&row.domain));
         });
 }
 

@@ -5,16 +5,18 @@
 use super::*;
 use crate::ui::widgets::nav::Page;
 
-#[test]
-fn a_red_cell_is_fixed_from_the_partners_page() {
-    let (_root, mut ws) = sample::shots("partners-fix");
+/// The sample organization's console (changed by `change`) open on the Partners page, its
+/// report read.
+fn partners_page(
+    name: &str,
+    change: impl FnOnce(&mut crate::config::Settings),
+) -> (std::path::PathBuf, Harness<'static, ConsoleApp>) {
+    let (root, mut ws) = sample::shots(name);
     ws.change_settings(|s| {
-        for c in &mut s.send_connectors {
-            c.domain_secure_enabled = false;
-        }
+        change(s);
         Ok(())
     })
-    .expect("domain security off");
+    .expect("settings");
     let mut app = console(ws);
     attach_fake(&mut app, sample::snapshot());
     let mut h = harness(app);
@@ -22,6 +24,16 @@ fn a_red_cell_is_fixed_from_the_partners_page() {
     h.state_mut().page = Page::Partners;
     h.step();
     settle(&mut h);
+    (root, h)
+}
+
+#[test]
+fn a_red_cell_is_fixed_from_the_partners_page() {
+    let (_root, mut h) = partners_page("partners-fix", |s| {
+        for c in &mut s.send_connectors {
+            c.domain_secure_enabled = false;
+        }
+    });
     // The certificate Woodgrove presented, judged against today's roots.
     assert!(has_text(&h, "Woodgrove Root CA"), "trust cell");
     assert!(has_text(&h, "mail.woodgrove.test from Woodgrove Root CA"));
@@ -116,4 +128,25 @@ fn a_red_cell_is_fixed_from_the_partners_page() {
 
 fn root_file(root: &std::path::Path, name: &str) -> String {
     root.join("files").join(name).display().to_string()
+}
+
+/// The evidence report is saved from the partners page (on the query worker): the partner's
+/// own from its page, as HTML; and an existing file is never replaced.
+#[test]
+fn an_evidence_report_is_saved_from_a_partners_page() {
+    let (root, mut h) = partners_page("partners-evidence", |_| {});
+    click(&mut h, "woodgrove.test");
+    let file = root.join("woodgrove-evidence.html");
+    set_text(&mut h, "Save to", &file.display().to_string());
+    click(&mut h, "Save report");
+    settle(&mut h);
+    let page = std::fs::read_to_string(&file).expect("the report was written");
+    assert!(page.contains("Mail security evidence — Contoso, partner woodgrove.test"));
+    assert!(page.contains("<svg"));
+    assert!(has_text(&h, "The evidence report saved to"));
+    // Again: the file is there, so nothing is replaced and the page says why.
+    std::fs::write(&file, "kept").expect("write");
+    click(&mut h, "Save report");
+    settle(&mut h);
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), "kept");
 }
