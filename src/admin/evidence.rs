@@ -330,17 +330,6 @@ fn day_text(day: i64) -> String {
         .to_string()
 }
 
-/// A CSV cell a spreadsheet does not take for a formula: text starting with `=`, `+`, `-`,
-/// `@`, a tab or a carriage return gets a leading `'` (a sender address is whatever a client
-/// sent).
-pub fn spreadsheet_safe(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
-}
-
 fn hops_field(hops: &[Hop], f: impl Fn(&Hop) -> String) -> String {
     hops.iter().map(f).collect::<Vec<_>>().join(" | ")
 }
@@ -406,7 +395,7 @@ pub fn csv(e: &Evidence) -> String {
                 hops_field(&sent, |h| h.peer_thumbprint.clone()),
                 outcome,
             ]
-            .map(|f| spreadsheet_safe(&f)),
+            .map(|f| crate::store::csv::spreadsheet_safe(&f)),
         ));
     }
     for r in &e.refusals {
@@ -430,7 +419,7 @@ pub fn csv(e: &Evidence) -> String {
                 String::new(),
                 r.response.clone(),
             ]
-            .map(|f| spreadsheet_safe(&f)),
+            .map(|f| crate::store::csv::spreadsheet_safe(&f)),
         ));
     }
     out

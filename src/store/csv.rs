@@ -22,6 +22,17 @@ where
     }
 }
 
+/// A cell a spreadsheet does not take for a formula: text starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return gets a leading `'` (OWASP's advice for CSV injection). For exports
+/// holding what clients sent (senders, subjects).
+pub fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,6 +44,15 @@ mod tests {
         assert_eq!(record(["say \"hi\""]), "\"say \"\"hi\"\"\"\r\n");
         assert_eq!(record(["two\r\nlines", "x"]), "\"two\r\nlines\",x\r\n");
         assert_eq!(record(["", "x"]), ",x\r\n");
+    }
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("-1+1"), "'-1+1");
+        assert_eq!(spreadsheet_safe("alice@contoso.test"), "alice@contoso.test");
+        assert_eq!(spreadsheet_safe(""), "");
     }
 
     /// What the writer writes, a reader reads back field for field.

@@ -107,6 +107,8 @@ pub struct ExplainSpec {
     /// The client certificate file.
     pub certificate: Option<PathBuf>,
     pub receive_connector: Option<String>,
+    /// The client's address, as typed.
+    pub client_ip: Option<String>,
     pub send_connector: Option<String>,
 }
 

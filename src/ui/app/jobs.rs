@@ -75,6 +75,14 @@ pub fn explain(
             Some(contents.certificates)
         }
     };
+    let client_ip = match spec.client_ip.as_deref() {
+        None => None,
+        Some(text) => Some(text.parse::<std::net::IpAddr>().map_err(|_| {
+            sentence(&format!(
+                "'{text}' is not an IP address: write it as 192.0.2.1 or 2001:db8::1"
+            ))
+        })?),
+    };
     let question = crate::admin::explain::Question {
         from: spec.from.clone(),
         to: spec.to.clone(),
@@ -82,7 +90,7 @@ pub fn explain(
         client_certificate,
         starttls: spec.starttls,
         receive_connector: spec.receive_connector.clone(),
-        client_ip: None,
+        client_ip,
         send_connector: spec.send_connector.clone(),
     };
     let run = crate::engine::config::RunConfig::build(workspace, now)

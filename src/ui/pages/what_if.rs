@@ -26,6 +26,8 @@ pub struct WhatIfView {
     /// The client certificate file; empty: none.
     pub certificate: String,
     pub receive_connector: String,
+    /// The client's address; empty: a host on the Internet.
+    pub client_ip: String,
     pub send_connector: String,
     pub answer: Option<Result<Explanation, String>>,
 }
@@ -39,6 +41,7 @@ impl Default for WhatIfView {
             starttls: true,
             certificate: String::new(),
             receive_connector: String::new(),
+            client_ip: String::new(),
             send_connector: String::new(),
             answer: None,
         }
@@ -55,6 +58,7 @@ impl WhatIfView {
             starttls: self.starttls,
             certificate: some(&self.certificate).map(Into::into),
             receive_connector: some(&self.receive_connector),
+            client_ip: some(&self.client_ip),
             send_connector: some(&self.send_connector),
         }
     }
@@ -119,6 +123,13 @@ pub fn what_if_page(ui: &mut Ui, v: &mut WhatIfView, cx: &mut Cx) {
                     "what-if-receive",
                     &mut v.receive_connector,
                     &names,
+                );
+                widgets::text_field(
+                    ui,
+                    "Client address (optional)",
+                    &mut v.client_ip,
+                    "192.0.2.1 (a host on the Internet)",
+                    &[],
                 );
                 let l = ui.label("STARTTLS");
                 ui.checkbox(&mut v.starttls, "the client uses STARTTLS when offered")

@@ -243,7 +243,10 @@ pub fn csv(set: &TrackingSet, order: &[u32]) -> String {
             r.internal_id.clone(),
             r.events.to_string(),
         ];
-        out.push_str(&crate::store::csv::record(fields));
+        // Senders and subjects are what clients sent: no cell may act as a formula.
+        out.push_str(&crate::store::csv::record(
+            fields.map(|f| crate::store::csv::spreadsheet_safe(&f)),
+        ));
     }
     out
 }
@@ -300,6 +303,22 @@ mod tests {
         let csv = csv(&set, &[1, 0]);
         assert!(csv.contains("\"Hello, world\",Sent,—,Encrypted"), "{csv}");
         assert!(csv.contains("\"quote \"\"x\"\"\""), "{csv}");
+        // A subject a client chose to be a spreadsheet formula is exported as text.
+        let set = group(
+            vec![ev(
+                "c",
+                1,
+                EventKind::Receive,
+                Plaintext,
+                "=HYPERLINK(\"http://x\")",
+            )],
+            false,
+        );
+        let text = super::csv(&set, &[0]);
+        assert!(
+            text.contains(",\"'=HYPERLINK(\"\"http://x\"\")\","),
+            "{text}"
+        );
     }
 
     #[test]

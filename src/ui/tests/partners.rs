@@ -124,6 +124,17 @@ fn a_red_cell_is_fixed_from_the_partners_page() {
             .any(|s| s.check.contains("as last seen") && s.detail.contains("Verified")),
         "{d:?}"
     );
+    // A client address that is none is said so, and nothing is guessed.
+    h.state_mut().views.what_if.from_client = true;
+    h.step();
+    set_text(&mut h, "Client address (optional)", "mail.woodgrove.test");
+    click(&mut h, "Explain");
+    settle(&mut h);
+    assert!(
+        has_text(&h, "'mail.woodgrove.test' is not an IP address"),
+        "{:?}",
+        h.state().views.what_if.answer
+    );
 }
 
 fn root_file(root: &std::path::Path, name: &str) -> String {
