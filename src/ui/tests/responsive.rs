@@ -38,12 +38,14 @@ fn frames_keep_rendering_while_the_relay_and_the_workers_are_stalled() {
     });
     app.attach_relay(RelayState::Running(Box::new(fake.clone())));
     let stall = Duration::from_secs(5);
-    stall_admin(&app, stall);
-    app.query.submit(move |_| {
+    let mut h = harness(app);
+    // The stalls start now: making the harness (fonts, first frame) may take a while on a
+    // loaded machine, and must not eat into them.
+    stall_admin(h.state(), stall);
+    h.state().query.submit(move |_| {
         std::thread::sleep(stall);
         Outcome::Idle
     });
-    let mut h = harness(app);
     let started = Instant::now();
     // A settings change and a queue command wait behind the stalls; the console goes on.
     let mut t = h.state().data.settings.transport.clone();
