@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod inspect;
+pub mod jws;
 pub mod keys;
 pub mod names;
 pub mod path;
